@@ -1,0 +1,129 @@
+//! `HEAD`/`PUT /api/v1/blobs/{sha256}`: content-addressed upload, hashed as it streams to disk.
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode, header::CONTENT_LENGTH};
+use axum::routing::head;
+use futures_util::StreamExt;
+use jiff::Timestamp;
+use tokio::sync::mpsc;
+use yingjian_shared::{EventKind, Sha256Hex};
+
+use crate::auth::Caller;
+use crate::blobs::{BlobWriter, CommitError};
+use crate::db::AuditEntry;
+use crate::error::{AppError, AppResult};
+use crate::server::AppState;
+
+/// Chunks in flight between the network and the disk thread: bounds memory per upload.
+const CHUNKS_IN_FLIGHT: usize = 8;
+
+pub fn router() -> Router<AppState> {
+    // The body is streamed and counted by the handler against `max_upload_bytes`, so axum's
+    // 2 MB default limit must not apply here.
+    Router::new()
+        .route("/api/v1/blobs/{sha256}", head(head_blob).put(put_blob))
+        .layer(DefaultBodyLimit::disable())
+}
+
+fn parse_hash(raw: &str) -> AppResult<Sha256Hex> {
+    Sha256Hex::parse(raw).map_err(|e| AppError::BadRequest(format!("{e}: put the file's SHA-256 in the URL")))
+}
+
+async fn head_blob(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(raw): Path<String>,
+) -> AppResult<StatusCode> {
+    let sha = parse_hash(&raw)?;
+    match state.db.blob(sha.to_string()).await? {
+        Some(_) => Ok(StatusCode::OK),
+        None => Err(AppError::NotFound("no blob with that hash: upload it with PUT".into())),
+    }
+}
+
+async fn put_blob(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> AppResult<StatusCode> {
+    let department = caller.department()?.to_string();
+    let sha = parse_hash(&raw)?;
+    let max = state.config.max_upload_bytes;
+    let declared =
+        headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > max) {
+        return Err(AppError::TooLarge { max });
+    }
+    if state.db.blob(sha.to_string()).await?.is_some() {
+        return Ok(StatusCode::OK);
+    }
+
+    // Hashing and writing run on a blocking thread, fed through a bounded channel, so the
+    // network read and the disk write overlap and memory stays at a few chunks.
+    let writer = state.blobs.begin()?;
+    let (tx, rx) = mpsc::channel::<Bytes>(CHUNKS_IN_FLIGHT);
+    let disk = tokio::task::spawn_blocking(move || write_all(writer, rx));
+    let received = receive(body, max, &tx).await;
+    drop(tx);
+    let writer = disk.await.map_err(|e| AppError::Io(std::io::Error::other(e)))??;
+    received?;
+    if declared.is_some_and(|len| len != writer.len()) {
+        return Err(AppError::BadRequest(
+            "the body is shorter than its Content-Length: send the whole file".into(),
+        ));
+    }
+
+    let expected = sha.clone();
+    let committed = tokio::task::spawn_blocking(move || writer.commit(&expected))
+        .await
+        .map_err(|e| AppError::Io(std::io::Error::other(e)))?;
+    let (size, magic) = match committed {
+        Ok(done) => done,
+        Err(CommitError::Mismatch { actual }) => {
+            return Err(AppError::HashMismatch { expected: sha.to_string(), actual: actual.to_string() });
+        }
+        Err(CommitError::Io(e)) => return Err(e.into()),
+    };
+    let audit = AuditEntry {
+        at: Timestamp::now(),
+        department: Some(department.clone()),
+        agent: Some(caller.agent.clone()),
+        host: caller.host.clone(),
+        action: "upload".into(),
+        detail: format!("sha256={sha} size={size}"),
+    };
+    state.db.insert_blob(sha.to_string(), size, magic, audit).await?;
+    state.publish(EventKind::Evidence, Some(&department), None, Some(format!("upload {size}")));
+    Ok(StatusCode::CREATED)
+}
+
+/// Forwards the body to the disk thread, refusing it once it passes `max` bytes.
+async fn receive(body: Body, max: u64, tx: &mpsc::Sender<Bytes>) -> AppResult<()> {
+    let mut stream = body.into_data_stream();
+    let mut total = 0u64;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            AppError::BadRequest(format!("the upload broke off ({e}): the agent will send the file again"))
+        })?;
+        total += chunk.len() as u64;
+        if total > max {
+            return Err(AppError::TooLarge { max });
+        }
+        if tx.send(chunk).await.is_err() {
+            // The disk thread stopped: its error is reported by the caller.
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn write_all(mut writer: BlobWriter, mut rx: mpsc::Receiver<Bytes>) -> AppResult<BlobWriter> {
+    while let Some(chunk) = rx.blocking_recv() {
+        writer.write(&chunk)?;
+    }
+    Ok(writer)
+}

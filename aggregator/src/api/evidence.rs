@@ -1,0 +1,167 @@
+//! `PUT`/`DELETE /api/v1/evidence`: file and withdraw records; `GET` lists them.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use yingjian_shared::{
+    EventKind, EvidenceAck, EvidenceRecord, Placement, RelPath, caption_from_file_name, classify,
+    extension_fits,
+};
+
+use super::ApiJson;
+use crate::auth::Caller;
+use crate::db::EvidenceRow;
+use crate::error::{AppError, AppResult};
+use crate::server::AppState;
+
+/// Longest caption kept; a caption file is a sentence, not a document.
+const MAX_CAPTION_CHARS: usize = 500;
+
+pub async fn put(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(record): ApiJson<EvidenceRecord>,
+) -> AppResult<Json<EvidenceAck>> {
+    let department = caller.department()?.to_string();
+    let placement = classify(&state.catalogue, &record.path);
+    let (placement_name, item, kind) = match placement {
+        Placement::Item { code, kind } => {
+            let item = state.catalogue.item(code).expect("classify only returns known items");
+            if !item.has_department(&department) {
+                return Err(AppError::Unprocessable(format!(
+                    "item {code} ({}) is not {department}'s responsibility: move the file into one of your own item folders",
+                    item.short_title
+                )));
+            }
+            ("item", Some(code), Some(kind))
+        }
+        Placement::Report => ("report", None, None),
+        Placement::Case => ("case", None, None),
+        Placement::Unsorted { unknown_item: Some(code) } => {
+            return Err(AppError::Unprocessable(format!(
+                "there is no item {code} in the {} catalogue: rename the folder to an existing item code",
+                state.catalogue.year
+            )));
+        }
+        Placement::Unsorted { unknown_item: None } => {
+            return Err(AppError::Unprocessable(
+                "the file is outside every item folder and outside 自评报告/典型案例: move it into an item folder".into(),
+            ));
+        }
+        Placement::Ignored(reason) => {
+            return Err(AppError::Unprocessable(format!(
+                "the file is not evidence ({reason:?}: lock, temporary, hidden or system file) and is not filed"
+            )));
+        }
+    };
+    let Some((size, magic)) = state.db.blob(record.sha256.to_string()).await? else {
+        return Err(AppError::Conflict(
+            "the blob is not stored yet: PUT /api/v1/blobs/{sha256} first".into(),
+        ));
+    };
+    if size != record.size {
+        return Err(AppError::Unprocessable(format!(
+            "the record says {} bytes but the blob has {size}: send the record of the file as it is now",
+            record.size
+        )));
+    }
+    let caption = record
+        .caption
+        .as_deref()
+        .map(|c| c.trim().chars().take(MAX_CAPTION_CHARS).collect::<String>())
+        .filter(|c| !c.is_empty())
+        .or_else(|| caption_from_file_name(record.path.file_name()));
+    let problem = problem_of(&record.path, kind, caption.is_some(), magic.as_deref());
+    let row = EvidenceRow {
+        department: department.clone(),
+        agent: caller.agent.clone(),
+        path: record.path.to_string(),
+        sha256: record.sha256.to_string(),
+        size,
+        modified: record.modified,
+        caption,
+        placement: placement_name,
+        item: item.map(|c| c.to_string()),
+        kind: kind.map(|k| wire_name(&k)),
+        problem: problem.map(str::to_string),
+        received: Timestamp::now(),
+    };
+    let changed = state.db.upsert_evidence(row, caller.host.clone()).await?;
+    if changed {
+        state.publish(EventKind::Evidence, Some(&department), Some(record.path.clone()), None);
+    }
+    Ok(Json(EvidenceAck { path: record.path, placement: placement_name.into(), item, kind, changed }))
+}
+
+/// Why a file makes its item 待完善, if it does.
+fn problem_of(
+    path: &RelPath,
+    kind: Option<yingjian_shared::Kind>,
+    captioned: bool,
+    magic: Option<&str>,
+) -> Option<&'static str> {
+    if let (Some(ext), Some(magic)) = (path.extension(), magic)
+        && !extension_fits(&ext, magic)
+    {
+        return Some("mismatch");
+    }
+    (kind == Some(yingjian_shared::Kind::Picture) && !captioned).then_some("uncaptioned")
+}
+
+fn wire_name<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+#[derive(Deserialize)]
+pub struct PathQuery {
+    path: String,
+}
+
+#[derive(Serialize)]
+pub struct Withdrawn {
+    withdrawn: bool,
+}
+
+pub async fn withdraw(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<PathQuery>,
+) -> AppResult<Json<Withdrawn>> {
+    let department = caller.department()?.to_string();
+    let path = RelPath::parse(&q.path).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let withdrawn = state
+        .db
+        .withdraw_evidence(department.clone(), caller.agent.clone(), path.to_string(), caller.host.clone())
+        .await?;
+    if withdrawn {
+        state.publish(EventKind::Withdrawn, Some(&department), Some(path), None);
+    }
+    Ok(Json(Withdrawn { withdrawn }))
+}
+
+#[derive(Deserialize)]
+pub struct DepartmentQuery {
+    department: Option<String>,
+}
+
+/// The records on file: a department sees its own, the office any or all.
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<DepartmentQuery>,
+) -> AppResult<Json<Vec<EvidenceRow>>> {
+    let department = match (&caller.department, q.department) {
+        (Some(own), _) => Some(own.clone()),
+        (None, Some(name)) => Some(
+            state
+                .catalogue
+                .department(&name)
+                .ok_or_else(|| AppError::NotFound(format!("no department {name:?} in the catalogue")))?
+                .id
+                .clone(),
+        ),
+        (None, None) => None,
+    };
+    Ok(Json(state.db.evidence(department).await?))
+}

@@ -1,0 +1,51 @@
+//! The v1 HTTP API of DESIGN.md: routes and the extractors they share.
+
+mod agents;
+mod blobs;
+mod evidence;
+mod status;
+
+use axum::Router;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use axum::routing::{get, post, put};
+use serde::de::DeserializeOwned;
+
+use crate::error::AppError;
+use crate::server::AppState;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/api/v1/catalogue", get(status::catalogue))
+        .route("/api/v1/status", get(status::status))
+        .route("/api/v1/events", get(status::events))
+        .route("/api/v1/audit", get(status::audit))
+        .route("/api/v1/evidence", put(evidence::put).delete(evidence::withdraw).get(evidence::list))
+        .route("/api/v1/heartbeat", post(agents::heartbeat))
+        .route("/api/v1/contacts", put(agents::contacts))
+        .merge(blobs::router())
+        .with_state(state)
+}
+
+/// `Json` whose rejections are the API's JSON errors, saying what was wrong with the body.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(AppError::TooLarge { max: 2 * 1024 * 1024 })
+            }
+            Err(rejection) => Err(AppError::BadRequest(json_message(&rejection))),
+        }
+    }
+}
+
+fn json_message(rejection: &JsonRejection) -> String {
+    format!("the request body is not the JSON this call expects: {}", rejection.body_text())
+}

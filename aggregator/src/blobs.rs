@@ -1,0 +1,222 @@
+//! The content-addressed blob store: the only module that touches `blobs/` and `tmp/`.
+//!
+//! `blobs/ab/cd/<sha256>` holds the bytes whose SHA-256 is the name. A write goes to `tmp/`,
+//! guarded by a delete-on-drop handle, is hashed as it is written, synced, checked against the
+//! expected hash, renamed into place, and the folder synced: a crash leaves at most a file in
+//! `tmp/`, which is emptied at start.
+
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use yingjian_shared::{Sha256Hex, Sha256Stream, sha256_reader, sniff, to_hex};
+
+#[derive(Debug, Clone)]
+pub struct BlobStore {
+    blobs: PathBuf,
+    tmp: PathBuf,
+}
+
+/// Why a finished write was not stored.
+#[derive(Debug)]
+pub enum CommitError {
+    Mismatch { actual: Sha256Hex },
+    Io(io::Error),
+}
+
+impl From<io::Error> for CommitError {
+    fn from(e: io::Error) -> Self {
+        CommitError::Io(e)
+    }
+}
+
+/// A blob that scrub found damaged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScrubFinding {
+    Missing { sha256: String },
+    Altered { sha256: String, actual: String },
+    WrongSize { sha256: String, expected: u64, actual: u64 },
+}
+
+impl BlobStore {
+    /// Opens the store below `data`, creating its folders and emptying `tmp/`.
+    pub fn open(data: &Path) -> io::Result<BlobStore> {
+        let store = BlobStore { blobs: data.join("blobs"), tmp: data.join("tmp") };
+        fs::create_dir_all(&store.blobs)?;
+        if store.tmp.exists() {
+            fs::remove_dir_all(&store.tmp)?;
+        }
+        fs::create_dir_all(&store.tmp)?;
+        Ok(store)
+    }
+
+    pub fn path_of(&self, sha256: &str) -> PathBuf {
+        self.blobs.join(&sha256[..2]).join(&sha256[2..4]).join(sha256)
+    }
+
+    pub fn open_blob(&self, sha256: &str) -> io::Result<File> {
+        File::open(self.path_of(sha256))
+    }
+
+    /// Files left in `tmp/`: none, unless an upload is under way.
+    pub fn temp_files(&self) -> io::Result<usize> {
+        Ok(fs::read_dir(&self.tmp)?.count())
+    }
+
+    /// Starts a new blob in `tmp/`.
+    pub fn begin(&self) -> io::Result<BlobWriter> {
+        let mut random = [0u8; 12];
+        getrandom::fill(&mut random).map_err(io::Error::other)?;
+        let path = self.tmp.join(format!("upload-{}", to_hex(&random)));
+        let file = File::options().write(true).create_new(true).open(&path)?;
+        Ok(BlobWriter {
+            file,
+            guard: TempGuard(Some(path)),
+            hasher: Sha256Stream::new(),
+            prefix: Vec::with_capacity(16),
+            store: self.clone(),
+        })
+    }
+
+    /// Re-hashes one stored blob.
+    pub fn verify(&self, sha256: &str, size: u64) -> Option<ScrubFinding> {
+        let Ok(file) = self.open_blob(sha256) else {
+            return Some(ScrubFinding::Missing { sha256: sha256.to_string() });
+        };
+        match sha256_reader(file) {
+            Err(_) => Some(ScrubFinding::Missing { sha256: sha256.to_string() }),
+            Ok((actual, _)) if actual.as_str() != sha256 => {
+                Some(ScrubFinding::Altered { sha256: sha256.to_string(), actual: actual.to_string() })
+            }
+            Ok((_, len)) if len != size => {
+                Some(ScrubFinding::WrongSize { sha256: sha256.to_string(), expected: size, actual: len })
+            }
+            Ok(_) => None,
+        }
+    }
+}
+
+/// A blob being written. Dropping it without `commit` deletes the temporary file.
+pub struct BlobWriter {
+    file: File,
+    guard: TempGuard,
+    hasher: Sha256Stream,
+    prefix: Vec<u8>,
+    store: BlobStore,
+}
+
+impl BlobWriter {
+    pub fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
+        if self.prefix.len() < 16 {
+            let take = (16 - self.prefix.len()).min(chunk.len());
+            self.prefix.extend_from_slice(&chunk[..take]);
+        }
+        self.hasher.update(chunk);
+        self.file.write_all(chunk)
+    }
+
+    pub fn len(&self) -> u64 {
+        self.hasher.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.hasher.is_empty()
+    }
+
+    /// Syncs, checks the hash and renames into place. Returns the size and sniffed content type.
+    pub fn commit(mut self, expected: &Sha256Hex) -> Result<(u64, Option<&'static str>), CommitError> {
+        self.file.sync_all()?;
+        let (actual, size) = self.hasher.finish();
+        if &actual != expected {
+            return Err(CommitError::Mismatch { actual });
+        }
+        let target = self.store.path_of(expected.as_str());
+        let folder = target.parent().expect("blob paths have a parent");
+        fs::create_dir_all(folder)?;
+        let temp = self.guard.0.take().expect("the guard holds the temp path until commit");
+        if let Err(e) = fs::rename(&temp, &target) {
+            self.guard.0 = Some(temp);
+            return Err(e.into());
+        }
+        File::open(folder)?.sync_all()?;
+        Ok((size, sniff(&self.prefix)))
+    }
+}
+
+/// Deletes the temporary file unless it was renamed into place.
+struct TempGuard(Option<PathBuf>);
+
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = fs::remove_file(path);
+        }
+    }
+}
+
+/// Streams a stored blob; used by downloads and bundles.
+pub fn copy_blob(store: &BlobStore, sha256: &str, out: &mut impl Write) -> io::Result<u64> {
+    let mut file = store.open_blob(sha256)?;
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut total = 0;
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            return Ok(total);
+        }
+        out.write_all(&buf[..n])?;
+        total += n as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, BlobStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn a_committed_blob_is_under_its_hash_and_verifies() {
+        let (_dir, store) = store();
+        let (sha, _) = sha256_reader(&b"%PDF-1.4 hello"[..]).unwrap();
+        let mut w = store.begin().unwrap();
+        w.write(b"%PDF-1.4 ").unwrap();
+        w.write(b"hello").unwrap();
+        assert_eq!(w.commit(&sha).unwrap(), (14, Some("pdf")));
+        assert_eq!(fs::read(store.path_of(sha.as_str())).unwrap(), b"%PDF-1.4 hello");
+        assert_eq!(store.temp_files().unwrap(), 0);
+        assert_eq!(store.verify(sha.as_str(), 14), None);
+    }
+
+    #[test]
+    fn a_mismatch_or_an_abandoned_write_leaves_nothing() {
+        let (_dir, store) = store();
+        let (wrong, _) = sha256_reader(&b"other"[..]).unwrap();
+        let mut w = store.begin().unwrap();
+        w.write(b"bytes").unwrap();
+        assert!(matches!(w.commit(&wrong), Err(CommitError::Mismatch { .. })));
+        assert!(!store.path_of(wrong.as_str()).exists());
+        let mut w = store.begin().unwrap();
+        w.write(b"half").unwrap();
+        assert_eq!(store.temp_files().unwrap(), 1);
+        drop(w);
+        assert_eq!(store.temp_files().unwrap(), 0);
+    }
+
+    #[test]
+    fn verify_names_altered_and_missing_blobs() {
+        let (_dir, store) = store();
+        let (sha, _) = sha256_reader(&b"content"[..]).unwrap();
+        let mut w = store.begin().unwrap();
+        w.write(b"content").unwrap();
+        w.commit(&sha).unwrap();
+        fs::write(store.path_of(sha.as_str()), b"tampered").unwrap();
+        assert!(matches!(store.verify(sha.as_str(), 7), Some(ScrubFinding::Altered { .. })));
+        fs::remove_file(store.path_of(sha.as_str())).unwrap();
+        assert!(matches!(store.verify(sha.as_str(), 7), Some(ScrubFinding::Missing { .. })));
+    }
+}

@@ -1,0 +1,283 @@
+//! Command-line interface: parsing and dispatch; each command calls into the library.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use yingjian_shared::{Catalogue, Scoring, chinese_numeral};
+
+use crate::auth::{new_token, token_hash};
+use crate::config::{Config, load_catalogue};
+use crate::error::{AppError, AppResult};
+use crate::server::{AppState, serve};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "yingjian-aggregator",
+    version,
+    about = "The Yingjian central server: collects evidence from the department agents",
+    after_help = "Examples:\n  yingjian-aggregator serve\n  yingjian-aggregator token create --dept 公安局\n  yingjian-aggregator catalogue --json"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (defaults: ./yingjian-data, 127.0.0.1:8080, the built-in catalogue).
+    #[command(after_help = "Example:\n  yingjian-aggregator serve --config /etc/yingjian/aggregator.toml")]
+    Serve {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Address to listen on, e.g. 0.0.0.0:8080.
+        #[arg(long, env = "YINGJIAN_LISTEN")]
+        listen: Option<SocketAddr>,
+    },
+    /// Create, list or revoke access tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Print the catalogue in force, or validate a catalogue file.
+    #[command(
+        after_help = "Examples:\n  yingjian-aggregator catalogue\n  yingjian-aggregator catalogue --file 2022.toml"
+    )]
+    Catalogue {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Validate and print this catalogue file (TOML or JSON) instead of the built-in one.
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+    /// Re-hash every stored blob and report each one that no longer matches.
+    Scrub {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it once (only its hash is kept).
+    #[command(
+        after_help = "Examples:\n  yingjian-aggregator token create --dept police --agent pc-1\n  yingjian-aggregator token create --office"
+    )]
+    Create {
+        /// The department (id, name or alias) the token belongs to.
+        #[arg(long, required_unless_present = "office", conflicts_with = "office")]
+        dept: Option<String>,
+        /// A name for the agent installation, e.g. the PC's name.
+        #[arg(long, default_value = "default")]
+        agent: String,
+        /// A token for the coordinating office: sees every department.
+        #[arg(long)]
+        office: bool,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List tokens (never the secrets).
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Revoke a token by the number `token list` shows.
+    Revoke {
+        id: i64,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// Where the data lives: a config file, a data folder, or the defaults.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// Config file (aggregator.toml).
+    #[arg(long, env = "YINGJIAN_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data folder; overrides the config file.
+    #[arg(long, env = "YINGJIAN_DATA")]
+    data: Option<PathBuf>,
+}
+
+impl StoreArgs {
+    fn config(&self) -> AppResult<Config> {
+        let mut config = Config::load(self.config.as_deref())?;
+        if let Some(data) = &self.data {
+            config.data.clone_from(data);
+        }
+        Ok(config)
+    }
+
+    fn open(&self) -> AppResult<AppState> {
+        AppState::open(self.config()?)
+    }
+}
+
+/// Runs one command; what it prints for people goes to standard output.
+pub async fn run(cli: Cli) -> AppResult<()> {
+    match cli.command {
+        Command::Serve { store, listen } => {
+            let mut config = store.config()?;
+            if let Some(listen) = listen {
+                config.listen = listen;
+            }
+            let address = config.listen;
+            let state = AppState::open(config)?;
+            let listener = tokio::net::TcpListener::bind(address).await.map_err(|e| {
+                AppError::Config(format!(
+                    "cannot listen on {address}: {e} (is another server running? choose another --listen)"
+                ))
+            })?;
+            println!("yingjian-aggregator listening on http://{}", listener.local_addr()?);
+            serve(listener, state, shutdown_signal()).await?;
+            Ok(())
+        }
+        Command::Token { command } => token(command).await,
+        Command::Catalogue { json, file } => {
+            let catalogue = match file {
+                Some(path) => load_catalogue(&path)?,
+                None => Catalogue::builtin().clone(),
+            };
+            if json {
+                let text = serde_json::to_string_pretty(&catalogue)
+                    .map_err(|e| AppError::Io(std::io::Error::other(e)))?;
+                println!("{text}");
+            } else {
+                print!("{}", catalogue_table(&catalogue));
+            }
+            Ok(())
+        }
+        Command::Scrub { store } => {
+            let state = store.open()?;
+            let blobs = state.db.all_blobs().await?;
+            let store = state.blobs.clone();
+            let count = blobs.len();
+            let findings = tokio::task::spawn_blocking(move || {
+                blobs.iter().filter_map(|(sha, size)| store.verify(sha, *size)).collect::<Vec<_>>()
+            })
+            .await
+            .map_err(|e| AppError::Io(std::io::Error::other(e)))?;
+            for f in &findings {
+                println!("{f:?}");
+            }
+            println!("{count} blobs checked, {} damaged", findings.len());
+            if findings.is_empty() {
+                Ok(())
+            } else {
+                Err(AppError::Config(format!(
+                    "{} blobs are damaged: restore the data folder from backup, or have the agents upload again",
+                    findings.len()
+                )))
+            }
+        }
+    }
+}
+
+async fn token(command: TokenCommand) -> AppResult<()> {
+    match command {
+        TokenCommand::Create { dept, agent, office, store } => {
+            let state = store.open()?;
+            let department = match (dept, office) {
+                (Some(name), false) => Some(
+                    state
+                        .catalogue
+                        .department(&name)
+                        .ok_or_else(|| {
+                            let known: Vec<String> = state
+                                .catalogue
+                                .departments
+                                .iter()
+                                .map(|d| format!("{} ({})", d.id, d.name))
+                                .collect();
+                            AppError::Config(format!(
+                                "no department {name:?}: use one of {}",
+                                known.join(", ")
+                            ))
+                        })?
+                        .id
+                        .clone(),
+                ),
+                _ => None,
+            };
+            let agent = if department.is_none() { "office".to_string() } else { agent };
+            let token = new_token()?;
+            state.db.insert_token(token_hash(&token), department, agent).await?;
+            println!("{token}");
+            Ok(())
+        }
+        TokenCommand::List { store } => {
+            let state = store.open()?;
+            for t in state.db.list_tokens().await? {
+                let revoked = t.revoked.map(|r| format!("  revoked {r}")).unwrap_or_default();
+                let owner = t.department.as_deref().unwrap_or("(office)");
+                println!("{:>4}  {owner:<12} {:<16} created {}{revoked}", t.id, t.agent, t.created);
+            }
+            Ok(())
+        }
+        TokenCommand::Revoke { id, store } => {
+            let state = store.open()?;
+            if state.db.revoke_token(id).await? {
+                println!("token {id} revoked");
+                Ok(())
+            } else {
+                Err(AppError::Config(format!("no live token {id}: see `yingjian-aggregator token list`")))
+            }
+        }
+    }
+}
+
+/// The catalogue as a table people can read in a terminal.
+fn catalogue_table(c: &Catalogue) -> String {
+    let mut out = String::new();
+    let items = c.items().count();
+    let _ = writeln!(out, "{} {} — {items} 项，共 {} 分", c.year, c.name, c.total_points);
+    for area in &c.areas {
+        let _ = writeln!(out, "\n{}、{}（{}分）", chinese_numeral(area.code), area.name, area.points);
+        for kp in &area.key_points {
+            let _ = writeln!(out, "  （{}）{}", chinese_numeral(kp.code), kp.name);
+            for item in &kp.items {
+                let score = match item.scoring() {
+                    Scoring::Points(p) => format!("{p}分"),
+                    Scoring::Deduction(d) => format!("最高扣{d}分"),
+                    Scoring::Veto => "D级否决".to_string(),
+                };
+                let depts: Vec<&str> = item
+                    .departments
+                    .iter()
+                    .map(|id| c.department(id).map_or(id.as_str(), |d| d.name.as_str()))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "    {:<6}{:<10}{:<24}{}",
+                    item.code,
+                    score,
+                    item.short_title,
+                    depts.join("、")
+                );
+            }
+        }
+    }
+    out
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,70 @@
+//! `aggregator.toml`: every setting, each with a default that serves a first run on one machine.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use yingjian_shared::{Catalogue, Deadlines};
+
+use crate::error::{AppError, AppResult};
+
+/// Default largest upload: a long scanned report fits, a runaway file does not.
+pub const DEFAULT_MAX_UPLOAD: u64 = 2 * 1024 * 1024 * 1024;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Data folder: database, blobs, bundles.
+    pub data: PathBuf,
+    /// A catalogue file (TOML or JSON) for another year; the built-in 2021 one otherwise.
+    pub catalogue: Option<PathBuf>,
+    /// Largest accepted upload in bytes.
+    pub max_upload_bytes: u64,
+    /// Overrides the catalogue's deadlines.
+    pub deadlines: Option<Deadlines>,
+    /// An agent that has not sent a heartbeat for this long is shown as silent.
+    pub silent_after_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data: PathBuf::from("yingjian-data"),
+            catalogue: None,
+            max_upload_bytes: DEFAULT_MAX_UPLOAD,
+            deadlines: None,
+            silent_after_secs: 180,
+        }
+    }
+}
+
+impl Config {
+    /// Reads a config file; `None` gives the embedded defaults.
+    pub fn load(path: Option<&Path>) -> AppResult<Config> {
+        let Some(path) = path else { return Ok(Config::default()) };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| AppError::Config(format!("cannot read config file {}: {e}", path.display())))?;
+        toml::from_str(&text)
+            .map_err(|e| AppError::Config(format!("config file {} is not valid: {e}", path.display())))
+    }
+
+    /// The catalogue in force: the configured file, or the built-in one.
+    pub fn catalogue(&self) -> AppResult<Catalogue> {
+        match &self.catalogue {
+            None => Ok(Catalogue::builtin().clone()),
+            Some(path) => load_catalogue(path),
+        }
+    }
+}
+
+/// Loads a catalogue file, TOML or JSON by extension, and validates it.
+pub fn load_catalogue(path: &Path) -> AppResult<Catalogue> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| AppError::Config(format!("cannot read catalogue {}: {e}", path.display())))?;
+    let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let parsed = if is_json { Catalogue::from_json(&text) } else { Catalogue::from_toml(&text) };
+    parsed.map_err(|e| AppError::Config(format!("catalogue {} is not valid: {e}", path.display())))
+}

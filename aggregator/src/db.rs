@@ -1,0 +1,501 @@
+//! The aggregator's SQLite database: the only module that speaks SQL.
+//!
+//! One connection behind a mutex, used from `spawn_blocking`: SQLite wants one writer, and the
+//! async wrappers of rusqlite all pin older versions.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::error::{AppError, AppResult};
+
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/001_init.sql")];
+
+#[derive(Clone)]
+pub struct Db {
+    conn: Arc<Mutex<Connection>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenRow {
+    pub id: i64,
+    /// `None` for the office.
+    pub department: Option<String>,
+    pub agent: String,
+    pub created: Timestamp,
+    pub revoked: Option<Timestamp>,
+}
+
+/// An evidence record as the server files it, after classification.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct EvidenceRow {
+    pub department: String,
+    pub agent: String,
+    pub path: String,
+    pub sha256: String,
+    pub size: u64,
+    pub modified: Timestamp,
+    pub caption: Option<String>,
+    /// `item`, `report` or `case`.
+    pub placement: &'static str,
+    pub item: Option<String>,
+    pub kind: Option<String>,
+    /// `uncaptioned` or `mismatch`, for 待完善.
+    pub problem: Option<String>,
+    pub received: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AuditEntry {
+    pub at: Timestamp,
+    pub department: Option<String>,
+    pub agent: Option<String>,
+    pub host: Option<String>,
+    pub action: String,
+    pub detail: String,
+}
+
+/// Evidence counted by department, placement, item and kind: what completeness needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvidenceGroup {
+    pub department: String,
+    pub placement: String,
+    pub item: Option<String>,
+    pub kind: Option<String>,
+    pub files: u64,
+    pub last_received: Timestamp,
+    pub late: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProblemFile {
+    pub department: String,
+    pub item: Option<String>,
+    pub path: String,
+    pub problem: String,
+}
+
+/// Everything `completeness` reads, fetched in one transaction so it is consistent.
+#[derive(Debug, Default)]
+pub struct StatusData {
+    pub groups: Vec<EvidenceGroup>,
+    pub problems: Vec<ProblemFile>,
+    /// (department, path) of every typical-case file.
+    pub case_paths: Vec<(String, String)>,
+    /// (sha256, department, path) of content filed more than once, ordered by hash.
+    pub duplicates: Vec<(String, String, String)>,
+    /// (department, agent, at, body JSON).
+    pub heartbeats: Vec<(String, String, Timestamp, String)>,
+    /// (department, body JSON, updated).
+    pub contacts: Vec<(String, String, Timestamp)>,
+}
+
+fn ms(t: Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+fn ts(millis: i64) -> Timestamp {
+    Timestamp::from_millisecond(millis).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+impl Db {
+    /// Opens (or creates) the database and applies pending migrations.
+    pub fn open(path: &Path) -> AppResult<Db> {
+        let mut conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > MIGRATIONS.len() as i64 {
+            return Err(AppError::Config(format!(
+                "the database {} is from a newer version of yingjian-aggregator (schema {version}): upgrade the aggregator",
+                path.display()
+            )));
+        }
+        for (i, sql) in (1i64..).zip(MIGRATIONS).skip(version as usize) {
+            let tx = conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", i)?;
+            tx.commit()?;
+        }
+        Ok(Db { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    /// Runs `f` on the connection on a blocking thread.
+    async fn call<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| AppError::Io(std::io::Error::other(e)))?
+        .map_err(AppError::from)
+    }
+
+    // ── tokens ──────────────────────────────────────────────────────────────
+
+    pub async fn insert_token(
+        &self,
+        hash: String,
+        department: Option<String>,
+        agent: String,
+    ) -> AppResult<i64> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "INSERT INTO tokens (hash, department, agent, created) VALUES (?1, ?2, ?3, ?4)",
+                params![hash, department, agent, ms(Timestamp::now())],
+            )?;
+            let id = tx.last_insert_rowid();
+            append_audit(
+                &tx,
+                &AuditEntry {
+                    at: Timestamp::now(),
+                    department: department.clone(),
+                    agent: Some(agent.clone()),
+                    host: None,
+                    action: "token_create".into(),
+                    detail: format!("token #{id}"),
+                },
+            )?;
+            tx.commit()?;
+            Ok(id)
+        })
+        .await
+    }
+
+    /// The live (not revoked) token with this hash.
+    pub async fn find_token(&self, hash: String) -> AppResult<Option<TokenRow>> {
+        self.call(move |c| {
+            c.query_row(
+                "SELECT id, department, agent, created, revoked FROM tokens WHERE hash = ?1 AND revoked IS NULL",
+                [hash],
+                token_row,
+            )
+            .optional()
+        })
+        .await
+    }
+
+    pub async fn list_tokens(&self) -> AppResult<Vec<TokenRow>> {
+        self.call(|c| {
+            let mut stmt =
+                c.prepare("SELECT id, department, agent, created, revoked FROM tokens ORDER BY id")?;
+            stmt.query_map([], token_row)?.collect()
+        })
+        .await
+    }
+
+    /// Revokes a token; false if there was no live token with that id.
+    pub async fn revoke_token(&self, id: i64) -> AppResult<bool> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            let n = tx.execute(
+                "UPDATE tokens SET revoked = ?2 WHERE id = ?1 AND revoked IS NULL",
+                params![id, ms(Timestamp::now())],
+            )?;
+            if n > 0 {
+                let department: Option<String> =
+                    tx.query_row("SELECT department FROM tokens WHERE id = ?1", [id], |r| r.get(0))?;
+                append_audit(
+                    &tx,
+                    &AuditEntry {
+                        at: Timestamp::now(),
+                        department,
+                        agent: None,
+                        host: None,
+                        action: "token_revoke".into(),
+                        detail: format!("token #{id}"),
+                    },
+                )?;
+            }
+            tx.commit()?;
+            Ok(n > 0)
+        })
+        .await
+    }
+
+    // ── blobs ───────────────────────────────────────────────────────────────
+
+    /// Size of a stored blob and its sniffed content type.
+    pub async fn blob(&self, sha256: String) -> AppResult<Option<(u64, Option<String>)>> {
+        self.call(move |c| {
+            c.query_row("SELECT size, magic FROM blobs WHERE sha256 = ?1", [sha256], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
+            })
+            .optional()
+        })
+        .await
+    }
+
+    /// Records a blob that is now on disk under its final name.
+    pub async fn insert_blob(
+        &self,
+        sha256: String,
+        size: u64,
+        magic: Option<&'static str>,
+        actor: AuditEntry,
+    ) -> AppResult<()> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            let n = tx.execute(
+                "INSERT OR IGNORE INTO blobs (sha256, size, magic, stored) VALUES (?1, ?2, ?3, ?4)",
+                params![sha256, size as i64, magic, ms(Timestamp::now())],
+            )?;
+            if n > 0 {
+                append_audit(&tx, &actor)?;
+            }
+            tx.commit()
+        })
+        .await
+    }
+
+    /// Every blob the database knows, for `scrub`.
+    pub async fn all_blobs(&self) -> AppResult<Vec<(String, u64)>> {
+        self.call(|c| {
+            let mut stmt = c.prepare("SELECT sha256, size FROM blobs ORDER BY sha256")?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?.collect()
+        })
+        .await
+    }
+
+    // ── evidence ────────────────────────────────────────────────────────────
+
+    /// Files a record; false when an identical one was already on file (a re-send).
+    pub async fn upsert_evidence(&self, row: EvidenceRow, host: Option<String>) -> AppResult<bool> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            let existing: Option<(String, i64, Option<String>)> = tx
+                .query_row(
+                    "SELECT sha256, modified, caption FROM evidence WHERE department = ?1 AND agent = ?2 AND path = ?3",
+                    params![row.department, row.agent, row.path],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            if existing == Some((row.sha256.clone(), ms(row.modified), row.caption.clone())) {
+                return Ok(false);
+            }
+            tx.execute(
+                "INSERT INTO evidence (department, agent, path, sha256, size, modified, caption, placement, item, kind, problem, received)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                 ON CONFLICT (department, agent, path) DO UPDATE SET
+                   sha256 = excluded.sha256, size = excluded.size, modified = excluded.modified,
+                   caption = excluded.caption, placement = excluded.placement, item = excluded.item,
+                   kind = excluded.kind, problem = excluded.problem, received = excluded.received",
+                params![
+                    row.department, row.agent, row.path, row.sha256, row.size as i64, ms(row.modified),
+                    row.caption, row.placement, row.item, row.kind, row.problem, ms(row.received)
+                ],
+            )?;
+            append_audit(&tx, &AuditEntry {
+                at: row.received,
+                department: Some(row.department.clone()),
+                agent: Some(row.agent.clone()),
+                host,
+                action: if existing.is_some() { "record_update" } else { "record" }.into(),
+                detail: format!("{} sha256={} size={}", row.path, row.sha256, row.size),
+            })?;
+            tx.commit()?;
+            Ok(true)
+        })
+        .await
+    }
+
+    /// Withdraws a record; false if there was none.
+    pub async fn withdraw_evidence(
+        &self,
+        department: String,
+        agent: String,
+        path: String,
+        host: Option<String>,
+    ) -> AppResult<bool> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            let sha: Option<String> = tx
+                .query_row(
+                    "DELETE FROM evidence WHERE department = ?1 AND agent = ?2 AND path = ?3 RETURNING sha256",
+                    params![department, agent, path],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if let Some(sha) = &sha {
+                append_audit(&tx, &AuditEntry {
+                    at: Timestamp::now(),
+                    department: Some(department),
+                    agent: Some(agent),
+                    host,
+                    action: "withdraw".into(),
+                    detail: format!("{path} sha256={sha}"),
+                })?;
+            }
+            tx.commit()?;
+            Ok(sha.is_some())
+        })
+        .await
+    }
+
+    /// Current evidence, optionally of one department, in path order.
+    pub async fn evidence(&self, department: Option<String>) -> AppResult<Vec<EvidenceRow>> {
+        self.call(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT department, agent, path, sha256, size, modified, caption, placement, item, kind, problem, received
+                 FROM evidence WHERE ?1 IS NULL OR department = ?1 ORDER BY department, path, agent",
+            )?;
+            stmt.query_map([department], |r| {
+                Ok(EvidenceRow {
+                    department: r.get(0)?,
+                    agent: r.get(1)?,
+                    path: r.get(2)?,
+                    sha256: r.get(3)?,
+                    size: r.get::<_, i64>(4)? as u64,
+                    modified: ts(r.get(5)?),
+                    caption: r.get(6)?,
+                    placement: match r.get_ref(7)?.as_str()? {
+                        "report" => "report",
+                        "case" => "case",
+                        _ => "item",
+                    },
+                    item: r.get(8)?,
+                    kind: r.get(9)?,
+                    problem: r.get(10)?,
+                    received: ts(r.get(11)?),
+                })
+            })?
+            .collect()
+        })
+        .await
+    }
+
+    /// What completeness needs, read in one transaction.
+    pub async fn status_data(&self, evidence_deadline: Timestamp) -> AppResult<StatusData> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            let mut data = StatusData::default();
+            {
+                let mut stmt = tx.prepare_cached(
+                    "SELECT department, placement, item, kind, COUNT(*), MAX(received), SUM(received > ?1)
+                     FROM evidence GROUP BY department, placement, item, kind",
+                )?;
+                data.groups = stmt
+                    .query_map([ms(evidence_deadline)], |r| {
+                        Ok(EvidenceGroup {
+                            department: r.get(0)?,
+                            placement: r.get(1)?,
+                            item: r.get(2)?,
+                            kind: r.get(3)?,
+                            files: r.get::<_, i64>(4)? as u64,
+                            last_received: ts(r.get(5)?),
+                            late: r.get::<_, i64>(6)? as u64,
+                        })
+                    })?
+                    .collect::<Result<_, _>>()?;
+                let mut stmt = tx.prepare_cached(
+                    "SELECT department, item, path, problem FROM evidence WHERE problem IS NOT NULL ORDER BY department, path",
+                )?;
+                data.problems = stmt
+                    .query_map([], |r| {
+                        Ok(ProblemFile { department: r.get(0)?, item: r.get(1)?, path: r.get(2)?, problem: r.get(3)? })
+                    })?
+                    .collect::<Result<_, _>>()?;
+                let mut stmt = tx.prepare_cached("SELECT department, path FROM evidence WHERE placement = 'case'")?;
+                data.case_paths = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+                let mut stmt = tx.prepare_cached(
+                    "SELECT sha256, department, path FROM evidence WHERE sha256 IN
+                       (SELECT sha256 FROM evidence GROUP BY sha256 HAVING COUNT(*) > 1)
+                     ORDER BY sha256, department, path",
+                )?;
+                data.duplicates =
+                    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
+                let mut stmt = tx.prepare_cached("SELECT department, agent, at, body FROM heartbeats")?;
+                data.heartbeats = stmt
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?, ts(r.get(2)?), r.get(3)?)))?
+                    .collect::<Result<_, _>>()?;
+                let mut stmt = tx.prepare_cached("SELECT department, body, updated FROM contacts")?;
+                data.contacts =
+                    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, ts(r.get(2)?))))?.collect::<Result<_, _>>()?;
+            }
+            tx.commit()?;
+            Ok(data)
+        })
+        .await
+    }
+
+    // ── heartbeats, contacts, audit ─────────────────────────────────────────
+
+    pub async fn put_heartbeat(&self, department: String, agent: String, body: String) -> AppResult<()> {
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO heartbeats (department, agent, at, body) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (department, agent) DO UPDATE SET at = excluded.at, body = excluded.body",
+                params![department, agent, ms(Timestamp::now()), body],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn put_contacts(&self, department: String, body: String, actor: AuditEntry) -> AppResult<()> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "INSERT INTO contacts (department, body, updated) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (department) DO UPDATE SET body = excluded.body, updated = excluded.updated",
+                params![department, body, ms(actor.at)],
+            )?;
+            append_audit(&tx, &actor)?;
+            tx.commit()
+        })
+        .await
+    }
+
+    /// Audit entries, newest first.
+    pub async fn audit(&self, limit: u32, before_id: Option<i64>) -> AppResult<Vec<(i64, AuditEntry)>> {
+        self.call(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT id, at, department, agent, host, action, detail FROM audit
+                 WHERE ?1 IS NULL OR id < ?1 ORDER BY id DESC LIMIT ?2",
+            )?;
+            stmt.query_map(params![before_id, limit], |r| {
+                Ok((
+                    r.get(0)?,
+                    AuditEntry {
+                        at: ts(r.get(1)?),
+                        department: r.get(2)?,
+                        agent: r.get(3)?,
+                        host: r.get(4)?,
+                        action: r.get(5)?,
+                        detail: r.get(6)?,
+                    },
+                ))
+            })?
+            .collect()
+        })
+        .await
+    }
+}
+
+fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
+    Ok(TokenRow {
+        id: r.get(0)?,
+        department: r.get(1)?,
+        agent: r.get(2)?,
+        created: ts(r.get(3)?),
+        revoked: r.get::<_, Option<i64>>(4)?.map(ts),
+    })
+}
+
+fn append_audit(c: &Connection, e: &AuditEntry) -> rusqlite::Result<()> {
+    c.execute(
+        "INSERT INTO audit (at, department, agent, host, action, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![ms(e.at), e.department, e.agent, e.host, e.action, e.detail],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,18 @@
+//! The Yingjian aggregator: the central server that receives evidence from the department
+//! agents, stores it content-addressed and verified, and tells the office what is missing.
+
+mod api;
+mod auth;
+pub mod blobs;
+mod cli;
+mod completeness;
+pub mod config;
+pub mod db;
+mod error;
+mod server;
+
+pub use auth::{HOST_HEADER, new_token, token_hash};
+pub use cli::{Cli, run};
+pub use config::Config;
+pub use error::{AppError, AppResult};
+pub use server::{AppState, serve};

@@ -1,0 +1,79 @@
+//! The running server: shared state, the router, and `serve` over a listener the caller bound.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use jiff::Timestamp;
+use tokio::net::TcpListener;
+use tokio::sync::broadcast;
+use yingjian_shared::{Catalogue, Deadlines, Event, EventKind, RelPath};
+
+use crate::blobs::BlobStore;
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::{AppError, AppResult};
+
+/// Live events kept for slow subscribers before they miss some (they then reload).
+const EVENT_BACKLOG: usize = 1024;
+
+/// Everything a request handler may reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub blobs: BlobStore,
+    pub catalogue: Arc<Catalogue>,
+    pub deadlines: Deadlines,
+    pub config: Arc<Config>,
+    pub events: broadcast::Sender<Event>,
+}
+
+impl AppState {
+    /// Opens the data folder (creating it on a first run) with the configured catalogue.
+    pub fn open(config: Config) -> AppResult<AppState> {
+        std::fs::create_dir_all(&config.data).map_err(|e| {
+            AppError::Config(format!("cannot create the data folder {}: {e}", config.data.display()))
+        })?;
+        let catalogue = config.catalogue()?;
+        let deadlines = config.deadlines.clone().unwrap_or_else(|| catalogue.deadlines.clone());
+        let db = Db::open(&config.data.join("yingjian.sqlite3"))?;
+        let blobs = BlobStore::open(&config.data)?;
+        let (events, _) = broadcast::channel(EVENT_BACKLOG);
+        Ok(AppState {
+            db,
+            blobs,
+            catalogue: Arc::new(catalogue),
+            deadlines,
+            config: Arc::new(config),
+            events,
+        })
+    }
+
+    /// Tells live subscribers (the dashboard) that something changed.
+    pub fn publish(
+        &self,
+        kind: EventKind,
+        department: Option<&str>,
+        path: Option<RelPath>,
+        detail: Option<String>,
+    ) {
+        let event =
+            Event { kind, department: department.map(str::to_string), path, detail, at: Timestamp::now() };
+        // No subscriber is not an error.
+        let _ = self.events.send(event);
+    }
+
+    pub fn router(&self) -> Router {
+        crate::api::router(self.clone())
+    }
+}
+
+/// Serves until `shutdown` completes, then lets requests in flight finish.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    tracing::info!(address = %listener.local_addr()?, "aggregator listening");
+    axum::serve(listener, state.router()).with_graceful_shutdown(shutdown).await
+}

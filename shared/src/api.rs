@@ -1,0 +1,251 @@
+//! Wire types of the v1 HTTP API (see DESIGN.md): one definition, used by both sides.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::catalogue::ItemCode;
+use crate::convention::Kind;
+use crate::hash::Sha256Hex;
+use crate::relpath::RelPath;
+
+/// Every 4xx/5xx response body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Stable machine-readable code, e.g. `hash_mismatch`.
+    pub error: String,
+    /// What went wrong and what to do, for a person.
+    pub message: String,
+}
+
+/// `PUT /api/v1/evidence`: one file of the department's evidence folder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceRecord {
+    pub path: RelPath,
+    pub sha256: Sha256Hex,
+    pub size: u64,
+    pub modified: Timestamp,
+    /// From a same-stem `.txt` beside a picture; the server falls back to the file name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption: Option<String>,
+}
+
+/// The server's answer to an evidence record: where the folder convention put it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceAck {
+    pub path: RelPath,
+    /// `item`, `report` or `case`.
+    pub placement: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<ItemCode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<Kind>,
+    /// False when the same record was already on file (a re-send).
+    pub changed: bool,
+}
+
+/// How the agent learns of changes in the evidence folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WatchMode {
+    Native,
+    Polling,
+    /// The evidence folder is missing or unmounted: the agent waits for it.
+    Paused,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FailedFile {
+    pub path: RelPath,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingFile {
+    pub path: RelPath,
+    pub since: Timestamp,
+}
+
+/// `POST /api/v1/heartbeat`, every minute from each agent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    pub version: String,
+    pub host: String,
+    pub watch_mode: WatchMode,
+    pub pending: u64,
+    #[serde(default)]
+    pub failed: Vec<FailedFile>,
+    #[serde(default)]
+    pub oldest_pending: Option<PendingFile>,
+    /// Files outside every item folder: the clerk should move them.
+    #[serde(default)]
+    pub unsorted: Vec<RelPath>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactRole {
+    /// 分管领导
+    Leader,
+    /// 工作人员
+    Staff,
+}
+
+impl ContactRole {
+    pub fn label(self) -> &'static str {
+        match self {
+            ContactRole::Leader => "分管领导",
+            ContactRole::Staff => "工作人员",
+        }
+    }
+}
+
+/// One row of 附件4 (联系人员名单).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Contact {
+    pub role: ContactRole,
+    /// 姓名
+    pub name: String,
+    /// 性别
+    #[serde(default)]
+    pub gender: String,
+    /// 单位
+    #[serde(default)]
+    pub unit: String,
+    /// 职务
+    #[serde(default)]
+    pub position: String,
+    /// 电话、传真
+    #[serde(default)]
+    pub phone: String,
+    /// 手机
+    #[serde(default)]
+    pub mobile: String,
+    /// 邮箱
+    #[serde(default)]
+    pub email: String,
+}
+
+/// `PUT /api/v1/contacts`. An office token must name the department.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Contacts {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    pub contacts: Vec<Contact>,
+}
+
+/// Completeness of one item for one responsible department.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemState {
+    /// 缺失
+    Missing,
+    /// 待完善
+    Incomplete,
+    /// 齐全
+    Complete,
+}
+
+impl ItemState {
+    pub fn label(self) -> &'static str {
+        match self {
+            ItemState::Missing => "缺失",
+            ItemState::Incomplete => "待完善",
+            ItemState::Complete => "齐全",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemStatus {
+    pub code: ItemCode,
+    pub status: ItemState,
+    /// Why it is incomplete, in Chinese, for the office and the clerk.
+    pub reasons: Vec<String>,
+    pub files: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[allow(clippy::struct_excessive_bools, reason = "a flat JSON document for scripts")]
+pub struct DepartmentStatus {
+    pub id: String,
+    pub name: String,
+    pub points_total: f64,
+    pub points_covered: f64,
+    pub report: bool,
+    pub cases: u64,
+    pub cases_ok: bool,
+    pub contacts: bool,
+    pub contacts_late: bool,
+    pub evidence_late: bool,
+    /// Records filed after the evidence deadline.
+    pub late_uploads: u64,
+    pub last_upload: Option<Timestamp>,
+    pub last_heartbeat: Option<Timestamp>,
+    pub unsorted: Vec<RelPath>,
+    pub items: Vec<ItemStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DuplicateCopy {
+    pub department: String,
+    pub path: RelPath,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DuplicateGroup {
+    pub sha256: Sha256Hex,
+    pub copies: Vec<DuplicateCopy>,
+}
+
+/// Points per area: what is covered and what is at risk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AreaStatus {
+    pub code: u8,
+    pub name: String,
+    pub points_total: f64,
+    pub points_covered: f64,
+}
+
+/// `GET /api/v1/status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    pub catalogue_year: u16,
+    pub points_total: f64,
+    pub points_covered: f64,
+    /// Points of items with some evidence that is not yet complete.
+    pub points_at_risk: f64,
+    pub areas: Vec<AreaStatus>,
+    pub departments: Vec<DepartmentStatus>,
+    pub duplicates: Vec<DuplicateGroup>,
+    pub generated: Timestamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    Evidence,
+    Withdrawn,
+    Heartbeat,
+    Contacts,
+    Bundle,
+}
+
+/// One Server-Sent Event on `GET /api/v1/events`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub kind: EventKind,
+    pub department: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<RelPath>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    pub at: Timestamp,
+}
+
+/// One entry of `GET /api/v1/bundles`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BundleInfo {
+    pub name: String,
+    pub size: u64,
+    pub created: Timestamp,
+}

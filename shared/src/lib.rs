@@ -1,0 +1,28 @@
+//! What the agent and the aggregator agree on: the catalogue, the evidence folder convention and the
+//! v1 wire types. Pure: no network, no filesystem, no async runtime.
+
+mod api;
+mod catalogue;
+mod content;
+mod convention;
+mod hash;
+mod points;
+mod relpath;
+
+pub use api::{
+    AreaStatus, BundleInfo, Contact, ContactRole, Contacts, DepartmentStatus, DuplicateCopy, DuplicateGroup,
+    ErrorBody, Event, EventKind, EvidenceAck, EvidenceRecord, FailedFile, Heartbeat, ItemState, ItemStatus,
+    PendingFile, Status, WatchMode,
+};
+pub use catalogue::{
+    Area, BUILTIN_CATALOGUE_TOML, CaseRules, Catalogue, CatalogueError, Deadlines, Department, Item,
+    ItemCode, KeyPoint, Scoring, chinese_numeral,
+};
+pub use content::{extension_fits, sniff};
+pub use convention::{
+    CASES_FOLDER, GUIDE_FILE, IgnoreReason, Kind, Placement, REPORT_FOLDER, caption_from_file_name, classify,
+    is_image_name, item_folder_name,
+};
+pub use hash::{HashError, Sha256Hex, Sha256Stream, sha256_reader, to_hex};
+pub use points::Points;
+pub use relpath::{PathError, RelPath};
