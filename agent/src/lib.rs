@@ -1,1 +1,19 @@
-//! placeholder
+//! The Yingjian agent: runs on a department PC, watches the evidence folder, and delivers every
+//! settled file to the aggregator exactly once, through restarts, outages and slow links.
+
+mod cli;
+mod client;
+mod config;
+mod error;
+mod init;
+mod scan;
+mod state;
+mod sync;
+mod watch;
+
+pub use cli::{Cli, run};
+pub use config::AgentConfig;
+pub use error::{AgentError, AgentResult};
+pub use init::init_folder;
+pub use scan::MARKER_FILE;
+pub use sync::Agent;

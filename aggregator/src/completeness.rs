@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use jiff::Timestamp;
 use yingjian_shared::{
-    AreaStatus, Catalogue, ContactRole, Contacts, Deadlines, DepartmentStatus, DuplicateCopy, DuplicateGroup,
-    Heartbeat, Item, ItemState, ItemStatus, Kind, Points, RelPath, Status,
+    AgentHealth, AreaStatus, Catalogue, ContactRole, Contacts, Deadlines, DepartmentStatus, DuplicateCopy,
+    DuplicateGroup, Heartbeat, Item, ItemState, ItemStatus, Kind, Points, RelPath, Status,
 };
 
 use crate::db::StatusData;
@@ -20,6 +20,7 @@ pub fn compute(
     deadlines: &Deadlines,
     data: &StatusData,
     now: Timestamp,
+    silent_after: std::time::Duration,
     scope: Option<&str>,
 ) -> Status {
     // (department, item) → kinds with their file counts.
@@ -58,11 +59,22 @@ pub fn compute(
     }
     let mut heartbeat: HashMap<&str, Timestamp> = HashMap::new();
     let mut unsorted: HashMap<&str, BTreeSet<RelPath>> = HashMap::new();
-    for (dept, _agent, at, body) in &data.heartbeats {
+    let mut agents: HashMap<&str, Vec<AgentHealth>> = HashMap::new();
+    for (dept, agent, at, body) in &data.heartbeats {
         let last = heartbeat.entry(dept.as_str()).or_insert(*at);
         *last = (*last).max(*at);
         if let Ok(hb) = serde_json::from_str::<Heartbeat>(body) {
             unsorted.entry(dept.as_str()).or_default().extend(hb.unsorted);
+            agents.entry(dept.as_str()).or_default().push(AgentHealth {
+                agent: agent.clone(),
+                host: hb.host,
+                version: hb.version,
+                watch_mode: hb.watch_mode,
+                pending: hb.pending,
+                failed: hb.failed,
+                last_seen: *at,
+                silent: now.duration_since(*at).as_secs() > silent_after.as_secs() as i64,
+            });
         }
     }
     let contacts: HashMap<&str, (bool, Timestamp)> = data
@@ -120,6 +132,7 @@ pub fn compute(
                 last_upload: last_upload.get(id).copied(),
                 last_heartbeat: heartbeat.get(id).copied(),
                 unsorted: unsorted.remove(id).map(|s| s.into_iter().collect()).unwrap_or_default(),
+                agents: agents.remove(id).unwrap_or_default(),
                 items,
             }
         })

@@ -182,7 +182,23 @@ pub struct DepartmentStatus {
     pub last_upload: Option<Timestamp>,
     pub last_heartbeat: Option<Timestamp>,
     pub unsorted: Vec<RelPath>,
+    /// Each agent installation of the department, by its last heartbeat.
+    pub agents: Vec<AgentHealth>,
     pub items: Vec<ItemStatus>,
+}
+
+/// An agent installation as its last heartbeat described it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentHealth {
+    pub agent: String,
+    pub host: String,
+    pub version: String,
+    pub watch_mode: WatchMode,
+    pub pending: u64,
+    pub failed: Vec<FailedFile>,
+    pub last_seen: Timestamp,
+    /// No heartbeat for longer than the server's `silent_after_secs`.
+    pub silent: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -10,9 +10,9 @@ mod points;
 mod relpath;
 
 pub use api::{
-    AreaStatus, BundleInfo, Contact, ContactRole, Contacts, DepartmentStatus, DuplicateCopy, DuplicateGroup,
-    ErrorBody, Event, EventKind, EvidenceAck, EvidenceRecord, FailedFile, Heartbeat, ItemState, ItemStatus,
-    PendingFile, Status, WatchMode,
+    AgentHealth, AreaStatus, BundleInfo, Contact, ContactRole, Contacts, DepartmentStatus, DuplicateCopy,
+    DuplicateGroup, ErrorBody, Event, EventKind, EvidenceAck, EvidenceRecord, FailedFile, Heartbeat,
+    ItemState, ItemStatus, PendingFile, Status, WatchMode,
 };
 pub use catalogue::{
     Area, BUILTIN_CATALOGUE_TOML, CaseRules, Catalogue, CatalogueError, Deadlines, Department, Item,

@@ -1,1 +1,167 @@
-//! placeholder
+//! A city in a box for the end-to-end tests: the real aggregator on loopback, real agents on
+//! real temporary folders, and polling helpers that wait for an outcome instead of sleeping.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use reqwest::Client;
+use serde_json::Value;
+use tempfile::TempDir;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use yingjian_agent::{Agent, AgentConfig, init_folder};
+use yingjian_aggregator::{AppState, Config, new_token, serve, token_hash};
+use yingjian_shared::Catalogue;
+
+/// How long a helper waits for an outcome before the test fails.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+pub struct Aggregator {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub data: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl Aggregator {
+    pub async fn start(data: &Path) -> Aggregator {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_on(data, listener).await
+    }
+
+    pub async fn start_on(data: &Path, listener: TcpListener) -> Aggregator {
+        let state = AppState::open(Config { data: data.to_path_buf(), ..Config::default() }).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(serve(listener, state.clone(), async move {
+            let _ = stopped.await;
+        }));
+        Aggregator { addr, state, data: data.to_path_buf(), stop: Some(stop), task: Some(task) }
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub async fn token(&self, department: Option<&str>) -> String {
+        let token = new_token().unwrap();
+        let agent = department.map_or("office", |_| "pc-1").to_string();
+        self.state.db.insert_token(token_hash(&token), department.map(str::to_string), agent).await.unwrap();
+        token
+    }
+
+    /// GETs a JSON document with the given token.
+    pub async fn get(&self, path: &str, token: &str) -> Value {
+        let r = Client::new().get(format!("{}{path}", self.url())).bearer_auth(token).send().await.unwrap();
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+        r.json().await.unwrap()
+    }
+
+    /// The paths of a department's records on file.
+    pub async fn paths(&self, token: &str) -> Vec<String> {
+        let records = self.get("/api/v1/evidence", token).await;
+        records.as_array().unwrap().iter().map(|r| r["path"].as_str().unwrap().to_string()).collect()
+    }
+
+    /// How often the audit log has `action`.
+    pub async fn audit_count(&self, office: &str, action: &str) -> usize {
+        let log = self.get("/api/v1/audit?limit=100000", office).await;
+        log.as_array().unwrap().iter().filter(|e| e["action"] == action).count()
+    }
+}
+
+/// One department's agent, run in-process on its own folder and state.
+pub struct DeptAgent {
+    pub folder: PathBuf,
+    pub state: PathBuf,
+    pub config: AgentConfig,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl DeptAgent {
+    /// Lays out the department's folder with `init` and returns an agent ready to start.
+    pub fn prepare(root: &Path, department: &str, server: &str, token: &str) -> DeptAgent {
+        let folder = root.join(format!("{department}-evidence"));
+        let state = root.join(format!("{department}-state"));
+        let catalogue = Catalogue::builtin();
+        init_folder(catalogue, catalogue.department(department).unwrap(), &folder).unwrap();
+        let config = AgentConfig {
+            server: server.to_string(),
+            token: Some(token.to_string()),
+            folder: folder.clone(),
+            state: state.clone(),
+            settle_ms: 500,
+            rescan_secs: 300,
+            heartbeat_secs: 1,
+            poll: false,
+        };
+        DeptAgent { folder, state, config, stop: None, task: None }
+    }
+
+    pub async fn start(&mut self) {
+        let agent = Agent::new(self.config.clone()).await.unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        self.stop = Some(stop);
+        self.task = Some(tokio::spawn(async move {
+            agent
+                .run(async move {
+                    let _ = stopped.await;
+                })
+                .await
+                .unwrap();
+        }));
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap();
+        }
+    }
+
+    /// The item folder whose name starts with `code` (`08.03`).
+    pub fn item(&self, code: &str) -> PathBuf {
+        std::fs::read_dir(&self.folder)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.file_name().unwrap().to_str().unwrap().starts_with(code))
+            .unwrap_or_else(|| panic!("no item folder {code}"))
+    }
+}
+
+/// Polls `check` until it returns `Some`, failing the test after `PATIENCE`.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub fn temp() -> TempDir {
+    tempfile::tempdir().unwrap()
+}

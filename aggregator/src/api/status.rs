@@ -31,7 +31,15 @@ pub async fn status(State(state): State<AppState>, caller: Caller) -> AppResult<
 /// The status document, for the whole city (`None`) or one department.
 pub async fn status_for(state: &AppState, department: Option<&str>) -> AppResult<Status> {
     let data = state.db.status_data(state.deadlines.evidence).await?;
-    Ok(completeness::compute(&state.catalogue, &state.deadlines, &data, Timestamp::now(), department))
+    let silent_after = std::time::Duration::from_secs(state.config.silent_after_secs);
+    Ok(completeness::compute(
+        &state.catalogue,
+        &state.deadlines,
+        &data,
+        Timestamp::now(),
+        silent_after,
+        department,
+    ))
 }
 
 /// Server-Sent Events: one `message` per change; a department sees only its own.

@@ -1,0 +1,193 @@
+//! Command-line interface of the agent.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use yingjian_shared::{Catalogue, ItemState};
+
+use crate::client::Client;
+use crate::config::AgentConfig;
+use crate::error::{AgentError, AgentResult};
+use crate::init::init_folder;
+use crate::scan::scan;
+use crate::state::{FileState, State};
+use crate::sync::{Agent, host_name};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "yingjian-agent",
+    version,
+    about = "The Yingjian agent: uploads a department's evidence folder to the aggregator",
+    after_help = "Examples:\n  yingjian-agent init --dept 公安局 --folder D:\\迎检材料\n  yingjian-agent run --config agent.toml\n  yingjian-agent status --config agent.toml"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the department's item folders, 自评报告/ and 典型案例/ (safe to run again).
+    #[command(after_help = "Example:\n  yingjian-agent init --dept 公安局 --folder ./迎检材料")]
+    Init {
+        /// The department: id, name or alias.
+        #[arg(long)]
+        dept: String,
+        /// The evidence folder to lay out.
+        #[arg(long)]
+        folder: PathBuf,
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// Watch the folder and upload until stopped.
+    #[command(
+        after_help = "Example:\n  yingjian-agent run --server http://10.1.2.3:8080 --token yj_… --folder ./迎检材料 --state ./state"
+    )]
+    Run {
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// What is synced, pending, failed or unsorted, and what the department still lacks.
+    Status {
+        #[command(flatten)]
+        settings: Settings,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct Settings {
+    /// Config file (agent.toml); flags override it.
+    #[arg(long, env = "YINGJIAN_AGENT_CONFIG")]
+    config: Option<PathBuf>,
+    /// The aggregator's address, e.g. http://10.1.2.3:8080.
+    #[arg(long)]
+    server: Option<String>,
+    /// This installation's token (better: YINGJIAN_TOKEN in the environment).
+    #[arg(long, env = "YINGJIAN_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// The evidence folder.
+    #[arg(long)]
+    folder: Option<PathBuf>,
+    /// Folder for the agent's own state (agent.sqlite3).
+    #[arg(long)]
+    state: Option<PathBuf>,
+    /// Settle time in milliseconds.
+    #[arg(long)]
+    settle_ms: Option<u64>,
+    /// Poll the folder instead of using native events (network shares).
+    #[arg(long)]
+    poll: bool,
+}
+
+impl Settings {
+    fn resolve(self) -> AgentResult<AgentConfig> {
+        let mut c = AgentConfig::load(self.config.as_deref())?;
+        if let Some(v) = self.server {
+            c.server = v;
+        }
+        if self.token.is_some() {
+            c.token = self.token;
+        }
+        if let Some(v) = self.folder {
+            c.folder = v;
+        }
+        if let Some(v) = self.state {
+            c.state = v;
+        }
+        if let Some(v) = self.settle_ms {
+            c.settle_ms = v;
+        }
+        c.poll |= self.poll;
+        Ok(c)
+    }
+}
+
+pub async fn run(cli: Cli) -> AgentResult<()> {
+    match cli.command {
+        Command::Init { dept, folder, settings } => {
+            let config = settings.resolve()?;
+            let catalogue = server_catalogue(&config).await.unwrap_or_else(|| Catalogue::builtin().clone());
+            let department = catalogue.department(&dept).ok_or_else(|| {
+                let known: Vec<&str> = catalogue.departments.iter().map(|d| d.name.as_str()).collect();
+                AgentError::Config(format!("no department {dept:?}: use one of {}", known.join("、")))
+            })?;
+            let created = init_folder(&catalogue, department, &folder)?;
+            for path in &created {
+                println!("created {}", path.display());
+            }
+            println!(
+                "{} is ready for {}: {} folders created",
+                folder.display(),
+                department.name,
+                created.len()
+            );
+            Ok(())
+        }
+        Command::Run { settings } => {
+            let agent = Agent::new(settings.resolve()?).await?;
+            agent
+                .run(async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await
+        }
+        Command::Status { settings } => {
+            let config = settings.resolve()?;
+            print!("{}", status_report(&config).await?);
+            Ok(())
+        }
+    }
+}
+
+async fn server_catalogue(config: &AgentConfig) -> Option<Catalogue> {
+    let client = Client::new(&config.base_url().ok()?, config.token().ok()?, &host_name()).ok()?;
+    tokio::time::timeout(std::time::Duration::from_secs(5), client.catalogue()).await.ok()?.ok()
+}
+
+/// The plain-text report of `status`.
+async fn status_report(config: &AgentConfig) -> AgentResult<String> {
+    let state = State::open(&config.state)?;
+    let rows = state.all()?;
+    let count = |s: FileState| rows.iter().filter(|r| r.state == s).count();
+    let mut out = String::new();
+    let _ = writeln!(out, "folder:  {}", config.folder.display());
+    let _ = writeln!(out, "synced:  {}", count(FileState::Synced));
+    let _ = writeln!(
+        out,
+        "pending: {} to send, {} to withdraw",
+        count(FileState::Send),
+        count(FileState::Withdraw)
+    );
+    let failed: Vec<_> = rows.iter().filter(|r| r.state == FileState::Failed).collect();
+    let _ = writeln!(out, "failed:  {}", failed.len());
+    for r in failed {
+        let _ = writeln!(out, "  {}: {}", r.path, r.error.as_deref().unwrap_or(""));
+    }
+    let catalogue = server_catalogue(config).await.unwrap_or_else(|| Catalogue::builtin().clone());
+    let unsorted = scan(&catalogue, &config.folder, &config.folder).unsorted;
+    if !unsorted.is_empty() {
+        let _ = writeln!(out, "unsorted (not uploaded; move each into an item folder):");
+        for u in unsorted {
+            let _ = writeln!(out, "  {u}");
+        }
+    }
+    match Client::new(&config.base_url()?, config.token()?, &host_name())?.status().await {
+        Ok(status) => {
+            for d in &status.departments {
+                let _ =
+                    writeln!(out, "\n{}: {} of {} points covered", d.name, d.points_covered, d.points_total);
+                for i in d.items.iter().filter(|i| i.status != ItemState::Complete) {
+                    let _ = writeln!(out, "  {} {}: {}", i.code, i.status.label(), i.reasons.join("；"));
+                }
+                if !d.report {
+                    let _ = writeln!(out, "  自评报告: missing");
+                }
+            }
+        }
+        Err(e) => {
+            let _ = writeln!(out, "\nserver: {e}");
+        }
+    }
+    Ok(out)
+}

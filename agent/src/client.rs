@@ -1,0 +1,105 @@
+//! The aggregator's v1 API as the agent uses it.
+
+use std::path::Path;
+use std::time::Duration;
+
+use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, HeaderMap, HeaderValue};
+use reqwest::{Body, Method, Response, StatusCode};
+use tokio_util::io::ReaderStream;
+use yingjian_shared::{Catalogue, ErrorBody, EvidenceAck, EvidenceRecord, Heartbeat, RelPath, Status};
+
+use crate::error::{AgentError, AgentResult};
+
+/// Header naming this PC in the server's audit log.
+const HOST_HEADER: &str = "x-yingjian-host";
+
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Client {
+    pub fn new(base: &str, token: &str, host: &str) -> AgentResult<Client> {
+        let mut headers = HeaderMap::new();
+        let bearer = HeaderValue::from_str(&format!("Bearer {}", token.trim())).map_err(|_| {
+            AgentError::Config("the token contains characters a token never has: copy it again".into())
+        })?;
+        headers.insert(AUTHORIZATION, bearer);
+        if let Ok(host) = HeaderValue::from_str(host) {
+            headers.insert(HOST_HEADER, host);
+        }
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .connect_timeout(Duration::from_secs(10))
+            // No overall timeout: a 1 GiB scan over a slow link takes as long as it takes.
+            .read_timeout(Duration::from_secs(120))
+            .user_agent(concat!("yingjian-agent/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Client { http, base: base.to_string() })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn catalogue(&self) -> AgentResult<Catalogue> {
+        let text = check(self.http.get(self.url("/api/v1/catalogue")).send().await?).await?.text().await?;
+        Catalogue::from_json(&text).map_err(|e| AgentError::Config(format!("the server's catalogue: {e}")))
+    }
+
+    pub async fn has_blob(&self, sha256: &str) -> AgentResult<bool> {
+        let r = self.http.request(Method::HEAD, self.url(&format!("/api/v1/blobs/{sha256}"))).send().await?;
+        match r.status() {
+            StatusCode::OK => Ok(true),
+            StatusCode::NOT_FOUND => Ok(false),
+            _ => check(r).await.map(|_| false),
+        }
+    }
+
+    /// Streams the file from disk; the server checks that it hashes to `sha256`.
+    pub async fn put_blob(&self, sha256: &str, file: &Path, size: u64) -> AgentResult<()> {
+        let file = tokio::fs::File::open(file).await?;
+        let body = Body::wrap_stream(ReaderStream::with_capacity(file, 256 * 1024));
+        let r = self
+            .http
+            .put(self.url(&format!("/api/v1/blobs/{sha256}")))
+            .header(CONTENT_LENGTH, size)
+            .body(body)
+            .send()
+            .await?;
+        check(r).await.map(|_| ())
+    }
+
+    pub async fn put_evidence(&self, record: &EvidenceRecord) -> AgentResult<EvidenceAck> {
+        let r = self.http.put(self.url("/api/v1/evidence")).json(record).send().await?;
+        Ok(check(r).await?.json().await?)
+    }
+
+    pub async fn withdraw(&self, path: &RelPath) -> AgentResult<()> {
+        let r =
+            self.http.delete(self.url("/api/v1/evidence")).query(&[("path", path.as_str())]).send().await?;
+        check(r).await.map(|_| ())
+    }
+
+    pub async fn heartbeat(&self, heartbeat: &Heartbeat) -> AgentResult<()> {
+        let r = self.http.post(self.url("/api/v1/heartbeat")).json(heartbeat).send().await?;
+        check(r).await.map(|_| ())
+    }
+
+    pub async fn status(&self) -> AgentResult<Status> {
+        Ok(check(self.http.get(self.url("/api/v1/status")).send().await?).await?.json().await?)
+    }
+}
+
+/// Turns an error status into `AgentError::Server` with the server's message.
+async fn check(r: Response) -> AgentResult<Response> {
+    let status = r.status();
+    if status.is_success() {
+        return Ok(r);
+    }
+    let body: Option<ErrorBody> = r.json().await.ok();
+    let (code, message) =
+        body.map_or_else(|| ("http".to_string(), status.to_string()), |b| (b.error, b.message));
+    Err(AgentError::Server { status: status.as_u16(), code, message })
+}

@@ -1,0 +1,31 @@
+//! The agent's error type.
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum AgentError {
+    #[error("{0}")]
+    Config(String),
+    #[error("local state database: {0}")]
+    State(#[from] rusqlite::Error),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error(
+        "cannot reach the server: {0} (check the server address, the network or the proxy; the agent keeps retrying)"
+    )]
+    Network(#[from] reqwest::Error),
+    /// The server answered with an error; `status` is the HTTP status.
+    #[error("the server refused ({status}): {message}")]
+    Server { status: u16, code: String, message: String },
+}
+
+impl AgentError {
+    /// Errors that will not go away by sending the same request again (the clerk must act).
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, AgentError::Server { status, code, .. }
+            if (400..500).contains(status) && *status != 401 && *status != 408 && *status != 429
+               && code != "hash_mismatch" && *status != 409)
+    }
+}
+
+pub type AgentResult<T> = Result<T, AgentError>;

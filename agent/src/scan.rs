@@ -1,0 +1,154 @@
+//! Walking the evidence folder: which files are evidence, which are unsorted, which to ignore.
+
+use std::collections::HashSet;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+use yingjian_shared::{Catalogue, Placement, RelPath, classify, is_image_name};
+
+/// Hidden file `init` leaves in the evidence folder: its absence means the folder is not there
+/// (unmounted share, unplugged disk), which must never be taken for "everything was deleted".
+pub const MARKER_FILE: &str = ".yingjian-folder";
+
+/// Longest caption read from a `.txt` beside a picture.
+const MAX_CAPTION_BYTES: u64 = 4096;
+
+/// A file that is evidence, as found on disk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    pub rel: RelPath,
+    pub os: PathBuf,
+    pub size: u64,
+    pub mtime: i64,
+}
+
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub evidence: Vec<Found>,
+    pub unsorted: Vec<RelPath>,
+}
+
+/// Size and modification time (ns) of a regular file, following no links.
+pub fn stat(path: &Path) -> Option<(u64, i64)> {
+    let meta = fs::metadata(path).ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    let mtime = meta.modified().ok()?.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64);
+    Some((meta.len(), mtime))
+}
+
+/// The path of `os` relative to `root`, as it crosses the wire; `None` for names that are not
+/// valid Unicode or not acceptable paths.
+pub fn relative(root: &Path, os: &Path) -> Option<RelPath> {
+    let rel = os.strip_prefix(root).ok()?;
+    let parts: Option<Vec<&str>> = rel.components().map(|c| c.as_os_str().to_str()).collect();
+    RelPath::from_components(parts?).ok()
+}
+
+/// Whether the folder is the one `init` made (and is mounted).
+pub fn folder_present(root: &Path) -> bool {
+    root.join(MARKER_FILE).is_file()
+}
+
+/// Walks `dir` (the root or a folder inside it) and sorts what it finds.
+pub fn scan(catalogue: &Catalogue, root: &Path, dir: &Path) -> Scan {
+    let mut out = Scan::default();
+    let canonical_root = fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(folder) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&folder) else { continue };
+        let entries: Vec<_> = entries.flatten().collect();
+        let names: HashSet<String> =
+            entries.iter().filter_map(|e| e.file_name().to_str().map(str::to_string)).collect();
+        for entry in entries {
+            let os = entry.path();
+            let Ok(kind) = entry.file_type() else { continue };
+            if kind.is_symlink() {
+                // A link is followed only to a file inside the evidence folder.
+                let inside =
+                    fs::canonicalize(&os).is_ok_and(|t| t.starts_with(&canonical_root) && t.is_file());
+                if !inside {
+                    continue;
+                }
+            } else if kind.is_dir() {
+                if relative(root, &os)
+                    .is_some_and(|rel| !matches!(classify(catalogue, &rel), Placement::Ignored(_)))
+                {
+                    stack.push(os);
+                }
+                continue;
+            }
+            consider(catalogue, root, os, &names, &mut out);
+        }
+    }
+    out.evidence.sort_by(|a, b| a.rel.cmp(&b.rel));
+    out.unsorted.sort();
+    out
+}
+
+/// One path looked at on its own (after a filesystem event).
+pub enum One {
+    Evidence(Found),
+    Unsorted(RelPath),
+    Other,
+}
+
+/// Sorts a single file, as `scan` would.
+pub fn scan_one(catalogue: &Catalogue, root: &Path, os: &Path) -> One {
+    let leaves = fs::symlink_metadata(os).is_ok_and(|m| m.file_type().is_symlink()) && {
+        let canonical_root = fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+        !fs::canonicalize(os).is_ok_and(|t| t.starts_with(canonical_root))
+    };
+    if leaves {
+        return One::Other;
+    }
+    let siblings: HashSet<String> = os
+        .parent()
+        .and_then(|p| fs::read_dir(p).ok())
+        .map(|d| d.flatten().filter_map(|e| e.file_name().to_str().map(str::to_string)).collect())
+        .unwrap_or_default();
+    let mut found = Scan::default();
+    consider(catalogue, root, os.to_path_buf(), &siblings, &mut found);
+    match (found.evidence.pop(), found.unsorted.pop()) {
+        (Some(f), _) => One::Evidence(f),
+        (None, Some(u)) => One::Unsorted(u),
+        (None, None) => One::Other,
+    }
+}
+
+/// Sorts one file into the scan.
+fn consider(catalogue: &Catalogue, root: &Path, os: PathBuf, siblings: &HashSet<String>, out: &mut Scan) {
+    let Some(rel) = relative(root, &os) else { return };
+    match classify(catalogue, &rel) {
+        Placement::Ignored(_) => {}
+        Placement::Unsorted { .. } => out.unsorted.push(rel),
+        Placement::Item { .. } | Placement::Report | Placement::Case => {
+            if is_caption_file(&rel, siblings) {
+                return;
+            }
+            if let Some((size, mtime)) = stat(&os) {
+                out.evidence.push(Found { rel, os, size, mtime });
+            }
+        }
+    }
+}
+
+/// A `.txt` with the same stem as a picture beside it is that picture's caption, not evidence.
+pub fn is_caption_file(rel: &RelPath, siblings: &HashSet<String>) -> bool {
+    rel.extension().as_deref() == Some("txt")
+        && siblings
+            .iter()
+            .any(|s| is_image_name(s) && s.rsplit_once('.').is_some_and(|(stem, _)| stem == rel.file_stem()))
+}
+
+/// The caption of a picture from a same-stem `.txt` beside it, if there is one.
+pub fn sidecar_caption(os: &Path) -> Option<String> {
+    let txt = os.with_extension("txt");
+    let mut text = String::new();
+    fs::File::open(&txt).ok()?.take(MAX_CAPTION_BYTES).read_to_string(&mut text).ok()?;
+    let text = text.trim_start_matches('\u{feff}').trim().to_string();
+    (!text.is_empty()).then_some(text)
+}

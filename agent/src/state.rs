@@ -1,0 +1,194 @@
+//! `agent.sqlite3`: what the agent has seen, hashed and sent, and its retry queue.
+//! The only module of the agent that speaks SQL.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::error::AgentResult;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS files (
+    path      TEXT PRIMARY KEY,      -- relative, NFC, '/'-separated
+    size      INTEGER NOT NULL,
+    mtime     INTEGER NOT NULL,      -- nanoseconds since the epoch
+    sha256    TEXT NOT NULL,
+    caption   TEXT,
+    state     TEXT NOT NULL,         -- send | synced | failed | withdraw
+    attempts  INTEGER NOT NULL DEFAULT 0,
+    next_try  INTEGER NOT NULL DEFAULT 0,  -- ms
+    error     TEXT,
+    since     INTEGER NOT NULL       -- ms: when it started waiting
+);
+CREATE INDEX IF NOT EXISTS files_due ON files(state, next_try);
+";
+
+/// What the agent must still do for a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileState {
+    /// Upload the blob if the server lacks it, then send the record.
+    Send,
+    Synced,
+    /// The server refused it for a reason the clerk must fix; retried when the file changes.
+    Failed,
+    /// The file left the folder: withdraw the record.
+    Withdraw,
+}
+
+impl FileState {
+    fn parse(s: &str) -> FileState {
+        match s {
+            "synced" => FileState::Synced,
+            "failed" => FileState::Failed,
+            "withdraw" => FileState::Withdraw,
+            _ => FileState::Send,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileRow {
+    pub path: String,
+    pub size: u64,
+    pub mtime: i64,
+    pub sha256: String,
+    pub caption: Option<String>,
+    pub state: FileState,
+    pub attempts: u32,
+    pub error: Option<String>,
+    pub since: i64,
+}
+
+/// The connection sits behind a mutex only so that the agent's future may move between
+/// threads; there is never contention.
+pub struct State {
+    conn: Mutex<Connection>,
+}
+
+fn now_ms() -> i64 {
+    Timestamp::now().as_millisecond()
+}
+
+impl State {
+    pub fn open(folder: &Path) -> AgentResult<State> {
+        std::fs::create_dir_all(folder)?;
+        let conn = Connection::open(folder.join("agent.sqlite3"))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(State { conn: Mutex::new(conn) })
+    }
+
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub fn get(&self, path: &str) -> AgentResult<Option<FileRow>> {
+        Ok(self.conn().query_row(&format!("{SELECT} WHERE path = ?1"), [path], row).optional()?)
+    }
+
+    pub fn all(&self) -> AgentResult<Vec<FileRow>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!("{SELECT} ORDER BY path"))?;
+        Ok(stmt.query_map([], row)?.collect::<Result<_, _>>()?)
+    }
+
+    /// A settled file: send it (again) unless exactly this content is already synced.
+    pub fn settled(
+        &self,
+        path: &str,
+        size: u64,
+        mtime: i64,
+        sha256: &str,
+        caption: Option<&str>,
+    ) -> AgentResult<bool> {
+        if let Some(old) = self.get(path)?
+            && old.sha256 == sha256
+            && old.caption.as_deref() == caption
+            && old.state == FileState::Synced
+        {
+            // Same content, new mtime (touched or copied back): remember the stat, send nothing.
+            self.conn().execute(
+                "UPDATE files SET size = ?2, mtime = ?3 WHERE path = ?1",
+                params![path, size as i64, mtime],
+            )?;
+            return Ok(false);
+        }
+        self.conn().execute(
+            "INSERT INTO files (path, size, mtime, sha256, caption, state, attempts, next_try, error, since)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'send', 0, 0, NULL, ?6)
+             ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime = excluded.mtime, sha256 = excluded.sha256,
+               caption = excluded.caption, state = 'send', attempts = 0, next_try = 0, error = NULL, since = excluded.since",
+            params![path, size as i64, mtime, sha256, caption, now_ms()],
+        )?;
+        Ok(true)
+    }
+
+    /// The file is gone: withdraw its record (a never-sent file is simply forgotten).
+    pub fn gone(&self, path: &str) -> AgentResult<()> {
+        self.conn().execute("DELETE FROM files WHERE path = ?1 AND state = 'failed'", [path])?;
+        self.conn().execute(
+            "UPDATE files SET state = 'withdraw', attempts = 0, next_try = 0, error = NULL, since = ?2
+             WHERE path = ?1 AND state != 'withdraw'",
+            params![path, now_ms()],
+        )?;
+        Ok(())
+    }
+
+    /// Work that is due now, oldest first.
+    pub fn due(&self, limit: usize) -> AgentResult<Vec<FileRow>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "{SELECT} WHERE state IN ('send', 'withdraw') AND next_try <= ?1 ORDER BY since, path LIMIT ?2"
+        ))?;
+        Ok(stmt.query_map(params![now_ms(), limit as i64], row)?.collect::<Result<_, _>>()?)
+    }
+
+    pub fn mark_synced(&self, path: &str) -> AgentResult<()> {
+        self.conn().execute(
+            "UPDATE files SET state = 'synced', attempts = 0, error = NULL WHERE path = ?1",
+            [path],
+        )?;
+        Ok(())
+    }
+
+    pub fn forget(&self, path: &str) -> AgentResult<()> {
+        self.conn().execute("DELETE FROM files WHERE path = ?1", [path])?;
+        Ok(())
+    }
+
+    /// A failure worth retrying: back off exponentially, capped.
+    pub fn retry_later(&self, path: &str, attempts: u32, delay_ms: i64, error: &str) -> AgentResult<()> {
+        self.conn().execute(
+            "UPDATE files SET attempts = ?2, next_try = ?3, error = ?4 WHERE path = ?1",
+            params![path, attempts, now_ms() + delay_ms, error],
+        )?;
+        Ok(())
+    }
+
+    /// A refusal the clerk must fix (wrong folder, too large): kept until the file changes.
+    pub fn mark_failed(&self, path: &str, error: &str) -> AgentResult<()> {
+        self.conn()
+            .execute("UPDATE files SET state = 'failed', error = ?2 WHERE path = ?1", params![path, error])?;
+        Ok(())
+    }
+}
+
+const SELECT: &str = "SELECT path, size, mtime, sha256, caption, state, attempts, error, since FROM files";
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FileRow> {
+    Ok(FileRow {
+        path: r.get(0)?,
+        size: r.get::<_, i64>(1)? as u64,
+        mtime: r.get(2)?,
+        sha256: r.get(3)?,
+        caption: r.get(4)?,
+        state: FileState::parse(r.get_ref(5)?.as_str()?),
+        attempts: r.get(6)?,
+        error: r.get(7)?,
+        since: r.get(8)?,
+    })
+}

@@ -1,0 +1,477 @@
+//! The agent's engine: reconcile the folder with the local state, settle new files, hash them,
+//! and drive the upload and withdrawal queue, with heartbeats to the server.
+
+use std::collections::{BTreeSet, HashMap};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use yingjian_shared::{
+    Catalogue, EvidenceRecord, FailedFile, Heartbeat, PendingFile, RelPath, Sha256Hex, WatchMode,
+    is_image_name, sha256_reader,
+};
+
+use crate::client::Client;
+use crate::config::AgentConfig;
+use crate::error::{AgentError, AgentResult};
+use crate::scan::{self, Found, folder_present, relative, sidecar_caption, stat};
+use crate::state::{FileRow, FileState, State};
+use crate::watch::{self, Change, Watch};
+
+const TICK: Duration = Duration::from_millis(50);
+/// Queue entries handled per tick, so that events and heartbeats are not kept waiting.
+const BATCH: usize = 32;
+const MAX_BACKOFF_MS: i64 = 5 * 60 * 1000;
+
+/// A file seen changing, waiting for its size and mtime to hold still.
+struct Candidate {
+    os: PathBuf,
+    size: u64,
+    mtime: i64,
+    stable_since: Instant,
+    /// Renamed in or closed after writing: no need to wait out the settle time.
+    complete: bool,
+}
+
+pub struct Agent {
+    config: AgentConfig,
+    root: PathBuf,
+    catalogue: Catalogue,
+    client: Client,
+    state: State,
+    host: String,
+    candidates: HashMap<RelPath, Candidate>,
+    unsorted: BTreeSet<RelPath>,
+    paused: bool,
+    watch: Option<Watch>,
+}
+
+impl Agent {
+    /// Opens the local state and learns the catalogue (from the server, else the built-in one).
+    pub async fn new(config: AgentConfig) -> AgentResult<Agent> {
+        let host = host_name();
+        let client = Client::new(&config.base_url()?, config.token()?, &host)?;
+        let catalogue = match tokio::time::timeout(Duration::from_secs(5), client.catalogue()).await {
+            Ok(Ok(c)) => c,
+            _ => Catalogue::builtin().clone(),
+        };
+        let state = State::open(&config.state)?;
+        let root = config.folder.clone();
+        Ok(Agent {
+            config,
+            root,
+            catalogue,
+            client,
+            state,
+            host,
+            candidates: HashMap::new(),
+            unsorted: BTreeSet::new(),
+            paused: false,
+            watch: None,
+        })
+    }
+
+    /// Runs until `shutdown` completes. Work in flight is left in the queue for the next start.
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> AgentResult<()> {
+        tokio::pin!(shutdown);
+        let mut changes = self.resume().await;
+        let mut tick = tokio::time::interval(TICK);
+        let mut rescan = tokio::time::interval(Duration::from_secs(self.config.rescan_secs.max(1)));
+        let mut heartbeat = tokio::time::interval(Duration::from_secs(self.config.heartbeat_secs.max(1)));
+        let mut presence = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                Some(change) = recv(&mut changes) => self.on_change(change)?,
+                _ = tick.tick() => {
+                    self.settle_ready().await?;
+                    self.send_due().await?;
+                }
+                _ = presence.tick() => {
+                    let present = folder_present(&self.root);
+                    if present == self.paused {
+                        changes = self.resume().await;
+                    }
+                }
+                _ = rescan.tick() => self.reconcile()?,
+                _ = heartbeat.tick() => self.heartbeat().await,
+            }
+        }
+        tracing::info!("agent stopped");
+        Ok(())
+    }
+
+    /// (Re)starts watching and reconciles; pauses instead while the folder is not there.
+    async fn resume(&mut self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Change>> {
+        self.watch = None;
+        if !folder_present(&self.root) {
+            if !self.paused {
+                tracing::warn!(folder = %self.root.display(),
+                    "the evidence folder is missing or unmounted (marker file not found): pausing; nothing is withdrawn");
+            }
+            self.paused = true;
+            return None;
+        }
+        self.paused = false;
+        let changes = match watch::start(&self.root, self.config.poll).await {
+            Ok((watch, rx)) => {
+                tracing::info!(mode = ?watch.mode(), folder = %self.root.display(), "watching");
+                self.watch = Some(watch);
+                Some(rx)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot watch the folder; relying on periodic rescans");
+                None
+            }
+        };
+        if let Err(e) = self.reconcile() {
+            tracing::error!(error = %e, "reconcile failed");
+        }
+        changes
+    }
+
+    fn watch_mode(&self) -> WatchMode {
+        match (&self.watch, self.paused) {
+            (_, true) => WatchMode::Paused,
+            (Some(w), false) => w.mode(),
+            (None, false) => WatchMode::Polling,
+        }
+    }
+
+    /// Compares the whole folder with the local state: new and changed files become candidates,
+    /// files that are gone are withdrawn. Unchanged files (same size and mtime) are not hashed.
+    pub fn reconcile(&mut self) -> AgentResult<()> {
+        if !folder_present(&self.root) {
+            self.paused = true;
+            return Ok(());
+        }
+        let found = scan::scan(&self.catalogue, &self.root, &self.root);
+        let known: HashMap<String, FileRow> =
+            self.state.all()?.into_iter().map(|r| (r.path.clone(), r)).collect();
+        let mut present = BTreeSet::new();
+        for f in found.evidence {
+            present.insert(f.rel.to_string());
+            self.want(f, known.get(present.last().expect("just inserted")), false);
+        }
+        for path in known.keys().filter(|p| !present.contains(*p)) {
+            self.state.gone(path)?;
+        }
+        self.unsorted = found.unsorted.into_iter().collect();
+        Ok(())
+    }
+
+    /// Makes a found file a candidate unless the state already has exactly this version.
+    fn want(&mut self, f: Found, known: Option<&FileRow>, complete: bool) {
+        if known.is_some_and(|r| r.size == f.size && r.mtime == f.mtime && r.state != FileState::Withdraw) {
+            return;
+        }
+        let now = Instant::now();
+        let entry = self.candidates.entry(f.rel).or_insert(Candidate {
+            os: f.os,
+            size: f.size,
+            mtime: f.mtime,
+            stable_since: now,
+            complete,
+        });
+        entry.complete |= complete;
+    }
+
+    fn on_change(&mut self, change: Change) -> AgentResult<()> {
+        if self.paused {
+            return Ok(());
+        }
+        let paths = match change {
+            Change::Rescan => return self.reconcile(),
+            Change::Paths(paths) => paths,
+        };
+        for (os, complete) in paths {
+            let Some(rel) = relative(&self.root, &os) else { continue };
+            if os.is_dir() {
+                let found = scan::scan(&self.catalogue, &self.root, &os);
+                for f in found.evidence {
+                    let known = self.state.get(f.rel.as_str())?;
+                    self.want(f, known.as_ref(), complete);
+                }
+                self.unsorted.extend(found.unsorted);
+            } else if os.exists() {
+                if rel.extension().as_deref() == Some("txt") {
+                    self.caption_changed(&os)?;
+                }
+                let found = scan::scan_one(&self.catalogue, &self.root, &os);
+                match found {
+                    scan::One::Evidence(f) => {
+                        let known = self.state.get(f.rel.as_str())?;
+                        self.want(f, known.as_ref(), complete);
+                    }
+                    scan::One::Unsorted(rel) => {
+                        self.unsorted.insert(rel);
+                    }
+                    scan::One::Other => {}
+                }
+            } else {
+                if !folder_present(&self.root) {
+                    // The whole folder went away: not a mass deletion.
+                    self.paused = true;
+                    return Ok(());
+                }
+                self.candidates.remove(&rel);
+                self.unsorted.retain(|u| u != &rel && !u.as_str().starts_with(&format!("{rel}/")));
+                self.state.gone(rel.as_str())?;
+                for row in self.state.all()? {
+                    if row.path.starts_with(&format!("{rel}/")) {
+                        self.state.gone(&row.path)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A `.txt` beside a picture changed: the picture's record must carry the new caption.
+    fn caption_changed(&mut self, txt: &Path) -> AgentResult<()> {
+        let Some(dir) = txt.parent() else { return Ok(()) };
+        let Some(stem) = txt.file_stem() else { return Ok(()) };
+        for entry in std::fs::read_dir(dir)?.flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if is_image_name(name) && path.file_stem() == Some(stem) {
+                if let Some(row) =
+                    relative(&self.root, &path).and_then(|r| self.state.get(r.as_str()).ok().flatten())
+                {
+                    // Forget the stat so the picture is looked at again.
+                    let (size, mtime) = stat(&path).unwrap_or((row.size, row.mtime));
+                    let rel = RelPath::parse(&row.path).expect("state paths are valid");
+                    self.candidates.insert(
+                        rel,
+                        Candidate { os: path, size, mtime, stable_since: Instant::now(), complete: true },
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Hashes candidates that have held still long enough, and queues them.
+    async fn settle_ready(&mut self) -> AgentResult<()> {
+        let settle = self.config.settle();
+        let now = Instant::now();
+        let mut ready = Vec::new();
+        self.candidates.retain(|rel, c| {
+            let Some((size, mtime)) = stat(&c.os) else { return false };
+            if (size, mtime) != (c.size, c.mtime) {
+                (c.size, c.mtime, c.stable_since, c.complete) = (size, mtime, now, false);
+                return true;
+            }
+            if c.complete || now.duration_since(c.stable_since) >= settle {
+                ready.push(rel.clone());
+            }
+            true
+        });
+        for rel in ready {
+            let c = &self.candidates[&rel];
+            let (os, size, mtime) = (c.os.clone(), c.size, c.mtime);
+            let hashed = {
+                let os = os.clone();
+                tokio::task::spawn_blocking(move || hash_if_unchanged(&os, size, mtime))
+                    .await
+                    .map_err(|e| AgentError::Io(std::io::Error::other(e)))?
+            };
+            match hashed {
+                Hashed::Done(sha) => {
+                    let caption = if is_image_name(rel.file_name()) { sidecar_caption(&os) } else { None };
+                    if self.state.settled(rel.as_str(), size, mtime, sha.as_str(), caption.as_deref())? {
+                        tracing::info!(path = %rel, size, "queued");
+                    }
+                    self.candidates.remove(&rel);
+                }
+                Hashed::Changed => {
+                    if let Some(c) = self.candidates.get_mut(&rel) {
+                        c.stable_since = Instant::now();
+                        c.complete = false;
+                    }
+                }
+                Hashed::Locked => {
+                    // Another program holds it (a scanner still writing): try again quietly.
+                    if let Some(c) = self.candidates.get_mut(&rel) {
+                        c.stable_since = Instant::now();
+                    }
+                }
+                Hashed::Gone => {
+                    self.candidates.remove(&rel);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Works through the queue: uploads, records, withdrawals.
+    async fn send_due(&mut self) -> AgentResult<()> {
+        if self.paused {
+            return Ok(());
+        }
+        for row in self.state.due(BATCH)? {
+            let Ok(rel) = RelPath::parse(&row.path) else {
+                self.state.forget(&row.path)?;
+                continue;
+            };
+            let result = match row.state {
+                FileState::Withdraw => self.client.withdraw(&rel).await.map(|()| Sent::Withdrawn),
+                _ => self.send(&rel, &row).await,
+            };
+            match result {
+                Ok(Sent::Withdrawn) => {
+                    tracing::info!(path = %rel, "withdrawn");
+                    self.state.forget(&row.path)?;
+                }
+                Ok(Sent::Done) => {
+                    tracing::info!(path = %rel, "synced");
+                    self.state.mark_synced(&row.path)?;
+                }
+                Ok(Sent::Changed(found)) => {
+                    // The file changed since it was hashed: settle it again.
+                    self.want(found, None, false);
+                }
+                Ok(Sent::Gone) => self.state.gone(&row.path)?,
+                Err(AgentError::Server { code, .. }) if code == "hash_mismatch" => {
+                    let os = self.os_path(&rel);
+                    if let Some((size, mtime)) = stat(&os) {
+                        self.want(Found { rel, os, size, mtime }, None, false);
+                    }
+                }
+                Err(e) if e.is_permanent() => {
+                    tracing::warn!(path = %rel, error = %e, "refused by the server");
+                    self.state.mark_failed(&row.path, &e.to_string())?;
+                }
+                Err(e) => {
+                    let attempts = row.attempts + 1;
+                    let delay = (1000i64 << attempts.min(20)).min(MAX_BACKOFF_MS);
+                    tracing::debug!(path = %rel, error = %e, delay_ms = delay, "will retry");
+                    self.state.retry_later(&row.path, attempts, delay, &e.to_string())?;
+                    if matches!(e, AgentError::Network(_)) {
+                        // The server is unreachable: the rest of the batch would fail the same way.
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Uploads the blob if the server lacks it, then files the record, unless the file on disk
+    /// is no longer the version that was hashed.
+    async fn send(&self, rel: &RelPath, row: &FileRow) -> AgentResult<Sent> {
+        let os = self.os_path(rel);
+        match stat(&os) {
+            Some((size, mtime)) if (size, mtime) == (row.size, row.mtime) => {}
+            Some((size, mtime)) => return Ok(Sent::Changed(Found { rel: rel.clone(), os, size, mtime })),
+            None => return Ok(Sent::Gone),
+        }
+        if !self.client.has_blob(&row.sha256).await? {
+            self.client.put_blob(&row.sha256, &os, row.size).await?;
+        }
+        let modified = Timestamp::from_nanosecond(i128::from(row.mtime)).unwrap_or(Timestamp::UNIX_EPOCH);
+        let record = EvidenceRecord {
+            path: rel.clone(),
+            sha256: Sha256Hex::parse(&row.sha256).map_err(|e| AgentError::Config(e.to_string()))?,
+            size: row.size,
+            modified,
+            caption: row.caption.clone(),
+        };
+        self.client.put_evidence(&record).await?;
+        Ok(Sent::Done)
+    }
+
+    fn os_path(&self, rel: &RelPath) -> PathBuf {
+        rel.components().fold(self.root.clone(), |p, c| p.join(c))
+    }
+
+    async fn heartbeat(&self) {
+        let rows = match self.state.all() {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the local state");
+                return;
+            }
+        };
+        let waiting: Vec<&FileRow> =
+            rows.iter().filter(|r| matches!(r.state, FileState::Send | FileState::Withdraw)).collect();
+        let oldest = waiting.iter().min_by_key(|r| r.since).and_then(|r| {
+            Some(PendingFile {
+                path: RelPath::parse(&r.path).ok()?,
+                since: Timestamp::from_millisecond(r.since).ok()?,
+            })
+        });
+        let failed = rows
+            .iter()
+            .filter(|r| r.state == FileState::Failed)
+            .filter_map(|r| {
+                Some(FailedFile {
+                    path: RelPath::parse(&r.path).ok()?,
+                    reason: r.error.clone().unwrap_or_default(),
+                })
+            })
+            .collect();
+        let hb = Heartbeat {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            host: self.host.clone(),
+            watch_mode: self.watch_mode(),
+            pending: (waiting.len() + self.candidates.len()) as u64,
+            failed,
+            oldest_pending: oldest,
+            unsorted: self.unsorted.iter().cloned().collect(),
+        };
+        if let Err(e) = self.client.heartbeat(&hb).await {
+            tracing::debug!(error = %e, "heartbeat not delivered");
+        }
+    }
+}
+
+async fn recv(changes: &mut Option<tokio::sync::mpsc::UnboundedReceiver<Change>>) -> Option<Change> {
+    match changes {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// What became of one queue entry.
+enum Sent {
+    Done,
+    Withdrawn,
+    Changed(Found),
+    Gone,
+}
+
+enum Hashed {
+    Done(Sha256Hex),
+    Changed,
+    Locked,
+    Gone,
+}
+
+/// Hashes the file, then checks that it did not change while being hashed.
+fn hash_if_unchanged(os: &Path, size: u64, mtime: i64) -> Hashed {
+    let file = match std::fs::File::open(os) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Hashed::Gone,
+        Err(_) => return Hashed::Locked,
+    };
+    let Ok((sha, len)) = sha256_reader(file) else { return Hashed::Locked };
+    match stat(os) {
+        Some(now) if now == (size, mtime) && len == size => Hashed::Done(sha),
+        Some(_) => Hashed::Changed,
+        None => Hashed::Gone,
+    }
+}
+
+/// This PC's name, for the office to tell agents apart.
+pub fn host_name() -> String {
+    std::env::var("COMPUTERNAME")
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}

@@ -1,0 +1,122 @@
+//! Filesystem events, debounced, with a polling fallback where native events do not arrive.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
+use notify::{EventKind, PollWatcher, RecursiveMode};
+use notify_debouncer_full::{DebounceEventResult, RecommendedCache, new_debouncer, new_debouncer_opt};
+use tokio::sync::mpsc;
+use yingjian_shared::WatchMode;
+
+/// Short: a renamed-in file should reach the server well within a second.
+const DEBOUNCE: Duration = Duration::from_millis(50);
+const POLL_INTERVAL: Duration = Duration::from_secs(2);
+/// How long the canary write may take to show up as an event before we fall back to polling.
+const CANARY_WAIT: Duration = Duration::from_secs(3);
+const CANARY_FILE: &str = ".yingjian-canary";
+
+/// What the watcher saw.
+#[derive(Debug)]
+pub enum Change {
+    /// These paths changed; `true` when the file is known to be complete (renamed in, or
+    /// closed after writing), so it needs only the re-check, not the whole settle time.
+    Paths(Vec<(PathBuf, bool)>),
+    /// Events were lost: everything must be rescanned.
+    Rescan,
+}
+
+/// Keeps the watcher alive; dropping it stops watching.
+pub struct Watch {
+    mode: WatchMode,
+    _debouncer: std::sync::Mutex<Box<dyn std::any::Any + Send>>,
+}
+
+impl Watch {
+    pub fn mode(&self) -> WatchMode {
+        self.mode
+    }
+}
+
+fn handler(tx: mpsc::UnboundedSender<Change>) -> impl FnMut(DebounceEventResult) + Send + 'static {
+    move |result: DebounceEventResult| match result {
+        Ok(events) => {
+            let mut paths = Vec::new();
+            for event in events {
+                if event.need_rescan() {
+                    let _ = tx.send(Change::Rescan);
+                    continue;
+                }
+                let complete = matches!(
+                    event.kind,
+                    EventKind::Access(AccessKind::Close(AccessMode::Write))
+                        | EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Both))
+                );
+                // A rename names both ends; each is looked at: one is gone, the other is new.
+                paths.extend(event.paths.iter().map(|p| (p.clone(), complete)));
+            }
+            if !paths.is_empty() {
+                let _ = tx.send(Change::Paths(paths));
+            }
+        }
+        Err(errors) => {
+            tracing::warn!(?errors, "watch errors; rescanning");
+            let _ = tx.send(Change::Rescan);
+        }
+    }
+}
+
+/// Starts watching `folder`: native events when they work, polling otherwise.
+pub async fn start(
+    folder: &Path,
+    force_poll: bool,
+) -> notify::Result<(Watch, mpsc::UnboundedReceiver<Change>)> {
+    if !force_poll {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        match new_debouncer(DEBOUNCE, None, handler(tx)) {
+            Ok(mut debouncer) => {
+                if debouncer.watch(folder, RecursiveMode::Recursive).is_ok()
+                    && canary_seen(folder, &mut rx).await
+                {
+                    return Ok((
+                        Watch {
+                            mode: WatchMode::Native,
+                            _debouncer: std::sync::Mutex::new(Box::new(debouncer)),
+                        },
+                        rx,
+                    ));
+                }
+                tracing::warn!("native file events do not arrive for this folder; polling instead");
+            }
+            Err(e) => tracing::warn!(error = %e, "native watching unavailable; polling instead"),
+        }
+    }
+    let (tx, rx) = mpsc::unbounded_channel();
+    let config = notify::Config::default().with_poll_interval(POLL_INTERVAL);
+    let mut debouncer =
+        new_debouncer_opt::<_, PollWatcher, _>(DEBOUNCE, None, handler(tx), RecommendedCache::new(), config)?;
+    debouncer.watch(folder, RecursiveMode::Recursive)?;
+    Ok((Watch { mode: WatchMode::Polling, _debouncer: std::sync::Mutex::new(Box::new(debouncer)) }, rx))
+}
+
+/// Writes a hidden file and waits for its event: on network shares native events never come.
+async fn canary_seen(folder: &Path, rx: &mut mpsc::UnboundedReceiver<Change>) -> bool {
+    let canary = folder.join(CANARY_FILE);
+    if std::fs::write(&canary, b"yingjian").is_err() {
+        return false;
+    }
+    let seen = tokio::time::timeout(CANARY_WAIT, async {
+        while let Some(change) = rx.recv().await {
+            if let Change::Paths(paths) = change
+                && paths.iter().any(|(p, _)| p.ends_with(CANARY_FILE))
+            {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .unwrap_or(false);
+    let _ = std::fs::remove_file(&canary);
+    seen
+}

@@ -1,0 +1,174 @@
+//! The agent delivers what the clerk drops, exactly once, and never what it should not.
+
+use std::fs;
+use std::io::Write;
+use std::time::Duration;
+
+use yingjian_shared::sha256_reader;
+use yingjian_tests::{Aggregator, DeptAgent, eventually, temp};
+
+fn sha(bytes: &[u8]) -> String {
+    sha256_reader(bytes).unwrap().0.to_string()
+}
+
+async fn records(server: &Aggregator, token: &str) -> Vec<serde_json::Value> {
+    server.get("/api/v1/evidence", token).await.as_array().unwrap().clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_writes_moves_deletions_and_ignored_files() {
+    let dir = temp();
+    let server = Aggregator::start(&dir.path().join("data")).await;
+    let token = server.token(Some("police")).await;
+    let office = server.token(None).await;
+    let mut agent = DeptAgent::prepare(dir.path(), "police", &server.url(), &token);
+    agent.start().await;
+
+    // Lock, temporary and system files are never sent.
+    let item = agent.item("08.03");
+    fs::write(item.join("~$通知.docx"), b"lock").unwrap();
+    fs::write(item.join("下载中.pdf.crdownload"), b"partial").unwrap();
+    fs::write(item.join("Thumbs.db"), b"thumbs").unwrap();
+    fs::write(agent.folder.join("放错地方的文件.pdf"), b"%PDF-1.4 unsorted").unwrap();
+
+    // A scan written slowly in several chunks, with a Chinese name, spaces and full-width punctuation.
+    let name = "“昆仑2021” 专项行动 部署会（第一次）.pdf";
+    let mut chunks: Vec<Vec<u8>> = vec![b"%PDF-1.4\n".to_vec()];
+    chunks.extend((0..5).map(|i| vec![b'a' + i; 64 * 1024]));
+    let whole: Vec<u8> = chunks.concat();
+    {
+        let mut f = fs::File::create(item.join(name)).unwrap();
+        for chunk in &chunks {
+            f.write_all(chunk).unwrap();
+            f.flush().unwrap();
+            // The writer pauses between chunks for less than the settle time (this is the
+            // scenario, not synchronisation).
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+    let expected_path = format!("08.03 昆仑2021专项行动/{name}");
+    let r = eventually("the slow file on the server", || async {
+        records(&server, &token).await.into_iter().find(|r| r["path"] == expected_path.as_str())
+    })
+    .await;
+    assert_eq!(r["sha256"], sha(&whole), "never a half-written version");
+    let blobs = server.state.db.all_blobs().await.unwrap();
+    assert_eq!(blobs.len(), 1, "no partial blob was ever uploaded: {blobs:?}");
+    assert_eq!(server.paths(&token).await, [expected_path.clone()], "ignored and unsorted files stay home");
+
+    // The unsorted file is reported in the heartbeat, for the office to see.
+    eventually("the unsorted file in the status", || async {
+        let status = server.get("/api/v1/status", &office).await;
+        let police =
+            status["departments"].as_array().unwrap().iter().find(|d| d["id"] == "police").cloned().unwrap();
+        police["unsorted"].as_array().unwrap().iter().any(|u| u == "放错地方的文件.pdf").then_some(())
+    })
+    .await;
+
+    // Moved into another item folder: re-tagged, not uploaded again.
+    let other = agent.item("11.02");
+    fs::rename(item.join(name), other.join(name)).unwrap();
+    let moved = format!("11.02 公安打假机构力量和机制建设/{name}");
+    eventually("the move on the server", || async {
+        let paths = server.paths(&token).await;
+        (paths == [moved.clone()]).then_some(())
+    })
+    .await;
+    assert_eq!(server.audit_count(&office, "upload").await, 1, "the content crossed the wire once");
+    assert_eq!(server.audit_count(&office, "withdraw").await, 1);
+
+    // Deleted: withdrawn.
+    fs::remove_file(other.join(name)).unwrap();
+    eventually("the withdrawal", || async { server.paths(&token).await.is_empty().then_some(()) }).await;
+    agent.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_down_then_up_loses_nothing_and_restarts_send_nothing_twice() {
+    let dir = temp();
+    let data = dir.path().join("data");
+    // Reserve a port, then let the agent run against it while nothing listens there.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let first = Aggregator::start_on(&data, listener).await;
+    let token = first.token(Some("water")).await;
+    let office = first.token(None).await;
+    first.stop().await;
+
+    let mut agent = DeptAgent::prepare(dir.path(), "water", &format!("http://{addr}"), &token);
+    agent.start().await;
+    let item = agent.item("01.06");
+    for i in 0..5 {
+        fs::write(item.join(format!("水利工程质量评价 第{i}份.pdf")), format!("%PDF-1.4 water {i}")).unwrap();
+    }
+    fs::create_dir(agent.folder.join("自评报告").join("终稿")).unwrap();
+    fs::write(agent.folder.join("自评报告/终稿/水利局2021年度自评报告.pdf"), b"%PDF-1.4 report").unwrap();
+
+    // The server comes back on the same address.
+    let listener =
+        eventually("the port again", || async { tokio::net::TcpListener::bind(addr).await.ok() }).await;
+    let server = Aggregator::start_on(&data, listener).await;
+    eventually("all six files delivered", || async { (server.paths(&token).await.len() == 6).then_some(()) })
+        .await;
+
+    // A restart reconciles against the local state: nothing is uploaded or recorded again.
+    agent.stop().await;
+    let uploads = server.audit_count(&office, "upload").await;
+    let records_before = server.audit_count(&office, "record").await;
+    assert_eq!((uploads, records_before), (6, 6));
+    agent.start().await;
+    // Something new after the restart proves the agent has reconciled and is working.
+    fs::write(item.join("重启后新增.pdf"), b"%PDF-1.4 after restart").unwrap();
+    eventually("the new file", || async { (server.paths(&token).await.len() == 7).then_some(()) }).await;
+    assert_eq!(server.audit_count(&office, "upload").await, 7);
+    assert_eq!(server.audit_count(&office, "record").await, 7);
+    agent.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unmounted_folder_is_not_a_mass_deletion() {
+    let dir = temp();
+    let server = Aggregator::start(&dir.path().join("data")).await;
+    let token = server.token(Some("radio")).await;
+    let office = server.token(None).await;
+    let mut agent = DeptAgent::prepare(dir.path(), "radio", &server.url(), &token);
+    agent.start().await;
+    fs::write(agent.item("01.05").join("无线电监督检查报告.pdf"), b"%PDF-1.4 radio").unwrap();
+    eventually("the file", || async { (server.paths(&token).await.len() == 1).then_some(()) }).await;
+
+    let mode = |server: &Aggregator, office: String| {
+        let server_url = server.url();
+        async move {
+            let status: serde_json::Value = reqwest::Client::new()
+                .get(format!("{server_url}/api/v1/status"))
+                .bearer_auth(office)
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            let radio = status["departments"].as_array()?.iter().find(|d| d["id"] == "radio")?.clone();
+            radio["agents"][0]["watch_mode"].as_str().map(str::to_string)
+        }
+    };
+    // The share disappears (the folder is moved away, as an unmount would do).
+    let away = dir.path().join("unmounted");
+    fs::rename(&agent.folder, &away).unwrap();
+    eventually("the agent to pause", || async {
+        (mode(&server, office.clone()).await? == "paused").then_some(())
+    })
+    .await;
+    assert_eq!(server.paths(&token).await.len(), 1, "nothing withdrawn while the folder is away");
+    assert_eq!(server.audit_count(&office, "withdraw").await, 0);
+
+    fs::rename(&away, &agent.folder).unwrap();
+    eventually("the agent to resume", || async {
+        (mode(&server, office.clone()).await? == "native").then_some(())
+    })
+    .await;
+    fs::write(agent.item("01.05").join("回来以后.pdf"), b"%PDF-1.4 back").unwrap();
+    eventually("the new file", || async { (server.paths(&token).await.len() == 2).then_some(()) }).await;
+    assert_eq!(server.audit_count(&office, "withdraw").await, 0);
+    agent.stop().await;
+}

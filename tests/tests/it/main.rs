@@ -1,0 +1,3 @@
+//! End-to-end: the real aggregator and real agents on loopback against real folders.
+
+mod agent_sync;
