@@ -33,7 +33,7 @@ impl Client {
             .default_headers(headers)
             .connect_timeout(Duration::from_secs(10))
             // No overall timeout: a 1 GiB scan over a slow link takes as long as it takes.
-            .read_timeout(Duration::from_secs(120))
+            .read_timeout(Duration::from_mins(2))
             .user_agent(concat!("yingjian-agent/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Client { http, base: base.to_string() })

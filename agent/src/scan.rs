@@ -146,9 +146,8 @@ pub fn is_caption_file(rel: &RelPath, siblings: &HashSet<String>) -> bool {
 
 /// The caption of a picture from a same-stem `.txt` beside it, if there is one.
 pub fn sidecar_caption(os: &Path) -> Option<String> {
-    let txt = os.with_extension("txt");
-    let mut text = String::new();
-    fs::File::open(&txt).ok()?.take(MAX_CAPTION_BYTES).read_to_string(&mut text).ok()?;
-    let text = text.trim_start_matches('\u{feff}').trim().to_string();
-    (!text.is_empty()).then_some(text)
+    let mut raw = String::new();
+    fs::File::open(os.with_extension("txt")).ok()?.take(MAX_CAPTION_BYTES).read_to_string(&mut raw).ok()?;
+    let caption = raw.trim_start_matches('\u{feff}').trim().to_string();
+    (!caption.is_empty()).then_some(caption)
 }

@@ -236,19 +236,15 @@ impl Agent {
             let path = entry.path();
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
-            if is_image_name(name) && path.file_stem() == Some(stem) {
-                if let Some(row) =
-                    relative(&self.root, &path).and_then(|r| self.state.get(r.as_str()).ok().flatten())
-                {
-                    // Forget the stat so the picture is looked at again.
-                    let (size, mtime) = stat(&path).unwrap_or((row.size, row.mtime));
-                    let rel = RelPath::parse(&row.path).expect("state paths are valid");
-                    self.candidates.insert(
-                        rel,
-                        Candidate { os: path, size, mtime, stable_since: Instant::now(), complete: true },
-                    );
-                }
+            if !is_image_name(name) || path.file_stem() != Some(stem) {
+                continue;
             }
+            // Look at the picture again: `settled` re-sends its record if the caption changed.
+            let (Some(rel), Some((size, mtime))) = (relative(&self.root, &path), stat(&path)) else {
+                continue;
+            };
+            let candidate = Candidate { os: path, size, mtime, stable_since: Instant::now(), complete: true };
+            self.candidates.insert(rel, candidate);
         }
         Ok(())
     }

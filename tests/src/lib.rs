@@ -30,10 +30,10 @@ pub struct Aggregator {
 impl Aggregator {
     pub async fn start(data: &Path) -> Aggregator {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        Self::start_on(data, listener).await
+        Self::start_on(data, listener)
     }
 
-    pub async fn start_on(data: &Path, listener: TcpListener) -> Aggregator {
+    pub fn start_on(data: &Path, listener: TcpListener) -> Aggregator {
         let state = AppState::open(Config { data: data.to_path_buf(), ..Config::default() }).unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();

@@ -54,7 +54,7 @@ async fn slow_writes_moves_deletions_and_ignored_files() {
     assert_eq!(r["sha256"], sha(&whole), "never a half-written version");
     let blobs = server.state.db.all_blobs().await.unwrap();
     assert_eq!(blobs.len(), 1, "no partial blob was ever uploaded: {blobs:?}");
-    assert_eq!(server.paths(&token).await, [expected_path.clone()], "ignored and unsorted files stay home");
+    assert_eq!(server.paths(&token).await, [expected_path], "ignored and unsorted files stay home");
 
     // The unsorted file is reported in the heartbeat, for the office to see.
     eventually("the unsorted file in the status", || async {
@@ -90,7 +90,7 @@ async fn server_down_then_up_loses_nothing_and_restarts_send_nothing_twice() {
     // Reserve a port, then let the agent run against it while nothing listens there.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let first = Aggregator::start_on(&data, listener).await;
+    let first = Aggregator::start_on(&data, listener);
     let token = first.token(Some("water")).await;
     let office = first.token(None).await;
     first.stop().await;
@@ -107,7 +107,7 @@ async fn server_down_then_up_loses_nothing_and_restarts_send_nothing_twice() {
     // The server comes back on the same address.
     let listener =
         eventually("the port again", || async { tokio::net::TcpListener::bind(addr).await.ok() }).await;
-    let server = Aggregator::start_on(&data, listener).await;
+    let server = Aggregator::start_on(&data, listener);
     eventually("all six files delivered", || async { (server.paths(&token).await.len() == 6).then_some(()) })
         .await;
 

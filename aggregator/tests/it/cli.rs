@@ -1,0 +1,65 @@
+//! The command line: the catalogue printed and validated, tokens created by name or alias.
+
+use std::process::Command;
+
+fn aggregator(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_yingjian-aggregator")).args(args).output().unwrap();
+    (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+}
+
+#[test]
+fn catalogue_prints_a_table_and_json() {
+    let (ok, table, _) = aggregator(&["catalogue"]);
+    assert!(ok);
+    assert!(table.contains("69 项，共 100 分"), "{table}");
+    assert!(table.contains("三、质量安全监管（29.5分）"), "{table}");
+    assert!(table.contains("6.4") && table.contains("平顶山海关、商务局"), "{table}");
+
+    let (ok, json, _) = aggregator(&["catalogue", "--json"]);
+    assert!(ok);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let item = &v["areas"][2]["key_points"][2]["items"][2];
+    assert_eq!(item["code"], "8.3");
+    assert_eq!(item["departments"], serde_json::json!(["police"]));
+    assert_eq!(item["points"], 4.0);
+    assert_eq!(v["departments"][2]["aliases"][0], "住房和城乡建设局");
+}
+
+#[test]
+fn catalogue_file_is_validated_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("2021.toml");
+    std::fs::write(&good, yingjian_shared::BUILTIN_CATALOGUE_TOML).unwrap();
+    assert!(aggregator(&["catalogue", "--file", good.to_str().unwrap()]).0);
+
+    let bad = dir.path().join("bad.toml");
+    let text = yingjian_shared::BUILTIN_CATALOGUE_TOML.replacen(
+        "departments = [\"police\"]",
+        "departments = [\"fire\"]",
+        1,
+    );
+    std::fs::write(&bad, text).unwrap();
+    let (ok, _, err) = aggregator(&["catalogue", "--file", bad.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(err.contains("item 8.3") && err.contains("\"fire\""), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+
+    let (ok, _, err) =
+        aggregator(&["catalogue", "--file", dir.path().join("missing.toml").to_str().unwrap()]);
+    assert!(!ok && err.contains("cannot read catalogue"), "{err}");
+}
+
+#[test]
+fn tokens_by_alias_and_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let (ok, token, _) = aggregator(&["token", "create", "--dept", "住房和城乡建筑局", "--data", data]);
+    assert!(ok);
+    assert!(token.trim().starts_with("yj_") && token.lines().count() == 1);
+    let (ok, list, _) = aggregator(&["token", "list", "--data", data]);
+    assert!(ok && list.contains("housing") && !list.contains(token.trim()), "{list}");
+    let (ok, _, err) = aggregator(&["token", "create", "--dept", "财政局", "--data", data]);
+    assert!(!ok && err.contains("use one of"), "{err}");
+    let (ok, _, err) = aggregator(&["token", "revoke", "99", "--data", data]);
+    assert!(!ok && err.contains("token list"), "{err}");
+}
