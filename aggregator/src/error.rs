@@ -32,7 +32,7 @@ pub enum AppError {
     Unprocessable(String),
     #[error("database: {0}")]
     Db(#[from] rusqlite::Error),
-    #[error("storage: {0}")]
+    #[error("storage: {0} (if the disk is full, the office must free space; agents retry by themselves)")]
     Io(#[from] std::io::Error),
     #[error("{0}")]
     Config(String),
@@ -49,6 +49,9 @@ impl AppError {
             AppError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             AppError::HashMismatch { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "hash_mismatch"),
             AppError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
+            AppError::Io(e) if e.kind() == std::io::ErrorKind::StorageFull => {
+                (StatusCode::INSUFFICIENT_STORAGE, "storage_full")
+            }
             AppError::Db(_) | AppError::Io(_) | AppError::Config(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
