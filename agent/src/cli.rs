@@ -78,6 +78,9 @@ pub struct Settings {
     /// Poll the folder instead of using native events (network shares).
     #[arg(long)]
     poll: bool,
+    /// Extra CA certificate (PEM) to trust for an https:// server.
+    #[arg(long)]
+    ca_cert: Option<PathBuf>,
 }
 
 impl Settings {
@@ -99,6 +102,9 @@ impl Settings {
             c.settle_ms = v;
         }
         c.poll |= self.poll;
+        if self.ca_cert.is_some() {
+            c.ca_cert = self.ca_cert;
+        }
         Ok(c)
     }
 }
@@ -141,7 +147,9 @@ pub async fn run(cli: Cli) -> AgentResult<()> {
 }
 
 async fn server_catalogue(config: &AgentConfig) -> Option<Catalogue> {
-    let client = Client::new(&config.base_url().ok()?, config.token().ok()?, &host_name()).ok()?;
+    let client =
+        Client::new(&config.base_url().ok()?, config.token().ok()?, &host_name(), config.ca_cert.as_deref())
+            .ok()?;
     tokio::time::timeout(std::time::Duration::from_secs(5), client.catalogue()).await.ok()?.ok()
 }
 
@@ -172,7 +180,10 @@ async fn status_report(config: &AgentConfig) -> AgentResult<String> {
             let _ = writeln!(out, "  {u}");
         }
     }
-    match Client::new(&config.base_url()?, config.token()?, &host_name())?.status().await {
+    match Client::new(&config.base_url()?, config.token()?, &host_name(), config.ca_cert.as_deref())?
+        .status()
+        .await
+    {
         Ok(status) => {
             for d in &status.departments {
                 let _ =

@@ -20,7 +20,9 @@ pub struct Client {
 }
 
 impl Client {
-    pub fn new(base: &str, token: &str, host: &str) -> AgentResult<Client> {
+    pub fn new(base: &str, token: &str, host: &str, ca_cert: Option<&Path>) -> AgentResult<Client> {
+        // reqwest is built without a default crypto provider: ring serves both sides.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut headers = HeaderMap::new();
         let bearer = HeaderValue::from_str(&format!("Bearer {}", token.trim())).map_err(|_| {
             AgentError::Config("the token contains characters a token never has: copy it again".into())
@@ -29,7 +31,17 @@ impl Client {
         if let Ok(host) = HeaderValue::from_str(host) {
             headers.insert(HOST_HEADER, host);
         }
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if let Some(path) = ca_cert {
+            let pem = std::fs::read(path).map_err(|e| {
+                AgentError::Config(format!("cannot read the CA certificate {}: {e}", path.display()))
+            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                AgentError::Config(format!("{} is not a PEM certificate: {e}", path.display()))
+            })?;
+            builder = builder.tls_certs_merge(certs);
+        }
+        let http = builder
             .default_headers(headers)
             .connect_timeout(Duration::from_secs(10))
             // No overall timeout: a 1 GiB scan over a slow link takes as long as it takes.

@@ -25,6 +25,8 @@ pub struct AgentConfig {
     pub heartbeat_secs: u64,
     /// Watch by polling instead of native events (network shares).
     pub poll: bool,
+    /// An extra CA certificate (PEM) to trust for https://, for intranets with their own CA.
+    pub ca_cert: Option<PathBuf>,
 }
 
 impl Default for AgentConfig {
@@ -38,6 +40,7 @@ impl Default for AgentConfig {
             rescan_secs: 300,
             heartbeat_secs: 60,
             poll: false,
+            ca_cert: None,
         }
     }
 }

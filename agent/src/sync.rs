@@ -51,7 +51,7 @@ impl Agent {
     /// Opens the local state and learns the catalogue (from the server, else the built-in one).
     pub async fn new(config: AgentConfig) -> AgentResult<Agent> {
         let host = host_name();
-        let client = Client::new(&config.base_url()?, config.token()?, &host)?;
+        let client = Client::new(&config.base_url()?, config.token()?, &host, config.ca_cert.as_deref())?;
         let catalogue = match tokio::time::timeout(Duration::from_secs(5), client.catalogue()).await {
             Ok(Ok(c)) => c,
             _ => Catalogue::builtin().clone(),

@@ -125,13 +125,14 @@ pub async fn run(cli: Cli) -> AppResult<()> {
                 config.listen = listen;
             }
             let address = config.listen;
+            let scheme = crate::server::scheme(&config);
             let state = AppState::open(config)?;
             let listener = tokio::net::TcpListener::bind(address).await.map_err(|e| {
                 AppError::Config(format!(
                     "cannot listen on {address}: {e} (is another server running? choose another --listen)"
                 ))
             })?;
-            println!("yingjian-aggregator listening on http://{}", listener.local_addr()?);
+            println!("yingjian-aggregator listening on {scheme}://{}", listener.local_addr()?);
             serve(listener, state, shutdown_signal()).await?;
             Ok(())
         }

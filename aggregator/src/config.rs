@@ -26,6 +26,15 @@ pub struct Config {
     pub deadlines: Option<Deadlines>,
     /// An agent that has not sent a heartbeat for this long is shown as silent.
     pub silent_after_secs: u64,
+    /// Serve HTTPS with this certificate chain and key (PEM files).
+    pub tls: Option<TlsFiles>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 impl Default for Config {
@@ -37,6 +46,7 @@ impl Default for Config {
             max_upload_bytes: DEFAULT_MAX_UPLOAD,
             deadlines: None,
             silent_after_secs: 180,
+            tls: None,
         }
     }
 }

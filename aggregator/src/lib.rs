@@ -10,9 +10,10 @@ pub mod config;
 pub mod db;
 mod error;
 mod server;
+mod tls;
 
 pub use auth::{HOST_HEADER, new_token, token_hash};
 pub use cli::{Cli, run};
-pub use config::Config;
+pub use config::{Config, TlsFiles};
 pub use error::{AppError, AppResult};
 pub use server::{AppState, serve};

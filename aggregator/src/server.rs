@@ -68,12 +68,27 @@ impl AppState {
     }
 }
 
-/// Serves until `shutdown` completes, then lets requests in flight finish.
+/// Serves until `shutdown` completes, then lets requests in flight finish. HTTPS when the
+/// configuration names a certificate and key.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+) -> AppResult<()> {
     tracing::info!(address = %listener.local_addr()?, "aggregator listening");
-    axum::serve(listener, state.router()).with_graceful_shutdown(shutdown).await
+    let router = state.router();
+    match &state.config.tls {
+        Some(files) => {
+            let config = crate::tls::server_config(&files.cert, &files.key)?;
+            let listener = crate::tls::TlsListener::new(listener, config)?;
+            axum::serve(listener, router).with_graceful_shutdown(shutdown).await?;
+        }
+        None => axum::serve(listener, router).with_graceful_shutdown(shutdown).await?,
+    }
+    Ok(())
+}
+
+/// The URL scheme the server answers on.
+pub fn scheme(config: &Config) -> &'static str {
+    if config.tls.is_some() { "https" } else { "http" }
 }

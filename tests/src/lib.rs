@@ -24,7 +24,7 @@ pub struct Aggregator {
     pub state: AppState,
     pub data: PathBuf,
     stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<std::io::Result<()>>>,
+    task: Option<JoinHandle<yingjian_aggregator::AppResult<()>>>,
 }
 
 impl Aggregator {
@@ -34,6 +34,7 @@ impl Aggregator {
     }
 
     pub fn start_on(data: &Path, listener: TcpListener) -> Aggregator {
+        install_crypto();
         let state = AppState::open(Config { data: data.to_path_buf(), ..Config::default() }).unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -108,6 +109,7 @@ impl DeptAgent {
             rescan_secs: 300,
             heartbeat_secs: 1,
             poll: false,
+            ca_cert: None,
         };
         DeptAgent { folder, state, config, stop: None, task: None }
     }
@@ -160,6 +162,11 @@ where
         assert!(Instant::now() < deadline, "timed out waiting for: {what}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// reqwest is built without a default TLS provider; every test process installs ring once.
+pub fn install_crypto() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 pub fn temp() -> TempDir {

@@ -48,6 +48,7 @@ fn token(data: &std::path::Path) -> String {
 async fn sigkill_mid_upload_leaves_no_partial_blob() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let token = token(&data);
     let mut server = start(&data);
     let client = reqwest::Client::new();

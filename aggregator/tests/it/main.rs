@@ -28,6 +28,8 @@ impl TestServer {
     }
 
     pub async fn with_config(adjust: impl FnOnce(&mut Config)) -> TestServer {
+        // reqwest is built without a default TLS provider (the agent installs ring at start).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config { data: dir.path().join("data"), ..Config::default() };
         adjust(&mut config);

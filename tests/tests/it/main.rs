@@ -1,3 +1,4 @@
 //! End-to-end: the real aggregator and real agents on loopback against real folders.
 
 mod agent_sync;
+mod https;
