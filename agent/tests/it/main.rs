@@ -1,0 +1,117 @@
+//! The real agent binary, killed with SIGKILL in the middle of an upload, delivers every file
+//! exactly once after a restart.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use yingjian_aggregator::{AppState, Config, new_token, serve, token_hash};
+use yingjian_shared::Catalogue;
+
+/// Forwards to `target`, the client's bytes slowly (about 1 MB/s), counting them.
+async fn slow_proxy(target: std::net::SocketAddr) -> (std::net::SocketAddr, Arc<AtomicU64>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let forwarded = Arc::new(AtomicU64::new(0));
+    let counter = forwarded.clone();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let server = TcpStream::connect(target).await.unwrap();
+                let (mut cr, mut cw) = client.into_split();
+                let (mut sr, mut sw) = server.into_split();
+                tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut sr, &mut cw).await;
+                });
+                let mut buf = vec![0u8; 16 * 1024];
+                while let Ok(n) = cr.read(&mut buf).await {
+                    if n == 0 || sw.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                    counter.fetch_add(n as u64, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(15)).await;
+                }
+                let _ = sw.shutdown().await;
+            });
+        }
+    });
+    (addr, forwarded)
+}
+
+struct AgentProcess(Child);
+
+impl Drop for AgentProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn agent(server: &str, token: &str, folder: &std::path::Path, state: &std::path::Path) -> AgentProcess {
+    let child = Command::new(env!("CARGO_BIN_EXE_yingjian-agent"))
+        .args(["run", "--server", server, "--settle-ms", "100", "--folder"])
+        .arg(folder)
+        .arg("--state")
+        .arg(state)
+        .env("YINGJIAN_TOKEN", token)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    AgentProcess(child)
+}
+
+async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_mid_upload_then_restarted_delivers_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = AppState::open(Config { data: dir.path().join("data"), ..Config::default() }).unwrap();
+    let token = new_token().unwrap();
+    state.db.insert_token(token_hash(&token), Some("police".into()), "pc-1".into()).await.unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server_addr = listener.local_addr().unwrap();
+    tokio::spawn(serve(listener, state.clone(), std::future::pending()));
+    let (proxy, forwarded) = slow_proxy(server_addr).await;
+
+    let folder = dir.path().join("evidence");
+    let catalogue = Catalogue::builtin();
+    yingjian_agent::init_folder(catalogue, catalogue.department("police").unwrap(), &folder).unwrap();
+    let big: Vec<u8> = (0..4 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(folder.join("08.03 昆仑2021专项行动/专项行动总结（扫描件）.pdf"), &big).unwrap();
+    std::fs::write(folder.join("11.02 公安打假机构力量和机制建设/机构设置文件.pdf"), b"%PDF-1.4 small")
+        .unwrap();
+    let agent_state = dir.path().join("state");
+
+    let mut first = agent(&format!("http://{proxy}"), &token, &folder, &agent_state);
+    wait_for("the upload to be under way", async || forwarded.load(Ordering::SeqCst) > 1024 * 1024).await;
+    first.0.kill().unwrap();
+    first.0.wait().unwrap();
+    let big_on_file = async || {
+        state.db.evidence(Some("police".into())).await.unwrap().iter().any(|r| r.path.starts_with("08.03"))
+    };
+    assert!(!big_on_file().await, "the big file cannot be on file: its upload was cut off");
+    // The server drops the broken upload and its temporary file.
+    wait_for("the temporary file to go", async || state.blobs.temp_files().unwrap() == 0).await;
+
+    let _second = agent(&format!("http://{server_addr}"), &token, &folder, &agent_state);
+    wait_for("both files on file", async || {
+        state.db.evidence(Some("police".into())).await.unwrap().len() == 2
+    })
+    .await;
+    let blobs = state.db.all_blobs().await.unwrap();
+    assert_eq!(blobs.len(), 2, "each content stored once: {blobs:?}");
+    let log = state.db.audit(1000, None).await.unwrap();
+    let count = |action: &str| log.iter().filter(|(_, e)| e.action == action).count();
+    assert_eq!((count("upload"), count("record")), (2, 2), "exactly once");
+}
