@@ -146,7 +146,9 @@ impl Agent {
             self.paused = true;
             return Ok(());
         }
+        let started = Instant::now();
         let found = scan::scan(&self.catalogue, &self.root, &self.root);
+        let files = found.evidence.len();
         let known: HashMap<String, FileRow> =
             self.state.all()?.into_iter().map(|r| (r.path.clone(), r)).collect();
         let mut present = BTreeSet::new();
@@ -158,6 +160,8 @@ impl Agent {
             self.state.gone(path)?;
         }
         self.unsorted = found.unsorted.into_iter().collect();
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        tracing::info!(files, to_hash = self.candidates.len(), elapsed_ms, "reconciled");
         Ok(())
     }
 

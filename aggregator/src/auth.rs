@@ -1,7 +1,7 @@
 //! Bearer tokens: generated once, stored only as their SHA-256, resolved to a caller per request.
 
 use axum::extract::FromRequestParts;
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
 use yingjian_shared::{sha256_reader, to_hex};
 
@@ -63,12 +63,21 @@ pub fn token_hash(token: &str) -> String {
     sha256_reader(token.as_bytes()).expect("hashing a byte slice cannot fail").0.to_string()
 }
 
+/// The dashboard's session cookie: it carries the token itself, HttpOnly and SameSite=Strict.
+pub const SESSION_COOKIE: &str = "yj_session";
+
 /// The token in an `Authorization: Bearer …` header or the dashboard's session cookie.
 pub fn token_from_parts(parts: &Parts) -> Option<String> {
     if let Some(value) = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         return value.strip_prefix("Bearer ").map(|t| t.trim().to_string());
     }
-    None
+    parts
+        .headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('=').map(str::to_string))
 }
 
 impl FromRequestParts<AppState> for Caller {

@@ -11,7 +11,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::{AppError, AppResult};
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/001_init.sql")];
+const MIGRATIONS: &[&str] =
+    &[include_str!("../migrations/001_init.sql"), include_str!("../migrations/002_status_index.sql")];
 
 #[derive(Clone)]
 pub struct Db {
@@ -344,12 +345,25 @@ impl Db {
 
     /// Current evidence, optionally of one department, in path order.
     pub async fn evidence(&self, department: Option<String>) -> AppResult<Vec<EvidenceRow>> {
+        self.select_evidence("?1 IS NULL OR department = ?1", department).await
+    }
+
+    /// The records that point at one blob.
+    pub async fn records_of_blob(&self, sha256: String) -> AppResult<Vec<EvidenceRow>> {
+        self.select_evidence("sha256 = ?1", Some(sha256)).await
+    }
+
+    async fn select_evidence(
+        &self,
+        filter: &'static str,
+        arg: Option<String>,
+    ) -> AppResult<Vec<EvidenceRow>> {
         self.call(move |c| {
-            let mut stmt = c.prepare(
+            let mut stmt = c.prepare(&format!(
                 "SELECT department, agent, path, sha256, size, modified, caption, placement, item, kind, problem, received
-                 FROM evidence WHERE ?1 IS NULL OR department = ?1 ORDER BY department, path, agent",
-            )?;
-            stmt.query_map([department], |r| {
+                 FROM evidence WHERE {filter} ORDER BY department, path, agent"
+            ))?;
+            stmt.query_map([arg], |r| {
                 Ok(EvidenceRow {
                     department: r.get(0)?,
                     agent: r.get(1)?,
@@ -452,6 +466,15 @@ impl Db {
             )?;
             append_audit(&tx, &actor)?;
             tx.commit()
+        })
+        .await
+    }
+
+    /// A department's contacts as filed (JSON), if any.
+    pub async fn contacts_of(&self, department: String) -> AppResult<Option<String>> {
+        self.call(move |c| {
+            c.query_row("SELECT body FROM contacts WHERE department = ?1", [department], |r| r.get(0))
+                .optional()
         })
         .await
     }

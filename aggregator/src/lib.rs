@@ -7,6 +7,7 @@ pub mod blobs;
 mod cli;
 mod completeness;
 pub mod config;
+mod dashboard;
 pub mod db;
 mod error;
 mod server;

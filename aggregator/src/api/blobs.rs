@@ -16,8 +16,11 @@ use crate::db::AuditEntry;
 use crate::error::{AppError, AppResult};
 use crate::server::AppState;
 
-/// Chunks in flight between the network and the disk thread: bounds memory per upload.
-const CHUNKS_IN_FLIGHT: usize = 8;
+/// Buffers in flight between the network and the disk thread: bounds memory per upload.
+const CHUNKS_IN_FLIGHT: usize = 4;
+/// Network chunks are gathered into buffers of this size, so the disk thread is woken per
+/// quarter megabyte rather than per packet.
+const GATHER: usize = 256 * 1024;
 
 pub fn router() -> Router<AppState> {
     // The body is streamed and counted by the handler against `max_upload_bytes`, so axum's
@@ -65,7 +68,7 @@ async fn put_blob(
     // Hashing and writing run on a blocking thread, fed through a bounded channel, so the
     // network read and the disk write overlap and memory stays at a few chunks.
     let writer = state.blobs.begin()?;
-    let (tx, rx) = mpsc::channel::<Bytes>(CHUNKS_IN_FLIGHT);
+    let (tx, rx) = mpsc::channel::<Vec<u8>>(CHUNKS_IN_FLIGHT);
     let disk = tokio::task::spawn_blocking(move || write_all(writer, rx));
     let received = receive(body, max, &tx).await;
     drop(tx);
@@ -102,26 +105,34 @@ async fn put_blob(
 }
 
 /// Forwards the body to the disk thread, refusing it once it passes `max` bytes.
-async fn receive(body: Body, max: u64, tx: &mpsc::Sender<Bytes>) -> AppResult<()> {
+async fn receive(body: Body, max: u64, tx: &mpsc::Sender<Vec<u8>>) -> AppResult<()> {
     let mut stream = body.into_data_stream();
     let mut total = 0u64;
+    let mut gathered = Vec::with_capacity(GATHER);
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| {
+        let chunk: Bytes = chunk.map_err(|e| {
             AppError::BadRequest(format!("the upload broke off ({e}): the agent will send the file again"))
         })?;
         total += chunk.len() as u64;
         if total > max {
             return Err(AppError::TooLarge { max });
         }
-        if tx.send(chunk).await.is_err() {
-            // The disk thread stopped: its error is reported by the caller.
-            break;
+        gathered.extend_from_slice(&chunk);
+        if gathered.len() >= GATHER {
+            let full = std::mem::replace(&mut gathered, Vec::with_capacity(GATHER));
+            if tx.send(full).await.is_err() {
+                // The disk thread stopped: its error is reported by the caller.
+                return Ok(());
+            }
         }
+    }
+    if !gathered.is_empty() {
+        let _ = tx.send(gathered).await;
     }
     Ok(())
 }
 
-fn write_all(mut writer: BlobWriter, mut rx: mpsc::Receiver<Bytes>) -> AppResult<BlobWriter> {
+fn write_all(mut writer: BlobWriter, mut rx: mpsc::Receiver<Vec<u8>>) -> AppResult<BlobWriter> {
     while let Some(chunk) = rx.blocking_recv() {
         writer.write(&chunk)?;
     }

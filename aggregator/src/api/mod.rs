@@ -5,6 +5,8 @@ mod blobs;
 mod evidence;
 mod status;
 
+pub use status::status_for;
+
 use axum::Router;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
@@ -26,6 +28,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/heartbeat", post(agents::heartbeat))
         .route("/api/v1/contacts", put(agents::contacts))
         .merge(blobs::router())
+        .merge(crate::dashboard::router())
         .with_state(state)
 }
 

@@ -172,3 +172,20 @@ async fn an_unmounted_folder_is_not_a_mass_deletion() {
     assert_eq!(server.audit_count(&office, "withdraw").await, 0);
     agent.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_moved_in_is_delivered_whole() {
+    let dir = temp();
+    let server = Aggregator::start(&dir.path().join("data")).await;
+    let token = server.token(Some("health")).await;
+    let mut agent = DeptAgent::prepare(dir.path(), "health", &server.url(), &token);
+    agent.start().await;
+    let staging = dir.path().join("staging").join("第三季度监测");
+    fs::create_dir_all(&staging).unwrap();
+    for i in 0..20 {
+        fs::write(staging.join(format!("监测报告{i:02}.pdf")), format!("%PDF-1.4 report {i}")).unwrap();
+    }
+    fs::rename(&staging, agent.item("06.02").join("第三季度监测")).unwrap();
+    eventually("all 20 files", || async { (server.paths(&token).await.len() == 20).then_some(()) }).await;
+    agent.stop().await;
+}

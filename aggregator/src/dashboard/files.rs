@@ -1,0 +1,73 @@
+//! Downloading and previewing a stored file by its hash, for whoever may see a record of it.
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use tokio_util::io::ReaderStream;
+use yingjian_shared::Sha256Hex;
+
+use super::PageError;
+use crate::auth::Caller;
+use crate::error::AppError;
+use crate::server::AppState;
+
+#[derive(Deserialize)]
+pub struct NameQuery {
+    name: Option<String>,
+}
+
+pub async fn download(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(raw): Path<String>,
+    Query(q): Query<NameQuery>,
+) -> Result<Response, PageError> {
+    let sha = Sha256Hex::parse(&raw).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let rows = state.db.records_of_blob(sha.to_string()).await?;
+    let visible = rows.iter().any(|r| caller.department.as_ref().is_none_or(|d| *d == r.department));
+    if !visible {
+        return Err(AppError::NotFound("没有这个文件，或无权查看".into()).into());
+    }
+    let name = q
+        .name
+        .filter(|n| rows.iter().any(|r| r.path.ends_with(n.as_str())))
+        .unwrap_or_else(|| rows[0].path.rsplit('/').next().unwrap_or("file").to_string());
+    let file = tokio::fs::File::open(state.blobs.path_of(sha.as_str())).await.map_err(AppError::from)?;
+    let size = file.metadata().await.map_err(AppError::from)?.len();
+    let headers = [
+        (CONTENT_TYPE, content_type(&name).to_string()),
+        (CONTENT_LENGTH, size.to_string()),
+        (CONTENT_DISPOSITION, format!("inline; filename*=UTF-8''{}", percent_encode(&name))),
+    ];
+    Ok((headers, Body::from_stream(ReaderStream::new(file))).into_response())
+}
+
+fn content_type(name: &str) -> &'static str {
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    match ext.as_str() {
+        "pdf" => "application/pdf",
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "bmp" => "image/bmp",
+        "tif" | "tiff" => "image/tiff",
+        "txt" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Percent-encoding of a UTF-8 name, for URLs and RFC 5987 Content-Disposition.
+pub(super) fn percent_encode(name: &str) -> String {
+    name.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,85 @@
+//! The office's dashboard: server-rendered pages in Simplified Chinese, a session cookie that
+//! carries the token, and a few lines of JavaScript that refresh a page when the server
+//! announces a change. Every page works without JavaScript.
+
+mod files;
+mod views;
+
+use axum::Form;
+use axum::Router;
+use axum::extract::State;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use serde::Deserialize;
+
+use crate::auth::{Caller, SESSION_COOKIE, token_hash};
+use crate::error::AppError;
+use crate::server::AppState;
+
+pub use views::PageError;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_form).post(login))
+        .route("/logout", axum::routing::post(logout))
+        .route("/overview", get(views::overview))
+        .route("/matrix", get(views::matrix))
+        .route("/departments/{id}", get(views::department))
+        .route("/items/{code}", get(views::item))
+        .route("/audit", get(views::audit))
+        .route("/files/{sha256}", get(files::download))
+        .route("/static/style.css", get(|| async { asset("text/css; charset=utf-8", STYLE) }))
+        .route("/static/live.js", get(|| async { asset("text/javascript; charset=utf-8", LIVE_JS) }))
+}
+
+/// Assets are embedded in the binary: nothing to install beside it, no build step.
+const STYLE: &str = include_str!("../../static/style.css");
+const LIVE_JS: &str = include_str!("../../static/live.js");
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    ([(CONTENT_TYPE, content_type), (CACHE_CONTROL, "max-age=3600")], body).into_response()
+}
+
+/// The office lands on the overview, a department on its own page, a stranger on the login.
+async fn home(caller: Result<Caller, AppError>) -> Redirect {
+    match caller {
+        Ok(c) => Redirect::to(&landing(&c)),
+        Err(_) => Redirect::to("/login"),
+    }
+}
+
+fn landing(caller: &Caller) -> String {
+    match &caller.department {
+        None => "/overview".into(),
+        Some(d) => format!("/departments/{d}"),
+    }
+}
+
+async fn login_form() -> Result<Html<String>, PageError> {
+    views::login_page(None)
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    token: String,
+}
+
+async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> Result<Response, PageError> {
+    let token = form.token.trim();
+    let found = if token.len() > 200 { None } else { state.db.find_token(token_hash(token)).await? };
+    let Some(row) = found else {
+        return Ok(
+            views::login_page(Some("令牌无效或已被撤销，请向市质量强市办公室索取新令牌。"))?.into_response()
+        );
+    };
+    let caller = Caller { token_id: row.id, department: row.department, agent: row.agent, host: None };
+    let cookie = format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=2592000");
+    Ok(([(SET_COOKIE, cookie)], Redirect::to(&landing(&caller))).into_response())
+}
+
+async fn logout() -> Response {
+    let cookie = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    ([(SET_COOKIE, cookie)], Redirect::to("/login")).into_response()
+}

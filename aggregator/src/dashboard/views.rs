@@ -1,0 +1,629 @@
+//! Page view models: everything a template shows is prepared here as text, so the templates
+//! stay loops and holes, checked at compile time.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use jiff::{SignedDuration, Timestamp};
+use yingjian_shared::{
+    Catalogue, Contacts, DepartmentStatus, ItemCode, ItemState, Kind, Points, Scoring, Status,
+    chinese_numeral, is_image_name,
+};
+
+use crate::api::status_for;
+use crate::auth::Caller;
+use crate::db::EvidenceRow;
+use crate::error::AppError;
+use crate::server::AppState;
+
+/// Times are shown in China Standard Time, which has no daylight saving.
+fn local(t: Timestamp) -> String {
+    jiff::tz::offset(8).to_datetime(t).strftime("%Y-%m-%d %H:%M").to_string()
+}
+
+fn size_text(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / f64::from(1 << 20)),
+        b if b >= 1 << 10 => format!("{:.0} KB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}
+
+fn points(p: f64) -> String {
+    Points::from_f64(p).map_or_else(|| format!("{p}"), |p| p.to_string())
+}
+
+/// An error shown as a page; the status code comes from `AppError` like everywhere else.
+pub struct PageError(AppError);
+
+impl From<AppError> for PageError {
+    fn from(e: AppError) -> Self {
+        PageError(e)
+    }
+}
+
+impl From<askama::Error> for PageError {
+    fn from(e: askama::Error) -> Self {
+        PageError(AppError::Io(std::io::Error::other(e)))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    title: &'static str,
+    message: String,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (status, _) = self.0.status_and_code();
+        if status == StatusCode::UNAUTHORIZED {
+            return Redirect::to("/login").into_response();
+        }
+        let title = match status {
+            StatusCode::FORBIDDEN => "无权查看",
+            StatusCode::NOT_FOUND => "未找到",
+            s if s.is_server_error() => "服务器出错",
+            _ => "请求有误",
+        };
+        let page = ErrorPage { title, message: self.0.to_string() };
+        let body = page.render().unwrap_or_else(|_| title.to_string());
+        (status, Html(body)).into_response()
+    }
+}
+
+type PageResult = Result<Html<String>, PageError>;
+
+pub struct NavLink {
+    href: String,
+    label: &'static str,
+    active: bool,
+}
+
+/// The header: who is logged in, and where they may go.
+pub struct Nav {
+    year: u16,
+    who: String,
+    links: Vec<NavLink>,
+    generated: String,
+}
+
+fn nav(state: &AppState, caller: &Caller, active: &str) -> Nav {
+    let mut links: Vec<(String, &'static str)> = Vec::new();
+    match &caller.department {
+        None => {
+            links.push(("/overview".into(), "总览"));
+            links.push(("/matrix".into(), "矩阵"));
+            links.push(("/audit".into(), "审计日志"));
+        }
+        Some(d) => links.push((format!("/departments/{d}"), "本单位")),
+    }
+    let who = match &caller.department {
+        None => "市质量强市办公室".to_string(),
+        Some(d) => state.catalogue.department(d).map_or_else(|| d.clone(), |d| d.name.clone()),
+    };
+    Nav {
+        year: state.catalogue.year,
+        who,
+        links: links
+            .into_iter()
+            .map(|(href, label)| NavLink { active: href == active, href, label })
+            .collect(),
+        generated: local(Timestamp::now()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    error: Option<&'a str>,
+}
+
+pub fn login_page(error: Option<&str>) -> PageResult {
+    Ok(Html(LoginPage { error }.render()?))
+}
+
+// ── 总览 ───────────────────────────────────────────────────────────────────
+
+struct DeadlineCard {
+    label: &'static str,
+    at: String,
+    countdown: String,
+}
+
+struct AreaRow {
+    name: String,
+    total: String,
+    covered: String,
+    open: String,
+}
+
+struct DeptRow {
+    id: String,
+    name: String,
+    complete: usize,
+    incomplete: usize,
+    missing: usize,
+    points_total: String,
+    points_covered: String,
+    report: &'static str,
+    report_class: &'static str,
+    cases: String,
+    cases_class: &'static str,
+    contacts: &'static str,
+    contacts_class: &'static str,
+    last_upload: String,
+    agent: String,
+    agent_class: &'static str,
+    late: &'static str,
+    late_class: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "overview.html")]
+struct Overview {
+    nav: Nav,
+    points_total: String,
+    points_covered: String,
+    points_at_risk: String,
+    points_missing: String,
+    deadlines: Vec<DeadlineCard>,
+    areas: Vec<AreaRow>,
+    departments: Vec<DeptRow>,
+    unsorted: Vec<(String, String)>,
+    duplicates: Vec<(String, Vec<String>)>,
+    activity: Vec<String>,
+}
+
+fn countdown(now: Timestamp, at: Timestamp) -> String {
+    let left: SignedDuration = at.duration_since(now);
+    if left.is_negative() {
+        return "已截止".into();
+    }
+    let hours = left.as_hours();
+    if hours >= 24 { format!("剩 {} 天", hours / 24) } else { format!("剩 {hours} 小时") }
+}
+
+fn dept_row(catalogue: &Catalogue, d: &DepartmentStatus) -> DeptRow {
+    let count = |s: ItemState| d.items.iter().filter(|i| i.status == s).count();
+    let (agent, agent_class) = match d.agents.iter().max_by_key(|a| a.last_seen) {
+        None => ("未连接".to_string(), "muted"),
+        Some(a) if a.silent => (format!("失联（{}）", local(a.last_seen)), "no"),
+        Some(a) if a.watch_mode == yingjian_shared::WatchMode::Paused => ("文件夹不可用".to_string(), "no"),
+        Some(a) => (format!("在线（待传 {}）", a.pending), "yes"),
+    };
+    let min_cases = catalogue.cases.min_for(&d.id);
+    DeptRow {
+        id: d.id.clone(),
+        name: d.name.clone(),
+        complete: count(ItemState::Complete),
+        incomplete: count(ItemState::Incomplete),
+        missing: count(ItemState::Missing),
+        points_total: points(d.points_total),
+        points_covered: points(d.points_covered),
+        report: if d.report { "已交" } else { "未交" },
+        report_class: if d.report { "yes" } else { "no" },
+        cases: if min_cases > 0 { format!("{} / 至少{min_cases}", d.cases) } else { d.cases.to_string() },
+        cases_class: if d.cases_ok { "yes" } else { "no" },
+        contacts: if d.contacts { "已报" } else { "未报" },
+        contacts_class: if d.contacts { "yes" } else { "no" },
+        last_upload: d.last_upload.map_or_else(|| "—".into(), local),
+        agent,
+        agent_class,
+        late: if d.evidence_late || d.contacts_late { "逾期" } else { "按期" },
+        late_class: if d.evidence_late || d.contacts_late { "no" } else { "yes" },
+    }
+}
+
+fn office_only(caller: &Caller) -> Result<(), PageError> {
+    caller.require_office().map_err(|_| AppError::Forbidden("此页面仅供市质量强市办公室查看。".into()).into())
+}
+
+fn dept_name(catalogue: &Catalogue, id: &str) -> String {
+    catalogue.department(id).map_or_else(|| id.to_string(), |d| d.name.clone())
+}
+
+pub async fn overview(State(state): State<AppState>, caller: Caller) -> PageResult {
+    office_only(&caller)?;
+    let status: Status = status_for(&state, None).await?;
+    let now = Timestamp::now();
+    let c = &state.catalogue;
+    let missing: f64 = c
+        .items()
+        .filter(|i| i.is_scored())
+        .filter(|i| {
+            status
+                .departments
+                .iter()
+                .any(|d| d.items.iter().any(|s| s.code == i.code && s.status == ItemState::Missing))
+        })
+        .map(|i| i.score().as_f64())
+        .sum();
+    let activity = state
+        .db
+        .audit(20, None)
+        .await?
+        .into_iter()
+        .map(|(_, e)| {
+            let who = e.department.as_deref().map_or_else(|| "办公室".to_string(), |d| dept_name(c, d));
+            format!("{} {who} {}：{}", local(e.at), action_label(&e.action), e.detail)
+        })
+        .collect();
+    let page = Overview {
+        nav: nav(&state, &caller, "/overview"),
+        points_total: points(status.points_total),
+        points_covered: points(status.points_covered),
+        points_at_risk: points(status.points_at_risk),
+        points_missing: points(missing),
+        deadlines: vec![
+            DeadlineCard {
+                label: "联系人名单截止",
+                at: local(state.deadlines.contacts),
+                countdown: countdown(now, state.deadlines.contacts),
+            },
+            DeadlineCard {
+                label: "自评报告和印证材料截止",
+                at: local(state.deadlines.evidence),
+                countdown: countdown(now, state.deadlines.evidence),
+            },
+        ],
+        areas: status
+            .areas
+            .iter()
+            .map(|a| AreaRow {
+                name: format!("{}、{}", chinese_numeral(a.code), a.name),
+                total: points(a.points_total),
+                covered: points(a.points_covered),
+                open: points(a.points_total - a.points_covered),
+            })
+            .collect(),
+        departments: status.departments.iter().map(|d| dept_row(c, d)).collect(),
+        unsorted: status
+            .departments
+            .iter()
+            .flat_map(|d| d.unsorted.iter().map(|u| (d.name.clone(), u.to_string())))
+            .collect(),
+        duplicates: status
+            .duplicates
+            .iter()
+            .map(|g| {
+                let copies = g
+                    .copies
+                    .iter()
+                    .map(|c2| format!("{}：{}", dept_name(c, &c2.department), c2.path))
+                    .collect();
+                (g.sha256.as_str()[..16].to_string(), copies)
+            })
+            .collect(),
+        activity,
+    };
+    Ok(Html(page.render()?))
+}
+
+fn action_label(action: &str) -> &str {
+    match action {
+        "upload" => "上传文件",
+        "record" => "登记材料",
+        "record_update" => "更新材料",
+        "withdraw" => "撤回材料",
+        "contacts" => "报送联系人",
+        "token_create" => "发放令牌",
+        "token_revoke" => "撤销令牌",
+        other => other,
+    }
+}
+
+// ── 矩阵 ───────────────────────────────────────────────────────────────────
+
+struct MatrixRow {
+    code: String,
+    title: String,
+    points: String,
+    cells: Vec<Option<(&'static str, &'static str)>>,
+}
+
+#[derive(Template)]
+#[template(path = "matrix.html")]
+struct Matrix {
+    nav: Nav,
+    departments: Vec<String>,
+    rows: Vec<MatrixRow>,
+}
+
+fn state_class(s: ItemState) -> &'static str {
+    match s {
+        ItemState::Missing => "missing",
+        ItemState::Incomplete => "incomplete",
+        ItemState::Complete => "complete",
+    }
+}
+
+pub async fn matrix(State(state): State<AppState>, caller: Caller) -> PageResult {
+    office_only(&caller)?;
+    let status = status_for(&state, None).await?;
+    let rows = state
+        .catalogue
+        .items()
+        .filter(|i| i.is_scored())
+        .map(|item| MatrixRow {
+            code: item.code.to_string(),
+            title: item.short_title.clone(),
+            points: item.score().to_string(),
+            cells: status
+                .departments
+                .iter()
+                .map(|d| {
+                    d.items
+                        .iter()
+                        .find(|s| s.code == item.code)
+                        .map(|s| (state_class(s.status), s.status.label()))
+                })
+                .collect(),
+        })
+        .collect();
+    let departments = status.departments.iter().map(|d| d.name.clone()).collect();
+    Ok(Html(Matrix { nav: nav(&state, &caller, "/matrix"), departments, rows }.render()?))
+}
+
+// ── 部门 ───────────────────────────────────────────────────────────────────
+
+struct DeptItem {
+    code: String,
+    title: String,
+    points: String,
+    state: &'static str,
+    class: &'static str,
+    reasons: Vec<String>,
+    files: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "department.html")]
+struct DepartmentPage {
+    nav: Nav,
+    name: String,
+    points_total: String,
+    points_covered: String,
+    items: Vec<DeptItem>,
+    reports: Vec<String>,
+    cases: Vec<String>,
+    cases_note: String,
+    contacts: Vec<Vec<String>>,
+    agents: Vec<Vec<String>>,
+    unsorted: Vec<String>,
+}
+
+fn file_line(r: &EvidenceRow) -> String {
+    let kind = r.kind.as_deref().and_then(kind_label).unwrap_or("");
+    let name = r.path.rsplit('/').next().unwrap_or(&r.path);
+    format!("{kind} {name}（{}，{}）", size_text(r.size), local(r.received)).trim().to_string()
+}
+
+fn kind_label(wire: &str) -> Option<&'static str> {
+    serde_json::from_value::<Kind>(serde_json::Value::String(wire.to_string())).ok().map(Kind::label)
+}
+
+pub async fn department(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> PageResult {
+    let c = &state.catalogue;
+    let dept = c.department(&id).ok_or_else(|| AppError::NotFound(format!("没有名为“{id}”的责任单位。")))?;
+    caller.require_access(&dept.id).map_err(|_| AppError::Forbidden("只能查看本单位的材料。".into()))?;
+    let status = status_for(&state, Some(&dept.id)).await?;
+    let d = status.departments.first().ok_or_else(|| AppError::NotFound("没有这个责任单位。".into()))?;
+    let records = state.db.evidence(Some(dept.id.clone())).await?;
+    let items = d
+        .items
+        .iter()
+        .map(|s| {
+            let item = c.item(s.code).expect("status items come from the catalogue");
+            let code = s.code.to_string();
+            DeptItem {
+                code: code.clone(),
+                title: item.short_title.clone(),
+                points: item.score().to_string(),
+                state: s.status.label(),
+                class: state_class(s.status),
+                reasons: if s.status == ItemState::Missing { Vec::new() } else { s.reasons.clone() },
+                files: records
+                    .iter()
+                    .filter(|r| r.item.as_deref() == Some(code.as_str()))
+                    .map(file_line)
+                    .collect(),
+            }
+        })
+        .collect();
+    let of = |placement: &str| {
+        records.iter().filter(|r| r.placement == placement).map(file_line).collect::<Vec<_>>()
+    };
+    let contacts = match state.db.contacts_of(dept.id.clone()).await? {
+        Some(body) => serde_json::from_str::<Contacts>(&body)
+            .map(|cs| {
+                cs.contacts
+                    .into_iter()
+                    .map(|x| {
+                        vec![
+                            x.role.label().into(),
+                            x.name,
+                            x.gender,
+                            x.unit,
+                            x.position,
+                            x.phone,
+                            x.mobile,
+                            x.email,
+                        ]
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let agents = d
+        .agents
+        .iter()
+        .map(|a| {
+            let mode = match a.watch_mode {
+                yingjian_shared::WatchMode::Native => "实时监视",
+                yingjian_shared::WatchMode::Polling => "定时扫描",
+                yingjian_shared::WatchMode::Paused => "文件夹不可用，已暂停",
+            };
+            let failed =
+                a.failed.iter().map(|f| format!("{}：{}", f.path, f.reason)).collect::<Vec<_>>().join("；");
+            let seen =
+                if a.silent { format!("{}（失联）", local(a.last_seen)) } else { local(a.last_seen) };
+            vec![
+                a.agent.clone(),
+                a.host.clone(),
+                a.version.clone(),
+                mode.into(),
+                a.pending.to_string(),
+                failed,
+                seen,
+            ]
+        })
+        .collect();
+    let min = c.cases.min_for(&dept.id);
+    let cases_note =
+        if min > 0 { format!("{min}至{}个", c.cases.max) } else { format!("不超过{}个", c.cases.max) };
+    let page = DepartmentPage {
+        nav: nav(&state, &caller, &format!("/departments/{}", dept.id)),
+        name: d.name.clone(),
+        points_total: points(d.points_total),
+        points_covered: points(d.points_covered),
+        items,
+        reports: of("report"),
+        cases: of("case"),
+        cases_note,
+        contacts,
+        agents,
+        unsorted: d.unsorted.iter().map(ToString::to_string).collect(),
+    };
+    Ok(Html(page.render()?))
+}
+
+// ── 事项 ───────────────────────────────────────────────────────────────────
+
+struct ItemFile {
+    kind: &'static str,
+    caption: String,
+    path: String,
+    href: String,
+    size: String,
+    received: String,
+    agent: String,
+    image: bool,
+}
+
+struct ItemDept {
+    name: String,
+    state: &'static str,
+    class: &'static str,
+    reasons: Vec<String>,
+    files: Vec<ItemFile>,
+}
+
+#[derive(Template)]
+#[template(path = "item.html")]
+struct ItemPage {
+    nav: Nav,
+    code: String,
+    short_title: String,
+    title: String,
+    points: String,
+    area: String,
+    key_point: String,
+    focus: Option<String>,
+    departments: Vec<ItemDept>,
+}
+
+pub async fn item(State(state): State<AppState>, caller: Caller, Path(raw): Path<String>) -> PageResult {
+    let code: ItemCode = raw.parse().map_err(|_| AppError::NotFound(format!("没有编号为“{raw}”的事项。")))?;
+    let c = &state.catalogue;
+    let (area, kp, item) =
+        c.locate(code).ok_or_else(|| AppError::NotFound(format!("没有编号为“{raw}”的事项。")))?;
+    let visible: Vec<&String> =
+        item.departments.iter().filter(|d| caller.department.as_ref().is_none_or(|own| own == *d)).collect();
+    if visible.is_empty() {
+        return Err(AppError::Forbidden("这个事项不由本单位负责。".into()).into());
+    }
+    let mut departments = Vec::new();
+    for dept in visible {
+        let status = status_for(&state, Some(dept)).await?;
+        let s = status.departments.first().and_then(|d| d.items.iter().find(|i| i.code == code));
+        let records = state.db.evidence(Some(dept.clone())).await?;
+        let code_text = code.to_string();
+        let files = records
+            .iter()
+            .filter(|r| r.item.as_deref() == Some(code_text.as_str()))
+            .map(|r| {
+                let name = r.path.rsplit('/').next().unwrap_or(&r.path).to_string();
+                ItemFile {
+                    kind: r.kind.as_deref().and_then(kind_label).unwrap_or(""),
+                    caption: r.caption.clone().unwrap_or_else(|| name.clone()),
+                    href: format!("/files/{}?name={}", r.sha256, super::files::percent_encode(&name)),
+                    path: r.path.clone(),
+                    size: size_text(r.size),
+                    received: local(r.received),
+                    agent: r.agent.clone(),
+                    image: is_image_name(&name),
+                }
+            })
+            .collect();
+        let (state_label, class, reasons) = match s {
+            Some(s) if s.status == ItemState::Missing => {
+                (s.status.label(), state_class(s.status), Vec::new())
+            }
+            Some(s) => (s.status.label(), state_class(s.status), s.reasons.clone()),
+            None => ("无需材料", "muted", Vec::new()),
+        };
+        departments.push(ItemDept { name: dept_name(c, dept), state: state_label, class, reasons, files });
+    }
+    let points = match item.scoring() {
+        Scoring::Points(p) => format!("{p}分"),
+        Scoring::Deduction(d) => format!("最高扣{d}分"),
+        Scoring::Veto => "D级否决".into(),
+    };
+    let page = ItemPage {
+        nav: nav(&state, &caller, ""),
+        code: code.to_string(),
+        short_title: item.short_title.clone(),
+        title: item.title.clone(),
+        points,
+        area: format!("{}、{}", chinese_numeral(area.code), area.name),
+        key_point: format!("（{}）{}", chinese_numeral(kp.code), kp.name),
+        focus: item.focus.clone().or_else(|| kp.focus.clone()),
+        departments,
+    };
+    Ok(Html(page.render()?))
+}
+
+// ── 审计日志 ────────────────────────────────────────────────────────────────
+
+#[derive(Template)]
+#[template(path = "audit.html")]
+struct AuditPage {
+    nav: Nav,
+    entries: Vec<Vec<String>>,
+}
+
+pub async fn audit(State(state): State<AppState>, caller: Caller) -> PageResult {
+    office_only(&caller)?;
+    let c = &state.catalogue;
+    let entries = state
+        .db
+        .audit(500, None)
+        .await?
+        .into_iter()
+        .map(|(_, e)| {
+            vec![
+                local(e.at),
+                e.department.as_deref().map_or_else(|| "办公室".into(), |d| dept_name(c, d)),
+                e.agent.unwrap_or_default(),
+                e.host.unwrap_or_default(),
+                action_label(&e.action).to_string(),
+                e.detail,
+            ]
+        })
+        .collect();
+    Ok(Html(AuditPage { nav: nav(&state, &caller, "/audit"), entries }.render()?))
+}

@@ -1,0 +1,407 @@
+//! Benchmarks of the real release binaries on this machine, printed as a table with the anchors
+//! (`openssl dgst -sha256`) beside them. Run through `bench/run.sh`; never part of the tests.
+//!
+//! Environment: `BENCH_MIB` (size of the big file, default 1024), `BENCH_RECORDS` (records for
+//! the status query, default 100000), `BENCH_FILES` (files for the restart, default 10000).
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use futures_util::StreamExt;
+use reqwest::Client;
+
+fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// Deterministic incompressible bytes, fast enough not to matter.
+fn write_random(path: &Path, mib: u64, seed: u64) -> Result<()> {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let mut x = seed | 1;
+    let mut buf = vec![0u8; 1 << 20];
+    for _ in 0..mib {
+        for chunk in buf.chunks_mut(8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
+        }
+        f.write_all(&buf)?;
+    }
+    f.flush()?;
+    Ok(())
+}
+
+fn best_of<T>(runs: usize, mut f: impl FnMut() -> Result<T>) -> Result<Duration> {
+    let mut best = Duration::MAX;
+    for _ in 0..runs {
+        let t = Instant::now();
+        f()?;
+        best = best.min(t.elapsed());
+    }
+    Ok(best)
+}
+
+fn mbps(bytes: u64, d: Duration) -> f64 {
+    bytes as f64 / 1e6 / d.as_secs_f64()
+}
+
+/// Peak resident memory of a process, in MiB (VmHWM).
+fn peak_rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).map(str::to_string))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+struct Table(Vec<[String; 4]>);
+
+impl Table {
+    fn row(&mut self, what: &str, ours: String, anchor: String, note: String) {
+        println!("{what:<48} {ours:>16} {anchor:>16}  {note}");
+        self.0.push([what.into(), ours, anchor, note]);
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let bin = std::env::current_exe()?.parent().context("bench binary has a folder")?.to_path_buf();
+    let scratch = tempfile::tempdir()?;
+    let mib = env_num("BENCH_MIB", 1024);
+    let big_bytes = mib << 20;
+    let mut t = Table(Vec::new());
+    println!("{:<48} {:>16} {:>16}  ratio / note", "measure", "yingjian", "anchor");
+
+    // 1. Hashing.
+    let big = scratch.path().join("big.bin");
+    write_random(&big, mib, 1)?;
+    let openssl = best_of(3, || {
+        let out = Command::new("openssl").args(["dgst", "-sha256"]).arg(&big).output()?;
+        if !out.status.success() {
+            bail!("openssl failed");
+        }
+        Ok(())
+    });
+    let ours = best_of(3, || Ok(yingjian_shared::sha256_reader(std::fs::File::open(&big)?)?))?;
+    // What this disk allows: a stored upload is synced, so it cannot beat a synced copy.
+    let copy = scratch.path().join("copy.bin");
+    let dd = best_of(2, || {
+        Command::new("dd")
+            .arg(format!("if={}", big.display()))
+            .arg(format!("of={}", copy.display()))
+            .args(["bs=1M", "conv=fdatasync", "status=none"])
+            .status()?;
+        Ok(std::fs::remove_file(&copy)?)
+    })?;
+    let anchor_mbps = openssl.as_ref().map_or(f64::NAN, |d| mbps(big_bytes, *d));
+    t.row(
+        &format!("hash {mib} MiB (MB/s)"),
+        format!("{:.0}", mbps(big_bytes, ours)),
+        format!("{anchor_mbps:.0}"),
+        format!("{:.0}% of openssl dgst (bar: 90%)", 100.0 * mbps(big_bytes, ours) / anchor_mbps),
+    );
+
+    // 2. The aggregator as a process.
+    let data = scratch.path().join("data");
+    let token = |dept: &str| -> Result<String> {
+        let out = Command::new(bin.join("yingjian-aggregator"))
+            .args(["token", "create", "--dept", dept, "--data"])
+            .arg(&data)
+            .output()?;
+        Ok(String::from_utf8(out.stdout)?.trim().to_string())
+    };
+    let police = token("police")?;
+    let office = {
+        let out = Command::new(bin.join("yingjian-aggregator"))
+            .args(["token", "create", "--office", "--data"])
+            .arg(&data)
+            .output()?;
+        String::from_utf8(out.stdout)?.trim().to_string()
+    };
+    let mut server = Command::new(bin.join("yingjian-aggregator"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().context("stdout")?).read_line(&mut line)?;
+    let server = Proc(server);
+    let url = line.trim().rsplit(' ').next().context("address")?.to_string();
+    let client = Client::new();
+
+    let upload = |path: PathBuf, token: String| {
+        let (client, url) = (client.clone(), url.clone());
+        async move {
+            let sha = yingjian_shared::sha256_reader(std::fs::File::open(&path)?)?.0;
+            let size = std::fs::metadata(&path)?.len();
+            let file = tokio::fs::File::open(&path).await?;
+            let body =
+                reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024));
+            let t0 = Instant::now();
+            let r = client
+                .put(format!("{url}/api/v1/blobs/{sha}"))
+                .bearer_auth(token)
+                .header("content-length", size)
+                .body(body)
+                .send()
+                .await?;
+            if !r.status().is_success() {
+                bail!("upload: {}", r.status());
+            }
+            anyhow::Ok(t0.elapsed())
+        }
+    };
+    let took = upload(big.clone(), police.clone()).await?;
+    t.row(
+        &format!("upload {mib} MiB over loopback (MB/s)"),
+        format!("{:.0}", mbps(big_bytes, took)),
+        format!("{anchor_mbps:.0}"),
+        format!(
+            "{:.0}% of openssl dgst (bar: 60%); {:.0}% of dd conv=fdatasync ({:.0} MB/s)",
+            100.0 * mbps(big_bytes, took) / anchor_mbps,
+            100.0 * mbps(big_bytes, took) / mbps(big_bytes, dd),
+            mbps(big_bytes, dd)
+        ),
+    );
+    let mut others = Vec::new();
+    for seed in 2..6 {
+        let p = scratch.path().join(format!("big{seed}.bin"));
+        write_random(&p, mib, seed)?;
+        others.push(p);
+    }
+    let started = Instant::now();
+    let all = futures_util::future::join_all(others.iter().map(|p| upload(p.clone(), police.clone()))).await;
+    for r in all {
+        r?;
+    }
+    t.row(
+        &format!("aggregator peak RSS, 4 × {mib} MiB at once (MiB)"),
+        format!("{:.1}", peak_rss_mib(server.0.id())),
+        "-".into(),
+        format!("bar: 64 MiB; {:.1} s", started.elapsed().as_secs_f64()),
+    );
+    for p in others {
+        std::fs::remove_file(p)?;
+    }
+
+    // 3. Status with many records.
+    let records = env_num("BENCH_RECORDS", 100_000);
+    let catalogue = yingjian_shared::Catalogue::builtin();
+    let mut tokens = Vec::new();
+    for d in &catalogue.departments {
+        let folder = catalogue.items_for(&d.id).find(|i| i.is_scored()).map(|i| i.code.padded());
+        tokens.push((token(&d.id)?, folder.context("every department has an item")?));
+    }
+    let tokens = Arc::new(tokens);
+    let fill = Instant::now();
+    futures_util::stream::iter(0..records)
+        .map(|i| {
+            let (client, url, tokens) = (client.clone(), url.clone(), tokens.clone());
+            async move {
+                let (token, folder) = &tokens[(i % tokens.len() as u64) as usize];
+                let bytes = format!("%PDF-1.4 record {i}").into_bytes();
+                let sha = yingjian_shared::sha256_reader(&bytes[..])?.0;
+                client
+                    .put(format!("{url}/api/v1/blobs/{sha}"))
+                    .bearer_auth(token)
+                    .body(bytes.clone())
+                    .send()
+                    .await?;
+                let record = serde_json::json!({"path": format!("{folder} x/文件{i}.pdf"), "sha256": sha,
+                    "size": bytes.len(), "modified": "2021-12-01T08:00:00Z"});
+                let r = client
+                    .put(format!("{url}/api/v1/evidence"))
+                    .bearer_auth(token)
+                    .json(&record)
+                    .send()
+                    .await?;
+                if !r.status().is_success() {
+                    bail!("record: {}", r.status());
+                }
+                anyhow::Ok(())
+            }
+        })
+        .buffer_unordered(32)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<Vec<()>>>()?;
+    let fill = fill.elapsed();
+    let mut times = Vec::new();
+    for _ in 0..11 {
+        let t0 = Instant::now();
+        let r = client.get(format!("{url}/api/v1/status")).bearer_auth(&office).send().await?;
+        r.bytes().await?;
+        times.push(t0.elapsed());
+    }
+    times.sort();
+    t.row(
+        &format!("GET /api/v1/status, {records} records (ms, median)"),
+        format!("{:.1}", times[5].as_secs_f64() * 1000.0),
+        "-".into(),
+        format!("bar: 50 ms; filled at {:.0} records/s", records as f64 / fill.as_secs_f64()),
+    );
+
+    // 4. The agent as a process.
+    let folder = scratch.path().join("evidence");
+    yingjian_agent::init_folder(catalogue, catalogue.department("police").context("police")?, &folder)?;
+    let item = folder.join("08.03 昆仑2021专项行动");
+    let staging = scratch.path().join("staging");
+    std::fs::create_dir_all(&staging)?;
+    let state = scratch.path().join("agent-state");
+    // Only a restart's log is read; an unread pipe would block the agent once it fills.
+    let start_agent = |log: Stdio| -> Result<Proc> {
+        Ok(Proc(
+            Command::new(bin.join("yingjian-agent"))
+                .args(["run", "--server", &url, "--folder"])
+                .arg(&folder)
+                .arg("--state")
+                .arg(&state)
+                .env("YINGJIAN_TOKEN", &police)
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()?,
+        ))
+    };
+    let mut agent = start_agent(Stdio::null())?;
+    // Polling every 2 ms for one file; every 50 ms for a batch, so the polling does not
+    // slow down the server it measures.
+    let on_server = |name: String, every: Duration| {
+        let (client, url, police) = (client.clone(), url.clone(), police.clone());
+        async move {
+            let deadline = Instant::now() + Duration::from_mins(10);
+            loop {
+                let list: serde_json::Value = client
+                    .get(format!("{url}/api/v1/evidence"))
+                    .bearer_auth(&police)
+                    .send()
+                    .await?
+                    .json()
+                    .await?;
+                let n = list.as_array().map_or(0, |a| {
+                    a.iter().filter(|r| r["path"].as_str().is_some_and(|p| p.contains(&name))).count()
+                });
+                if n > 0 {
+                    return anyhow::Ok(n);
+                }
+                if Instant::now() > deadline {
+                    bail!("{name} never arrived");
+                }
+                tokio::time::sleep(every).await;
+            }
+        }
+    };
+    // Let the agent start watching: a first file makes sure.
+    std::fs::write(item.join("warmup.pdf"), b"%PDF-1.4 warmup")?;
+    on_server("warmup.pdf".into(), Duration::from_millis(2)).await?;
+
+    write_random(&staging.join("renamed.pdf"), 1, 7)?;
+    let t0 = Instant::now();
+    std::fs::rename(staging.join("renamed.pdf"), item.join("renamed.pdf"))?;
+    on_server("renamed.pdf".into(), Duration::from_millis(2)).await?;
+    t.row(
+        "1 MiB renamed in → on server (s)",
+        format!("{:.3}", t0.elapsed().as_secs_f64()),
+        "1.000".into(),
+        "bar: 0.3 s; anchor: Syncthing at its most eager".into(),
+    );
+    let t0 = Instant::now();
+    write_random(&item.join("written.pdf"), 1, 8)?;
+    on_server("written.pdf".into(), Duration::from_millis(2)).await?;
+    t.row(
+        "1 MiB written in place → on server (s)",
+        format!("{:.3}", t0.elapsed().as_secs_f64()),
+        "-".into(),
+        "bar: settle (2 s) + 0.3 s".into(),
+    );
+
+    let batch = staging.join("batch");
+    std::fs::create_dir_all(&batch)?;
+    for i in 0..200 {
+        write_random(&batch.join(format!("批量{i:03}.pdf")), 5, 100 + i)?;
+    }
+    let t0 = Instant::now();
+    std::fs::rename(&batch, item.join("batch"))?;
+    let deadline = Instant::now() + Duration::from_mins(10);
+    while on_server("批量".into(), Duration::from_millis(50)).await? < 200 {
+        if Instant::now() > deadline {
+            bail!("the batch never arrived");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    t.row(
+        "200 × 5 MiB dropped at once → all on server (s)",
+        format!("{:.2}", t0.elapsed().as_secs_f64()),
+        "-".into(),
+        "bar: half of Syncthing's (../shared/bench/syncthing_pair.sh)".into(),
+    );
+
+    // New content: the first big file is already on the server and would cost nothing.
+    write_random(&staging.join("大文件.pdf"), mib, 99)?;
+    let t0 = Instant::now();
+    std::fs::rename(staging.join("大文件.pdf"), item.join("大文件.pdf"))?;
+    on_server("大文件.pdf".into(), Duration::from_millis(20)).await?;
+    t.row(
+        &format!("{mib} MiB renamed in → on server (s)"),
+        format!("{:.2}", t0.elapsed().as_secs_f64()),
+        "-".into(),
+        "bar: half of Syncthing's".into(),
+    );
+    t.row(
+        "agent peak RSS (MiB)",
+        format!("{:.1}", peak_rss_mib(agent.0.id())),
+        "-".into(),
+        "bar: 40 MiB".into(),
+    );
+
+    // 5. Restart over many unchanged files.
+    let files = env_num("BENCH_FILES", 10_000);
+    let many = item.join("many");
+    std::fs::create_dir_all(&many)?;
+    for i in 0..files {
+        std::fs::write(many.join(format!("f{i:05}.pdf")), format!("%PDF-1.4 many {i}"))?;
+    }
+    let deadline = Instant::now() + Duration::from_mins(30);
+    while on_server("/many/".into(), Duration::from_millis(200)).await? < files as usize {
+        if Instant::now() > deadline {
+            bail!("the many files never arrived");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    drop(agent);
+    agent = start_agent(Stdio::piped())?;
+    let stderr = agent.0.stderr.take().context("stderr")?;
+    let line = BufReader::new(stderr)
+        .lines()
+        .map_while(Result::ok)
+        .find(|l| l.contains("reconciled"))
+        .context("no reconcile line")?;
+    let field = |name: &str| {
+        line.split_whitespace().find_map(|w| w.strip_prefix(&format!("{name}="))).unwrap_or("?").to_string()
+    };
+    t.row(
+        &format!("restart over {} unchanged files (ms)", field("files")),
+        field("elapsed_ms"),
+        "-".into(),
+        format!("bar: 2000 ms; files hashed again: {}", field("to_hash")),
+    );
+    drop(agent);
+    drop(server);
+    Ok(())
+}

@@ -1,0 +1,159 @@
+//! The dashboard in a real headless Chromium (Debian's chromium and chromium-driver): login,
+//! the overview's figures, a file appearing live without a reload, a department refused another
+//! department's page. Screenshots go to `target/screenshots/` for a person to look at.
+
+use std::net::TcpListener as StdListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+use yingjian_shared::sha256_reader;
+use yingjian_tests::{Aggregator, eventually, temp};
+
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts chromedriver on a free loopback port; fails with what to install if it is missing.
+async fn browser(profile: &std::path::Path) -> (Driver, Client) {
+    let port = StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let driver = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect(
+            "chromedriver not found: apt-get install chromium chromium-driver fonts-noto-cjk (.ci/run does)",
+        );
+    let driver = Driver(driver);
+    eventually("chromedriver to listen", || async {
+        tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok().map(|_| ())
+    })
+    .await;
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--disable-background-networking", "--disable-component-update", "--no-first-run",
+                     "--disable-sync", "--window-size=1400,1000", format!("--user-data-dir={}", profile.display())]
+        }),
+    );
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a Chromium session");
+    (driver, client)
+}
+
+async fn file(server: &Aggregator, token: &str, path: &str, bytes: &[u8]) {
+    let http = reqwest::Client::new();
+    let sha = sha256_reader(bytes).unwrap().0.to_string();
+    http.put(format!("{}/api/v1/blobs/{sha}", server.url()))
+        .bearer_auth(token)
+        .body(bytes.to_vec())
+        .send()
+        .await
+        .unwrap();
+    let record =
+        json!({"path": path, "sha256": sha, "size": bytes.len(), "modified": "2021-12-01T08:00:00Z"});
+    let r = http
+        .put(format!("{}/api/v1/evidence", server.url()))
+        .bearer_auth(token)
+        .json(&record)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+}
+
+async fn login(browser: &Client, server: &Aggregator, token: &str) {
+    browser.goto(&format!("{}/login", server.url())).await.unwrap();
+    browser.find(Locator::Id("token")).await.unwrap().send_keys(token).await.unwrap();
+    browser.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+}
+
+async fn text(browser: &Client, css: &str) -> String {
+    browser.find(Locator::Css(css)).await.unwrap().text().await.unwrap()
+}
+
+fn screenshots() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn screenshot(browser: &Client, name: &str) {
+    let png = browser.screenshot().await.unwrap();
+    std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_office_watches_evidence_arrive_live() {
+    let dir = temp();
+    let server = Aggregator::start(&dir.path().join("data")).await;
+    let office = server.token(None).await;
+    let police = server.token(Some("police")).await;
+    let water = server.token(Some("water")).await;
+    file(&server, &police, "08.03 昆仑2021专项行动/文件/关于开展“昆仑2021”专项行动的通知.pdf", b"%PDF-1.4 a")
+        .await;
+    file(&server, &police, "08.03 昆仑2021专项行动/图片/销毁假冒商品现场.jpg", b"\xFF\xD8\xFF\xE0 pic").await;
+    file(&server, &water, "01.06 水利建设质量工作水平评价/评价报告.pdf", b"%PDF-1.4 w").await;
+    file(&server, &police, "自评报告/公安局2021年度自评报告.pdf", b"%PDF-1.4 report").await;
+
+    let (_driver, browser) = browser(&dir.path().join("profile")).await;
+    login(&browser, &server, &office).await;
+    eventually("the overview", || async {
+        browser.current_url().await.ok()?.path().ends_with("/overview").then_some(())
+    })
+    .await;
+    assert_eq!(text(&browser, "#points-covered").await, "9", "8.3 (4) + 1.6 (5)");
+    let police_row = text(&browser, "tr[data-dept=police]").await;
+    assert!(police_row.contains("公安局") && police_row.contains("已交"), "{police_row}");
+    screenshot(&browser, "overview").await;
+
+    // A file arrives through the API: the open page shows it without a reload.
+    browser.execute("document.body.setAttribute('data-marker', 'same page')", vec![]).await.unwrap();
+    file(&server, &police, "11.02 公安打假机构力量和机制建设/文件/机构设置通知.pdf", b"%PDF-1.4 b").await;
+    eventually("the live update", || async {
+        let covered = browser.find(Locator::Css("#points-covered")).await.ok()?.text().await.ok()?;
+        (covered == "10").then_some(())
+    })
+    .await;
+    let marker = browser.find(Locator::Css("body")).await.unwrap().attr("data-marker").await.unwrap();
+    assert_eq!(marker.as_deref(), Some("same page"), "updated in place, not reloaded");
+    let feed = text(&browser, "#activity").await;
+    assert!(feed.contains("机构设置通知.pdf"), "{feed}");
+
+    browser.goto(&format!("{}/matrix", server.url())).await.unwrap();
+    assert!(text(&browser, "table.matrix").await.contains("昆仑2021专项行动"));
+    screenshot(&browser, "matrix").await;
+    browser.goto(&format!("{}/items/8.3", server.url())).await.unwrap();
+    assert!(text(&browser, "main").await.contains("销毁假冒商品现场"));
+    screenshot(&browser, "item").await;
+    browser.goto(&format!("{}/departments/police", server.url())).await.unwrap();
+    screenshot(&browser, "department").await;
+
+    // A department token: its own page only.
+    browser.goto(&format!("{}/login", server.url())).await.unwrap();
+    browser.delete_all_cookies().await.unwrap();
+    login(&browser, &server, &water).await;
+    eventually("the water page", || async {
+        browser.current_url().await.ok()?.path().ends_with("/departments/water").then_some(())
+    })
+    .await;
+    browser.goto(&format!("{}/departments/police", server.url())).await.unwrap();
+    assert!(text(&browser, "body").await.contains("无权查看"));
+    browser.goto(&format!("{}/overview", server.url())).await.unwrap();
+    assert!(text(&browser, "body").await.contains("无权查看"));
+    tokio::time::timeout(Duration::from_secs(10), browser.close()).await.ok();
+}
