@@ -9,7 +9,7 @@ use tokio_util::io::ReaderStream;
 use yingjian_shared::Sha256Hex;
 
 use super::PageError;
-use crate::auth::Caller;
+use super::views::Viewer;
 use crate::error::AppError;
 use crate::server::AppState;
 
@@ -20,7 +20,7 @@ pub struct NameQuery {
 
 pub async fn download(
     State(state): State<AppState>,
-    caller: Caller,
+    Viewer(caller): Viewer,
     Path(raw): Path<String>,
     Query(q): Query<NameQuery>,
 ) -> Result<Response, PageError> {

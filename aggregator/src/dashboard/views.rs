@@ -2,8 +2,9 @@
 //! stay loops and holes, checked at compile time.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use jiff::{SignedDuration, Timestamp};
 use yingjian_shared::{
@@ -75,6 +76,17 @@ impl IntoResponse for PageError {
 }
 
 type PageResult = Result<Html<String>, PageError>;
+
+/// The caller of a page: like `Caller`, but a missing or bad session leads to the login page.
+pub struct Viewer(pub Caller);
+
+impl FromRequestParts<AppState> for Viewer {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(Viewer(Caller::from_request_parts(parts, state).await?))
+    }
+}
 
 pub struct NavLink {
     href: String,
@@ -225,7 +237,7 @@ fn dept_name(catalogue: &Catalogue, id: &str) -> String {
     catalogue.department(id).map_or_else(|| id.to_string(), |d| d.name.clone())
 }
 
-pub async fn overview(State(state): State<AppState>, caller: Caller) -> PageResult {
+pub async fn overview(State(state): State<AppState>, Viewer(caller): Viewer) -> PageResult {
     office_only(&caller)?;
     let status: Status = status_for(&state, None).await?;
     let now = Timestamp::now();
@@ -340,7 +352,7 @@ fn state_class(s: ItemState) -> &'static str {
     }
 }
 
-pub async fn matrix(State(state): State<AppState>, caller: Caller) -> PageResult {
+pub async fn matrix(State(state): State<AppState>, Viewer(caller): Viewer) -> PageResult {
     office_only(&caller)?;
     let status = status_for(&state, None).await?;
     let rows = state
@@ -405,7 +417,11 @@ fn kind_label(wire: &str) -> Option<&'static str> {
     serde_json::from_value::<Kind>(serde_json::Value::String(wire.to_string())).ok().map(Kind::label)
 }
 
-pub async fn department(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> PageResult {
+pub async fn department(
+    State(state): State<AppState>,
+    Viewer(caller): Viewer,
+    Path(id): Path<String>,
+) -> PageResult {
     let c = &state.catalogue;
     let dept = c.department(&id).ok_or_else(|| AppError::NotFound(format!("没有名为“{id}”的责任单位。")))?;
     caller.require_access(&dept.id).map_err(|_| AppError::Forbidden("只能查看本单位的材料。".into()))?;
@@ -536,7 +552,11 @@ struct ItemPage {
     departments: Vec<ItemDept>,
 }
 
-pub async fn item(State(state): State<AppState>, caller: Caller, Path(raw): Path<String>) -> PageResult {
+pub async fn item(
+    State(state): State<AppState>,
+    Viewer(caller): Viewer,
+    Path(raw): Path<String>,
+) -> PageResult {
     let code: ItemCode = raw.parse().map_err(|_| AppError::NotFound(format!("没有编号为“{raw}”的事项。")))?;
     let c = &state.catalogue;
     let (area, kp, item) =
@@ -606,7 +626,7 @@ struct AuditPage {
     entries: Vec<Vec<String>>,
 }
 
-pub async fn audit(State(state): State<AppState>, caller: Caller) -> PageResult {
+pub async fn audit(State(state): State<AppState>, Viewer(caller): Viewer) -> PageResult {
     office_only(&caller)?;
     let c = &state.catalogue;
     let entries = state

@@ -1,0 +1,119 @@
+//! Snapshots of the rendered dashboard pages on a realistic data set; times and hashes redacted.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use super::{TestServer, jpeg, pdf};
+
+async fn page(s: &TestServer, token: &str, path: &str) -> (StatusCode, String) {
+    let r = s.client.get(s.url(path)).header("cookie", format!("yj_session={token}")).send().await.unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+fn snapshot(name: &str, html: &str) {
+    insta::with_settings!({filters => vec![
+        (r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", "[time]"),
+        (r"[0-9a-f]{64}", "[sha256]"),
+        (r"<code>[0-9a-f]{16}</code>", "<code>[sha256]</code>"),
+    ]}, {
+        insta::assert_snapshot!(name, html);
+    });
+}
+
+async fn city() -> (TestServer, String, String) {
+    let s = TestServer::start().await;
+    let office = s.token(None, "office").await;
+    let police = s.token(Some("police"), "pc-1").await;
+    let customs = s.token(Some("customs"), "pc-2").await;
+    s.file(&police, "08.03 昆仑2021专项行动/文件/关于开展“昆仑2021”专项行动的通知.pdf", &pdf("notice")).await;
+    s.file(&police, "08.03 昆仑2021专项行动/图片/销毁假冒商品现场.jpg", &jpeg("scene")).await;
+    s.file(&police, "11.02 公安打假机构力量和机制建设/IMG_0001.jpg", &jpeg("camera")).await;
+    s.file(&police, "自评报告/公安局2021年度自评报告.pdf", &pdf("report")).await;
+    s.file(&police, "典型案例/案例一 侵犯商标专用权案.pdf", &pdf("case 1")).await;
+    s.file(&customs, "06.04 进出口商品质量安全风险监测/文件/监测方案.pdf", &pdf("plan")).await;
+    s.file(&customs, "06.04 进出口商品质量安全风险监测/文件/通知副本.pdf", &pdf("notice")).await;
+    let contacts = json!({"contacts": [
+        {"role": "leader", "name": "张伟", "gender": "男", "unit": "市公安局", "position": "副局长", "phone": "0375-2588100", "mobile": "13800000001", "email": "zw@example.org"},
+        {"role": "staff", "name": "李娜", "gender": "女", "unit": "市公安局", "position": "科员", "phone": "0375-2588101", "mobile": "13800000002", "email": "ln@example.org"}
+    ]});
+    let r = s.req(Method::PUT, "/api/v1/contacts", &police).json(&contacts).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    (s, office, police)
+}
+
+#[tokio::test]
+async fn pages_render_for_the_office() {
+    let (s, office, _) = city().await;
+    for (name, path) in [
+        ("overview", "/overview"),
+        ("matrix", "/matrix"),
+        ("department_police", "/departments/police"),
+        ("item_6_4", "/items/6.4"),
+    ] {
+        let (status, html) = page(&s, &office, path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        snapshot(name, &html);
+    }
+}
+
+#[tokio::test]
+async fn a_department_sees_only_its_own_pages() {
+    let (s, _, police) = city().await;
+    let (status, html) = page(&s, &police, "/departments/police").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("张伟") && html.contains("公安局2021年度自评报告.pdf"));
+    for path in ["/overview", "/matrix", "/audit", "/departments/customs", "/items/6.4"] {
+        let (status, html) = page(&s, &police, path).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+        assert!(html.contains("无权查看"), "{path}");
+    }
+    // The item page shows only the department's own evidence.
+    let (status, html) = page(&s, &police, "/items/8.3").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("销毁假冒商品现场"));
+}
+
+#[tokio::test]
+async fn login_sets_a_strict_http_only_cookie_and_logout_clears_it() {
+    let (s, office, _) = city().await;
+    let no_redirect = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let r = no_redirect.get(s.url("/overview")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/login");
+    let form = |token: &str| {
+        no_redirect
+            .post(s.url("/login"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("token={token}"))
+            .send()
+    };
+    let r = form(&office).await.unwrap();
+    assert_eq!(r.headers()["location"], "/overview");
+    let cookie = r.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    let r = form("yj_wrong").await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.text().await.unwrap().contains("令牌无效"));
+    let r = no_redirect.post(s.url("/logout")).send().await.unwrap();
+    assert!(r.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+}
+
+#[tokio::test]
+async fn files_are_served_to_those_who_may_see_them() {
+    let (s, office, police) = city().await;
+    let customs = s.token(Some("customs"), "pc-3").await;
+    let sha = super::sha(&jpeg("scene"));
+    let path = format!("/files/{sha}?name=销毁假冒商品现场.jpg");
+    let r = s.client.get(s.url(&path)).bearer_auth(&office).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "image/jpeg");
+    assert_eq!(r.bytes().await.unwrap().as_ref(), jpeg("scene").as_slice());
+    assert_eq!(
+        s.client.get(s.url(&path)).bearer_auth(&police).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        s.client.get(s.url(&path)).bearer_auth(&customs).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+}
