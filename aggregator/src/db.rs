@@ -11,8 +11,11 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::{AppError, AppResult};
 
-const MIGRATIONS: &[&str] =
-    &[include_str!("../migrations/001_init.sql"), include_str!("../migrations/002_status_index.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/001_init.sql"),
+    include_str!("../migrations/002_status_index.sql"),
+    include_str!("../migrations/003_blob_refs.sql"),
+];
 
 #[derive(Clone)]
 pub struct Db {
@@ -79,7 +82,7 @@ pub struct ProblemFile {
 }
 
 /// Everything `completeness` reads, fetched in one transaction so it is consistent.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct StatusData {
     pub groups: Vec<EvidenceGroup>,
     pub problems: Vec<ProblemFile>,
@@ -108,6 +111,10 @@ impl Db {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Status reads the whole evidence index: keep it in memory rather than re-reading pages
+        // through the kernel on every request (a 32 MiB page cache, reads through mmap).
+        conn.pragma_update(None, "cache_size", -32_768)?;
+        conn.pragma_update(None, "mmap_size", 256 * 1024 * 1024)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version > MIGRATIONS.len() as i64 {
@@ -422,9 +429,8 @@ impl Db {
                 let mut stmt = tx.prepare_cached("SELECT department, path FROM evidence WHERE placement = 'case'")?;
                 data.case_paths = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
                 let mut stmt = tx.prepare_cached(
-                    "SELECT sha256, department, path FROM evidence WHERE sha256 IN
-                       (SELECT sha256 FROM evidence GROUP BY sha256 HAVING COUNT(*) > 1)
-                     ORDER BY sha256, department, path",
+                    "SELECT e.sha256, e.department, e.path FROM blobs b JOIN evidence e ON e.sha256 = b.sha256
+                     WHERE b.refs > 1 ORDER BY e.sha256, e.department, e.path",
                 )?;
                 data.duplicates =
                     stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;

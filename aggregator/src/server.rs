@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
 use jiff::Timestamp;
@@ -11,11 +12,14 @@ use yingjian_shared::{Catalogue, Deadlines, Event, EventKind, RelPath};
 
 use crate::blobs::BlobStore;
 use crate::config::Config;
-use crate::db::Db;
+use crate::db::{Db, StatusData};
 use crate::error::{AppError, AppResult};
 
 /// Live events kept for slow subscribers before they miss some (they then reload).
 const EVENT_BACKLOG: usize = 1024;
+
+/// A database snapshot for completeness and the change generation it was read at.
+type CachedStatus = (u64, Arc<StatusData>);
 
 /// Everything a request handler may reach. Cheap to clone.
 #[derive(Clone)]
@@ -26,6 +30,10 @@ pub struct AppState {
     pub deadlines: Deadlines,
     pub config: Arc<Config>,
     pub events: broadcast::Sender<Event>,
+    /// The last database snapshot for completeness, with the change generation it was read at.
+    status_cache: Arc<tokio::sync::Mutex<Option<CachedStatus>>>,
+    /// Bumped by every change; a cached snapshot of an older generation is read again.
+    generation: Arc<AtomicU64>,
 }
 
 impl AppState {
@@ -46,6 +54,8 @@ impl AppState {
             deadlines,
             config: Arc::new(config),
             events,
+            status_cache: Arc::default(),
+            generation: Arc::default(),
         })
     }
 
@@ -57,10 +67,27 @@ impl AppState {
         path: Option<RelPath>,
         detail: Option<String>,
     ) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
         let event =
             Event { kind, department: department.map(str::to_string), path, detail, at: Timestamp::now() };
         // No subscriber is not an error.
         let _ = self.events.send(event);
+    }
+
+    /// What completeness reads, from the cache unless something changed since it was read.
+    /// Every change is committed before it is published, so a snapshot is never staler than
+    /// the generation it is filed under.
+    pub async fn status_data(&self) -> AppResult<Arc<StatusData>> {
+        let generation = self.generation.load(Ordering::SeqCst);
+        let mut cache = self.status_cache.lock().await;
+        if let Some((cached, data)) = cache.as_ref()
+            && *cached == generation
+        {
+            return Ok(data.clone());
+        }
+        let data = Arc::new(self.db.status_data(self.deadlines.evidence).await?);
+        *cache = Some((generation, data.clone()));
+        Ok(data)
     }
 
     pub fn router(&self) -> Router {

@@ -30,7 +30,7 @@ pub async fn status(State(state): State<AppState>, caller: Caller) -> AppResult<
 
 /// The status document, for the whole city (`None`) or one department.
 pub async fn status_for(state: &AppState, department: Option<&str>) -> AppResult<Status> {
-    let data = state.db.status_data(state.deadlines.evidence).await?;
+    let data = state.status_data().await?;
     let silent_after = std::time::Duration::from_secs(state.config.silent_after_secs);
     Ok(completeness::compute(
         &state.catalogue,

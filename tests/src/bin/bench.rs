@@ -243,19 +243,30 @@ async fn main() -> Result<()> {
         .into_iter()
         .collect::<Result<Vec<()>>>()?;
     let fill = fill.elapsed();
-    let mut times = Vec::new();
+    // Uncached: a heartbeat before each request makes the server read the database again.
+    let heartbeat =
+        serde_json::json!({"version": "bench", "host": "bench", "watch_mode": "native", "pending": 0});
+    let mut fresh = Vec::new();
+    let mut cached = Vec::new();
     for _ in 0..11 {
-        let t0 = Instant::now();
-        let r = client.get(format!("{url}/api/v1/status")).bearer_auth(&office).send().await?;
-        r.bytes().await?;
-        times.push(t0.elapsed());
+        client.post(format!("{url}/api/v1/heartbeat")).bearer_auth(&police).json(&heartbeat).send().await?;
+        for times in [&mut fresh, &mut cached] {
+            let t0 = Instant::now();
+            client.get(format!("{url}/api/v1/status")).bearer_auth(&office).send().await?.bytes().await?;
+            times.push(t0.elapsed());
+        }
     }
-    times.sort();
+    fresh.sort();
+    cached.sort();
     t.row(
         &format!("GET /api/v1/status, {records} records (ms, median)"),
-        format!("{:.1}", times[5].as_secs_f64() * 1000.0),
+        format!("{:.1}", fresh[5].as_secs_f64() * 1000.0),
         "-".into(),
-        format!("bar: 50 ms; filled at {:.0} records/s", records as f64 / fill.as_secs_f64()),
+        format!(
+            "bar: 50 ms; {:.1} ms unchanged since the last read; filled at {:.0} records/s",
+            cached[5].as_secs_f64() * 1000.0,
+            records as f64 / fill.as_secs_f64()
+        ),
     );
 
     // 4. The agent as a process.
