@@ -34,9 +34,7 @@ pub enum Command {
         /// The department: id, name or alias.
         #[arg(long)]
         dept: String,
-        /// The evidence folder to lay out.
-        #[arg(long)]
-        folder: PathBuf,
+        /// `--folder` is the evidence folder to lay out.
         #[command(flatten)]
         settings: Settings,
     },
@@ -111,8 +109,9 @@ impl Settings {
 
 pub async fn run(cli: Cli) -> AgentResult<()> {
     match cli.command {
-        Command::Init { dept, folder, settings } => {
+        Command::Init { dept, settings } => {
             let config = settings.resolve()?;
+            let folder = config.folder.clone();
             let catalogue = server_catalogue(&config).await.unwrap_or_else(|| Catalogue::builtin().clone());
             let department = catalogue.department(&dept).ok_or_else(|| {
                 let known: Vec<&str> = catalogue.departments.iter().map(|d| d.name.as_str()).collect();
@@ -201,4 +200,14 @@ async fn status_report(config: &AgentConfig) -> AgentResult<String> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
 }

@@ -52,6 +52,18 @@ pub enum Command {
         #[arg(long)]
         file: Option<PathBuf>,
     },
+    /// The whole system on this machine: the server, an agent per department, sample files.
+    #[command(
+        after_help = "Example:\n  cargo build --release --workspace && target/release/yingjian-aggregator demo"
+    )]
+    Demo {
+        /// Folder for the demo (wiped at start): data, and one evidence folder per department.
+        #[arg(long, default_value = "demo")]
+        dir: PathBuf,
+        /// Address for the dashboard.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
     /// Re-hash every stored blob and report each one that no longer matches.
     Scrub {
         #[command(flatten)]
@@ -151,6 +163,7 @@ pub async fn run(cli: Cli) -> AppResult<()> {
             }
             Ok(())
         }
+        Command::Demo { dir, listen } => crate::demo::run(&dir, listen, shutdown_signal()).await,
         Command::Scrub { store } => {
             let state = store.open()?;
             let blobs = state.db.all_blobs().await?;
@@ -281,4 +294,14 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
 }

@@ -9,6 +9,7 @@ mod completeness;
 pub mod config;
 mod dashboard;
 pub mod db;
+mod demo;
 mod error;
 mod server;
 mod tls;

@@ -5,6 +5,7 @@ mod api;
 mod cli;
 mod completeness;
 mod crash;
+mod demo;
 mod pages;
 
 use std::net::SocketAddr;
