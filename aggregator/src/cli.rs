@@ -64,6 +64,26 @@ pub enum Command {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
     },
+    /// Build the submission bundle of the current state and print its path.
+    #[command(
+        after_help = "Example:\n  yingjian-aggregator bundle --data /var/lib/yingjian --out /srv/bundles"
+    )]
+    Bundle {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Folder to write the zip into; the data folder's bundles/ by default.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Check a bundle against its manifest: names every missing, extra or altered file.
+    #[command(
+        name = "verify-bundle",
+        after_help = "Example:\n  yingjian-aggregator verify-bundle yingjian-2021-20220117-173000.zip"
+    )]
+    VerifyBundle {
+        /// The bundle (zip) to check.
+        file: PathBuf,
+    },
     /// Re-hash every stored blob and report each one that no longer matches.
     Scrub {
         #[command(flatten)]
@@ -145,6 +165,16 @@ pub async fn run(cli: Cli) -> AppResult<()> {
                 ))
             })?;
             println!("yingjian-aggregator listening on {scheme}://{}", listener.local_addr()?);
+            let nightly = &state.config.bundle;
+            if !nightly.nightly.trim().is_empty() {
+                let at = crate::bundle::nightly::parse_time(&nightly.nightly).ok_or_else(|| {
+                    AppError::Config(format!(
+                        "[bundle] nightly = {:?}: write the time as \"HH:MM\"",
+                        nightly.nightly
+                    ))
+                })?;
+                tokio::spawn(crate::bundle::nightly::schedule(state.clone(), at, nightly.keep));
+            }
             serve(listener, state, shutdown_signal()).await?;
             Ok(())
         }
@@ -162,6 +192,52 @@ pub async fn run(cli: Cli) -> AppResult<()> {
                 print!("{}", catalogue_table(&catalogue));
             }
             Ok(())
+        }
+        Command::Bundle { store, out } => {
+            let state = store.open()?;
+            let out = out.unwrap_or_else(|| state.config.data.join("bundles"));
+            let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let built = crate::bundle::build(&state, &out, move |done, total| {
+                if terminal && total > 0 {
+                    eprint!("\rbundling {:>3}% ({} of {} MB)", done * 100 / total, done >> 20, total >> 20);
+                }
+            })
+            .await?;
+            if terminal {
+                eprintln!();
+            }
+            println!("{}", built.path.display());
+            Ok(())
+        }
+        Command::VerifyBundle { file } => {
+            let report = crate::bundle::verify(&file).map_err(|e| AppError::Config(e.to_string()))?;
+            for (what, names) in
+                [("missing", &report.missing), ("extra", &report.extra), ("altered", &report.altered)]
+            {
+                for name in names {
+                    println!("{what}: {name}");
+                }
+            }
+            if let Some(oxum) = &report.oxum_mismatch {
+                println!("payload: {oxum}");
+            }
+            if report.is_intact() {
+                println!(
+                    "{}: {} files, {} bytes, all match the manifest",
+                    file.display(),
+                    report.files,
+                    report.bytes
+                );
+                Ok(())
+            } else {
+                Err(AppError::Config(format!(
+                    "{} does not match its manifest ({} missing, {} extra, {} altered): build it again from the server",
+                    file.display(),
+                    report.missing.len(),
+                    report.extra.len(),
+                    report.altered.len()
+                )))
+            }
         }
         Command::Demo { dir, listen } => crate::demo::run(&dir, listen, shutdown_signal()).await,
         Command::Scrub { store } => {

@@ -28,6 +28,23 @@ pub struct Config {
     pub silent_after_secs: u64,
     /// Serve HTTPS with this certificate chain and key (PEM files).
     pub tls: Option<TlsFiles>,
+    pub bundle: BundleSettings,
+}
+
+/// `[bundle]`: the nightly build.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BundleSettings {
+    /// Local time (UTC+8) of the nightly build, `"02:00"`; `""` turns it off.
+    pub nightly: String,
+    /// How many bundles to keep.
+    pub keep: usize,
+}
+
+impl Default for BundleSettings {
+    fn default() -> Self {
+        BundleSettings { nightly: "02:00".into(), keep: 7 }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -47,6 +64,7 @@ impl Default for Config {
             deadlines: None,
             silent_after_secs: 180,
             tls: None,
+            bundle: BundleSettings::default(),
         }
     }
 }

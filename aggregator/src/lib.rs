@@ -4,6 +4,7 @@
 mod api;
 mod auth;
 pub mod blobs;
+pub mod bundle;
 mod cli;
 mod completeness;
 pub mod config;

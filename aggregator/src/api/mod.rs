@@ -2,6 +2,7 @@
 
 mod agents;
 mod blobs;
+mod bundles;
 mod evidence;
 mod status;
 
@@ -27,6 +28,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/evidence", put(evidence::put).delete(evidence::withdraw).get(evidence::list))
         .route("/api/v1/heartbeat", post(agents::heartbeat))
         .route("/api/v1/contacts", put(agents::contacts))
+        .route("/api/v1/bundles", post(bundles::create).get(bundles::list))
+        .route("/api/v1/bundles/{name}", get(bundles::download))
         .merge(blobs::router())
         .merge(crate::dashboard::router())
         .with_state(state)

@@ -2,6 +2,7 @@
 //! blob store in a temporary folder, real HTTP.
 
 mod api;
+mod bundle;
 mod cli;
 mod completeness;
 mod crash;

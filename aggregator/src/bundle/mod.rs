@@ -1,0 +1,253 @@
+//! The submission bundle: one zip in catalogue order with its 目录, the contact list and a
+//! BagIt-style manifest, streamed from the blob store and byte-identical for the same state.
+
+mod names;
+pub mod nightly;
+mod plan;
+mod toc;
+mod verify;
+
+use std::fmt::Write as _;
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use yingjian_shared::{Contacts, sha256_reader};
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, DateTime, ZipWriter};
+
+use crate::api::status_for;
+use crate::error::{AppError, AppResult};
+use crate::server::AppState;
+
+pub use plan::PlannedFile;
+pub use verify::{VerifyReport, verify};
+
+/// A bundle written to disk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Built {
+    pub path: PathBuf,
+    pub name: String,
+    pub size: u64,
+    pub files: usize,
+}
+
+/// Names of the bag's own files at the bundle's root.
+pub const MANIFEST: &str = "manifest-sha256.txt";
+pub const BAG_INFO: &str = "bag-info.txt";
+
+/// Extensions whose content is already compressed (or is a scan): stored as they are.
+fn compression_for(name: &str) -> CompressionMethod {
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    match ext.as_str() {
+        "html" | "htm" | "txt" | "csv" | "xml" | "doc" | "xls" | "ppt" | "rtf" | "bmp" | "wps" | "et" => {
+            CompressionMethod::Deflated
+        }
+        _ => CompressionMethod::Stored,
+    }
+}
+
+/// The moment the state last changed: the bundle's name, dates and zip timestamps come from it,
+/// never from the clock, so building twice gives the same bytes.
+fn as_of(rows: &[crate::db::EvidenceRow], contacts: &[(String, String, Timestamp)]) -> Timestamp {
+    rows.iter().map(|r| r.received).chain(contacts.iter().map(|c| c.2)).max().unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// What a bundle of the current state holds, before anything is written.
+struct Prepared {
+    name: String,
+    root: String,
+    local: jiff::civil::DateTime,
+    files: Vec<PlannedFile>,
+    contacts: Vec<(String, Contacts)>,
+}
+
+/// Plans the bundle of the current state. Its name carries the time of the last change and a
+/// fingerprint of what it holds: an unchanged state keeps its name, any change gives a new one.
+async fn prepare(state: &AppState) -> AppResult<Prepared> {
+    let rows = state.db.evidence(None).await?;
+    let data = state.status_data().await?;
+    let contacts: Vec<(String, Contacts)> = data
+        .contacts
+        .iter()
+        .filter_map(|(dept, body, _)| serde_json::from_str(body).ok().map(|c| (dept.clone(), c)))
+        .collect();
+    let local = jiff::tz::offset(8).to_datetime(as_of(&rows, &data.contacts));
+    let year = state.catalogue.year;
+    let root = format!("{year}年度质量工作考核迎检材料");
+    let files = plan::plan(&state.catalogue, &root, &rows);
+    let mut fingerprint = String::new();
+    for f in &files {
+        let _ = writeln!(fingerprint, "{} {}", f.sha256, f.path);
+    }
+    for (_, body, _) in &data.contacts {
+        fingerprint.push_str(body);
+    }
+    let digest = sha256_reader(fingerprint.as_bytes())?.0;
+    let name = format!("yingjian-{year}-{}-{}.zip", local.strftime("%Y%m%d-%H%M%S"), &digest.as_str()[..8]);
+    Ok(Prepared { name, root, local, files, contacts })
+}
+
+/// The name the bundle of the current state has.
+pub async fn name_for_current_state(state: &AppState) -> AppResult<String> {
+    Ok(prepare(state).await?.name)
+}
+
+/// Builds the bundle of the current state into `out_dir` and returns where it is.
+/// `progress(done, total)` is called with bytes as evidence is copied.
+pub async fn build(
+    state: &AppState,
+    out_dir: &Path,
+    progress: impl Fn(u64, u64) + Send + 'static,
+) -> AppResult<Built> {
+    let Prepared { name, root, local, files, contacts } = prepare(state).await?;
+    let status = status_for(state, None).await?;
+    let year = state.catalogue.year;
+    let date = ((local.year().max(1980)) as u16, local.month() as u8, local.day() as u8);
+    let title = format!("{}印证材料", state.catalogue.name);
+    let generated: Vec<(String, Vec<u8>)> = vec![
+        (
+            "00 目录.html".into(),
+            toc::toc_html(
+                &state.catalogue,
+                &title,
+                &local.strftime("%Y-%m-%d %H:%M").to_string(),
+                &status,
+                &files,
+            )
+            .map_err(|e| AppError::Io(io::Error::other(e)))?,
+        ),
+        (
+            "00 目录.xlsx".into(),
+            toc::toc_xlsx(&state.catalogue, &status, &files, date)
+                .map_err(|e| AppError::Io(io::Error::other(e)))?,
+        ),
+        (
+            "00 联系人名单.xlsx".into(),
+            toc::contacts_xlsx(&state.catalogue, &contacts, date)
+                .map_err(|e| AppError::Io(io::Error::other(e)))?,
+        ),
+    ];
+    let bag_info = format!(
+        "Source-Organization: {}\nBagging-Date: {}\nCatalogue-Year: {year}\nPoints-Covered: {}\nPoints-Total: {}\nEvidence-Files: {}\n",
+        state.catalogue.name,
+        local.strftime("%Y-%m-%d"),
+        status.points_covered,
+        status.points_total,
+        files.len(),
+    );
+    fs::create_dir_all(out_dir)?;
+    let target = out_dir.join(&name);
+    let count = files.len();
+    let (blobs, dir, path) = (state.blobs.clone(), out_dir.to_path_buf(), target.clone());
+    tokio::task::spawn_blocking(move || {
+        let job = Job { root, generated, files, bag_info, date: zip_date(date), progress: &progress };
+        write_zip(&job, &blobs, &dir, &path)
+    })
+    .await
+    .map_err(|e| AppError::Io(io::Error::other(e)))??;
+    let size = fs::metadata(&target)?.len();
+    Ok(Built { path: target, name, size, files: count })
+}
+
+fn zip_date(date: (u16, u8, u8)) -> DateTime {
+    DateTime::from_date_and_time(date.0, date.1, date.2, 0, 0, 0).unwrap_or_default()
+}
+
+struct Job<'a> {
+    root: String,
+    generated: Vec<(String, Vec<u8>)>,
+    files: Vec<PlannedFile>,
+    bag_info: String,
+    date: DateTime,
+    progress: &'a (dyn Fn(u64, u64) + Send),
+}
+
+/// Writes the zip to a temporary file beside `target`, syncs it and renames it into place.
+fn write_zip(job: &Job<'_>, blobs: &crate::blobs::BlobStore, out_dir: &Path, target: &Path) -> AppResult<()> {
+    let temp =
+        out_dir.join(format!(".partial-{}", target.file_name().and_then(|n| n.to_str()).unwrap_or("bundle")));
+    let result = (|| -> AppResult<()> {
+        let file = File::create(&temp)?;
+        let mut zip = ZipWriter::new(BufWriter::with_capacity(1 << 20, file));
+        let options = |name: &str, size: u64| {
+            SimpleFileOptions::default()
+                .compression_method(compression_for(name))
+                .last_modified_time(job.date)
+                .unix_permissions(0o644)
+                .large_file(size >= u64::from(u32::MAX))
+        };
+        let mut manifest = String::new();
+        let mut payload_bytes = 0u64;
+        let total: u64 = job.files.iter().map(|f| f.size).sum();
+        for (name, bytes) in &job.generated {
+            zip.start_file(format!("{}/{name}", job.root), options(name, bytes.len() as u64))
+                .map_err(zip_error)?;
+            zip.write_all(bytes)?;
+            let (sha, _) = sha256_reader(&bytes[..])?;
+            let _ = writeln!(manifest, "{sha}  {name}");
+            payload_bytes += bytes.len() as u64;
+        }
+        let mut done = 0u64;
+        for f in &job.files {
+            zip.start_file(format!("{}/{}", job.root, f.path), options(&f.path, f.size))
+                .map_err(zip_error)?;
+            let copied = crate::blobs::copy_blob(blobs, &f.sha256, &mut zip)?;
+            if copied != f.size {
+                return Err(AppError::Io(io::Error::other(format!(
+                    "blob {} has {copied} bytes, not {}: run `yingjian-aggregator scrub`",
+                    f.sha256, f.size
+                ))));
+            }
+            let _ = writeln!(manifest, "{}  {}", f.sha256, f.path);
+            payload_bytes += f.size;
+            done += f.size;
+            (job.progress)(done, total);
+        }
+        let payload_files = job.generated.len() + job.files.len();
+        let bag_info = format!("{}Payload-Oxum: {payload_bytes}.{payload_files}\n", job.bag_info);
+        for (name, text) in [(MANIFEST, manifest.as_str()), (BAG_INFO, bag_info.as_str())] {
+            zip.start_file(format!("{}/{name}", job.root), options(name, text.len() as u64))
+                .map_err(zip_error)?;
+            zip.write_all(text.as_bytes())?;
+        }
+        let mut writer = zip.finish().map_err(zip_error)?;
+        writer.flush()?;
+        writer.into_inner().map_err(|e| AppError::Io(e.into_error()))?.sync_all()?;
+        fs::rename(&temp, target)?;
+        File::open(out_dir)?.sync_all()?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temp);
+    }
+    result
+}
+
+fn zip_error(e: zip::result::ZipError) -> AppError {
+    AppError::Io(io::Error::other(e))
+}
+
+/// Bundles in `dir`, newest first by name (names sort by the state's time).
+pub fn list(dir: &Path) -> io::Result<Vec<(String, u64)>> {
+    let mut out = Vec::new();
+    if let Ok(entries) = fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            if checked_name(&name).is_some() {
+                out.push((name, e.metadata()?.len()));
+            }
+        }
+    }
+    out.sort_by(|a, b| b.0.cmp(&a.0));
+    Ok(out)
+}
+
+/// A bundle name from a URL: only names this module makes are accepted.
+pub fn checked_name(name: &str) -> Option<&str> {
+    let ok = name.starts_with("yingjian-")
+        && name.rsplit_once('.').is_some_and(|(_, ext)| ext == "zip")
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    ok.then_some(name)
+}

@@ -1,0 +1,167 @@
+//! What goes into a bundle, in which order, under which names: decided from the records alone,
+//! so the same state always gives the same plan.
+
+use std::collections::{HashMap, HashSet};
+
+use yingjian_shared::{Catalogue, Kind};
+
+use super::names::{MAX_PATH_CHARS, sanitize, shorten};
+use crate::db::EvidenceRow;
+
+/// One evidence file in the bundle.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedFile {
+    /// Path inside the bundle's root folder, `/`-separated.
+    pub path: String,
+    pub sha256: String,
+    pub size: u64,
+    /// Running number in the 目录.
+    pub number: usize,
+    /// `8.3`, or 自评报告 / 典型案例.
+    pub item: String,
+    pub department: String,
+    pub kind: String,
+    /// Caption, else the file name without extension.
+    pub title: String,
+    /// The file's modification date, `YYYY-MM-DD` in China Standard Time.
+    pub date: String,
+    pub remarks: Vec<String>,
+}
+
+/// Orders a department's records within an item: kinds in the seed's order, then by name.
+fn kind_of(row: &EvidenceRow) -> Kind {
+    row.kind
+        .as_deref()
+        .and_then(|k| serde_json::from_value(serde_json::Value::String(k.to_string())).ok())
+        .unwrap_or(Kind::Unclassified)
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+fn stem(name: &str) -> &str {
+    name.rsplit_once('.').map_or(name, |(s, _)| s)
+}
+
+/// Fits `name` into what is left of the path budget below `folder`.
+fn fit(folder: &str, root: &str, name: &str) -> String {
+    let used = root.chars().count() + 1 + folder.chars().count() + 1;
+    shorten(&sanitize(name), MAX_PATH_CHARS.saturating_sub(used).max(12))
+}
+
+/// The bundle's files in catalogue order: reports and cases first (under `00`), then area →
+/// key point → item. A given content appears at most once per item.
+pub fn plan(catalogue: &Catalogue, root: &str, rows: &[EvidenceRow]) -> Vec<PlannedFile> {
+    let dept_name = |id: &str| catalogue.department(id).map_or_else(|| sanitize(id), |d| d.name.clone());
+    let dept_order: HashMap<&str, usize> =
+        catalogue.departments.iter().enumerate().map(|(i, d)| (d.id.as_str(), i)).collect();
+    let local_date =
+        |r: &EvidenceRow| jiff::tz::offset(8).to_datetime(r.modified).strftime("%Y-%m-%d").to_string();
+    let mut out: Vec<PlannedFile> = Vec::new();
+    let push = |out: &mut Vec<PlannedFile>, path: String, r: &EvidenceRow, item: String, kind: &str| {
+        let name = file_name(&r.path);
+        out.push(PlannedFile {
+            number: out.len() + 1,
+            path,
+            sha256: r.sha256.clone(),
+            size: r.size,
+            item,
+            department: dept_name(&r.department),
+            kind: kind.to_string(),
+            title: r.caption.clone().unwrap_or_else(|| stem(name).to_string()),
+            date: local_date(r),
+            remarks: Vec::new(),
+        });
+    };
+
+    // Reports and cases, per department in registry order, keeping the clerk's subfolders.
+    for (placement, folder) in [("report", "00 自评报告"), ("case", "00 典型案例")] {
+        let mut of: Vec<&EvidenceRow> = rows.iter().filter(|r| r.placement == placement).collect();
+        of.sort_by_key(|r| {
+            (dept_order.get(r.department.as_str()).copied().unwrap_or(usize::MAX), r.path.as_str())
+        });
+        let mut seen = HashSet::new();
+        for r in of {
+            if !seen.insert((r.department.as_str(), r.sha256.as_str())) {
+                continue;
+            }
+            let below: Vec<String> = r.path.split('/').skip(1).map(sanitize).collect();
+            let dir = format!("{folder}/{}", sanitize(&dept_name(&r.department)));
+            let (parents, name) = below.split_at(below.len() - 1);
+            let mut dir_path = dir;
+            for p in parents {
+                dir_path = format!("{dir_path}/{}", shorten(p, 40));
+            }
+            let path = format!("{dir_path}/{}", fit(&dir_path, root, &name[0]));
+            let label = if placement == "report" { "自评报告" } else { "典型案例" };
+            push(&mut out, path, r, label.to_string(), label);
+        }
+    }
+
+    for area in &catalogue.areas {
+        let area_dir = format!("{:02} {}", area.code, sanitize(&area.name));
+        for kp in &area.key_points {
+            let kp_dir = format!("{area_dir}/{:02} {}", kp.code, sanitize(&kp.name));
+            for item in &kp.items {
+                let code = item.code.to_string();
+                let item_dir = format!("{kp_dir}/{} {}", item.code.padded(), sanitize(&item.short_title));
+                let mut files: Vec<&EvidenceRow> = rows
+                    .iter()
+                    .filter(|r| r.placement == "item" && r.item.as_deref() == Some(code.as_str()))
+                    .collect();
+                files.sort_by(|a, b| {
+                    let key = |r: &EvidenceRow| {
+                        (
+                            item.departments.iter().position(|d| *d == r.department).unwrap_or(usize::MAX),
+                            kind_of(r),
+                        )
+                    };
+                    key(a)
+                        .cmp(&key(b))
+                        .then_with(|| file_name(&a.path).cmp(file_name(&b.path)))
+                        .then(a.path.cmp(&b.path))
+                });
+                let mut seen = HashSet::new();
+                let mut n = 0;
+                for r in files {
+                    if !seen.insert(r.sha256.as_str()) {
+                        continue;
+                    }
+                    n += 1;
+                    let kind = kind_of(r).label();
+                    let name = format!("{n:02} {kind} {}", file_name(&r.path));
+                    let path = format!("{item_dir}/{}", fit(&item_dir, root, &name));
+                    push(&mut out, path, r, code.clone(), kind);
+                }
+            }
+        }
+    }
+
+    // 备注: content that appears more than once in the bundle, and pictures without captions.
+    let mut copies: HashMap<&str, Vec<usize>> = HashMap::new();
+    for f in &out {
+        copies.entry(f.sha256.as_str()).or_default().push(f.number);
+    }
+    let remarks: Vec<Vec<String>> = out
+        .iter()
+        .map(|f| {
+            let mut r = Vec::new();
+            if let Some(others) = copies.get(f.sha256.as_str()).filter(|c| c.len() > 1) {
+                let others: Vec<String> =
+                    others.iter().filter(|n| **n != f.number).map(|n| format!("第{n}号")).collect();
+                r.push(format!("重复（同{}）", others.join("、")));
+            }
+            let uncaptioned =
+                rows.iter().any(|x| x.sha256 == f.sha256 && x.problem.as_deref() == Some("uncaptioned"));
+            if f.kind == "图片" && uncaptioned {
+                r.push("缺少文字说明".to_string());
+            }
+            r
+        })
+        .collect();
+    for (f, r) in out.iter_mut().zip(remarks) {
+        f.remarks = r;
+    }
+    out
+}

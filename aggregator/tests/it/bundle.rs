@@ -1,0 +1,228 @@
+//! The submission bundle built from a realistic data set: order, names, the UTF-8 flag,
+//! byte-identical rebuilds, the manifest, independent readers, tampering, the nightly run.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::Command;
+
+use reqwest::{Method, StatusCode};
+use yingjian_aggregator::bundle::{self, nightly};
+
+use super::{TestServer, jpeg, pdf, sha};
+
+async fn city() -> (TestServer, String) {
+    let s = TestServer::start().await;
+    let office = s.token(None, "office").await;
+    let police = s.token(Some("police"), "pc-1").await;
+    let customs = s.token(Some("customs"), "pc-1").await;
+    let commerce = s.token(Some("commerce"), "pc-1").await;
+    let market = s.token(Some("market"), "pc-1").await;
+    s.file(&police, "08.03 昆仑2021专项行动/图片/销毁现场.jpg", &jpeg("scene")).await;
+    s.file(&police, "08.03 昆仑2021专项行动/文件/通知.pdf", &pdf("notice")).await;
+    s.file(&police, "08.03 昆仑2021专项行动/文件/CON.pdf", &pdf("con")).await;
+    s.file(&police, "08.03 昆仑2021专项行动/文稿/报告:草稿?.pdf", &pdf("draft")).await;
+    let long = format!("08.03 昆仑2021专项行动/{}.pdf", "scanned-page-".repeat(18));
+    s.file(&police, &long, &pdf("long")).await;
+    s.file(&police, "自评报告/公安局自评报告.pdf", &pdf("report")).await;
+    s.file(&police, "典型案例/案例一/判决书.pdf", &pdf("case")).await;
+    // The joint item: the same content from both departments is bundled once.
+    s.file(&customs, "06.04 进出口/文件/联合方案.pdf", &pdf("joint")).await;
+    s.file(&commerce, "06.04 进出口/文件/联合方案（商务局）.pdf", &pdf("joint")).await;
+    s.file(&commerce, "06.04 进出口/信息/简报.pdf", &pdf("bulletin")).await;
+    s.file(&market, "01.01 合格率/结果.pdf", &pdf("notice")).await;
+    (s, office)
+}
+
+fn entries(path: &Path) -> Vec<String> {
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    (0..archive.len()).map(|i| archive.by_index(i).unwrap().name().unwrap().to_string()).collect()
+}
+
+#[tokio::test]
+async fn bundles_are_ordered_safe_identical_and_verifiable() {
+    let (s, _) = city().await;
+    let out = s.dir.path().join("out");
+    let built = bundle::build(&s.state, &out, |_, _| {}).await.unwrap();
+    let names = entries(&built.path);
+    let root = "2021年度质量工作考核迎检材料/";
+    let relative: Vec<&str> = names.iter().map(|n| n.strip_prefix(root).unwrap()).collect();
+    assert_eq!(
+        &relative[..5],
+        [
+            "00 目录.html",
+            "00 目录.xlsx",
+            "00 联系人名单.xlsx",
+            "00 自评报告/公安局/公安局自评报告.pdf",
+            "00 典型案例/公安局/案例一/判决书.pdf",
+        ]
+    );
+    let item = |p: &str| {
+        relative.iter().position(|r| r.contains(p)).unwrap_or_else(|| panic!("{p} in {relative:?}"))
+    };
+    assert!(
+        item("01.01 制造业产品质量合格率/01 未分类 结果.pdf")
+            < item("06.04 进出口商品质量安全风险监测/01 文件 联合方案.pdf")
+    );
+    assert!(item("06.04") < item("08.03 昆仑2021专项行动/01 文件 CON.pdf"));
+    // Within an item: 文件, 文稿, 图片, then 未分类; names made safe for Windows.
+    let kp8 = "03 质量安全监管/08 严厉打击质量违法行为/08.03 昆仑2021专项行动/";
+    let in_83: Vec<&str> = relative.iter().filter_map(|r| r.strip_prefix(kp8)).collect();
+    assert_eq!(
+        in_83[..4],
+        ["01 文件 CON.pdf", "02 文件 通知.pdf", "03 文稿 报告：草稿？.pdf", "04 图片 销毁现场.jpg"]
+    );
+    assert!(in_83[4].starts_with("05 未分类 scanned-page-") && in_83[4].ends_with("….pdf"), "{}", in_83[4]);
+    assert!(names.iter().all(|n| n.chars().count() <= 200), "every path fits a Windows desktop");
+    // The joint item's shared content is there once, commerce's other file too.
+    let joint: Vec<&&str> = relative.iter().filter(|r| r.contains("06.04")).collect();
+    assert_eq!(joint.len(), 2, "{joint:?}");
+    assert_eq!(&relative[relative.len() - 2..], ["manifest-sha256.txt", "bag-info.txt"]);
+
+    // Byte-identical when built again from the same state.
+    let again = bundle::build(&s.state, &s.dir.path().join("again"), |_, _| {}).await.unwrap();
+    assert_eq!(std::fs::read(&built.path).unwrap(), std::fs::read(&again.path).unwrap());
+
+    let report = bundle::verify(&built.path).unwrap();
+    assert!(report.is_intact(), "{report:?}");
+    assert_eq!(report.files, built.files + 3);
+
+    // The CLI agrees, and an independent reader (Python's zipfile and openpyxl) reads it back.
+    let cli = Command::new(env!("CARGO_BIN_EXE_yingjian-aggregator"))
+        .arg("verify-bundle")
+        .arg(&built.path)
+        .output()
+        .unwrap();
+    assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
+    let script = r"
+import hashlib, sys, zipfile, io
+import openpyxl
+z = zipfile.ZipFile(sys.argv[1])
+root = z.namelist()[0].split('/')[0] + '/'
+manifest = dict(reversed(l.split('  ', 1)) for l in z.read(root + 'manifest-sha256.txt').decode().splitlines())
+for info in z.infolist():
+    assert info.flag_bits & 0x800, 'UTF-8 flag missing on ' + info.filename
+    name = info.filename[len(root):]
+    if name in ('manifest-sha256.txt', 'bag-info.txt'):
+        continue
+    assert hashlib.sha256(z.read(info)).hexdigest() == manifest.pop(name), name
+assert not manifest, manifest
+book = openpyxl.load_workbook(io.BytesIO(z.read(root + '00 目录.xlsx')))
+sheet = book['目录']
+header = [c.value for c in sheet[1]]
+assert header == ['序号', '事项编号', '责任单位', '类别', '题名', '日期', '大小', 'SHA-256', '备注'], header
+rows = list(sheet.iter_rows(min_row=2, values_only=True))
+print(len(rows), rows[0][1], book.sheetnames)
+";
+    let py = Command::new("python3").arg("-c").arg(script).arg(&built.path).output().unwrap();
+    assert!(py.status.success(), "python: {}", String::from_utf8_lossy(&py.stderr));
+    let stdout = String::from_utf8_lossy(&py.stdout);
+    assert!(stdout.contains("自评报告") && stdout.contains("仍缺材料"), "{stdout}");
+}
+
+/// Copies a zip, letting `change` alter, drop or add entries.
+fn rewrite(
+    from: &Path,
+    to: &Path,
+    change: impl Fn(&str, Vec<u8>) -> Option<Vec<u8>>,
+    add: Option<(&str, &[u8])>,
+) {
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(from).unwrap()).unwrap();
+    let mut out = zip::ZipWriter::new(std::fs::File::create(to).unwrap());
+    for i in 0..archive.len() {
+        let mut entry = archive.by_index(i).unwrap();
+        let name = entry.name().unwrap().to_string();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).unwrap();
+        if let Some(bytes) = change(&name, bytes) {
+            out.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+            out.write_all(&bytes).unwrap();
+        }
+    }
+    if let Some((name, bytes)) = add {
+        out.start_file(name, zip::write::SimpleFileOptions::default()).unwrap();
+        out.write_all(bytes).unwrap();
+    }
+    out.finish().unwrap();
+}
+
+#[tokio::test]
+async fn tampering_is_detected_and_named() {
+    let (s, _) = city().await;
+    let built = bundle::build(&s.state, &s.dir.path().join("out"), |_, _| {}).await.unwrap();
+    let tampered = s.dir.path().join("tampered.zip");
+    rewrite(
+        &built.path,
+        &tampered,
+        |name, bytes| {
+            if name.ends_with("02 文件 通知.pdf") {
+                Some(b"%PDF-1.4 forged".to_vec())
+            } else if name.ends_with("公安局自评报告.pdf") {
+                None
+            } else {
+                Some(bytes)
+            }
+        },
+        Some(("2021年度质量工作考核迎检材料/多出来的.pdf", b"%PDF extra")),
+    );
+    let report = bundle::verify(&tampered).unwrap();
+    assert!(!report.is_intact());
+    assert_eq!(report.altered.len(), 1);
+    assert!(report.altered[0].ends_with("02 文件 通知.pdf"));
+    assert_eq!(report.missing, ["00 自评报告/公安局/公安局自评报告.pdf"]);
+    assert_eq!(report.extra, ["多出来的.pdf"]);
+    let cli = Command::new(env!("CARGO_BIN_EXE_yingjian-aggregator"))
+        .arg("verify-bundle")
+        .arg(&tampered)
+        .output()
+        .unwrap();
+    assert!(!cli.status.success());
+    let stdout = String::from_utf8_lossy(&cli.stdout);
+    assert!(
+        stdout.contains("altered: ")
+            && stdout.contains("missing: 00 自评报告")
+            && stdout.contains("extra: 多出来的.pdf")
+    );
+    let not_zip = s.dir.path().join("not.zip");
+    std::fs::write(&not_zip, b"hello").unwrap();
+    assert!(bundle::verify(&not_zip).is_err());
+}
+
+#[tokio::test]
+async fn the_office_builds_lists_and_downloads_bundles_and_the_night_builds_only_on_change() {
+    let (s, office) = city().await;
+    let police = s.token(Some("police"), "pc-9").await;
+    assert_eq!(
+        s.req(Method::POST, "/api/v1/bundles", &police).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    let r = s.req(Method::POST, "/api/v1/bundles", &office).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let info: serde_json::Value = r.json().await.unwrap();
+    let name = info["name"].as_str().unwrap().to_string();
+    let list: serde_json::Value =
+        s.req(Method::GET, "/api/v1/bundles", &office).send().await.unwrap().json().await.unwrap();
+    assert_eq!(list[0]["name"], name.as_str());
+    let bytes = s
+        .req(Method::GET, &format!("/api/v1/bundles/{name}"), &office)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(bytes.len() as u64, info["size"].as_u64().unwrap());
+    let r = s.req(Method::GET, "/api/v1/bundles/..%2Fyingjian.sqlite3", &office).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    let dir = s.state.config.data.join("bundles");
+    assert_eq!(
+        nightly::run_once(&s.state, &dir, 7).await.unwrap(),
+        None,
+        "nothing changed since the last bundle"
+    );
+    s.file(&police, "11.02 公安打假/机构设置.pdf", &pdf("new")).await;
+    let built = nightly::run_once(&s.state, &dir, 1).await.unwrap().expect("a change means a new bundle");
+    let kept: Vec<String> = bundle::list(&dir).unwrap().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(kept, [built], "keep = 1 prunes the older one");
+    assert_ne!(sha(&bytes), "");
+}
