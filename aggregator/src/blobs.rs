@@ -39,15 +39,19 @@ pub enum ScrubFinding {
 }
 
 impl BlobStore {
-    /// Opens the store below `data`, creating its folders and emptying `tmp/`.
+    /// Opens the store below `data`, creating its folders.
     pub fn open(data: &Path) -> io::Result<BlobStore> {
         let store = BlobStore { blobs: data.join("blobs"), tmp: data.join("tmp") };
         fs::create_dir_all(&store.blobs)?;
-        if store.tmp.exists() {
-            fs::remove_dir_all(&store.tmp)?;
-        }
         fs::create_dir_all(&store.tmp)?;
         Ok(store)
+    }
+
+    /// Empties `tmp/`: what a crashed server left there was never acknowledged. Only the server
+    /// does this, at start; other commands may run beside a live server.
+    pub fn clear_tmp(&self) -> io::Result<()> {
+        fs::remove_dir_all(&self.tmp)?;
+        fs::create_dir_all(&self.tmp)
     }
 
     pub fn path_of(&self, sha256: &str) -> PathBuf {

@@ -164,6 +164,8 @@ pub async fn run(cli: Cli) -> AppResult<()> {
                     "cannot listen on {address}: {e} (is another server running? choose another --listen)"
                 ))
             })?;
+            // Uploads that were in flight when the last server stopped were never acknowledged.
+            state.blobs.clear_tmp()?;
             println!("yingjian-aggregator listening on {scheme}://{}", listener.local_addr()?);
             let nightly = &state.config.bundle;
             if !nightly.nightly.trim().is_empty() {

@@ -34,6 +34,8 @@ pub struct AppState {
     status_cache: Arc<tokio::sync::Mutex<Option<CachedStatus>>>,
     /// Bumped by every change; a cached snapshot of an older generation is read again.
     generation: Arc<AtomicU64>,
+    /// Bytes done and total of the bundle being built from the dashboard, if one is.
+    pub bundle_progress: Arc<std::sync::Mutex<Option<(u64, u64)>>>,
 }
 
 impl AppState {
@@ -56,6 +58,7 @@ impl AppState {
             events,
             status_cache: Arc::default(),
             generation: Arc::default(),
+            bundle_progress: Arc::default(),
         })
     }
 

@@ -13,11 +13,19 @@
         var main = document.querySelector("main");
         if (next && main) main.replaceWith(next);
         document.body.setAttribute("data-refreshed", String(Date.now()));
+        pollWhilePending();
       });
+  }
+  // A page showing work in progress (a bundle being built) looks again until it is done.
+  function pollWhilePending() {
+    if (document.querySelector("[data-pending]") && !pending) pending = setTimeout(refresh, 1000);
   }
   function soon() { if (!pending) pending = setTimeout(refresh, 300); }
   var events = new EventSource("/api/v1/events");
   events.onmessage = soon;
   events.addEventListener("resync", soon);
+  // Browsers allow few connections per server: give this one back as soon as the page goes.
+  window.addEventListener("pagehide", function () { events.close(); });
   document.body.setAttribute("data-live", "1");
+  pollWhilePending();
 })();

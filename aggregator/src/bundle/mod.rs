@@ -225,6 +225,20 @@ fn write_zip(job: &Job<'_>, blobs: &crate::blobs::BlobStore, out_dir: &Path, tar
     result
 }
 
+/// What bag-info says about a bundle's coverage (`Points-Covered` of `Points-Total`).
+pub fn coverage(path: &Path) -> Option<(String, String)> {
+    let mut archive = zip::ZipArchive::new(File::open(path).ok()?).ok()?;
+    let name = archive
+        .file_names()
+        .filter_map(Result::ok)
+        .find(|n| n.ends_with(&format!("/{BAG_INFO}")))?
+        .to_string();
+    let mut text = String::new();
+    io::Read::read_to_string(&mut archive.by_name(&name).ok()?, &mut text).ok()?;
+    let field = |key: &str| text.lines().find_map(|l| l.strip_prefix(key)).map(|v| v.trim().to_string());
+    Some((field("Points-Covered:")?, field("Points-Total:")?))
+}
+
 fn zip_error(e: zip::result::ZipError) -> AppError {
     AppError::Io(io::Error::other(e))
 }

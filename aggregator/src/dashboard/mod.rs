@@ -29,6 +29,8 @@ pub fn router() -> Router<AppState> {
         .route("/departments/{id}", get(views::department))
         .route("/items/{code}", get(views::item))
         .route("/audit", get(views::audit))
+        .route("/bundles", get(views::bundles))
+        .route("/bundles/build", axum::routing::post(views::build_bundle))
         .route("/files/{sha256}", get(files::download))
         .route("/static/style.css", get(|| async { asset("text/css; charset=utf-8", STYLE) }))
         .route("/static/live.js", get(|| async { asset("text/javascript; charset=utf-8", LIVE_JS) }))

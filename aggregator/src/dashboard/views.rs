@@ -109,6 +109,7 @@ fn nav(state: &AppState, caller: &Caller, active: &str) -> Nav {
             links.push(("/overview".into(), "总览"));
             links.push(("/matrix".into(), "矩阵"));
             links.push(("/audit".into(), "审计日志"));
+            links.push(("/bundles".into(), "打包"));
         }
         Some(d) => links.push((format!("/departments/{d}"), "本单位")),
     }
@@ -646,4 +647,71 @@ pub async fn audit(State(state): State<AppState>, Viewer(caller): Viewer) -> Pag
         })
         .collect();
     Ok(Html(AuditPage { nav: nav(&state, &caller, "/audit"), entries }.render()?))
+}
+
+// ── 打包 ───────────────────────────────────────────────────────────────────
+
+#[derive(Template)]
+#[template(path = "bundles.html")]
+struct BundlesPage {
+    nav: Nav,
+    progress: Option<String>,
+    bundles: Vec<(String, String, String, String)>,
+}
+
+pub async fn bundles(State(state): State<AppState>, Viewer(caller): Viewer) -> PageResult {
+    office_only(&caller)?;
+    let dir = state.config.data.join("bundles");
+    let bundles = crate::bundle::list(&dir)
+        .map_err(AppError::from)?
+        .into_iter()
+        .map(|(name, size)| {
+            // yingjian-2021-20220117-173000-abcdef01.zip: the time of the last change it holds.
+            let when =
+                name.split('-').nth(2).zip(name.split('-').nth(3)).map_or_else(String::new, |(d, t)| {
+                    format!("{}-{}-{} {}:{}", &d[..4], &d[4..6], &d[6..8], &t[..2], &t[2..4])
+                });
+            let covered = crate::bundle::coverage(&dir.join(&name))
+                .map_or_else(String::new, |(c, t)| format!("{c} / {t}"));
+            (name, when, size_text(size), covered)
+        })
+        .collect();
+    let progress = state.bundle_progress.lock().unwrap_or_else(std::sync::PoisonError::into_inner).map(
+        |(done, total)| {
+            (done * 100).checked_div(total).map_or_else(|| "准备中".to_string(), |p| format!("{p}%"))
+        },
+    );
+    Ok(Html(BundlesPage { nav: nav(&state, &caller, "/bundles"), progress, bundles }.render()?))
+}
+
+/// Starts a bundle in the background (one at a time) and goes back to the list; the page shows
+/// the progress when loaded and refreshes itself (live.js) when the bundle is done.
+pub async fn build_bundle(
+    State(state): State<AppState>,
+    Viewer(caller): Viewer,
+) -> Result<Redirect, PageError> {
+    office_only(&caller)?;
+    {
+        let mut progress = state.bundle_progress.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if progress.is_some() {
+            return Ok(Redirect::to("/bundles"));
+        }
+        *progress = Some((0, 0));
+    }
+    state.publish(yingjian_shared::EventKind::Bundle, None, None, Some("started".into()));
+    let job = state.clone();
+    tokio::spawn(async move {
+        let dir = job.config.data.join("bundles");
+        let shared = job.bundle_progress.clone();
+        let result = crate::bundle::build(&job, &dir, move |done, total| {
+            *shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((done, total));
+        })
+        .await;
+        *job.bundle_progress.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        match result {
+            Ok(built) => job.publish(yingjian_shared::EventKind::Bundle, None, None, Some(built.name)),
+            Err(e) => tracing::error!(error = %e, "bundle failed"),
+        }
+    });
+    Ok(Redirect::to("/bundles"))
 }

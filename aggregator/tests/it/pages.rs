@@ -117,3 +117,35 @@ async fn files_are_served_to_those_who_may_see_them() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn the_bundle_page_builds_in_the_background_and_lists_the_result() {
+    let (s, office, police) = city().await;
+    let no_redirect = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let r = no_redirect
+        .post(s.url("/bundles/build"))
+        .header("cookie", format!("yj_session={police}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = no_redirect
+        .post(s.url("/bundles/build"))
+        .header("cookie", format!("yj_session={office}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["location"], "/bundles");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (status, html) = page(&s, &office, "/bundles").await;
+        assert_eq!(status, StatusCode::OK);
+        if html.contains("yingjian-2021-") && !html.contains("正在打包") {
+            assert!(html.contains("立即打包"));
+            assert!(html.contains(" / 100"), "coverage from bag-info: {html}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the bundle never appeared");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -143,6 +143,16 @@ async fn the_office_watches_evidence_arrive_live() {
     browser.goto(&format!("{}/departments/police", server.url())).await.unwrap();
     screenshot(&browser, "department").await;
 
+    // The bundle page: build now, and the new bundle is listed for download.
+    browser.goto(&format!("{}/bundles", server.url())).await.unwrap();
+    browser.find(Locator::Id("build")).await.unwrap().click().await.unwrap();
+    eventually("the bundle in the list, without a reload", || async {
+        let table = browser.find(Locator::Id("bundles")).await.ok()?.text().await.ok()?;
+        table.contains("yingjian-2021-").then_some(())
+    })
+    .await;
+    screenshot(&browser, "bundles").await;
+
     // A department token: its own page only.
     browser.goto(&format!("{}/login", server.url())).await.unwrap();
     browser.delete_all_cookies().await.unwrap();
