@@ -200,76 +200,8 @@ async fn main() -> Result<()> {
         std::fs::remove_file(p)?;
     }
 
-    // 3. Status with many records.
-    let records = env_num("BENCH_RECORDS", 100_000);
+    // 3. The agent as a process.
     let catalogue = yingjian_shared::Catalogue::builtin();
-    let mut tokens = Vec::new();
-    for d in &catalogue.departments {
-        let folder = catalogue.items_for(&d.id).find(|i| i.is_scored()).map(|i| i.code.padded());
-        tokens.push((token(&d.id)?, folder.context("every department has an item")?));
-    }
-    let tokens = Arc::new(tokens);
-    let fill = Instant::now();
-    futures_util::stream::iter(0..records)
-        .map(|i| {
-            let (client, url, tokens) = (client.clone(), url.clone(), tokens.clone());
-            async move {
-                let (token, folder) = &tokens[(i % tokens.len() as u64) as usize];
-                let bytes = format!("%PDF-1.4 record {i}").into_bytes();
-                let sha = yingjian_shared::sha256_reader(&bytes[..])?.0;
-                client
-                    .put(format!("{url}/api/v1/blobs/{sha}"))
-                    .bearer_auth(token)
-                    .body(bytes.clone())
-                    .send()
-                    .await?;
-                let record = serde_json::json!({"path": format!("{folder} x/文件{i}.pdf"), "sha256": sha,
-                    "size": bytes.len(), "modified": "2021-12-01T08:00:00Z"});
-                let r = client
-                    .put(format!("{url}/api/v1/evidence"))
-                    .bearer_auth(token)
-                    .json(&record)
-                    .send()
-                    .await?;
-                if !r.status().is_success() {
-                    bail!("record: {}", r.status());
-                }
-                anyhow::Ok(())
-            }
-        })
-        .buffer_unordered(32)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<Result<Vec<()>>>()?;
-    let fill = fill.elapsed();
-    // Uncached: a heartbeat before each request makes the server read the database again.
-    let heartbeat =
-        serde_json::json!({"version": "bench", "host": "bench", "watch_mode": "native", "pending": 0});
-    let mut fresh = Vec::new();
-    let mut cached = Vec::new();
-    for _ in 0..11 {
-        client.post(format!("{url}/api/v1/heartbeat")).bearer_auth(&police).json(&heartbeat).send().await?;
-        for times in [&mut fresh, &mut cached] {
-            let t0 = Instant::now();
-            client.get(format!("{url}/api/v1/status")).bearer_auth(&office).send().await?.bytes().await?;
-            times.push(t0.elapsed());
-        }
-    }
-    fresh.sort();
-    cached.sort();
-    t.row(
-        &format!("GET /api/v1/status, {records} records (ms, median)"),
-        format!("{:.1}", fresh[5].as_secs_f64() * 1000.0),
-        "-".into(),
-        format!(
-            "bar: 50 ms; {:.1} ms unchanged since the last read; filled at {:.0} records/s",
-            cached[5].as_secs_f64() * 1000.0,
-            records as f64 / fill.as_secs_f64()
-        ),
-    );
-
-    // 4. The agent as a process.
     let folder = scratch.path().join("evidence");
     yingjian_agent::init_folder(catalogue, catalogue.department("police").context("police")?, &folder)?;
     let item = folder.join("08.03 昆仑2021专项行动");
@@ -381,6 +313,39 @@ async fn main() -> Result<()> {
         "bar: 40 MiB".into(),
     );
 
+    // 4. The bundle of what the agent delivered, against tar over the same files.
+    let out = scratch.path().join("bundles");
+    let t0 = Instant::now();
+    let mut bundler = Command::new(bin.join("yingjian-aggregator"))
+        .args(["bundle", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let mut bundle_rss = 0.0f64;
+    while bundler.try_wait()?.is_none() {
+        bundle_rss = bundle_rss.max(peak_rss_mib(bundler.id()));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let bundle_time = t0.elapsed();
+    let tar_file = scratch.path().join("anchor.tar");
+    let tar = best_of(1, || {
+        Command::new("tar").arg("cf").arg(&tar_file).arg("-C").arg(&folder).arg(".").status()?;
+        Ok(std::fs::remove_file(&tar_file)?)
+    })?;
+    t.row(
+        "bundle of everything delivered (s)",
+        format!("{:.2}", bundle_time.as_secs_f64()),
+        format!("{:.2}", tar.as_secs_f64()),
+        format!(
+            "{:.2}× tar cf (bar: 1.5×); peak RSS {bundle_rss:.1} MiB (bar: 64)",
+            bundle_time.as_secs_f64() / tar.as_secs_f64()
+        ),
+    );
+    std::fs::remove_dir_all(&out)?;
+
     // 5. Restart over many unchanged files.
     let files = env_num("BENCH_FILES", 10_000);
     let many = item.join("many");
@@ -412,6 +377,75 @@ async fn main() -> Result<()> {
         "-".into(),
         format!("bar: 2000 ms; files hashed again: {}", field("to_hash")),
     );
+    // 6. Status with many records.
+    let records = env_num("BENCH_RECORDS", 100_000);
+
+    let mut tokens = Vec::new();
+    for d in &catalogue.departments {
+        let folder = catalogue.items_for(&d.id).find(|i| i.is_scored()).map(|i| i.code.padded());
+        tokens.push((token(&d.id)?, folder.context("every department has an item")?));
+    }
+    let tokens = Arc::new(tokens);
+    let fill = Instant::now();
+    futures_util::stream::iter(0..records)
+        .map(|i| {
+            let (client, url, tokens) = (client.clone(), url.clone(), tokens.clone());
+            async move {
+                let (token, folder) = &tokens[(i % tokens.len() as u64) as usize];
+                let bytes = format!("%PDF-1.4 record {i}").into_bytes();
+                let sha = yingjian_shared::sha256_reader(&bytes[..])?.0;
+                client
+                    .put(format!("{url}/api/v1/blobs/{sha}"))
+                    .bearer_auth(token)
+                    .body(bytes.clone())
+                    .send()
+                    .await?;
+                let record = serde_json::json!({"path": format!("{folder} x/文件{i}.pdf"), "sha256": sha,
+                    "size": bytes.len(), "modified": "2021-12-01T08:00:00Z"});
+                let r = client
+                    .put(format!("{url}/api/v1/evidence"))
+                    .bearer_auth(token)
+                    .json(&record)
+                    .send()
+                    .await?;
+                if !r.status().is_success() {
+                    bail!("record: {}", r.status());
+                }
+                anyhow::Ok(())
+            }
+        })
+        .buffer_unordered(32)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<Vec<()>>>()?;
+    let fill = fill.elapsed();
+    // Uncached: a heartbeat before each request makes the server read the database again.
+    let heartbeat =
+        serde_json::json!({"version": "bench", "host": "bench", "watch_mode": "native", "pending": 0});
+    let mut fresh = Vec::new();
+    let mut cached = Vec::new();
+    for _ in 0..11 {
+        client.post(format!("{url}/api/v1/heartbeat")).bearer_auth(&police).json(&heartbeat).send().await?;
+        for times in [&mut fresh, &mut cached] {
+            let t0 = Instant::now();
+            client.get(format!("{url}/api/v1/status")).bearer_auth(&office).send().await?.bytes().await?;
+            times.push(t0.elapsed());
+        }
+    }
+    fresh.sort();
+    cached.sort();
+    t.row(
+        &format!("GET /api/v1/status, {records} records (ms, median)"),
+        format!("{:.1}", fresh[5].as_secs_f64() * 1000.0),
+        "-".into(),
+        format!(
+            "bar: 50 ms; {:.1} ms unchanged since the last read; filled at {:.0} records/s",
+            cached[5].as_secs_f64() * 1000.0,
+            records as f64 / fill.as_secs_f64()
+        ),
+    );
+
     drop(agent);
     drop(server);
     Ok(())
