@@ -47,6 +47,7 @@ pub enum Command {
         settings: Settings,
     },
     /// What is synced, pending, failed or unsorted, and what the department still lacks.
+    #[command(after_help = "Example:\n  yingjian-agent status --config agent.toml")]
     Status {
         #[command(flatten)]
         settings: Settings,

@@ -23,6 +23,8 @@ const TICK: Duration = Duration::from_millis(50);
 /// Queue entries handled per tick, so that events and heartbeats are not kept waiting.
 const BATCH: usize = 32;
 const MAX_BACKOFF_MS: i64 = 5 * 60 * 1000;
+/// Batches of at least this many files to hash get a progress line in a terminal.
+const PROGRESS_FROM: usize = 100;
 
 /// A file seen changing, waiting for its size and mtime to hold still.
 struct Candidate {
@@ -269,7 +271,16 @@ impl Agent {
             }
             true
         });
-        for rel in ready {
+        // A first run over a large folder hashes many files at once: show how far it is in a terminal.
+        let total = ready.len();
+        let show = total >= PROGRESS_FROM && std::io::IsTerminal::is_terminal(&std::io::stderr());
+        for (done, rel) in ready.into_iter().enumerate() {
+            if show {
+                eprint!("\rhashing {} of {total} files", done + 1);
+                if done + 1 == total {
+                    eprintln!();
+                }
+            }
             let c = &self.candidates[&rel];
             let (os, size, mtime) = (c.os.clone(), c.size, c.mtime);
             let hashed = {
@@ -282,7 +293,7 @@ impl Agent {
                 Hashed::Done(sha) => {
                     let caption = if is_image_name(rel.file_name()) { sidecar_caption(&os) } else { None };
                     if self.state.settled(rel.as_str(), size, mtime, sha.as_str(), caption.as_deref())? {
-                        tracing::info!(path = %rel, size, "queued");
+                        tracing::debug!(path = %rel, size, "queued");
                     }
                     self.candidates.remove(&rel);
                 }

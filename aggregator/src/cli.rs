@@ -85,6 +85,7 @@ pub enum Command {
         file: PathBuf,
     },
     /// Re-hash every stored blob and report each one that no longer matches.
+    #[command(after_help = "Example:\n  yingjian-aggregator scrub --data /var/lib/yingjian")]
     Scrub {
         #[command(flatten)]
         store: StoreArgs,
@@ -111,11 +112,13 @@ pub enum TokenCommand {
         store: StoreArgs,
     },
     /// List tokens (never the secrets).
+    #[command(after_help = "Example:\n  yingjian-aggregator token list --data /var/lib/yingjian")]
     List {
         #[command(flatten)]
         store: StoreArgs,
     },
     /// Revoke a token by the number `token list` shows.
+    #[command(after_help = "Example:\n  yingjian-aggregator token revoke 7 --data /var/lib/yingjian")]
     Revoke {
         id: i64,
         #[command(flatten)]

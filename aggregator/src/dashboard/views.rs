@@ -529,6 +529,7 @@ struct ItemFile {
     received: String,
     agent: String,
     image: bool,
+    pdf: bool,
 }
 
 struct ItemDept {
@@ -587,6 +588,7 @@ pub async fn item(
                     received: local(r.received),
                     agent: r.agent.clone(),
                     image: is_image_name(&name),
+                    pdf: name.to_ascii_lowercase().ends_with(".pdf"),
                 }
             })
             .collect();
