@@ -6,12 +6,11 @@ use std::time::Duration;
 use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, HeaderMap, HeaderValue};
 use reqwest::{Body, Method, Response, StatusCode};
 use tokio_util::io::ReaderStream;
-use yingjian_shared::{Catalogue, ErrorBody, EvidenceAck, EvidenceRecord, Heartbeat, RelPath, Status};
+use yingjian_shared::{
+    Catalogue, ErrorBody, EvidenceAck, EvidenceRecord, HOST_HEADER, Heartbeat, RelPath, Status,
+};
 
 use crate::error::{AgentError, AgentResult};
-
-/// Header naming this PC in the server's audit log.
-const HOST_HEADER: &str = "x-yingjian-host";
 
 #[derive(Clone)]
 pub struct Client {

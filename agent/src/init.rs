@@ -4,7 +4,9 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use yingjian_shared::{CASES_FOLDER, Catalogue, Department, GUIDE_FILE, REPORT_FOLDER, item_folder_name};
+use yingjian_shared::{
+    CASES_FOLDER, Catalogue, Department, GUIDE_FILE, REPORT_FOLDER, china_time, item_folder_name,
+};
 
 use crate::scan::MARKER_FILE;
 
@@ -45,8 +47,7 @@ pub fn init_folder(
 }
 
 fn guide_text(catalogue: &Catalogue, department: &Department) -> String {
-    // China Standard Time has no daylight saving: a fixed +08:00 is exact.
-    let deadline = jiff::tz::offset(8).to_datetime(catalogue.deadlines.evidence);
+    let deadline = china_time(catalogue.deadlines.evidence);
     format!(
         "\u{feff}{name}迎检材料使用说明\r\n\
          \r\n\

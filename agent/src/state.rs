@@ -129,10 +129,23 @@ impl State {
 
     /// The file is gone: withdraw its record (a never-sent file is simply forgotten).
     pub fn gone(&self, path: &str) -> AgentResult<()> {
-        self.conn().execute("DELETE FROM files WHERE path = ?1 AND state = 'failed'", [path])?;
-        self.conn().execute(
-            "UPDATE files SET state = 'withdraw', attempts = 0, next_try = 0, error = NULL, since = ?2
-             WHERE path = ?1 AND state != 'withdraw'",
+        self.mark_gone("path = ?1", path)
+    }
+
+    /// A file or a whole folder is gone: everything at or below `path`. The range on the
+    /// primary key (`'0'` follows `'/'`) finds the folder's files without a scan.
+    pub fn gone_under(&self, path: &str) -> AgentResult<()> {
+        self.mark_gone("(path = ?1 OR (path > ?1 || '/' AND path < ?1 || '0'))", path)
+    }
+
+    fn mark_gone(&self, filter: &str, path: &str) -> AgentResult<()> {
+        let conn = self.conn();
+        conn.execute(&format!("DELETE FROM files WHERE {filter} AND state = 'failed'"), [path])?;
+        conn.execute(
+            &format!(
+                "UPDATE files SET state = 'withdraw', attempts = 0, next_try = 0, error = NULL, since = ?2
+                 WHERE {filter} AND state != 'withdraw'"
+            ),
             params![path, now_ms()],
         )?;
         Ok(())
@@ -191,4 +204,28 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FileRow> {
         error: r.get(7)?,
         since: r.get(8)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_gone_withdraws_what_is_below_it_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = State::open(dir.path()).unwrap();
+        for path in ["08.03 x/a.pdf", "08.03 x/sub/b.pdf", "08.03 x/sub", "08.03 xy/c.pdf", "08.03 x.pdf"] {
+            state.settled(path, 1, 1, "00", None).unwrap();
+            state.mark_synced(path).unwrap();
+        }
+        state.gone_under("08.03 x").unwrap();
+        let withdrawn: Vec<String> = state
+            .all()
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.state == FileState::Withdraw)
+            .map(|r| r.path)
+            .collect();
+        assert_eq!(withdrawn, ["08.03 x/a.pdf", "08.03 x/sub", "08.03 x/sub/b.pdf"]);
+    }
 }

@@ -223,12 +223,7 @@ impl Agent {
                 }
                 self.candidates.remove(&rel);
                 self.unsorted.retain(|u| u != &rel && !u.as_str().starts_with(&format!("{rel}/")));
-                self.state.gone(rel.as_str())?;
-                for row in self.state.all()? {
-                    if row.path.starts_with(&format!("{rel}/")) {
-                        self.state.gone(&row.path)?;
-                    }
-                }
+                self.state.gone_under(rel.as_str())?;
             }
         }
         Ok(())

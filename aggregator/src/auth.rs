@@ -3,13 +3,10 @@
 use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
-use yingjian_shared::{sha256_reader, to_hex};
+use yingjian_shared::{HOST_HEADER, sha256_reader, to_hex};
 
 use crate::error::{AppError, AppResult};
 use crate::server::AppState;
-
-/// Header in which the agent names its host, for the audit log.
-pub const HOST_HEADER: &str = "x-yingjian-host";
 
 /// Who is calling: the office, or one agent installation of one department.
 #[derive(Debug, Clone, PartialEq)]

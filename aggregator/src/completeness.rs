@@ -32,7 +32,7 @@ pub fn compute(
         let dept = g.department.as_str();
         match (g.placement.as_str(), &g.item) {
             ("item", Some(item)) => {
-                let kind = g.kind.as_deref().and_then(kind_from_wire).unwrap_or(Kind::Unclassified);
+                let kind = g.kind.as_deref().and_then(Kind::from_wire).unwrap_or(Kind::Unclassified);
                 *evidence.entry((dept, item.as_str())).or_default().entry(kind).or_default() += g.files;
             }
             ("report", _) => *reports.entry(dept).or_default() += g.files,
@@ -248,8 +248,4 @@ fn item_status(
     }
     let status = if reasons.is_empty() { ItemState::Complete } else { ItemState::Incomplete };
     ItemStatus { code: item.code, status, reasons, files }
-}
-
-fn kind_from_wire(s: &str) -> Option<Kind> {
-    serde_json::from_value(serde_json::Value::String(s.to_string())).ok()
 }

@@ -352,25 +352,30 @@ impl Db {
 
     /// Current evidence, optionally of one department, in path order.
     pub async fn evidence(&self, department: Option<String>) -> AppResult<Vec<EvidenceRow>> {
-        self.select_evidence("?1 IS NULL OR department = ?1", department).await
+        self.select_evidence("?1 IS NULL OR department = ?1", vec![department]).await
+    }
+
+    /// One department's records for one item (the item page).
+    pub async fn evidence_of_item(&self, department: String, item: String) -> AppResult<Vec<EvidenceRow>> {
+        self.select_evidence("department = ?1 AND item = ?2", vec![Some(department), Some(item)]).await
     }
 
     /// The records that point at one blob.
     pub async fn records_of_blob(&self, sha256: String) -> AppResult<Vec<EvidenceRow>> {
-        self.select_evidence("sha256 = ?1", Some(sha256)).await
+        self.select_evidence("sha256 = ?1", vec![Some(sha256)]).await
     }
 
     async fn select_evidence(
         &self,
         filter: &'static str,
-        arg: Option<String>,
+        args: Vec<Option<String>>,
     ) -> AppResult<Vec<EvidenceRow>> {
         self.call(move |c| {
             let mut stmt = c.prepare(&format!(
                 "SELECT department, agent, path, sha256, size, modified, caption, placement, item, kind, problem, received
                  FROM evidence WHERE {filter} ORDER BY department, path, agent"
             ))?;
-            stmt.query_map([arg], |r| {
+            stmt.query_map(rusqlite::params_from_iter(args), |r| {
                 Ok(EvidenceRow {
                     department: r.get(0)?,
                     agent: r.get(1)?,

@@ -15,7 +15,7 @@ mod error;
 mod server;
 mod tls;
 
-pub use auth::{HOST_HEADER, new_token, token_hash};
+pub use auth::{new_token, token_hash};
 pub use cli::{Cli, run};
 pub use config::{Config, TlsFiles};
 pub use error::{AppError, AppResult};

@@ -8,6 +8,9 @@ use crate::convention::Kind;
 use crate::hash::Sha256Hex;
 use crate::relpath::RelPath;
 
+/// Header in which the agent names its PC, for the server's audit log.
+pub const HOST_HEADER: &str = "x-yingjian-host";
+
 /// Every 4xx/5xx response body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBody {

@@ -57,6 +57,22 @@ impl Kind {
         }
     }
 
+    /// The name on the wire and in the database (the serde name).
+    pub fn wire(self) -> &'static str {
+        match self {
+            Kind::Document => "document",
+            Kind::Manuscript => "manuscript",
+            Kind::Picture => "picture",
+            Kind::Information => "information",
+            Kind::Publicity => "publicity",
+            Kind::Unclassified => "unclassified",
+        }
+    }
+
+    pub fn from_wire(name: &str) -> Option<Kind> {
+        Kind::ALL.iter().copied().find(|k| k.wire() == name)
+    }
+
     /// The kind a subfolder name stands for; 未分类 is not a folder anyone should make.
     pub fn from_folder(name: &str) -> Option<Kind> {
         Kind::ALL[..5].iter().copied().find(|k| k.label() == name.trim())
@@ -314,6 +330,15 @@ mod tests {
             Some("IMG_1234 质量月启动仪式")
         );
         assert_eq!(caption_from_file_name("Imagine.png").as_deref(), Some("Imagine"));
+    }
+
+    #[test]
+    fn wire_names_are_the_serde_names() {
+        for kind in Kind::ALL {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.wire());
+            assert_eq!(Kind::from_wire(kind.wire()), Some(kind));
+        }
+        assert_eq!(Kind::from_wire("图片"), None);
     }
 
     #[test]

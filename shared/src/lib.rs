@@ -3,6 +3,7 @@
 
 mod api;
 mod catalogue;
+mod china_time;
 mod content;
 mod convention;
 mod hash;
@@ -11,13 +12,14 @@ mod relpath;
 
 pub use api::{
     AgentHealth, AreaStatus, BundleInfo, Contact, ContactRole, Contacts, DepartmentStatus, DuplicateCopy,
-    DuplicateGroup, ErrorBody, Event, EventKind, EvidenceAck, EvidenceRecord, FailedFile, Heartbeat,
-    ItemState, ItemStatus, PendingFile, Status, WatchMode,
+    DuplicateGroup, ErrorBody, Event, EventKind, EvidenceAck, EvidenceRecord, FailedFile, HOST_HEADER,
+    Heartbeat, ItemState, ItemStatus, PendingFile, Status, WatchMode,
 };
 pub use catalogue::{
     Area, BUILTIN_CATALOGUE_TOML, CaseRules, Catalogue, CatalogueError, Deadlines, Department, Item,
     ItemCode, KeyPoint, Scoring, chinese_numeral,
 };
+pub use china_time::{CHINA_STANDARD_TIME, china_time};
 pub use content::{extension_fits, sniff};
 pub use convention::{
     CASES_FOLDER, GUIDE_FILE, IgnoreReason, Kind, Placement, REPORT_FOLDER, caption_from_file_name, classify,

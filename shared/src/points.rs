@@ -25,6 +25,11 @@ impl Points {
         f64::from(self.0) / 10.0
     }
 
+    /// A score that crossed the wire as a number, printed like the seed (`29.5`, `5`).
+    pub fn text(value: f64) -> String {
+        Points::from_f64(value).map_or_else(|| value.to_string(), |p| p.to_string())
+    }
+
     /// `None` for negative values or values finer than a tenth.
     pub fn from_f64(value: f64) -> Option<Self> {
         let tenths = (value * 10.0).round();

@@ -83,7 +83,7 @@ pub async fn put(
         caption,
         placement: placement_name,
         item: item.map(|c| c.to_string()),
-        kind: kind.map(|k| wire_name(&k)),
+        kind: kind.map(|k| k.wire().to_string()),
         problem: problem.map(str::to_string),
         received: Timestamp::now(),
     };
@@ -107,10 +107,6 @@ fn problem_of(
         return Some("mismatch");
     }
     (kind == Some(yingjian_shared::Kind::Picture) && !captioned).then_some("uncaptioned")
-}
-
-fn wire_name<T: Serialize>(value: &T) -> String {
-    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
 }
 
 #[derive(Deserialize)]

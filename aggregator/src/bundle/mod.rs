@@ -13,7 +13,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
-use yingjian_shared::{Contacts, sha256_reader};
+use yingjian_shared::{Contacts, china_time, sha256_reader};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
@@ -73,7 +73,7 @@ async fn prepare(state: &AppState) -> AppResult<Prepared> {
         .iter()
         .filter_map(|(dept, body, _)| serde_json::from_str(body).ok().map(|c| (dept.clone(), c)))
         .collect();
-    let local = jiff::tz::offset(8).to_datetime(as_of(&rows, &data.contacts));
+    let local = china_time(as_of(&rows, &data.contacts));
     let year = state.catalogue.year;
     let root = format!("{year}年度质量工作考核迎检材料");
     let files = plan::plan(&state.catalogue, &root, &rows);

@@ -6,18 +6,18 @@ use std::path::Path;
 
 use jiff::civil::Time;
 use jiff::{SignedDuration, Timestamp};
+use yingjian_shared::{CHINA_STANDARD_TIME, china_time};
 
 use super::list;
 use crate::error::AppResult;
 use crate::server::AppState;
 
-/// The first moment at or after `now` whose local (UTC+8) time is `at`.
+/// The first moment at or after `now` whose time in China is `at`.
 pub fn next_run(now: Timestamp, at: Time) -> Timestamp {
-    let tz = jiff::tz::offset(8);
-    let local = tz.to_datetime(now);
+    let local = china_time(now);
     let today = local.date().to_datetime(at);
     let candidate = if today >= local { today } else { today + SignedDuration::from_hours(24) };
-    tz.to_timestamp(candidate).unwrap_or(now)
+    CHINA_STANDARD_TIME.to_timestamp(candidate).unwrap_or(now)
 }
 
 /// Parses `"02:00"`.

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use yingjian_shared::{Catalogue, Kind};
+use yingjian_shared::{Catalogue, Kind, china_time};
 
 use super::names::{MAX_PATH_CHARS, sanitize, shorten};
 use crate::db::EvidenceRow;
@@ -28,12 +28,8 @@ pub struct PlannedFile {
     pub remarks: Vec<String>,
 }
 
-/// Orders a department's records within an item: kinds in the seed's order, then by name.
 fn kind_of(row: &EvidenceRow) -> Kind {
-    row.kind
-        .as_deref()
-        .and_then(|k| serde_json::from_value(serde_json::Value::String(k.to_string())).ok())
-        .unwrap_or(Kind::Unclassified)
+    row.kind.as_deref().and_then(Kind::from_wire).unwrap_or(Kind::Unclassified)
 }
 
 fn file_name(path: &str) -> &str {
@@ -56,8 +52,7 @@ pub fn plan(catalogue: &Catalogue, root: &str, rows: &[EvidenceRow]) -> Vec<Plan
     let dept_name = |id: &str| catalogue.department(id).map_or_else(|| sanitize(id), |d| d.name.clone());
     let dept_order: HashMap<&str, usize> =
         catalogue.departments.iter().enumerate().map(|(i, d)| (d.id.as_str(), i)).collect();
-    let local_date =
-        |r: &EvidenceRow| jiff::tz::offset(8).to_datetime(r.modified).strftime("%Y-%m-%d").to_string();
+    let local_date = |r: &EvidenceRow| china_time(r.modified).strftime("%Y-%m-%d").to_string();
     let mut out: Vec<PlannedFile> = Vec::new();
     let push = |out: &mut Vec<PlannedFile>, path: String, r: &EvidenceRow, item: String, kind: &str| {
         let name = file_name(&r.path);
@@ -71,7 +66,11 @@ pub fn plan(catalogue: &Catalogue, root: &str, rows: &[EvidenceRow]) -> Vec<Plan
             kind: kind.to_string(),
             title: r.caption.clone().unwrap_or_else(|| stem(name).to_string()),
             date: local_date(r),
-            remarks: Vec::new(),
+            remarks: if r.problem.as_deref() == Some("uncaptioned") {
+                vec!["缺少文字说明".to_string()]
+            } else {
+                Vec::new()
+            },
         });
     };
 
@@ -138,30 +137,17 @@ pub fn plan(catalogue: &Catalogue, root: &str, rows: &[EvidenceRow]) -> Vec<Plan
         }
     }
 
-    // 备注: content that appears more than once in the bundle, and pictures without captions.
-    let mut copies: HashMap<&str, Vec<usize>> = HashMap::new();
+    // 备注: content that appears more than once in the bundle (captions were noted above).
+    let mut copies: HashMap<String, Vec<usize>> = HashMap::new();
     for f in &out {
-        copies.entry(f.sha256.as_str()).or_default().push(f.number);
+        copies.entry(f.sha256.clone()).or_default().push(f.number);
     }
-    let remarks: Vec<Vec<String>> = out
-        .iter()
-        .map(|f| {
-            let mut r = Vec::new();
-            if let Some(others) = copies.get(f.sha256.as_str()).filter(|c| c.len() > 1) {
-                let others: Vec<String> =
-                    others.iter().filter(|n| **n != f.number).map(|n| format!("第{n}号")).collect();
-                r.push(format!("重复（同{}）", others.join("、")));
-            }
-            let uncaptioned =
-                rows.iter().any(|x| x.sha256 == f.sha256 && x.problem.as_deref() == Some("uncaptioned"));
-            if f.kind == "图片" && uncaptioned {
-                r.push("缺少文字说明".to_string());
-            }
-            r
-        })
-        .collect();
-    for (f, r) in out.iter_mut().zip(remarks) {
-        f.remarks = r;
+    for f in &mut out {
+        if let Some(others) = copies.get(f.sha256.as_str()).filter(|c| c.len() > 1) {
+            let others: Vec<String> =
+                others.iter().filter(|n| **n != f.number).map(|n| format!("第{n}号")).collect();
+            f.remarks.insert(0, format!("重复（同{}）", others.join("、")));
+        }
     }
     out
 }

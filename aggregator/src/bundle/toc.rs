@@ -20,10 +20,6 @@ const TOC_COLUMNS: [(&str, f64); 9] = [
     ("备注", 24.0),
 ];
 
-fn points(p: f64) -> String {
-    Points::from_f64(p).map_or_else(|| p.to_string(), |p| p.to_string())
-}
-
 /// Each department's completeness, one row each.
 pub fn summary_rows(status: &Status) -> Vec<Vec<String>> {
     status
@@ -33,8 +29,8 @@ pub fn summary_rows(status: &Status) -> Vec<Vec<String>> {
             let count = |s: ItemState| d.items.iter().filter(|i| i.status == s).count().to_string();
             vec![
                 d.name.clone(),
-                points(d.points_total),
-                points(d.points_covered),
+                Points::text(d.points_total),
+                Points::text(d.points_covered),
                 count(ItemState::Complete),
                 count(ItemState::Incomplete),
                 count(ItemState::Missing),
@@ -92,8 +88,8 @@ pub fn toc_html(
     let page = TocHtml {
         title,
         as_of,
-        points_total: points(status.points_total),
-        points_covered: points(status.points_covered),
+        points_total: Points::text(status.points_total),
+        points_covered: Points::text(status.points_covered),
         summary: summary_rows(status),
         missing: missing_rows(catalogue, status),
         files,

@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use jiff::{SignedDuration, Timestamp};
 use yingjian_shared::{
-    Catalogue, Contacts, DepartmentStatus, ItemCode, ItemState, Kind, Points, Scoring, Status,
+    Catalogue, Contacts, DepartmentStatus, ItemCode, ItemState, Kind, Points, Scoring, Status, china_time,
     chinese_numeral, is_image_name,
 };
 
@@ -18,9 +18,8 @@ use crate::db::EvidenceRow;
 use crate::error::AppError;
 use crate::server::AppState;
 
-/// Times are shown in China Standard Time, which has no daylight saving.
 fn local(t: Timestamp) -> String {
-    jiff::tz::offset(8).to_datetime(t).strftime("%Y-%m-%d %H:%M").to_string()
+    china_time(t).strftime("%Y-%m-%d %H:%M").to_string()
 }
 
 fn size_text(bytes: u64) -> String {
@@ -29,10 +28,6 @@ fn size_text(bytes: u64) -> String {
         b if b >= 1 << 10 => format!("{:.0} KB", b as f64 / 1024.0),
         b => format!("{b} B"),
     }
-}
-
-fn points(p: f64) -> String {
-    Points::from_f64(p).map_or_else(|| format!("{p}"), |p| p.to_string())
 }
 
 /// An error shown as a page; the status code comes from `AppError` like everywhere else.
@@ -214,8 +209,8 @@ fn dept_row(catalogue: &Catalogue, d: &DepartmentStatus) -> DeptRow {
         complete: count(ItemState::Complete),
         incomplete: count(ItemState::Incomplete),
         missing: count(ItemState::Missing),
-        points_total: points(d.points_total),
-        points_covered: points(d.points_covered),
+        points_total: Points::text(d.points_total),
+        points_covered: Points::text(d.points_covered),
         report: if d.report { "已交" } else { "未交" },
         report_class: if d.report { "yes" } else { "no" },
         cases: if min_cases > 0 { format!("{} / 至少{min_cases}", d.cases) } else { d.cases.to_string() },
@@ -266,10 +261,10 @@ pub async fn overview(State(state): State<AppState>, Viewer(caller): Viewer) -> 
         .collect();
     let page = Overview {
         nav: nav(&state, &caller, "/overview"),
-        points_total: points(status.points_total),
-        points_covered: points(status.points_covered),
-        points_at_risk: points(status.points_at_risk),
-        points_missing: points(missing),
+        points_total: Points::text(status.points_total),
+        points_covered: Points::text(status.points_covered),
+        points_at_risk: Points::text(status.points_at_risk),
+        points_missing: Points::text(missing),
         deadlines: vec![
             DeadlineCard {
                 label: "联系人名单截止",
@@ -287,9 +282,9 @@ pub async fn overview(State(state): State<AppState>, Viewer(caller): Viewer) -> 
             .iter()
             .map(|a| AreaRow {
                 name: format!("{}、{}", chinese_numeral(a.code), a.name),
-                total: points(a.points_total),
-                covered: points(a.points_covered),
-                open: points(a.points_total - a.points_covered),
+                total: Points::text(a.points_total),
+                covered: Points::text(a.points_covered),
+                open: Points::text(a.points_total - a.points_covered),
             })
             .collect(),
         departments: status.departments.iter().map(|d| dept_row(c, d)).collect(),
@@ -409,13 +404,9 @@ struct DepartmentPage {
 }
 
 fn file_line(r: &EvidenceRow) -> String {
-    let kind = r.kind.as_deref().and_then(kind_label).unwrap_or("");
+    let kind = r.kind.as_deref().and_then(Kind::from_wire).map_or("", Kind::label);
     let name = r.path.rsplit('/').next().unwrap_or(&r.path);
     format!("{kind} {name}（{}，{}）", size_text(r.size), local(r.received)).trim().to_string()
-}
-
-fn kind_label(wire: &str) -> Option<&'static str> {
-    serde_json::from_value::<Kind>(serde_json::Value::String(wire.to_string())).ok().map(Kind::label)
 }
 
 pub async fn department(
@@ -505,8 +496,8 @@ pub async fn department(
     let page = DepartmentPage {
         nav: nav(&state, &caller, &format!("/departments/{}", dept.id)),
         name: d.name.clone(),
-        points_total: points(d.points_total),
-        points_covered: points(d.points_covered),
+        points_total: Points::text(d.points_total),
+        points_covered: Points::text(d.points_covered),
         items,
         reports: of("report"),
         cases: of("case"),
@@ -572,15 +563,13 @@ pub async fn item(
     for dept in visible {
         let status = status_for(&state, Some(dept)).await?;
         let s = status.departments.first().and_then(|d| d.items.iter().find(|i| i.code == code));
-        let records = state.db.evidence(Some(dept.clone())).await?;
-        let code_text = code.to_string();
+        let records = state.db.evidence_of_item(dept.clone(), code.to_string()).await?;
         let files = records
             .iter()
-            .filter(|r| r.item.as_deref() == Some(code_text.as_str()))
             .map(|r| {
                 let name = r.path.rsplit('/').next().unwrap_or(&r.path).to_string();
                 ItemFile {
-                    kind: r.kind.as_deref().and_then(kind_label).unwrap_or(""),
+                    kind: r.kind.as_deref().and_then(Kind::from_wire).map_or("", Kind::label),
                     caption: r.caption.clone().unwrap_or_else(|| name.clone()),
                     href: format!("/files/{}?name={}", r.sha256, super::files::percent_encode(&name)),
                     path: r.path.clone(),

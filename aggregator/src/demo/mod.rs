@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 
 use jiff::Timestamp;
 use tokio::net::TcpListener;
-use yingjian_shared::{Contact, ContactRole, Contacts};
+use yingjian_shared::{Catalogue, Contact, ContactRole, Contacts};
 
 use crate::auth::{new_token, token_hash};
 use crate::config::Config;
@@ -55,7 +55,7 @@ pub async fn run(
 ) -> AppResult<()> {
     let agent = agent_binary()?;
     // A fresh start every time; only what the demo itself makes is removed.
-    let catalogue = Config::default().catalogue()?;
+    let catalogue = Catalogue::builtin();
     let own = ["data", ".agents"]
         .into_iter()
         .map(str::to_string)
