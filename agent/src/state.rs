@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, ToSql, params};
 
 use crate::error::AgentResult;
 
@@ -38,6 +38,15 @@ pub enum FileState {
 }
 
 impl FileState {
+    fn as_str(self) -> &'static str {
+        match self {
+            FileState::Send => "send",
+            FileState::Synced => "synced",
+            FileState::Failed => "failed",
+            FileState::Withdraw => "withdraw",
+        }
+    }
+
     fn parse(s: &str) -> FileState {
         match s {
             "synced" => FileState::Synced,
@@ -66,6 +75,9 @@ pub struct FileRow {
 pub struct State {
     conn: Mutex<Connection>,
 }
+
+/// Retries back off exponentially from a second up to this.
+const MAX_BACKOFF_MS: i64 = 5 * 60 * 1000;
 
 fn now_ms() -> i64 {
     Timestamp::now().as_millisecond()
@@ -160,33 +172,48 @@ impl State {
         Ok(stmt.query_map(params![now_ms(), limit as i64], row)?.collect::<Result<_, _>>()?)
     }
 
-    pub fn mark_synced(&self, path: &str) -> AgentResult<()> {
-        self.conn().execute(
-            "UPDATE files SET state = 'synced', attempts = 0, error = NULL WHERE path = ?1",
-            [path],
-        )?;
+    /// The outcomes below apply only if the row is still the version that was sent: while an
+    /// upload is in flight the file may change, go or come back, and that newer version must
+    /// not be marked done by the older one's answer.
+    fn update_sent(&self, sent: &FileRow, change: &str, extra: &[&dyn ToSql]) -> AgentResult<()> {
+        let sql =
+            format!("{change} WHERE path = ?1 AND state = ?2 AND sha256 = ?3 AND mtime = ?4 AND caption IS ?5");
+        let version = params![sent.path, sent.state.as_str(), sent.sha256, sent.mtime, sent.caption];
+        let mut args: Vec<&dyn ToSql> = version.to_vec();
+        args.extend_from_slice(extra);
+        self.conn().execute(&sql, args.as_slice())?;
         Ok(())
     }
 
+    pub fn mark_synced(&self, sent: &FileRow) -> AgentResult<()> {
+        self.update_sent(sent, "UPDATE files SET state = 'synced', attempts = 0, error = NULL", &[])
+    }
+
+    /// The record was withdrawn on the server: the row has done its work.
+    pub fn withdrawn(&self, sent: &FileRow) -> AgentResult<()> {
+        self.update_sent(sent, "DELETE FROM files", &[])
+    }
+
+    /// A row whose path is not a valid relative path (written by an older version): dropped.
     pub fn forget(&self, path: &str) -> AgentResult<()> {
         self.conn().execute("DELETE FROM files WHERE path = ?1", [path])?;
         Ok(())
     }
 
-    /// A failure worth retrying: back off exponentially, capped.
-    pub fn retry_later(&self, path: &str, attempts: u32, delay_ms: i64, error: &str) -> AgentResult<()> {
-        self.conn().execute(
-            "UPDATE files SET attempts = ?2, next_try = ?3, error = ?4 WHERE path = ?1",
-            params![path, attempts, now_ms() + delay_ms, error],
-        )?;
-        Ok(())
+    /// A failure worth retrying: back off exponentially (from the row's attempts), capped.
+    pub fn retry_later(&self, sent: &FileRow, error: &str) -> AgentResult<()> {
+        let attempts = sent.attempts + 1;
+        let next_try = now_ms() + (1000i64 << attempts.min(20)).min(MAX_BACKOFF_MS);
+        self.update_sent(
+            sent,
+            "UPDATE files SET attempts = attempts + 1, next_try = ?6, error = ?7",
+            &[&next_try, &error],
+        )
     }
 
     /// A refusal the clerk must fix (wrong folder, too large): kept until the file changes.
-    pub fn mark_failed(&self, path: &str, error: &str) -> AgentResult<()> {
-        self.conn()
-            .execute("UPDATE files SET state = 'failed', error = ?2 WHERE path = ?1", params![path, error])?;
-        Ok(())
+    pub fn mark_failed(&self, sent: &FileRow, error: &str) -> AgentResult<()> {
+        self.update_sent(sent, "UPDATE files SET state = 'failed', error = ?6", &[&error])
     }
 }
 
@@ -216,7 +243,7 @@ mod tests {
         let state = State::open(dir.path()).unwrap();
         for path in ["08.03 x/a.pdf", "08.03 x/sub/b.pdf", "08.03 x/sub", "08.03 xy/c.pdf", "08.03 x.pdf"] {
             state.settled(path, 1, 1, "00", None).unwrap();
-            state.mark_synced(path).unwrap();
+            state.mark_synced(&state.get(path).unwrap().unwrap()).unwrap();
         }
         state.gone_under("08.03 x").unwrap();
         let withdrawn: Vec<String> = state
@@ -227,5 +254,29 @@ mod tests {
             .map(|r| r.path)
             .collect();
         assert_eq!(withdrawn, ["08.03 x/a.pdf", "08.03 x/sub", "08.03 x/sub/b.pdf"]);
+    }
+
+    #[test]
+    fn the_answer_for_an_older_version_leaves_the_newer_one_waiting() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = State::open(dir.path()).unwrap();
+        state.settled("08.03 x/a.pdf", 1, 1, "aa", None).unwrap();
+        let sent = state.get("08.03 x/a.pdf").unwrap().unwrap();
+        // While it is uploading, the clerk saves a new version; then the old one's answer comes.
+        state.settled("08.03 x/a.pdf", 2, 2, "bb", None).unwrap();
+        state.mark_synced(&sent).unwrap();
+        state.retry_later(&sent, "late").unwrap();
+        let now = state.get("08.03 x/a.pdf").unwrap().unwrap();
+        assert_eq!((now.sha256.as_str(), now.state, now.attempts), ("bb", FileState::Send, 0));
+        // A withdrawal's answer does not delete a file that came back meanwhile.
+        state.mark_synced(&now).unwrap();
+        state.gone("08.03 x/a.pdf").unwrap();
+        let withdrawing = state.get("08.03 x/a.pdf").unwrap().unwrap();
+        state.settled("08.03 x/a.pdf", 2, 3, "bb", None).unwrap();
+        state.withdrawn(&withdrawing).unwrap();
+        assert_eq!(state.get("08.03 x/a.pdf").unwrap().unwrap().state, FileState::Send);
+        // The answer for the current version applies.
+        state.retry_later(&state.get("08.03 x/a.pdf").unwrap().unwrap(), "offline").unwrap();
+        assert_eq!(state.get("08.03 x/a.pdf").unwrap().unwrap().attempts, 1);
     }
 }

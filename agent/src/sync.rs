@@ -1,12 +1,15 @@
 //! The agent's engine: reconcile the folder with the local state, settle new files, hash them,
 //! and drive the upload and withdrawal queue, with heartbeats to the server.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use jiff::Timestamp;
+use tokio::task::JoinHandle;
 use yingjian_shared::{
     Catalogue, EvidenceRecord, FailedFile, Heartbeat, PendingFile, RelPath, Sha256Hex, WatchMode,
     is_image_name, sha256_reader,
@@ -22,7 +25,14 @@ use crate::watch::{self, Change, Watch};
 const TICK: Duration = Duration::from_millis(50);
 /// Queue entries handled per tick, so that events and heartbeats are not kept waiting.
 const BATCH: usize = 32;
-const MAX_BACKOFF_MS: i64 = 5 * 60 * 1000;
+/// Deliveries running at once: enough to keep the link and the server busy while the next
+/// files are hashed and records are filed, few enough to be kind to a slow link.
+const IN_FLIGHT: usize = 3;
+/// After a network error, no new delivery starts for this long.
+const OFFLINE_PAUSE: Duration = Duration::from_secs(1);
+/// Hashing stops for a moment after this long, so that finished deliveries are recorded and
+/// new ones started while a large batch is hashed.
+const HASH_SLICE: Duration = Duration::from_millis(100);
 /// Batches of at least this many files to hash get a progress line in a terminal.
 const PROGRESS_FROM: usize = 100;
 
@@ -47,6 +57,12 @@ pub struct Agent {
     unsorted: BTreeSet<RelPath>,
     paused: bool,
     watch: Option<Watch>,
+    /// Deliveries under way, and their paths, so that a path is never sent twice at once.
+    sending: FuturesUnordered<JoinHandle<Delivery>>,
+    in_flight: HashSet<String>,
+    offline_until: Option<Instant>,
+    /// A progress line for hashing is on the terminal.
+    progress: bool,
 }
 
 impl Agent {
@@ -71,6 +87,10 @@ impl Agent {
             unsorted: BTreeSet::new(),
             paused: false,
             watch: None,
+            sending: FuturesUnordered::new(),
+            in_flight: HashSet::new(),
+            offline_until: None,
+            progress: false,
         })
     }
 
@@ -86,9 +106,14 @@ impl Agent {
             tokio::select! {
                 () = &mut shutdown => break,
                 Some(change) = recv(&mut changes) => self.on_change(change)?,
+                Some(joined) = self.sending.next(), if !self.sending.is_empty() => {
+                    // A delivery task only fails by panicking: a bug, which stops the agent.
+                    self.delivered(joined.map_err(|e| AgentError::Io(std::io::Error::other(e)))?)?;
+                    self.send_due()?;
+                }
                 _ = tick.tick() => {
                     self.settle_ready().await?;
-                    self.send_due().await?;
+                    self.send_due()?;
                 }
                 _ = presence.tick() => {
                     let present = folder_present(&self.root);
@@ -268,12 +293,20 @@ impl Agent {
         });
         // A first run over a large folder hashes many files at once: show how far it is in a terminal.
         let total = ready.len();
-        let show = total >= PROGRESS_FROM && std::io::IsTerminal::is_terminal(&std::io::stderr());
+        let show =
+            (self.progress || total >= PROGRESS_FROM) && std::io::IsTerminal::is_terminal(&std::io::stderr());
+        self.progress = show;
+        let started = Instant::now();
         for (done, rel) in ready.into_iter().enumerate() {
+            if started.elapsed() >= HASH_SLICE {
+                // The rest are still ready at the next tick.
+                break;
+            }
             if show {
-                eprint!("\rhashing {} of {total} files", done + 1);
+                eprint!("\rhashing: {} files to go ", total - done);
                 if done + 1 == total {
-                    eprintln!();
+                    eprintln!("\rhashing: done              ");
+                    self.progress = false;
                 }
             }
             let c = &self.candidates[&rel];
@@ -312,81 +345,71 @@ impl Agent {
         Ok(())
     }
 
-    /// Works through the queue: uploads, records, withdrawals.
-    async fn send_due(&mut self) -> AgentResult<()> {
-        if self.paused {
+    /// Starts deliveries from the queue (uploads, records, withdrawals) up to `IN_FLIGHT`.
+    /// They run as tasks of their own, so they go on while the next files are hashed.
+    fn send_due(&mut self) -> AgentResult<()> {
+        if self.paused || self.offline_until.is_some_and(|t| Instant::now() < t) {
             return Ok(());
         }
         for row in self.state.due(BATCH)? {
+            if self.in_flight.len() >= IN_FLIGHT {
+                break;
+            }
+            if self.in_flight.contains(&row.path) {
+                continue;
+            }
             let Ok(rel) = RelPath::parse(&row.path) else {
                 self.state.forget(&row.path)?;
                 continue;
             };
-            let result = match row.state {
-                FileState::Withdraw => self.client.withdraw(&rel).await.map(|()| Sent::Withdrawn),
-                _ => self.send(&rel, &row).await,
-            };
-            match result {
-                Ok(Sent::Withdrawn) => {
-                    tracing::info!(path = %rel, "withdrawn");
-                    self.state.forget(&row.path)?;
-                }
-                Ok(Sent::Done) => {
-                    tracing::info!(path = %rel, "synced");
-                    self.state.mark_synced(&row.path)?;
-                }
-                Ok(Sent::Changed(found)) => {
-                    // The file changed since it was hashed: settle it again.
-                    self.want(found, None, false);
-                }
-                Ok(Sent::Gone) => self.state.gone(&row.path)?,
-                Err(AgentError::Server { code, .. }) if code == "hash_mismatch" => {
-                    let os = self.os_path(&rel);
-                    if let Some((size, mtime)) = stat(&os) {
-                        self.want(Found { rel, os, size, mtime }, None, false);
-                    }
-                }
-                Err(e) if e.is_permanent() => {
-                    tracing::warn!(path = %rel, error = %e, "refused by the server");
-                    self.state.mark_failed(&row.path, &e.to_string())?;
-                }
-                Err(e) => {
-                    let attempts = row.attempts + 1;
-                    let delay = (1000i64 << attempts.min(20)).min(MAX_BACKOFF_MS);
-                    tracing::debug!(path = %rel, error = %e, delay_ms = delay, "will retry");
-                    self.state.retry_later(&row.path, attempts, delay, &e.to_string())?;
-                    if matches!(e, AgentError::Network(_)) {
-                        // The server is unreachable: the rest of the batch would fail the same way.
-                        break;
-                    }
-                }
-            }
+            let (client, os) = (self.client.clone(), self.os_path(&rel));
+            self.in_flight.insert(row.path.clone());
+            self.sending.push(tokio::spawn(async move {
+                let result = deliver(&client, &rel, &os, &row).await;
+                Delivery { rel, row, result }
+            }));
         }
         Ok(())
     }
 
-    /// Uploads the blob if the server lacks it, then files the record, unless the file on disk
-    /// is no longer the version that was hashed.
-    async fn send(&self, rel: &RelPath, row: &FileRow) -> AgentResult<Sent> {
-        let os = self.os_path(rel);
-        match stat(&os) {
-            Some((size, mtime)) if (size, mtime) == (row.size, row.mtime) => {}
-            Some((size, mtime)) => return Ok(Sent::Changed(Found { rel: rel.clone(), os, size, mtime })),
-            None => return Ok(Sent::Gone),
+    /// Applies what became of one delivery to the local state.
+    fn delivered(&mut self, delivery: Delivery) -> AgentResult<()> {
+        let Delivery { rel, row, result } = delivery;
+        self.in_flight.remove(&row.path);
+        match result {
+            Ok(Sent::Withdrawn) => {
+                tracing::info!(path = %rel, "withdrawn");
+                self.state.withdrawn(&row)?;
+            }
+            Ok(Sent::Done) => {
+                tracing::info!(path = %rel, "synced");
+                self.state.mark_synced(&row)?;
+            }
+            Ok(Sent::Changed(found)) => {
+                // The file changed since it was hashed: settle it again.
+                self.want(found, None, false);
+            }
+            Ok(Sent::Gone) => self.state.gone(&row.path)?,
+            Err(AgentError::Server { code, .. }) if code == "hash_mismatch" => {
+                let os = self.os_path(&rel);
+                if let Some((size, mtime)) = stat(&os) {
+                    self.want(Found { rel, os, size, mtime }, None, false);
+                }
+            }
+            Err(e) if e.is_permanent() => {
+                tracing::warn!(path = %rel, error = %e, "refused by the server");
+                self.state.mark_failed(&row, &e.to_string())?;
+            }
+            Err(e) => {
+                tracing::debug!(path = %rel, error = %e, attempts = row.attempts + 1, "will retry");
+                self.state.retry_later(&row, &e.to_string())?;
+                if matches!(e, AgentError::Network(_)) {
+                    // The server is unreachable: the rest of the queue would fail the same way.
+                    self.offline_until = Some(Instant::now() + OFFLINE_PAUSE);
+                }
+            }
         }
-        if !self.client.has_blob(&row.sha256).await? {
-            self.client.put_blob(&row.sha256, &os, row.size).await?;
-        }
-        let modified = Timestamp::from_nanosecond(i128::from(row.mtime)).unwrap_or(Timestamp::UNIX_EPOCH);
-        let record = EvidenceRecord {
-            path: rel.clone(),
-            sha256: Sha256Hex::parse(&row.sha256).map_err(|e| AgentError::Config(e.to_string()))?,
-            size: row.size,
-            modified,
-            caption: row.caption.clone(),
-        };
-        self.client.put_evidence(&record).await?;
-        Ok(Sent::Done)
+        Ok(())
     }
 
     fn os_path(&self, rel: &RelPath) -> PathBuf {
@@ -439,6 +462,41 @@ async fn recv(changes: &mut Option<tokio::sync::mpsc::UnboundedReceiver<Change>>
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,
     }
+}
+
+/// Withdraws the record, or uploads the blob if the server lacks it and then files the record,
+/// unless the file on disk is no longer the version that was hashed.
+async fn deliver(client: &Client, rel: &RelPath, os: &Path, row: &FileRow) -> AgentResult<Sent> {
+    if row.state == FileState::Withdraw {
+        return client.withdraw(rel).await.map(|()| Sent::Withdrawn);
+    }
+    match stat(os) {
+        Some((size, mtime)) if (size, mtime) == (row.size, row.mtime) => {}
+        Some((size, mtime)) => {
+            return Ok(Sent::Changed(Found { rel: rel.clone(), os: os.to_path_buf(), size, mtime }));
+        }
+        None => return Ok(Sent::Gone),
+    }
+    if !client.has_blob(&row.sha256).await? {
+        client.put_blob(&row.sha256, os, row.size).await?;
+    }
+    let modified = Timestamp::from_nanosecond(i128::from(row.mtime)).unwrap_or(Timestamp::UNIX_EPOCH);
+    let record = EvidenceRecord {
+        path: rel.clone(),
+        sha256: Sha256Hex::parse(&row.sha256).map_err(|e| AgentError::Config(e.to_string()))?,
+        size: row.size,
+        modified,
+        caption: row.caption.clone(),
+    };
+    client.put_evidence(&record).await?;
+    Ok(Sent::Done)
+}
+
+/// One finished delivery, with the row as it was when it started.
+struct Delivery {
+    rel: RelPath,
+    row: FileRow,
+    result: AgentResult<Sent>,
 }
 
 /// What became of one queue entry.

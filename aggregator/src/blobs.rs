@@ -9,7 +9,15 @@ use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
+use std::sync::mpsc;
+
+use bytes::Bytes;
 use yingjian_shared::{Sha256Hex, Sha256Stream, sha256_reader, sniff, to_hex};
+
+/// Chunks queued for the hashing thread: bounds memory per upload.
+const HASH_QUEUE: usize = 4;
+/// How much is written between two requests to the disk to start writing back.
+const WRITEBACK_EVERY: usize = 32 << 20;
 
 #[derive(Debug, Clone)]
 pub struct BlobStore {
@@ -110,13 +118,54 @@ pub struct BlobWriter {
 }
 
 impl BlobWriter {
-    pub fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
-        if self.prefix.len() < 16 {
-            let take = (16 - self.prefix.len()).min(chunk.len());
-            self.prefix.extend_from_slice(&chunk[..take]);
-        }
-        self.hasher.update(chunk);
-        self.file.write_all(chunk)
+    /// Writes every chunk `next` yields until it yields `None`.
+    ///
+    /// Three threads share the work so that the disk never waits for the hash or the reverse:
+    /// this one writes, a second hashes the same chunks, and a third asks the disk to write back
+    /// what is already in the page cache every `WRITEBACK_EVERY` bytes, so that the sync in
+    /// `commit` only has the tail left to flush.
+    pub fn fill(&mut self, mut next: impl FnMut() -> Option<Bytes>) -> io::Result<()> {
+        let syncer = self.file.try_clone()?;
+        let file = &mut self.file;
+        let mut hasher = std::mem::take(&mut self.hasher);
+        let mut prefix = std::mem::take(&mut self.prefix);
+        let written = std::thread::scope(|scope| {
+            let (to_hash, hash_rx) = mpsc::sync_channel::<Bytes>(HASH_QUEUE);
+            let (to_sync, sync_rx) = mpsc::sync_channel::<()>(1);
+            let hashing = scope.spawn(move || {
+                for chunk in hash_rx {
+                    if prefix.len() < 16 {
+                        let take = (16 - prefix.len()).min(chunk.len());
+                        prefix.extend_from_slice(&chunk[..take]);
+                    }
+                    hasher.update(&chunk);
+                }
+                (hasher, prefix)
+            });
+            // A failed early sync shows again, and is reported, at the sync in `commit`.
+            scope.spawn(move || sync_rx.into_iter().for_each(|()| drop(syncer.sync_data())));
+            let mut written = Ok(());
+            let mut since_sync = 0;
+            while let Some(chunk) = next() {
+                if to_hash.send(chunk.clone()).is_err() {
+                    break;
+                }
+                if let Err(e) = file.write_all(&chunk) {
+                    written = Err(e);
+                    break;
+                }
+                since_sync += chunk.len();
+                if since_sync >= WRITEBACK_EVERY {
+                    since_sync = 0;
+                    let _ = to_sync.try_send(());
+                }
+            }
+            drop((to_hash, to_sync));
+            let (hasher, prefix) = hashing.join().expect("the hashing thread does not panic");
+            (written, hasher, prefix)
+        });
+        (self.hasher, self.prefix) = (written.1, written.2);
+        written.0
     }
 
     pub fn len(&self) -> u64 {
@@ -183,13 +232,38 @@ mod tests {
         (dir, store)
     }
 
+    fn fill(w: &mut BlobWriter, parts: &[&'static [u8]]) {
+        let mut parts = parts.iter().map(|p| Bytes::from_static(p));
+        w.fill(|| parts.next()).unwrap();
+    }
+
+    #[test]
+    fn a_blob_larger_than_the_writeback_step_is_stored_whole() {
+        let (_dir, store) = store();
+        let mib = Bytes::from(vec![7u8; 1 << 20]);
+        let total = WRITEBACK_EVERY * 2 + (1 << 20);
+        let mut expected = Sha256Stream::new();
+        (0..total >> 20).for_each(|_| expected.update(&mib));
+        let (sha, _) = expected.finish();
+        let mut w = store.begin().unwrap();
+        let mut left = total >> 20;
+        w.fill(|| {
+            (left > 0).then(|| {
+                left -= 1;
+                mib.clone()
+            })
+        })
+        .unwrap();
+        assert_eq!(w.commit(&sha).unwrap().0, total as u64);
+        assert_eq!(store.verify(sha.as_str(), total as u64), None);
+    }
+
     #[test]
     fn a_committed_blob_is_under_its_hash_and_verifies() {
         let (_dir, store) = store();
         let (sha, _) = sha256_reader(&b"%PDF-1.4 hello"[..]).unwrap();
         let mut w = store.begin().unwrap();
-        w.write(b"%PDF-1.4 ").unwrap();
-        w.write(b"hello").unwrap();
+        fill(&mut w, &[b"%PDF-1.4 ", b"hello"]);
         assert_eq!(w.commit(&sha).unwrap(), (14, Some("pdf")));
         assert_eq!(fs::read(store.path_of(sha.as_str())).unwrap(), b"%PDF-1.4 hello");
         assert_eq!(store.temp_files().unwrap(), 0);
@@ -201,11 +275,11 @@ mod tests {
         let (_dir, store) = store();
         let (wrong, _) = sha256_reader(&b"other"[..]).unwrap();
         let mut w = store.begin().unwrap();
-        w.write(b"bytes").unwrap();
+        fill(&mut w, &[b"bytes"]);
         assert!(matches!(w.commit(&wrong), Err(CommitError::Mismatch { .. })));
         assert!(!store.path_of(wrong.as_str()).exists());
         let mut w = store.begin().unwrap();
-        w.write(b"half").unwrap();
+        fill(&mut w, &[b"half"]);
         assert_eq!(store.temp_files().unwrap(), 1);
         drop(w);
         assert_eq!(store.temp_files().unwrap(), 0);
@@ -216,7 +290,7 @@ mod tests {
         let (_dir, store) = store();
         let (sha, _) = sha256_reader(&b"content"[..]).unwrap();
         let mut w = store.begin().unwrap();
-        w.write(b"content").unwrap();
+        fill(&mut w, &[b"content"]);
         w.commit(&sha).unwrap();
         fs::write(store.path_of(sha.as_str()), b"tampered").unwrap();
         assert!(matches!(store.verify(sha.as_str(), 7), Some(ScrubFinding::Altered { .. })));

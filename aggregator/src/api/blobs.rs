@@ -1,22 +1,23 @@
 //! `HEAD`/`PUT /api/v1/blobs/{sha256}`: content-addressed upload, hashed as it streams to disk.
 
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, header::CONTENT_LENGTH};
 use axum::routing::head;
+use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use jiff::Timestamp;
 use tokio::sync::mpsc;
 use yingjian_shared::{EventKind, Sha256Hex};
 
 use crate::auth::Caller;
-use crate::blobs::{BlobWriter, CommitError};
+use crate::blobs::CommitError;
 use crate::db::AuditEntry;
 use crate::error::{AppError, AppResult};
 use crate::server::AppState;
 
-/// Buffers in flight between the network and the disk thread: bounds memory per upload.
+/// Buffers in flight between the network and the disk threads: bounds memory per upload.
 const CHUNKS_IN_FLIGHT: usize = 4;
 /// Network chunks are gathered into buffers of this size, so the disk thread is woken per
 /// quarter megabyte rather than per packet.
@@ -68,8 +69,11 @@ async fn put_blob(
     // Hashing and writing run on a blocking thread, fed through a bounded channel, so the
     // network read and the disk write overlap and memory stays at a few chunks.
     let writer = state.blobs.begin()?;
-    let (tx, rx) = mpsc::channel::<Vec<u8>>(CHUNKS_IN_FLIGHT);
-    let disk = tokio::task::spawn_blocking(move || write_all(writer, rx));
+    let (tx, mut rx) = mpsc::channel::<Bytes>(CHUNKS_IN_FLIGHT);
+    let disk = tokio::task::spawn_blocking(move || {
+        let mut writer = writer;
+        writer.fill(|| rx.blocking_recv()).map(|()| writer)
+    });
     let received = receive(body, max, &tx).await;
     drop(tx);
     let writer = disk.await.map_err(|e| AppError::Io(std::io::Error::other(e)))??;
@@ -105,10 +109,10 @@ async fn put_blob(
 }
 
 /// Forwards the body to the disk thread, refusing it once it passes `max` bytes.
-async fn receive(body: Body, max: u64, tx: &mpsc::Sender<Vec<u8>>) -> AppResult<()> {
+async fn receive(body: Body, max: u64, tx: &mpsc::Sender<Bytes>) -> AppResult<()> {
     let mut stream = body.into_data_stream();
     let mut total = 0u64;
-    let mut gathered = Vec::with_capacity(GATHER);
+    let mut gathered = BytesMut::with_capacity(GATHER);
     while let Some(chunk) = stream.next().await {
         let chunk: Bytes = chunk.map_err(|e| {
             AppError::BadRequest(format!("the upload broke off ({e}): the agent will send the file again"))
@@ -117,24 +121,24 @@ async fn receive(body: Body, max: u64, tx: &mpsc::Sender<Vec<u8>>) -> AppResult<
         if total > max {
             return Err(AppError::TooLarge { max });
         }
-        gathered.extend_from_slice(&chunk);
-        if gathered.len() >= GATHER {
-            let full = std::mem::replace(&mut gathered, Vec::with_capacity(GATHER));
-            if tx.send(full).await.is_err() {
-                // The disk thread stopped: its error is reported by the caller.
-                return Ok(());
+        // Large chunks (the usual case over a fast link) go as they are; small ones are
+        // gathered so that the disk threads are not woken per packet.
+        let ready = if gathered.is_empty() && chunk.len() >= GATHER / 2 {
+            chunk
+        } else {
+            gathered.extend_from_slice(&chunk);
+            if gathered.len() < GATHER {
+                continue;
             }
+            std::mem::replace(&mut gathered, BytesMut::with_capacity(GATHER)).freeze()
+        };
+        if tx.send(ready).await.is_err() {
+            // The disk thread stopped: its error is reported by the caller.
+            return Ok(());
         }
     }
     if !gathered.is_empty() {
-        let _ = tx.send(gathered).await;
+        let _ = tx.send(gathered.freeze()).await;
     }
     Ok(())
-}
-
-fn write_all(mut writer: BlobWriter, mut rx: mpsc::Receiver<Vec<u8>>) -> AppResult<BlobWriter> {
-    while let Some(chunk) = rx.blocking_recv() {
-        writer.write(&chunk)?;
-    }
-    Ok(writer)
 }
