@@ -53,9 +53,25 @@ pub fn folder_present(root: &Path) -> bool {
     root.join(MARKER_FILE).is_file()
 }
 
+/// Whether `os` is reached through a linked folder below `root` (`os` itself included when
+/// `include_self`). Walks never enter linked folders; events from inside one must not either.
+fn through_linked_folder(root: &Path, os: &Path, include_self: bool) -> bool {
+    let Ok(rel) = os.strip_prefix(root) else { return true };
+    let mut at = root.to_path_buf();
+    let parts: Vec<_> = rel.components().collect();
+    let upto = if include_self { parts.len() } else { parts.len().saturating_sub(1) };
+    parts[..upto].iter().any(|part| {
+        at.push(part);
+        fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink())
+    })
+}
+
 /// Walks `dir` (the root or a folder inside it) and sorts what it finds.
 pub fn scan(catalogue: &Catalogue, root: &Path, dir: &Path) -> Scan {
     let mut out = Scan::default();
+    if through_linked_folder(root, dir, true) {
+        return out;
+    }
     let canonical_root = fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
     let mut stack = vec![dir.to_path_buf()];
     while let Some(folder) = stack.pop() {
@@ -102,7 +118,7 @@ pub fn scan_one(catalogue: &Catalogue, root: &Path, os: &Path) -> One {
         let canonical_root = fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
         !fs::canonicalize(os).is_ok_and(|t| t.starts_with(canonical_root))
     };
-    if leaves {
+    if leaves || through_linked_folder(root, os, false) {
         return One::Other;
     }
     let siblings: HashSet<String> = os
@@ -150,4 +166,31 @@ pub fn sidecar_caption(os: &Path) -> Option<String> {
     fs::File::open(os.with_extension("txt")).ok()?.take(MAX_CAPTION_BYTES).read_to_string(&mut raw).ok()?;
     let caption = raw.trim_start_matches('\u{feff}').trim().to_string();
     (!caption.is_empty()).then_some(caption)
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nothing_is_reached_through_a_linked_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("evidence");
+        let catalogue = Catalogue::builtin();
+        crate::init::init_folder(catalogue, catalogue.department("police").unwrap(), &root).unwrap();
+        let outside = dir.path().join("outside");
+        fs::create_dir_all(&outside).unwrap();
+        fs::write(outside.join("secret.pdf"), b"%PDF-1.4 secret").unwrap();
+        let item = root.join("08.03 昆仑2021专项行动");
+        std::os::unix::fs::symlink(&outside, item.join("linked")).unwrap();
+        fs::write(item.join("own.pdf"), b"%PDF-1.4 own").unwrap();
+
+        let whole = scan(catalogue, &root, &root);
+        let names: Vec<&str> = whole.evidence.iter().map(|f| f.rel.file_name()).collect();
+        assert_eq!(names, ["own.pdf"]);
+        // What an event names: the linked folder, and a file inside it.
+        assert!(scan(catalogue, &root, &item.join("linked")).evidence.is_empty());
+        assert!(matches!(scan_one(catalogue, &root, &item.join("linked/secret.pdf")), One::Other));
+        assert!(matches!(scan_one(catalogue, &root, &item.join("own.pdf")), One::Evidence(_)));
+    }
 }

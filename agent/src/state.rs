@@ -176,8 +176,9 @@ impl State {
     /// upload is in flight the file may change, go or come back, and that newer version must
     /// not be marked done by the older one's answer.
     fn update_sent(&self, sent: &FileRow, change: &str, extra: &[&dyn ToSql]) -> AgentResult<()> {
-        let sql =
-            format!("{change} WHERE path = ?1 AND state = ?2 AND sha256 = ?3 AND mtime = ?4 AND caption IS ?5");
+        let sql = format!(
+            "{change} WHERE path = ?1 AND state = ?2 AND sha256 = ?3 AND mtime = ?4 AND caption IS ?5"
+        );
         let version = params![sent.path, sent.state.as_str(), sent.sha256, sent.mtime, sent.caption];
         let mut args: Vec<&dyn ToSql> = version.to_vec();
         args.extend_from_slice(extra);

@@ -75,7 +75,8 @@ impl Agent {
             _ => Catalogue::builtin().clone(),
         };
         let state = State::open(&config.state)?;
-        let root = config.folder.clone();
+        // Events name absolute paths: a relative folder (`--folder .`) would match none of them.
+        let root = std::path::absolute(&config.folder)?;
         Ok(Agent {
             config,
             root,

@@ -47,6 +47,12 @@ fn handler(tx: mpsc::UnboundedSender<Change>) -> impl FnMut(DebounceEventResult)
                     let _ = tx.send(Change::Rescan);
                     continue;
                 }
+                // Opening or reading a file or folder changes nothing, and the agent's own scans
+                // and hashing cause such events: looking again would loop on itself.
+                if matches!(event.kind, EventKind::Access(kind) if kind != AccessKind::Close(AccessMode::Write))
+                {
+                    continue;
+                }
                 let complete = matches!(
                     event.kind,
                     EventKind::Access(AccessKind::Close(AccessMode::Write))
@@ -119,4 +125,32 @@ async fn canary_seen(folder: &Path, rx: &mut mpsc::UnboundedReceiver<Change>) ->
     .unwrap_or(false);
     let _ = std::fs::remove_file(&canary);
     seen
+}
+
+#[cfg(test)]
+mod tests {
+    use notify::Event;
+    use notify::event::CreateKind;
+    use notify_debouncer_full::DebouncedEvent;
+
+    use super::*;
+
+    #[test]
+    fn reading_a_folder_or_file_is_not_a_change() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let mut handle = handler(tx);
+        let event = |kind: EventKind, path: &str| {
+            DebouncedEvent::new(Event::new(kind).add_path(PathBuf::from(path)), std::time::Instant::now())
+        };
+        handle(Ok(vec![
+            event(EventKind::Access(AccessKind::Open(AccessMode::Any)), "/ev/08.03 x"),
+            event(EventKind::Access(AccessKind::Close(AccessMode::Read)), "/ev/08.03 x/a.pdf"),
+            event(EventKind::Create(CreateKind::File), "/ev/08.03 x/b.pdf"),
+            event(EventKind::Access(AccessKind::Close(AccessMode::Write)), "/ev/08.03 x/b.pdf"),
+        ]));
+        let Some(Change::Paths(paths)) = rx.try_recv().ok() else { panic!("one change expected") };
+        let b = PathBuf::from("/ev/08.03 x/b.pdf");
+        assert_eq!(paths, [(b.clone(), false), (b, true)]);
+        assert!(rx.try_recv().is_err());
+    }
 }

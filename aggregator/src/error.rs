@@ -30,7 +30,7 @@ pub enum AppError {
     HashMismatch { expected: String, actual: String },
     #[error("{0}")]
     Unprocessable(String),
-    #[error("database: {0}")]
+    #[error("database: {0} (if the disk is full, the office must free space; agents retry by themselves)")]
     Db(#[from] rusqlite::Error),
     #[error("storage: {0} (if the disk is full, the office must free space; agents retry by themselves)")]
     Io(#[from] std::io::Error),
@@ -50,6 +50,9 @@ impl AppError {
             AppError::HashMismatch { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "hash_mismatch"),
             AppError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
             AppError::Io(e) if e.kind() == std::io::ErrorKind::StorageFull => {
+                (StatusCode::INSUFFICIENT_STORAGE, "storage_full")
+            }
+            AppError::Db(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::DiskFull => {
                 (StatusCode::INSUFFICIENT_STORAGE, "storage_full")
             }
             AppError::Db(_) | AppError::Io(_) | AppError::Config(_) => {

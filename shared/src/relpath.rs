@@ -31,6 +31,10 @@ pub enum PathError {
     Backslash,
     #[error("the path contains a control character (U+{0:04X}): rename the file")]
     ControlChar(u32),
+    #[error(
+        "the path contains U+FFFD, the mark of a name that was not valid UTF-8 on the way: rename the file"
+    )]
+    NotText,
     #[error("the path has an empty component ('//' or a trailing '/')")]
     EmptyComponent,
     #[error("the path has a '.' or '..' component: send the plain relative path")]
@@ -57,6 +61,9 @@ impl RelPath {
         }
         if path.contains('\\') {
             return Err(PathError::Backslash);
+        }
+        if path.contains('\u{FFFD}') {
+            return Err(PathError::NotText);
         }
         if path.starts_with('/') {
             return Err(PathError::Absolute);
@@ -179,6 +186,7 @@ mod tests {
             ("a\nb", ControlChar(10)),
             ("a//b", EmptyComponent),
             ("a/", EmptyComponent),
+            ("08.03 x/\u{FFFD}\u{FFFD}.pdf", NotText),
         ] {
             assert_eq!(RelPath::parse(raw), Err(err), "{raw:?}");
         }

@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use reqwest::Client;
@@ -29,19 +30,27 @@ pub struct Aggregator {
 
 impl Aggregator {
     pub async fn start(data: &Path) -> Aggregator {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        Self::start_on(data, listener)
+        Self::start_with(data, |_| {}).await
     }
 
-    pub fn start_on(data: &Path, listener: TcpListener) -> Aggregator {
+    /// Starts with the embedded defaults changed by `adjust`.
+    pub async fn start_with(data: &Path, adjust: impl FnOnce(&mut Config)) -> Aggregator {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut config = Config { data: data.to_path_buf(), ..Config::default() };
+        adjust(&mut config);
+        Self::start_on(config, listener)
+    }
+
+    pub fn start_on(config: Config, listener: TcpListener) -> Aggregator {
         install_crypto();
-        let state = AppState::open(Config { data: data.to_path_buf(), ..Config::default() }).unwrap();
+        let data = config.data.clone();
+        let state = AppState::open(config).unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(serve(listener, state.clone(), async move {
             let _ = stopped.await;
         }));
-        Aggregator { addr, state, data: data.to_path_buf(), stop: Some(stop), task: Some(task) }
+        Aggregator { addr, state, data, stop: Some(stop), task: Some(task) }
     }
 
     pub async fn stop(mut self) {
@@ -149,12 +158,21 @@ impl DeptAgent {
 }
 
 /// Polls `check` until it returns `Some`, failing the test after `PATIENCE`.
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+pub async fn eventually<T, F, Fut>(what: &str, check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    let deadline = Instant::now() + PATIENCE;
+    eventually_within(PATIENCE, what, check).await
+}
+
+/// `eventually` with its own patience, for outcomes that wait out retry back-offs.
+pub async fn eventually_within<T, F, Fut>(patience: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + patience;
     loop {
         if let Some(value) = check().await {
             return value;
@@ -162,6 +180,105 @@ where
         assert!(Instant::now() < deadline, "timed out waiting for: {what}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// A release or debug binary of the workspace, built beside this test (by `cargo test --workspace`).
+pub fn binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/<test> → target/<profile>/<name>
+    let path =
+        exe.parent().and_then(Path::parent).unwrap().join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(path.exists(), "{} is not built: run the tests with `cargo test --workspace`", path.display());
+    path
+}
+
+/// The real aggregator binary, serving `data` on a fixed loopback port so that it can be
+/// killed and started again where the agents expect it.
+pub struct ServerProcess {
+    child: Child,
+    pub data: PathBuf,
+    pub port: u16,
+}
+
+impl ServerProcess {
+    /// A loopback port that was free a moment ago.
+    pub fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    }
+
+    /// Starts the server and waits until it answers.
+    pub async fn start(data: &Path, port: u16) -> ServerProcess {
+        let child = Command::new(binary("yingjian-aggregator"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
+            .arg(data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = ServerProcess { child, data: data.to_path_buf(), port };
+        let url = format!("{}/healthz", server.url());
+        eventually("the server answers", || async {
+            reqwest::get(&url).await.ok().filter(|r| r.status().is_success())
+        })
+        .await;
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// SIGKILL: no shutdown, no flush, whatever was under way is cut off.
+    pub fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// `yingjian-aggregator <args> --data <data>`, which must succeed; returns standard output.
+    pub fn cli(data: &Path, args: &[&str]) -> String {
+        let out =
+            Command::new(binary("yingjian-aggregator")).args(args).arg("--data").arg(data).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A small deterministic generator for fault timing and file contents; the seed is printed so
+/// that a failing run can be replayed with `YINGJIAN_SEED`.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn from_env() -> Rng {
+        let seed = std::env::var("YINGJIAN_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
+        });
+        eprintln!("YINGJIAN_SEED={seed}");
+        Rng(seed | 1)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A number in `range`.
+    pub fn within(&mut self, range: std::ops::Range<u64>) -> u64 {
+        range.start + self.next_u64() % (range.end - range.start)
+    }
+}
+
+/// Whether the long variants of the fault and load suites run (`YINGJIAN_LONG=1`).
+pub fn long() -> bool {
+    std::env::var("YINGJIAN_LONG").is_ok_and(|v| v == "1")
 }
 
 /// reqwest is built without a default TLS provider; every test process installs ring once.

@@ -115,3 +115,47 @@ async fn killed_mid_upload_then_restarted_delivers_exactly_once() {
     let count = |action: &str| log.iter().filter(|(_, e)| e.action == action).count();
     assert_eq!((count("upload"), count("record")), (2, 2), "exactly once");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relative_folder_is_watched() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = AppState::open(Config { data: dir.path().join("data"), ..Config::default() }).unwrap();
+    let token = new_token().unwrap();
+    state.db.insert_token(token_hash(&token), Some("police".into()), "pc-1".into()).await.unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(serve(listener, state.clone(), std::future::pending()));
+    let catalogue = Catalogue::builtin();
+    let folder = dir.path().join("evidence");
+    yingjian_agent::init_folder(catalogue, catalogue.department("police").unwrap(), &folder).unwrap();
+    let item = folder.join("08.03 昆仑2021专项行动");
+    std::fs::write(item.join("启动前.pdf"), b"%PDF-1.4 before").unwrap();
+
+    // `--folder evidence`, as a clerk would type it in the folder above.
+    let _agent = AgentProcess(
+        Command::new(env!("CARGO_BIN_EXE_yingjian-agent"))
+            .args([
+                "run",
+                "--server",
+                &server,
+                "--settle-ms",
+                "100",
+                "--folder",
+                "evidence",
+                "--state",
+                "state",
+            ])
+            .current_dir(dir.path())
+            .env("YINGJIAN_TOKEN", &token)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let on_file = async |n: usize| state.db.evidence(Some("police".into())).await.unwrap().len() == n;
+    // Delivered by the first reconcile, which runs once the watcher is up.
+    wait_for("the file that was there before", async || on_file(1).await).await;
+    // Delivered only if events under a relative folder are understood (the rescan is minutes away).
+    std::fs::write(item.join("启动后.pdf"), b"%PDF-1.4 after").unwrap();
+    wait_for("the file written after the start", async || on_file(2).await).await;
+}

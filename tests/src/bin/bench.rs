@@ -21,7 +21,7 @@ fn env_num(name: &str, default: u64) -> u64 {
 /// Deterministic incompressible bytes, fast enough not to matter.
 fn write_random(path: &Path, mib: u64, seed: u64) -> Result<()> {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
-    let mut x = seed | 1;
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut buf = vec![0u8; 1 << 20];
     for _ in 0..mib {
         for chunk in buf.chunks_mut(8) {

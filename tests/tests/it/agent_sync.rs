@@ -4,6 +4,7 @@ use std::fs;
 use std::io::Write;
 use std::time::Duration;
 
+use yingjian_aggregator::Config;
 use yingjian_shared::sha256_reader;
 use yingjian_tests::{Aggregator, DeptAgent, eventually, temp};
 
@@ -90,7 +91,7 @@ async fn server_down_then_up_loses_nothing_and_restarts_send_nothing_twice() {
     // Reserve a port, then let the agent run against it while nothing listens there.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let first = Aggregator::start_on(&data, listener);
+    let first = Aggregator::start_on(Config { data: data.clone(), ..Config::default() }, listener);
     let token = first.token(Some("water")).await;
     let office = first.token(None).await;
     first.stop().await;
@@ -107,7 +108,7 @@ async fn server_down_then_up_loses_nothing_and_restarts_send_nothing_twice() {
     // The server comes back on the same address.
     let listener =
         eventually("the port again", || async { tokio::net::TcpListener::bind(addr).await.ok() }).await;
-    let server = Aggregator::start_on(&data, listener);
+    let server = Aggregator::start_on(Config { data: data.clone(), ..Config::default() }, listener);
     eventually("all six files delivered", || async { (server.paths(&token).await.len() == 6).then_some(()) })
         .await;
 

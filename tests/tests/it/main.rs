@@ -1,5 +1,9 @@
 //! End-to-end: the real aggregator and real agents on loopback against real folders.
 
 mod agent_sync;
+mod city;
 mod dashboard;
+mod faults;
+mod hostile;
 mod https;
+mod load;
