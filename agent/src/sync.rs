@@ -23,7 +23,7 @@ use crate::state::{FileRow, FileState, State};
 use crate::watch::{self, Change, Watch};
 
 const TICK: Duration = Duration::from_millis(50);
-/// Queue entries handled per tick, so that events and heartbeats are not kept waiting.
+/// Queue rows read to fill the free delivery slots (the first few may be in flight already).
 const BATCH: usize = 32;
 /// Deliveries running at once: enough to keep the link and the server busy while the next
 /// files are hashed and records are filed, few enough to be kind to a slow link.
@@ -100,7 +100,9 @@ impl Agent {
         tokio::pin!(shutdown);
         let mut changes = self.resume().await;
         let mut tick = tokio::time::interval(TICK);
-        let mut rescan = tokio::time::interval(Duration::from_secs(self.config.rescan_secs.max(1)));
+        // `resume` has just reconciled: the first periodic rescan is one period away.
+        let every = Duration::from_secs(self.config.rescan_secs.max(1));
+        let mut rescan = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         let mut heartbeat = tokio::time::interval(Duration::from_secs(self.config.heartbeat_secs.max(1)));
         let mut presence = tokio::time::interval(Duration::from_secs(1));
         loop {

@@ -208,6 +208,7 @@ impl ServerProcess {
 
     /// Starts the server and waits until it answers.
     pub async fn start(data: &Path, port: u16) -> ServerProcess {
+        install_crypto();
         let child = Command::new(binary("yingjian-aggregator"))
             .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
             .arg(data)

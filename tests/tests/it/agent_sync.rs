@@ -124,6 +124,10 @@ async fn server_down_then_up_loses_nothing_and_restarts_send_nothing_twice() {
     assert_eq!(server.audit_count(&office, "upload").await, 7);
     assert_eq!(server.audit_count(&office, "record").await, 7);
     agent.stop().await;
+    for (sha256, size) in server.state.db.all_blobs().await.unwrap() {
+        assert_eq!(server.state.blobs.verify(&sha256, size), None, "every blob verifies");
+    }
+    assert_eq!(server.state.blobs.temp_files().unwrap(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

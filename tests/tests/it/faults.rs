@@ -292,7 +292,7 @@ async fn a_full_disk_gives_clear_errors_and_recovers_when_space_returns() {
         assert_eq!(server.state.blobs.verify(&sha256, size), None);
     }
     let counts = audit_counts(&url, &office).await;
-    assert_eq!(counts.get("upload"), Some(&files.len()));
+    assert_eq!((counts.get("upload"), counts.get("record")), (Some(&files.len()), Some(&files.len())));
     assert_eq!(server.state.blobs.temp_files().unwrap(), 0);
     server.stop().await;
     drop(mount);
