@@ -121,8 +121,12 @@ pub fn scan_one(catalogue: &Catalogue, root: &Path, os: &Path) -> One {
     if leaves || through_linked_folder(root, os, false) {
         return One::Other;
     }
+    // Only a `.txt` needs its neighbours (is it a picture's caption?); listing a folder of
+    // thousands for every event on it would make a first run quadratic.
+    let is_txt = os.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("txt"));
     let siblings: HashSet<String> = os
         .parent()
+        .filter(|_| is_txt)
         .and_then(|p| fs::read_dir(p).ok())
         .map(|d| d.flatten().filter_map(|e| e.file_name().to_str().map(str::to_string)).collect())
         .unwrap_or_default();
