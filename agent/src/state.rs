@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS files (
 -- It replaces the earlier files_due index, which the planner would prefer and then sort.
 DROP INDEX IF EXISTS files_due;
 CREATE INDEX IF NOT EXISTS files_queue ON files(since, path) WHERE state IN ('send', 'withdraw');
+CREATE INDEX IF NOT EXISTS files_failed ON files(path) WHERE state = 'failed';
 ";
 
 /// What the agent must still do for a file.
@@ -176,6 +177,26 @@ impl State {
         Ok(stmt.query_map(params![now_ms(), limit as i64], row)?.collect::<Result<_, _>>()?)
     }
 
+    /// What the heartbeat reports: how many files wait, the one waiting longest, and the files
+    /// the server refused. Index walks, not a read of every row (a folder may hold 100,000).
+    pub fn queue_summary(&self) -> AgentResult<(u64, Option<FileRow>, Vec<FileRow>)> {
+        let conn = self.conn();
+        let waiting: i64 =
+            conn.query_row("SELECT count(*) FROM files WHERE state IN ('send', 'withdraw')", [], |r| {
+                r.get(0)
+            })?;
+        let oldest = conn
+            .query_row(
+                &format!("{SELECT} WHERE state IN ('send', 'withdraw') ORDER BY since, path LIMIT 1"),
+                [],
+                row,
+            )
+            .optional()?;
+        let mut stmt = conn.prepare_cached(&format!("{SELECT} WHERE state = 'failed' ORDER BY path"))?;
+        let failed = stmt.query_map([], row)?.collect::<Result<_, _>>()?;
+        Ok((waiting as u64, oldest, failed))
+    }
+
     /// The outcomes below apply only if the row is still the version that was sent: while an
     /// upload is in flight the file may change, go or come back, and that newer version must
     /// not be marked done by the older one's answer.
@@ -259,6 +280,26 @@ mod tests {
             .map(|r| r.path)
             .collect();
         assert_eq!(withdrawn, ["08.03 x/a.pdf", "08.03 x/sub", "08.03 x/sub/b.pdf"]);
+    }
+
+    #[test]
+    fn the_heartbeat_summary_counts_the_queue_and_lists_refusals() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = State::open(dir.path()).unwrap();
+        let get = |p: &str| state.get(p).unwrap().unwrap();
+        // a is sent, then leaves the folder: it waits to be withdrawn, longest of all.
+        state.settled("08.03 x/a.pdf", 1, 1, "00", None).unwrap();
+        state.mark_synced(&get("08.03 x/a.pdf")).unwrap();
+        state.gone("08.03 x/a.pdf").unwrap();
+        for path in ["08.03 x/b.pdf", "08.03 x/c.pdf", "08.03 x/d.pdf"] {
+            state.settled(path, 1, 1, "00", None).unwrap();
+        }
+        state.mark_failed(&get("08.03 x/c.pdf"), "wrong folder").unwrap();
+        let (waiting, oldest, failed) = state.queue_summary().unwrap();
+        assert_eq!(waiting, 3);
+        assert_eq!(oldest.unwrap().path, "08.03 x/a.pdf");
+        let failed: Vec<_> = failed.iter().map(|r| (r.path.as_str(), r.error.as_deref())).collect();
+        assert_eq!(failed, [("08.03 x/c.pdf", Some("wrong folder"))]);
     }
 
     #[test]

@@ -420,36 +420,30 @@ impl Agent {
     }
 
     async fn heartbeat(&self) {
-        let rows = match self.state.all() {
-            Ok(rows) => rows,
+        let (waiting, oldest, failed) = match self.state.queue_summary() {
+            Ok(summary) => summary,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the local state");
                 return;
             }
         };
-        let waiting: Vec<&FileRow> =
-            rows.iter().filter(|r| matches!(r.state, FileState::Send | FileState::Withdraw)).collect();
-        let oldest = waiting.iter().min_by_key(|r| r.since).and_then(|r| {
+        let oldest = oldest.and_then(|r| {
             Some(PendingFile {
                 path: RelPath::parse(&r.path).ok()?,
                 since: Timestamp::from_millisecond(r.since).ok()?,
             })
         });
-        let failed = rows
-            .iter()
-            .filter(|r| r.state == FileState::Failed)
+        let failed = failed
+            .into_iter()
             .filter_map(|r| {
-                Some(FailedFile {
-                    path: RelPath::parse(&r.path).ok()?,
-                    reason: r.error.clone().unwrap_or_default(),
-                })
+                Some(FailedFile { path: RelPath::parse(&r.path).ok()?, reason: r.error.unwrap_or_default() })
             })
             .collect();
         let hb = Heartbeat {
             version: env!("CARGO_PKG_VERSION").to_string(),
             host: self.host.clone(),
             watch_mode: self.watch_mode(),
-            pending: (waiting.len() + self.candidates.len()) as u64,
+            pending: waiting + self.candidates.len() as u64,
             failed,
             oldest_pending: oldest,
             unsorted: self.unsorted.iter().cloned().collect(),
