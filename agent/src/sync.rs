@@ -351,7 +351,8 @@ impl Agent {
     /// Starts deliveries from the queue (uploads, records, withdrawals) up to `IN_FLIGHT`.
     /// They run as tasks of their own, so they go on while the next files are hashed.
     fn send_due(&mut self) -> AgentResult<()> {
-        if self.paused || self.offline_until.is_some_and(|t| Instant::now() < t) {
+        let full = self.in_flight.len() >= IN_FLIGHT;
+        if full || self.paused || self.offline_until.is_some_and(|t| Instant::now() < t) {
             return Ok(());
         }
         for row in self.state.due(BATCH)? {

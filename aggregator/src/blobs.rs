@@ -129,7 +129,7 @@ impl BlobWriter {
         let file = &mut self.file;
         let mut hasher = std::mem::take(&mut self.hasher);
         let mut prefix = std::mem::take(&mut self.prefix);
-        let written = std::thread::scope(|scope| {
+        let (written, hasher, prefix) = std::thread::scope(|scope| {
             let (to_hash, hash_rx) = mpsc::sync_channel::<Bytes>(HASH_QUEUE);
             let (to_sync, sync_rx) = mpsc::sync_channel::<()>(1);
             let hashing = scope.spawn(move || {
@@ -164,8 +164,8 @@ impl BlobWriter {
             let (hasher, prefix) = hashing.join().expect("the hashing thread does not panic");
             (written, hasher, prefix)
         });
-        (self.hasher, self.prefix) = (written.1, written.2);
-        written.0
+        (self.hasher, self.prefix) = (hasher, prefix);
+        written
     }
 
     pub fn len(&self) -> u64 {

@@ -1,6 +1,7 @@
 //! A city in a box for the end-to-end tests: the real aggregator on loopback, real agents on
 //! real temporary folders, and polling helpers that wait for an outcome instead of sleeping.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -15,7 +16,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use yingjian_agent::{Agent, AgentConfig, init_folder};
 use yingjian_aggregator::{AppState, Config, new_token, serve, token_hash};
-use yingjian_shared::Catalogue;
+use yingjian_shared::{Catalogue, sha256_reader};
 
 /// How long a helper waits for an outcome before the test fails.
 pub const PATIENCE: Duration = Duration::from_secs(30);
@@ -75,9 +76,7 @@ impl Aggregator {
 
     /// GETs a JSON document with the given token.
     pub async fn get(&self, path: &str, token: &str) -> Value {
-        let r = Client::new().get(format!("{}{path}", self.url())).bearer_auth(token).send().await.unwrap();
-        assert!(r.status().is_success(), "{path}: {}", r.status());
-        r.json().await.unwrap()
+        get_json(&self.url(), path, token).await.unwrap_or_else(|| panic!("GET {path} failed"))
     }
 
     /// The paths of a department's records on file.
@@ -88,9 +87,70 @@ impl Aggregator {
 
     /// How often the audit log has `action`.
     pub async fn audit_count(&self, office: &str, action: &str) -> usize {
-        let log = self.get("/api/v1/audit?limit=100000", office).await;
-        log.as_array().unwrap().iter().filter(|e| e["action"] == action).count()
+        audit_counts(&self.url(), office).await.get(action).copied().unwrap_or(0)
     }
+}
+
+/// GETs a JSON document from the server at `base`; `None` if it is down or refuses.
+pub async fn get_json(base: &str, path: &str, token: &str) -> Option<Value> {
+    install_crypto();
+    let r = Client::new().get(format!("{base}{path}")).bearer_auth(token).send().await.ok()?;
+    if !r.status().is_success() {
+        return None;
+    }
+    r.json().await.ok()
+}
+
+/// How often the audit log of the server at `base` has each action.
+pub async fn audit_counts(base: &str, office: &str) -> BTreeMap<String, usize> {
+    let log = get_json(base, "/api/v1/audit?limit=100000", office).await.expect("the audit log");
+    let mut counts = BTreeMap::new();
+    for e in log.as_array().unwrap() {
+        *counts.entry(e["action"].as_str().unwrap().to_string()).or_default() += 1;
+    }
+    counts
+}
+
+/// The SHA-256 of `bytes`, as the wire spells it.
+pub fn sha(bytes: &[u8]) -> String {
+    sha256_reader(bytes).unwrap().0.to_string()
+}
+
+/// An evidence record as an agent sends it.
+pub fn record(path: &str, sha256: &str, size: usize) -> Value {
+    serde_json::json!({"path": path, "sha256": sha256, "size": size, "modified": "2021-12-01T08:00:00Z"})
+}
+
+/// Files `bytes` at `path` as a department's agent does: the blob, then the record.
+pub async fn deliver(
+    client: &Client,
+    base: &str,
+    token: &str,
+    path: &str,
+    bytes: &[u8],
+) -> Result<(), String> {
+    let sha = sha(bytes);
+    let put = client
+        .put(format!("{base}/api/v1/blobs/{sha}"))
+        .bearer_auth(token)
+        .body(bytes.to_vec())
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !put.status().is_success() {
+        return Err(format!("blob for {path}: {}", put.status()));
+    }
+    let r = client
+        .put(format!("{base}/api/v1/evidence"))
+        .bearer_auth(token)
+        .json(&record(path, &sha, bytes.len()))
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !r.status().is_success() {
+        return Err(format!("record for {path}: {}", r.status()));
+    }
+    Ok(())
 }
 
 /// One department's agent, run in-process on its own folder and state.

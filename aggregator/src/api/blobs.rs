@@ -68,12 +68,9 @@ async fn put_blob(
 
     // Hashing and writing run on a blocking thread, fed through a bounded channel, so the
     // network read and the disk write overlap and memory stays at a few chunks.
-    let writer = state.blobs.begin()?;
+    let mut writer = state.blobs.begin()?;
     let (tx, mut rx) = mpsc::channel::<Bytes>(CHUNKS_IN_FLIGHT);
-    let disk = tokio::task::spawn_blocking(move || {
-        let mut writer = writer;
-        writer.fill(|| rx.blocking_recv()).map(|()| writer)
-    });
+    let disk = tokio::task::spawn_blocking(move || writer.fill(|| rx.blocking_recv()).map(|()| writer));
     let received = receive(body, max, &tx).await;
     drop(tx);
     let writer = disk.await.map_err(|e| AppError::Io(std::io::Error::other(e)))??;

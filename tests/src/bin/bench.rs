@@ -440,24 +440,10 @@ async fn main() -> Result<()> {
             async move {
                 let (token, folder) = &tokens[(i % tokens.len() as u64) as usize];
                 let bytes = format!("%PDF-1.4 record {i}").into_bytes();
-                let sha = yingjian_shared::sha256_reader(&bytes[..])?.0;
-                client
-                    .put(format!("{url}/api/v1/blobs/{sha}"))
-                    .bearer_auth(token)
-                    .body(bytes.clone())
-                    .send()
-                    .await?;
-                let record = serde_json::json!({"path": format!("{folder} x/文件{i}.pdf"), "sha256": sha,
-                    "size": bytes.len(), "modified": "2021-12-01T08:00:00Z"});
-                let r = client
-                    .put(format!("{url}/api/v1/evidence"))
-                    .bearer_auth(token)
-                    .json(&record)
-                    .send()
-                    .await?;
-                if !r.status().is_success() {
-                    bail!("record: {}", r.status());
-                }
+                let path = format!("{folder} x/文件{i}.pdf");
+                yingjian_tests::deliver(&client, &url, token, &path, &bytes)
+                    .await
+                    .map_err(anyhow::Error::msg)?;
                 anyhow::Ok(())
             }
         })

@@ -5,12 +5,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use yingjian_aggregator::Config;
-use yingjian_shared::sha256_reader;
-use yingjian_tests::{Aggregator, DeptAgent, eventually, temp};
-
-fn sha(bytes: &[u8]) -> String {
-    sha256_reader(bytes).unwrap().0.to_string()
-}
+use yingjian_tests::{Aggregator, DeptAgent, eventually, sha, temp};
 
 async fn records(server: &Aggregator, token: &str) -> Vec<serde_json::Value> {
     server.get("/api/v1/evidence", token).await.as_array().unwrap().clone()

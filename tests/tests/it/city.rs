@@ -7,10 +7,8 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use yingjian_shared::{
-    Catalogue, Contact, ContactRole, Contacts, ItemCode, ItemState, Status, sha256_reader,
-};
-use yingjian_tests::{Aggregator, DeptAgent, eventually, temp};
+use yingjian_shared::{Catalogue, Contact, ContactRole, Contacts, ItemCode, ItemState, Status};
+use yingjian_tests::{Aggregator, DeptAgent, eventually, sha, temp};
 
 /// The same notice, filed by several departments: one blob, one duplicate group.
 const SHARED_NOTICE: &[u8] = "%PDF-1.4\n% 关于印发《质量强市建设实施方案》的通知\n%%EOF\n".as_bytes();
@@ -23,10 +21,6 @@ fn jpeg(tag: &str) -> Vec<u8> {
     let mut v = b"\xFF\xD8\xFF\xE0\0\x10JFIF\0".to_vec();
     v.extend_from_slice(tag.as_bytes());
     v
-}
-
-fn sha(bytes: &[u8]) -> String {
-    sha256_reader(bytes).unwrap().0.to_string()
 }
 
 /// What one department dropped, as the status and the bundle must show it.

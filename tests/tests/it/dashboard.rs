@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
-use yingjian_shared::sha256_reader;
-use yingjian_tests::{Aggregator, eventually, temp};
+use yingjian_tests::{Aggregator, deliver, eventually, temp};
 
 struct Driver(Child);
 
@@ -56,24 +55,7 @@ async fn browser(profile: &std::path::Path) -> (Driver, Client) {
 }
 
 async fn file(server: &Aggregator, token: &str, path: &str, bytes: &[u8]) {
-    let http = reqwest::Client::new();
-    let sha = sha256_reader(bytes).unwrap().0.to_string();
-    http.put(format!("{}/api/v1/blobs/{sha}", server.url()))
-        .bearer_auth(token)
-        .body(bytes.to_vec())
-        .send()
-        .await
-        .unwrap();
-    let record =
-        json!({"path": path, "sha256": sha, "size": bytes.len(), "modified": "2021-12-01T08:00:00Z"});
-    let r = http
-        .put(format!("{}/api/v1/evidence", server.url()))
-        .bearer_auth(token)
-        .json(&record)
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{}", r.status());
+    deliver(&reqwest::Client::new(), &server.url(), token, path, bytes).await.unwrap();
 }
 
 async fn login(browser: &Client, server: &Aggregator, token: &str) {

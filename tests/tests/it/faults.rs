@@ -10,17 +10,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
-use yingjian_shared::sha256_reader;
 use yingjian_tests::{
-    Aggregator, DeptAgent, Rng, ServerProcess, binary, eventually, eventually_within, long, temp,
+    Aggregator, DeptAgent, Rng, ServerProcess, audit_counts, binary, eventually, eventually_within, get_json,
+    long, sha, temp,
 };
 
 /// Waiting out retry back-offs that several faults in a row have stretched.
 const AFTER_FAULTS: Duration = Duration::from_mins(3);
-
-fn sha(bytes: &[u8]) -> String {
-    sha256_reader(bytes).unwrap().0.to_string()
-}
 
 /// Writes `n` files of random content and size into `folder`; returns name → SHA-256.
 fn random_files(
@@ -42,13 +38,10 @@ fn random_files(
     written
 }
 
-/// name → SHA-256 of the department's records whose path is in `dir`.
+/// name → SHA-256 of the department's records whose path is in `dir`; empty while the server
+/// is down.
 async fn on_server(url: &str, token: &str, dir: &str) -> BTreeMap<String, String> {
-    let Ok(r) = reqwest::Client::new().get(format!("{url}/api/v1/evidence")).bearer_auth(token).send().await
-    else {
-        return BTreeMap::new();
-    };
-    let records: Value = r.json().await.unwrap_or(Value::Null);
+    let records = get_json(url, "/api/v1/evidence", token).await.unwrap_or(Value::Null);
     records
         .as_array()
         .into_iter()
@@ -59,24 +52,6 @@ async fn on_server(url: &str, token: &str, dir: &str) -> BTreeMap<String, String
             (folder == dir).then(|| (name.to_string(), sha256.to_string()))
         })
         .collect()
-}
-
-/// How often the audit log of the store at `url` has each action.
-async fn audit_counts(url: &str, office: &str) -> BTreeMap<String, usize> {
-    let log: Value = reqwest::Client::new()
-        .get(format!("{url}/api/v1/audit?limit=100000"))
-        .bearer_auth(office)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let mut counts = BTreeMap::new();
-    for e in log.as_array().unwrap() {
-        *counts.entry(e["action"].as_str().unwrap().to_string()).or_default() += 1;
-    }
-    counts
 }
 
 /// Each file one upload and one record, nothing updated, every blob intact, `tmp/` empty.

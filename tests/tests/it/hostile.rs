@@ -8,15 +8,10 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use yingjian_shared::sha256_reader;
-use yingjian_tests::{Aggregator, DeptAgent, eventually, temp};
+use yingjian_tests::{Aggregator, DeptAgent, eventually, record, sha, temp};
 
 /// The server under attack accepts uploads up to this size.
 const MAX_UPLOAD: u64 = 64 * 1024;
-
-fn sha(bytes: &[u8]) -> String {
-    sha256_reader(bytes).unwrap().0.to_string()
-}
 
 /// Who sends the request.
 #[derive(Clone, Copy)]
@@ -53,10 +48,6 @@ struct Case {
     req: Req,
     /// The status and error code; a status of 0 means "refused in any 4xx way or hung up".
     want: (u16, &'static str),
-}
-
-fn record(path: &str, sha256: &str, size: usize) -> Value {
-    json!({"path": path, "sha256": sha256, "size": size, "modified": "2021-12-01T08:00:00Z"})
 }
 
 fn cases(good: &str, good_len: usize) -> Vec<Case> {

@@ -4,9 +4,8 @@
 use std::collections::BTreeMap;
 
 use futures_util::StreamExt;
-use serde_json::json;
-use yingjian_shared::{Catalogue, sha256_reader};
-use yingjian_tests::{Aggregator, long, temp};
+use yingjian_shared::Catalogue;
+use yingjian_tests::{Aggregator, deliver, long, temp};
 
 const AGENTS: usize = 50;
 
@@ -38,29 +37,10 @@ async fn fifty_agents_upload_at_once_and_nothing_is_lost() {
                     } else {
                         format!("%PDF-1.4 agent {n} file {i} {}", "x".repeat(i * 97)).into_bytes()
                     };
-                    let sha = sha256_reader(&bytes[..]).unwrap().0.to_string();
-                    let put = client
-                        .put(format!("{url}/api/v1/blobs/{sha}"))
-                        .bearer_auth(token)
-                        .body(bytes.clone())
-                        .send()
+                    let path = format!("{folder} 材料/电脑{n}/文件{i}.pdf");
+                    deliver(&client, &url, token, &path, &bytes)
                         .await
-                        .map_err(|e| e.to_string())?;
-                    if !put.status().is_success() {
-                        return Err(format!("agent {n} blob {i}: {}", put.status()));
-                    }
-                    let record = json!({"path": format!("{folder} 材料/电脑{n}/文件{i}.pdf"), "sha256": sha,
-                        "size": bytes.len(), "modified": "2021-12-01T08:00:00Z"});
-                    let r = client
-                        .put(format!("{url}/api/v1/evidence"))
-                        .bearer_auth(token)
-                        .json(&record)
-                        .send()
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    if !r.status().is_success() {
-                        return Err(format!("agent {n} record {i}: {}", r.status()));
-                    }
+                        .map_err(|e| format!("agent {n}: {e}"))?;
                 }
                 Ok(())
             }
