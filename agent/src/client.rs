@@ -7,7 +7,7 @@ use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, HeaderMap, HeaderValue};
 use reqwest::{Body, Method, Response, StatusCode};
 use tokio_util::io::ReaderStream;
 use yingjian_shared::{
-    Catalogue, ErrorBody, EvidenceAck, EvidenceRecord, HOST_HEADER, Heartbeat, RelPath, Status,
+    BlobStored, Catalogue, ErrorBody, EvidenceAck, EvidenceRecord, HOST_HEADER, Heartbeat, RelPath, Status,
 };
 
 use crate::error::{AgentError, AgentResult};
@@ -70,16 +70,15 @@ impl Client {
 
     /// Streams the file from disk; the server checks that it hashes to `sha256`.
     pub async fn put_blob(&self, sha256: &str, file: &Path, size: u64) -> AgentResult<()> {
-        let file = tokio::fs::File::open(file).await?;
-        let body = Body::wrap_stream(ReaderStream::with_capacity(file, 256 * 1024));
-        let r = self
-            .http
-            .put(self.url(&format!("/api/v1/blobs/{sha256}")))
-            .header(CONTENT_LENGTH, size)
-            .body(body)
-            .send()
-            .await?;
-        check(r).await.map(|_| ())
+        let r = self.http.put(self.url(&format!("/api/v1/blobs/{sha256}"))).header(CONTENT_LENGTH, size);
+        check(r.body(file_body(file).await?).send().await?).await.map(|_| ())
+    }
+
+    /// Streams the file from disk without naming its hash: the server files it under the hash
+    /// it computes, and says which.
+    pub async fn post_blob(&self, file: &Path, size: u64) -> AgentResult<BlobStored> {
+        let r = self.http.post(self.url("/api/v1/blobs")).header(CONTENT_LENGTH, size);
+        Ok(check(r.body(file_body(file).await?).send().await?).await?.json().await?)
     }
 
     pub async fn put_evidence(&self, record: &EvidenceRecord) -> AgentResult<EvidenceAck> {
@@ -101,6 +100,11 @@ impl Client {
     pub async fn status(&self) -> AgentResult<Status> {
         Ok(check(self.http.get(self.url("/api/v1/status")).send().await?).await?.json().await?)
     }
+}
+
+async fn file_body(file: &Path) -> AgentResult<Body> {
+    let file = tokio::fs::File::open(file).await?;
+    Ok(Body::wrap_stream(ReaderStream::with_capacity(file, 256 * 1024)))
 }
 
 /// Turns an error status into `AgentError::Server` with the server's message.

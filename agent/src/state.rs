@@ -144,6 +144,20 @@ impl State {
         Ok(true)
     }
 
+    /// Whether some file of exactly this size and mtime is known: a large file that arrives with
+    /// the size and mtime of one already seen was most likely moved, not made anew.
+    pub fn seen_before(&self, size: u64, mtime: i64) -> AgentResult<bool> {
+        let conn = self.conn();
+        let found = conn
+            .query_row(
+                "SELECT 1 FROM files WHERE size = ?1 AND mtime = ?2 LIMIT 1",
+                params![size as i64, mtime],
+                |_| Ok(()),
+            )
+            .optional()?;
+        Ok(found.is_some())
+    }
+
     /// The file is gone: withdraw its record (a never-sent file is simply forgotten).
     pub fn gone(&self, path: &str) -> AgentResult<()> {
         self.mark_gone("path = ?1", path)

@@ -33,6 +33,10 @@ const OFFLINE_PAUSE: Duration = Duration::from_secs(1);
 /// Hashing stops for a moment after this long, so that finished deliveries are recorded and
 /// new ones started while a large batch is hashed.
 const HASH_SLICE: Duration = Duration::from_millis(100);
+/// Files at least this large are uploaded while they are hashed, not after (`hash_while_uploading`).
+const UPLOAD_WHILE_HASHING_FROM: u64 = 64 << 20;
+/// Large files hashed and uploaded at once.
+const LARGE_AT_ONCE: usize = 2;
 /// Batches of at least this many files to hash get a progress line in a terminal.
 const PROGRESS_FROM: usize = 100;
 
@@ -60,6 +64,12 @@ pub struct Agent {
     /// Deliveries under way, and their paths, so that a path is never sent twice at once.
     sending: FuturesUnordered<JoinHandle<Delivery>>,
     in_flight: HashSet<String>,
+    /// Large files being hashed and uploaded at once, and their paths.
+    hashing: FuturesUnordered<JoinHandle<AgentResult<Hashing>>>,
+    hashing_paths: HashSet<RelPath>,
+    /// Size and mtime of large files withdrawn since the start: one that reappears elsewhere
+    /// was moved, and its content is on the server already.
+    withdrawn_large: HashSet<(u64, i64)>,
     offline_until: Option<Instant>,
     /// A progress line for hashing is on the terminal.
     progress: bool,
@@ -90,6 +100,9 @@ impl Agent {
             watch: None,
             sending: FuturesUnordered::new(),
             in_flight: HashSet::new(),
+            hashing: FuturesUnordered::new(),
+            hashing_paths: HashSet::new(),
+            withdrawn_large: HashSet::new(),
             offline_until: None,
             progress: false,
         })
@@ -112,6 +125,12 @@ impl Agent {
                 Some(joined) = self.sending.next(), if !self.sending.is_empty() => {
                     // A delivery task only fails by panicking: a bug, which stops the agent.
                     self.delivered(joined.map_err(|e| AgentError::Io(std::io::Error::other(e)))?)?;
+                    self.send_due()?;
+                }
+                Some(joined) = self.hashing.next(), if !self.hashing.is_empty() => {
+                    let hashing = joined.map_err(|e| AgentError::Io(std::io::Error::other(e)))??;
+                    self.hashing_paths.remove(&hashing.rel);
+                    self.hashed(hashing)?;
                     self.send_due()?;
                 }
                 _ = tick.tick() => {
@@ -284,6 +303,9 @@ impl Agent {
         let now = Instant::now();
         let mut ready = Vec::new();
         self.candidates.retain(|rel, c| {
+            if self.hashing_paths.contains(rel) {
+                return true;
+            }
             let Some((size, mtime)) = stat(&c.os) else { return false };
             if (size, mtime) != (c.size, c.mtime) {
                 (c.size, c.mtime, c.stable_since, c.complete) = (size, mtime, now, false);
@@ -314,45 +336,74 @@ impl Agent {
             }
             let c = &self.candidates[&rel];
             let (os, size, mtime) = (c.os.clone(), c.size, c.mtime);
+            if size >= UPLOAD_WHILE_HASHING_FROM && self.online() && !self.moved(size, mtime)? {
+                if self.hashing.len() < LARGE_AT_ONCE {
+                    let client = self.client.clone();
+                    self.hashing_paths.insert(rel.clone());
+                    self.hashing.push(tokio::spawn(async move {
+                        let hashed = hash_while_uploading(&client, &os, size, mtime).await?;
+                        Ok(Hashing { rel, os, size, mtime, hashed })
+                    }));
+                }
+                // Otherwise it waits, ready, for a free slot.
+                continue;
+            }
             let hashed = {
                 let os = os.clone();
                 tokio::task::spawn_blocking(move || hash_if_unchanged(&os, size, mtime))
                     .await
                     .map_err(|e| AgentError::Io(std::io::Error::other(e)))?
             };
-            match hashed {
-                Hashed::Done(sha) => {
-                    let caption = if is_image_name(rel.file_name()) { sidecar_caption(&os) } else { None };
-                    if self.state.settled(rel.as_str(), size, mtime, sha.as_str(), caption.as_deref())? {
-                        tracing::debug!(path = %rel, size, "queued");
-                    }
-                    self.candidates.remove(&rel);
+            self.hashed(Hashing { rel, os, size, mtime, hashed })?;
+        }
+        Ok(())
+    }
+
+    /// Queues a hashed file, or puts it back among the candidates if it changed meanwhile.
+    fn hashed(&mut self, hashing: Hashing) -> AgentResult<()> {
+        let Hashing { rel, os, size, mtime, hashed } = hashing;
+        match hashed {
+            Hashed::Done(sha) => {
+                let caption = if is_image_name(rel.file_name()) { sidecar_caption(&os) } else { None };
+                if self.state.settled(rel.as_str(), size, mtime, sha.as_str(), caption.as_deref())? {
+                    tracing::debug!(path = %rel, size, "queued");
                 }
-                Hashed::Changed => {
-                    if let Some(c) = self.candidates.get_mut(&rel) {
-                        c.stable_since = Instant::now();
-                        c.complete = false;
-                    }
+                self.candidates.remove(&rel);
+            }
+            Hashed::Changed => {
+                if let Some(c) = self.candidates.get_mut(&rel) {
+                    c.stable_since = Instant::now();
+                    c.complete = false;
                 }
-                Hashed::Locked => {
-                    // Another program holds it (a scanner still writing): try again quietly.
-                    if let Some(c) = self.candidates.get_mut(&rel) {
-                        c.stable_since = Instant::now();
-                    }
+            }
+            Hashed::Locked => {
+                // Another program holds it (a scanner still writing): try again quietly.
+                if let Some(c) = self.candidates.get_mut(&rel) {
+                    c.stable_since = Instant::now();
                 }
-                Hashed::Gone => {
-                    self.candidates.remove(&rel);
-                }
+            }
+            Hashed::Gone => {
+                self.candidates.remove(&rel);
             }
         }
         Ok(())
     }
 
+    /// Whether a large file of this size and mtime was seen before, at another path: then it
+    /// was moved, and hashing it first lets the delivery find its content on the server.
+    fn moved(&self, size: u64, mtime: i64) -> AgentResult<bool> {
+        Ok(self.withdrawn_large.contains(&(size, mtime)) || self.state.seen_before(size, mtime)?)
+    }
+
+    /// Whether the server is believed reachable and the folder is there.
+    fn online(&self) -> bool {
+        !self.paused && self.offline_until.is_none_or(|t| Instant::now() >= t)
+    }
+
     /// Starts deliveries from the queue (uploads, records, withdrawals) up to `IN_FLIGHT`.
     /// They run as tasks of their own, so they go on while the next files are hashed.
     fn send_due(&mut self) -> AgentResult<()> {
-        let full = self.in_flight.len() >= IN_FLIGHT;
-        if full || self.paused || self.offline_until.is_some_and(|t| Instant::now() < t) {
+        if self.in_flight.len() >= IN_FLIGHT || !self.online() {
             return Ok(());
         }
         for row in self.state.due(BATCH)? {
@@ -384,6 +435,9 @@ impl Agent {
             Ok(Sent::Withdrawn) => {
                 tracing::info!(path = %rel, "withdrawn");
                 self.state.withdrawn(&row)?;
+                if row.size >= UPLOAD_WHILE_HASHING_FROM {
+                    self.withdrawn_large.insert((row.size, row.mtime));
+                }
             }
             Ok(Sent::Done) => {
                 tracing::info!(path = %rel, "synced");
@@ -505,11 +559,48 @@ enum Sent {
     Gone,
 }
 
+/// A file hashed, with the size and mtime it was hashed at.
+struct Hashing {
+    rel: RelPath,
+    os: PathBuf,
+    size: u64,
+    mtime: i64,
+    hashed: Hashed,
+}
+
 enum Hashed {
     Done(Sha256Hex),
     Changed,
     Locked,
     Gone,
+}
+
+/// Hashes a large file and uploads it at the same time, without naming its hash (the server
+/// hashes it too and files it under the hash it finds), so that the upload need not wait for
+/// the hash. Once the hash is known, the upload is dropped if the server has that content
+/// already (another department sent it) or if the file changed. Nothing depends on the upload
+/// succeeding: the delivery that follows sends whatever the server still lacks.
+async fn hash_while_uploading(client: &Client, os: &Path, size: u64, mtime: i64) -> AgentResult<Hashed> {
+    let path = os.to_path_buf();
+    let mut hashing = tokio::task::spawn_blocking(move || hash_if_unchanged(&path, size, mtime));
+    let upload = client.post_blob(os, size);
+    tokio::pin!(upload);
+    let (hashed, uploaded) = tokio::select! {
+        hashed = &mut hashing => (hashed, None),
+        uploaded = &mut upload => ((&mut hashing).await, Some(uploaded)),
+    };
+    let hashed = hashed.map_err(|e| AgentError::Io(std::io::Error::other(e)))?;
+    let uploaded = match (uploaded, &hashed) {
+        (Some(uploaded), _) => Some(uploaded),
+        (None, Hashed::Done(sha)) if !client.has_blob(sha.as_str()).await.unwrap_or(true) => {
+            Some(upload.await)
+        }
+        _ => None,
+    };
+    if let Some(Err(e)) = uploaded {
+        tracing::debug!(path = %os.display(), error = %e, "early upload failed; the delivery will send the file");
+    }
+    Ok(hashed)
 }
 
 /// Hashes the file, then checks that it did not change while being hashed.

@@ -38,6 +38,15 @@ impl From<io::Error> for CommitError {
     }
 }
 
+/// A blob renamed into place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub sha256: Sha256Hex,
+    pub size: u64,
+    /// The content type sniffed from the first bytes.
+    pub magic: Option<&'static str>,
+}
+
 /// A blob that scrub found damaged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ScrubFinding {
@@ -176,14 +185,15 @@ impl BlobWriter {
         self.hasher.is_empty()
     }
 
-    /// Syncs, checks the hash and renames into place. Returns the size and sniffed content type.
-    pub fn commit(mut self, expected: &Sha256Hex) -> Result<(u64, Option<&'static str>), CommitError> {
+    /// Syncs, checks the hash against `expected` when the uploader named one, and renames the
+    /// blob into place under its hash.
+    pub fn commit(mut self, expected: Option<&Sha256Hex>) -> Result<Stored, CommitError> {
         self.file.sync_all()?;
         let (actual, size) = self.hasher.finish();
-        if &actual != expected {
+        if expected.is_some_and(|e| e != &actual) {
             return Err(CommitError::Mismatch { actual });
         }
-        let target = self.store.path_of(expected.as_str());
+        let target = self.store.path_of(actual.as_str());
         let folder = target.parent().expect("blob paths have a parent");
         fs::create_dir_all(folder)?;
         let temp = self.guard.0.take().expect("the guard holds the temp path until commit");
@@ -192,7 +202,7 @@ impl BlobWriter {
             return Err(e.into());
         }
         File::open(folder)?.sync_all()?;
-        Ok((size, sniff(&self.prefix)))
+        Ok(Stored { sha256: actual, size, magic: sniff(&self.prefix) })
     }
 }
 
@@ -254,7 +264,7 @@ mod tests {
             })
         })
         .unwrap();
-        assert_eq!(w.commit(&sha).unwrap().0, total as u64);
+        assert_eq!(w.commit(Some(&sha)).unwrap().size, total as u64);
         assert_eq!(store.verify(sha.as_str(), total as u64), None);
     }
 
@@ -264,10 +274,22 @@ mod tests {
         let (sha, _) = sha256_reader(&b"%PDF-1.4 hello"[..]).unwrap();
         let mut w = store.begin().unwrap();
         fill(&mut w, &[b"%PDF-1.4 ", b"hello"]);
-        assert_eq!(w.commit(&sha).unwrap(), (14, Some("pdf")));
+        let stored = w.commit(Some(&sha)).unwrap();
+        assert_eq!((stored.sha256, stored.size, stored.magic), (sha.clone(), 14, Some("pdf")));
         assert_eq!(fs::read(store.path_of(sha.as_str())).unwrap(), b"%PDF-1.4 hello");
         assert_eq!(store.temp_files().unwrap(), 0);
         assert_eq!(store.verify(sha.as_str(), 14), None);
+    }
+
+    #[test]
+    fn a_blob_uploaded_without_a_hash_is_stored_under_the_one_it_has() {
+        let (_dir, store) = store();
+        let (sha, _) = sha256_reader(&b"unnamed upload"[..]).unwrap();
+        let mut w = store.begin().unwrap();
+        fill(&mut w, &[b"unnamed ", b"upload"]);
+        assert_eq!(w.commit(None).unwrap().sha256, sha);
+        assert_eq!(store.verify(sha.as_str(), 14), None);
+        assert_eq!(store.temp_files().unwrap(), 0);
     }
 
     #[test]
@@ -276,7 +298,7 @@ mod tests {
         let (wrong, _) = sha256_reader(&b"other"[..]).unwrap();
         let mut w = store.begin().unwrap();
         fill(&mut w, &[b"bytes"]);
-        assert!(matches!(w.commit(&wrong), Err(CommitError::Mismatch { .. })));
+        assert!(matches!(w.commit(Some(&wrong)), Err(CommitError::Mismatch { .. })));
         assert!(!store.path_of(wrong.as_str()).exists());
         let mut w = store.begin().unwrap();
         fill(&mut w, &[b"half"]);
@@ -291,7 +313,7 @@ mod tests {
         let (sha, _) = sha256_reader(&b"content"[..]).unwrap();
         let mut w = store.begin().unwrap();
         fill(&mut w, &[b"content"]);
-        w.commit(&sha).unwrap();
+        w.commit(Some(&sha)).unwrap();
         fs::write(store.path_of(sha.as_str()), b"tampered").unwrap();
         assert!(matches!(store.verify(sha.as_str(), 7), Some(ScrubFinding::Altered { .. })));
         fs::remove_file(store.path_of(sha.as_str())).unwrap();

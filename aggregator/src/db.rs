@@ -244,14 +244,14 @@ impl Db {
         .await
     }
 
-    /// Records a blob that is now on disk under its final name.
+    /// Records a blob that is now on disk under its final name; false if it was known already.
     pub async fn insert_blob(
         &self,
         sha256: String,
         size: u64,
         magic: Option<&'static str>,
         actor: AuditEntry,
-    ) -> AppResult<()> {
+    ) -> AppResult<bool> {
         self.call(move |c| {
             let tx = c.transaction()?;
             let n = tx.execute(
@@ -261,7 +261,7 @@ impl Db {
             if n > 0 {
                 append_audit(&tx, &actor)?;
             }
-            tx.commit()
+            tx.commit().map(|()| n > 0)
         })
         .await
     }

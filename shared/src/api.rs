@@ -46,6 +46,13 @@ pub struct EvidenceAck {
     pub changed: bool,
 }
 
+/// `POST /api/v1/blobs`: the server's answer to an upload that did not name its hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlobStored {
+    pub sha256: Sha256Hex,
+    pub size: u64,
+}
+
 /// How the agent learns of changes in the evidence folder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -11,9 +11,9 @@ mod points;
 mod relpath;
 
 pub use api::{
-    AgentHealth, AreaStatus, BundleInfo, Contact, ContactRole, Contacts, DepartmentStatus, DuplicateCopy,
-    DuplicateGroup, ErrorBody, Event, EventKind, EvidenceAck, EvidenceRecord, FailedFile, HOST_HEADER,
-    Heartbeat, ItemState, ItemStatus, PendingFile, Status, WatchMode,
+    AgentHealth, AreaStatus, BlobStored, BundleInfo, Contact, ContactRole, Contacts, DepartmentStatus,
+    DuplicateCopy, DuplicateGroup, ErrorBody, Event, EventKind, EvidenceAck, EvidenceRecord, FailedFile,
+    HOST_HEADER, Heartbeat, ItemState, ItemStatus, PendingFile, Status, WatchMode,
 };
 pub use catalogue::{
     Area, BUILTIN_CATALOGUE_TOML, CaseRules, Catalogue, CatalogueError, Deadlines, Department, Item,

@@ -1,18 +1,20 @@
-//! `HEAD`/`PUT /api/v1/blobs/{sha256}`: content-addressed upload, hashed as it streams to disk.
+//! `HEAD`/`PUT /api/v1/blobs/{sha256}` and `POST /api/v1/blobs`: content-addressed upload,
+//! hashed as it streams to disk.
 
+use axum::Json;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, header::CONTENT_LENGTH};
-use axum::routing::head;
+use axum::routing::{head, post};
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use jiff::Timestamp;
 use tokio::sync::mpsc;
-use yingjian_shared::{EventKind, Sha256Hex};
+use yingjian_shared::{BlobStored, EventKind, Sha256Hex};
 
 use crate::auth::Caller;
-use crate::blobs::CommitError;
+use crate::blobs::{CommitError, Stored};
 use crate::db::AuditEntry;
 use crate::error::{AppError, AppResult};
 use crate::server::AppState;
@@ -27,6 +29,7 @@ pub fn router() -> Router<AppState> {
     // The body is streamed and counted by the handler against `max_upload_bytes`, so axum's
     // 2 MB default limit must not apply here.
     Router::new()
+        .route("/api/v1/blobs", post(post_blob))
         .route("/api/v1/blobs/{sha256}", head(head_blob).put(put_blob))
         .layer(DefaultBodyLimit::disable())
 }
@@ -54,16 +57,43 @@ async fn put_blob(
     headers: HeaderMap,
     body: Body,
 ) -> AppResult<StatusCode> {
-    let department = caller.department()?.to_string();
     let sha = parse_hash(&raw)?;
+    let (created, _) = store(&state, &caller, &headers, body, Some(sha)).await?;
+    Ok(if created { StatusCode::CREATED } else { StatusCode::OK })
+}
+
+/// An upload that names no hash: the server hashes it and files it under the hash it has. The
+/// agent starts a large file this way while it is still hashing it itself, rather than after.
+async fn post_blob(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> AppResult<(StatusCode, Json<BlobStored>)> {
+    let (created, stored) = store(&state, &caller, &headers, body, None).await?;
+    Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(stored)))
+}
+
+/// Streams the body to disk, hashing it, and files the blob; `expected` is the hash the uploader
+/// named, if any. Answers whether the blob is new.
+async fn store(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    body: Body,
+    expected: Option<Sha256Hex>,
+) -> AppResult<(bool, BlobStored)> {
+    let department = caller.department()?.to_string();
     let max = state.config.max_upload_bytes;
     let declared =
         headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > max) {
         return Err(AppError::TooLarge { max });
     }
-    if state.db.blob(sha.to_string()).await?.is_some() {
-        return Ok(StatusCode::OK);
+    if let Some(sha) = &expected
+        && let Some((size, _)) = state.db.blob(sha.to_string()).await?
+    {
+        return Ok((false, BlobStored { sha256: sha.clone(), size }));
     }
 
     // Hashing and writing run on a blocking thread, fed through a bounded channel, so the
@@ -81,14 +111,15 @@ async fn put_blob(
         ));
     }
 
-    let expected = sha.clone();
-    let committed = tokio::task::spawn_blocking(move || writer.commit(&expected))
+    let named = expected.clone();
+    let committed = tokio::task::spawn_blocking(move || writer.commit(named.as_ref()))
         .await
         .map_err(|e| AppError::Io(std::io::Error::other(e)))?;
-    let (size, magic) = match committed {
-        Ok(done) => done,
+    let Stored { sha256, size, magic } = match committed {
+        Ok(stored) => stored,
         Err(CommitError::Mismatch { actual }) => {
-            return Err(AppError::HashMismatch { expected: sha.to_string(), actual: actual.to_string() });
+            let expected = expected.map(|e| e.to_string()).unwrap_or_default();
+            return Err(AppError::HashMismatch { expected, actual: actual.to_string() });
         }
         Err(CommitError::Io(e)) => return Err(e.into()),
     };
@@ -98,11 +129,13 @@ async fn put_blob(
         agent: Some(caller.agent.clone()),
         host: caller.host.clone(),
         action: "upload".into(),
-        detail: format!("sha256={sha} size={size}"),
+        detail: format!("sha256={sha256} size={size}"),
     };
-    state.db.insert_blob(sha.to_string(), size, magic, audit).await?;
-    state.publish(EventKind::Evidence, Some(&department), None, Some(format!("upload {size}")));
-    Ok(StatusCode::CREATED)
+    let created = state.db.insert_blob(sha256.to_string(), size, magic, audit).await?;
+    if created {
+        state.publish(EventKind::Evidence, Some(&department), None, Some(format!("upload {size}")));
+    }
+    Ok((created, BlobStored { sha256, size }))
 }
 
 /// Forwards the body to the disk thread, refusing it once it passes `max` bytes.

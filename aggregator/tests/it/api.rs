@@ -63,6 +63,32 @@ async fn blob_upload_stores_verifies_and_deduplicates() {
 }
 
 #[tokio::test]
+async fn an_upload_without_a_hash_is_filed_under_the_one_the_server_finds() {
+    let s = TestServer::with_config(|c| c.max_upload_bytes = 1024).await;
+    let token = s.token(Some("police"), "pc-1").await;
+    let bytes = pdf("未命名上传");
+    let post = || s.req(Method::POST, "/api/v1/blobs", &token).body(bytes.clone()).send();
+    let first = post().await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let stored: Value = first.json().await.unwrap();
+    assert_eq!(stored, json!({"sha256": sha(&bytes), "size": bytes.len()}));
+    assert_eq!(std::fs::read(s.state.blobs.path_of(&sha(&bytes))).unwrap(), bytes);
+    // The same content again is received (the server cannot know it before the end) and dropped.
+    let again = post().await.unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(again.json::<Value>().await.unwrap()["sha256"], sha(&bytes));
+    assert_eq!(s.state.db.all_blobs().await.unwrap().len(), 1);
+
+    let too_large = s.req(Method::POST, "/api/v1/blobs", &token).body(vec![0u8; 4096]).send().await.unwrap();
+    assert_eq!(error_code(too_large).await.1, "too_large");
+    let office = s.token(None, "office").await;
+    let by_office = s.req(Method::POST, "/api/v1/blobs", &office).body(bytes.clone()).send().await.unwrap();
+    assert_eq!(by_office.status(), StatusCode::FORBIDDEN);
+    assert_eq!(s.state.db.all_blobs().await.unwrap().len(), 1);
+    assert_eq!(s.temp_files(), 0);
+}
+
+#[tokio::test]
 async fn bad_uploads_are_refused_and_leave_nothing() {
     let s = TestServer::with_config(|c| c.max_upload_bytes = 1024).await;
     let token = s.token(Some("police"), "pc-1").await;

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use yingjian_aggregator::Config;
-use yingjian_tests::{Aggregator, DeptAgent, eventually, sha, temp};
+use yingjian_tests::{Aggregator, DeptAgent, Relay, Rng, eventually, sha, temp};
 
 async fn records(server: &Aggregator, token: &str) -> Vec<serde_json::Value> {
     server.get("/api/v1/evidence", token).await.as_array().unwrap().clone()
@@ -187,5 +187,66 @@ async fn a_folder_moved_in_is_delivered_whole() {
     }
     fs::rename(&staging, agent.item("06.02").join("第三季度监测")).unwrap();
     eventually("all 20 files", || async { (server.paths(&token).await.len() == 20).then_some(()) }).await;
+    agent.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_file_crosses_the_wire_once_and_a_move_costs_nothing() {
+    let dir = temp();
+    let server = Aggregator::start(&dir.path().join("data")).await;
+    let relay = Relay::start(server.addr).await;
+    let token = server.token(Some("police")).await;
+    let office = server.token(None).await;
+    let mut agent = DeptAgent::prepare(dir.path(), "police", &relay.url(), &token);
+    agent.start().await;
+
+    // Larger than the size from which the agent uploads a file while it hashes it.
+    let mut rng = Rng::from_env();
+    let size = 80usize << 20;
+    let content: Vec<u8> = (0..size / 8).flat_map(|_| rng.next_u64().to_le_bytes()).collect();
+    let staging = dir.path().join("staging");
+    fs::create_dir_all(&staging).unwrap();
+    fs::write(staging.join("scan"), &content).unwrap();
+    fs::rename(staging.join("scan"), agent.item("08.03").join("大幅扫描件.pdf")).unwrap();
+    let first = "08.03 昆仑2021专项行动/大幅扫描件.pdf";
+    let r = eventually("the large file on the server", || async {
+        records(&server, &token).await.into_iter().find(|r| r["path"] == first)
+    })
+    .await;
+    assert_eq!(r["sha256"], sha(&content));
+    let sent = relay.sent();
+    assert!(
+        sent >= size as u64 && sent < size as u64 * 3 / 2,
+        "the content crossed the wire once: {sent} bytes"
+    );
+    assert_eq!(server.audit_count(&office, "upload").await, 1);
+
+    // Moved into another item folder: re-tagged, and no part of it sent again.
+    fs::rename(agent.item("08.03").join("大幅扫描件.pdf"), agent.item("11.02").join("大幅扫描件.pdf"))
+        .unwrap();
+    let moved = "11.02 公安打假机构力量和机制建设/大幅扫描件.pdf";
+    eventually("the move on the server", || async { (server.paths(&token).await == [moved]).then_some(()) })
+        .await;
+    let cost = relay.sent() - sent;
+    assert!(cost < 1 << 20, "a move sends a record, not the file: {cost} bytes");
+
+    // Another department drops the same content: the server keeps one copy, and an upload the
+    // agent started before it knew leaves nothing behind.
+    let market_token = server.token(Some("market")).await;
+    let mut market = DeptAgent::prepare(dir.path(), "market", &relay.url(), &market_token);
+    market.start().await;
+    fs::write(staging.join("scan"), &content).unwrap();
+    fs::rename(staging.join("scan"), market.item("01.01").join("同一扫描件.pdf")).unwrap();
+    eventually("the same content from market", || async {
+        records(&server, &market_token).await.into_iter().find(|r| r["sha256"] == sha(&content).as_str())
+    })
+    .await;
+    assert_eq!(server.state.db.all_blobs().await.unwrap().len(), 1);
+    assert_eq!(server.audit_count(&office, "upload").await, 1);
+    eventually("no temporary file left", || async {
+        (server.state.blobs.temp_files().unwrap() == 0).then_some(())
+    })
+    .await;
+    market.stop().await;
     agent.stop().await;
 }

@@ -65,13 +65,17 @@ fn cases(good: &str, good_len: usize) -> Vec<Case> {
     let bad_path = (400, "bad_request");
     let unsorted = (422, "unprocessable");
     let blob = |hash: &str| format!("/api/v1/blobs/{hash}");
-    let raw_put = |hash: &str, length: u64, body: &[u8], hang_up: bool| {
+    // `target` is `PUT /api/v1/blobs/{hash}` or the unnamed `POST /api/v1/blobs`.
+    let raw_upload = |target: &str, length: u64, body: &[u8], hang_up: bool| {
         let mut r = format!(
-            "PUT /api/v1/blobs/{hash} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {{token}}\r\nContent-Length: {length}\r\n\r\n"
+            "{target} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {{token}}\r\nContent-Length: {length}\r\n\r\n"
         )
         .into_bytes();
         r.extend_from_slice(body);
         Req::Raw { bytes: r, hang_up }
+    };
+    let raw_put = |hash: &str, length: u64, body: &[u8], hang_up: bool| {
+        raw_upload(&format!("PUT /api/v1/blobs/{hash}"), length, body, hang_up)
     };
     let long_body = b"%PDF-1.4 twenty bytes".to_vec();
     let mut nested = "[".repeat(5000);
@@ -180,6 +184,26 @@ fn cases(good: &str, good_len: usize) -> Vec<Case> {
         Case {
             name: "a declared length above the maximum",
             req: raw_put(&sha(b"x"), 3 << 30, b"", false),
+            want: (413, "too_large"),
+        },
+        Case {
+            name: "an unnamed upload shorter than declared, then the sender hangs up",
+            req: raw_upload("POST /api/v1/blobs", 10, b"01234", true),
+            want: (0, ""),
+        },
+        Case {
+            name: "an unnamed upload declaring more than the maximum",
+            req: raw_upload("POST /api/v1/blobs", 3 << 30, b"", false),
+            want: (413, "too_large"),
+        },
+        Case {
+            name: "an unnamed chunked upload above the maximum",
+            req: Req::Http(
+                Method::POST,
+                "/api/v1/blobs".into(),
+                Who::Police,
+                Body::Stream(MAX_UPLOAD as usize * 2),
+            ),
             want: (413, "too_large"),
         },
         Case {
@@ -323,6 +347,16 @@ fn cases(good: &str, good_len: usize) -> Vec<Case> {
             name: "another department's page",
             req: Req::Http(Method::GET, "/departments/market".into(), Who::Police, Body::None),
             want: (403, ""),
+        },
+        Case {
+            name: "an unnamed upload with the office token",
+            req: Req::Http(Method::POST, "/api/v1/blobs".into(), Who::Office, Body::Bytes("", b"x".to_vec())),
+            want: (403, "forbidden"),
+        },
+        Case {
+            name: "an unnamed upload without a token",
+            req: Req::Http(Method::POST, "/api/v1/blobs".into(), Who::Nobody, Body::Bytes("", b"x".to_vec())),
+            want: (401, "unauthorized"),
         },
         Case {
             name: "a blob uploaded with the office token",
@@ -514,8 +548,9 @@ async fn links_out_of_the_folder_and_files_replaced_while_hashed() {
     std::os::unix::fs::symlink(outside.join("机密.pdf"), item.join("链接.pdf")).unwrap();
     std::os::unix::fs::symlink(&outside, item.join("外部文件夹")).unwrap();
 
-    // A large file replaced (by rename, as editors save) while the agent may be hashing it.
-    let big = |tag: u8| vec![tag; 32 << 20];
+    // A large file replaced (by rename, as editors save) while the agent may be hashing it, and
+    // uploading it already: 64 MiB is where the agent starts uploading before the hash is known.
+    let big = |tag: u8| vec![tag; 64 << 20];
     let staging = dir.path().join("staging");
     fs::create_dir_all(&staging).unwrap();
     fs::write(staging.join("a"), big(b'a')).unwrap();
