@@ -5,12 +5,17 @@ use std::time::Duration;
 
 use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, HeaderMap, HeaderValue};
 use reqwest::{Body, Method, Response, StatusCode};
-use tokio_util::io::ReaderStream;
+use bytes::Bytes;
+use std::io::Read;
 use yingjian_shared::{
     BlobStored, Catalogue, ErrorBody, EvidenceAck, EvidenceRecord, HOST_HEADER, Heartbeat, RelPath, Status,
 };
 
 use crate::error::{AgentError, AgentResult};
+
+/// Upload bodies are read in chunks of this size, a few ahead of the network.
+const BODY_CHUNK: usize = 1 << 20;
+const BODY_CHUNKS_AHEAD: usize = 4;
 
 #[derive(Clone)]
 pub struct Client {
@@ -102,9 +107,29 @@ impl Client {
     }
 }
 
-async fn file_body(file: &Path) -> AgentResult<Body> {
-    let file = tokio::fs::File::open(file).await?;
-    Ok(Body::wrap_stream(ReaderStream::with_capacity(file, 256 * 1024)))
+/// A request body read from the file by a blocking task of its own, a megabyte at a time.
+/// (tokio's file reads cost a pool hand-off and a copy per chunk: on a fast link as much CPU as
+/// the sending itself.) The task stops when the request is dropped.
+async fn file_body(path: &Path) -> AgentResult<Body> {
+    let file = std::fs::File::open(path)?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(BODY_CHUNKS_AHEAD);
+    tokio::task::spawn_blocking(move || {
+        let mut file = file;
+        loop {
+            let mut chunk = Vec::with_capacity(BODY_CHUNK);
+            match (&mut file).take(BODY_CHUNK as u64).read_to_end(&mut chunk) {
+                Ok(0) => return,
+                Ok(_) if tx.blocking_send(Ok(Bytes::from(chunk))).is_ok() => {}
+                Ok(_) => return,
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
+            }
+        }
+    });
+    let chunks = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+    Ok(Body::wrap_stream(chunks))
 }
 
 /// Turns an error status into `AgentError::Server` with the server's message.
