@@ -3,9 +3,9 @@
 use std::path::Path;
 use std::time::Duration;
 
+use bytes::Bytes;
 use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, HeaderMap, HeaderValue};
 use reqwest::{Body, Method, Response, StatusCode};
-use bytes::Bytes;
 use std::io::Read;
 use yingjian_shared::{
     BlobStored, Catalogue, ErrorBody, EvidenceAck, EvidenceRecord, HOST_HEADER, Heartbeat, RelPath, Status,
@@ -14,7 +14,7 @@ use yingjian_shared::{
 use crate::error::{AgentError, AgentResult};
 
 /// Upload bodies are read in chunks of this size, a few ahead of the network.
-const BODY_CHUNK: usize = 1 << 20;
+const BODY_CHUNK: usize = 256 << 10;
 const BODY_CHUNKS_AHEAD: usize = 4;
 
 #[derive(Clone)]
@@ -111,7 +111,7 @@ impl Client {
 /// (tokio's file reads cost a pool hand-off and a copy per chunk: on a fast link as much CPU as
 /// the sending itself.) The task stops when the request is dropped.
 async fn file_body(path: &Path) -> AgentResult<Body> {
-    let file = std::fs::File::open(path)?;
+    let file = tokio::fs::File::open(path).await?.into_std().await;
     let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(BODY_CHUNKS_AHEAD);
     tokio::task::spawn_blocking(move || {
         let mut file = file;

@@ -62,11 +62,11 @@ async fn demo_runs_the_city_and_stops_cleanly_on_ctrl_c() {
         let police =
             status["departments"].as_array().unwrap().iter().find(|d| d["id"] == "police").unwrap().clone();
         let item = police["items"].as_array().unwrap().iter().find(|i| i["code"] == "11.2").unwrap().clone();
-        if item["files"] == 1 {
-            assert!(status["points_covered"].as_f64().unwrap() > 5.0, "the samples are there too");
+        // The other departments' samples arrive on their own schedule: wait for them too.
+        if item["files"] == 1 && status["points_covered"].as_f64().unwrap() > 5.0 {
             break;
         }
-        assert!(Instant::now() < deadline, "the dropped file never reached the status");
+        assert!(Instant::now() < deadline, "the dropped file or the samples never reached the status");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 

@@ -322,7 +322,10 @@ async fn main() -> Result<()> {
         "200 × 5 MiB dropped at once → all on server (s)",
         format!("{:.2}", median(&mut batch_runs).as_secs_f64()),
         "-".into(),
-        format!("median of 3, {}; bar: half of Syncthing's (../shared/bench/syncthing_pair.sh)", spread(&batch_runs)),
+        format!(
+            "median of 3, {}; bar: half of Syncthing's (../shared/bench/syncthing_pair.sh)",
+            spread(&batch_runs)
+        ),
     );
 
     // New content each time: the first big file is already on the server and would cost nothing.
