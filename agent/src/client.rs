@@ -1,12 +1,12 @@
 //! The aggregator's v1 API as the agent uses it.
 
+use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, HeaderMap, HeaderValue};
 use reqwest::{Body, Method, Response, StatusCode};
-use std::io::Read;
 use yingjian_shared::{
     BlobStored, Catalogue, ErrorBody, EvidenceAck, EvidenceRecord, HOST_HEADER, Heartbeat, RelPath, Status,
 };
@@ -107,9 +107,9 @@ impl Client {
     }
 }
 
-/// A request body read from the file by a blocking task of its own, a megabyte at a time.
-/// (tokio's file reads cost a pool hand-off and a copy per chunk: on a fast link as much CPU as
-/// the sending itself.) The task stops when the request is dropped.
+/// A request body read from the file by one blocking task for the whole file (tokio's file
+/// reads hand every chunk to the blocking pool and copy it once more). The task stops when the
+/// request is dropped.
 async fn file_body(path: &Path) -> AgentResult<Body> {
     let file = tokio::fs::File::open(path).await?.into_std().await;
     let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(BODY_CHUNKS_AHEAD);
