@@ -6,8 +6,8 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
+use futures_util::{FutureExt, StreamExt};
 use jiff::Timestamp;
 use tokio::task::JoinHandle;
 use yingjian_shared::{
@@ -124,8 +124,7 @@ impl Agent {
                 () = &mut shutdown => break,
                 Some(change) = recv(&mut changes) => self.on_change(change)?,
                 Some(joined) = self.sending.next(), if !self.sending.is_empty() => {
-                    // A delivery task only fails by panicking: a bug, which stops the agent.
-                    self.delivered(joined.map_err(|e| AgentError::Io(std::io::Error::other(e)))?)?;
+                    self.delivered(joined)?;
                     self.send_due()?;
                 }
                 Some(joined) = self.hashing.next(), if !self.hashing.is_empty() => {
@@ -356,6 +355,11 @@ impl Agent {
                     .map_err(|e| AgentError::Io(std::io::Error::other(e)))?
             };
             self.hashed(Hashing { rel, os, size, mtime, hashed })?;
+            // Deliveries finish while a batch is hashed: fill their slots now, not after the slice.
+            while let Some(Some(joined)) = self.sending.next().now_or_never() {
+                self.delivered(joined)?;
+            }
+            self.send_due()?;
         }
         Ok(())
     }
@@ -429,8 +433,9 @@ impl Agent {
     }
 
     /// Applies what became of one delivery to the local state.
-    fn delivered(&mut self, delivery: Delivery) -> AgentResult<()> {
-        let Delivery { rel, row, result } = delivery;
+    fn delivered(&mut self, joined: Result<Delivery, tokio::task::JoinError>) -> AgentResult<()> {
+        // A delivery task only fails by panicking: a bug, which stops the agent.
+        let Delivery { rel, row, result } = joined.map_err(|e| AgentError::Io(std::io::Error::other(e)))?;
         self.in_flight.remove(&row.path);
         match result {
             Ok(Sent::Withdrawn) => {
