@@ -221,7 +221,13 @@ async fn main() -> Result<()> {
         std::fs::remove_file(p)?;
     }
 
-    // 3. The agent as a process.
+    // 3. The agent as a process. The sections above have filled the page cache with ~15 GiB;
+    // Syncthing's harness runs later, after this scratch folder is gone. To start both from the
+    // same state, the cache is emptied here (root only; otherwise the run goes on as it is).
+    Command::new("sync").status()?;
+    if std::fs::write("/proc/sys/vm/drop_caches", "1").is_err() {
+        println!("(page cache not emptied: needs root)");
+    }
     let catalogue = yingjian_shared::Catalogue::builtin();
     let folder = scratch.path().join("evidence");
     yingjian_agent::init_folder(catalogue, catalogue.department("police").context("police")?, &folder)?;
