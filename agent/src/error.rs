@@ -14,6 +14,9 @@ pub enum AgentError {
         "cannot reach the server: {0} (check the server address, the network or the proxy; the agent keeps retrying)"
     )]
     Network(#[from] reqwest::Error),
+    /// A task of the agent's own panicked: a bug, which stops the agent.
+    #[error("an internal task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
     /// The server answered with an error; `status` is the HTTP status.
     #[error("the server refused ({status}): {message}")]
     Server { status: u16, code: String, message: String },

@@ -128,7 +128,7 @@ impl Agent {
                     self.send_due()?;
                 }
                 Some(joined) = self.hashing.next(), if !self.hashing.is_empty() => {
-                    let hashing = joined.map_err(|e| AgentError::Io(std::io::Error::other(e)))??;
+                    let hashing = joined??;
                     self.hashing_paths.remove(&hashing.rel);
                     self.hashed(hashing)?;
                     self.send_due()?;
@@ -350,9 +350,7 @@ impl Agent {
             }
             let hashed = {
                 let os = os.clone();
-                tokio::task::spawn_blocking(move || hash_if_unchanged(&os, size, mtime))
-                    .await
-                    .map_err(|e| AgentError::Io(std::io::Error::other(e)))?
+                tokio::task::spawn_blocking(move || hash_if_unchanged(&os, size, mtime)).await?
             };
             self.hashed(Hashing { rel, os, size, mtime, hashed })?;
             // Deliveries finish while a batch is hashed: fill their slots now, not after the slice.
@@ -434,8 +432,7 @@ impl Agent {
 
     /// Applies what became of one delivery to the local state.
     fn delivered(&mut self, joined: Result<Delivery, tokio::task::JoinError>) -> AgentResult<()> {
-        // A delivery task only fails by panicking: a bug, which stops the agent.
-        let Delivery { rel, row, result } = joined.map_err(|e| AgentError::Io(std::io::Error::other(e)))?;
+        let Delivery { rel, row, result } = joined?;
         self.in_flight.remove(&row.path);
         match result {
             Ok(Sent::Withdrawn) => {
@@ -595,7 +592,7 @@ async fn hash_while_uploading(client: &Client, os: &Path, size: u64, mtime: i64)
         hashed = &mut hashing => (hashed, None),
         uploaded = &mut upload => ((&mut hashing).await, Some(uploaded)),
     };
-    let hashed = hashed.map_err(|e| AgentError::Io(std::io::Error::other(e)))?;
+    let hashed = hashed?;
     let uploaded = match (uploaded, &hashed) {
         (Some(uploaded), _) => Some(uploaded),
         (None, Hashed::Done(sha)) if !client.has_blob(sha.as_str()).await.unwrap_or(true) => {

@@ -58,8 +58,7 @@ async fn put_blob(
     body: Body,
 ) -> AppResult<StatusCode> {
     let sha = parse_hash(&raw)?;
-    let (created, _) = store(&state, &caller, &headers, body, Some(sha)).await?;
-    Ok(if created { StatusCode::CREATED } else { StatusCode::OK })
+    Ok(store(&state, &caller, &headers, body, Some(sha)).await?.0)
 }
 
 /// An upload that names no hash: the server hashes it and files it under the hash it has. The
@@ -70,19 +69,19 @@ async fn post_blob(
     headers: HeaderMap,
     body: Body,
 ) -> AppResult<(StatusCode, Json<BlobStored>)> {
-    let (created, stored) = store(&state, &caller, &headers, body, None).await?;
-    Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(stored)))
+    let (status, stored) = store(&state, &caller, &headers, body, None).await?;
+    Ok((status, Json(stored)))
 }
 
 /// Streams the body to disk, hashing it, and files the blob; `expected` is the hash the uploader
-/// named, if any. Answers whether the blob is new.
+/// named, if any. Answers 201 for a new blob, 200 for one already stored.
 async fn store(
     state: &AppState,
     caller: &Caller,
     headers: &HeaderMap,
     body: Body,
     expected: Option<Sha256Hex>,
-) -> AppResult<(bool, BlobStored)> {
+) -> AppResult<(StatusCode, BlobStored)> {
     let department = caller.department()?.to_string();
     let max = state.config.max_upload_bytes;
     let declared =
@@ -93,7 +92,7 @@ async fn store(
     if let Some(sha) = &expected
         && let Some((size, _)) = state.db.blob(sha.to_string()).await?
     {
-        return Ok((false, BlobStored { sha256: sha.clone(), size }));
+        return Ok((StatusCode::OK, BlobStored { sha256: sha.clone(), size }));
     }
 
     // Hashing and writing run on a blocking thread, fed through a bounded channel, so the
@@ -135,7 +134,8 @@ async fn store(
     if created {
         state.publish(EventKind::Evidence, Some(&department), None, Some(format!("upload {size}")));
     }
-    Ok((created, BlobStored { sha256, size }))
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, BlobStored { sha256, size }))
 }
 
 /// Forwards the body to the disk thread, refusing it once it passes `max` bytes.
