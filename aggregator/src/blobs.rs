@@ -152,7 +152,13 @@ impl BlobWriter {
                 (hasher, prefix)
             });
             // A failed early sync shows again, and is reported, at the sync in `commit`.
-            scope.spawn(move || sync_rx.into_iter().for_each(|()| drop(syncer.sync_data())));
+            scope.spawn(move || {
+                for () in sync_rx {
+                    if syncer.sync_data().is_ok() {
+                        forget_cached(&syncer);
+                    }
+                }
+            });
             let mut written = Ok(());
             let mut since_sync = 0;
             while let Some(chunk) = next() {
@@ -189,6 +195,7 @@ impl BlobWriter {
     /// blob into place under its hash.
     pub fn commit(mut self, expected: Option<&Sha256Hex>) -> Result<Stored, CommitError> {
         self.file.sync_all()?;
+        forget_cached(&self.file);
         let (actual, size) = self.hasher.finish();
         if expected.is_some_and(|e| e != &actual) {
             return Err(CommitError::Mismatch { actual });
@@ -204,6 +211,18 @@ impl BlobWriter {
         File::open(folder)?.sync_all()?;
         Ok(Stored { sha256: actual, size, magic: sniff(&self.prefix) })
     }
+}
+
+/// Drops a blob's pages, once on disk, from the page cache. A stored blob is not read again
+/// until a bundle is built, so caching it only pushes out pages in use; and the pages freed
+/// here are what the next upload writes into, rather than memory the kernel must take anew
+/// (on a virtual machine whose host reclaims free memory, that costs more than the copy).
+fn forget_cached(file: &File) {
+    // Advice only: a failure changes nothing but the cache.
+    #[cfg(target_os = "linux")]
+    let _ = rustix::fs::fadvise(file, 0, None, rustix::fs::Advice::DontNeed);
+    #[cfg(not(target_os = "linux"))]
+    let _ = file;
 }
 
 /// Deletes the temporary file unless it was renamed into place.
