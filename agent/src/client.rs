@@ -91,6 +91,11 @@ impl Client {
         Ok(check(r).await?.json().await?)
     }
 
+    /// The records the server holds for this department.
+    pub async fn evidence(&self) -> AgentResult<Vec<EvidenceRecord>> {
+        Ok(check(self.http.get(self.url("/api/v1/evidence")).send().await?).await?.json().await?)
+    }
+
     pub async fn withdraw(&self, path: &RelPath) -> AgentResult<()> {
         let r =
             self.http.delete(self.url("/api/v1/evidence")).query(&[("path", path.as_str())]).send().await?;

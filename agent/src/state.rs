@@ -241,6 +241,24 @@ impl State {
     }
 
     /// A failure worth retrying: back off exponentially (from the row's attempts), capped.
+    /// Path and hash of every file the server has acknowledged.
+    pub fn synced(&self) -> AgentResult<Vec<(String, String)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT path, sha256 FROM files WHERE state = 'synced'")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Queues a synced file again, unless it has changed since (then it is queued already).
+    pub fn resend(&self, path: &str, sha256: &str) -> AgentResult<bool> {
+        let changed = self.conn().execute(
+            "UPDATE files SET state = 'send', attempts = 0, next_try = 0, error = NULL, since = ?3
+             WHERE path = ?1 AND sha256 = ?2 AND state = 'synced'",
+            params![path, sha256, now_ms()],
+        )?;
+        Ok(changed > 0)
+    }
+
     pub fn retry_later(&self, sent: &FileRow, error: &str) -> AgentResult<()> {
         let attempts = sent.attempts + 1;
         let next_try = now_ms() + (1000i64 << attempts.min(20)).min(MAX_BACKOFF_MS);

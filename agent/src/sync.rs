@@ -40,6 +40,9 @@ const UPLOAD_WHILE_HASHING_FROM: u64 = 64 << 20;
 const LARGE_AT_ONCE: usize = 2;
 /// Batches of at least this many files to hash get a progress line in a terminal.
 const PROGRESS_FROM: usize = 100;
+/// How often the agent compares what it delivered with the server's records when the server
+/// never seemed to go away (after an outage, and at start, it does so at once).
+const CHECK_SERVER_EVERY: Duration = Duration::from_hours(1);
 
 /// A file seen changing, waiting for its size and mtime to hold still.
 struct Candidate {
@@ -72,6 +75,9 @@ pub struct Agent {
     /// was moved, and its content is on the server already.
     withdrawn_large: HashSet<(u64, i64)>,
     offline_until: Option<Instant>,
+    /// When the server last confirmed holding everything this agent delivered; `None` when it
+    /// is due (at start, and after the server was unreachable).
+    server_checked: Option<Instant>,
     /// A progress line for hashing is on the terminal.
     progress: bool,
 }
@@ -105,6 +111,7 @@ impl Agent {
             hashing_paths: HashSet::new(),
             withdrawn_large: HashSet::new(),
             offline_until: None,
+            server_checked: None,
             progress: false,
         })
     }
@@ -467,6 +474,7 @@ impl Agent {
                 if matches!(e, AgentError::Network(_)) {
                     // The server is unreachable: the rest of the queue would fail the same way.
                     self.offline_until = Some(Instant::now() + OFFLINE_PAUSE);
+                    self.server_checked = None;
                 }
             }
         }
@@ -477,7 +485,8 @@ impl Agent {
         rel.components().fold(self.root.clone(), |p, c| p.join(c))
     }
 
-    async fn heartbeat(&self) {
+    /// Sends the heartbeat and, when due, checks that the server still holds what it was sent.
+    async fn heartbeat(&mut self) {
         let (waiting, oldest, failed) = match self.state.queue_summary() {
             Ok(summary) => summary,
             Err(e) => {
@@ -508,7 +517,46 @@ impl Agent {
         };
         if let Err(e) = self.client.heartbeat(&hb).await {
             tracing::debug!(error = %e, "heartbeat not delivered");
+            self.server_checked = None;
+            return;
         }
+        if self.server_checked.is_none_or(|t| t.elapsed() >= CHECK_SERVER_EVERY) {
+            match self.check_server().await {
+                Ok(()) => self.server_checked = Some(Instant::now()),
+                Err(e) => tracing::debug!(error = %e, "cannot compare with the server's records"),
+            }
+        }
+    }
+
+    /// Queues again every synced file whose record the server lacks. A server restored from a
+    /// backup, or one that lost its last commits in a power cut, gets them back this way: the
+    /// agent would otherwise never send an unchanged file again.
+    async fn check_server(&mut self) -> AgentResult<()> {
+        // Read before asking, so that a file synced meanwhile is not taken for lost.
+        let synced = self.state.synced()?;
+        if synced.is_empty() {
+            return Ok(());
+        }
+        let held: HashSet<(String, String)> = self
+            .client
+            .evidence()
+            .await?
+            .into_iter()
+            .map(|r| (r.path.to_string(), r.sha256.to_string()))
+            .collect();
+        let mut lost = 0usize;
+        for (path, sha256) in synced {
+            if !held.contains(&(path.clone(), sha256.clone())) && self.state.resend(&path, &sha256)? {
+                lost += 1;
+            }
+        }
+        if lost > 0 {
+            tracing::warn!(
+                lost,
+                "the server lacks files this agent delivered (restored from a backup, or a power cut?): sending them again"
+            );
+        }
+        Ok(())
     }
 }
 

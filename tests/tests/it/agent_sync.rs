@@ -125,6 +125,76 @@ async fn server_down_then_up_loses_nothing_and_restarts_send_nothing_twice() {
     assert_eq!(server.state.blobs.temp_files().unwrap(), 0);
 }
 
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_restored_from_a_backup_gets_back_what_it_lost() {
+    let dir = temp();
+    let data = dir.path().join("data");
+    let backup = dir.path().join("backup");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let restart =
+        |listener| Aggregator::start_on(Config { data: data.clone(), ..Config::default() }, listener);
+    let rebind = || eventually("the port again", || async { tokio::net::TcpListener::bind(addr).await.ok() });
+    let server = restart(listener);
+    let token = server.token(Some("water")).await;
+    let office = server.token(None).await;
+    // The office's backup, taken before the agent delivered anything.
+    server.stop().await;
+    copy_dir(&data, &backup);
+    let server = restart(rebind().await);
+
+    let mut agent = DeptAgent::prepare(dir.path(), "water", &format!("http://{addr}"), &token);
+    agent.start().await;
+    let item = agent.item("01.06");
+    for i in 0..3 {
+        fs::write(item.join(format!("备份前 第{i}份.pdf")), format!("%PDF-1.4 before {i}")).unwrap();
+    }
+    eventually("three files delivered", || async { (server.paths(&token).await.len() == 3).then_some(()) })
+        .await;
+
+    // The server is restored from the backup: its records and blobs of the three are gone.
+    server.stop().await;
+    fs::remove_dir_all(&data).unwrap();
+    copy_dir(&backup, &data);
+    // Meanwhile a new file cannot be delivered: the agent knows the server was away.
+    fs::write(item.join("停机期间.pdf"), b"%PDF-1.4 during").unwrap();
+    let agent_state = rusqlite::Connection::open(agent.state.join("agent.sqlite3")).unwrap();
+    eventually("a failed delivery", || async {
+        let attempts: i64 = agent_state
+            .query_row("SELECT attempts FROM files WHERE path LIKE '%停机期间.pdf'", [], |r| r.get(0))
+            .unwrap_or(0);
+        (attempts > 0).then_some(())
+    })
+    .await;
+
+    let server = restart(rebind().await);
+    eventually("all four files on the restored server", || async {
+        (server.paths(&token).await.len() == 4).then_some(())
+    })
+    .await;
+    assert_eq!(
+        server.audit_count(&office, "upload").await,
+        4,
+        "each file uploaded once to the restored server"
+    );
+    for (sha256, size) in server.state.db.all_blobs().await.unwrap() {
+        assert_eq!(server.state.blobs.verify(&sha256, size), None, "every blob verifies");
+    }
+    agent.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unmounted_folder_is_not_a_mass_deletion() {
     let dir = temp();
