@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use std::sync::mpsc;
 
+use crate::direct_io::{self, Sink};
 use bytes::Bytes;
 use yingjian_shared::{Sha256Hex, Sha256Stream, sha256_reader, sniff, to_hex};
 
@@ -89,9 +90,10 @@ impl BlobStore {
         let mut random = [0u8; 12];
         getrandom::fill(&mut random).map_err(io::Error::other)?;
         let path = self.tmp.join(format!("upload-{}", to_hex(&random)));
-        let file = File::options().write(true).create_new(true).open(&path)?;
+        let (file, direct) = direct_io::create_new(&path)?;
         Ok(BlobWriter {
             file,
+            direct,
             guard: TempGuard(Some(path)),
             hasher: Sha256Stream::new(),
             prefix: Vec::with_capacity(16),
@@ -120,6 +122,8 @@ impl BlobStore {
 /// A blob being written. Dropping it without `commit` deletes the temporary file.
 pub struct BlobWriter {
     file: File,
+    /// Written past the page cache (see `direct_io`).
+    direct: bool,
     guard: TempGuard,
     hasher: Sha256Stream,
     prefix: Vec<u8>,
@@ -127,20 +131,19 @@ pub struct BlobWriter {
 }
 
 impl BlobWriter {
-    /// Writes every chunk `next` yields until it yields `None`.
+    /// Writes every chunk `next` yields until it yields `None`; called once per blob.
     ///
-    /// Three threads share the work so that the disk never waits for the hash or the reverse:
-    /// this one writes, a second hashes the same chunks, and a third asks the disk to write back
-    /// what is already in the page cache every `WRITEBACK_EVERY` bytes, so that the sync in
+    /// Two threads share the work so that the disk never waits for the hash or the reverse:
+    /// this one writes, a second hashes the same chunks. Through the page cache, a third asks
+    /// the disk to write back what is cached every `WRITEBACK_EVERY` bytes, so that the sync in
     /// `commit` only has the tail left to flush.
     pub fn fill(&mut self, mut next: impl FnMut() -> Option<Bytes>) -> io::Result<()> {
-        let syncer = self.file.try_clone()?;
-        let file = &mut self.file;
+        let syncer = (!self.direct).then(|| self.file.try_clone()).transpose()?;
+        let mut sink = Sink::new(&mut self.file, self.direct);
         let mut hasher = std::mem::take(&mut self.hasher);
         let mut prefix = std::mem::take(&mut self.prefix);
         let (written, hasher, prefix) = std::thread::scope(|scope| {
             let (to_hash, hash_rx) = mpsc::sync_channel::<Bytes>(HASH_QUEUE);
-            let (to_sync, sync_rx) = mpsc::sync_channel::<()>(1);
             let hashing = scope.spawn(move || {
                 for chunk in hash_rx {
                     if prefix.len() < 16 {
@@ -152,12 +155,16 @@ impl BlobWriter {
                 (hasher, prefix)
             });
             // A failed early sync shows again, and is reported, at the sync in `commit`.
-            scope.spawn(move || {
-                for () in sync_rx {
-                    if syncer.sync_data().is_ok() {
-                        forget_cached(&syncer);
+            let to_sync = syncer.map(|syncer| {
+                let (to_sync, sync_rx) = mpsc::sync_channel::<()>(1);
+                scope.spawn(move || {
+                    for () in sync_rx {
+                        if syncer.sync_data().is_ok() {
+                            forget_cached(&syncer);
+                        }
                     }
-                }
+                });
+                to_sync
             });
             let mut written = Ok(());
             let mut since_sync = 0;
@@ -165,17 +172,20 @@ impl BlobWriter {
                 if to_hash.send(chunk.clone()).is_err() {
                     break;
                 }
-                if let Err(e) = file.write_all(&chunk) {
+                if let Err(e) = sink.put(&chunk) {
                     written = Err(e);
                     break;
                 }
                 since_sync += chunk.len();
-                if since_sync >= WRITEBACK_EVERY {
+                if since_sync >= WRITEBACK_EVERY
+                    && let Some(to_sync) = &to_sync
+                {
                     since_sync = 0;
                     let _ = to_sync.try_send(());
                 }
             }
             drop((to_hash, to_sync));
+            let written = written.and_then(|()| sink.finish());
             let (hasher, prefix) = hashing.join().expect("the hashing thread does not panic");
             (written, hasher, prefix)
         });

@@ -11,6 +11,7 @@ pub mod config;
 mod dashboard;
 pub mod db;
 mod demo;
+mod direct_io;
 mod error;
 mod server;
 mod tls;
