@@ -240,7 +240,6 @@ impl State {
         Ok(())
     }
 
-    /// A failure worth retrying: back off exponentially (from the row's attempts), capped.
     /// Path and hash of every file the server has acknowledged.
     pub fn synced(&self) -> AgentResult<Vec<(String, String)>> {
         let conn = self.conn();
@@ -259,6 +258,7 @@ impl State {
         Ok(changed > 0)
     }
 
+    /// A failure worth retrying: back off exponentially (from the row's attempts), capped.
     pub fn retry_later(&self, sent: &FileRow, error: &str) -> AgentResult<()> {
         let attempts = sent.attempts + 1;
         let next_try = now_ms() + (1000i64 << attempts.min(20)).min(MAX_BACKOFF_MS);

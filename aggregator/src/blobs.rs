@@ -8,12 +8,12 @@
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-
 use std::sync::mpsc;
 
-use crate::direct_io::{self, Sink};
 use bytes::Bytes;
 use yingjian_shared::{Sha256Hex, Sha256Stream, sha256_reader, sniff, to_hex};
+
+use crate::direct_io::{self, Sink};
 
 /// Chunks queued for the hashing thread: bounds memory per upload.
 const HASH_QUEUE: usize = 4;
@@ -85,12 +85,12 @@ impl BlobStore {
         Ok(fs::read_dir(&self.tmp)?.count())
     }
 
-    /// Starts a new blob in `tmp/`.
-    pub fn begin(&self) -> io::Result<BlobWriter> {
+    /// Starts a new blob in `tmp/`, of `size` bytes if the uploader said so.
+    pub fn begin(&self, size: Option<u64>) -> io::Result<BlobWriter> {
         let mut random = [0u8; 12];
         getrandom::fill(&mut random).map_err(io::Error::other)?;
         let path = self.tmp.join(format!("upload-{}", to_hex(&random)));
-        let (file, direct) = direct_io::create_new(&path)?;
+        let (file, direct) = direct_io::create_new(&path, size)?;
         Ok(BlobWriter {
             file,
             direct,
@@ -284,24 +284,27 @@ mod tests {
         let mut expected = Sha256Stream::new();
         (0..total >> 20).for_each(|_| expected.update(&mib));
         let (sha, _) = expected.finish();
-        let mut w = store.begin().unwrap();
-        let mut left = total >> 20;
-        w.fill(|| {
-            (left > 0).then(|| {
-                left -= 1;
-                mib.clone()
+        // Of unknown size, through the page cache; of known size, past it where it can.
+        for size in [None, Some(total as u64)] {
+            let mut w = store.begin(size).unwrap();
+            let mut left = total >> 20;
+            w.fill(|| {
+                (left > 0).then(|| {
+                    left -= 1;
+                    mib.clone()
+                })
             })
-        })
-        .unwrap();
-        assert_eq!(w.commit(Some(&sha)).unwrap().size, total as u64);
-        assert_eq!(store.verify(sha.as_str(), total as u64), None);
+            .unwrap();
+            assert_eq!(w.commit(Some(&sha)).unwrap().size, total as u64);
+            assert_eq!(store.verify(sha.as_str(), total as u64), None);
+        }
     }
 
     #[test]
     fn a_committed_blob_is_under_its_hash_and_verifies() {
         let (_dir, store) = store();
         let (sha, _) = sha256_reader(&b"%PDF-1.4 hello"[..]).unwrap();
-        let mut w = store.begin().unwrap();
+        let mut w = store.begin(None).unwrap();
         fill(&mut w, &[b"%PDF-1.4 ", b"hello"]);
         let stored = w.commit(Some(&sha)).unwrap();
         assert_eq!((stored.sha256, stored.size, stored.magic), (sha.clone(), 14, Some("pdf")));
@@ -314,7 +317,7 @@ mod tests {
     fn a_blob_uploaded_without_a_hash_is_stored_under_the_one_it_has() {
         let (_dir, store) = store();
         let (sha, _) = sha256_reader(&b"unnamed upload"[..]).unwrap();
-        let mut w = store.begin().unwrap();
+        let mut w = store.begin(None).unwrap();
         fill(&mut w, &[b"unnamed ", b"upload"]);
         assert_eq!(w.commit(None).unwrap().sha256, sha);
         assert_eq!(store.verify(sha.as_str(), 14), None);
@@ -325,11 +328,11 @@ mod tests {
     fn a_mismatch_or_an_abandoned_write_leaves_nothing() {
         let (_dir, store) = store();
         let (wrong, _) = sha256_reader(&b"other"[..]).unwrap();
-        let mut w = store.begin().unwrap();
+        let mut w = store.begin(None).unwrap();
         fill(&mut w, &[b"bytes"]);
         assert!(matches!(w.commit(Some(&wrong)), Err(CommitError::Mismatch { .. })));
         assert!(!store.path_of(wrong.as_str()).exists());
-        let mut w = store.begin().unwrap();
+        let mut w = store.begin(None).unwrap();
         fill(&mut w, &[b"half"]);
         assert_eq!(store.temp_files().unwrap(), 1);
         drop(w);
@@ -340,7 +343,7 @@ mod tests {
     fn verify_names_altered_and_missing_blobs() {
         let (_dir, store) = store();
         let (sha, _) = sha256_reader(&b"content"[..]).unwrap();
-        let mut w = store.begin().unwrap();
+        let mut w = store.begin(None).unwrap();
         fill(&mut w, &[b"content"]);
         w.commit(Some(&sha)).unwrap();
         fs::write(store.path_of(sha.as_str()), b"tampered").unwrap();

@@ -22,11 +22,12 @@ thread_local! {
     static SPARE: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
 }
 
-/// Creates `path` for writing, past the page cache when the filesystem allows it (not tmpfs,
-/// for one); says which it did.
-pub fn create_new(path: &Path) -> io::Result<(File, bool)> {
+/// Creates `path` for writing `size` bytes (if known), past the page cache when that is at
+/// least a block and the filesystem allows it (not tmpfs, for one); says which it did. A
+/// smaller blob would go through the cache whole anyway, at the cost of two more system calls.
+pub fn create_new(path: &Path, size: Option<u64>) -> io::Result<(File, bool)> {
     #[cfg(target_os = "linux")]
-    {
+    if size.is_some_and(|s| s >= BLOCK as u64) {
         use std::os::unix::fs::OpenOptionsExt;
         let direct = rustix::fs::OFlags::DIRECT.bits().cast_signed();
         match File::options().write(true).create_new(true).custom_flags(direct).open(path) {
@@ -35,6 +36,8 @@ pub fn create_new(path: &Path) -> io::Result<(File, bool)> {
             Err(e) => return Err(e),
         }
     }
+    #[cfg(not(target_os = "linux"))]
+    let _ = size;
     Ok((File::options().write(true).create_new(true).open(path)?, false))
 }
 
@@ -118,7 +121,7 @@ mod tests {
         {
             let data: Vec<u8> = (0..len).map(|j| (j * 31 + i) as u8).collect();
             let path = dir.path().join(format!("blob{i}"));
-            let (mut file, direct) = create_new(&path).unwrap();
+            let (mut file, direct) = create_new(&path, Some(len as u64)).unwrap();
             let mut sink = Sink::new(&mut file, direct);
             // Uneven pieces, as they come off the network.
             for piece in data.chunks(7919) {
