@@ -8,7 +8,7 @@
 
 use std::cell::RefCell;
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, Seek, SeekFrom, Write};
 use std::path::Path;
 
 /// Alignment `O_DIRECT` asks of memory, file offsets and lengths (a page covers every block size).
@@ -74,7 +74,7 @@ impl<'a> Sink<'a> {
             block.len += n;
             data = &data[n..];
             if block.len == BLOCK {
-                self.file.write_all(&block.buf[block.start..block.start + BLOCK])?;
+                write_direct(self.file, &block.buf[block.start..block.start + BLOCK])?;
                 block.len = 0;
             }
         }
@@ -86,18 +86,42 @@ impl<'a> Sink<'a> {
         let Some(block) = &self.block else { return Ok(()) };
         let aligned = block.len / ALIGN * ALIGN;
         let (head, tail) = block.buf[block.start..block.start + block.len].split_at(aligned);
-        self.file.write_all(head)?;
+        write_direct(self.file, head)?;
         if !tail.is_empty() {
             // `O_DIRECT` cannot write a partial block: the tail goes through the cache.
-            #[cfg(target_os = "linux")]
-            {
-                let flags = rustix::fs::fcntl_getfl(&*self.file)?;
-                rustix::fs::fcntl_setfl(&*self.file, flags - rustix::fs::OFlags::DIRECT)?;
-            }
+            through_cache(self.file)?;
             self.file.write_all(tail)?;
         }
         Ok(())
     }
+}
+
+/// Writes aligned bytes past the cache; through it if the filesystem took `O_DIRECT` at open
+/// but refuses it on write (some want another alignment), so such a disk costs speed, not
+/// every upload.
+fn write_direct(file: &mut File, data: &[u8]) -> io::Result<()> {
+    let at = file.stream_position()?;
+    match file.write_all(data) {
+        Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
+            through_cache(file)?;
+            // Part of it may have gone out before the refusal: write it all again from `at`.
+            file.seek(SeekFrom::Start(at))?;
+            file.write_all(data)
+        }
+        written => written,
+    }
+}
+
+/// Clears `O_DIRECT`: what follows goes through the page cache.
+fn through_cache(file: &File) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        let flags = rustix::fs::fcntl_getfl(file)?;
+        rustix::fs::fcntl_setfl(file, flags - rustix::fs::OFlags::DIRECT)?;
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = file;
+    Ok(())
 }
 
 impl Drop for Sink<'_> {
@@ -131,5 +155,20 @@ mod tests {
             file.sync_all().unwrap();
             assert_eq!(std::fs::read(&path).unwrap(), data, "{len} bytes (direct: {direct})");
         }
+    }
+
+    #[test]
+    fn a_write_the_filesystem_refuses_past_the_cache_goes_through_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("blob");
+        let (mut file, _) = create_new(&path, Some(BLOCK as u64)).unwrap();
+        // Misaligned memory: refused by `O_DIRECT` wherever the file was opened with it.
+        let buf: Vec<u8> = (0..=ALIGN * 2).map(|i| (i % 251) as u8).collect();
+        let start = buf.as_ptr().align_offset(ALIGN) + 1;
+        let data = &buf[start..start + ALIGN];
+        write_direct(&mut file, data).unwrap();
+        write_direct(&mut file, data).unwrap();
+        file.sync_all().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), [data, data].concat());
     }
 }
