@@ -545,8 +545,8 @@ impl Agent {
             .map(|r| (r.path.to_string(), r.sha256.to_string()))
             .collect();
         let mut lost = 0usize;
-        for (path, sha256) in synced {
-            if !held.contains(&(path.clone(), sha256.clone())) && self.state.resend(&path, &sha256)? {
+        for file in synced.iter().filter(|file| !held.contains(*file)) {
+            if self.state.resend(&file.0, &file.1)? {
                 lost += 1;
             }
         }
