@@ -6,7 +6,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
-use yingjian_shared::{Catalogue, Placement, RelPath, classify, is_image_name};
+use yingjian_shared::{Catalogue, Placement, RelPath, classify, is_image_name, limits};
 
 /// Hidden file `init` leaves in the evidence folder: its absence means the folder is not there
 /// (unmounted share, unplugged disk), which must never be taken for "everything was deleted".
@@ -168,7 +168,7 @@ pub fn is_caption_file(rel: &RelPath, siblings: &HashSet<String>) -> bool {
 pub fn sidecar_caption(os: &Path) -> Option<String> {
     let mut raw = String::new();
     fs::File::open(os.with_extension("txt")).ok()?.take(MAX_CAPTION_BYTES).read_to_string(&mut raw).ok()?;
-    let caption = raw.trim_start_matches('\u{feff}').trim().to_string();
+    let caption = limits::truncate(raw.trim_start_matches('\u{feff}').trim(), limits::CAPTION_CHARS);
     (!caption.is_empty()).then_some(caption)
 }
 

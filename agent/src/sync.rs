@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use tokio::task::JoinHandle;
 use yingjian_shared::{
     Catalogue, EvidenceRecord, FailedFile, Heartbeat, PendingFile, RelPath, Sha256Hex, WatchMode,
-    is_image_name, sha256_reader,
+    is_image_name, limits, sha256_reader,
 };
 
 use crate::client::Client;
@@ -500,20 +500,23 @@ impl Agent {
                 since: Timestamp::from_millisecond(r.since).ok()?,
             })
         });
+        // Within the server's limits: the heartbeat names examples, the status counts.
         let failed = failed
             .into_iter()
             .filter_map(|r| {
-                Some(FailedFile { path: RelPath::parse(&r.path).ok()?, reason: r.error.unwrap_or_default() })
+                let reason = limits::truncate(&r.error.unwrap_or_default(), limits::REASON_CHARS);
+                Some(FailedFile { path: RelPath::parse(&r.path).ok()?, reason })
             })
+            .take(limits::LISTED_FILES)
             .collect();
         let hb = Heartbeat {
             version: env!("CARGO_PKG_VERSION").to_string(),
-            host: self.host.clone(),
+            host: limits::truncate(&self.host, limits::HOST_CHARS),
             watch_mode: self.watch_mode(),
             pending: waiting + self.candidates.len() as u64,
             failed,
             oldest_pending: oldest,
-            unsorted: self.unsorted.iter().cloned().collect(),
+            unsorted: self.unsorted.iter().take(limits::LISTED_FILES).cloned().collect(),
         };
         if let Err(e) = self.client.heartbeat(&hb).await {
             tracing::debug!(error = %e, "heartbeat not delivered");

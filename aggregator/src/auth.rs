@@ -1,9 +1,10 @@
-//! Bearer tokens: generated once, stored only as their SHA-256, resolved to a caller per request.
+//! Bearer tokens and dashboard sessions: generated once, stored only as their SHA-256,
+//! resolved to a caller per request.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
-use yingjian_shared::{HOST_HEADER, sha256_reader, to_hex};
+use yingjian_shared::{HOST_HEADER, limits, sha256_reader, to_hex};
 
 use crate::error::{AppError, AppResult};
 use crate::server::AppState;
@@ -50,24 +51,42 @@ impl Caller {
 
 /// A new secret token: `yj_` and 40 hex digits of OS randomness.
 pub fn new_token() -> AppResult<String> {
-    let mut bytes = [0u8; 20];
-    getrandom::fill(&mut bytes).map_err(|e| AppError::Io(std::io::Error::other(e)))?;
-    Ok(format!("yj_{}", to_hex(&bytes)))
+    Ok(format!("yj_{}", random_hex::<20>()?))
 }
 
-/// What the database stores instead of the token.
+/// A new dashboard session id: 32 bytes of OS randomness. Only its hash is stored.
+pub fn new_session_id() -> AppResult<String> {
+    random_hex::<32>()
+}
+
+fn random_hex<const N: usize>() -> AppResult<String> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(AppError::internal)?;
+    Ok(to_hex(&bytes))
+}
+
+/// What the database stores instead of a token or a session id.
 pub fn token_hash(token: &str) -> String {
     sha256_reader(token.as_bytes()).expect("hashing a byte slice cannot fail").0.to_string()
 }
 
-/// The dashboard's session cookie: it carries the token itself, HttpOnly and SameSite=Strict.
+/// The dashboard's session cookie: a random session id, never the token (DESIGN.md, Sessions).
 pub const SESSION_COOKIE: &str = "yj_session";
 
-/// The token in an `Authorization: Bearer …` header or the dashboard's session cookie.
-pub fn token_from_parts(parts: &Parts) -> Option<String> {
-    if let Some(value) = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        return value.strip_prefix("Bearer ").map(|t| t.trim().to_string());
-    }
+/// How long a dashboard session lasts.
+pub const SESSION_DAYS: i64 = 30;
+
+/// Longer than any token or session id this server makes: not looked up.
+const MAX_SECRET_LEN: usize = 200;
+
+/// The token of an `Authorization: Bearer …` header.
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+    Some(value.strip_prefix("Bearer ").unwrap_or("").trim())
+}
+
+/// The session id in the dashboard's cookie.
+pub fn session_from_parts(parts: &Parts) -> Option<String> {
     parts
         .headers
         .get_all(COOKIE)
@@ -77,20 +96,38 @@ pub fn token_from_parts(parts: &Parts) -> Option<String> {
         .find_map(|pair| pair.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('=').map(str::to_string))
 }
 
+/// The `Set-Cookie` value that opens (`Some(id)`) or ends (`None`) a session; `Secure` whenever
+/// the server speaks TLS, so the browser never sends it in the clear.
+pub fn session_cookie(id: Option<&str>, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    match id {
+        Some(id) => format!(
+            "{SESSION_COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{secure}",
+            SESSION_DAYS * 86_400
+        ),
+        None => format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{secure}"),
+    }
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = token_from_parts(parts).ok_or(AppError::Unauthorized)?;
-        if token.len() > 200 {
-            return Err(AppError::Unauthorized);
-        }
-        let row = state.db.find_token(token_hash(&token)).await?.ok_or(AppError::Unauthorized)?;
+        // An Authorization header is the whole answer: a bad one is not rescued by a cookie.
+        let row = match bearer(parts) {
+            Some(token) if token.is_empty() || token.len() > MAX_SECRET_LEN => None,
+            Some(token) => state.db.find_token(token_hash(token)).await?,
+            None => match session_from_parts(parts) {
+                Some(id) if id.len() <= MAX_SECRET_LEN => state.db.find_session(token_hash(&id)).await?,
+                _ => None,
+            },
+        };
+        let row = row.ok_or(AppError::Unauthorized)?;
         let host = parts
             .headers
             .get(HOST_HEADER)
             .and_then(|v| v.to_str().ok())
-            .map(|h| h.chars().filter(|c| !c.is_control()).take(100).collect());
+            .map(|h| h.chars().filter(|c| !c.is_control()).take(limits::HOST_CHARS).collect());
         Ok(Caller { token_id: row.id, department: row.department, agent: row.agent, host })
     }
 }

@@ -72,7 +72,7 @@ impl BlobStore {
         fs::create_dir_all(&self.tmp)
     }
 
-    pub fn path_of(&self, sha256: &str) -> PathBuf {
+    fn path_of(&self, sha256: &str) -> PathBuf {
         self.blobs.join(&sha256[..2]).join(&sha256[2..4]).join(sha256)
     }
 

@@ -10,7 +10,7 @@ use yingjian_shared::{Catalogue, Scoring, chinese_numeral};
 use crate::auth::{new_token, token_hash};
 use crate::config::{Config, load_catalogue};
 use crate::error::{AppError, AppResult};
-use crate::server::{AppState, serve};
+use crate::server::{AppState, Server};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -167,21 +167,10 @@ pub async fn run(cli: Cli) -> AppResult<()> {
                     "cannot listen on {address}: {e} (is another server running? choose another --listen)"
                 ))
             })?;
-            // Uploads that were in flight when the last server stopped were never acknowledged.
-            state.blobs.clear_tmp()?;
-            println!("yingjian-aggregator listening on {scheme}://{}", listener.local_addr()?);
-            let nightly = &state.config.bundle;
-            if !nightly.nightly.trim().is_empty() {
-                let at = crate::bundle::nightly::parse_time(&nightly.nightly).ok_or_else(|| {
-                    AppError::Config(format!(
-                        "[bundle] nightly = {:?}: write the time as \"HH:MM\"",
-                        nightly.nightly
-                    ))
-                })?;
-                tokio::spawn(crate::bundle::nightly::schedule(state.clone(), at, nightly.keep));
-            }
-            serve(listener, state, shutdown_signal()).await?;
-            Ok(())
+            let address = listener.local_addr()?;
+            let server = Server::new(state, listener)?;
+            println!("yingjian-aggregator listening on {scheme}://{address}");
+            server.run(shutdown_signal()).await
         }
         Command::Token { command } => token(command).await,
         Command::Catalogue { json, file } => {
@@ -190,8 +179,7 @@ pub async fn run(cli: Cli) -> AppResult<()> {
                 None => Catalogue::builtin().clone(),
             };
             if json {
-                let text = serde_json::to_string_pretty(&catalogue)
-                    .map_err(|e| AppError::Io(std::io::Error::other(e)))?;
+                let text = serde_json::to_string_pretty(&catalogue).map_err(AppError::internal)?;
                 println!("{text}");
             } else {
                 print!("{}", catalogue_table(&catalogue));
@@ -200,14 +188,21 @@ pub async fn run(cli: Cli) -> AppResult<()> {
         }
         Command::Bundle { store, out } => {
             let state = store.open()?;
-            let out = out.unwrap_or_else(|| state.config.data.join("bundles"));
+            // Another folder is another shelf; the data folder's is the server's own.
+            let shelf = out.map_or_else(|| state.bundles.clone(), crate::bundle::Bundles::new);
             let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
-            let built = crate::bundle::build(&state, &out, move |done, total| {
-                if terminal && total > 0 {
-                    eprint!("\rbundling {:>3}% ({} of {} MB)", done * 100 / total, done >> 20, total >> 20);
-                }
-            })
-            .await?;
+            let built = shelf
+                .build(&state, "cli", move |done, total| {
+                    if terminal && total > 0 {
+                        eprint!(
+                            "\rbundling {:>3}% ({} of {} MB)",
+                            done * 100 / total,
+                            done >> 20,
+                            total >> 20
+                        );
+                    }
+                })
+                .await?;
             if terminal {
                 eprintln!();
             }
@@ -254,7 +249,7 @@ pub async fn run(cli: Cli) -> AppResult<()> {
                 blobs.iter().filter_map(|(sha, size)| store.verify(sha, *size)).collect::<Vec<_>>()
             })
             .await
-            .map_err(|e| AppError::Io(std::io::Error::other(e)))?;
+            .map_err(AppError::internal)?;
             for f in &findings {
                 println!("{f:?}");
             }

@@ -29,6 +29,24 @@ pub struct Config {
     /// Serve HTTPS with this certificate chain and key (PEM files).
     pub tls: Option<TlsFiles>,
     pub bundle: BundleSettings,
+    pub timeouts: Timeouts,
+}
+
+/// `[timeouts]`: how long a connection may keep the server waiting (README, *Limits*).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Timeouts {
+    /// For a request's headers (and a TLS handshake); also how long an idle keep-alive
+    /// connection stays open.
+    pub header_secs: u64,
+    /// For the next piece of a request body: a stalled upload is ended, a slow one is not.
+    pub body_idle_secs: u64,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts { header_secs: 20, body_idle_secs: 60 }
+    }
 }
 
 /// `[bundle]`: the nightly build.
@@ -65,6 +83,7 @@ impl Default for Config {
             silent_after_secs: 180,
             tls: None,
             bundle: BundleSettings::default(),
+            timeouts: Timeouts::default(),
         }
     }
 }

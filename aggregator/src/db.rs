@@ -9,13 +9,43 @@ use std::sync::{Arc, Mutex};
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::error::{AppError, AppResult};
-
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/001_init.sql"),
     include_str!("../migrations/002_status_index.sql"),
     include_str!("../migrations/003_blob_refs.sql"),
+    include_str!("../migrations/004_holders_sessions.sql"),
 ];
+
+/// What can go wrong with the database; callers ask `is_full` rather than read SQLite codes.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("{}", sqlite_message(.0))]
+    Sqlite(#[from] rusqlite::Error),
+    #[error(
+        "the database {path} is from a newer version of yingjian-aggregator (schema {version}): upgrade the aggregator"
+    )]
+    NewerSchema { path: String, version: i64 },
+    #[error("a database task stopped: {0}")]
+    Task(String),
+}
+
+impl DbError {
+    /// The disk under the database is full: the one database failure the office can fix.
+    pub fn is_full(&self) -> bool {
+        matches!(self, DbError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::DiskFull)
+    }
+}
+
+fn sqlite_message(e: &rusqlite::Error) -> String {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DiskFull => {
+            "the server's disk is full: the office must free space; agents retry by themselves".into()
+        }
+        e => format!("database: {e}"),
+    }
+}
+
+pub type DbResult<T> = Result<T, DbError>;
 
 #[derive(Clone)]
 pub struct Db {
@@ -59,6 +89,15 @@ pub struct AuditEntry {
     pub host: Option<String>,
     pub action: String,
     pub detail: String,
+}
+
+/// What filing a delivered blob changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlobDelivery {
+    /// The content was new to the store.
+    pub created: bool,
+    /// The department had not delivered this content before.
+    pub new_holder: bool,
 }
 
 /// Evidence counted by department, placement, item and kind: what completeness needs.
@@ -106,7 +145,7 @@ fn ts(millis: i64) -> Timestamp {
 
 impl Db {
     /// Opens (or creates) the database and applies pending migrations.
-    pub fn open(path: &Path) -> AppResult<Db> {
+    pub fn open(path: &Path) -> DbResult<Db> {
         let mut conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -118,10 +157,7 @@ impl Db {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version > MIGRATIONS.len() as i64 {
-            return Err(AppError::Config(format!(
-                "the database {} is from a newer version of yingjian-aggregator (schema {version}): upgrade the aggregator",
-                path.display()
-            )));
+            return Err(DbError::NewerSchema { path: path.display().to_string(), version });
         }
         for (i, sql) in (1i64..).zip(MIGRATIONS).skip(version as usize) {
             let tx = conn.transaction()?;
@@ -133,7 +169,7 @@ impl Db {
     }
 
     /// Runs `f` on the connection on a blocking thread.
-    async fn call<T, F>(&self, f: F) -> AppResult<T>
+    async fn call<T, F>(&self, f: F) -> DbResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
@@ -144,8 +180,8 @@ impl Db {
             f(&mut guard)
         })
         .await
-        .map_err(|e| AppError::Io(std::io::Error::other(e)))?
-        .map_err(AppError::from)
+        .map_err(|e| DbError::Task(e.to_string()))?
+        .map_err(DbError::from)
     }
 
     // ── tokens ──────────────────────────────────────────────────────────────
@@ -155,7 +191,7 @@ impl Db {
         hash: String,
         department: Option<String>,
         agent: String,
-    ) -> AppResult<i64> {
+    ) -> DbResult<i64> {
         self.call(move |c| {
             let tx = c.transaction()?;
             tx.execute(
@@ -181,7 +217,7 @@ impl Db {
     }
 
     /// The live (not revoked) token with this hash.
-    pub async fn find_token(&self, hash: String) -> AppResult<Option<TokenRow>> {
+    pub async fn find_token(&self, hash: String) -> DbResult<Option<TokenRow>> {
         self.call(move |c| {
             c.query_row(
                 "SELECT id, department, agent, created, revoked FROM tokens WHERE hash = ?1 AND revoked IS NULL",
@@ -193,7 +229,7 @@ impl Db {
         .await
     }
 
-    pub async fn list_tokens(&self) -> AppResult<Vec<TokenRow>> {
+    pub async fn list_tokens(&self) -> DbResult<Vec<TokenRow>> {
         self.call(|c| {
             let mut stmt =
                 c.prepare("SELECT id, department, agent, created, revoked FROM tokens ORDER BY id")?;
@@ -202,8 +238,53 @@ impl Db {
         .await
     }
 
-    /// Revokes a token; false if there was no live token with that id.
-    pub async fn revoke_token(&self, id: i64) -> AppResult<bool> {
+    /// Whether the token is still live: open event streams ask now and then.
+    pub async fn token_live(&self, id: i64) -> DbResult<bool> {
+        self.call(move |c| {
+            c.query_row("SELECT 1 FROM tokens WHERE id = ?1 AND revoked IS NULL", [id], |_| Ok(()))
+                .optional()
+                .map(|r| r.is_some())
+        })
+        .await
+    }
+
+    /// Opens a dashboard session for a token; `hash` is the SHA-256 of the cookie's session id.
+    pub async fn create_session(&self, hash: String, token_id: i64, expires: Timestamp) -> DbResult<()> {
+        self.call(move |c| {
+            let now = ms(Timestamp::now());
+            // Expired sessions go when new ones come: the table stays as small as its use.
+            c.execute("DELETE FROM sessions WHERE expires <= ?1", [now])?;
+            c.execute(
+                "INSERT INTO sessions (hash, token_id, created, expires) VALUES (?1, ?2, ?3, ?4)",
+                params![hash, token_id, now, ms(expires)],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The live token behind an unexpired session.
+    pub async fn find_session(&self, hash: String) -> DbResult<Option<TokenRow>> {
+        self.call(move |c| {
+            c.query_row(
+                "SELECT t.id, t.department, t.agent, t.created, t.revoked FROM sessions s
+                 JOIN tokens t ON t.id = s.token_id
+                 WHERE s.hash = ?1 AND s.expires > ?2 AND t.revoked IS NULL",
+                params![hash, ms(Timestamp::now())],
+                token_row,
+            )
+            .optional()
+        })
+        .await
+    }
+
+    /// Ends a session (logout); false if there was none.
+    pub async fn delete_session(&self, hash: String) -> DbResult<bool> {
+        self.call(move |c| Ok(c.execute("DELETE FROM sessions WHERE hash = ?1", [hash])? > 0)).await
+    }
+
+    /// Revokes a token and ends its sessions; false if there was no live token with that id.
+    pub async fn revoke_token(&self, id: i64) -> DbResult<bool> {
         self.call(move |c| {
             let tx = c.transaction()?;
             let n = tx.execute(
@@ -211,6 +292,7 @@ impl Db {
                 params![id, ms(Timestamp::now())],
             )?;
             if n > 0 {
+                tx.execute("DELETE FROM sessions WHERE token_id = ?1", [id])?;
                 let department: Option<String> =
                     tx.query_row("SELECT department FROM tokens WHERE id = ?1", [id], |r| r.get(0))?;
                 append_audit(
@@ -234,7 +316,7 @@ impl Db {
     // ── blobs ───────────────────────────────────────────────────────────────
 
     /// Size of a stored blob and its sniffed content type.
-    pub async fn blob(&self, sha256: String) -> AppResult<Option<(u64, Option<String>)>> {
+    pub async fn blob(&self, sha256: String) -> DbResult<Option<(u64, Option<String>)>> {
         self.call(move |c| {
             c.query_row("SELECT size, magic FROM blobs WHERE sha256 = ?1", [sha256], |r| {
                 Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
@@ -244,30 +326,57 @@ impl Db {
         .await
     }
 
-    /// Records a blob that is now on disk under its final name; false if it was known already.
+    /// The blob if `department` has delivered it itself: what a department may see.
+    pub async fn held_blob(
+        &self,
+        department: String,
+        sha256: String,
+    ) -> DbResult<Option<(u64, Option<String>)>> {
+        self.call(move |c| {
+            c.query_row(
+                "SELECT b.size, b.magic FROM blob_holders h JOIN blobs b ON b.sha256 = h.sha256
+                 WHERE h.department = ?1 AND h.sha256 = ?2",
+                [department, sha256],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)),
+            )
+            .optional()
+        })
+        .await
+    }
+
+    /// Records that `actor.department` delivered a blob that is now on disk under its final
+    /// name. Audited as `upload` when the content is new to the store, as `upload_existing` when
+    /// only the department is new to it (it proved it holds the bytes), not at all for a re-send.
     pub async fn insert_blob(
         &self,
         sha256: String,
         size: u64,
         magic: Option<&'static str>,
-        actor: AuditEntry,
-    ) -> AppResult<bool> {
+        mut actor: AuditEntry,
+    ) -> DbResult<BlobDelivery> {
         self.call(move |c| {
             let tx = c.transaction()?;
-            let n = tx.execute(
+            let now = ms(Timestamp::now());
+            let created = tx.execute(
                 "INSERT OR IGNORE INTO blobs (sha256, size, magic, stored) VALUES (?1, ?2, ?3, ?4)",
-                params![sha256, size as i64, magic, ms(Timestamp::now())],
-            )?;
-            if n > 0 {
+                params![sha256, size as i64, magic, now],
+            )? > 0;
+            let new_holder = tx.execute(
+                "INSERT OR IGNORE INTO blob_holders (department, sha256, since) VALUES (?1, ?2, ?3)",
+                params![actor.department, sha256, now],
+            )? > 0;
+            if created || new_holder {
+                actor.action = if created { "upload" } else { "upload_existing" }.into();
                 append_audit(&tx, &actor)?;
             }
-            tx.commit().map(|()| n > 0)
+            tx.commit()?;
+            Ok(BlobDelivery { created, new_holder })
         })
         .await
     }
 
     /// Every blob the database knows, for `scrub`.
-    pub async fn all_blobs(&self) -> AppResult<Vec<(String, u64)>> {
+    pub async fn all_blobs(&self) -> DbResult<Vec<(String, u64)>> {
         self.call(|c| {
             let mut stmt = c.prepare("SELECT sha256, size FROM blobs ORDER BY sha256")?;
             stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?.collect()
@@ -278,7 +387,7 @@ impl Db {
     // ── evidence ────────────────────────────────────────────────────────────
 
     /// Files a record; false when an identical one was already on file (a re-send).
-    pub async fn upsert_evidence(&self, row: EvidenceRow, host: Option<String>) -> AppResult<bool> {
+    pub async fn upsert_evidence(&self, row: EvidenceRow, host: Option<String>) -> DbResult<bool> {
         self.call(move |c| {
             let tx = c.transaction()?;
             let existing: Option<(String, i64, Option<String>)> = tx
@@ -324,7 +433,7 @@ impl Db {
         agent: String,
         path: String,
         host: Option<String>,
-    ) -> AppResult<bool> {
+    ) -> DbResult<bool> {
         self.call(move |c| {
             let tx = c.transaction()?;
             let sha: Option<String> = tx
@@ -351,17 +460,17 @@ impl Db {
     }
 
     /// Current evidence, optionally of one department, in path order.
-    pub async fn evidence(&self, department: Option<String>) -> AppResult<Vec<EvidenceRow>> {
+    pub async fn evidence(&self, department: Option<String>) -> DbResult<Vec<EvidenceRow>> {
         self.select_evidence("?1 IS NULL OR department = ?1", vec![department]).await
     }
 
     /// One department's records for one item (the item page).
-    pub async fn evidence_of_item(&self, department: String, item: String) -> AppResult<Vec<EvidenceRow>> {
+    pub async fn evidence_of_item(&self, department: String, item: String) -> DbResult<Vec<EvidenceRow>> {
         self.select_evidence("department = ?1 AND item = ?2", vec![Some(department), Some(item)]).await
     }
 
     /// The records that point at one blob.
-    pub async fn records_of_blob(&self, sha256: String) -> AppResult<Vec<EvidenceRow>> {
+    pub async fn records_of_blob(&self, sha256: String) -> DbResult<Vec<EvidenceRow>> {
         self.select_evidence("sha256 = ?1", vec![Some(sha256)]).await
     }
 
@@ -369,7 +478,7 @@ impl Db {
         &self,
         filter: &'static str,
         args: Vec<Option<String>>,
-    ) -> AppResult<Vec<EvidenceRow>> {
+    ) -> DbResult<Vec<EvidenceRow>> {
         self.call(move |c| {
             let mut stmt = c.prepare(&format!(
                 "SELECT department, agent, path, sha256, size, modified, caption, placement, item, kind, problem, received
@@ -401,7 +510,7 @@ impl Db {
     }
 
     /// What completeness needs, read in one transaction.
-    pub async fn status_data(&self, evidence_deadline: Timestamp) -> AppResult<StatusData> {
+    pub async fn status_data(&self, evidence_deadline: Timestamp) -> DbResult<StatusData> {
         self.call(move |c| {
             let tx = c.transaction()?;
             let mut data = StatusData::default();
@@ -458,7 +567,7 @@ impl Db {
 
     // ── heartbeats, contacts, audit ─────────────────────────────────────────
 
-    pub async fn put_heartbeat(&self, department: String, agent: String, body: String) -> AppResult<()> {
+    pub async fn put_heartbeat(&self, department: String, agent: String, body: String) -> DbResult<()> {
         self.call(move |c| {
             c.execute(
                 "INSERT INTO heartbeats (department, agent, at, body) VALUES (?1, ?2, ?3, ?4)
@@ -470,7 +579,7 @@ impl Db {
         .await
     }
 
-    pub async fn put_contacts(&self, department: String, body: String, actor: AuditEntry) -> AppResult<()> {
+    pub async fn put_contacts(&self, department: String, body: String, actor: AuditEntry) -> DbResult<()> {
         self.call(move |c| {
             let tx = c.transaction()?;
             tx.execute(
@@ -485,7 +594,7 @@ impl Db {
     }
 
     /// A department's contacts as filed (JSON), if any.
-    pub async fn contacts_of(&self, department: String) -> AppResult<Option<String>> {
+    pub async fn contacts_of(&self, department: String) -> DbResult<Option<String>> {
         self.call(move |c| {
             c.query_row("SELECT body FROM contacts WHERE department = ?1", [department], |r| r.get(0))
                 .optional()
@@ -493,8 +602,13 @@ impl Db {
         .await
     }
 
+    /// Logs something that changed nothing else in the database (a bundle built or failed).
+    pub async fn log(&self, entry: AuditEntry) -> DbResult<()> {
+        self.call(move |c| append_audit(c, &entry)).await
+    }
+
     /// Audit entries, newest first.
-    pub async fn audit(&self, limit: u32, before_id: Option<i64>) -> AppResult<Vec<(i64, AuditEntry)>> {
+    pub async fn audit(&self, limit: u32, before_id: Option<i64>) -> DbResult<Vec<(i64, AuditEntry)>> {
         self.call(move |c| {
             let mut stmt = c.prepare(
                 "SELECT id, at, department, agent, host, action, detail FROM audit

@@ -6,6 +6,8 @@ use axum::response::{IntoResponse, Response};
 use thiserror::Error;
 use yingjian_shared::ErrorBody;
 
+use crate::db::DbError;
+
 #[derive(Debug, Error)]
 pub enum AppError {
     #[error("{0}")]
@@ -30,15 +32,40 @@ pub enum AppError {
     HashMismatch { expected: String, actual: String },
     #[error("{0}")]
     Unprocessable(String),
-    #[error("database: {0} (if the disk is full, the office must free space; agents retry by themselves)")]
-    Db(#[from] rusqlite::Error),
-    #[error("storage: {0} (if the disk is full, the office must free space; agents retry by themselves)")]
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("{}", storage_message(.0))]
     Io(#[from] std::io::Error),
+    /// A fault of the server's own (a failed task, an unwritable document): never the disk's.
+    #[error("internal error: {0}")]
+    Internal(String),
     #[error("{0}")]
     Config(String),
 }
 
+/// The disk-full hint is for a full disk only; anything else is said as it is.
+fn storage_message(e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::StorageFull {
+        "the server's disk is full: the office must free space; agents retry by themselves".into()
+    } else {
+        format!("storage: {e}")
+    }
+}
+
 impl AppError {
+    pub(crate) fn internal(e: impl std::fmt::Display) -> AppError {
+        AppError::Internal(e.to_string())
+    }
+
+    /// Whether the server's disk is full (database or blob store).
+    pub fn is_storage_full(&self) -> bool {
+        match self {
+            AppError::Io(e) => e.kind() == std::io::ErrorKind::StorageFull,
+            AppError::Db(e) => e.is_full(),
+            _ => false,
+        }
+    }
+
     pub(crate) fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
@@ -49,16 +76,17 @@ impl AppError {
             AppError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             AppError::HashMismatch { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "hash_mismatch"),
             AppError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
-            AppError::Io(e) if e.kind() == std::io::ErrorKind::StorageFull => {
-                (StatusCode::INSUFFICIENT_STORAGE, "storage_full")
-            }
-            AppError::Db(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::DiskFull => {
-                (StatusCode::INSUFFICIENT_STORAGE, "storage_full")
-            }
-            AppError::Db(_) | AppError::Io(_) | AppError::Config(_) => {
+            e if e.is_storage_full() => (StatusCode::INSUFFICIENT_STORAGE, "storage_full"),
+            AppError::Db(_) | AppError::Io(_) | AppError::Internal(_) | AppError::Config(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")
             }
         }
+    }
+}
+
+impl From<yingjian_shared::limits::TooLong> for AppError {
+    fn from(e: yingjian_shared::limits::TooLong) -> Self {
+        AppError::Unprocessable(format!("{e}: shorten it"))
     }
 }
 

@@ -20,4 +20,4 @@ pub use auth::{new_token, token_hash};
 pub use cli::{Cli, run};
 pub use config::{Config, TlsFiles};
 pub use error::{AppError, AppResult};
-pub use server::{AppState, serve};
+pub use server::{AppState, Server, launch};

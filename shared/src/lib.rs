@@ -7,6 +7,7 @@ mod china_time;
 mod content;
 mod convention;
 mod hash;
+pub mod limits;
 mod points;
 mod relpath;
 

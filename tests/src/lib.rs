@@ -18,7 +18,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use yingjian_agent::{Agent, AgentConfig, init_folder};
-use yingjian_aggregator::{AppState, Config, new_token, serve, token_hash};
+use yingjian_aggregator::{AppState, Config, launch, new_token, token_hash};
 use yingjian_shared::{Catalogue, sha256_reader};
 
 /// How long a helper waits for an outcome before the test fails.
@@ -51,7 +51,7 @@ impl Aggregator {
         let state = AppState::open(config).unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(serve(listener, state.clone(), async move {
+        let task = tokio::spawn(launch(state.clone(), listener, async move {
             let _ = stopped.await;
         }));
         Aggregator { addr, state, data, stop: Some(stop), task: Some(task) }

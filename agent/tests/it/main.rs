@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use yingjian_aggregator::{AppState, Config, new_token, serve, token_hash};
+use yingjian_aggregator::{AppState, Config, launch, new_token, token_hash};
 use yingjian_shared::Catalogue;
 
 /// Forwards to `target`, the client's bytes slowly (about 1 MB/s), counting them.
@@ -81,7 +81,7 @@ async fn killed_mid_upload_then_restarted_delivers_exactly_once() {
     state.db.insert_token(token_hash(&token), Some("police".into()), "pc-1".into()).await.unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let server_addr = listener.local_addr().unwrap();
-    tokio::spawn(serve(listener, state.clone(), std::future::pending()));
+    tokio::spawn(launch(state.clone(), listener, std::future::pending()));
     let (proxy, forwarded) = slow_proxy(server_addr).await;
 
     let folder = dir.path().join("evidence");
@@ -124,7 +124,7 @@ async fn a_relative_folder_is_watched() {
     state.db.insert_token(token_hash(&token), Some("police".into()), "pc-1".into()).await.unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let server = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(serve(listener, state.clone(), std::future::pending()));
+    tokio::spawn(launch(state.clone(), listener, std::future::pending()));
     let catalogue = Catalogue::builtin();
     let folder = dir.path().join("evidence");
     yingjian_agent::init_folder(catalogue, catalogue.department("police").unwrap(), &folder).unwrap();

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use jiff::Timestamp;
-use yingjian_shared::{Contacts, EventKind, Heartbeat};
+use yingjian_shared::{Contacts, EventKind, Heartbeat, limits};
 
 use super::ApiJson;
 use crate::auth::Caller;
@@ -11,19 +11,14 @@ use crate::db::AuditEntry;
 use crate::error::{AppError, AppResult};
 use crate::server::AppState;
 
-/// Unsorted paths kept per heartbeat; a folder in a mess is told in a few examples.
-const MAX_UNSORTED: usize = 200;
-const MAX_CONTACTS: usize = 10;
-
 pub async fn heartbeat(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(mut hb): ApiJson<Heartbeat>,
+    ApiJson(hb): ApiJson<Heartbeat>,
 ) -> AppResult<StatusCode> {
     let department = caller.department()?.to_string();
-    hb.unsorted.truncate(MAX_UNSORTED);
-    hb.failed.truncate(MAX_UNSORTED);
-    let body = serde_json::to_string(&hb).map_err(|e| AppError::Io(std::io::Error::other(e)))?;
+    limits::heartbeat(&hb)?;
+    let body = serde_json::to_string(&hb).map_err(AppError::internal)?;
     state.db.put_heartbeat(department.clone(), caller.agent.clone(), body).await?;
     state.publish(EventKind::Heartbeat, Some(&department), None, Some(hb.host));
     Ok(StatusCode::NO_CONTENT)
@@ -34,6 +29,9 @@ pub async fn contacts(
     caller: Caller,
     ApiJson(mut contacts): ApiJson<Contacts>,
 ) -> AppResult<StatusCode> {
+    // Capped where they are written, so that no export (Excel's 32,767 characters a cell) can
+    // ever meet a field too long for it.
+    limits::contacts(&contacts)?;
     let department = match (&caller.department, &contacts.department) {
         (Some(own), None) => own.clone(),
         (_, Some(name)) => {
@@ -51,16 +49,16 @@ pub async fn contacts(
             ));
         }
     };
-    if contacts.contacts.is_empty() || contacts.contacts.len() > MAX_CONTACTS {
-        return Err(AppError::Unprocessable(format!(
-            "send between 1 and {MAX_CONTACTS} contacts: one 分管领导 (leader) and one 工作人员 (staff)"
-        )));
+    if contacts.contacts.is_empty() {
+        return Err(AppError::Unprocessable(
+            "send at least one contact: one 分管领导 (leader) and one 工作人员 (staff)".into(),
+        ));
     }
     if let Some(nameless) = contacts.contacts.iter().position(|c| c.name.trim().is_empty()) {
         return Err(AppError::Unprocessable(format!("contact {} has no name: fill in 姓名", nameless + 1)));
     }
     contacts.department = Some(department.clone());
-    let body = serde_json::to_string(&contacts).map_err(|e| AppError::Io(std::io::Error::other(e)))?;
+    let body = serde_json::to_string(&contacts).map_err(AppError::internal)?;
     let names: Vec<&str> = contacts.contacts.iter().map(|c| c.name.as_str()).collect();
     let audit = AuditEntry {
         at: Timestamp::now(),

@@ -11,11 +11,11 @@ use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use jiff::Timestamp;
 use tokio::sync::mpsc;
-use yingjian_shared::{BlobStored, EventKind, Sha256Hex};
+use yingjian_shared::{BlobStored, EventKind, Sha256Hex, Sha256Stream};
 
 use crate::auth::Caller;
 use crate::blobs::{CommitError, Stored};
-use crate::db::AuditEntry;
+use crate::db::{AuditEntry, BlobDelivery};
 use crate::error::{AppError, AppResult};
 use crate::server::AppState;
 
@@ -38,13 +38,19 @@ fn parse_hash(raw: &str) -> AppResult<Sha256Hex> {
     Sha256Hex::parse(raw).map_err(|e| AppError::BadRequest(format!("{e}: put the file's SHA-256 in the URL")))
 }
 
+/// 200 only if the caller may see the blob: the office always, a department only for content it
+/// delivered itself. To any other department the blob does not exist, whoever else holds it.
 async fn head_blob(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     Path(raw): Path<String>,
 ) -> AppResult<StatusCode> {
     let sha = parse_hash(&raw)?;
-    match state.db.blob(sha.to_string()).await? {
+    let found = match &caller.department {
+        None => state.db.blob(sha.to_string()).await?,
+        Some(own) => state.db.held_blob(own.clone(), sha.to_string()).await?,
+    };
+    match found {
         Some(_) => Ok(StatusCode::OK),
         None => Err(AppError::NotFound("no blob with that hash: upload it with PUT".into())),
     }
@@ -89,10 +95,26 @@ async fn store(
     if declared.is_some_and(|len| len > max) {
         return Err(AppError::TooLarge { max });
     }
-    if let Some(sha) = &expected
-        && let Some((size, _)) = state.db.blob(sha.to_string()).await?
-    {
-        return Ok((StatusCode::OK, BlobStored { sha256: sha.clone(), size }));
+    if let Some(sha) = &expected {
+        // Delivered by this department before: nothing to read. (A move or re-tag costs no bytes.)
+        if let Some((size, _)) = state.db.held_blob(department.clone(), sha.to_string()).await? {
+            return Ok((StatusCode::OK, BlobStored { sha256: sha.clone(), size }));
+        }
+        // Stored from another department: the body must prove this one has the bytes too. It
+        // is hashed, not written: the store keeps its one copy.
+        if let Some((size, _)) = state.db.blob(sha.to_string()).await? {
+            let (actual, len) = hash_only(body, max).await?;
+            check_length(declared, len)?;
+            if &actual != sha {
+                return Err(AppError::HashMismatch { expected: sha.to_string(), actual: actual.to_string() });
+            }
+            // The blob's row exists: only the holder is new.
+            let delivery = state
+                .db
+                .insert_blob(sha.to_string(), size, None, audit(caller, &department, sha, size))
+                .await?;
+            return Ok((answer(delivery), BlobStored { sha256: actual, size }));
+        }
     }
 
     // Hashing and writing run on a blocking thread, fed through a bounded channel, so the
@@ -102,18 +124,14 @@ async fn store(
     let disk = tokio::task::spawn_blocking(move || writer.fill(|| rx.blocking_recv()).map(|()| writer));
     let received = receive(body, max, &tx).await;
     drop(tx);
-    let writer = disk.await.map_err(|e| AppError::Io(std::io::Error::other(e)))??;
+    let writer = disk.await.map_err(AppError::internal)??;
     received?;
-    if declared.is_some_and(|len| len != writer.len()) {
-        return Err(AppError::BadRequest(
-            "the body is shorter than its Content-Length: send the whole file".into(),
-        ));
-    }
+    check_length(declared, writer.len())?;
 
     let named = expected.clone();
     let committed = tokio::task::spawn_blocking(move || writer.commit(named.as_ref()))
         .await
-        .map_err(|e| AppError::Io(std::io::Error::other(e)))?;
+        .map_err(AppError::internal)?;
     let Stored { sha256, size, magic } = match committed {
         Ok(stored) => stored,
         Err(CommitError::Mismatch { actual }) => {
@@ -122,20 +140,57 @@ async fn store(
         }
         Err(CommitError::Io(e)) => return Err(e.into()),
     };
-    let audit = AuditEntry {
-        at: Timestamp::now(),
-        department: Some(department.clone()),
-        agent: Some(caller.agent.clone()),
-        host: caller.host.clone(),
-        action: "upload".into(),
-        detail: format!("sha256={sha256} size={size}"),
-    };
-    let created = state.db.insert_blob(sha256.to_string(), size, magic, audit).await?;
-    if created {
+    let delivery = state
+        .db
+        .insert_blob(sha256.to_string(), size, magic, audit(caller, &department, &sha256, size))
+        .await?;
+    if delivery.created {
         state.publish(EventKind::Evidence, Some(&department), None, Some(format!("upload {size}")));
     }
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, BlobStored { sha256, size }))
+    Ok((answer(delivery), BlobStored { sha256, size }))
+}
+
+/// 201 for content new to the store, 200 for content it had (from anyone).
+fn answer(delivery: BlobDelivery) -> StatusCode {
+    if delivery.created { StatusCode::CREATED } else { StatusCode::OK }
+}
+
+fn audit(caller: &Caller, department: &str, sha256: &Sha256Hex, size: u64) -> AuditEntry {
+    AuditEntry {
+        at: Timestamp::now(),
+        department: Some(department.to_string()),
+        agent: Some(caller.agent.clone()),
+        host: caller.host.clone(),
+        // `insert_blob` says whether this was a new upload or a proof of possession.
+        action: String::new(),
+        detail: format!("sha256={sha256} size={size}"),
+    }
+}
+
+fn check_length(declared: Option<u64>, received: u64) -> AppResult<()> {
+    if declared.is_some_and(|len| len != received) {
+        return Err(AppError::BadRequest(
+            "the body is shorter than its Content-Length: send the whole file".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Hashes a body without storing it, on a blocking thread fed like the writer's.
+async fn hash_only(body: Body, max: u64) -> AppResult<(Sha256Hex, u64)> {
+    let (tx, mut rx) = mpsc::channel::<Bytes>(CHUNKS_IN_FLIGHT);
+    let hashing = tokio::task::spawn_blocking(move || {
+        let mut hasher = Sha256Stream::new();
+        while let Some(chunk) = rx.blocking_recv() {
+            hasher.update(&chunk);
+        }
+        hasher.finish()
+    });
+    let received = receive(body, max, &tx).await;
+    drop(tx);
+    let hashed = hashing.await.map_err(AppError::internal)?;
+    received?;
+    Ok(hashed)
 }
 
 /// Forwards the body to the disk thread, refusing it once it passes `max` bytes.

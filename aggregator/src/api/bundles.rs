@@ -8,38 +8,32 @@ use axum::http::header::{CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use tokio_util::io::ReaderStream;
-use yingjian_shared::{BundleInfo, EventKind};
+use yingjian_shared::BundleInfo;
 
 use crate::auth::Caller;
-use crate::bundle;
 use crate::error::{AppError, AppResult};
 use crate::server::AppState;
 
-fn info(dir: &std::path::Path, name: String, size: u64) -> BundleInfo {
-    let created = std::fs::metadata(dir.join(&name))
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| Timestamp::try_from(t).ok())
-        .unwrap_or(Timestamp::UNIX_EPOCH);
-    BundleInfo { name, size, created }
-}
-
+/// Builds the bundle of the current state: 201 when built now, 200 when it was built already
+/// (also by a build that was under way when this request came, which it waited for).
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
 ) -> AppResult<(StatusCode, Json<BundleInfo>)> {
     caller.require_office()?;
-    let dir = state.config.data.join("bundles");
-    let built = bundle::build(&state, &dir, |_, _| {}).await?;
-    state.publish(EventKind::Bundle, None, None, Some(built.name.clone()));
-    Ok((StatusCode::CREATED, Json(info(&dir, built.name, built.size))))
+    let built = state.bundles.build(&state, "api", |_, _| {}).await?;
+    let status = if built.fresh { StatusCode::CREATED } else { StatusCode::OK };
+    let created = std::fs::metadata(&built.path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| Timestamp::try_from(t).ok())
+        .unwrap_or_else(Timestamp::now);
+    Ok((status, Json(BundleInfo { name: built.name, size: built.size, created })))
 }
 
 pub async fn list(State(state): State<AppState>, caller: Caller) -> AppResult<Json<Vec<BundleInfo>>> {
     caller.require_office()?;
-    let dir = state.config.data.join("bundles");
-    let bundles = bundle::list(&dir)?.into_iter().map(|(name, size)| info(&dir, name, size)).collect();
-    Ok(Json(bundles))
+    Ok(Json(state.bundles.list()?))
 }
 
 pub async fn download(
@@ -48,14 +42,12 @@ pub async fn download(
     Path(name): Path<String>,
 ) -> AppResult<Response> {
     caller.require_office()?;
-    let name = bundle::checked_name(&name).ok_or_else(|| AppError::NotFound("no such bundle".into()))?;
-    let path = state.config.data.join("bundles").join(name);
-    let file = tokio::fs::File::open(&path).await.map_err(|_| AppError::NotFound("no such bundle".into()))?;
-    let size = file.metadata().await?.len();
+    let (file, size) =
+        state.bundles.open(&name).ok_or_else(|| AppError::NotFound("no such bundle".into()))?;
     let headers = [
         (CONTENT_TYPE, "application/zip".to_string()),
         (CONTENT_LENGTH, size.to_string()),
         (CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
     ];
-    Ok((headers, Body::from_stream(ReaderStream::new(file))).into_response())
+    Ok((headers, Body::from_stream(ReaderStream::new(tokio::fs::File::from_std(file)))).into_response())
 }

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use yingjian_shared::{
     EventKind, EvidenceAck, EvidenceRecord, Placement, RelPath, caption_from_file_name, classify,
-    extension_fits,
+    extension_fits, limits,
 };
 
 use super::ApiJson;
@@ -14,9 +14,6 @@ use crate::auth::Caller;
 use crate::db::EvidenceRow;
 use crate::error::{AppError, AppResult};
 use crate::server::AppState;
-
-/// Longest caption kept; a caption file is a sentence, not a document.
-const MAX_CAPTION_CHARS: usize = 500;
 
 pub async fn put(
     State(state): State<AppState>,
@@ -55,7 +52,10 @@ pub async fn put(
             )));
         }
     };
-    let Some((size, magic)) = state.db.blob(record.sha256.to_string()).await? else {
+    // Only content the department delivered itself: another department's blob is unknown here,
+    // with the same answer as a blob nobody sent.
+    let held = state.db.held_blob(department.clone(), record.sha256.to_string()).await?;
+    let Some((size, magic)) = held else {
         return Err(AppError::Conflict(
             "the blob is not stored yet: PUT /api/v1/blobs/{sha256} first".into(),
         ));
@@ -66,10 +66,13 @@ pub async fn put(
             record.size
         )));
     }
+    if let Some(caption) = &record.caption {
+        limits::caption(caption)?;
+    }
     let caption = record
         .caption
         .as_deref()
-        .map(|c| c.trim().chars().take(MAX_CAPTION_CHARS).collect::<String>())
+        .map(|c| c.trim().to_string())
         .filter(|c| !c.is_empty())
         .or_else(|| caption_from_file_name(record.path.file_name()));
     let problem = problem_of(&record.path, kind, caption.is_some(), magic.as_deref());

@@ -4,9 +4,10 @@ mod agents;
 mod blobs;
 mod bundles;
 mod evidence;
+mod same_origin;
 mod status;
 
-pub use status::status_for;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::rejection::JsonRejection;
@@ -14,11 +15,15 @@ use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use serde::de::DeserializeOwned;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::error::AppError;
 use crate::server::AppState;
 
+/// The whole HTTP surface, assembled here alone: API, dashboard, and the layers every request
+/// passes (the same-origin guard, the body idle timeout).
 pub fn router(state: AppState) -> Router {
+    let body_idle = Duration::from_secs(state.config.timeouts.body_idle_secs);
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/v1/catalogue", get(status::catalogue))
@@ -32,6 +37,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/bundles/{name}", get(bundles::download))
         .merge(blobs::router())
         .merge(crate::dashboard::router())
+        .layer(axum::middleware::from_fn(same_origin::guard))
+        .layer(RequestBodyTimeoutLayer::new(body_idle))
         .with_state(state)
 }
 

@@ -1,22 +1,21 @@
 //! Read-side calls: the catalogue, completeness, live events and the audit log.
 
 use std::convert::Infallible;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures_util::Stream;
-use jiff::Timestamp;
+use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
-use yingjian_shared::{Catalogue, Status};
+use yingjian_shared::{Catalogue, Event, Status};
 
 use crate::auth::Caller;
-use crate::completeness;
-use crate::db::AuditEntry;
+use crate::db::{AuditEntry, Db};
 use crate::error::AppResult;
 use crate::server::AppState;
 
@@ -25,47 +24,61 @@ pub async fn catalogue(State(state): State<AppState>, _caller: Caller) -> Json<C
 }
 
 pub async fn status(State(state): State<AppState>, caller: Caller) -> AppResult<Json<Status>> {
-    Ok(Json(status_for(&state, caller.department.as_deref()).await?))
+    Ok(Json(state.status(caller.department.as_deref()).await?))
 }
 
-/// The status document, for the whole city (`None`) or one department.
-pub async fn status_for(state: &AppState, department: Option<&str>) -> AppResult<Status> {
-    let data = state.status_data().await?;
-    let silent_after = std::time::Duration::from_secs(state.config.silent_after_secs);
-    Ok(completeness::compute(
-        &state.catalogue,
-        &state.deadlines,
-        &data,
-        Timestamp::now(),
-        silent_after,
-        department,
-    ))
-}
+/// How often an open event stream checks that its token is still live: before an event when
+/// the last check is older than `RECHECK_BUSY`, and after `RECHECK_IDLE` without events.
+const RECHECK_BUSY: Duration = Duration::from_secs(1);
+const RECHECK_IDLE: Duration = Duration::from_secs(15);
 
-/// Server-Sent Events: one `message` per change; a department sees only its own.
+/// Server-Sent Events: one `message` per change; a department sees only its own. The stream ends
+/// when the server stops and when its token is revoked (revoked by the CLI of another process,
+/// so it is asked, not told).
 pub async fn events(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
-    let receiver = state.events.subscribe();
-    let stream = futures_util::stream::unfold((receiver, caller), |(mut rx, caller)| async move {
+    let open = Open { rx: state.events.subscribe(), caller, db: state.db.clone(), checked: Instant::now() };
+    let stream = futures_util::stream::unfold(open, |mut open| async move {
         loop {
-            let event = match rx.recv().await {
-                Ok(event) => event,
+            let next = tokio::time::timeout(RECHECK_IDLE, open.rx.recv()).await;
+            if (next.is_err() || open.checked.elapsed() >= RECHECK_BUSY) && !open.still_live().await {
+                return None;
+            }
+            let event = match next {
+                Err(_) => continue,
+                Ok(Ok(event)) => event,
                 // Missed events: tell the page to reload everything.
-                Err(RecvError::Lagged(_)) => {
-                    return Some((Ok(SseEvent::default().event("resync").data("{}")), (rx, caller)));
+                Ok(Err(RecvError::Lagged(_))) => {
+                    return Some((Ok(SseEvent::default().event("resync").data("{}")), open));
                 }
-                Err(RecvError::Closed) => return None,
+                Ok(Err(RecvError::Closed)) => return None,
             };
-            if caller.department.is_some() && event.department != caller.department {
+            if open.caller.department.is_some() && event.department != open.caller.department {
                 continue;
             }
             let data = serde_json::to_string(&event).unwrap_or_default();
-            return Some((Ok(SseEvent::default().data(data)), (rx, caller)));
+            return Some((Ok(SseEvent::default().data(data)), open));
         }
     });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    let stream = stream.take_until(state.shutdown.clone().cancelled_owned());
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(RECHECK_IDLE))
+}
+
+/// An open event stream.
+struct Open {
+    rx: broadcast::Receiver<Event>,
+    caller: Caller,
+    db: Db,
+    checked: Instant,
+}
+
+impl Open {
+    async fn still_live(&mut self) -> bool {
+        self.checked = Instant::now();
+        self.db.token_live(self.caller.token_id).await.unwrap_or(false)
+    }
 }
 
 #[derive(Deserialize)]

@@ -4,34 +4,41 @@
 mod names;
 pub mod nightly;
 mod plan;
+mod shelf;
 mod toc;
 mod verify;
 
 use std::fmt::Write as _;
-use std::fs::{self, File};
+use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
-use yingjian_shared::{Contacts, china_time, sha256_reader};
+use yingjian_shared::{Contacts, Status, china_time, sha256_reader};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
-use crate::api::status_for;
+use crate::db::EvidenceRow;
 use crate::error::{AppError, AppResult};
 use crate::server::AppState;
 
 pub use plan::PlannedFile;
+pub use shelf::{Bundles, Failure};
 pub use verify::{VerifyReport, verify};
 
-/// A bundle written to disk.
+/// A bundle on disk.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Built {
     pub path: PathBuf,
     pub name: String,
     pub size: u64,
     pub files: usize,
+    /// Built by this call; false when the bundle of this state was there already.
+    pub fresh: bool,
 }
+
+/// Temporary files of a build under way start so: never listed, removed at start.
+const PARTIAL_PREFIX: &str = ".partial-";
 
 /// Names of the bag's own files at the bundle's root.
 pub const MANIFEST: &str = "manifest-sha256.txt";
@@ -50,7 +57,7 @@ fn compression_for(name: &str) -> CompressionMethod {
 
 /// The moment the state last changed: the bundle's name, dates and zip timestamps come from it,
 /// never from the clock, so building twice gives the same bytes.
-fn as_of(rows: &[crate::db::EvidenceRow], contacts: &[(String, String, Timestamp)]) -> Timestamp {
+fn as_of(rows: &[EvidenceRow], contacts: &[(String, String, Timestamp)]) -> Timestamp {
     rows.iter().map(|r| r.received).chain(contacts.iter().map(|c| c.2)).max().unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
@@ -61,13 +68,28 @@ struct Prepared {
     local: jiff::civil::DateTime,
     files: Vec<PlannedFile>,
     contacts: Vec<(String, Contacts)>,
+    status: Status,
 }
 
-/// Plans the bundle of the current state. Its name carries the time of the last change and a
-/// fingerprint of what it holds: an unchanged state keeps its name, any change gives a new one.
+/// How often a plan is read again when the state changed while it was read.
+const CONSISTENT_READS: usize = 5;
+
+/// Plans the bundle of the current state, from one state: the records, the contacts and the
+/// status are read again (a few times at most) until no change came between them, so the 目录
+/// always agrees with the files. The name carries the time of the last change and a fingerprint
+/// of what it holds: an unchanged state keeps its name, any change gives a new one.
 async fn prepare(state: &AppState) -> AppResult<Prepared> {
-    let rows = state.db.evidence(None).await?;
-    let data = state.status_data().await?;
+    let mut attempt = 0;
+    let (rows, data) = loop {
+        let before = state.generation();
+        let data = state.status_data().await?;
+        let rows = state.db.evidence(None).await?;
+        attempt += 1;
+        if state.generation() == before || attempt == CONSISTENT_READS {
+            break (rows, data);
+        }
+    };
+    let status = state.status_of(&data, None);
     let contacts: Vec<(String, Contacts)> = data
         .contacts
         .iter()
@@ -86,23 +108,22 @@ async fn prepare(state: &AppState) -> AppResult<Prepared> {
     }
     let digest = sha256_reader(fingerprint.as_bytes())?.0;
     let name = format!("yingjian-{year}-{}-{}.zip", local.strftime("%Y%m%d-%H%M%S"), &digest.as_str()[..8]);
-    Ok(Prepared { name, root, local, files, contacts })
+    Ok(Prepared { name, root, local, files, contacts, status })
 }
 
-/// The name the bundle of the current state has.
-pub async fn name_for_current_state(state: &AppState) -> AppResult<String> {
-    Ok(prepare(state).await?.name)
-}
-
-/// Builds the bundle of the current state into `out_dir` and returns where it is.
-/// `progress(done, total)` is called with bytes as evidence is copied.
-pub async fn build(
+/// Builds the bundle of the current state into `out_dir` unless it is there already. Called
+/// only by `Bundles::build`, which lets one build run at a time.
+async fn build_into(
     state: &AppState,
     out_dir: &Path,
     progress: impl Fn(u64, u64) + Send + 'static,
 ) -> AppResult<Built> {
-    let Prepared { name, root, local, files, contacts } = prepare(state).await?;
-    let status = status_for(state, None).await?;
+    let Prepared { name, root, local, files, contacts, status } = prepare(state).await?;
+    let target = out_dir.join(&name);
+    let count = files.len();
+    if let Ok(meta) = fs::metadata(&target) {
+        return Ok(Built { path: target, name, size: meta.len(), files: count, fresh: false });
+    }
     let year = state.catalogue.year;
     let date = ((local.year().max(1980)) as u16, local.month() as u8, local.day() as u8);
     let title = format!("{}印证材料", state.catalogue.name);
@@ -116,17 +137,15 @@ pub async fn build(
                 &status,
                 &files,
             )
-            .map_err(|e| AppError::Io(io::Error::other(e)))?,
+            .map_err(AppError::internal)?,
         ),
         (
             "00 目录.xlsx".into(),
-            toc::toc_xlsx(&state.catalogue, &status, &files, date)
-                .map_err(|e| AppError::Io(io::Error::other(e)))?,
+            toc::toc_xlsx(&state.catalogue, &status, &files, date).map_err(AppError::internal)?,
         ),
         (
             "00 联系人名单.xlsx".into(),
-            toc::contacts_xlsx(&state.catalogue, &contacts, date)
-                .map_err(|e| AppError::Io(io::Error::other(e)))?,
+            toc::contacts_xlsx(&state.catalogue, &contacts, date).map_err(AppError::internal)?,
         ),
     ];
     let bag_info = format!(
@@ -138,17 +157,15 @@ pub async fn build(
         files.len(),
     );
     fs::create_dir_all(out_dir)?;
-    let target = out_dir.join(&name);
-    let count = files.len();
     let (blobs, dir, path) = (state.blobs.clone(), out_dir.to_path_buf(), target.clone());
     tokio::task::spawn_blocking(move || {
         let job = Job { root, generated, files, bag_info, date: zip_date(date), progress: &progress };
         write_zip(&job, &blobs, &dir, &path)
     })
     .await
-    .map_err(|e| AppError::Io(io::Error::other(e)))??;
+    .map_err(AppError::internal)??;
     let size = fs::metadata(&target)?.len();
-    Ok(Built { path: target, name, size, files: count })
+    Ok(Built { path: target, name, size, files: count, fresh: true })
 }
 
 fn zip_date(date: (u16, u8, u8)) -> DateTime {
@@ -164,13 +181,12 @@ struct Job<'a> {
     progress: &'a (dyn Fn(u64, u64) + Send),
 }
 
-/// Writes the zip to a temporary file beside `target`, syncs it and renames it into place.
+/// Writes the zip to a temporary file beside `target`, syncs it and renames it into place; a
+/// failure or a crash leaves no file under a bundle's name (and the temporary one goes).
 fn write_zip(job: &Job<'_>, blobs: &crate::blobs::BlobStore, out_dir: &Path, target: &Path) -> AppResult<()> {
-    let temp =
-        out_dir.join(format!(".partial-{}", target.file_name().and_then(|n| n.to_str()).unwrap_or("bundle")));
-    let result = (|| -> AppResult<()> {
-        let file = File::create(&temp)?;
-        let mut zip = ZipWriter::new(BufWriter::with_capacity(1 << 20, file));
+    let temp = tempfile::Builder::new().prefix(PARTIAL_PREFIX).tempfile_in(out_dir)?;
+    {
+        let mut zip = ZipWriter::new(BufWriter::with_capacity(1 << 20, temp));
         let options = |name: &str, size: u64| {
             SimpleFileOptions::default()
                 .compression_method(compression_for(name))
@@ -193,12 +209,15 @@ fn write_zip(job: &Job<'_>, blobs: &crate::blobs::BlobStore, out_dir: &Path, tar
         for f in &job.files {
             zip.start_file(format!("{}/{}", job.root, f.path), options(&f.path, f.size))
                 .map_err(zip_error)?;
-            let copied = crate::blobs::copy_blob(blobs, &f.sha256, &mut zip)?;
+            let copied = crate::blobs::copy_blob(blobs, &f.sha256, &mut zip).map_err(|e| match e.kind() {
+                io::ErrorKind::NotFound => AppError::Internal(format!("blob {} is missing", f.sha256)),
+                _ => AppError::from(e),
+            })?;
             if copied != f.size {
-                return Err(AppError::Io(io::Error::other(format!(
-                    "blob {} has {copied} bytes, not {}: run `yingjian-aggregator scrub`",
+                return Err(AppError::Internal(format!(
+                    "blob {} has {copied} bytes, not {}",
                     f.sha256, f.size
-                ))));
+                )));
             }
             let _ = writeln!(manifest, "{}  {}", f.sha256, f.path);
             payload_bytes += f.size;
@@ -214,54 +233,25 @@ fn write_zip(job: &Job<'_>, blobs: &crate::blobs::BlobStore, out_dir: &Path, tar
         }
         let mut writer = zip.finish().map_err(zip_error)?;
         writer.flush()?;
-        writer.into_inner().map_err(|e| AppError::Io(e.into_error()))?.sync_all()?;
-        fs::rename(&temp, target)?;
-        File::open(out_dir)?.sync_all()?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temp);
+        let temp = writer.into_inner().map_err(|e| AppError::Io(e.into_error()))?;
+        temp.as_file().sync_all()?;
+        temp.persist(target).map_err(|e| AppError::Io(e.error))?;
     }
-    result
+    sync_folder(out_dir)
 }
 
-/// What bag-info says about a bundle's coverage (`Points-Covered` of `Points-Total`).
-pub fn coverage(path: &Path) -> Option<(String, String)> {
-    let mut archive = zip::ZipArchive::new(File::open(path).ok()?).ok()?;
-    let name = archive
-        .file_names()
-        .filter_map(Result::ok)
-        .find(|n| n.ends_with(&format!("/{BAG_INFO}")))?
-        .to_string();
-    let mut text = String::new();
-    io::Read::read_to_string(&mut archive.by_name(&name).ok()?, &mut text).ok()?;
-    let field = |key: &str| text.lines().find_map(|l| l.strip_prefix(key)).map(|v| v.trim().to_string());
-    Some((field("Points-Covered:")?, field("Points-Total:")?))
+/// Makes a rename in `folder` durable (Unix; Windows has no such call and needs none).
+fn sync_folder(folder: &Path) -> AppResult<()> {
+    #[cfg(unix)]
+    fs::File::open(folder)?.sync_all()?;
+    #[cfg(not(unix))]
+    let _ = folder;
+    Ok(())
 }
 
 fn zip_error(e: zip::result::ZipError) -> AppError {
-    AppError::Io(io::Error::other(e))
-}
-
-/// Bundles in `dir`, newest first by name (names sort by the state's time).
-pub fn list(dir: &Path) -> io::Result<Vec<(String, u64)>> {
-    let mut out = Vec::new();
-    if let Ok(entries) = fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let name = e.file_name().to_string_lossy().to_string();
-            if checked_name(&name).is_some() {
-                out.push((name, e.metadata()?.len()));
-            }
-        }
+    match e {
+        zip::result::ZipError::Io(e) => AppError::Io(e),
+        e => AppError::internal(format!("zip: {e}")),
     }
-    out.sort_by(|a, b| b.0.cmp(&a.0));
-    Ok(out)
-}
-
-/// A bundle name from a URL: only names this module makes are accepted.
-pub fn checked_name(name: &str) -> Option<&str> {
-    let ok = name.starts_with("yingjian-")
-        && name.rsplit_once('.').is_some_and(|(_, ext)| ext == "zip")
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
-    ok.then_some(name)
 }

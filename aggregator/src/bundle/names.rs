@@ -1,4 +1,9 @@
-//! Names inside the bundle: safe on Windows, and short enough to unpack on a desktop.
+//! Names inside the bundle: safe on Windows, unique as Windows compares them, and short enough
+//! to unpack on a desktop.
+
+use std::collections::HashMap;
+
+use unicode_normalization::UnicodeNormalization;
 
 /// Longest path inside the zip, in characters: unpacked under `C:\Users\<name>\Desktop\`
 /// (about 40 characters) it stays under Windows' 260-character limit.
@@ -28,15 +33,100 @@ pub fn sanitize(name: &str) -> String {
         out.pop();
     }
     let out = out.trim_start().to_string();
-    let stem = out.split('.').next().unwrap_or("").trim_end().to_ascii_uppercase();
-    let reserved = matches!(stem.as_str(), "CON" | "PRN" | "AUX" | "NUL")
-        || (stem.len() == 4
-            && (stem.starts_with("COM") || stem.starts_with("LPT"))
-            && stem.as_bytes()[3].is_ascii_digit());
     match out {
         o if o.is_empty() => "_".to_string(),
-        o if reserved => format!("_{o}"),
+        o if is_reserved(&o) => format!("_{o}"),
         o => o,
+    }
+}
+
+/// Whether Windows takes the name for a device, whatever follows the first dot: `CON`, `nul.txt`,
+/// `COM1`…`COM9`, `COM0`, the superscript spellings `COM¹` `LPT²` `COM³`, `CONIN$`, `CONOUT$`.
+fn is_reserved(name: &str) -> bool {
+    let stem = name.split('.').next().unwrap_or("").trim_end().to_uppercase();
+    let numbered = |prefix: &str| {
+        stem.strip_prefix(prefix).is_some_and(|rest| {
+            let mut chars = rest.chars();
+            matches!((chars.next(), chars.next()), (Some('0'..='9' | '¹' | '²' | '³'), None))
+        })
+    };
+    matches!(stem.as_str(), "CON" | "PRN" | "AUX" | "NUL" | "CONIN$" | "CONOUT$")
+        || numbered("COM")
+        || numbered("LPT")
+}
+
+/// How Windows compares names: case-insensitively, and (for what we write) in NFC.
+fn windows_key(path: &str) -> String {
+    path.nfc().collect::<String>().to_lowercase()
+}
+
+/// What a path in the bundle is.
+enum Entry {
+    /// A folder, under the spelling it was first given.
+    Folder(String),
+    File,
+}
+
+/// Gives every entry of the bundle a path no other entry has as Windows compares them: a file
+/// whose name is taken gets ` (2)`, ` (3)`, … before its extension; a folder asked for twice (in
+/// any case) is the same folder. Paths are relative to the bundle's root, `/`-separated.
+#[derive(Default)]
+pub struct Namer {
+    taken: HashMap<String, Entry>,
+}
+
+impl Namer {
+    /// The folder `name` (already sanitised) inside `parent` (`""` for the root).
+    pub fn folder(&mut self, parent: &str, name: &str) -> String {
+        for n in 1.. {
+            // A folder has no extension: its number goes at the end.
+            let candidate = if n == 1 { join(parent, name) } else { join(parent, &format!("{name} ({n})")) };
+            match self.taken.get(&windows_key(&candidate)) {
+                None => {
+                    self.taken.insert(windows_key(&candidate), Entry::Folder(candidate.clone()));
+                    return candidate;
+                }
+                Some(Entry::Folder(spelled)) => return spelled.clone(),
+                Some(Entry::File) => {}
+            }
+        }
+        unreachable!("some number is free")
+    }
+
+    /// A file `name` (already sanitised) inside `parent`, at most `max` characters long.
+    pub fn file(&mut self, parent: &str, name: &str, max: usize) -> String {
+        for n in 1.. {
+            let candidate = join(parent, &numbered(name, n, max));
+            let key = windows_key(&candidate);
+            if !self.taken.contains_key(&key) {
+                self.taken.insert(key, Entry::File);
+                return candidate;
+            }
+        }
+        unreachable!("some number is free")
+    }
+}
+
+fn join(parent: &str, name: &str) -> String {
+    if parent.is_empty() { name.to_string() } else { format!("{parent}/{name}") }
+}
+
+/// `name` shortened to `max` characters, with ` (n)` before the extension from the second on.
+fn numbered(name: &str, n: usize, max: usize) -> String {
+    if n == 1 {
+        return shorten(name, max);
+    }
+    let (stem, ext) = split_extension(name);
+    let suffix = format!(" ({n}){ext}");
+    let stem = shorten(stem, max.saturating_sub(suffix.chars().count()).max(1));
+    format!("{stem}{suffix}")
+}
+
+/// `("报告", ".pdf")`; a name without a short extension keeps it all in the stem.
+fn split_extension(name: &str) -> (&str, &str) {
+    match name.rfind('.') {
+        Some(i) if i > 0 && name[i + 1..].chars().count() <= 10 => name.split_at(i),
+        _ => (name, ""),
     }
 }
 
@@ -45,10 +135,7 @@ pub fn shorten(name: &str, max: usize) -> String {
     if name.chars().count() <= max {
         return name.to_string();
     }
-    let (stem, ext) = match name.rsplit_once('.') {
-        Some((s, e)) if !s.is_empty() && e.chars().count() <= 10 => (s, format!(".{e}")),
-        _ => (name, String::new()),
-    };
+    let (stem, ext) = split_extension(name);
     let keep = max.saturating_sub(ext.chars().count() + 1).max(1);
     let mut short: String = stem.chars().take(keep).collect();
     short = short.trim_end_matches(['.', ' ']).to_string();
@@ -71,6 +158,38 @@ mod tests {
         assert_eq!(sanitize("..."), "_");
         assert_eq!(shorten("很长的名字很长的名字.pdf", 8), "很长的….pdf");
         assert_eq!(shorten("short.pdf", 20), "short.pdf");
+        for reserved in ["COM¹", "lpt².txt", "COM0", "conin$", "CONOUT$.log", "nul .txt", "Aux.tar.gz"] {
+            assert_eq!(sanitize(reserved), format!("_{reserved}").trim_end_matches(['.', ' ']), "{reserved}");
+        }
+        assert_eq!(sanitize("COM¹²"), "COM¹²");
+    }
+
+    #[test]
+    fn names_are_unique_as_windows_compares_them() {
+        let mut n = Namer::default();
+        let dir = n.folder("", "00 自评报告");
+        assert_eq!(n.folder("", "00 自评报告"), dir, "the same folder again");
+        assert_eq!(n.file(&dir, &sanitize("方案:定稿.pdf"), 50), "00 自评报告/方案：定稿.pdf");
+        assert_eq!(n.file(&dir, &sanitize("方案：定稿.pdf"), 50), "00 自评报告/方案：定稿 (2).pdf");
+        assert_eq!(n.file(&dir, &sanitize("汇报.pdf."), 50), "00 自评报告/汇报.pdf");
+        assert_eq!(n.file(&dir, &sanitize("汇报.pdf"), 50), "00 自评报告/汇报 (2).pdf");
+        assert_eq!(n.file(&dir, "Report.PDF", 50), "00 自评报告/Report.PDF");
+        assert_eq!(n.file(&dir, "report.pdf", 50), "00 自评报告/report (2).pdf");
+        // NFD and NFC spell one name.
+        assert_eq!(n.file(&dir, "re\u{301}sume\u{301}.pdf", 50), "00 自评报告/re\u{301}sume\u{301}.pdf");
+        assert_eq!(n.file(&dir, "résumé.pdf", 50), "00 自评报告/résumé (2).pdf");
+        // A folder may not take a file's name, nor a file a folder's.
+        assert_eq!(n.folder(&dir, "汇报.pdf"), "00 自评报告/汇报.pdf (2)");
+        assert_eq!(n.file("", "00 自评报告", 50), "00 自评报告 (2)");
+        // The number fits in the budget.
+        let long = "很长的名字".repeat(10) + ".pdf";
+        let first = n.file(&dir, &long, 20);
+        let second = n.file(&dir, &long, 20);
+        assert!(
+            first.chars().count() - dir.chars().count() - 1 <= 20 && second.ends_with(" (2).pdf"),
+            "{second}"
+        );
+        assert!(second.chars().count() - dir.chars().count() - 1 <= 20, "{second}");
     }
 
     proptest! {

@@ -2,14 +2,12 @@
 //! anything changed since the last one, and only the newest `keep` are kept. The schedule is
 //! pure arithmetic on a given `now`, so it is tested without waiting for the night.
 
-use std::path::Path;
-
 use jiff::civil::Time;
 use jiff::{SignedDuration, Timestamp};
 use yingjian_shared::{CHINA_STANDARD_TIME, china_time};
 
-use super::list;
-use crate::error::AppResult;
+use crate::config::BundleSettings;
+use crate::error::{AppError, AppResult};
 use crate::server::AppState;
 
 /// The first moment at or after `now` whose time in China is `at`.
@@ -26,42 +24,60 @@ pub fn parse_time(text: &str) -> Option<Time> {
     Time::new(h.parse().ok()?, m.parse().ok()?, 0, 0).ok()
 }
 
-/// Deletes all but the newest `keep` bundles in `dir`.
-pub fn prune(dir: &Path, keep: usize) -> std::io::Result<Vec<String>> {
-    let mut removed = Vec::new();
-    for (name, _) in list(dir)?.into_iter().skip(keep) {
-        std::fs::remove_file(dir.join(&name))?;
-        removed.push(name);
+/// The nightly job as configured.
+#[derive(Debug, Clone, Copy)]
+pub struct Nightly {
+    at: Time,
+    keep: usize,
+}
+
+impl Nightly {
+    /// `None` when `[bundle] nightly = ""` turns it off.
+    pub fn from_config(settings: &BundleSettings) -> AppResult<Option<Nightly>> {
+        if settings.nightly.trim().is_empty() {
+            return Ok(None);
+        }
+        let at = parse_time(&settings.nightly).ok_or_else(|| {
+            AppError::Config(format!(
+                "[bundle] nightly = {:?}: write the time as \"HH:MM\"",
+                settings.nightly
+            ))
+        })?;
+        Ok(Some(Nightly { at, keep: settings.keep.max(1) }))
     }
-    Ok(removed)
+
+    /// Sleeps until the next run, builds, repeats; returns when the server stops.
+    pub async fn run(self, state: AppState) {
+        loop {
+            let now = Timestamp::now();
+            let wait = next_run(now, self.at).duration_since(now).unsigned_abs();
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                () = state.shutdown.cancelled() => return,
+            }
+            match run_once(&state, self.keep).await {
+                Ok(Some(name)) => tracing::info!(%name, "nightly bundle built"),
+                Ok(None) => tracing::info!("nightly bundle: nothing changed since the last one"),
+                // Audited and shown on the 打包 page by `Bundles::build`.
+                Err(e) => tracing::error!(error = %e, "nightly bundle failed"),
+            }
+            // Never run twice in the same minute.
+            tokio::select! {
+                () = tokio::time::sleep(std::time::Duration::from_secs(61)) => {}
+                () = state.shutdown.cancelled() => return,
+            }
+        }
+    }
 }
 
 /// One night's work: build unless the current state is already bundled, then prune.
-pub async fn run_once(state: &AppState, dir: &Path, keep: usize) -> AppResult<Option<String>> {
-    let name = super::name_for_current_state(state).await?;
-    if dir.join(&name).exists() {
+pub async fn run_once(state: &AppState, keep: usize) -> AppResult<Option<String>> {
+    let built = state.bundles.build(state, "nightly", |_, _| {}).await?;
+    if !built.fresh {
         return Ok(None);
     }
-    let built = super::build(state, dir, |_, _| {}).await?;
-    prune(dir, keep.max(1))?;
+    state.bundles.prune(keep.max(1))?;
     Ok(Some(built.name))
-}
-
-/// Runs forever: sleeps until the next run, builds, repeats.
-pub async fn schedule(state: AppState, at: Time, keep: usize) {
-    let dir = state.config.data.join("bundles");
-    loop {
-        let now = Timestamp::now();
-        let wait = next_run(now, at).duration_since(now);
-        tokio::time::sleep(wait.unsigned_abs()).await;
-        match run_once(&state, &dir, keep).await {
-            Ok(Some(name)) => tracing::info!(%name, "nightly bundle built"),
-            Ok(None) => tracing::info!("nightly bundle: nothing changed since the last one"),
-            Err(e) => tracing::error!(error = %e, "nightly bundle failed"),
-        }
-        // Never run twice in the same minute.
-        tokio::time::sleep(std::time::Duration::from_secs(61)).await;
-    }
 }
 
 #[cfg(test)]
@@ -85,21 +101,5 @@ mod tests {
         assert_eq!(next_run(ts("2022-01-16T18:01:00Z"), two), ts("2022-01-17T18:00:00Z"));
         assert_eq!(parse_time("25:00"), None);
         assert_eq!(parse_time("soon"), None);
-    }
-
-    #[test]
-    fn prune_keeps_the_newest() {
-        let dir = tempfile::tempdir().unwrap();
-        for day in 10..20 {
-            std::fs::write(dir.path().join(format!("yingjian-2021-202201{day}-020000-abcdef01.zip")), b"x")
-                .unwrap();
-        }
-        std::fs::write(dir.path().join("notes.txt"), b"kept").unwrap();
-        let removed = prune(dir.path(), 7).unwrap();
-        let names =
-            ["yingjian-2021-20220112-020000-abcdef01.zip", "yingjian-2021-20220111-020000-abcdef01.zip"];
-        assert_eq!(removed, [names[0], names[1], "yingjian-2021-20220110-020000-abcdef01.zip"]);
-        assert_eq!(list(dir.path()).unwrap().len(), 7);
-        assert!(dir.path().join("notes.txt").exists());
     }
 }

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use yingjian_shared::{Catalogue, Kind, china_time};
 
-use super::names::{MAX_PATH_CHARS, sanitize, shorten};
+use super::names::{MAX_PATH_CHARS, Namer, sanitize, shorten};
 use crate::db::EvidenceRow;
 
 /// One evidence file in the bundle.
@@ -40,11 +40,14 @@ fn stem(name: &str) -> &str {
     name.rsplit_once('.').map_or(name, |(s, _)| s)
 }
 
-/// Fits `name` into what is left of the path budget below `folder`.
-fn fit(folder: &str, root: &str, name: &str) -> String {
-    let used = root.chars().count() + 1 + folder.chars().count() + 1;
-    shorten(&sanitize(name), MAX_PATH_CHARS.saturating_sub(used).max(12))
+/// Room left for a file's name below `folder` within the path budget.
+fn room(root: &str, folder: &str) -> usize {
+    MAX_PATH_CHARS.saturating_sub(root.chars().count() + 1 + folder.chars().count() + 1)
 }
+
+/// A clerk's subfolder is kept as a folder while this much room is left below it for names;
+/// deeper levels go into the file's name instead.
+const NAME_ROOM: usize = 40;
 
 /// The bundle's files in catalogue order: reports and cases first (under `00`), then area →
 /// key point → item. A given content appears at most once per item.
@@ -74,6 +77,8 @@ pub fn plan(catalogue: &Catalogue, root: &str, rows: &[EvidenceRow]) -> Vec<Plan
         });
     };
 
+    let mut names = Namer::default();
+
     // Reports and cases, per department in registry order, keeping the clerk's subfolders.
     for (placement, folder) in [("report", "00 自评报告"), ("case", "00 典型案例")] {
         let mut of: Vec<&EvidenceRow> = rows.iter().filter(|r| r.placement == placement).collect();
@@ -85,26 +90,36 @@ pub fn plan(catalogue: &Catalogue, root: &str, rows: &[EvidenceRow]) -> Vec<Plan
             if !seen.insert((r.department.as_str(), r.sha256.as_str())) {
                 continue;
             }
-            let below: Vec<String> = r.path.split('/').skip(1).map(sanitize).collect();
-            let dir = format!("{folder}/{}", sanitize(&dept_name(&r.department)));
+            let top = names.folder("", folder);
+            let mut dir = names.folder(&top, &sanitize(&dept_name(&r.department)));
+            let below: Vec<String> = r.path.split('/').skip(1).map(|c| shorten(&sanitize(c), 40)).collect();
             let (parents, name) = below.split_at(below.len() - 1);
-            let mut dir_path = dir;
+            let mut flattened: Vec<&str> = Vec::new();
             for p in parents {
-                dir_path = format!("{dir_path}/{}", shorten(p, 40));
+                if flattened.is_empty() && room(root, &dir) >= p.chars().count() + 1 + NAME_ROOM {
+                    dir = names.folder(&dir, p);
+                } else {
+                    flattened.push(p);
+                }
             }
-            let path = format!("{dir_path}/{}", fit(&dir_path, root, &name[0]));
+            flattened.push(&name[0]);
+            let path = names.file(&dir, &flattened.join("-"), room(root, &dir));
             let label = if placement == "report" { "自评报告" } else { "典型案例" };
             push(&mut out, path, r, label.to_string(), label);
         }
     }
 
     for area in &catalogue.areas {
-        let area_dir = format!("{:02} {}", area.code, sanitize(&area.name));
         for kp in &area.key_points {
-            let kp_dir = format!("{area_dir}/{:02} {}", kp.code, sanitize(&kp.name));
             for item in &kp.items {
                 let code = item.code.to_string();
-                let item_dir = format!("{kp_dir}/{} {}", item.code.padded(), sanitize(&item.short_title));
+                let item_dir = [
+                    format!("{:02} {}", area.code, sanitize(&area.name)),
+                    format!("{:02} {}", kp.code, sanitize(&kp.name)),
+                    format!("{} {}", item.code.padded(), sanitize(&item.short_title)),
+                ]
+                .iter()
+                .fold(String::new(), |parent, name| names.folder(&parent, name));
                 let mut files: Vec<&EvidenceRow> = rows
                     .iter()
                     .filter(|r| r.placement == "item" && r.item.as_deref() == Some(code.as_str()))
@@ -129,8 +144,8 @@ pub fn plan(catalogue: &Catalogue, root: &str, rows: &[EvidenceRow]) -> Vec<Plan
                     }
                     n += 1;
                     let kind = kind_of(r).label();
-                    let name = format!("{n:02} {kind} {}", file_name(&r.path));
-                    let path = format!("{item_dir}/{}", fit(&item_dir, root, &name));
+                    let name = sanitize(&format!("{n:02} {kind} {}", file_name(&r.path)));
+                    let path = names.file(&item_dir, &name, room(root, &item_dir));
                     push(&mut out, path, r, code.clone(), kind);
                 }
             }

@@ -25,16 +25,18 @@ pub async fn download(
     Query(q): Query<NameQuery>,
 ) -> Result<Response, PageError> {
     let sha = Sha256Hex::parse(&raw).map_err(|e| AppError::BadRequest(e.to_string()))?;
-    let rows = state.db.records_of_blob(sha.to_string()).await?;
-    let visible = rows.iter().any(|r| caller.department.as_ref().is_none_or(|d| *d == r.department));
-    if !visible {
+    // A department reaches a file only through its own records, and names it by them: another
+    // department's copy of the same content lends it neither access nor a name.
+    let mut rows = state.db.records_of_blob(sha.to_string()).await?;
+    rows.retain(|r| caller.department.as_ref().is_none_or(|d| *d == r.department));
+    let Some(first) = rows.first() else {
         return Err(AppError::NotFound("没有这个文件，或无权查看".into()).into());
-    }
+    };
     let name = q
         .name
-        .filter(|n| rows.iter().any(|r| r.path.ends_with(n.as_str())))
-        .unwrap_or_else(|| rows[0].path.rsplit('/').next().unwrap_or("file").to_string());
-    let file = tokio::fs::File::open(state.blobs.path_of(sha.as_str())).await.map_err(AppError::from)?;
+        .filter(|n| rows.iter().any(|r| r.path.rsplit('/').next() == Some(n.as_str())))
+        .unwrap_or_else(|| first.path.rsplit('/').next().unwrap_or("file").to_string());
+    let file = tokio::fs::File::from_std(state.blobs.open_blob(sha.as_str()).map_err(AppError::from)?);
     let size = file.metadata().await.map_err(AppError::from)?.len();
     let headers = [
         (CONTENT_TYPE, content_type(&name).to_string()),

@@ -1,5 +1,5 @@
-//! The office's dashboard: server-rendered pages in Simplified Chinese, a session cookie that
-//! carries the token, and a few lines of JavaScript that refresh a page when the server
+//! The office's dashboard: server-rendered pages in Simplified Chinese, a server-side session
+//! behind an opaque cookie, and a few lines of JavaScript that refresh a page when the server
 //! announces a change. Every page works without JavaScript.
 
 mod files;
@@ -7,13 +7,14 @@ mod views;
 
 use axum::Form;
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
+use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 
-use crate::auth::{Caller, SESSION_COOKIE, token_hash};
+use crate::auth::{Caller, SESSION_DAYS, new_session_id, session_cookie, session_from_parts, token_hash};
 use crate::error::AppError;
 use crate::server::AppState;
 
@@ -77,11 +78,19 @@ async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> Re
         );
     };
     let caller = Caller { token_id: row.id, department: row.department, agent: row.agent, host: None };
-    let cookie = format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=2592000");
+    let id = new_session_id()?;
+    let expires = Timestamp::now() + SignedDuration::from_hours(SESSION_DAYS * 24);
+    state.db.create_session(token_hash(&id), caller.token_id, expires).await.map_err(AppError::from)?;
+    let cookie = session_cookie(Some(&id), state.config.tls.is_some());
     Ok(([(SET_COOKIE, cookie)], Redirect::to(&landing(&caller))).into_response())
 }
 
-async fn logout() -> Response {
-    let cookie = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
-    ([(SET_COOKIE, cookie)], Redirect::to("/login")).into_response()
+/// Ends the session on the server, not only in the browser.
+async fn logout(State(state): State<AppState>, request: Request) -> Result<Response, PageError> {
+    let (parts, _) = request.into_parts();
+    if let Some(id) = session_from_parts(&parts) {
+        state.db.delete_session(token_hash(&id)).await.map_err(AppError::from)?;
+    }
+    let cookie = session_cookie(None, state.config.tls.is_some());
+    Ok(([(SET_COOKIE, cookie)], Redirect::to("/login")).into_response())
 }

@@ -12,7 +12,6 @@ use yingjian_shared::{
     chinese_numeral, is_image_name,
 };
 
-use crate::api::status_for;
 use crate::auth::Caller;
 use crate::db::EvidenceRow;
 use crate::error::AppError;
@@ -39,9 +38,15 @@ impl From<AppError> for PageError {
     }
 }
 
+impl From<crate::db::DbError> for PageError {
+    fn from(e: crate::db::DbError) -> Self {
+        PageError(e.into())
+    }
+}
+
 impl From<askama::Error> for PageError {
     fn from(e: askama::Error) -> Self {
-        PageError(AppError::Io(std::io::Error::other(e)))
+        PageError(AppError::internal(e))
     }
 }
 
@@ -235,7 +240,7 @@ fn dept_name(catalogue: &Catalogue, id: &str) -> String {
 
 pub async fn overview(State(state): State<AppState>, Viewer(caller): Viewer) -> PageResult {
     office_only(&caller)?;
-    let status: Status = status_for(&state, None).await?;
+    let status: Status = state.status(None).await?;
     let now = Timestamp::now();
     let c = &state.catalogue;
     let missing: f64 = c
@@ -319,6 +324,9 @@ fn action_label(action: &str) -> &str {
         "contacts" => "报送联系人",
         "token_create" => "发放令牌",
         "token_revoke" => "撤销令牌",
+        "upload_existing" => "上传文件（内容已存）",
+        "bundle" => "生成材料包",
+        "bundle_failed" => "材料包生成失败",
         other => other,
     }
 }
@@ -350,7 +358,7 @@ fn state_class(s: ItemState) -> &'static str {
 
 pub async fn matrix(State(state): State<AppState>, Viewer(caller): Viewer) -> PageResult {
     office_only(&caller)?;
-    let status = status_for(&state, None).await?;
+    let status = state.status(None).await?;
     let rows = state
         .catalogue
         .items()
@@ -417,7 +425,7 @@ pub async fn department(
     let c = &state.catalogue;
     let dept = c.department(&id).ok_or_else(|| AppError::NotFound(format!("没有名为“{id}”的责任单位。")))?;
     caller.require_access(&dept.id).map_err(|_| AppError::Forbidden("只能查看本单位的材料。".into()))?;
-    let status = status_for(&state, Some(&dept.id)).await?;
+    let status = state.status(Some(&dept.id)).await?;
     let d = status.departments.first().ok_or_else(|| AppError::NotFound("没有这个责任单位。".into()))?;
     let records = state.db.evidence(Some(dept.id.clone())).await?;
     let items = d
@@ -561,7 +569,7 @@ pub async fn item(
     }
     let mut departments = Vec::new();
     for dept in visible {
-        let status = status_for(&state, Some(dept)).await?;
+        let status = state.status(Some(dept)).await?;
         let s = status.departments.first().and_then(|d| d.items.iter().find(|i| i.code == code));
         let records = state.db.evidence_of_item(dept.clone(), code.to_string()).await?;
         let files = records
@@ -647,62 +655,45 @@ pub async fn audit(State(state): State<AppState>, Viewer(caller): Viewer) -> Pag
 struct BundlesPage {
     nav: Nav,
     progress: Option<String>,
+    failure: Option<String>,
     bundles: Vec<(String, String, String, String)>,
 }
 
 pub async fn bundles(State(state): State<AppState>, Viewer(caller): Viewer) -> PageResult {
     office_only(&caller)?;
-    let dir = state.config.data.join("bundles");
-    let bundles = crate::bundle::list(&dir)
+    let bundles = state
+        .bundles
+        .list()
         .map_err(AppError::from)?
         .into_iter()
-        .map(|(name, size)| {
+        .map(|b| {
             // yingjian-2021-20220117-173000-abcdef01.zip: the time of the last change it holds.
             let when =
-                name.split('-').nth(2).zip(name.split('-').nth(3)).map_or_else(String::new, |(d, t)| {
+                b.name.split('-').nth(2).zip(b.name.split('-').nth(3)).map_or_else(String::new, |(d, t)| {
                     format!("{}-{}-{} {}:{}", &d[..4], &d[4..6], &d[6..8], &t[..2], &t[2..4])
                 });
-            let covered = crate::bundle::coverage(&dir.join(&name))
-                .map_or_else(String::new, |(c, t)| format!("{c} / {t}"));
-            (name, when, size_text(size), covered)
+            let covered =
+                state.bundles.coverage(&b.name).map_or_else(String::new, |(c, t)| format!("{c} / {t}"));
+            (b.name, when, size_text(b.size), covered)
         })
         .collect();
-    let progress = state.bundle_progress.lock().unwrap_or_else(std::sync::PoisonError::into_inner).map(
-        |(done, total)| {
-            (done * 100).checked_div(total).map_or_else(|| "准备中".to_string(), |p| format!("{p}%"))
-        },
-    );
-    Ok(Html(BundlesPage { nav: nav(&state, &caller, "/bundles"), progress, bundles }.render()?))
+    let progress = state.bundles.progress().map(|(done, total)| {
+        (done * 100).checked_div(total).map_or_else(|| "准备中".to_string(), |p| format!("{p}%"))
+    });
+    let failure = state.bundles.last_failure().map(|f| format!("{} 打包失败：{}", local(f.at), f.reason));
+    Ok(Html(BundlesPage { nav: nav(&state, &caller, "/bundles"), progress, failure, bundles }.render()?))
 }
 
-/// Starts a bundle in the background (one at a time) and goes back to the list; the page shows
-/// the progress when loaded and refreshes itself (live.js) when the bundle is done.
+/// Starts a bundle in the background and goes back to the list; the page shows the progress
+/// when loaded and refreshes itself (live.js) when the bundle is done. A build under way is
+/// joined, not doubled (`Bundles::build`).
 pub async fn build_bundle(
     State(state): State<AppState>,
     Viewer(caller): Viewer,
 ) -> Result<Redirect, PageError> {
     office_only(&caller)?;
-    {
-        let mut progress = state.bundle_progress.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if progress.is_some() {
-            return Ok(Redirect::to("/bundles"));
-        }
-        *progress = Some((0, 0));
-    }
-    state.publish(yingjian_shared::EventKind::Bundle, None, None, Some("started".into()));
     let job = state.clone();
-    tokio::spawn(async move {
-        let dir = job.config.data.join("bundles");
-        let shared = job.bundle_progress.clone();
-        let result = crate::bundle::build(&job, &dir, move |done, total| {
-            *shared.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((done, total));
-        })
-        .await;
-        *job.bundle_progress.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
-        match result {
-            Ok(built) => job.publish(yingjian_shared::EventKind::Bundle, None, None, Some(built.name)),
-            Err(e) => tracing::error!(error = %e, "bundle failed"),
-        }
-    });
+    // The outcome is shown on the page, audited and logged by `Bundles::build`.
+    tokio::spawn(async move { job.bundles.build(&job, "dashboard", |_, _| {}).await });
     Ok(Redirect::to("/bundles"))
 }

@@ -15,7 +15,7 @@ use crate::auth::{new_token, token_hash};
 use crate::config::Config;
 use crate::db::AuditEntry;
 use crate::error::{AppError, AppResult};
-use crate::server::{AppState, serve};
+use crate::server::{AppState, launch};
 
 /// Agent processes, stopped (and reaped) when the demo ends, however it ends.
 struct Agents(Vec<Child>);
@@ -73,7 +73,7 @@ pub async fn run(
     let url = format!("http://{}", listener.local_addr()?);
     let office = new_token()?;
     state.db.insert_token(token_hash(&office), None, "office".into()).await?;
-    let server = tokio::spawn(serve(listener, state.clone(), shutdown));
+    let server = tokio::spawn(launch(state.clone(), listener, shutdown));
 
     let mut agents = Agents(Vec::new());
     for dept in &state.catalogue.departments {
@@ -120,7 +120,7 @@ pub async fn run(
         dir.display()
     );
     println!("Press Ctrl-C to stop.");
-    let outcome = server.await.map_err(|e| AppError::Io(std::io::Error::other(e)))?;
+    let outcome = server.await.map_err(AppError::internal)?;
     drop(agents);
     println!("demo stopped");
     outcome
@@ -145,7 +145,7 @@ async fn file_contacts(state: &AppState, dept: &str, leader: &str, staff: &str) 
             person(ContactRole::Staff, staff, "科员"),
         ],
     };
-    let body = serde_json::to_string(&contacts).map_err(|e| AppError::Io(std::io::Error::other(e)))?;
+    let body = serde_json::to_string(&contacts).map_err(AppError::internal)?;
     let audit = AuditEntry {
         at: Timestamp::now(),
         department: Some(dept.into()),
@@ -154,5 +154,5 @@ async fn file_contacts(state: &AppState, dept: &str, leader: &str, staff: &str) 
         action: "contacts".into(),
         detail: format!("{leader}、{staff}"),
     };
-    state.db.put_contacts(dept.into(), body, audit).await
+    Ok(state.db.put_contacts(dept.into(), body, audit).await?)
 }

@@ -43,7 +43,7 @@ fn entries(path: &Path) -> Vec<String> {
 async fn bundles_are_ordered_safe_identical_and_verifiable() {
     let (s, _) = city().await;
     let out = s.dir.path().join("out");
-    let built = bundle::build(&s.state, &out, |_, _| {}).await.unwrap();
+    let built = bundle::Bundles::new(out.clone()).build(&s.state, "test", |_, _| {}).await.unwrap();
     let names = entries(&built.path);
     let root = "2021年度质量工作考核迎检材料/";
     let relative: Vec<&str> = names.iter().map(|n| n.strip_prefix(root).unwrap()).collect();
@@ -80,7 +80,8 @@ async fn bundles_are_ordered_safe_identical_and_verifiable() {
     assert_eq!(&relative[relative.len() - 2..], ["manifest-sha256.txt", "bag-info.txt"]);
 
     // Byte-identical when built again from the same state.
-    let again = bundle::build(&s.state, &s.dir.path().join("again"), |_, _| {}).await.unwrap();
+    let again =
+        bundle::Bundles::new(s.dir.path().join("again")).build(&s.state, "test", |_, _| {}).await.unwrap();
     assert_eq!(std::fs::read(&built.path).unwrap(), std::fs::read(&again.path).unwrap());
 
     // 备注 in the 目录: the notice filed under two items, the picture without a caption.
@@ -156,7 +157,8 @@ fn rewrite(
 #[tokio::test]
 async fn tampering_is_detected_and_named() {
     let (s, _) = city().await;
-    let built = bundle::build(&s.state, &s.dir.path().join("out"), |_, _| {}).await.unwrap();
+    let built =
+        bundle::Bundles::new(s.dir.path().join("out")).build(&s.state, "test", |_, _| {}).await.unwrap();
     let tampered = s.dir.path().join("tampered.zip");
     rewrite(
         &built.path,
@@ -222,14 +224,9 @@ async fn the_office_builds_lists_and_downloads_bundles_and_the_night_builds_only
     let r = s.req(Method::GET, "/api/v1/bundles/..%2Fyingjian.sqlite3", &office).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 
-    let dir = s.state.config.data.join("bundles");
-    assert_eq!(
-        nightly::run_once(&s.state, &dir, 7).await.unwrap(),
-        None,
-        "nothing changed since the last bundle"
-    );
+    assert_eq!(nightly::run_once(&s.state, 7).await.unwrap(), None, "nothing changed since the last bundle");
     s.file(&police, "11.02 公安打假/机构设置.pdf", &pdf("new")).await;
-    let built = nightly::run_once(&s.state, &dir, 1).await.unwrap().expect("a change means a new bundle");
-    let kept: Vec<String> = bundle::list(&dir).unwrap().into_iter().map(|(n, _)| n).collect();
+    let built = nightly::run_once(&s.state, 1).await.unwrap().expect("a change means a new bundle");
+    let kept: Vec<String> = s.state.bundles.list().unwrap().into_iter().map(|b| b.name).collect();
     assert_eq!(kept, [built], "keep = 1 prunes the older one");
 }

@@ -5,8 +5,24 @@ use serde_json::json;
 
 use super::{TestServer, jpeg, pdf};
 
+/// Logs in with `token` as a browser does and returns the session cookie (`yj_session=…`).
+async fn session(s: &TestServer, token: &str) -> String {
+    let no_redirect = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let r = no_redirect
+        .post(s.url("/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap();
+    cookie.split(';').next().unwrap().to_string()
+}
+
 async fn page(s: &TestServer, token: &str, path: &str) -> (StatusCode, String) {
-    let r = s.client.get(s.url(path)).header("cookie", format!("yj_session={token}")).send().await.unwrap();
+    let cookie = session(s, token).await;
+    let r = s.client.get(s.url(path)).header("cookie", cookie).send().await.unwrap();
     (r.status(), r.text().await.unwrap())
 }
 
@@ -124,14 +140,14 @@ async fn the_bundle_page_builds_in_the_background_and_lists_the_result() {
     let no_redirect = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let r = no_redirect
         .post(s.url("/bundles/build"))
-        .header("cookie", format!("yj_session={police}"))
+        .header("cookie", session(&s, &police).await)
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let r = no_redirect
         .post(s.url("/bundles/build"))
-        .header("cookie", format!("yj_session={office}"))
+        .header("cookie", session(&s, &office).await)
         .send()
         .await
         .unwrap();

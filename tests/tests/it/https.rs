@@ -2,7 +2,7 @@
 
 use std::fs;
 
-use yingjian_aggregator::{AppState, Config, TlsFiles, new_token, serve, token_hash};
+use yingjian_aggregator::{AppState, Config, TlsFiles, launch, new_token, token_hash};
 use yingjian_tests::{DeptAgent, eventually, install_crypto, temp};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -24,7 +24,7 @@ async fn agent_delivers_over_https_with_an_extra_ca() {
     state.db.insert_token(token_hash(&token), Some("education".into()), "pc-1".into()).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    tokio::spawn(serve(listener, state.clone(), std::future::pending()));
+    tokio::spawn(launch(state.clone(), listener, std::future::pending()));
     let url = format!("https://localhost:{port}");
 
     // A client that does not trust the intranet CA is refused.

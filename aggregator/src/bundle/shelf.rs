@@ -1,0 +1,249 @@
+//! `Bundles`: the owner of a bundles folder. It names, lists and prunes the bundles in it, and
+//! runs the one build that may be under way there, whoever asks for it (the API, the 打包 page,
+//! the nightly job, the CLI): a second request waits for the running build and then gets the
+//! bundle of the state, built once. A failed build is remembered, audited and shown, and never
+//! replaces or hides the last good bundle.
+
+use std::fs::{self, File};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use jiff::Timestamp;
+use yingjian_shared::{BundleInfo, EventKind};
+
+use super::{BAG_INFO, Built, PARTIAL_PREFIX};
+use crate::db::AuditEntry;
+use crate::error::{AppError, AppResult};
+use crate::server::AppState;
+
+/// A build that failed, for the 打包 page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub at: Timestamp,
+    /// In Chinese, for the office.
+    pub reason: String,
+}
+
+#[derive(Clone)]
+pub struct Bundles {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    dir: PathBuf,
+    /// Held for the whole of a build: builds in this folder run one at a time.
+    building: tokio::sync::Mutex<()>,
+    /// Bytes done and total of the build under way, if one is.
+    progress: Mutex<Option<(u64, u64)>>,
+    last_failure: Mutex<Option<Failure>>,
+}
+
+impl Bundles {
+    pub fn new(dir: PathBuf) -> Bundles {
+        Bundles {
+            inner: Arc::new(Inner {
+                dir,
+                building: tokio::sync::Mutex::new(()),
+                progress: Mutex::new(None),
+                last_failure: Mutex::new(None),
+            }),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// Builds the bundle of the current state, or waits for the build under way and answers
+    /// with the bundle of the state then (`fresh` false when it was there already).
+    /// `progress(done, total)` is told the bytes copied, besides the page's progress bar.
+    pub async fn build(
+        &self,
+        state: &AppState,
+        trigger: &'static str,
+        progress: impl Fn(u64, u64) + Send + 'static,
+    ) -> AppResult<Built> {
+        let _one_at_a_time = self.inner.building.lock().await;
+        self.set_progress(Some((0, 0)));
+        state.publish(EventKind::Bundle, None, None, Some("started".into()));
+        let shared = self.clone();
+        let result = super::build_into(state, self.dir(), move |done, total| {
+            shared.set_progress(Some((done, total)));
+            progress(done, total);
+        })
+        .await;
+        self.set_progress(None);
+        let (action, detail) = match &result {
+            Ok(built) if !built.fresh => return result,
+            Ok(built) => {
+                *lock(&self.inner.last_failure) = None;
+                ("bundle", format!("{} ({trigger})", built.name))
+            }
+            Err(e) => {
+                let reason = failure_reason(e);
+                tracing::error!(error = %e, trigger, "bundle failed");
+                *lock(&self.inner.last_failure) =
+                    Some(Failure { at: Timestamp::now(), reason: reason.clone() });
+                ("bundle_failed", format!("{reason} ({trigger})"))
+            }
+        };
+        let entry = AuditEntry {
+            at: Timestamp::now(),
+            department: None,
+            agent: None,
+            host: None,
+            action: action.into(),
+            detail: detail.clone(),
+        };
+        if let Err(e) = state.db.log(entry).await {
+            tracing::error!(error = %e, "cannot audit the bundle build");
+        }
+        state.publish(EventKind::Bundle, None, None, Some(detail));
+        result
+    }
+
+    fn set_progress(&self, value: Option<(u64, u64)>) {
+        *lock(&self.inner.progress) = value;
+    }
+
+    /// Bytes done and total of the build under way.
+    pub fn progress(&self) -> Option<(u64, u64)> {
+        *lock(&self.inner.progress)
+    }
+
+    /// The last build's failure, until a build succeeds.
+    pub fn last_failure(&self) -> Option<Failure> {
+        lock(&self.inner.last_failure).clone()
+    }
+
+    /// Bundles in the folder, newest first (names sort by the state's time).
+    pub fn list(&self) -> io::Result<Vec<BundleInfo>> {
+        let mut out = Vec::new();
+        match fs::read_dir(self.dir()) {
+            Ok(entries) => {
+                for e in entries {
+                    let e = e?;
+                    let name = e.file_name().to_string_lossy().to_string();
+                    if checked_name(&name).is_some() {
+                        let meta = e.metadata()?;
+                        let created = meta
+                            .modified()
+                            .ok()
+                            .and_then(|t| Timestamp::try_from(t).ok())
+                            .unwrap_or(Timestamp::UNIX_EPOCH);
+                        out.push(BundleInfo { name, size: meta.len(), created });
+                    }
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        out.sort_by(|a, b| b.name.cmp(&a.name));
+        Ok(out)
+    }
+
+    /// A bundle named in a URL: only names this module makes, of bundles that exist.
+    pub fn open(&self, name: &str) -> Option<(File, u64)> {
+        let file = File::open(self.dir().join(checked_name(name)?)).ok()?;
+        let size = file.metadata().ok()?.len();
+        Some((file, size))
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        checked_name(name).is_some_and(|n| self.dir().join(n).is_file())
+    }
+
+    /// Deletes all but the newest `keep` bundles.
+    pub fn prune(&self, keep: usize) -> io::Result<Vec<String>> {
+        let mut removed = Vec::new();
+        for b in self.list()?.into_iter().skip(keep) {
+            fs::remove_file(self.dir().join(&b.name))?;
+            removed.push(b.name);
+        }
+        Ok(removed)
+    }
+
+    /// Removes what a build killed midway left: never listed nor served, but taking space.
+    pub fn clear_partial(&self) -> io::Result<()> {
+        let Ok(entries) = fs::read_dir(self.dir()) else { return Ok(()) };
+        for e in entries.flatten() {
+            if e.file_name().to_string_lossy().starts_with(PARTIAL_PREFIX) {
+                fs::remove_file(e.path())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// What bag-info says about a bundle's coverage (`Points-Covered` of `Points-Total`).
+    pub fn coverage(&self, name: &str) -> Option<(String, String)> {
+        let (file, _) = self.open(name)?;
+        let mut archive = zip::ZipArchive::new(file).ok()?;
+        let entry = archive
+            .file_names()
+            .filter_map(Result::ok)
+            .find(|n| n.ends_with(&format!("/{BAG_INFO}")))?
+            .to_string();
+        let mut text = String::new();
+        io::Read::read_to_string(&mut archive.by_name(&entry).ok()?, &mut text).ok()?;
+        let field = |key: &str| text.lines().find_map(|l| l.strip_prefix(key)).map(|v| v.trim().to_string());
+        Some((field("Points-Covered:")?, field("Points-Total:")?))
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A bundle name as this module makes them: `yingjian-…` of ASCII letters, digits, `-` and `.`.
+fn checked_name(name: &str) -> Option<&str> {
+    let ok = name.starts_with("yingjian-")
+        && name.rsplit_once('.').is_some_and(|(_, ext)| ext == "zip")
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    ok.then_some(name)
+}
+
+/// Why a build failed, in words for the office.
+fn failure_reason(e: &AppError) -> String {
+    if e.is_storage_full() {
+        return "服务器磁盘已满：请清理空间后重新打包。".into();
+    }
+    match e {
+        AppError::Internal(detail) if detail.starts_with("blob ") => {
+            format!("有已存文件损坏或丢失，请运行 yingjian-aggregator scrub 检查（{detail}）。")
+        }
+        e => format!("打包时出错，已保留上一个成功的包（{e}）。"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prune_keeps_the_newest_and_only_bundles_are_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let bundles = Bundles::new(dir.path().to_path_buf());
+        for day in 10..20 {
+            fs::write(dir.path().join(format!("yingjian-2021-202201{day}-020000-abcdef01.zip")), b"x")
+                .unwrap();
+        }
+        fs::write(dir.path().join("notes.txt"), b"kept").unwrap();
+        fs::write(dir.path().join(format!("{PARTIAL_PREFIX}yingjian-2021.zip")), b"half").unwrap();
+        let removed = bundles.prune(7).unwrap();
+        assert_eq!(
+            removed,
+            [
+                "yingjian-2021-20220112-020000-abcdef01.zip",
+                "yingjian-2021-20220111-020000-abcdef01.zip",
+                "yingjian-2021-20220110-020000-abcdef01.zip"
+            ]
+        );
+        assert_eq!(bundles.list().unwrap().len(), 7);
+        assert!(dir.path().join("notes.txt").exists());
+        bundles.clear_partial().unwrap();
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 8, "the partial build is gone, the rest stays");
+        assert!(bundles.open("../yingjian.sqlite3").is_none());
+        assert!(bundles.open("yingjian-2021-20220119-020000-abcdef01.zip").is_some());
+    }
+}
