@@ -18,7 +18,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use yingjian_agent::{Agent, AgentConfig, init_folder};
-use yingjian_aggregator::{AppState, Config, launch, new_token, token_hash};
+use yingjian_aggregator::{AppState, Config, Server, new_token, token_hash};
 use yingjian_shared::{Catalogue, sha256_reader};
 
 /// How long a helper waits for an outcome before the test fails.
@@ -51,7 +51,7 @@ impl Aggregator {
         let state = AppState::open(config).unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(launch(state.clone(), listener, async move {
+        let task = tokio::spawn(Server::new(state.clone(), listener).unwrap().run(async move {
             let _ = stopped.await;
         }));
         Aggregator { addr, state, data, stop: Some(stop), task: Some(task) }
@@ -71,9 +71,21 @@ impl Aggregator {
     }
 
     pub async fn token(&self, department: Option<&str>) -> String {
+        match department {
+            Some(d) => self.agent_token(d, "pc-1").await,
+            None => self.new_token(None, "office").await,
+        }
+    }
+
+    /// A token for another agent installation (PC) of a department.
+    pub async fn agent_token(&self, department: &str, agent: &str) -> String {
+        self.new_token(Some(department), agent).await
+    }
+
+    async fn new_token(&self, department: Option<&str>, agent: &str) -> String {
         let token = new_token().unwrap();
-        let agent = department.map_or("office", |_| "pc-1").to_string();
-        self.state.db.insert_token(token_hash(&token), department.map(str::to_string), agent).await.unwrap();
+        let department = department.map(str::to_string);
+        self.state.db.insert_token(token_hash(&token), department, agent.to_string()).await.unwrap();
         token
     }
 
@@ -354,6 +366,19 @@ impl ServerProcess {
     pub fn kill(mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
+    }
+
+    /// SIGTERM, as systemd stops a service; returns once the process has exited.
+    #[cfg(unix)]
+    pub async fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        let child = std::sync::Mutex::new(&mut self.child);
+        eventually("the server exits after SIGTERM", || {
+            let exited = child.lock().unwrap().try_wait().unwrap();
+            async move { exited }
+        })
+        .await
     }
 
     /// `yingjian-aggregator <args> --data <data>`, which must succeed; returns standard output.

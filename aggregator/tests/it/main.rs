@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use reqwest::{Client, Method, RequestBuilder, StatusCode};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
-use yingjian_aggregator::{AppState, Config, launch, token_hash};
+use yingjian_aggregator::{AppState, Config, Server, token_hash};
 use yingjian_shared::sha256_reader;
 
 pub struct TestServer {
@@ -40,7 +40,7 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(launch(state.clone(), listener, async move {
+        tokio::spawn(Server::new(state.clone(), listener).unwrap().run(async move {
             let _ = stopped.await;
         }));
         TestServer { addr, state, client: Client::new(), dir, _stop: stop }

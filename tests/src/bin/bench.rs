@@ -2,7 +2,8 @@
 //! (`openssl dgst -sha256`) beside them. Run through `bench/run.sh`; never part of the tests.
 //!
 //! Environment: `BENCH_MIB` (size of the big file, default 1024), `BENCH_RECORDS` (records for
-//! the status query, default 100000), `BENCH_FILES` (files for the restart, default 10000).
+//! the status query, default 100000), `BENCH_FILES` (files for the restart, default 10000),
+//! `BENCH_ONLY=flood` (only the hostile-client rows).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -144,6 +145,9 @@ async fn main() -> Result<()> {
     let big_bytes = mib << 20;
     let mut t = Table(Vec::new());
     println!("{:<48} {:>16} {:>16}  ratio / note", "measure", "yingjian", "anchor");
+    if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "flood") {
+        return flood(&bin, scratch.path(), &mut t).await;
+    }
 
     // 1. Hashing.
     let big = scratch.path().join("big.bin");
@@ -522,6 +526,133 @@ async fn main() -> Result<()> {
     );
 
     drop(agent);
+    drop(server);
+    flood(&bin, scratch.path(), &mut t).await?;
+    Ok(())
+}
+
+/// Current resident memory of a process, in MiB (VmRSS).
+fn rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).map(str::to_string))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// What a hostile client costs a fresh server (README, *Limits*): 500 connections that trickle
+/// header bytes, and a subscriber to the live events that never reads while a department sends
+/// heartbeats with the longest host name allowed. Reports the memory held and how requests from
+/// everyone else fare meanwhile.
+async fn flood(bin: &Path, scratch: &Path, t: &mut Table) -> Result<()> {
+    const SLOW: usize = 500;
+    const HEARTBEATS: usize = 5000;
+    let data = scratch.join("flood");
+    let cli = |args: &[&str]| -> Result<String> {
+        let out =
+            Command::new(bin.join("yingjian-aggregator")).args(args).arg("--data").arg(&data).output()?;
+        Ok(String::from_utf8(out.stdout)?.trim().to_string())
+    };
+    let police = cli(&["token", "create", "--dept", "police"])?;
+    let office = cli(&["token", "create", "--office"])?;
+    let mut child = Command::new(bin.join("yingjian-aggregator"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(&data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().context("stdout")?).read_line(&mut line)?;
+    let server = Proc(child);
+    let pid = server.0.id();
+    let url = line.trim().rsplit(' ').next().context("address")?.to_string();
+    let addr = url.trim_start_matches("http://").to_string();
+    let client = Client::new();
+    let served = |n: usize| {
+        let (client, url) = (client.clone(), url.clone());
+        async move {
+            let mut took = Vec::new();
+            for _ in 0..n {
+                let t0 = Instant::now();
+                client.get(format!("{url}/healthz")).send().await?.error_for_status()?;
+                took.push(t0.elapsed());
+            }
+            took.sort();
+            anyhow::Ok(took[n / 2])
+        }
+    };
+    let quiet = served(200).await?;
+    let idle_rss = rss_mib(pid);
+
+    // The non-reading subscriber: asks for the stream, then never reads a byte.
+    let mut subscriber = tokio::net::TcpStream::connect(&addr).await?;
+    tokio::io::AsyncWriteExt::write_all(
+        &mut subscriber,
+        format!("GET /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {office}\r\n\r\n")
+            .as_bytes(),
+    )
+    .await?;
+    // The slow-loris: each connection sends a header byte every second and never finishes.
+    let stop = tokio_util::sync::CancellationToken::new();
+    let mut slow = Vec::new();
+    for _ in 0..SLOW {
+        let (addr, stop) = (addr.clone(), stop.clone());
+        slow.push(tokio::spawn(async move {
+            let Ok(mut s) = tokio::net::TcpStream::connect(&addr).await else { return 0u32 };
+            let mut reconnects = 0;
+            let head = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+            let mut i = 0;
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    () = stop.cancelled() => return reconnects,
+                }
+                if tokio::io::AsyncWriteExt::write_all(&mut s, &head[i % head.len()..][..1]).await.is_err() {
+                    // Cut off by the header timeout: come back, as an attacker would.
+                    reconnects += 1;
+                    let Ok(again) = tokio::net::TcpStream::connect(&addr).await else { return reconnects };
+                    s = again;
+                }
+                i += 1;
+            }
+        }));
+    }
+    let host = "主".repeat(yingjian_shared::limits::HOST_CHARS);
+    let heartbeat =
+        serde_json::json!({"version": "bench", "host": host, "watch_mode": "native", "pending": 0});
+    let started = Instant::now();
+    for _ in 0..HEARTBEATS {
+        client.post(format!("{url}/api/v1/heartbeat")).bearer_auth(&police).json(&heartbeat).send().await?;
+    }
+    let beats = started.elapsed();
+    let flooded = served(200).await?;
+    let flooded_rss = rss_mib(pid);
+    // Long enough for the header timeout (20 s) to have cut every slow connection at least once.
+    tokio::time::sleep(Duration::from_secs(25).saturating_sub(started.elapsed())).await;
+    stop.cancel();
+    let mut cut = 0;
+    for task in slow {
+        cut += u32::from(task.await? > 0);
+    }
+    let peak = peak_rss_mib(pid);
+    t.row(
+        &format!("{SLOW} slow connections + a non-reading subscriber: RSS (MiB)"),
+        format!("{flooded_rss:.1}"),
+        format!("{idle_rss:.1}"),
+        format!(
+            "idle server beside it; peak {peak:.1} MiB after {HEARTBEATS} heartbeats of the longest host"
+        ),
+    );
+    t.row(
+        "GET /healthz during that flood (ms, median)",
+        format!("{:.2}", flooded.as_secs_f64() * 1000.0),
+        format!("{:.2}", quiet.as_secs_f64() * 1000.0),
+        format!(
+            "quiet server beside it; {cut} of {SLOW} slow connections cut by the header timeout; heartbeats at {:.0}/s",
+            HEARTBEATS as f64 / beats.as_secs_f64()
+        ),
+    );
+    drop(subscriber);
     drop(server);
     Ok(())
 }

@@ -23,6 +23,8 @@ enum Who {
     Revoked,
     /// An `Authorization` header that is not a bearer token.
     Basic,
+    /// The police token, sent by a page of another site (`Origin: http://evil.example`).
+    CrossSite,
 }
 
 enum Body {
@@ -50,7 +52,7 @@ struct Case {
     want: (u16, &'static str),
 }
 
-fn cases(good: &str, good_len: usize) -> Vec<Case> {
+fn cases(good: &str, good_len: usize, theirs: &str, theirs_len: usize) -> Vec<Case> {
     let item = "08.03 昆仑2021专项行动";
     let put_record = |name: &'static str, path: String, want: (u16, &'static str)| Case {
         name,
@@ -78,6 +80,15 @@ fn cases(good: &str, good_len: usize) -> Vec<Case> {
         raw_upload(&format!("PUT /api/v1/blobs/{hash}"), length, body, hang_up)
     };
     let long_body = b"%PDF-1.4 twenty bytes".to_vec();
+    let heartbeat = |host: String, unsorted: usize| {
+        let unsorted: Vec<String> = (0..unsorted).map(|i| format!("放错{i}.pdf")).collect();
+        json!({"version": "0.1.0", "host": host, "watch_mode": "native", "pending": 0, "unsorted": unsorted})
+    };
+    let login = "token={token}";
+    let cross_site_login = format!(
+        "POST /login HTTP/1.1\r\nHost: x\r\nOrigin: http://evil.example\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{login}",
+        login.len() - "{token}".len() + 43
+    );
     let mut nested = "[".repeat(5000);
     nested.push_str(&"]".repeat(5000));
     vec![
@@ -363,6 +374,93 @@ fn cases(good: &str, good_len: usize) -> Vec<Case> {
             req: Req::Http(Method::PUT, blob(&sha(b"x")), Who::Office, Body::Bytes("", b"x".to_vec())),
             want: (403, "forbidden"),
         },
+        // Another department's content, known by its hash (every hash is in the bundle's manifest).
+        Case {
+            name: "HEAD of a blob only another department delivered",
+            req: Req::Http(Method::HEAD, blob(theirs), Who::Police, Body::None),
+            want: (404, ""),
+        },
+        Case {
+            name: "a record pointing at another department's blob",
+            req: Req::Http(
+                Method::PUT,
+                "/api/v1/evidence".into(),
+                Who::Police,
+                Body::Json(record(&format!("{item}/借来的.pdf"), theirs, theirs_len)),
+            ),
+            want: (409, "conflict"),
+        },
+        Case {
+            name: "downloading another department's file by its hash",
+            req: Req::Http(Method::GET, format!("/files/{theirs}"), Who::Police, Body::None),
+            want: (404, ""),
+        },
+        Case {
+            name: "claiming another department's hash with other bytes",
+            req: Req::Http(
+                Method::PUT,
+                blob(theirs),
+                Who::Police,
+                Body::Bytes("", b"%PDF-1.4 guess".to_vec()),
+            ),
+            want: (422, "hash_mismatch"),
+        },
+        // Fields no person writes.
+        Case {
+            name: "a heartbeat naming a 1.9 MB host",
+            req: Req::Http(
+                Method::POST,
+                "/api/v1/heartbeat".into(),
+                Who::Police,
+                Body::Json(heartbeat("h".repeat(1_900_000), 0)),
+            ),
+            want: (422, "unprocessable"),
+        },
+        Case {
+            name: "a heartbeat listing 201 unsorted files",
+            req: Req::Http(
+                Method::POST,
+                "/api/v1/heartbeat".into(),
+                Who::Police,
+                Body::Json(heartbeat("PC".into(), 201)),
+            ),
+            want: (422, "unprocessable"),
+        },
+        Case {
+            name: "a caption of 501 characters",
+            req: Req::Http(Method::PUT, "/api/v1/evidence".into(), Who::Police, {
+                let mut r = record(&format!("{item}/图片/照片.pdf"), good, good_len);
+                r["caption"] = json!("字".repeat(501));
+                Body::Json(r)
+            }),
+            want: (422, "unprocessable"),
+        },
+        Case {
+            name: "a contact's name longer than a spreadsheet cell",
+            req: Req::Http(
+                Method::PUT,
+                "/api/v1/contacts".into(),
+                Who::Police,
+                Body::Json(json!({"contacts": [{"role": "leader", "name": "名".repeat(40_000)}]})),
+            ),
+            want: (422, "unprocessable"),
+        },
+        // Another site's page.
+        Case {
+            name: "a record sent by another site's page",
+            req: Req::Http(
+                Method::PUT,
+                "/api/v1/evidence".into(),
+                Who::CrossSite,
+                Body::Json(record(&format!("{item}/跨站.pdf"), good, good_len)),
+            ),
+            want: (403, "forbidden"),
+        },
+        Case {
+            name: "a login posted by another site's page",
+            req: Req::Raw { bytes: cross_site_login.into_bytes(), hang_up: false },
+            want: (403, "forbidden"),
+        },
         Case {
             name: "a bundle name with traversal",
             req: Req::Http(
@@ -387,6 +485,7 @@ async fn send(server: &Aggregator, tokens: &Tokens, req: Req) -> (u16, String) {
                 Who::Revoked => r.bearer_auth(&tokens.revoked),
                 Who::Forged => r.bearer_auth("yj_forged0000000000000000000000000000"),
                 Who::Basic => r.basic_auth("police", Some(&tokens.police)),
+                Who::CrossSite => r.bearer_auth(&tokens.police).header("origin", "http://evil.example"),
                 Who::Nobody => r,
             };
             r = match body {
@@ -491,10 +590,17 @@ async fn every_bad_request_is_refused_and_changes_nothing() {
         .await
         .unwrap();
     assert_eq!(put.status(), StatusCode::CREATED);
+    // Content only another department delivered.
+    let market = server.token(Some("market")).await;
+    let theirs = b"%PDF-1.4 market's own inspection report".to_vec();
+    let client = reqwest::Client::new();
+    yingjian_tests::deliver(&client, &server.url(), &market, "01.01 制造业产品质量合格率/抽检.pdf", &theirs)
+        .await
+        .unwrap();
     let audit_before =
         server.get("/api/v1/audit?limit=100000", &tokens.office).await.as_array().unwrap().len();
 
-    let table = cases(&good_sha, good.len());
+    let table = cases(&good_sha, good.len(), &sha(&theirs), theirs.len());
     assert!(table.len() >= 40, "the table has {} cases", table.len());
     let mut wrong = Vec::new();
     for case in table {
@@ -510,9 +616,11 @@ async fn every_bad_request_is_refused_and_changes_nothing() {
     }
     assert!(wrong.is_empty(), "wrong answers:\n{}", wrong.join("\n"));
 
-    // Nothing stored: no record, no blob but the legitimate one, no temporary file, no audit entry.
-    assert!(server.paths(&tokens.office).await.is_empty());
-    assert_eq!(server.state.db.all_blobs().await.unwrap().len(), 1);
+    // Nothing stored: no record of police's, no blob but the two legitimate ones, no temporary
+    // file, no audit entry; and market's content is still not police's to see.
+    assert!(server.paths(&tokens.police).await.is_empty());
+    assert_eq!(server.state.db.all_blobs().await.unwrap().len(), 2);
+    assert!(server.state.db.held_blob("police".into(), sha(&theirs)).await.unwrap().is_none());
     assert_eq!(server.state.blobs.temp_files().unwrap(), 0);
     let audit_after =
         server.get("/api/v1/audit?limit=100000", &tokens.office).await.as_array().unwrap().len();

@@ -1,4 +1,5 @@
-//! HTTPS with the intranet's own CA: the agent trusts the configured certificate, nothing else.
+//! HTTPS with the intranet's own CA: the agent trusts the configured certificate, nothing else;
+//! the dashboard's session cookie is `Secure`.
 
 use std::fs;
 
@@ -30,6 +31,22 @@ async fn agent_delivers_over_https_with_an_extra_ca() {
     // A client that does not trust the intranet CA is refused.
     let untrusting = reqwest::Client::builder().build().unwrap();
     assert!(untrusting.get(format!("{url}/healthz")).send().await.is_err());
+
+    // Under TLS the dashboard's session cookie is Secure: a browser never sends it in the clear.
+    let trusting = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).unwrap())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = trusting
+        .post(format!("{url}/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={token}"))
+        .send()
+        .await
+        .unwrap();
+    let cookie = login.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.contains("; Secure") && cookie.contains("HttpOnly"), "{cookie}");
 
     let mut agent = DeptAgent::prepare(dir.path(), "education", &url, &token);
     agent.config.ca_cert = Some(cert_path);
