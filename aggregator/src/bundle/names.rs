@@ -2,6 +2,7 @@
 //! to unpack on a desktop.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use unicode_normalization::UnicodeNormalization;
 
@@ -61,7 +62,7 @@ fn windows_key(path: &str) -> String {
 }
 
 /// What a path in the bundle is.
-enum Entry {
+enum Taken {
     /// A folder, under the spelling it was first given.
     Folder(String),
     File,
@@ -72,7 +73,7 @@ enum Entry {
 /// any case) is the same folder. Paths are relative to the bundle's root, `/`-separated.
 #[derive(Default)]
 pub struct Namer {
-    taken: HashMap<String, Entry>,
+    taken: HashMap<String, Taken>,
 }
 
 impl Namer {
@@ -83,11 +84,11 @@ impl Namer {
             let candidate = if n == 1 { join(parent, name) } else { join(parent, &format!("{name} ({n})")) };
             match self.taken.get(&windows_key(&candidate)) {
                 None => {
-                    self.taken.insert(windows_key(&candidate), Entry::Folder(candidate.clone()));
+                    self.taken.insert(windows_key(&candidate), Taken::Folder(candidate.clone()));
                     return candidate;
                 }
-                Some(Entry::Folder(spelled)) => return spelled.clone(),
-                Some(Entry::File) => {}
+                Some(Taken::Folder(spelled)) => return spelled.clone(),
+                Some(Taken::File) => {}
             }
         }
         unreachable!("some number is free")
@@ -97,9 +98,8 @@ impl Namer {
     pub fn file(&mut self, parent: &str, name: &str, max: usize) -> String {
         for n in 1.. {
             let candidate = join(parent, &numbered(name, n, max));
-            let key = windows_key(&candidate);
-            if !self.taken.contains_key(&key) {
-                self.taken.insert(key, Entry::File);
+            if let Entry::Vacant(slot) = self.taken.entry(windows_key(&candidate)) {
+                slot.insert(Taken::File);
                 return candidate;
             }
         }

@@ -568,7 +568,7 @@ async fn flood(bin: &Path, scratch: &Path, t: &mut Table) -> Result<()> {
     let url = line.trim().rsplit(' ').next().context("address")?.to_string();
     let addr = url.trim_start_matches("http://").to_string();
     let client = Client::new();
-    let served = |n: usize| {
+    let healthz = |n: usize| {
         let (client, url) = (client.clone(), url.clone());
         async move {
             let mut took = Vec::new();
@@ -581,7 +581,7 @@ async fn flood(bin: &Path, scratch: &Path, t: &mut Table) -> Result<()> {
             anyhow::Ok(took[n / 2])
         }
     };
-    let quiet = served(200).await?;
+    let quiet = healthz(200).await?;
     let idle_rss = rss_mib(pid);
 
     // The non-reading subscriber: asks for the stream, then never reads a byte.
@@ -625,7 +625,7 @@ async fn flood(bin: &Path, scratch: &Path, t: &mut Table) -> Result<()> {
         client.post(format!("{url}/api/v1/heartbeat")).bearer_auth(&police).json(&heartbeat).send().await?;
     }
     let beats = started.elapsed();
-    let flooded = served(200).await?;
+    let flooded = healthz(200).await?;
     let flooded_rss = rss_mib(pid);
     // Long enough for the header timeout (20 s) to have cut every slow connection at least once.
     tokio::time::sleep(Duration::from_secs(25).saturating_sub(started.elapsed())).await;

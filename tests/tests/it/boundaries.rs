@@ -95,7 +95,8 @@ async fn departments_see_only_the_content_they_delivered_themselves() {
             .unwrap();
         assert_eq!(r.status(), StatusCode::OK);
         let disposition = r.headers()["content-disposition"].to_str().unwrap().to_string();
-        let decoded: String = percent_decode(disposition.split("''").nth(1).unwrap());
+        let encoded = disposition.split("''").nth(1).unwrap();
+        let decoded = percent_encoding::percent_decode_str(encoded).decode_utf8().unwrap();
         assert_eq!(decoded, own_name, "{disposition}");
         assert_eq!(r.bytes().await.unwrap(), NOTICE);
     }
@@ -114,22 +115,6 @@ async fn departments_see_only_the_content_they_delivered_themselves() {
         .unwrap();
     assert!(r.status().is_success());
     server.stop().await;
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            out.push(u8::from_str_radix(&text[i + 1..i + 3], 16).unwrap());
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).unwrap()
 }
 
 /// Every name in a zip, with the checks Windows makes when it unpacks one.
@@ -153,7 +138,8 @@ async fn no_name_stops_the_bundle_and_concurrent_requests_share_one_build() {
         (server.agent_token("police", "治安科-PC").await, server.agent_token("police", "经侦科-PC").await);
     let client = Client::new();
     let base = server.url();
-    let deep: String = (0..12).map(|i| format!("第{i}层很长的子文件夹名称很长的子文件夹名称/")).collect();
+    let deep =
+        (0..12).map(|i| format!("第{i}层很长的子文件夹名称很长的子文件夹名称")).collect::<Vec<_>>().join("/");
     let files: Vec<(&str, String, &[u8])> = vec![
         // Two PCs of one department, one path, different content.
         (&pc1, "自评报告/公安局自评报告.pdf".into(), b"%PDF-1.4 report from PC 1"),
@@ -171,7 +157,7 @@ async fn no_name_stops_the_bundle_and_concurrent_requests_share_one_build() {
         (&pc1, "自评报告/LPT².txt".into(), b"plain text device"),
         (&pc1, "自评报告/CON".into(), b"console"),
         // Deep folders under 典型案例.
-        (&pc1, format!("典型案例/案例一/{deep}现场照片说明.pdf"), b"%PDF-1.4 deep"),
+        (&pc1, format!("典型案例/案例一/{deep}/现场照片说明.pdf"), b"%PDF-1.4 deep"),
     ];
     for (token, path, bytes) in &files {
         deliver(&client, &base, token, path, bytes).await.unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -275,8 +261,8 @@ async fn a_failed_build_is_shown_in_chinese_audited_and_hides_nothing() {
     assert!(page.contains("打包失败") && page.contains("scrub"), "{page}");
     assert!(!page.contains("磁盘已满"));
     assert!(page.contains(good["name"].as_str().unwrap()));
-    let list = server.get("/api/v1/bundles", &office).await;
-    assert_eq!(list.as_array().unwrap().len(), 1);
+    let listed = server.get("/api/v1/bundles", &office).await;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
     assert_eq!(server.audit_count(&office, "bundle_failed").await, 1);
     let leftovers: Vec<_> =
         fs::read_dir(data.join("bundles")).unwrap().flatten().map(|e| e.file_name()).collect();

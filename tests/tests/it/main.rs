@@ -1,6 +1,7 @@
 //! End-to-end: the real aggregator and real agents on loopback against real folders.
 
 mod agent_sync;
+mod architecture;
 mod boundaries;
 mod city;
 mod dashboard;

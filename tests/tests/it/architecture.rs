@@ -1,0 +1,57 @@
+//! Architecture invariants the compiler does not check (ARCHITECTURE.md, *Invariants*): read
+//! from the sources, so that a change that breaks one fails here rather than in review.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// Every `.rs` file below `crate_dir/src`, relative to it, with its text.
+fn sources(crate_dir: &str) -> Vec<(String, String)> {
+    fn walk(dir: &Path, root: &Path, out: &mut Vec<(String, String)>) {
+        for entry in fs::read_dir(dir).unwrap().flatten() {
+            let path: PathBuf = entry.path();
+            if path.is_dir() {
+                walk(&path, root, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let rel = path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+                out.push((rel, fs::read_to_string(&path).unwrap()));
+            }
+        }
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(crate_dir).join("src");
+    let mut out = Vec::new();
+    walk(&root, &root, &mut out);
+    assert!(!out.is_empty(), "no sources under {}", root.display());
+    out
+}
+
+fn files_containing(crate_dir: &str, needle: &str) -> Vec<String> {
+    let mut found: Vec<String> =
+        sources(crate_dir).into_iter().filter(|(_, text)| text.contains(needle)).map(|(f, _)| f).collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn only_the_database_modules_speak_sql() {
+    assert_eq!(files_containing("aggregator", "rusqlite"), ["db.rs"]);
+    // The agent's error type names the state database's errors.
+    assert_eq!(files_containing("agent", "rusqlite"), ["error.rs", "state.rs"]);
+}
+
+#[test]
+fn only_the_blob_store_touches_the_blob_folder() {
+    assert_eq!(files_containing("aggregator", "\"blobs\""), ["blobs.rs"]);
+    assert_eq!(files_containing("aggregator", "\"tmp\""), ["blobs.rs"]);
+}
+
+#[test]
+fn shared_knows_no_io_and_no_runtime() {
+    for needle in ["std::fs", "std::net", "tokio", "axum", "rusqlite", "reqwest"] {
+        assert!(files_containing("shared", needle).is_empty(), "shared uses {needle}");
+    }
+}
+
+#[test]
+fn only_the_bundle_shelf_names_the_bundles_folder() {
+    assert_eq!(files_containing("aggregator", "join(\"bundles\")"), ["server.rs"], "where Bundles is made");
+}
