@@ -180,31 +180,7 @@ async fn main() -> Result<()> {
 
     // 2. The aggregator as a process.
     let data = scratch.path().join("data");
-    let token = |dept: &str| -> Result<String> {
-        let out = Command::new(bin.join("yingjian-aggregator"))
-            .args(["token", "create", "--dept", dept, "--data"])
-            .arg(&data)
-            .output()?;
-        Ok(String::from_utf8(out.stdout)?.trim().to_string())
-    };
-    let police = token("police")?;
-    let office = {
-        let out = Command::new(bin.join("yingjian-aggregator"))
-            .args(["token", "create", "--office", "--data"])
-            .arg(&data)
-            .output()?;
-        String::from_utf8(out.stdout)?.trim().to_string()
-    };
-    let mut server = Command::new(bin.join("yingjian-aggregator"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(&data)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().context("stdout")?).read_line(&mut line)?;
-    let server = Proc(server);
-    let url = line.trim().rsplit(' ').next().context("address")?.to_string();
+    let (server, url, police, office) = start_server(&bin, &data)?;
     let client = Client::new();
 
     let upload = |path: PathBuf, token: String| {
@@ -476,7 +452,10 @@ async fn main() -> Result<()> {
     let mut tokens = Vec::new();
     for d in &catalogue.departments {
         let folder = catalogue.items_for(&d.id).find(|i| i.is_scored()).map(|i| i.code.padded());
-        tokens.push((token(&d.id)?, folder.context("every department has an item")?));
+        tokens.push((
+            cli(&bin, &data, &["token", "create", "--dept", &d.id])?,
+            folder.context("every department has an item")?,
+        ));
     }
     let tokens = Arc::new(tokens);
     let fill = Instant::now();
@@ -531,6 +510,30 @@ async fn main() -> Result<()> {
     Ok(())
 }
 
+/// `yingjian-aggregator <args> --data <data>`: its standard output, trimmed.
+fn cli(bin: &Path, data: &Path, args: &[&str]) -> Result<String> {
+    let out = Command::new(bin.join("yingjian-aggregator")).args(args).arg("--data").arg(data).output()?;
+    Ok(String::from_utf8(out.stdout)?.trim().to_string())
+}
+
+/// The release aggregator on `data` and a free loopback port, with a police and an office
+/// token: the server, its URL and the two tokens.
+fn start_server(bin: &Path, data: &Path) -> Result<(Proc, String, String, String)> {
+    let police = cli(bin, data, &["token", "create", "--dept", "police"])?;
+    let office = cli(bin, data, &["token", "create", "--office"])?;
+    let mut child = Command::new(bin.join("yingjian-aggregator"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+        .arg(data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().context("stdout")?).read_line(&mut line)?;
+    let server = Proc(child);
+    let url = line.trim().rsplit(' ').next().context("address")?.to_string();
+    Ok((server, url, police, office))
+}
+
 /// Current resident memory of a process, in MiB (VmRSS).
 fn rss_mib(pid: u32) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -548,24 +551,8 @@ async fn flood(bin: &Path, scratch: &Path, t: &mut Table) -> Result<()> {
     const SLOW: usize = 500;
     const HEARTBEATS: usize = 5000;
     let data = scratch.join("flood");
-    let cli = |args: &[&str]| -> Result<String> {
-        let out =
-            Command::new(bin.join("yingjian-aggregator")).args(args).arg("--data").arg(&data).output()?;
-        Ok(String::from_utf8(out.stdout)?.trim().to_string())
-    };
-    let police = cli(&["token", "create", "--dept", "police"])?;
-    let office = cli(&["token", "create", "--office"])?;
-    let mut child = Command::new(bin.join("yingjian-aggregator"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data"])
-        .arg(&data)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().context("stdout")?).read_line(&mut line)?;
-    let server = Proc(child);
+    let (server, url, police, office) = start_server(bin, &data)?;
     let pid = server.0.id();
-    let url = line.trim().rsplit(' ').next().context("address")?.to_string();
     let addr = url.trim_start_matches("http://").to_string();
     let client = Client::new();
     let healthz = |n: usize| {
