@@ -8,7 +8,8 @@ use bytes::Bytes;
 use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, HeaderMap, HeaderValue};
 use reqwest::{Body, Method, Response, StatusCode};
 use yingjian_shared::{
-    BlobStored, Catalogue, ErrorBody, EvidenceAck, EvidenceRecord, HOST_HEADER, Heartbeat, RelPath, Status,
+    BlobStored, Catalogue, ErrorBody, EvidenceAck, EvidenceEntry, EvidenceRecord, HOST_HEADER, Heartbeat,
+    RelPath, Status,
 };
 
 use crate::error::{AgentError, AgentResult};
@@ -92,7 +93,7 @@ impl Client {
     }
 
     /// The records the server holds for this department.
-    pub async fn evidence(&self) -> AgentResult<Vec<EvidenceRecord>> {
+    pub async fn evidence(&self) -> AgentResult<Vec<EvidenceEntry>> {
         Ok(check(self.http.get(self.url("/api/v1/evidence")).send().await?).await?.json().await?)
     }
 

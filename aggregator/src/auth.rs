@@ -1,13 +1,11 @@
 //! Bearer tokens and dashboard sessions: generated once, stored only as their SHA-256,
 //! resolved to a caller per request.
 
-use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
-use yingjian_shared::{HOST_HEADER, limits, sha256_reader, to_hex};
+use yingjian_shared::{sha256_reader, to_hex};
 
 use crate::error::{AppError, AppResult};
-use crate::server::AppState;
 
 /// Who is calling: the office, or one agent installation of one department.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,10 +75,10 @@ pub const SESSION_COOKIE: &str = "yj_session";
 pub const SESSION_DAYS: i64 = 30;
 
 /// Longer than any token or session id this server makes: not looked up.
-const MAX_SECRET_LEN: usize = 200;
+pub const MAX_SECRET_LEN: usize = 200;
 
 /// The token of an `Authorization: Bearer …` header.
-fn bearer(parts: &Parts) -> Option<&str> {
+pub fn bearer(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
     Some(value.strip_prefix("Bearer ").unwrap_or("").trim())
 }
@@ -106,28 +104,5 @@ pub fn session_cookie(id: Option<&str>, secure: bool) -> String {
             SESSION_DAYS * 86_400
         ),
         None => format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{secure}"),
-    }
-}
-
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        // An Authorization header is the whole answer: a bad one is not rescued by a cookie.
-        let row = match bearer(parts) {
-            Some(token) if token.is_empty() || token.len() > MAX_SECRET_LEN => None,
-            Some(token) => state.db.find_token(token_hash(token)).await?,
-            None => match session_from_parts(parts) {
-                Some(id) if id.len() <= MAX_SECRET_LEN => state.db.find_session(token_hash(&id)).await?,
-                _ => None,
-            },
-        };
-        let row = row.ok_or(AppError::Unauthorized)?;
-        let host = parts
-            .headers
-            .get(HOST_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .map(|h| h.chars().filter(|c| !c.is_control()).take(limits::HOST_CHARS).collect());
-        Ok(Caller { token_id: row.id, department: row.department, agent: row.agent, host })
     }
 }

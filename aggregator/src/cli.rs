@@ -10,7 +10,8 @@ use yingjian_shared::{Catalogue, Scoring, chinese_numeral};
 use crate::auth::{new_token, token_hash};
 use crate::config::{Config, load_catalogue};
 use crate::error::{AppError, AppResult};
-use crate::server::{AppState, Server};
+use crate::server::Server;
+use crate::state::AppState;
 
 #[derive(Debug, Parser)]
 #[command(

@@ -72,6 +72,7 @@ pub fn compute(
                 watch_mode: hb.watch_mode,
                 pending: hb.pending,
                 failed: hb.failed,
+                oldest_pending: hb.oldest_pending,
                 last_seen: *at,
                 silent: now.duration_since(*at).as_secs() > silent_after.as_secs() as i64,
             });
@@ -118,8 +119,8 @@ pub fn compute(
             DepartmentStatus {
                 id: d.id.clone(),
                 name: d.name.clone(),
-                points_total: catalogue.points_for(id).as_f64(),
-                points_covered: points_covered.as_f64(),
+                points_total: catalogue.points_for(id),
+                points_covered,
                 report: reports.contains_key(id),
                 cases: case_count,
                 cases_ok: (u64::from(catalogue.cases.min_for(id))..=u64::from(catalogue.cases.max))
@@ -174,8 +175,8 @@ pub fn compute(
         areas.push(AreaStatus {
             code: area.code,
             name: area.name.clone(),
-            points_total: a_total.as_f64(),
-            points_covered: a_covered.as_f64(),
+            points_total: a_total,
+            points_covered: a_covered,
         });
     }
 
@@ -197,9 +198,9 @@ pub fn compute(
 
     Status {
         catalogue_year: catalogue.year,
-        points_total: total.as_f64(),
-        points_covered: covered.as_f64(),
-        points_at_risk: at_risk.as_f64(),
+        points_total: total,
+        points_covered: covered,
+        points_at_risk: at_risk,
         areas,
         departments,
         duplicates,

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
+use yingjian_shared::{AuditRecord, EvidenceEntry, Filed, ItemCode, Kind, RelPath, Sha256Hex};
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/001_init.sql"),
@@ -62,26 +63,8 @@ pub struct TokenRow {
     pub revoked: Option<Timestamp>,
 }
 
-/// An evidence record as the server files it, after classification.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct EvidenceRow {
-    pub department: String,
-    pub agent: String,
-    pub path: String,
-    pub sha256: String,
-    pub size: u64,
-    pub modified: Timestamp,
-    pub caption: Option<String>,
-    /// `item`, `report` or `case`.
-    pub placement: &'static str,
-    pub item: Option<String>,
-    pub kind: Option<String>,
-    /// `uncaptioned` or `mismatch`, for 待完善.
-    pub problem: Option<String>,
-    pub received: Timestamp,
-}
-
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+/// An entry for the audit log, written in the transaction of the change it records.
+#[derive(Debug, Clone, PartialEq)]
 pub struct AuditEntry {
     pub at: Timestamp,
     pub department: Option<String>,
@@ -387,17 +370,17 @@ impl Db {
     // ── evidence ────────────────────────────────────────────────────────────
 
     /// Files a record; false when an identical one was already on file (a re-send).
-    pub async fn upsert_evidence(&self, row: EvidenceRow, host: Option<String>) -> DbResult<bool> {
+    pub async fn upsert_evidence(&self, row: EvidenceEntry, host: Option<String>) -> DbResult<bool> {
         self.call(move |c| {
             let tx = c.transaction()?;
             let existing: Option<(String, i64, Option<String>)> = tx
                 .query_row(
                     "SELECT sha256, modified, caption FROM evidence WHERE department = ?1 AND agent = ?2 AND path = ?3",
-                    params![row.department, row.agent, row.path],
+                    params![row.department, row.agent, row.path.as_str()],
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
                 .optional()?;
-            if existing == Some((row.sha256.clone(), ms(row.modified), row.caption.clone())) {
+            if existing == Some((row.sha256.to_string(), ms(row.modified), row.caption.clone())) {
                 return Ok(false);
             }
             tx.execute(
@@ -408,8 +391,9 @@ impl Db {
                    caption = excluded.caption, placement = excluded.placement, item = excluded.item,
                    kind = excluded.kind, problem = excluded.problem, received = excluded.received",
                 params![
-                    row.department, row.agent, row.path, row.sha256, row.size as i64, ms(row.modified),
-                    row.caption, row.placement, row.item, row.kind, row.problem, ms(row.received)
+                    row.department, row.agent, row.path.as_str(), row.sha256.as_str(), row.size as i64,
+                    ms(row.modified), row.caption, row.placement.wire(), row.item.map(|c| c.to_string()),
+                    row.kind.map(Kind::wire), row.problem, ms(row.received)
                 ],
             )?;
             append_audit(&tx, &AuditEntry {
@@ -460,17 +444,17 @@ impl Db {
     }
 
     /// Current evidence, optionally of one department, in path order.
-    pub async fn evidence(&self, department: Option<String>) -> DbResult<Vec<EvidenceRow>> {
+    pub async fn evidence(&self, department: Option<String>) -> DbResult<Vec<EvidenceEntry>> {
         self.select_evidence("?1 IS NULL OR department = ?1", vec![department]).await
     }
 
     /// One department's records for one item (the item page).
-    pub async fn evidence_of_item(&self, department: String, item: String) -> DbResult<Vec<EvidenceRow>> {
+    pub async fn evidence_of_item(&self, department: String, item: String) -> DbResult<Vec<EvidenceEntry>> {
         self.select_evidence("department = ?1 AND item = ?2", vec![Some(department), Some(item)]).await
     }
 
     /// The records that point at one blob.
-    pub async fn records_of_blob(&self, sha256: String) -> DbResult<Vec<EvidenceRow>> {
+    pub async fn records_of_blob(&self, sha256: String) -> DbResult<Vec<EvidenceEntry>> {
         self.select_evidence("sha256 = ?1", vec![Some(sha256)]).await
     }
 
@@ -478,28 +462,24 @@ impl Db {
         &self,
         filter: &'static str,
         args: Vec<Option<String>>,
-    ) -> DbResult<Vec<EvidenceRow>> {
+    ) -> DbResult<Vec<EvidenceEntry>> {
         self.call(move |c| {
             let mut stmt = c.prepare(&format!(
                 "SELECT department, agent, path, sha256, size, modified, caption, placement, item, kind, problem, received
                  FROM evidence WHERE {filter} ORDER BY department, path, agent"
             ))?;
             stmt.query_map(rusqlite::params_from_iter(args), |r| {
-                Ok(EvidenceRow {
+                Ok(EvidenceEntry {
                     department: r.get(0)?,
                     agent: r.get(1)?,
-                    path: r.get(2)?,
-                    sha256: r.get(3)?,
+                    path: parsed(r, 2, |t| RelPath::parse(t).ok())?,
+                    sha256: parsed(r, 3, |t| Sha256Hex::parse(t).ok())?,
                     size: r.get::<_, i64>(4)? as u64,
                     modified: ts(r.get(5)?),
                     caption: r.get(6)?,
-                    placement: match r.get_ref(7)?.as_str()? {
-                        "report" => "report",
-                        "case" => "case",
-                        _ => "item",
-                    },
-                    item: r.get(8)?,
-                    kind: r.get(9)?,
+                    placement: parsed(r, 7, Filed::from_wire)?,
+                    item: r.get::<_, Option<String>>(8)?.and_then(|c| c.parse::<ItemCode>().ok()),
+                    kind: r.get::<_, Option<String>>(9)?.as_deref().and_then(Kind::from_wire),
                     problem: r.get(10)?,
                     received: ts(r.get(11)?),
                 })
@@ -608,29 +588,35 @@ impl Db {
     }
 
     /// Audit entries, newest first.
-    pub async fn audit(&self, limit: u32, before_id: Option<i64>) -> DbResult<Vec<(i64, AuditEntry)>> {
+    pub async fn audit(&self, limit: u32, before_id: Option<i64>) -> DbResult<Vec<AuditRecord>> {
         self.call(move |c| {
             let mut stmt = c.prepare(
                 "SELECT id, at, department, agent, host, action, detail FROM audit
                  WHERE ?1 IS NULL OR id < ?1 ORDER BY id DESC LIMIT ?2",
             )?;
             stmt.query_map(params![before_id, limit], |r| {
-                Ok((
-                    r.get(0)?,
-                    AuditEntry {
-                        at: ts(r.get(1)?),
-                        department: r.get(2)?,
-                        agent: r.get(3)?,
-                        host: r.get(4)?,
-                        action: r.get(5)?,
-                        detail: r.get(6)?,
-                    },
-                ))
+                Ok(AuditRecord {
+                    id: r.get(0)?,
+                    at: ts(r.get(1)?),
+                    department: r.get(2)?,
+                    agent: r.get(3)?,
+                    host: r.get(4)?,
+                    action: r.get(5)?,
+                    detail: r.get(6)?,
+                })
             })?
             .collect()
         })
         .await
     }
+}
+
+/// A column that holds what the server wrote itself, read back as its type.
+fn parsed<T>(r: &rusqlite::Row<'_>, i: usize, parse: impl Fn(&str) -> Option<T>) -> rusqlite::Result<T> {
+    let text = r.get_ref(i)?.as_str()?;
+    parse(text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, format!("{text:?}").into())
+    })
 }
 
 fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {

@@ -14,10 +14,12 @@ mod demo;
 mod direct_io;
 mod error;
 mod server;
+mod state;
 mod tls;
 
 pub use auth::{new_token, token_hash};
 pub use cli::{Cli, run};
 pub use config::{Config, TlsFiles};
 pub use error::{AppError, AppResult};
-pub use server::{AppState, Server, launch};
+pub use server::{Server, launch};
+pub use state::AppState;

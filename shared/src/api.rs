@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::catalogue::ItemCode;
 use crate::convention::Kind;
 use crate::hash::Sha256Hex;
+use crate::points::Points;
 use crate::relpath::RelPath;
 
 /// Header in which the agent names its PC, for the server's audit log.
@@ -32,12 +33,77 @@ pub struct EvidenceRecord {
     pub caption: Option<String>,
 }
 
+/// Where a record is filed: in an item folder, or among the reports or the typical cases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Filed {
+    Item,
+    /// 自评报告
+    Report,
+    /// 典型案例
+    Case,
+}
+
+impl Filed {
+    /// The name on the wire and in the database (the serde name).
+    pub fn wire(self) -> &'static str {
+        match self {
+            Filed::Item => "item",
+            Filed::Report => "report",
+            Filed::Case => "case",
+        }
+    }
+
+    pub fn from_wire(text: &str) -> Option<Filed> {
+        [Filed::Item, Filed::Report, Filed::Case].into_iter().find(|f| f.wire() == text)
+    }
+}
+
+/// One record on file, as `GET /api/v1/evidence` lists it and the server keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceEntry {
+    pub department: String,
+    /// The agent installation (PC) that filed it, or `网页上传`.
+    pub agent: String,
+    pub path: RelPath,
+    pub sha256: Sha256Hex,
+    pub size: u64,
+    pub modified: Timestamp,
+    pub caption: Option<String>,
+    pub placement: Filed,
+    pub item: Option<ItemCode>,
+    pub kind: Option<Kind>,
+    /// `uncaptioned` or `mismatch`: why the file makes its item 待完善.
+    pub problem: Option<String>,
+    pub received: Timestamp,
+}
+
+/// `DELETE /api/v1/evidence`: whether there was a record to withdraw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Withdrawn {
+    pub withdrawn: bool,
+}
+
+/// `GET /api/v1/audit`: one entry of the append-only log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    pub id: i64,
+    pub at: Timestamp,
+    /// `None` for the office.
+    pub department: Option<String>,
+    pub agent: Option<String>,
+    pub host: Option<String>,
+    /// `upload`, `upload_existing`, `record`, `record_update`, `withdraw`, `contacts`,
+    /// `token_create`, `token_revoke`, `bundle`, `bundle_failed`.
+    pub action: String,
+    pub detail: String,
+}
+
 /// The server's answer to an evidence record: where the folder convention put it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EvidenceAck {
     pub path: RelPath,
-    /// `item`, `report` or `case`.
-    pub placement: String,
+    pub placement: Filed,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item: Option<ItemCode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -179,8 +245,8 @@ pub struct ItemStatus {
 pub struct DepartmentStatus {
     pub id: String,
     pub name: String,
-    pub points_total: f64,
-    pub points_covered: f64,
+    pub points_total: Points,
+    pub points_covered: Points,
     pub report: bool,
     pub cases: u64,
     pub cases_ok: bool,
@@ -206,6 +272,9 @@ pub struct AgentHealth {
     pub watch_mode: WatchMode,
     pub pending: u64,
     pub failed: Vec<FailedFile>,
+    /// The file that has waited longest to be delivered, and since when.
+    #[serde(default)]
+    pub oldest_pending: Option<PendingFile>,
     pub last_seen: Timestamp,
     /// No heartbeat for longer than the server's `silent_after_secs`.
     pub silent: bool,
@@ -228,18 +297,18 @@ pub struct DuplicateGroup {
 pub struct AreaStatus {
     pub code: u8,
     pub name: String,
-    pub points_total: f64,
-    pub points_covered: f64,
+    pub points_total: Points,
+    pub points_covered: Points,
 }
 
 /// `GET /api/v1/status`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Status {
     pub catalogue_year: u16,
-    pub points_total: f64,
-    pub points_covered: f64,
+    pub points_total: Points,
+    pub points_covered: Points,
     /// Points of items with some evidence that is not yet complete.
-    pub points_at_risk: f64,
+    pub points_at_risk: Points,
     pub areas: Vec<AreaStatus>,
     pub departments: Vec<DepartmentStatus>,
     pub duplicates: Vec<DuplicateGroup>,

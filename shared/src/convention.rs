@@ -10,6 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::catalogue::{Catalogue, ItemCode};
+use crate::content::is_image_name;
 use crate::relpath::{RelPath, split_extension};
 
 pub const REPORT_FOLDER: &str = "自评报告";
@@ -165,12 +166,6 @@ fn ignore_reason(name: &str) -> Option<IgnoreReason> {
         return Some(IgnoreReason::Temporary);
     }
     None
-}
-
-/// Whether the file name has a picture's extension.
-pub fn is_image_name(name: &str) -> bool {
-    const IMAGES: [&str; 10] = ["jpg", "jpeg", "png", "gif", "bmp", "tif", "tiff", "webp", "heic", "heif"];
-    split_extension(name).1.is_some_and(|ext| IMAGES.iter().any(|i| ext.eq_ignore_ascii_case(i)))
 }
 
 /// A picture's caption from its file name, or `None` when the name is a camera, phone or

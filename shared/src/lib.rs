@@ -12,19 +12,20 @@ mod points;
 mod relpath;
 
 pub use api::{
-    AgentHealth, AreaStatus, BlobStored, BundleInfo, Contact, ContactRole, Contacts, DepartmentStatus,
-    DuplicateCopy, DuplicateGroup, ErrorBody, Event, EventKind, EvidenceAck, EvidenceRecord, FailedFile,
-    HOST_HEADER, Heartbeat, ItemState, ItemStatus, PendingFile, Status, WatchMode,
+    AgentHealth, AreaStatus, AuditRecord, BlobStored, BundleInfo, Contact, ContactRole, Contacts,
+    DepartmentStatus, DuplicateCopy, DuplicateGroup, ErrorBody, Event, EventKind, EvidenceAck, EvidenceEntry,
+    EvidenceRecord, FailedFile, Filed, HOST_HEADER, Heartbeat, ItemState, ItemStatus, PendingFile, Status,
+    WatchMode, Withdrawn,
 };
 pub use catalogue::{
     Area, BUILTIN_CATALOGUE_TOML, CaseRules, Catalogue, CatalogueError, Deadlines, Department, Item,
     ItemCode, KeyPoint, Scoring, chinese_numeral,
 };
 pub use china_time::{CHINA_STANDARD_TIME, china_time};
-pub use content::{extension_fits, sniff};
+pub use content::{Format, extension_fits, format_of, is_image_name, sniff};
 pub use convention::{
     CASES_FOLDER, GUIDE_FILE, IgnoreReason, Kind, Placement, REPORT_FOLDER, caption_from_file_name, classify,
-    is_image_name, item_folder_name,
+    item_folder_name,
 };
 pub use hash::{HashError, Sha256Hex, Sha256Stream, sha256_reader, to_hex};
 pub use points::Points;

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::iter::Sum;
-use std::ops::Add;
+use std::ops::{Add, Sub};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
@@ -25,11 +25,6 @@ impl Points {
         f64::from(self.0) / 10.0
     }
 
-    /// A score that crossed the wire as a number, printed like the seed (`29.5`, `5`).
-    pub fn text(value: f64) -> String {
-        Points::from_f64(value).map_or_else(|| value.to_string(), |p| p.to_string())
-    }
-
     /// `None` for negative values or values finer than a tenth.
     pub fn from_f64(value: f64) -> Option<Self> {
         let tenths = (value * 10.0).round();
@@ -42,6 +37,14 @@ impl Add for Points {
     type Output = Points;
     fn add(self, other: Points) -> Points {
         Points(self.0 + other.0)
+    }
+}
+
+/// What is left of `self` after `other`, never below zero.
+impl Sub for Points {
+    type Output = Points;
+    fn sub(self, other: Points) -> Points {
+        Points(self.0.saturating_sub(other.0))
     }
 }
 

@@ -98,7 +98,13 @@ async fn killed_mid_upload_then_restarted_delivers_exactly_once() {
     first.0.kill().unwrap();
     first.0.wait().unwrap();
     let big_on_file = async || {
-        state.db.evidence(Some("police".into())).await.unwrap().iter().any(|r| r.path.starts_with("08.03"))
+        state
+            .db
+            .evidence(Some("police".into()))
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| r.path.as_str().starts_with("08.03"))
     };
     assert!(!big_on_file().await, "the big file cannot be on file: its upload was cut off");
     // The server drops the broken upload and its temporary file.
@@ -112,7 +118,7 @@ async fn killed_mid_upload_then_restarted_delivers_exactly_once() {
     let blobs = state.db.all_blobs().await.unwrap();
     assert_eq!(blobs.len(), 2, "each content stored once: {blobs:?}");
     let log = state.db.audit(1000, None).await.unwrap();
-    let count = |action: &str| log.iter().filter(|(_, e)| e.action == action).count();
+    let count = |action: &str| log.iter().filter(|e| e.action == action).count();
     assert_eq!((count("upload"), count("record")), (2, 2), "exactly once");
 }
 

@@ -9,7 +9,7 @@ use super::ApiJson;
 use crate::auth::Caller;
 use crate::db::AuditEntry;
 use crate::error::{AppError, AppResult};
-use crate::server::AppState;
+use crate::state::AppState;
 
 pub async fn heartbeat(
     State(state): State<AppState>,

@@ -17,7 +17,7 @@ use crate::auth::Caller;
 use crate::blobs::{CommitError, Stored};
 use crate::db::{AuditEntry, BlobDelivery};
 use crate::error::{AppError, AppResult};
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// Buffers in flight between the network and the disk threads: bounds memory per upload.
 const CHUNKS_IN_FLIGHT: usize = 4;

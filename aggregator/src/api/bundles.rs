@@ -12,7 +12,7 @@ use yingjian_shared::BundleInfo;
 
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// Builds the bundle of the current state: 201 when built now, 200 when it was built already
 /// (also by a build that was under way when this request came, which it waited for).

@@ -3,17 +3,16 @@
 use axum::Json;
 use axum::extract::{Query, State};
 use jiff::Timestamp;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use yingjian_shared::{
-    EventKind, EvidenceAck, EvidenceRecord, Placement, RelPath, caption_from_file_name, classify,
-    extension_fits, limits,
+    EventKind, EvidenceAck, EvidenceEntry, EvidenceRecord, Filed, Placement, RelPath, Withdrawn,
+    caption_from_file_name, classify, extension_fits, limits,
 };
 
 use super::ApiJson;
 use crate::auth::Caller;
-use crate::db::EvidenceRow;
 use crate::error::{AppError, AppResult};
-use crate::server::AppState;
+use crate::state::AppState;
 
 pub async fn put(
     State(state): State<AppState>,
@@ -22,7 +21,7 @@ pub async fn put(
 ) -> AppResult<Json<EvidenceAck>> {
     let department = caller.department()?.to_string();
     let placement = classify(&state.catalogue, &record.path);
-    let (placement_name, item, kind) = match placement {
+    let (filed, item, kind) = match placement {
         Placement::Item { code, kind } => {
             let item = state.catalogue.item(code).expect("classify only returns known items");
             if !item.has_department(&department) {
@@ -31,10 +30,10 @@ pub async fn put(
                     item.short_title
                 )));
             }
-            ("item", Some(code), Some(kind))
+            (Filed::Item, Some(code), Some(kind))
         }
-        Placement::Report => ("report", None, None),
-        Placement::Case => ("case", None, None),
+        Placement::Report => (Filed::Report, None, None),
+        Placement::Case => (Filed::Case, None, None),
         Placement::Unsorted { unknown_item: Some(code) } => {
             return Err(AppError::Unprocessable(format!(
                 "there is no item {code} in the {} catalogue: rename the folder to an existing item code",
@@ -76,17 +75,17 @@ pub async fn put(
         .filter(|c| !c.is_empty())
         .or_else(|| caption_from_file_name(record.path.file_name()));
     let problem = problem_of(&record.path, kind, caption.is_some(), magic.as_deref());
-    let row = EvidenceRow {
+    let row = EvidenceEntry {
         department: department.clone(),
         agent: caller.agent.clone(),
-        path: record.path.to_string(),
-        sha256: record.sha256.to_string(),
+        path: record.path.clone(),
+        sha256: record.sha256.clone(),
         size,
         modified: record.modified,
         caption,
-        placement: placement_name,
-        item: item.map(|c| c.to_string()),
-        kind: kind.map(|k| k.wire().to_string()),
+        placement: filed,
+        item,
+        kind,
         problem: problem.map(str::to_string),
         received: Timestamp::now(),
     };
@@ -94,7 +93,7 @@ pub async fn put(
     if changed {
         state.publish(EventKind::Evidence, Some(&department), Some(record.path.clone()), None);
     }
-    Ok(Json(EvidenceAck { path: record.path, placement: placement_name.into(), item, kind, changed }))
+    Ok(Json(EvidenceAck { path: record.path, placement: filed, item, kind, changed }))
 }
 
 /// Why a file makes its item 待完善, if it does.
@@ -115,11 +114,6 @@ fn problem_of(
 #[derive(Deserialize)]
 pub struct PathQuery {
     path: String,
-}
-
-#[derive(Serialize)]
-pub struct Withdrawn {
-    withdrawn: bool,
 }
 
 pub async fn withdraw(
@@ -149,7 +143,7 @@ pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     Query(q): Query<DepartmentQuery>,
-) -> AppResult<Json<Vec<EvidenceRow>>> {
+) -> AppResult<Json<Vec<EvidenceEntry>>> {
     let department = match (&caller.department, q.department) {
         (Some(own), _) => Some(own.clone()),
         (None, Some(name)) => Some(

@@ -3,6 +3,7 @@
 mod agents;
 mod blobs;
 mod bundles;
+mod caller;
 mod evidence;
 mod same_origin;
 mod status;
@@ -18,7 +19,7 @@ use serde::de::DeserializeOwned;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 
 use crate::error::AppError;
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// The whole HTTP surface, assembled here alone: API, dashboard, and the layers every request
 /// passes (the same-origin guard, the body idle timeout).

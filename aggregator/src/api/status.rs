@@ -9,15 +9,15 @@ use axum::http::header;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::{Stream, StreamExt};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
-use yingjian_shared::{Catalogue, Event, Status};
+use yingjian_shared::{AuditRecord, Catalogue, Event, Status};
 
 use crate::auth::Caller;
-use crate::db::{AuditEntry, Db};
+use crate::db::Db;
 use crate::error::AppResult;
-use crate::server::AppState;
+use crate::state::AppState;
 
 pub async fn catalogue(State(state): State<AppState>, _caller: Caller) -> Json<Catalogue> {
     Json(state.catalogue.as_ref().clone())
@@ -88,13 +88,6 @@ pub struct AuditQuery {
     before: Option<i64>,
 }
 
-#[derive(Serialize)]
-struct AuditRow {
-    id: i64,
-    #[serde(flatten)]
-    entry: AuditEntry,
-}
-
 /// The audit log, newest first; `?format=csv` for a spreadsheet (all entries by default).
 pub async fn audit(
     State(state): State<AppState>,
@@ -107,8 +100,8 @@ pub async fn audit(
     let entries = state.db.audit(limit, q.before).await?;
     if csv {
         let mut out = String::from("\u{feff}id,time,department,agent,host,action,detail\r\n");
-        for (id, e) in &entries {
-            let AuditEntry { at, department, agent, host, action, detail } = e;
+        for e in &entries {
+            let AuditRecord { id, at, department, agent, host, action, detail } = e;
             let fields = [
                 id.to_string(),
                 at.to_string(),
@@ -127,8 +120,7 @@ pub async fn audit(
         ];
         return Ok((headers, out).into_response());
     }
-    let rows: Vec<AuditRow> = entries.into_iter().map(|(id, entry)| AuditRow { id, entry }).collect();
-    Ok(Json(rows).into_response())
+    Ok(Json(entries).into_response())
 }
 
 /// RFC 4180 quoting; a leading formula character is defused for spreadsheet programs.

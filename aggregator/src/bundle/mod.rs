@@ -14,13 +14,12 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
-use yingjian_shared::{Contacts, Status, china_time, sha256_reader};
+use yingjian_shared::{Contacts, EvidenceEntry, Status, china_time, format_of, sha256_reader};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
-use crate::db::EvidenceRow;
 use crate::error::{AppError, AppResult};
-use crate::server::AppState;
+use crate::state::AppState;
 
 pub use plan::PlannedFile;
 pub use shelf::{Bundles, Failure};
@@ -44,20 +43,18 @@ const PARTIAL_PREFIX: &str = ".partial-";
 pub const MANIFEST: &str = "manifest-sha256.txt";
 pub const BAG_INFO: &str = "bag-info.txt";
 
-/// Extensions whose content is already compressed (or is a scan): stored as they are.
+/// Content already compressed (or a scan) is stored as it is; the rest is deflated.
 fn compression_for(name: &str) -> CompressionMethod {
-    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
-    match ext.as_str() {
-        "html" | "htm" | "txt" | "csv" | "xml" | "doc" | "xls" | "ppt" | "rtf" | "bmp" | "wps" | "et" => {
-            CompressionMethod::Deflated
-        }
-        _ => CompressionMethod::Stored,
+    if format_of(name).is_some_and(|f| !f.compressed) {
+        CompressionMethod::Deflated
+    } else {
+        CompressionMethod::Stored
     }
 }
 
 /// The moment the state last changed: the bundle's name, dates and zip timestamps come from it,
 /// never from the clock, so building twice gives the same bytes.
-fn as_of(rows: &[EvidenceRow], contacts: &[(String, String, Timestamp)]) -> Timestamp {
+fn as_of(rows: &[EvidenceEntry], contacts: &[(String, String, Timestamp)]) -> Timestamp {
     rows.iter().map(|r| r.received).chain(contacts.iter().map(|c| c.2)).max().unwrap_or(Timestamp::UNIX_EPOCH)
 }
 

@@ -8,7 +8,7 @@ use yingjian_shared::{CHINA_STANDARD_TIME, china_time};
 
 use crate::config::BundleSettings;
 use crate::error::{AppError, AppResult};
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// The first moment at or after `now` whose time in China is `at`.
 pub fn next_run(now: Timestamp, at: Time) -> Timestamp {

@@ -3,10 +3,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use yingjian_shared::{Catalogue, Kind, china_time};
+use yingjian_shared::{Catalogue, EvidenceEntry, Filed, Kind, china_time};
 
 use super::names::{MAX_PATH_CHARS, Namer, sanitize, shorten};
-use crate::db::EvidenceRow;
 
 /// One evidence file in the bundle.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,12 +27,8 @@ pub struct PlannedFile {
     pub remarks: Vec<String>,
 }
 
-fn kind_of(row: &EvidenceRow) -> Kind {
-    row.kind.as_deref().and_then(Kind::from_wire).unwrap_or(Kind::Unclassified)
-}
-
-fn file_name(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
+fn kind_of(row: &EvidenceEntry) -> Kind {
+    row.kind.unwrap_or(Kind::Unclassified)
 }
 
 fn stem(name: &str) -> &str {
@@ -51,18 +46,18 @@ const NAME_ROOM: usize = 40;
 
 /// The bundle's files in catalogue order: reports and cases first (under `00`), then area →
 /// key point → item. A given content appears at most once per item.
-pub fn plan(catalogue: &Catalogue, root: &str, rows: &[EvidenceRow]) -> Vec<PlannedFile> {
+pub fn plan(catalogue: &Catalogue, root: &str, rows: &[EvidenceEntry]) -> Vec<PlannedFile> {
     let dept_name = |id: &str| catalogue.department(id).map_or_else(|| sanitize(id), |d| d.name.clone());
     let dept_order: HashMap<&str, usize> =
         catalogue.departments.iter().enumerate().map(|(i, d)| (d.id.as_str(), i)).collect();
-    let local_date = |r: &EvidenceRow| china_time(r.modified).strftime("%Y-%m-%d").to_string();
+    let local_date = |r: &EvidenceEntry| china_time(r.modified).strftime("%Y-%m-%d").to_string();
     let mut out: Vec<PlannedFile> = Vec::new();
-    let push = |out: &mut Vec<PlannedFile>, path: String, r: &EvidenceRow, item: String, kind: &str| {
-        let name = file_name(&r.path);
+    let push = |out: &mut Vec<PlannedFile>, path: String, r: &EvidenceEntry, item: String, kind: &str| {
+        let name = r.path.file_name();
         out.push(PlannedFile {
             number: out.len() + 1,
             path,
-            sha256: r.sha256.clone(),
+            sha256: r.sha256.to_string(),
             size: r.size,
             item,
             department: dept_name(&r.department),
@@ -80,8 +75,8 @@ pub fn plan(catalogue: &Catalogue, root: &str, rows: &[EvidenceRow]) -> Vec<Plan
     let mut names = Namer::default();
 
     // Reports and cases, per department in registry order, keeping the clerk's subfolders.
-    for (placement, folder) in [("report", "00 自评报告"), ("case", "00 典型案例")] {
-        let mut of: Vec<&EvidenceRow> = rows.iter().filter(|r| r.placement == placement).collect();
+    for (placement, folder) in [(Filed::Report, "00 自评报告"), (Filed::Case, "00 典型案例")] {
+        let mut of: Vec<&EvidenceEntry> = rows.iter().filter(|r| r.placement == placement).collect();
         of.sort_by_key(|r| {
             (dept_order.get(r.department.as_str()).copied().unwrap_or(usize::MAX), r.path.as_str())
         });
@@ -92,7 +87,7 @@ pub fn plan(catalogue: &Catalogue, root: &str, rows: &[EvidenceRow]) -> Vec<Plan
             }
             let top = names.folder("", folder);
             let mut dir = names.folder(&top, &sanitize(&dept_name(&r.department)));
-            let below: Vec<String> = r.path.split('/').skip(1).map(|c| shorten(&sanitize(c), 40)).collect();
+            let below: Vec<String> = r.path.components().skip(1).map(|c| shorten(&sanitize(c), 40)).collect();
             let (parents, name) = below.split_at(below.len() - 1);
             let mut flattened: Vec<&str> = Vec::new();
             for p in parents {
@@ -104,7 +99,7 @@ pub fn plan(catalogue: &Catalogue, root: &str, rows: &[EvidenceRow]) -> Vec<Plan
             }
             flattened.push(&name[0]);
             let path = names.file(&dir, &flattened.join("-"), room(root, &dir));
-            let label = if placement == "report" { "自评报告" } else { "典型案例" };
+            let label = if placement == Filed::Report { "自评报告" } else { "典型案例" };
             push(&mut out, path, r, label.to_string(), label);
         }
     }
@@ -120,12 +115,10 @@ pub fn plan(catalogue: &Catalogue, root: &str, rows: &[EvidenceRow]) -> Vec<Plan
                 ]
                 .iter()
                 .fold(String::new(), |parent, name| names.folder(&parent, name));
-                let mut files: Vec<&EvidenceRow> = rows
-                    .iter()
-                    .filter(|r| r.placement == "item" && r.item.as_deref() == Some(code.as_str()))
-                    .collect();
+                let mut files: Vec<&EvidenceEntry> =
+                    rows.iter().filter(|r| r.placement == Filed::Item && r.item == Some(item.code)).collect();
                 files.sort_by(|a, b| {
-                    let key = |r: &EvidenceRow| {
+                    let key = |r: &EvidenceEntry| {
                         (
                             item.departments.iter().position(|d| *d == r.department).unwrap_or(usize::MAX),
                             kind_of(r),
@@ -133,7 +126,7 @@ pub fn plan(catalogue: &Catalogue, root: &str, rows: &[EvidenceRow]) -> Vec<Plan
                     };
                     key(a)
                         .cmp(&key(b))
-                        .then_with(|| file_name(&a.path).cmp(file_name(&b.path)))
+                        .then_with(|| a.path.file_name().cmp(b.path.file_name()))
                         .then(a.path.cmp(&b.path))
                 });
                 let mut seen = HashSet::new();
@@ -144,7 +137,7 @@ pub fn plan(catalogue: &Catalogue, root: &str, rows: &[EvidenceRow]) -> Vec<Plan
                     }
                     n += 1;
                     let kind = kind_of(r).label();
-                    let name = sanitize(&format!("{n:02} {kind} {}", file_name(&r.path)));
+                    let name = sanitize(&format!("{n:02} {kind} {}", r.path.file_name()));
                     let path = names.file(&item_dir, &name, room(root, &item_dir));
                     push(&mut out, path, r, code.clone(), kind);
                 }

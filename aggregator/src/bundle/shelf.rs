@@ -15,7 +15,7 @@ use yingjian_shared::{BundleInfo, EventKind};
 use super::{BAG_INFO, Built, PARTIAL_PREFIX};
 use crate::db::AuditEntry;
 use crate::error::{AppError, AppResult};
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// A build that failed, for the 打包 page.
 #[derive(Debug, Clone, PartialEq)]

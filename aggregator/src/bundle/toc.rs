@@ -3,7 +3,7 @@
 
 use askama::Template;
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
-use yingjian_shared::{Catalogue, Contacts, ItemState, Points, Status};
+use yingjian_shared::{Catalogue, Contacts, ItemState, Status};
 
 use super::plan::PlannedFile;
 
@@ -29,8 +29,8 @@ pub fn summary_rows(status: &Status) -> Vec<Vec<String>> {
             let count = |s: ItemState| d.items.iter().filter(|i| i.status == s).count().to_string();
             vec![
                 d.name.clone(),
-                Points::text(d.points_total),
-                Points::text(d.points_covered),
+                d.points_total.to_string(),
+                d.points_covered.to_string(),
                 count(ItemState::Complete),
                 count(ItemState::Incomplete),
                 count(ItemState::Missing),
@@ -88,8 +88,8 @@ pub fn toc_html(
     let page = TocHtml {
         title,
         as_of,
-        points_total: Points::text(status.points_total),
-        points_covered: Points::text(status.points_covered),
+        points_total: status.points_total.to_string(),
+        points_covered: status.points_covered.to_string(),
         summary: summary_rows(status),
         missing: missing_rows(catalogue, status),
         files,

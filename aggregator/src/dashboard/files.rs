@@ -7,12 +7,12 @@ use axum::response::{IntoResponse, Response};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 use tokio_util::io::ReaderStream;
-use yingjian_shared::Sha256Hex;
+use yingjian_shared::{Sha256Hex, format_of};
 
 use super::PageError;
 use super::views::Viewer;
 use crate::error::AppError;
-use crate::server::AppState;
+use crate::state::AppState;
 
 #[derive(Deserialize)]
 pub struct NameQuery {
@@ -35,8 +35,8 @@ pub async fn download(
     };
     let name = q
         .name
-        .filter(|n| rows.iter().any(|r| r.path.rsplit('/').next() == Some(n.as_str())))
-        .unwrap_or_else(|| first.path.rsplit('/').next().unwrap_or("file").to_string());
+        .filter(|n| rows.iter().any(|r| r.path.file_name() == n.as_str()))
+        .unwrap_or_else(|| first.path.file_name().to_string());
     let file = tokio::fs::File::from_std(state.blobs.open_blob(sha.as_str()).map_err(AppError::from)?);
     let size = file.metadata().await.map_err(AppError::from)?.len();
     let headers = [
@@ -48,18 +48,7 @@ pub async fn download(
 }
 
 fn content_type(name: &str) -> &'static str {
-    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
-    match ext.as_str() {
-        "pdf" => "application/pdf",
-        "jpg" | "jpeg" => "image/jpeg",
-        "png" => "image/png",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
-        "bmp" => "image/bmp",
-        "tif" | "tiff" => "image/tiff",
-        "txt" => "text/plain; charset=utf-8",
-        _ => "application/octet-stream",
-    }
+    format_of(name).map_or("application/octet-stream", |f| f.mime)
 }
 
 /// What RFC 3986 leaves unreserved stays as it is; everything else is percent-encoded.

@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use crate::auth::{Caller, SESSION_DAYS, new_session_id, session_cookie, session_from_parts, token_hash};
 use crate::error::AppError;
-use crate::server::AppState;
+use crate::state::AppState;
 
 pub use views::PageError;
 

@@ -8,14 +8,13 @@ use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use jiff::{SignedDuration, Timestamp};
 use yingjian_shared::{
-    Catalogue, Contacts, DepartmentStatus, ItemCode, ItemState, Kind, Points, Scoring, Status, china_time,
-    chinese_numeral, is_image_name,
+    Catalogue, Contacts, DepartmentStatus, EvidenceEntry, Filed, ItemCode, ItemState, Kind, Points, Scoring,
+    Status, china_time, chinese_numeral, is_image_name,
 };
 
 use crate::auth::Caller;
-use crate::db::EvidenceRow;
 use crate::error::AppError;
-use crate::server::AppState;
+use crate::state::AppState;
 
 fn local(t: Timestamp) -> String {
     china_time(t).strftime("%Y-%m-%d %H:%M").to_string()
@@ -214,8 +213,8 @@ fn dept_row(catalogue: &Catalogue, d: &DepartmentStatus) -> DeptRow {
         complete: count(ItemState::Complete),
         incomplete: count(ItemState::Incomplete),
         missing: count(ItemState::Missing),
-        points_total: Points::text(d.points_total),
-        points_covered: Points::text(d.points_covered),
+        points_total: d.points_total.to_string(),
+        points_covered: d.points_covered.to_string(),
         report: if d.report { "已交" } else { "未交" },
         report_class: if d.report { "yes" } else { "no" },
         cases: if min_cases > 0 { format!("{} / 至少{min_cases}", d.cases) } else { d.cases.to_string() },
@@ -243,7 +242,7 @@ pub async fn overview(State(state): State<AppState>, Viewer(caller): Viewer) -> 
     let status: Status = state.status(None).await?;
     let now = Timestamp::now();
     let c = &state.catalogue;
-    let missing: f64 = c
+    let missing: Points = c
         .items()
         .filter(|i| i.is_scored())
         .filter(|i| {
@@ -252,24 +251,24 @@ pub async fn overview(State(state): State<AppState>, Viewer(caller): Viewer) -> 
                 .iter()
                 .any(|d| d.items.iter().any(|s| s.code == i.code && s.status == ItemState::Missing))
         })
-        .map(|i| i.score().as_f64())
+        .map(yingjian_shared::Item::score)
         .sum();
     let activity = state
         .db
         .audit(20, None)
         .await?
         .into_iter()
-        .map(|(_, e)| {
+        .map(|e| {
             let who = e.department.as_deref().map_or_else(|| "办公室".to_string(), |d| dept_name(c, d));
             format!("{} {who} {}：{}", local(e.at), action_label(&e.action), e.detail)
         })
         .collect();
     let page = Overview {
         nav: nav(&state, &caller, "/overview"),
-        points_total: Points::text(status.points_total),
-        points_covered: Points::text(status.points_covered),
-        points_at_risk: Points::text(status.points_at_risk),
-        points_missing: Points::text(missing),
+        points_total: status.points_total.to_string(),
+        points_covered: status.points_covered.to_string(),
+        points_at_risk: status.points_at_risk.to_string(),
+        points_missing: missing.to_string(),
         deadlines: vec![
             DeadlineCard {
                 label: "联系人名单截止",
@@ -287,9 +286,9 @@ pub async fn overview(State(state): State<AppState>, Viewer(caller): Viewer) -> 
             .iter()
             .map(|a| AreaRow {
                 name: format!("{}、{}", chinese_numeral(a.code), a.name),
-                total: Points::text(a.points_total),
-                covered: Points::text(a.points_covered),
-                open: Points::text(a.points_total - a.points_covered),
+                total: a.points_total.to_string(),
+                covered: a.points_covered.to_string(),
+                open: (a.points_total - a.points_covered).to_string(),
             })
             .collect(),
         departments: status.departments.iter().map(|d| dept_row(c, d)).collect(),
@@ -411,9 +410,9 @@ struct DepartmentPage {
     unsorted: Vec<String>,
 }
 
-fn file_line(r: &EvidenceRow) -> String {
-    let kind = r.kind.as_deref().and_then(Kind::from_wire).map_or("", Kind::label);
-    let name = r.path.rsplit('/').next().unwrap_or(&r.path);
+fn file_line(r: &EvidenceEntry) -> String {
+    let kind = r.kind.map_or("", Kind::label);
+    let name = r.path.file_name();
     format!("{kind} {name}（{}，{}）", size_text(r.size), local(r.received)).trim().to_string()
 }
 
@@ -441,15 +440,11 @@ pub async fn department(
                 state: s.status.label(),
                 class: state_class(s.status),
                 reasons: if s.status == ItemState::Missing { Vec::new() } else { s.reasons.clone() },
-                files: records
-                    .iter()
-                    .filter(|r| r.item.as_deref() == Some(code.as_str()))
-                    .map(file_line)
-                    .collect(),
+                files: records.iter().filter(|r| r.item == Some(s.code)).map(file_line).collect(),
             }
         })
         .collect();
-    let of = |placement: &str| {
+    let of = |placement: Filed| {
         records.iter().filter(|r| r.placement == placement).map(file_line).collect::<Vec<_>>()
     };
     let contacts = match state.db.contacts_of(dept.id.clone()).await? {
@@ -487,12 +482,17 @@ pub async fn department(
                 a.failed.iter().map(|f| format!("{}：{}", f.path, f.reason)).collect::<Vec<_>>().join("；");
             let seen =
                 if a.silent { format!("{}（失联）", local(a.last_seen)) } else { local(a.last_seen) };
+            let oldest = a
+                .oldest_pending
+                .as_ref()
+                .map_or_else(String::new, |p| format!("{}（{} 起）", p.path.file_name(), local(p.since)));
             vec![
                 a.agent.clone(),
                 a.host.clone(),
                 a.version.clone(),
                 mode.into(),
                 a.pending.to_string(),
+                oldest,
                 failed,
                 seen,
             ]
@@ -504,11 +504,11 @@ pub async fn department(
     let page = DepartmentPage {
         nav: nav(&state, &caller, &format!("/departments/{}", dept.id)),
         name: d.name.clone(),
-        points_total: Points::text(d.points_total),
-        points_covered: Points::text(d.points_covered),
+        points_total: d.points_total.to_string(),
+        points_covered: d.points_covered.to_string(),
         items,
-        reports: of("report"),
-        cases: of("case"),
+        reports: of(Filed::Report),
+        cases: of(Filed::Case),
         cases_note,
         contacts,
         agents,
@@ -575,12 +575,12 @@ pub async fn item(
         let files = records
             .iter()
             .map(|r| {
-                let name = r.path.rsplit('/').next().unwrap_or(&r.path).to_string();
+                let name = r.path.file_name().to_string();
                 ItemFile {
-                    kind: r.kind.as_deref().and_then(Kind::from_wire).map_or("", Kind::label),
+                    kind: r.kind.map_or("", Kind::label),
                     caption: r.caption.clone().unwrap_or_else(|| name.clone()),
                     href: format!("/files/{}?name={}", r.sha256, super::files::percent_encode(&name)),
-                    path: r.path.clone(),
+                    path: r.path.to_string(),
                     size: size_text(r.size),
                     received: local(r.received),
                     agent: r.agent.clone(),
@@ -634,7 +634,7 @@ pub async fn audit(State(state): State<AppState>, Viewer(caller): Viewer) -> Pag
         .audit(500, None)
         .await?
         .into_iter()
-        .map(|(_, e)| {
+        .map(|e| {
             vec![
                 local(e.at),
                 e.department.as_deref().map_or_else(|| "办公室".into(), |d| dept_name(c, d)),

@@ -15,7 +15,8 @@ use crate::auth::{new_token, token_hash};
 use crate::config::Config;
 use crate::db::AuditEntry;
 use crate::error::{AppError, AppResult};
-use crate::server::{AppState, launch};
+use crate::server::launch;
+use crate::state::AppState;
 
 /// Agent processes, stopped (and reaped) when the demo ends, however it ends.
 struct Agents(Vec<Child>);

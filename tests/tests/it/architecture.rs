@@ -53,5 +53,5 @@ fn shared_knows_no_io_and_no_runtime() {
 
 #[test]
 fn only_the_bundle_shelf_names_the_bundles_folder() {
-    assert_eq!(files_containing("aggregator", "join(\"bundles\")"), ["server.rs"], "where Bundles is made");
+    assert_eq!(files_containing("aggregator", "join(\"bundles\")"), ["state.rs"], "where Bundles is made");
 }

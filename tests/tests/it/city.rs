@@ -226,13 +226,13 @@ async fn thirteen_departments_deliver_and_the_bundle_verifies() {
     .await;
 
     // Points covered: every scored item with evidence from each of its departments.
-    let covered: f64 = catalogue
+    let covered: yingjian_shared::Points = catalogue
         .items()
         .filter(|i| i.is_scored())
         .filter(|i| i.departments.iter().all(|d| dropped[d].files.contains_key(&i.code)))
-        .map(|i| i.score().as_f64())
+        .map(yingjian_shared::Item::score)
         .sum();
-    assert!((last.points_covered - covered).abs() < 1e-9, "{} vs {covered}", last.points_covered);
+    assert_eq!(last.points_covered, covered);
     let joint = last.departments.iter().flat_map(|d| &d.items).filter(|i| i.code == ItemCode::new(6, 4));
     assert_eq!(joint.filter(|i| i.status == ItemState::Complete).count(), 2, "6.4 complete for both");
 

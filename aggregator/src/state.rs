@@ -1,0 +1,125 @@
+//! `AppState`: everything a request handler may reach — the stores, the catalogue, the live
+//! events, the shutdown signal and the status document with its snapshot cache.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+use yingjian_shared::{Catalogue, Deadlines, Event, EventKind, RelPath, Status};
+
+use crate::blobs::BlobStore;
+use crate::bundle::Bundles;
+use crate::config::Config;
+use crate::db::{Db, StatusData};
+use crate::error::{AppError, AppResult};
+
+/// Live events kept for slow subscribers before they miss some (they are then told to reload).
+/// Every field of an event is length-capped, so this bounds what a subscriber that never reads
+/// can hold, whoever sends what.
+pub const EVENT_BACKLOG: usize = 1024;
+
+/// A database snapshot for completeness and the change generation it was read at.
+type CachedStatus = (u64, Arc<StatusData>);
+
+/// Everything a request handler may reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub blobs: BlobStore,
+    pub bundles: Bundles,
+    pub catalogue: Arc<Catalogue>,
+    pub deadlines: Deadlines,
+    pub config: Arc<Config>,
+    pub events: broadcast::Sender<Event>,
+    /// Cancelled when the server stops: ends the event streams and the nightly job, which would
+    /// otherwise keep a graceful shutdown waiting forever.
+    pub shutdown: CancellationToken,
+    /// The last database snapshot for completeness, with the change generation it was read at.
+    status_cache: Arc<tokio::sync::Mutex<Option<CachedStatus>>>,
+    /// Bumped by every change; a cached snapshot of an older generation is read again.
+    generation: Arc<AtomicU64>,
+}
+
+impl AppState {
+    /// Opens the data folder (creating it on a first run) with the configured catalogue.
+    pub fn open(config: Config) -> AppResult<AppState> {
+        std::fs::create_dir_all(&config.data).map_err(|e| {
+            AppError::Config(format!("cannot create the data folder {}: {e}", config.data.display()))
+        })?;
+        let catalogue = config.catalogue()?;
+        let deadlines = config.deadlines.clone().unwrap_or_else(|| catalogue.deadlines.clone());
+        let db = Db::open(&config.data.join("yingjian.sqlite3"))?;
+        let blobs = BlobStore::open(&config.data)?;
+        let bundles = Bundles::new(config.data.join("bundles"));
+        let (events, _) = broadcast::channel(EVENT_BACKLOG);
+        Ok(AppState {
+            db,
+            blobs,
+            bundles,
+            catalogue: Arc::new(catalogue),
+            deadlines,
+            config: Arc::new(config),
+            events,
+            shutdown: CancellationToken::new(),
+            status_cache: Arc::default(),
+            generation: Arc::default(),
+        })
+    }
+
+    /// Tells live subscribers (the dashboard) that something changed.
+    pub fn publish(
+        &self,
+        kind: EventKind,
+        department: Option<&str>,
+        path: Option<RelPath>,
+        detail: Option<String>,
+    ) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        let event =
+            Event { kind, department: department.map(str::to_string), path, detail, at: Timestamp::now() };
+        // No subscriber is not an error.
+        let _ = self.events.send(event);
+    }
+
+    /// The change generation: equal before and after a series of reads means they saw one state.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// What completeness reads, from the cache unless something changed since it was read.
+    /// Every change is committed before it is published, so a snapshot is never staler than
+    /// the generation it is filed under.
+    pub async fn status_data(&self) -> AppResult<Arc<StatusData>> {
+        let generation = self.generation();
+        let mut cache = self.status_cache.lock().await;
+        if let Some((cached, data)) = cache.as_ref()
+            && *cached == generation
+        {
+            return Ok(data.clone());
+        }
+        let data = Arc::new(self.db.status_data(self.deadlines.evidence).await?);
+        *cache = Some((generation, data.clone()));
+        Ok(data)
+    }
+
+    /// The status document, for the whole city (`None`) or one department.
+    pub async fn status(&self, department: Option<&str>) -> AppResult<Status> {
+        Ok(self.status_of(&*self.status_data().await?, department))
+    }
+
+    /// The status document of a snapshot already read.
+    pub fn status_of(&self, data: &StatusData, department: Option<&str>) -> Status {
+        let silent_after = Duration::from_secs(self.config.silent_after_secs);
+        crate::completeness::compute(
+            &self.catalogue,
+            &self.deadlines,
+            data,
+            Timestamp::now(),
+            silent_after,
+            department,
+        )
+    }
+}
