@@ -246,15 +246,31 @@ pub async fn run(cli: Cli) -> AppResult<()> {
             let blobs = state.db.all_blobs().await?;
             let store = state.blobs.clone();
             let count = blobs.len();
-            let findings = tokio::task::spawn_blocking(move || {
-                blobs.iter().filter_map(|(sha, size)| store.verify(sha, *size)).collect::<Vec<_>>()
+            let (findings, unreferenced) = tokio::task::spawn_blocking(move || {
+                let known: std::collections::HashSet<&str> =
+                    blobs.iter().map(|(sha, _)| sha.as_str()).collect();
+                let stored = store.list()?;
+                let unreferenced: Vec<String> =
+                    stored.into_iter().filter(|s| !known.contains(s.as_str())).collect();
+                let findings: Vec<_> =
+                    blobs.iter().filter_map(|(sha, size)| store.verify(sha, *size)).collect();
+                std::io::Result::Ok((findings, unreferenced))
             })
             .await
-            .map_err(AppError::internal)?;
+            .map_err(AppError::internal)??;
             for f in &findings {
-                println!("{f:?}");
+                println!("{f}");
             }
-            println!("{count} blobs checked, {} damaged", findings.len());
+            // Left by an upload whose record never came (a file changed while it was sent):
+            // harmless, and listed so that the office knows what the folder holds.
+            for sha in &unreferenced {
+                println!("unreferenced: {sha}");
+            }
+            println!(
+                "{count} blobs checked, {} damaged, {} stored without a record",
+                findings.len(),
+                unreferenced.len()
+            );
             if findings.is_empty() {
                 Ok(())
             } else {

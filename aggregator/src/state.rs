@@ -10,7 +10,7 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use yingjian_shared::{Catalogue, Deadlines, Event, EventKind, RelPath, Status};
 
-use crate::blobs::BlobStore;
+use crate::blobs::{BlobStore, LocalBlobs};
 use crate::bundle::Bundles;
 use crate::config::Config;
 use crate::db::{Db, StatusData};
@@ -28,7 +28,7 @@ type CachedStatus = (u64, Arc<StatusData>);
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
-    pub blobs: BlobStore,
+    pub blobs: Arc<dyn BlobStore>,
     pub bundles: Bundles,
     pub catalogue: Arc<Catalogue>,
     pub deadlines: Deadlines,
@@ -52,7 +52,7 @@ impl AppState {
         let catalogue = config.catalogue()?;
         let deadlines = config.deadlines.clone().unwrap_or_else(|| catalogue.deadlines.clone());
         let db = Db::open(&config.data.join("yingjian.sqlite3"))?;
-        let blobs = BlobStore::open(&config.data)?;
+        let blobs: Arc<dyn BlobStore> = Arc::new(LocalBlobs::open(&config.data)?);
         let bundles = Bundles::new(config.data.join("bundles"));
         let (events, _) = broadcast::channel(EVENT_BACKLOG);
         Ok(AppState {

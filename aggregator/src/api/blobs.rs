@@ -121,12 +121,12 @@ async fn store(
     // network read and the disk write overlap and memory stays at a few chunks.
     let mut writer = state.blobs.begin(declared)?;
     let (tx, mut rx) = mpsc::channel::<Bytes>(CHUNKS_IN_FLIGHT);
-    let disk = tokio::task::spawn_blocking(move || writer.fill(|| rx.blocking_recv()).map(|()| writer));
+    let disk = tokio::task::spawn_blocking(move || writer.fill(&mut || rx.blocking_recv()).map(|()| writer));
     let received = receive(body, max, &tx).await;
     drop(tx);
     let writer = disk.await.map_err(AppError::internal)??;
     received?;
-    check_length(declared, writer.len())?;
+    check_length(declared, writer.written())?;
 
     let named = expected.clone();
     let committed = tokio::task::spawn_blocking(move || writer.commit(named.as_ref()))

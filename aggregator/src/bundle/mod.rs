@@ -18,6 +18,7 @@ use yingjian_shared::{Contacts, EvidenceEntry, Status, china_time, format_of, sh
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
+use crate::blobs::BlobStore;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -157,7 +158,7 @@ async fn build_into(
     let (blobs, dir, path) = (state.blobs.clone(), out_dir.to_path_buf(), target.clone());
     tokio::task::spawn_blocking(move || {
         let job = Job { root, generated, files, bag_info, date: zip_date(date), progress: &progress };
-        write_zip(&job, &blobs, &dir, &path)
+        write_zip(&job, &*blobs, &dir, &path)
     })
     .await
     .map_err(AppError::internal)??;
@@ -180,7 +181,7 @@ struct Job<'a> {
 
 /// Writes the zip to a temporary file beside `target`, syncs it and renames it into place; a
 /// failure or a crash leaves no file under a bundle's name (and the temporary one goes).
-fn write_zip(job: &Job<'_>, blobs: &crate::blobs::BlobStore, out_dir: &Path, target: &Path) -> AppResult<()> {
+fn write_zip(job: &Job<'_>, blobs: &dyn BlobStore, out_dir: &Path, target: &Path) -> AppResult<()> {
     let temp = tempfile::Builder::new().prefix(PARTIAL_PREFIX).tempfile_in(out_dir)?;
     {
         let mut zip = ZipWriter::new(BufWriter::with_capacity(1 << 20, temp));
@@ -206,8 +207,9 @@ fn write_zip(job: &Job<'_>, blobs: &crate::blobs::BlobStore, out_dir: &Path, tar
         for f in &job.files {
             zip.start_file(format!("{}/{}", job.root, f.path), options(&f.path, f.size))
                 .map_err(zip_error)?;
-            let copied = crate::blobs::copy_blob(blobs, &f.sha256, &mut zip).map_err(|e| match e.kind() {
+            let copied = blobs.copy_verified(&f.sha256, &mut zip).map_err(|e| match e.kind() {
                 io::ErrorKind::NotFound => AppError::Internal(format!("blob {} is missing", f.sha256)),
+                io::ErrorKind::InvalidData => AppError::Internal(e.to_string()),
                 _ => AppError::from(e),
             })?;
             if copied != f.size {

@@ -6,7 +6,6 @@ use axum::http::header::{CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
-use tokio_util::io::ReaderStream;
 use yingjian_shared::{Sha256Hex, format_of};
 
 use super::PageError;
@@ -37,14 +36,14 @@ pub async fn download(
         .name
         .filter(|n| rows.iter().any(|r| r.path.file_name() == n.as_str()))
         .unwrap_or_else(|| first.path.file_name().to_string());
-    let file = tokio::fs::File::from_std(state.blobs.open_blob(sha.as_str()).map_err(AppError::from)?);
-    let size = file.metadata().await.map_err(AppError::from)?.len();
+    let size = state.blobs.len(sha.as_str()).map_err(AppError::from)?;
+    let body = crate::blobs::stream(&*state.blobs, sha.as_str()).map_err(AppError::from)?;
     let headers = [
         (CONTENT_TYPE, content_type(&name).to_string()),
         (CONTENT_LENGTH, size.to_string()),
         (CONTENT_DISPOSITION, format!("inline; filename*=UTF-8''{}", percent_encode(&name))),
     ];
-    Ok((headers, Body::from_stream(ReaderStream::new(file))).into_response())
+    Ok((headers, Body::from_stream(body)).into_response())
 }
 
 fn content_type(name: &str) -> &'static str {

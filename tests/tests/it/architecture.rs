@@ -40,8 +40,8 @@ fn only_the_database_modules_speak_sql() {
 
 #[test]
 fn only_the_blob_store_touches_the_blob_folder() {
-    assert_eq!(files_containing("aggregator", "\"blobs\""), ["blobs.rs"]);
-    assert_eq!(files_containing("aggregator", "\"tmp\""), ["blobs.rs"]);
+    assert_eq!(files_containing("aggregator", "\"blobs\""), ["blobs/local.rs"]);
+    assert_eq!(files_containing("aggregator", "\"tmp\""), ["blobs/local.rs"]);
 }
 
 #[test]

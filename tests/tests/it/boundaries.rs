@@ -236,17 +236,24 @@ async fn a_failed_build_is_shown_in_chinese_audited_and_hides_nothing() {
     assert_eq!(good.status(), StatusCode::CREATED);
     let good: Value = good.json().await.unwrap();
 
-    // A blob goes missing from the disk (a bad restore): the next build fails.
+    // A blob rots on the disk (same size, other bytes), another goes missing (a bad restore):
+    // the next build fails rather than hand either in.
+    let rotten = b"%PDF-1.4 a case whose blob rots";
     let lost = b"%PDF-1.4 a case whose blob is lost";
-    deliver(&client, &base, &police, "典型案例/案例一.pdf", lost).await.unwrap();
-    let lost_sha = sha(lost);
-    let blob = data.join("blobs").join(&lost_sha[..2]).join(&lost_sha[2..4]).join(&lost_sha);
-    fs::remove_file(blob).unwrap();
+    deliver(&client, &base, &police, "典型案例/案例一.pdf", rotten).await.unwrap();
+    deliver(&client, &base, &police, "典型案例/案例二.pdf", lost).await.unwrap();
+    let blob = |bytes: &[u8]| {
+        let sha = sha(bytes);
+        data.join("blobs").join(&sha[..2]).join(&sha[2..4]).join(&sha)
+    };
+    fs::write(blob(rotten), b"%PDF-1.4 a case whose blob ROTS").unwrap();
+    fs::remove_file(blob(lost)).unwrap();
     let r = client.post(format!("{base}/api/v1/bundles")).bearer_auth(&office).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::INTERNAL_SERVER_ERROR);
     let body: Value = r.json().await.unwrap();
     let message = body["message"].as_str().unwrap();
     assert!(!message.contains("disk is full") && !message.contains("EscapeAscii"), "{message}");
+    assert!(message.contains("damaged"), "the rotten blob is named: {message}");
 
     // The 打包 page says so in Chinese; the last good bundle is still listed and served.
     let page = client

@@ -60,7 +60,10 @@ async fn assert_exactly_once(url: &str, office: &str, data: &Path, files: usize)
     let count = |a: &str| counts.get(a).copied().unwrap_or(0);
     assert_eq!((count("upload"), count("record"), count("record_update")), (files, files, 0), "{counts:?}");
     let scrub = ServerProcess::cli(data, &["scrub"]);
-    assert!(scrub.contains(&format!("{files} blobs checked, 0 damaged")), "{scrub}");
+    assert!(
+        scrub.contains(&format!("{files} blobs checked, 0 damaged, 0 stored without a record")),
+        "{scrub}"
+    );
     assert_eq!(fs::read_dir(data.join("tmp")).unwrap().count(), 0, "no temporary file is left");
 }
 

@@ -1,4 +1,4 @@
-//! The content-addressed blob store: the only module that touches `blobs/` and `tmp/`.
+//! The blob store in the data folder: the only code that touches `blobs/` and `tmp/`.
 //!
 //! `blobs/ab/cd/<sha256>` holds the bytes whose SHA-256 is the name. A write goes to `tmp/`,
 //! guarded by a delete-on-drop handle, is hashed as it is written, synced, checked against the
@@ -6,13 +6,14 @@
 //! `tmp/`, which is emptied at start.
 
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
 use bytes::Bytes;
-use yingjian_shared::{Sha256Hex, Sha256Stream, sha256_reader, sniff, to_hex};
+use yingjian_shared::{Sha256Hex, Sha256Stream, sniff, to_hex};
 
+use super::{BlobStore, BlobWrite, CommitError, Stored};
 use crate::direct_io::{self, Sink};
 
 /// Chunks queued for the hashing thread: bounds memory per upload.
@@ -20,124 +21,98 @@ const HASH_QUEUE: usize = 4;
 /// How much is written between two requests to the disk to start writing back.
 const WRITEBACK_EVERY: usize = 32 << 20;
 
+/// The data folder's `blobs/` and `tmp/`.
 #[derive(Debug, Clone)]
-pub struct BlobStore {
+pub struct LocalBlobs {
     blobs: PathBuf,
     tmp: PathBuf,
 }
 
-/// Why a finished write was not stored.
-#[derive(Debug)]
-pub enum CommitError {
-    Mismatch { actual: Sha256Hex },
-    Io(io::Error),
-}
-
-impl From<io::Error> for CommitError {
-    fn from(e: io::Error) -> Self {
-        CommitError::Io(e)
-    }
-}
-
-/// A blob renamed into place.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Stored {
-    pub sha256: Sha256Hex,
-    pub size: u64,
-    /// The content type sniffed from the first bytes.
-    pub magic: Option<&'static str>,
-}
-
-/// A blob that scrub found damaged.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ScrubFinding {
-    Missing { sha256: String },
-    Altered { sha256: String, actual: String },
-    WrongSize { sha256: String, expected: u64, actual: u64 },
-}
-
-impl BlobStore {
+impl LocalBlobs {
     /// Opens the store below `data`, creating its folders.
-    pub fn open(data: &Path) -> io::Result<BlobStore> {
-        let store = BlobStore { blobs: data.join("blobs"), tmp: data.join("tmp") };
+    pub fn open(data: &Path) -> io::Result<LocalBlobs> {
+        let store = LocalBlobs { blobs: data.join("blobs"), tmp: data.join("tmp") };
         fs::create_dir_all(&store.blobs)?;
         fs::create_dir_all(&store.tmp)?;
         Ok(store)
     }
 
-    /// Empties `tmp/`: what a crashed server left there was never acknowledged. Only the server
-    /// does this, at start; other commands may run beside a live server.
-    pub fn clear_tmp(&self) -> io::Result<()> {
-        fs::remove_dir_all(&self.tmp)?;
-        fs::create_dir_all(&self.tmp)
-    }
-
     fn path_of(&self, sha256: &str) -> PathBuf {
         self.blobs.join(&sha256[..2]).join(&sha256[2..4]).join(sha256)
     }
+}
 
-    pub fn open_blob(&self, sha256: &str) -> io::Result<File> {
-        File::open(self.path_of(sha256))
-    }
-
-    /// Files left in `tmp/`: none, unless an upload is under way.
-    pub fn temp_files(&self) -> io::Result<usize> {
-        Ok(fs::read_dir(&self.tmp)?.count())
-    }
-
-    /// Starts a new blob in `tmp/`, of `size` bytes if the uploader said so.
-    pub fn begin(&self, size: Option<u64>) -> io::Result<BlobWriter> {
+impl BlobStore for LocalBlobs {
+    fn begin(&self, size: Option<u64>) -> io::Result<Box<dyn BlobWrite>> {
         let mut random = [0u8; 12];
         getrandom::fill(&mut random).map_err(io::Error::other)?;
         let path = self.tmp.join(format!("upload-{}", to_hex(&random)));
         let (file, direct) = direct_io::create_new(&path, size)?;
-        Ok(BlobWriter {
+        Ok(Box::new(LocalWriter {
             file,
             direct,
             guard: TempGuard(Some(path)),
             hasher: Sha256Stream::new(),
             prefix: Vec::with_capacity(16),
             store: self.clone(),
-        })
+        }))
     }
 
-    /// Re-hashes one stored blob.
-    pub fn verify(&self, sha256: &str, size: u64) -> Option<ScrubFinding> {
-        let Ok(file) = self.open_blob(sha256) else {
-            return Some(ScrubFinding::Missing { sha256: sha256.to_string() });
-        };
-        match sha256_reader(file) {
-            Err(_) => Some(ScrubFinding::Missing { sha256: sha256.to_string() }),
-            Ok((actual, _)) if actual.as_str() != sha256 => {
-                Some(ScrubFinding::Altered { sha256: sha256.to_string(), actual: actual.to_string() })
+    fn open_blob(&self, sha256: &str) -> io::Result<Box<dyn Read + Send>> {
+        Ok(Box::new(File::open(self.path_of(sha256))?))
+    }
+
+    fn len(&self, sha256: &str) -> io::Result<u64> {
+        Ok(fs::metadata(self.path_of(sha256))?.len())
+    }
+
+    fn delete(&self, sha256: &str) -> io::Result<()> {
+        fs::remove_file(self.path_of(sha256))
+    }
+
+    fn list(&self) -> io::Result<Vec<String>> {
+        let mut out = Vec::new();
+        for first in fs::read_dir(&self.blobs)? {
+            for second in fs::read_dir(first?.path())? {
+                for blob in fs::read_dir(second?.path())? {
+                    out.push(blob?.file_name().to_string_lossy().to_string());
+                }
             }
-            Ok((_, len)) if len != size => {
-                Some(ScrubFinding::WrongSize { sha256: sha256.to_string(), expected: size, actual: len })
-            }
-            Ok(_) => None,
         }
+        out.sort();
+        Ok(out)
+    }
+
+    /// Only the server does this, at start; other commands may run beside a live server.
+    fn clear_tmp(&self) -> io::Result<()> {
+        fs::remove_dir_all(&self.tmp)?;
+        fs::create_dir_all(&self.tmp)
+    }
+
+    fn temp_files(&self) -> io::Result<usize> {
+        Ok(fs::read_dir(&self.tmp)?.count())
     }
 }
 
 /// A blob being written. Dropping it without `commit` deletes the temporary file.
-pub struct BlobWriter {
+struct LocalWriter {
     file: File,
     /// Written past the page cache (see `direct_io`).
     direct: bool,
     guard: TempGuard,
     hasher: Sha256Stream,
     prefix: Vec<u8>,
-    store: BlobStore,
+    store: LocalBlobs,
 }
 
-impl BlobWriter {
+impl BlobWrite for LocalWriter {
     /// Writes every chunk `next` yields until it yields `None`; called once per blob.
     ///
     /// Two threads share the work so that the disk never waits for the hash or the reverse:
     /// this one writes, a second hashes the same chunks. Through the page cache, a third asks
     /// the disk to write back what is cached every `WRITEBACK_EVERY` bytes, so that the sync in
     /// `commit` only has the tail left to flush.
-    pub fn fill(&mut self, mut next: impl FnMut() -> Option<Bytes>) -> io::Result<()> {
+    fn fill(&mut self, next: &mut dyn FnMut() -> Option<Bytes>) -> io::Result<()> {
         let syncer = (!self.direct).then(|| self.file.try_clone()).transpose()?;
         let mut sink = Sink::new(&mut self.file, self.direct);
         let mut hasher = std::mem::take(&mut self.hasher);
@@ -193,17 +168,13 @@ impl BlobWriter {
         written
     }
 
-    pub fn len(&self) -> u64 {
+    fn written(&self) -> u64 {
         self.hasher.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.hasher.is_empty()
     }
 
     /// Syncs, checks the hash against `expected` when the uploader named one, and renames the
     /// blob into place under its hash.
-    pub fn commit(mut self, expected: Option<&Sha256Hex>) -> Result<Stored, CommitError> {
+    fn commit(mut self: Box<Self>, expected: Option<&Sha256Hex>) -> Result<Stored, CommitError> {
         self.file.sync_all()?;
         forget_cached(&self.file);
         let (actual, size) = self.hasher.finish();
@@ -246,34 +217,23 @@ impl Drop for TempGuard {
     }
 }
 
-/// Streams a stored blob; used by downloads and bundles.
-pub fn copy_blob(store: &BlobStore, sha256: &str, out: &mut impl Write) -> io::Result<u64> {
-    let mut file = store.open_blob(sha256)?;
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut total = 0;
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            return Ok(total);
-        }
-        out.write_all(&buf[..n])?;
-        total += n as u64;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn store() -> (tempfile::TempDir, BlobStore) {
+    use yingjian_shared::sha256_reader;
+
+    use super::super::ScrubFinding;
+
+    fn store() -> (tempfile::TempDir, LocalBlobs) {
         let dir = tempfile::tempdir().unwrap();
-        let store = BlobStore::open(dir.path()).unwrap();
+        let store = LocalBlobs::open(dir.path()).unwrap();
         (dir, store)
     }
 
-    fn fill(w: &mut BlobWriter, parts: &[&'static [u8]]) {
+    fn fill(w: &mut Box<dyn BlobWrite>, parts: &[&'static [u8]]) {
         let mut parts = parts.iter().map(|p| Bytes::from_static(p));
-        w.fill(|| parts.next()).unwrap();
+        w.fill(&mut || parts.next()).unwrap();
     }
 
     #[test]
@@ -288,7 +248,7 @@ mod tests {
         for size in [None, Some(total as u64)] {
             let mut w = store.begin(size).unwrap();
             let mut left = total >> 20;
-            w.fill(|| {
+            w.fill(&mut || {
                 (left > 0).then(|| {
                     left -= 1;
                     mib.clone()
@@ -337,6 +297,21 @@ mod tests {
         assert_eq!(store.temp_files().unwrap(), 1);
         drop(w);
         assert_eq!(store.temp_files().unwrap(), 0);
+    }
+
+    #[test]
+    fn a_damaged_blob_is_not_copied_as_if_it_were_whole() {
+        let (_dir, store) = store();
+        let (sha, _) = sha256_reader(&b"content"[..]).unwrap();
+        let mut w = store.begin(None).unwrap();
+        fill(&mut w, &[b"content"]);
+        w.commit(Some(&sha)).unwrap();
+        let mut out = Vec::new();
+        assert_eq!(store.copy_verified(sha.as_str(), &mut out).unwrap(), 7);
+        assert_eq!(out, b"content");
+        fs::write(store.path_of(sha.as_str()), b"CONTENT").unwrap();
+        let e = store.copy_verified(sha.as_str(), &mut Vec::new()).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
     }
 
     #[test]

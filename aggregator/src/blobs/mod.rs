@@ -1,0 +1,151 @@
+//! Content-addressed blob storage: the `BlobStore` seam, with the data folder (`local`) as its
+//! implementation and an S3-compatible object store as the other one the design names.
+//!
+//! Whatever the backend, a blob is written streamed, hashed as it is written, and visible under
+//! its hash only once complete and verified; reads are streamed, and a reader that copies a blob
+//! re-hashes it.
+
+mod local;
+
+use std::io::{self, Read, Write};
+
+use bytes::Bytes;
+use yingjian_shared::{Sha256Hex, Sha256Stream, sha256_reader};
+
+pub use local::LocalBlobs;
+
+/// Where blobs live.
+pub trait BlobStore: Send + Sync {
+    /// Starts a new blob, of `size` bytes if the uploader said so.
+    fn begin(&self, size: Option<u64>) -> io::Result<Box<dyn BlobWrite>>;
+    /// Streams a stored blob (blocking reads: call it off the async threads).
+    fn open_blob(&self, sha256: &str) -> io::Result<Box<dyn Read + Send>>;
+    /// The stored length of a blob.
+    fn len(&self, sha256: &str) -> io::Result<u64>;
+    fn delete(&self, sha256: &str) -> io::Result<()>;
+    /// Every stored blob's hash, sorted: for `scrub`, which also names blobs no record knows.
+    fn list(&self) -> io::Result<Vec<String>>;
+    /// Drops the writes a crashed server left unfinished (never acknowledged).
+    fn clear_tmp(&self) -> io::Result<()>;
+    /// Writes not yet committed: none, unless an upload is under way.
+    fn temp_files(&self) -> io::Result<usize>;
+
+    /// Re-hashes one stored blob.
+    fn verify(&self, sha256: &str, size: u64) -> Option<ScrubFinding> {
+        let Ok(reader) = self.open_blob(sha256) else {
+            return Some(ScrubFinding::Missing { sha256: sha256.to_string() });
+        };
+        match sha256_reader(reader) {
+            Err(_) => Some(ScrubFinding::Missing { sha256: sha256.to_string() }),
+            Ok((actual, _)) if actual.as_str() != sha256 => {
+                Some(ScrubFinding::Altered { sha256: sha256.to_string(), actual: actual.to_string() })
+            }
+            Ok((_, len)) if len != size => {
+                Some(ScrubFinding::WrongSize { sha256: sha256.to_string(), expected: size, actual: len })
+            }
+            Ok(_) => None,
+        }
+    }
+
+    /// Streams a stored blob into `out`, hashing what it reads, and answers how many bytes it
+    /// copied: a blob whose bytes no longer have its hash (a failing disk, a bad restore) is an
+    /// `InvalidData` error once copied, so that it is named, not handed in.
+    fn copy_verified(&self, sha256: &str, out: &mut dyn Write) -> io::Result<u64> {
+        struct Tee<'a> {
+            out: &'a mut dyn Write,
+            hasher: Sha256Stream,
+        }
+        impl Write for Tee<'_> {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                let n = self.out.write(buf)?;
+                self.hasher.update(&buf[..n]);
+                Ok(n)
+            }
+            fn flush(&mut self) -> io::Result<()> {
+                self.out.flush()
+            }
+        }
+        let mut reader = io::BufReader::with_capacity(256 * 1024, self.open_blob(sha256)?);
+        let mut tee = Tee { out, hasher: Sha256Stream::new() };
+        io::copy(&mut reader, &mut tee)?;
+        let (actual, len) = tee.hasher.finish();
+        if actual.as_str() != sha256 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("blob {sha256} is damaged: its bytes hash to {actual}"),
+            ));
+        }
+        Ok(len)
+    }
+}
+
+/// A stored blob as a stream of chunks, read by a blocking task a quarter megabyte at a time
+/// with a few chunks in flight: for downloads and previews, whatever the backend.
+pub fn stream(
+    store: &dyn BlobStore,
+    sha256: &str,
+) -> io::Result<impl futures_util::Stream<Item = io::Result<Bytes>> + Send + 'static> {
+    let mut reader = store.open_blob(sha256)?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(4);
+    tokio::task::spawn_blocking(move || {
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let chunk = match reader.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => Ok(Bytes::copy_from_slice(&buf[..n])),
+                Err(e) => Err(e),
+            };
+            let failed = chunk.is_err();
+            // A receiver gone is a client gone: stop reading.
+            if tx.blocking_send(chunk).is_err() || failed {
+                return;
+            }
+        }
+    });
+    Ok(futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|chunk| (chunk, rx)) }))
+}
+
+/// A blob being written: filled once, then committed under its hash or dropped (which leaves
+/// nothing behind).
+pub trait BlobWrite: Send {
+    /// Writes every chunk `next` yields until it yields `None` (blocking).
+    fn fill(&mut self, next: &mut dyn FnMut() -> Option<Bytes>) -> io::Result<()>;
+    /// Bytes written so far.
+    fn written(&self) -> u64;
+    /// Makes the blob durable, checks it against `expected` when the uploader named a hash, and
+    /// only then makes it visible under the hash it has.
+    fn commit(self: Box<Self>, expected: Option<&Sha256Hex>) -> Result<Stored, CommitError>;
+}
+
+/// Why a finished write was not stored.
+#[derive(Debug)]
+pub enum CommitError {
+    Mismatch { actual: Sha256Hex },
+    Io(io::Error),
+}
+
+impl From<io::Error> for CommitError {
+    fn from(e: io::Error) -> Self {
+        CommitError::Io(e)
+    }
+}
+
+/// A blob renamed into place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub sha256: Sha256Hex,
+    pub size: u64,
+    /// The content type sniffed from the first bytes.
+    pub magic: Option<&'static str>,
+}
+
+/// A blob that scrub found damaged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScrubFinding {
+    #[error("missing: {sha256}")]
+    Missing { sha256: String },
+    #[error("altered: {sha256} (its bytes hash to {actual})")]
+    Altered { sha256: String, actual: String },
+    #[error("wrong size: {sha256} has {actual} bytes, not {expected}")]
+    WrongSize { sha256: String, expected: u64, actual: u64 },
+}
