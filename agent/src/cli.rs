@@ -131,7 +131,17 @@ pub async fn run(cli: Cli) -> AgentResult<()> {
             Ok(())
         }
         Command::Run { settings } => {
-            let agent = Agent::new(settings.resolve()?).await?;
+            let mut agent = Agent::new(settings.resolve()?).await?;
+            // A first run over a large folder hashes many files: show how far it is in a terminal.
+            if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                agent = agent.with_progress(Box::new(|left| {
+                    if left == 0 {
+                        eprintln!("\rhashing: done              ");
+                    } else {
+                        eprint!("\rhashing: {left} files to go ");
+                    }
+                }));
+            }
             agent
                 .run(async {
                     let _ = tokio::signal::ctrl_c().await;

@@ -1,19 +1,29 @@
 //! The agent's engine: reconcile the folder with the local state, settle new files, hash them,
-//! and drive the upload and withdrawal queue, with heartbeats to the server.
+//! and drive the upload and withdrawal queue, with heartbeats to the server. The decisions live
+//! in parts of their own: `settle` (when a file is completely written), `hashing`, `deliver`
+//! (the delivery slots), `server_check`.
+
+mod deliver;
+mod hashing;
+mod server_check;
+mod settle;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
-use futures_util::{FutureExt, StreamExt};
 use jiff::Timestamp;
 use tokio::task::JoinHandle;
 use yingjian_shared::{
-    Catalogue, EvidenceRecord, FailedFile, Heartbeat, PendingFile, RelPath, Sha256Hex, WatchMode,
-    is_image_name, limits, sha256_reader,
+    Catalogue, FailedFile, Heartbeat, PendingFile, RelPath, WatchMode, is_image_name, limits,
 };
+
+use deliver::{Delivery, Sent, Slots};
+use hashing::{Hashed, Hashing, hash_if_unchanged, hash_while_uploading};
+use settle::Candidates;
 
 use crate::client::Client;
 use crate::config::AgentConfig;
@@ -38,21 +48,15 @@ const HASH_SLICE: Duration = Duration::from_millis(100);
 const UPLOAD_WHILE_HASHING_FROM: u64 = 64 << 20;
 /// Large files hashed and uploaded at once.
 const LARGE_AT_ONCE: usize = 2;
-/// Batches of at least this many files to hash get a progress line in a terminal.
+/// Batches of at least this many files to hash are reported to the progress callback.
 const PROGRESS_FROM: usize = 100;
 /// How often the agent compares what it delivered with the server's records when the server
 /// never seemed to go away (after an outage, and at start, it does so at once).
 const CHECK_SERVER_EVERY: Duration = Duration::from_hours(1);
 
-/// A file seen changing, waiting for its size and mtime to hold still.
-struct Candidate {
-    os: PathBuf,
-    size: u64,
-    mtime: i64,
-    stable_since: Instant,
-    /// Renamed in or closed after writing: no need to wait out the settle time.
-    complete: bool,
-}
+/// Told how many files of a large batch are left to hash, then 0 when it is done (the CLI
+/// shows it in a terminal; the engine itself prints nothing).
+pub type Progress = Box<dyn Fn(usize) + Send + Sync>;
 
 pub struct Agent {
     config: AgentConfig,
@@ -61,13 +65,11 @@ pub struct Agent {
     client: Client,
     state: State,
     host: String,
-    candidates: HashMap<RelPath, Candidate>,
+    candidates: Candidates,
     unsorted: BTreeSet<RelPath>,
     paused: bool,
     watch: Option<Watch>,
-    /// Deliveries under way, and their paths, so that a path is never sent twice at once.
-    sending: FuturesUnordered<JoinHandle<Delivery>>,
-    in_flight: HashSet<String>,
+    slots: Slots,
     /// Large files being hashed and uploaded at once, and their paths.
     hashing: FuturesUnordered<JoinHandle<AgentResult<Hashing>>>,
     hashing_paths: HashSet<RelPath>,
@@ -78,8 +80,9 @@ pub struct Agent {
     /// When the server last confirmed holding everything this agent delivered; `None` when it
     /// is due (at start, and after the server was unreachable).
     server_checked: Option<Instant>,
-    /// A progress line for hashing is on the terminal.
-    progress: bool,
+    progress: Option<Progress>,
+    /// A large batch is being hashed and reported.
+    reporting: bool,
 }
 
 impl Agent {
@@ -101,19 +104,26 @@ impl Agent {
             client,
             state,
             host,
-            candidates: HashMap::new(),
+            candidates: Candidates::default(),
             unsorted: BTreeSet::new(),
             paused: false,
             watch: None,
-            sending: FuturesUnordered::new(),
-            in_flight: HashSet::new(),
+            slots: Slots::new(IN_FLIGHT),
             hashing: FuturesUnordered::new(),
             hashing_paths: HashSet::new(),
             withdrawn_large: HashSet::new(),
             offline_until: None,
             server_checked: None,
-            progress: false,
+            progress: None,
+            reporting: false,
         })
+    }
+
+    /// Reports the progress of large batches to `progress`.
+    #[must_use]
+    pub fn with_progress(mut self, progress: Progress) -> Agent {
+        self.progress = Some(progress);
+        self
     }
 
     /// Runs until `shutdown` completes. Work in flight is left in the queue for the next start.
@@ -130,7 +140,7 @@ impl Agent {
             tokio::select! {
                 () = &mut shutdown => break,
                 Some(change) = recv(&mut changes) => self.on_change(change)?,
-                Some(joined) = self.sending.next(), if !self.sending.is_empty() => {
+                Some(joined) = self.slots.finished(), if !self.slots.is_empty() => {
                     self.delivered(joined)?;
                     self.send_due()?;
                 }
@@ -226,15 +236,7 @@ impl Agent {
         if known.is_some_and(|r| r.size == f.size && r.mtime == f.mtime && r.state != FileState::Withdraw) {
             return;
         }
-        let now = Instant::now();
-        let entry = self.candidates.entry(f.rel).or_insert(Candidate {
-            os: f.os,
-            size: f.size,
-            mtime: f.mtime,
-            stable_since: now,
-            complete,
-        });
-        entry.complete |= complete;
+        self.candidates.want(f.rel, f.os, f.size, f.mtime, complete, Instant::now());
     }
 
     fn on_change(&mut self, change: Change) -> AgentResult<()> {
@@ -298,50 +300,32 @@ impl Agent {
             let (Some(rel), Some((size, mtime))) = (relative(&self.root, &path), stat(&path)) else {
                 continue;
             };
-            let candidate = Candidate { os: path, size, mtime, stable_since: Instant::now(), complete: true };
-            self.candidates.insert(rel, candidate);
+            self.candidates.again(rel, path, size, mtime, Instant::now());
         }
         Ok(())
     }
 
     /// Hashes candidates that have held still long enough, and queues them.
     async fn settle_ready(&mut self) -> AgentResult<()> {
-        let settle = self.config.settle();
-        let now = Instant::now();
-        let mut ready = Vec::new();
-        self.candidates.retain(|rel, c| {
-            if self.hashing_paths.contains(rel) {
-                return true;
-            }
-            let Some((size, mtime)) = stat(&c.os) else { return false };
-            if (size, mtime) != (c.size, c.mtime) {
-                (c.size, c.mtime, c.stable_since, c.complete) = (size, mtime, now, false);
-                return true;
-            }
-            if c.complete || now.duration_since(c.stable_since) >= settle {
-                ready.push(rel.clone());
-            }
-            true
-        });
-        // A first run over a large folder hashes many files at once: show how far it is in a terminal.
+        let busy = &self.hashing_paths;
+        let ready =
+            self.candidates.ready(Instant::now(), self.config.settle(), |rel| busy.contains(rel), stat);
+        // A first run over a large folder hashes many files at once: say how far it is.
         let total = ready.len();
-        let show =
-            (self.progress || total >= PROGRESS_FROM) && std::io::IsTerminal::is_terminal(&std::io::stderr());
-        self.progress = show;
+        self.reporting = self.progress.is_some() && (self.reporting || total >= PROGRESS_FROM);
         let started = Instant::now();
         for (done, rel) in ready.into_iter().enumerate() {
             if started.elapsed() >= HASH_SLICE {
                 // The rest are still ready at the next tick.
                 break;
             }
-            if show {
-                eprint!("\rhashing: {} files to go ", total - done);
-                if done + 1 == total {
-                    eprintln!("\rhashing: done              ");
-                    self.progress = false;
-                }
+            if self.reporting
+                && let Some(progress) = &self.progress
+            {
+                progress(total - done - 1);
+                self.reporting = done + 1 < total;
             }
-            let c = &self.candidates[&rel];
+            let Some(c) = self.candidates.get(&rel) else { continue };
             let (os, size, mtime) = (c.os.clone(), c.size, c.mtime);
             if size >= UPLOAD_WHILE_HASHING_FROM && self.online() && !self.moved(size, mtime)? {
                 if self.hashing.len() < LARGE_AT_ONCE {
@@ -361,7 +345,7 @@ impl Agent {
             };
             self.hashed(Hashing { rel, os, size, mtime, hashed })?;
             // Deliveries finish while a batch is hashed: fill their slots now, not after the slice.
-            while let Some(Some(joined)) = self.sending.next().now_or_never() {
+            while let Some(joined) = self.slots.finished_now() {
                 self.delivered(joined)?;
             }
             self.send_due()?;
@@ -380,18 +364,8 @@ impl Agent {
                 }
                 self.candidates.remove(&rel);
             }
-            Hashed::Changed => {
-                if let Some(c) = self.candidates.get_mut(&rel) {
-                    c.stable_since = Instant::now();
-                    c.complete = false;
-                }
-            }
-            Hashed::Locked => {
-                // Another program holds it (a scanner still writing): try again quietly.
-                if let Some(c) = self.candidates.get_mut(&rel) {
-                    c.stable_since = Instant::now();
-                }
-            }
+            Hashed::Changed => self.candidates.changed(&rel, Instant::now()),
+            Hashed::Locked => self.candidates.locked(&rel, Instant::now()),
             Hashed::Gone => {
                 self.candidates.remove(&rel);
             }
@@ -413,26 +387,22 @@ impl Agent {
     /// Starts deliveries from the queue (uploads, records, withdrawals) up to `IN_FLIGHT`.
     /// They run as tasks of their own, so they go on while the next files are hashed.
     fn send_due(&mut self) -> AgentResult<()> {
-        if self.in_flight.len() >= IN_FLIGHT || !self.online() {
+        if self.slots.is_full() || !self.online() {
             return Ok(());
         }
         for row in self.state.due(BATCH)? {
-            if self.in_flight.len() >= IN_FLIGHT {
+            if self.slots.is_full() {
                 break;
             }
-            if self.in_flight.contains(&row.path) {
+            if self.slots.is_sending(&row.path) {
                 continue;
             }
             let Ok(rel) = RelPath::parse(&row.path) else {
                 self.state.forget(&row.path)?;
                 continue;
             };
-            let (client, os) = (self.client.clone(), self.os_path(&rel));
-            self.in_flight.insert(row.path.clone());
-            self.sending.push(tokio::spawn(async move {
-                let result = deliver(&client, &rel, &os, &row).await;
-                Delivery { rel, row, result }
-            }));
+            let os = self.os_path(&rel);
+            self.slots.start(self.client.clone(), rel, os, row);
         }
         Ok(())
     }
@@ -440,7 +410,6 @@ impl Agent {
     /// Applies what became of one delivery to the local state.
     fn delivered(&mut self, joined: Result<Delivery, tokio::task::JoinError>) -> AgentResult<()> {
         let Delivery { rel, row, result } = joined?;
-        self.in_flight.remove(&row.path);
         match result {
             Ok(Sent::Withdrawn) => {
                 tracing::info!(path = %rel, "withdrawn");
@@ -524,42 +493,19 @@ impl Agent {
             return;
         }
         if self.server_checked.is_none_or(|t| t.elapsed() >= CHECK_SERVER_EVERY) {
-            match self.check_server().await {
-                Ok(()) => self.server_checked = Some(Instant::now()),
+            match server_check::refill(&self.client, &self.state).await {
+                Ok(lost) => {
+                    if lost > 0 {
+                        tracing::warn!(
+                            lost,
+                            "the server lacks files this agent delivered (restored from a backup, or a power cut?): sending them again"
+                        );
+                    }
+                    self.server_checked = Some(Instant::now());
+                }
                 Err(e) => tracing::debug!(error = %e, "cannot compare with the server's records"),
             }
         }
-    }
-
-    /// Queues again every synced file whose record the server lacks. A server restored from a
-    /// backup, or one that lost its last commits in a power cut, gets them back this way: the
-    /// agent would otherwise never send an unchanged file again.
-    async fn check_server(&mut self) -> AgentResult<()> {
-        // Read before asking, so that a file synced meanwhile is not taken for lost.
-        let synced = self.state.synced()?;
-        if synced.is_empty() {
-            return Ok(());
-        }
-        let held: HashSet<(String, String)> = self
-            .client
-            .evidence()
-            .await?
-            .into_iter()
-            .map(|r| (r.path.to_string(), r.sha256.to_string()))
-            .collect();
-        let mut lost = 0usize;
-        for file in synced.iter().filter(|file| !held.contains(*file)) {
-            if self.state.resend(&file.0, &file.1)? {
-                lost += 1;
-            }
-        }
-        if lost > 0 {
-            tracing::warn!(
-                lost,
-                "the server lacks files this agent delivered (restored from a backup, or a power cut?): sending them again"
-            );
-        }
-        Ok(())
     }
 }
 
@@ -567,108 +513,6 @@ async fn recv(changes: &mut Option<tokio::sync::mpsc::UnboundedReceiver<Change>>
     match changes {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,
-    }
-}
-
-/// Withdraws the record, or uploads the blob if the server lacks it and then files the record,
-/// unless the file on disk is no longer the version that was hashed.
-async fn deliver(client: &Client, rel: &RelPath, os: &Path, row: &FileRow) -> AgentResult<Sent> {
-    if row.state == FileState::Withdraw {
-        return client.withdraw(rel).await.map(|()| Sent::Withdrawn);
-    }
-    match stat(os) {
-        Some((size, mtime)) if (size, mtime) == (row.size, row.mtime) => {}
-        Some((size, mtime)) => {
-            return Ok(Sent::Changed(Found { rel: rel.clone(), os: os.to_path_buf(), size, mtime }));
-        }
-        None => return Ok(Sent::Gone),
-    }
-    if !client.has_blob(&row.sha256).await? {
-        client.put_blob(&row.sha256, os, row.size).await?;
-    }
-    let modified = Timestamp::from_nanosecond(i128::from(row.mtime)).unwrap_or(Timestamp::UNIX_EPOCH);
-    let record = EvidenceRecord {
-        path: rel.clone(),
-        sha256: Sha256Hex::parse(&row.sha256).map_err(|e| AgentError::Config(e.to_string()))?,
-        size: row.size,
-        modified,
-        caption: row.caption.clone(),
-    };
-    client.put_evidence(&record).await?;
-    Ok(Sent::Done)
-}
-
-/// One finished delivery, with the row as it was when it started.
-struct Delivery {
-    rel: RelPath,
-    row: FileRow,
-    result: AgentResult<Sent>,
-}
-
-/// What became of one queue entry.
-enum Sent {
-    Done,
-    Withdrawn,
-    Changed(Found),
-    Gone,
-}
-
-/// A file hashed, with the size and mtime it was hashed at.
-struct Hashing {
-    rel: RelPath,
-    os: PathBuf,
-    size: u64,
-    mtime: i64,
-    hashed: Hashed,
-}
-
-enum Hashed {
-    Done(Sha256Hex),
-    Changed,
-    Locked,
-    Gone,
-}
-
-/// Hashes a large file and uploads it at the same time, without naming its hash (the server
-/// hashes it too and files it under the hash it finds), so that the upload need not wait for
-/// the hash. Once the hash is known, the upload is dropped if the server has that content
-/// already (another department sent it) or if the file changed. Nothing depends on the upload
-/// succeeding: the delivery that follows sends whatever the server still lacks.
-async fn hash_while_uploading(client: &Client, os: &Path, size: u64, mtime: i64) -> AgentResult<Hashed> {
-    let path = os.to_path_buf();
-    let mut hashing = tokio::task::spawn_blocking(move || hash_if_unchanged(&path, size, mtime));
-    let upload = client.post_blob(os, size);
-    tokio::pin!(upload);
-    let (hashed, uploaded) = tokio::select! {
-        hashed = &mut hashing => (hashed, None),
-        uploaded = &mut upload => ((&mut hashing).await, Some(uploaded)),
-    };
-    let hashed = hashed?;
-    let uploaded = match (uploaded, &hashed) {
-        (Some(uploaded), _) => Some(uploaded),
-        (None, Hashed::Done(sha)) if !client.has_blob(sha.as_str()).await.unwrap_or(true) => {
-            Some(upload.await)
-        }
-        _ => None,
-    };
-    if let Some(Err(e)) = uploaded {
-        tracing::debug!(path = %os.display(), error = %e, "early upload failed; the delivery will send the file");
-    }
-    Ok(hashed)
-}
-
-/// Hashes the file, then checks that it did not change while being hashed.
-fn hash_if_unchanged(os: &Path, size: u64, mtime: i64) -> Hashed {
-    let file = match std::fs::File::open(os) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Hashed::Gone,
-        Err(_) => return Hashed::Locked,
-    };
-    let Ok((sha, len)) = sha256_reader(file) else { return Hashed::Locked };
-    match stat(os) {
-        Some(now) if now == (size, mtime) && len == size => Hashed::Done(sha),
-        Some(_) => Hashed::Changed,
-        None => Hashed::Gone,
     }
 }
 

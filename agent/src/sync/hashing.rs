@@ -1,0 +1,69 @@
+//! Hashing a settled file: checked against the disk afterwards, and for a large file together
+//! with an upload that names no hash, so that the upload need not wait for the hash.
+
+use std::path::{Path, PathBuf};
+
+use yingjian_shared::{RelPath, Sha256Hex, sha256_reader};
+
+use crate::client::Client;
+use crate::error::AgentResult;
+use crate::scan::stat;
+
+/// A file hashed, with the size and mtime it was hashed at.
+pub struct Hashing {
+    pub rel: RelPath,
+    pub os: PathBuf,
+    pub size: u64,
+    pub mtime: i64,
+    pub hashed: Hashed,
+}
+
+pub enum Hashed {
+    Done(Sha256Hex),
+    Changed,
+    Locked,
+    Gone,
+}
+
+/// Hashes a large file and uploads it at the same time, without naming its hash (the server
+/// hashes it too and files it under the hash it finds), so that the upload need not wait for
+/// the hash. Once the hash is known, the upload is dropped if the server has that content
+/// already (another department sent it) or if the file changed. Nothing depends on the upload
+/// succeeding: the delivery that follows sends whatever the server still lacks.
+pub async fn hash_while_uploading(client: &Client, os: &Path, size: u64, mtime: i64) -> AgentResult<Hashed> {
+    let path = os.to_path_buf();
+    let mut hashing = tokio::task::spawn_blocking(move || hash_if_unchanged(&path, size, mtime));
+    let upload = client.post_blob(os, size);
+    tokio::pin!(upload);
+    let (hashed, uploaded) = tokio::select! {
+        hashed = &mut hashing => (hashed, None),
+        uploaded = &mut upload => ((&mut hashing).await, Some(uploaded)),
+    };
+    let hashed = hashed?;
+    let uploaded = match (uploaded, &hashed) {
+        (Some(uploaded), _) => Some(uploaded),
+        (None, Hashed::Done(sha)) if !client.has_blob(sha.as_str()).await.unwrap_or(true) => {
+            Some(upload.await)
+        }
+        _ => None,
+    };
+    if let Some(Err(e)) = uploaded {
+        tracing::debug!(path = %os.display(), error = %e, "early upload failed; the delivery will send the file");
+    }
+    Ok(hashed)
+}
+
+/// Hashes the file, then checks that it did not change while being hashed.
+pub fn hash_if_unchanged(os: &Path, size: u64, mtime: i64) -> Hashed {
+    let file = match std::fs::File::open(os) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Hashed::Gone,
+        Err(_) => return Hashed::Locked,
+    };
+    let Ok((sha, len)) = sha256_reader(file) else { return Hashed::Locked };
+    match stat(os) {
+        Some(now) if now == (size, mtime) && len == size => Hashed::Done(sha),
+        Some(_) => Hashed::Changed,
+        None => Hashed::Gone,
+    }
+}
