@@ -213,6 +213,19 @@ async fn status_report(config: &AgentConfig) -> AgentResult<String> {
     Ok(out)
 }
 
+/// Logs to standard error, `info` and up unless `RUST_LOG` says otherwise; colours only on a
+/// terminal.
+pub fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;

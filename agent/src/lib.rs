@@ -11,7 +11,7 @@ mod state;
 mod sync;
 mod watch;
 
-pub use cli::{Cli, run};
+pub use cli::{Cli, init_logging, run};
 pub use config::AgentConfig;
 pub use error::{AgentError, AgentResult};
 pub use init::init_folder;

@@ -30,6 +30,9 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     pub bundle: BundleSettings,
     pub timeouts: Timeouts,
+    /// Write blobs of 1 MiB or more past the page cache (`O_DIRECT`, Linux) where the
+    /// filesystem allows it; `false` writes every blob through the cache.
+    pub direct_io: bool,
 }
 
 /// `[timeouts]`: how long a connection may keep the server waiting (README, *Limits*).
@@ -84,6 +87,7 @@ impl Default for Config {
             tls: None,
             bundle: BundleSettings::default(),
             timeouts: Timeouts::default(),
+            direct_io: true,
         }
     }
 }

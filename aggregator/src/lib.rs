@@ -18,7 +18,7 @@ mod state;
 mod tls;
 
 pub use auth::{new_token, token_hash};
-pub use cli::{Cli, run};
+pub use cli::{Cli, init_logging, run};
 pub use config::{Config, TlsFiles};
 pub use error::{AppError, AppResult};
 pub use server::{Server, launch};

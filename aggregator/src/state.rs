@@ -52,7 +52,7 @@ impl AppState {
         let catalogue = config.catalogue()?;
         let deadlines = config.deadlines.clone().unwrap_or_else(|| catalogue.deadlines.clone());
         let db = Db::open(&config.data.join("yingjian.sqlite3"))?;
-        let blobs: Arc<dyn BlobStore> = Arc::new(LocalBlobs::open(&config.data)?);
+        let blobs: Arc<dyn BlobStore> = Arc::new(LocalBlobs::open(&config.data, config.direct_io)?);
         let bundles = Bundles::new(config.data.join("bundles"));
         let (events, _) = broadcast::channel(EVENT_BACKLOG);
         Ok(AppState {

@@ -26,12 +26,15 @@ const WRITEBACK_EVERY: usize = 32 << 20;
 pub struct LocalBlobs {
     blobs: PathBuf,
     tmp: PathBuf,
+    /// Large blobs are written past the page cache (`direct_io`).
+    direct: bool,
 }
 
 impl LocalBlobs {
-    /// Opens the store below `data`, creating its folders.
-    pub fn open(data: &Path) -> io::Result<LocalBlobs> {
-        let store = LocalBlobs { blobs: data.join("blobs"), tmp: data.join("tmp") };
+    /// Opens the store below `data`, creating its folders; `direct` writes large blobs past
+    /// the page cache where the filesystem allows it.
+    pub fn open(data: &Path, direct: bool) -> io::Result<LocalBlobs> {
+        let store = LocalBlobs { blobs: data.join("blobs"), tmp: data.join("tmp"), direct };
         fs::create_dir_all(&store.blobs)?;
         fs::create_dir_all(&store.tmp)?;
         Ok(store)
@@ -47,7 +50,7 @@ impl BlobStore for LocalBlobs {
         let mut random = [0u8; 12];
         getrandom::fill(&mut random).map_err(io::Error::other)?;
         let path = self.tmp.join(format!("upload-{}", to_hex(&random)));
-        let (file, direct) = direct_io::create_new(&path, size)?;
+        let (file, direct) = direct_io::create_new(&path, size.filter(|_| self.direct))?;
         Ok(Box::new(LocalWriter {
             file,
             direct,
@@ -227,7 +230,7 @@ mod tests {
 
     fn store() -> (tempfile::TempDir, LocalBlobs) {
         let dir = tempfile::tempdir().unwrap();
-        let store = LocalBlobs::open(dir.path()).unwrap();
+        let store = LocalBlobs::open(dir.path(), true).unwrap();
         (dir, store)
     }
 
