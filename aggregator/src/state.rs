@@ -19,7 +19,7 @@ use crate::error::{AppError, AppResult};
 /// Live events kept for slow subscribers before they miss some (they are then told to reload).
 /// Every field of an event is length-capped, so this bounds what a subscriber that never reads
 /// can hold, whoever sends what.
-pub const EVENT_BACKLOG: usize = 1024;
+const EVENT_BACKLOG: usize = 1024;
 
 /// A database snapshot for completeness and the change generation it was read at.
 type CachedStatus = (u64, Arc<StatusData>);

@@ -150,10 +150,6 @@ impl Bundles {
         Some((file, size))
     }
 
-    pub fn contains(&self, name: &str) -> bool {
-        checked_name(name).is_some_and(|n| self.dir().join(n).is_file())
-    }
-
     /// Deletes all but the newest `keep` bundles.
     pub fn prune(&self, keep: usize) -> io::Result<Vec<String>> {
         let mut removed = Vec::new();
