@@ -17,11 +17,12 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/004_holders_sessions.sql"),
 ];
 
-/// What can go wrong with the database; callers ask `is_full` rather than read SQLite codes.
+/// What can go wrong with the database. No engine's own type leaves this module: callers ask
+/// `is_full` rather than read SQLite codes, so another engine can stand behind `Db`.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    #[error("{}", sqlite_message(.0))]
-    Sqlite(#[from] rusqlite::Error),
+    #[error("{}", engine_message(*.full, .message))]
+    Engine { message: String, full: bool },
     #[error(
         "the database {path} is from a newer version of yingjian-aggregator (schema {version}): upgrade the aggregator"
     )]
@@ -30,19 +31,26 @@ pub enum DbError {
     Task(String),
 }
 
-impl DbError {
-    /// The disk under the database is full: the one database failure the office can fix.
-    pub fn is_full(&self) -> bool {
-        matches!(self, DbError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::DiskFull)
+impl From<rusqlite::Error> for DbError {
+    fn from(e: rusqlite::Error) -> Self {
+        let full =
+            matches!(&e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DiskFull);
+        DbError::Engine { message: e.to_string(), full }
     }
 }
 
-fn sqlite_message(e: &rusqlite::Error) -> String {
-    match e {
-        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DiskFull => {
-            "the server's disk is full: the office must free space; agents retry by themselves".into()
-        }
-        e => format!("database: {e}"),
+impl DbError {
+    /// The disk under the database is full: the one database failure the office can fix.
+    pub fn is_full(&self) -> bool {
+        matches!(self, DbError::Engine { full: true, .. })
+    }
+}
+
+fn engine_message(full: bool, message: &str) -> String {
+    if full {
+        "the server's disk is full: the office must free space; agents retry by themselves".into()
+    } else {
+        format!("database: {message}")
     }
 }
 
