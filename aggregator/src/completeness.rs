@@ -6,10 +6,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use jiff::Timestamp;
 use yingjian_shared::{
     AgentHealth, AreaStatus, Catalogue, ContactRole, Contacts, Deadlines, DepartmentStatus, DuplicateCopy,
-    DuplicateGroup, Heartbeat, Item, ItemState, ItemStatus, Kind, Points, RelPath, Status,
+    DuplicateGroup, Heartbeat, Item, ItemState, ItemStatus, Kind, Points, RelPath, Returned, Status,
 };
 
-use crate::db::StatusData;
+use crate::db::{ReturnedFile, StatusData};
 
 /// Problem files named in an item's reasons before the rest is summed up.
 const NAMED_PROBLEMS: usize = 3;
@@ -78,6 +78,18 @@ pub fn compute(
             });
         }
     }
+    // The office's returns and notes, by department and item; returned reports and cases apart.
+    let mut returned: HashMap<(&str, &str), Vec<&ReturnedFile>> = HashMap::new();
+    let mut returned_other: HashMap<&str, Vec<&ReturnedFile>> = HashMap::new();
+    for r in &data.returned {
+        match &r.item {
+            Some(item) => returned.entry((r.department.as_str(), item.as_str())).or_default().push(r),
+            None => returned_other.entry(r.department.as_str()).or_default().push(r),
+        }
+    }
+    let notes: HashMap<(&str, &str), &str> =
+        data.notes.iter().map(|(d, i, t)| ((d.as_str(), i.as_str()), t.as_str())).collect();
+    let reviews = Reviews { returned, notes };
     let contacts: HashMap<&str, (bool, Timestamp)> = data
         .contacts
         .iter()
@@ -102,7 +114,9 @@ pub fn compute(
                 .iter()
                 .map(|item| {
                     let code = item.code.to_string();
-                    item_status(item, evidence.get(&(id, code.as_str())), problems.get(&(id, code.as_str())))
+                    let (kinds, problems) =
+                        (evidence.get(&(id, code.as_str())), problems.get(&(id, code.as_str())));
+                    item_status(item, kinds, problems, &reviews.of(id, &code))
                 })
                 .collect();
             let points_covered: Points = scored
@@ -116,12 +130,15 @@ pub fn compute(
             let evidence_missing =
                 items.iter().any(|i| i.status == ItemState::Missing) || !reports.contains_key(id);
             let late_uploads = late.get(id).copied().unwrap_or(0);
+            let other = returned_other.get(id).map_or(&[][..], Vec::as_slice);
+            // A returned report counts once the department has answered it.
+            let report_returned = other.iter().any(|r| r.placement == "report" && !r.answered);
             DepartmentStatus {
                 id: d.id.clone(),
                 name: d.name.clone(),
                 points_total: catalogue.points_for(id),
                 points_covered,
-                report: reports.contains_key(id),
+                report: reports.contains_key(id) && !report_returned,
                 cases: case_count,
                 cases_ok: (u64::from(catalogue.cases.min_for(id))..=u64::from(catalogue.cases.max))
                     .contains(&case_count),
@@ -133,6 +150,7 @@ pub fn compute(
                 last_upload: last_upload.get(id).copied(),
                 last_heartbeat: heartbeat.get(id).copied(),
                 unsorted: unsorted.remove(id).map(|s| s.into_iter().collect()).unwrap_or_default(),
+                returned: other.iter().filter_map(|r| wire(r)).collect(),
                 agents: agents.remove(id).unwrap_or_default(),
                 items,
             }
@@ -149,6 +167,7 @@ pub fn compute(
                     item,
                     evidence.get(&(d.as_str(), code.as_str())),
                     problems.get(&(d.as_str(), code.as_str())),
+                    &reviews.of(d, &code),
                 )
                 .status
             })
@@ -208,22 +227,58 @@ pub fn compute(
     }
 }
 
+/// The office's returns and notes, by (department, item).
+struct Reviews<'a> {
+    returned: HashMap<(&'a str, &'a str), Vec<&'a ReturnedFile>>,
+    notes: HashMap<(&'a str, &'a str), &'a str>,
+}
+
+impl Reviews<'_> {
+    fn of<'s>(&'s self, department: &'s str, item: &'s str) -> Review<'s> {
+        Review {
+            returned: self.returned.get(&(department, item)).map_or(&[][..], Vec::as_slice),
+            note: self.notes.get(&(department, item)).copied(),
+        }
+    }
+}
+
+/// What the office said of one department's item: its returned files and its note.
+struct Review<'a> {
+    returned: &'a [&'a ReturnedFile],
+    note: Option<&'a str>,
+}
+
+fn wire(r: &ReturnedFile) -> Option<Returned> {
+    let path = RelPath::parse(&r.path).ok()?;
+    Some(Returned { path, reason: r.reason.clone(), at: r.at, answered: r.answered })
+}
+
 /// One item for one department: 缺失, 待完善 with reasons, or 齐全.
 fn item_status(
     item: &Item,
     kinds: Option<&BTreeMap<Kind, u64>>,
     problems: Option<&Vec<(&str, &str)>>,
+    review: &Review<'_>,
 ) -> ItemStatus {
     let files: u64 = kinds.map_or(0, |k| k.values().sum());
+    let returned: Vec<Returned> = review.returned.iter().filter_map(|r| wire(r)).collect();
+    let note = review.note.map(str::to_string);
     if files == 0 {
         return ItemStatus {
             code: item.code,
             status: ItemState::Missing,
             reasons: vec!["尚无印证材料".into()],
             files,
+            returned,
+            note,
         };
     }
     let mut reasons = Vec::new();
+    // A returned file holds its item at 待完善 until a new version comes or it is withdrawn.
+    for r in review.returned.iter().filter(|r| !r.answered) {
+        let name = r.path.rsplit('/').next().unwrap_or(&r.path);
+        reasons.push(format!("已退回《{name}》：{}", r.reason));
+    }
     for (problem, text) in [("uncaptioned", "图片缺少文字说明"), ("mismatch", "文件内容与扩展名不符")]
     {
         let names: Vec<&str> = problems
@@ -248,5 +303,5 @@ fn item_status(
         reasons.push(format!("只有一类材料（{only}），请补充其他类别的材料以相互印证"));
     }
     let status = if reasons.is_empty() { ItemState::Complete } else { ItemState::Incomplete };
-    ItemStatus { code: item.code, status, reasons, files }
+    ItemStatus { code: item.code, status, reasons, files, returned, note }
 }

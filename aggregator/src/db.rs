@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/002_status_index.sql"),
     include_str!("../migrations/003_blob_refs.sql"),
     include_str!("../migrations/004_holders_sessions.sql"),
+    include_str!("../migrations/005_reviews_notes.sql"),
 ];
 
 /// What can go wrong with the database. No engine's own type leaves this module: callers ask
@@ -111,6 +112,20 @@ pub struct ProblemFile {
     pub problem: String,
 }
 
+/// A file the office returned, as completeness reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReturnedFile {
+    pub department: String,
+    pub path: String,
+    /// `None` for a report or a typical case.
+    pub item: Option<String>,
+    pub placement: String,
+    pub reason: String,
+    pub at: Timestamp,
+    /// No record of the version that was returned is on file any more.
+    pub answered: bool,
+}
+
 /// Everything `completeness` reads, fetched in one transaction so it is consistent.
 #[derive(Debug, Default, Clone)]
 pub struct StatusData {
@@ -124,6 +139,9 @@ pub struct StatusData {
     pub heartbeats: Vec<(String, String, Timestamp, String)>,
     /// (department, body JSON, updated).
     pub contacts: Vec<(String, String, Timestamp)>,
+    pub returned: Vec<ReturnedFile>,
+    /// (department, item, text).
+    pub notes: Vec<(String, String, String)>,
 }
 
 fn ms(t: Timestamp) -> i64 {
@@ -546,6 +564,28 @@ impl Db {
                 let mut stmt = tx.prepare_cached("SELECT department, body, updated FROM contacts")?;
                 data.contacts =
                     stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, ts(r.get(2)?))))?.collect::<Result<_, _>>()?;
+                let mut stmt = tx.prepare_cached(
+                    "SELECT r.department, r.path, r.item, r.placement, r.reason, r.at,
+                       NOT EXISTS (SELECT 1 FROM evidence e INDEXED BY evidence_path
+                                   WHERE e.department = r.department AND e.path = r.path AND e.sha256 = r.sha256)
+                     FROM reviews r WHERE r.verdict = 'returned' ORDER BY r.department, r.path",
+                )?;
+                data.returned = stmt
+                    .query_map([], |r| {
+                        Ok(ReturnedFile {
+                            department: r.get(0)?,
+                            path: r.get(1)?,
+                            item: r.get(2)?,
+                            placement: r.get(3)?,
+                            reason: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                            at: ts(r.get(5)?),
+                            answered: r.get(6)?,
+                        })
+                    })?
+                    .collect::<Result<_, _>>()?;
+                let mut stmt = tx.prepare_cached("SELECT department, item, text FROM notes")?;
+                data.notes =
+                    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
             }
             tx.commit()?;
             Ok(data)
@@ -586,6 +626,84 @@ impl Db {
         self.call(move |c| {
             c.query_row("SELECT body FROM contacts WHERE department = ?1", [department], |r| r.get(0))
                 .optional()
+        })
+        .await
+    }
+
+    /// Records the office's verdict on the current version of a department's file (the newest
+    /// record at that path, whichever PC filed it), or takes it back (`verdict` `None`).
+    /// `None` when there is nothing to review: no such record, or no verdict to take back.
+    pub async fn review(
+        &self,
+        department: String,
+        path: String,
+        verdict: Option<(&'static str, Option<String>)>,
+        actor: AuditEntry,
+    ) -> DbResult<Option<()>> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            let changed = match &verdict {
+                None => tx.execute(
+                    "DELETE FROM reviews WHERE department = ?1 AND path = ?2",
+                    params![department, path],
+                )?,
+                Some((verdict, reason)) => tx.execute(
+                    "INSERT INTO reviews (department, path, sha256, placement, item, verdict, reason, at)
+                     SELECT department, path, sha256, placement, item, ?3, ?4, ?5 FROM evidence
+                     WHERE department = ?1 AND path = ?2 ORDER BY received DESC LIMIT 1
+                     ON CONFLICT (department, path) DO UPDATE SET sha256 = excluded.sha256,
+                       placement = excluded.placement, item = excluded.item, verdict = excluded.verdict,
+                       reason = excluded.reason, at = excluded.at",
+                    params![department, path, verdict, reason, ms(actor.at)],
+                )?,
+            };
+            if changed == 0 {
+                return Ok(None);
+            }
+            append_audit(&tx, &actor)?;
+            tx.commit()?;
+            Ok(Some(()))
+        })
+        .await
+    }
+
+    /// The office's verdicts on a department's files: path → (verdict, reason, sha256 reviewed).
+    pub async fn verdicts(
+        &self,
+        department: String,
+    ) -> DbResult<std::collections::HashMap<String, (String, Option<String>, String)>> {
+        self.call(move |c| {
+            let mut stmt =
+                c.prepare("SELECT path, verdict, reason, sha256 FROM reviews WHERE department = ?1")?;
+            stmt.query_map([department], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?))))?.collect()
+        })
+        .await
+    }
+
+    /// Sets (or, with an empty text, clears) the office's note on a department's item.
+    pub async fn note(
+        &self,
+        department: String,
+        item: String,
+        text: String,
+        actor: AuditEntry,
+    ) -> DbResult<()> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            if text.is_empty() {
+                tx.execute(
+                    "DELETE FROM notes WHERE department = ?1 AND item = ?2",
+                    params![department, item],
+                )?;
+            } else {
+                tx.execute(
+                    "INSERT INTO notes (department, item, text, at) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (department, item) DO UPDATE SET text = excluded.text, at = excluded.at",
+                    params![department, item, text, ms(actor.at)],
+                )?;
+            }
+            append_audit(&tx, &actor)?;
+            tx.commit()
         })
         .await
     }

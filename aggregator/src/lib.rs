@@ -13,6 +13,7 @@ pub mod db;
 mod demo;
 mod direct_io;
 mod error;
+mod review;
 mod server;
 mod state;
 mod tls;

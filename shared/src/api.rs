@@ -209,6 +209,47 @@ pub struct Contacts {
     pub contacts: Vec<Contact>,
 }
 
+/// The office's verdict on one filed file (`PUT /api/v1/reviews`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// 通过
+    Accepted,
+    /// 退回: the department must deliver a new version or withdraw the file.
+    Returned,
+    /// The verdict is taken back.
+    Cleared,
+}
+
+/// `PUT /api/v1/reviews` (office): a verdict on a department's file, by its path.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Review {
+    pub department: String,
+    pub path: RelPath,
+    pub verdict: Verdict,
+    /// Required for `returned`: what the department must do.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// `PUT /api/v1/notes` (office): a note to a department on one of its items; empty clears it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Note {
+    pub department: String,
+    pub item: ItemCode,
+    pub text: String,
+}
+
+/// A file the office returned, in the status document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Returned {
+    pub path: RelPath,
+    pub reason: String,
+    pub at: Timestamp,
+    /// The department delivered a new version or withdrew the file: for the office to see.
+    pub answered: bool,
+}
+
 /// Completeness of one item for one responsible department.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -238,6 +279,12 @@ pub struct ItemStatus {
     /// Why it is incomplete, in Chinese, for the office and the clerk.
     pub reasons: Vec<String>,
     pub files: u64,
+    /// Files of this item the office returned, answered or not.
+    #[serde(default)]
+    pub returned: Vec<Returned>,
+    /// The office's note on this item, until it clears it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -258,6 +305,9 @@ pub struct DepartmentStatus {
     pub last_upload: Option<Timestamp>,
     pub last_heartbeat: Option<Timestamp>,
     pub unsorted: Vec<RelPath>,
+    /// Reports and typical cases the office returned (item files are under their item).
+    #[serde(default)]
+    pub returned: Vec<Returned>,
     /// Each agent installation of the department, by its last heartbeat.
     pub agents: Vec<AgentHealth>,
     pub items: Vec<ItemStatus>,
@@ -323,6 +373,8 @@ pub enum EventKind {
     Heartbeat,
     Contacts,
     Bundle,
+    /// The office reviewed a file or wrote a note.
+    Review,
 }
 
 /// One Server-Sent Event on `GET /api/v1/events`.

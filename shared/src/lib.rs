@@ -14,8 +14,8 @@ mod relpath;
 pub use api::{
     AgentHealth, AreaStatus, AuditRecord, BlobStored, BundleInfo, Contact, ContactRole, Contacts,
     DepartmentStatus, DuplicateCopy, DuplicateGroup, ErrorBody, Event, EventKind, EvidenceAck, EvidenceEntry,
-    EvidenceRecord, FailedFile, Filed, HOST_HEADER, Heartbeat, ItemState, ItemStatus, PendingFile, Status,
-    WatchMode, Withdrawn,
+    EvidenceRecord, FailedFile, Filed, HOST_HEADER, Heartbeat, ItemState, ItemStatus, Note, PendingFile,
+    Returned, Review, Status, Verdict, WatchMode, Withdrawn,
 };
 pub use catalogue::{
     Area, BUILTIN_CATALOGUE_TOML, CaseRules, Catalogue, CatalogueError, Deadlines, Department, Item,

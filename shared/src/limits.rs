@@ -3,7 +3,7 @@
 
 use thiserror::Error;
 
-use crate::api::{Contacts, Heartbeat};
+use crate::api::{Contacts, Heartbeat, Note, Review};
 
 /// A PC's name.
 pub const HOST_CHARS: usize = 100;
@@ -17,6 +17,8 @@ pub const REASON_CHARS: usize = 500;
 pub const LISTED_FILES: usize = 200;
 /// Any one field of a contact (姓名, 单位, 邮箱, …).
 pub const CONTACT_FIELD_CHARS: usize = 100;
+/// The office's note on an item.
+pub const NOTE_CHARS: usize = 1000;
 /// Contacts of one department: 附件4 asks for one leader and one or two staff.
 pub const CONTACTS: usize = 10;
 
@@ -53,6 +55,16 @@ pub fn heartbeat(hb: &Heartbeat) -> Result<(), TooLong> {
     count("failed", hb.failed.len(), LISTED_FILES)?;
     count("unsorted", hb.unsorted.len(), LISTED_FILES)?;
     hb.failed.iter().try_for_each(|f| text("failed.reason", &f.reason, REASON_CHARS))
+}
+
+pub fn review(r: &Review) -> Result<(), TooLong> {
+    text("department", &r.department, CONTACT_FIELD_CHARS)?;
+    r.reason.as_deref().map_or(Ok(()), |reason| text("reason", reason, REASON_CHARS))
+}
+
+pub fn note(n: &Note) -> Result<(), TooLong> {
+    text("department", &n.department, CONTACT_FIELD_CHARS)?;
+    text("text", &n.text, NOTE_CHARS)
 }
 
 pub fn contacts(c: &Contacts) -> Result<(), TooLong> {

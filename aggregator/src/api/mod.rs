@@ -5,6 +5,7 @@ mod blobs;
 mod bundles;
 mod caller;
 mod evidence;
+mod reviews;
 mod same_origin;
 mod status;
 
@@ -34,6 +35,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/evidence", put(evidence::put).delete(evidence::withdraw).get(evidence::list))
         .route("/api/v1/heartbeat", post(agents::heartbeat))
         .route("/api/v1/contacts", put(agents::contacts))
+        .route("/api/v1/reviews", put(reviews::review))
+        .route("/api/v1/notes", put(reviews::note))
         .route("/api/v1/bundles", post(bundles::create).get(bundles::list))
         .route("/api/v1/bundles/{name}", get(bundles::download))
         .merge(blobs::router())

@@ -13,12 +13,15 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
+use yingjian_shared::{ItemCode, Note, RelPath, Review, Verdict};
 
 use crate::auth::{Caller, SESSION_DAYS, new_session_id, session_cookie, session_from_parts, token_hash};
 use crate::error::AppError;
+use crate::review::{apply_note, apply_review};
 use crate::state::AppState;
 
 pub use views::PageError;
+use views::Viewer;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -32,6 +35,8 @@ pub fn router() -> Router<AppState> {
         .route("/audit", get(views::audit))
         .route("/bundles", get(views::bundles))
         .route("/bundles/build", axum::routing::post(views::build_bundle))
+        .route("/reviews", axum::routing::post(review_form))
+        .route("/notes", axum::routing::post(note_form))
         .route("/files/{sha256}", get(files::download))
         .route("/static/style.css", get(|| async { asset("text/css; charset=utf-8", STYLE) }))
         .route("/static/live.js", get(|| async { asset("text/javascript; charset=utf-8", LIVE_JS) }))
@@ -83,6 +88,51 @@ async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> Re
     state.db.create_session(token_hash(&id), caller.token_id, expires).await.map_err(AppError::from)?;
     let cookie = session_cookie(Some(&id), state.config.tls.is_some());
     Ok(([(SET_COOKIE, cookie)], Redirect::to(&landing(&caller))).into_response())
+}
+
+#[derive(Deserialize)]
+struct ReviewForm {
+    department: String,
+    path: String,
+    verdict: Verdict,
+    reason: Option<String>,
+    back: Option<String>,
+}
+
+/// The item page's 退回 / 通过 / 撤销 buttons.
+async fn review_form(
+    State(state): State<AppState>,
+    Viewer(caller): Viewer,
+    Form(form): Form<ReviewForm>,
+) -> Result<Redirect, PageError> {
+    let path = RelPath::parse(&form.path).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let review = Review { department: form.department, path, verdict: form.verdict, reason: form.reason };
+    apply_review(&state, &caller, review).await?;
+    Ok(Redirect::to(back_to(form.back.as_deref())))
+}
+
+#[derive(Deserialize)]
+struct NoteForm {
+    department: String,
+    item: ItemCode,
+    text: String,
+}
+
+/// The item page's 保存备注.
+async fn note_form(
+    State(state): State<AppState>,
+    Viewer(caller): Viewer,
+    Form(form): Form<NoteForm>,
+) -> Result<Redirect, PageError> {
+    let back = format!("/items/{}", form.item);
+    apply_note(&state, &caller, Note { department: form.department, item: form.item, text: form.text })
+        .await?;
+    Ok(Redirect::to(&back))
+}
+
+/// Where a form goes back to: one of this dashboard's pages, never another site.
+fn back_to(back: Option<&str>) -> &str {
+    back.filter(|b| b.starts_with("/items/") || b.starts_with("/departments/")).unwrap_or("/overview")
 }
 
 /// Ends the session on the server, not only in the browser.

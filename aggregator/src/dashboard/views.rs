@@ -8,8 +8,8 @@ use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use jiff::{SignedDuration, Timestamp};
 use yingjian_shared::{
-    Catalogue, Contacts, DepartmentStatus, EvidenceEntry, Filed, ItemCode, ItemState, Kind, Points, Scoring,
-    Status, china_time, chinese_numeral, is_image_name,
+    Catalogue, Contacts, DepartmentStatus, EvidenceEntry, Filed, ItemCode, ItemState, ItemStatus, Kind,
+    Points, Scoring, Status, china_time, chinese_numeral, is_image_name,
 };
 
 use crate::auth::Caller;
@@ -326,6 +326,8 @@ fn action_label(action: &str) -> &str {
         "upload_existing" => "上传文件（内容已存）",
         "bundle" => "生成材料包",
         "bundle_failed" => "材料包生成失败",
+        "review" => "审核材料",
+        "note" => "事项备注",
         other => other,
     }
 }
@@ -408,6 +410,8 @@ struct DepartmentPage {
     contacts: Vec<Vec<String>>,
     agents: Vec<Vec<String>>,
     unsorted: Vec<String>,
+    /// Reports and typical cases the office returned.
+    returned: Vec<String>,
 }
 
 fn file_line(r: &EvidenceEntry) -> String {
@@ -439,7 +443,10 @@ pub async fn department(
                 points: item.score().to_string(),
                 state: s.status.label(),
                 class: state_class(s.status),
-                reasons: if s.status == ItemState::Missing { Vec::new() } else { s.reasons.clone() },
+                reasons: if s.status == ItemState::Missing { Vec::new() } else { s.reasons.clone() }
+                    .into_iter()
+                    .chain(review_lines(s))
+                    .collect(),
                 files: records.iter().filter(|r| r.item == Some(s.code)).map(file_line).collect(),
             }
         })
@@ -513,6 +520,18 @@ pub async fn department(
         contacts,
         agents,
         unsorted: d.unsorted.iter().map(ToString::to_string).collect(),
+        returned: d
+            .returned
+            .iter()
+            .map(|r| {
+                let name = r.path.file_name();
+                if r.answered {
+                    format!("《{name}》已按退回意见重新提交或撤回（原退回理由：{}）", r.reason)
+                } else {
+                    format!("已退回《{name}》：{}", r.reason)
+                }
+            })
+            .collect(),
     };
     Ok(Html(page.render()?))
 }
@@ -529,14 +548,19 @@ struct ItemFile {
     agent: String,
     image: bool,
     pdf: bool,
+    /// The office's verdict on this version: 通过, 已退回 with the reason, or nothing.
+    verdict: String,
+    verdict_class: &'static str,
 }
 
 struct ItemDept {
+    id: String,
     name: String,
     state: &'static str,
     class: &'static str,
     reasons: Vec<String>,
     files: Vec<ItemFile>,
+    note: String,
 }
 
 #[derive(Template)]
@@ -551,6 +575,8 @@ struct ItemPage {
     key_point: String,
     focus: Option<String>,
     departments: Vec<ItemDept>,
+    /// The office may return and accept files, and write notes.
+    office: bool,
 }
 
 pub async fn item(
@@ -572,11 +598,15 @@ pub async fn item(
         let status = state.status(Some(dept)).await?;
         let s = status.departments.first().and_then(|d| d.items.iter().find(|i| i.code == code));
         let records = state.db.evidence_of_item(dept.clone(), code.to_string()).await?;
+        let verdicts = state.db.verdicts(dept.clone()).await?;
         let files = records
             .iter()
             .map(|r| {
                 let name = r.path.file_name().to_string();
+                let (verdict, verdict_class) = verdict_of(verdicts.get(r.path.as_str()), r);
                 ItemFile {
+                    verdict,
+                    verdict_class,
                     kind: r.kind.map_or("", Kind::label),
                     caption: r.caption.clone().unwrap_or_else(|| name.clone()),
                     href: format!("/files/{}?name={}", r.sha256, super::files::percent_encode(&name)),
@@ -596,7 +626,20 @@ pub async fn item(
             Some(s) => (s.status.label(), state_class(s.status), s.reasons.clone()),
             None => ("无需材料", "muted", Vec::new()),
         };
-        departments.push(ItemDept { name: dept_name(c, dept), state: state_label, class, reasons, files });
+        let mut reasons = reasons;
+        if let Some(s) = s {
+            reasons.extend(review_lines(s));
+        }
+        let note = s.and_then(|s| s.note.clone()).unwrap_or_default();
+        departments.push(ItemDept {
+            id: dept.clone(),
+            name: dept_name(c, dept),
+            state: state_label,
+            class,
+            reasons,
+            files,
+            note,
+        });
     }
     let points = match item.scoring() {
         Scoring::Points(p) => format!("{p}分"),
@@ -613,8 +656,36 @@ pub async fn item(
         key_point: format!("（{}）{}", chinese_numeral(kp.code), kp.name),
         focus: item.focus.clone().or_else(|| kp.focus.clone()),
         departments,
+        office: caller.is_office(),
     };
     Ok(Html(page.render()?))
+}
+
+/// What the office said of a file's version on file: the verdict, if it is of this version.
+fn verdict_of(
+    review: Option<&(String, Option<String>, String)>,
+    r: &EvidenceEntry,
+) -> (String, &'static str) {
+    match review {
+        Some((verdict, _, sha)) if verdict == "accepted" && *sha == r.sha256.as_str() => {
+            ("通过".into(), "yes")
+        }
+        Some((verdict, reason, sha)) if verdict == "returned" && *sha == r.sha256.as_str() => {
+            (format!("已退回：{}", reason.as_deref().unwrap_or("")), "no")
+        }
+        Some((verdict, _, _)) if verdict == "returned" => ("已按退回意见重新提交".into(), "muted"),
+        _ => (String::new(), ""),
+    }
+}
+
+/// The office's note and the returns already answered, for an item's list of problems (the
+/// unanswered returns are among its reasons).
+fn review_lines(s: &ItemStatus) -> Vec<String> {
+    let mut lines: Vec<String> = s.note.iter().map(|n| format!("办公室备注：{n}")).collect();
+    lines.extend(s.returned.iter().filter(|r| r.answered).map(|r| {
+        format!("《{}》已按退回意见重新提交或撤回（原退回理由：{}）", r.path.file_name(), r.reason)
+    }));
+    lines
 }
 
 // ── 审计日志 ────────────────────────────────────────────────────────────────

@@ -8,6 +8,7 @@ mod completeness;
 mod crash;
 mod demo;
 mod pages;
+mod reviews;
 
 use std::net::SocketAddr;
 

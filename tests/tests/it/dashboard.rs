@@ -122,7 +122,20 @@ async fn the_office_watches_evidence_arrive_live() {
     browser.goto(&format!("{}/items/8.3", server.url())).await.unwrap();
     assert!(text(&browser, "main").await.contains("销毁假冒商品现场"));
     screenshot(&browser, "item").await;
+
+    // The office returns the first file (the picture) with a reason, from the item page's form.
+    let form = browser.find(Locator::Css("form.review")).await.unwrap();
+    form.find(Locator::Css("input[name=reason]")).await.unwrap().send_keys("请补充盖章页").await.unwrap();
+    form.find(Locator::Css("button[value=returned]")).await.unwrap().click().await.unwrap();
+    eventually("the return on the item page", || async {
+        let main = browser.find(Locator::Css("main")).await.ok()?.text().await.ok()?;
+        main.contains("已退回：请补充盖章页").then_some(())
+    })
+    .await;
+    assert!(text(&browser, "main").await.contains("待完善"), "a returned file holds its item");
+    screenshot(&browser, "item-returned").await;
     browser.goto(&format!("{}/departments/police", server.url())).await.unwrap();
+    assert!(text(&browser, "main").await.contains("已退回《销毁假冒商品现场.jpg》：请补充盖章页"));
     screenshot(&browser, "department").await;
 
     // The bundle page: build now, and the new bundle is listed for download.

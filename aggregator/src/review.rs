@@ -1,0 +1,80 @@
+//! The office's review of departments' files: a verdict (通过, 退回 with a reason, taken back)
+//! and notes on items, audited and published, and read back by completeness, where a return
+//! holds its item at 待完善 until the department answers it with a new version or a withdrawal.
+//! The API and the dashboard's forms both come here.
+
+use jiff::Timestamp;
+use yingjian_shared::{EventKind, Note, Review, Verdict, limits};
+
+use crate::auth::Caller;
+use crate::db::AuditEntry;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+fn department_id(state: &AppState, name: &str) -> AppResult<String> {
+    state.catalogue.department(name).map(|d| d.id.clone()).ok_or_else(|| {
+        AppError::Unprocessable(format!("no department {name:?} in the catalogue: use its id or name"))
+    })
+}
+
+fn entry(caller: &Caller, department: &str, action: &str, detail: String) -> AuditEntry {
+    AuditEntry {
+        at: Timestamp::now(),
+        department: Some(department.to_string()),
+        agent: Some(caller.agent.clone()),
+        host: caller.host.clone(),
+        action: action.into(),
+        detail,
+    }
+}
+
+/// Records the office's verdict: what the API and the item page's form both do.
+pub async fn apply_review(state: &AppState, caller: &Caller, review: Review) -> AppResult<()> {
+    caller.require_office()?;
+    limits::review(&review)?;
+    let department = department_id(state, &review.department)?;
+    let reason = review.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(str::to_string);
+    let (verdict, detail) = match review.verdict {
+        Verdict::Returned => {
+            let Some(reason) = &reason else {
+                return Err(AppError::Unprocessable(
+                    "退回时请填写退回理由（a returned file needs a reason: say what the department must change）".into(),
+                ));
+            };
+            (Some(("returned", Some(reason.clone()))), format!("{}：退回：{reason}", review.path))
+        }
+        Verdict::Accepted => (Some(("accepted", reason.clone())), format!("{}：通过", review.path)),
+        Verdict::Cleared => (None, format!("{}：撤销审核", review.path)),
+    };
+    let audit = entry(caller, &department, "review", detail);
+    let path = review.path.to_string();
+    if state.db.review(department.clone(), path, verdict, audit).await?.is_none() {
+        return Err(AppError::NotFound(match review.verdict {
+            Verdict::Cleared => "this file has no verdict to take back".into(),
+            _ => format!("{} has no file {} on record", review.department, review.path),
+        }));
+    }
+    state.publish(EventKind::Review, Some(&department), Some(review.path), None);
+    Ok(())
+}
+
+/// Sets or clears the office's note: what the API and the item page's form both do.
+pub async fn apply_note(state: &AppState, caller: &Caller, note: Note) -> AppResult<()> {
+    caller.require_office()?;
+    limits::note(&note)?;
+    let department = department_id(state, &note.department)?;
+    let item =
+        state.catalogue.item(note.item).filter(|i| i.has_department(&department)).ok_or_else(|| {
+            AppError::Unprocessable(format!("item {} is not {department}'s responsibility", note.item))
+        })?;
+    let text = note.text.trim().to_string();
+    let detail = if text.is_empty() {
+        format!("{}：清除备注", item.code)
+    } else {
+        format!("{}：{text}", item.code)
+    };
+    let audit = entry(caller, &department, "note", detail);
+    state.db.note(department.clone(), item.code.to_string(), text, audit).await?;
+    state.publish(EventKind::Review, Some(&department), None, None);
+    Ok(())
+}
