@@ -14,6 +14,9 @@ pub const DEFAULT_MAX_UPLOAD: u64 = 2 * 1024 * 1024 * 1024;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
+    /// The city, as people read it everywhere (`平顶山市`): the dashboard's title, the bundle's
+    /// root folder, the 目录's title, `bag-info.txt`. Empty names none.
+    pub city: String,
     /// Address to listen on.
     pub listen: SocketAddr,
     /// Data folder: database, blobs, bundles.
@@ -78,6 +81,7 @@ pub struct TlsFiles {
 impl Default for Config {
     fn default() -> Self {
         Config {
+            city: String::new(),
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data: PathBuf::from("yingjian-data"),
             catalogue: None,
@@ -98,8 +102,20 @@ impl Config {
         let Some(path) = path else { return Ok(Config::default()) };
         let text = std::fs::read_to_string(path)
             .map_err(|e| AppError::Config(format!("cannot read config file {}: {e}", path.display())))?;
-        toml::from_str(&text)
-            .map_err(|e| AppError::Config(format!("config file {} is not valid: {e}", path.display())))
+        let config: Config = toml::from_str(&text)
+            .map_err(|e| AppError::Config(format!("config file {} is not valid: {e}", path.display())))?;
+        // It names a folder in the bundle: a city's name, not a path.
+        if config.city.chars().count() > 20
+            || config.city.contains(['/', '\\'])
+            || config.city.chars().any(char::is_control)
+        {
+            return Err(AppError::Config(format!(
+                "config file {}: city = {:?} is not a city's name (at most 20 characters, no / or \\)",
+                path.display(),
+                config.city
+            )));
+        }
+        Ok(config)
     }
 
     /// The catalogue in force: the configured file, or the built-in one.

@@ -95,7 +95,8 @@ async fn prepare(state: &AppState) -> AppResult<Prepared> {
         .collect();
     let local = china_time(as_of(&rows, &data.contacts));
     let year = state.catalogue.year;
-    let root = format!("{year}年度质量工作考核迎检材料");
+    let city = if state.config.city.is_empty() { String::new() } else { names::sanitize(&state.config.city) };
+    let root = format!("{city}{year}年度质量工作考核迎检材料");
     let files = plan::plan(&state.catalogue, &root, &rows);
     let mut fingerprint = String::new();
     for f in &files {
@@ -124,7 +125,7 @@ async fn build_into(
     }
     let year = state.catalogue.year;
     let date = ((local.year().max(1980)) as u16, local.month() as u8, local.day() as u8);
-    let title = format!("{}印证材料", state.catalogue.name);
+    let title = format!("{}{}印证材料", state.config.city, state.catalogue.name);
     let generated: Vec<(String, Vec<u8>)> = vec![
         (
             "00 目录.html".into(),
@@ -148,7 +149,7 @@ async fn build_into(
     ];
     let bag_info = format!(
         "Source-Organization: {}\nBagging-Date: {}\nCatalogue-Year: {year}\nPoints-Covered: {}\nPoints-Total: {}\nEvidence-Files: {}\n",
-        state.catalogue.name,
+        if state.config.city.is_empty() { &state.catalogue.name } else { &state.config.city },
         local.strftime("%Y-%m-%d"),
         status.points_covered,
         status.points_total,

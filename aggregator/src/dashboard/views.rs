@@ -95,6 +95,7 @@ pub struct NavLink {
 
 /// The header: who is logged in, and where they may go.
 pub struct Nav {
+    city: String,
     year: u16,
     who: String,
     links: Vec<NavLink>,
@@ -117,6 +118,7 @@ fn nav(state: &AppState, caller: &Caller, active: &str) -> Nav {
         Some(d) => state.catalogue.department(d).map_or_else(|| d.clone(), |d| d.name.clone()),
     };
     Nav {
+        city: state.config.city.clone(),
         year: state.catalogue.year,
         who,
         links: links

@@ -67,7 +67,8 @@ pub async fn run(
             std::fs::remove_dir_all(&path)?;
         }
     }
-    let state = AppState::open(Config { data: dir.join("data"), listen, ..Config::default() })?;
+    let config = Config { data: dir.join("data"), listen, city: "平顶山市".into(), ..Config::default() };
+    let state = AppState::open(config)?;
     let listener = TcpListener::bind(listen).await.map_err(|e| {
         AppError::Config(format!("cannot listen on {listen}: {e} (choose another with --listen)"))
     })?;

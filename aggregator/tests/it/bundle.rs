@@ -230,3 +230,32 @@ async fn the_office_builds_lists_and_downloads_bundles_and_the_night_builds_only
     let kept: Vec<String> = s.state.bundles.list().unwrap().into_iter().map(|b| b.name).collect();
     assert_eq!(kept, [built], "keep = 1 prunes the older one");
 }
+
+#[tokio::test]
+async fn the_configured_city_names_the_bundle_the_dashboard_and_the_bag() {
+    let s = TestServer::with_config(|c| c.city = "平顶山市".into()).await;
+    let office = s.token(None, "office").await;
+    let police = s.token(Some("police"), "pc-1").await;
+    s.file(&police, "自评报告/公安局自评报告.pdf", &pdf("report")).await;
+    let out = s.dir.path().join("out");
+    let built = bundle::Bundles::new(out).build(&s.state, "test", |_, _| {}).await.unwrap();
+    let names = entries(&built.path);
+    assert!(names.iter().all(|n| n.starts_with("平顶山市2021年度质量工作考核迎检材料/")), "{names:?}");
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&built.path).unwrap()).unwrap();
+    let mut bag = String::new();
+    archive
+        .by_name("平顶山市2021年度质量工作考核迎检材料/bag-info.txt")
+        .unwrap()
+        .read_to_string(&mut bag)
+        .unwrap();
+    assert!(bag.contains("Source-Organization: 平顶山市\n"), "{bag}");
+    let mut toc = String::new();
+    archive
+        .by_name("平顶山市2021年度质量工作考核迎检材料/00 目录.html")
+        .unwrap()
+        .read_to_string(&mut toc)
+        .unwrap();
+    assert!(toc.contains("平顶山市"), "the 目录's title names the city");
+    let page = s.req(Method::GET, "/overview", &office).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("<h1>平顶山市2021年度质量工作考核"), "the dashboard's title");
+}
