@@ -19,11 +19,12 @@ use crate::state::AppState;
 const DRAIN: Duration = Duration::from_secs(10);
 
 /// A server ready to serve: what a crashed server left in `tmp/` and `bundles/` is cleared and
-/// the configuration checked. `serve`, `demo` and the tests all start their server this way
+/// the configuration checked (the nightly time, the TLS certificate and key). `serve`, `demo` and the tests all start their server this way
 /// (`launch` does both steps), so the tests run the server the CLI runs.
 pub struct Server {
     state: AppState,
     listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     nightly: Option<crate::bundle::nightly::Nightly>,
 }
 
@@ -33,7 +34,13 @@ impl Server {
         state.blobs.clear_tmp()?;
         state.bundles.clear_partial()?;
         let nightly = crate::bundle::nightly::Nightly::from_config(&state.config.bundle)?;
-        Ok(Server { state, listener, nightly })
+        let tls = match &state.config.tls {
+            Some(files) => {
+                Some(tokio_rustls::TlsAcceptor::from(crate::tls::server_config(&files.cert, &files.key)?))
+            }
+            None => None,
+        };
+        Ok(Server { state, listener, tls, nightly })
     }
 
     /// Serves (and runs the nightly bundle) until `shutdown` completes.
@@ -41,7 +48,7 @@ impl Server {
         if let Some(nightly) = self.nightly {
             tokio::spawn(nightly.run(self.state.clone()));
         }
-        serve(self.listener, self.state, shutdown).await
+        serve(self.listener, self.state, self.tls, shutdown).await
     }
 }
 
@@ -61,15 +68,10 @@ pub async fn launch(
 async fn serve(
     listener: TcpListener,
     state: AppState,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> AppResult<()> {
     tracing::info!(address = %listener.local_addr()?, "aggregator listening");
-    let tls = match &state.config.tls {
-        Some(files) => {
-            Some(tokio_rustls::TlsAcceptor::from(crate::tls::server_config(&files.cert, &files.key)?))
-        }
-        None => None,
-    };
     let stop = state.shutdown.clone();
     tokio::spawn({
         let stop = stop.clone();
