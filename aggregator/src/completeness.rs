@@ -275,10 +275,7 @@ fn item_status(
     }
     let mut reasons = Vec::new();
     // A returned file holds its item at 待完善 until a new version comes or it is withdrawn.
-    for r in review.returned.iter().filter(|r| !r.answered) {
-        let name = r.path.rsplit('/').next().unwrap_or(&r.path);
-        reasons.push(format!("已退回《{name}》：{}", r.reason));
-    }
+    reasons.extend(returned.iter().filter(|r| !r.answered).map(Returned::line));
     for (problem, text) in [("uncaptioned", "图片缺少文字说明"), ("mismatch", "文件内容与扩展名不符")]
     {
         let names: Vec<&str> = problems

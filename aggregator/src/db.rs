@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
-use yingjian_shared::{AuditRecord, EvidenceEntry, Filed, ItemCode, Kind, RelPath, Sha256Hex};
+use yingjian_shared::{AuditRecord, EvidenceEntry, Filed, ItemCode, Kind, RelPath, Sha256Hex, Verdict};
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/001_init.sql"),
@@ -83,13 +83,12 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
-/// What filing a delivered blob changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BlobDelivery {
-    /// The content was new to the store.
-    pub created: bool,
-    /// The department had not delivered this content before.
-    pub new_holder: bool,
+/// The office's verdict on a department's file, and the version (sha256) it was given to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileVerdict {
+    pub verdict: Verdict,
+    pub reason: Option<String>,
+    pub sha256: String,
 }
 
 /// Evidence counted by department, placement, item and kind: what completeness needs.
@@ -354,15 +353,16 @@ impl Db {
     }
 
     /// Records that `actor.department` delivered a blob that is now on disk under its final
-    /// name. Audited as `upload` when the content is new to the store, as `upload_existing` when
-    /// only the department is new to it (it proved it holds the bytes), not at all for a re-send.
+    /// name; true when the content is new to the store. Audited as `upload` when it is, as
+    /// `upload_existing` when only the department is new to it (it proved it holds the bytes),
+    /// not at all for a re-send.
     pub async fn insert_blob(
         &self,
         sha256: String,
         size: u64,
         magic: Option<&'static str>,
         mut actor: AuditEntry,
-    ) -> DbResult<BlobDelivery> {
+    ) -> DbResult<bool> {
         self.call(move |c| {
             let tx = c.transaction()?;
             let now = ms(Timestamp::now());
@@ -379,7 +379,7 @@ impl Db {
                 append_audit(&tx, &actor)?;
             }
             tx.commit()?;
-            Ok(BlobDelivery { created, new_holder })
+            Ok(created)
         })
         .await
     }
@@ -631,51 +631,56 @@ impl Db {
     }
 
     /// Records the office's verdict on the current version of a department's file (the newest
-    /// record at that path, whichever PC filed it), or takes it back (`verdict` `None`).
-    /// `None` when there is nothing to review: no such record, or no verdict to take back.
+    /// record at that path, whichever PC filed it), or takes it back (`Verdict::Cleared`).
+    /// False when there is nothing to review: no such record, or no verdict to take back.
     pub async fn review(
         &self,
         department: String,
         path: String,
-        verdict: Option<(&'static str, Option<String>)>,
+        verdict: Verdict,
+        reason: Option<String>,
         actor: AuditEntry,
-    ) -> DbResult<Option<()>> {
+    ) -> DbResult<bool> {
         self.call(move |c| {
             let tx = c.transaction()?;
-            let changed = match &verdict {
-                None => tx.execute(
+            let changed = match verdict {
+                Verdict::Cleared => tx.execute(
                     "DELETE FROM reviews WHERE department = ?1 AND path = ?2",
                     params![department, path],
                 )?,
-                Some((verdict, reason)) => tx.execute(
+                verdict => tx.execute(
                     "INSERT INTO reviews (department, path, sha256, placement, item, verdict, reason, at)
                      SELECT department, path, sha256, placement, item, ?3, ?4, ?5 FROM evidence
                      WHERE department = ?1 AND path = ?2 ORDER BY received DESC LIMIT 1
                      ON CONFLICT (department, path) DO UPDATE SET sha256 = excluded.sha256,
                        placement = excluded.placement, item = excluded.item, verdict = excluded.verdict,
                        reason = excluded.reason, at = excluded.at",
-                    params![department, path, verdict, reason, ms(actor.at)],
+                    params![department, path, verdict.wire(), reason, ms(actor.at)],
                 )?,
             };
             if changed == 0 {
-                return Ok(None);
+                return Ok(false);
             }
             append_audit(&tx, &actor)?;
             tx.commit()?;
-            Ok(Some(()))
+            Ok(true)
         })
         .await
     }
 
-    /// The office's verdicts on a department's files: path → (verdict, reason, sha256 reviewed).
+    /// The office's verdicts on a department's files, by path.
     pub async fn verdicts(
         &self,
         department: String,
-    ) -> DbResult<std::collections::HashMap<String, (String, Option<String>, String)>> {
+    ) -> DbResult<std::collections::HashMap<String, FileVerdict>> {
         self.call(move |c| {
             let mut stmt =
                 c.prepare("SELECT path, verdict, reason, sha256 FROM reviews WHERE department = ?1")?;
-            stmt.query_map([department], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?))))?.collect()
+            stmt.query_map([department], |r| {
+                let verdict = parsed(r, 1, Verdict::from_wire)?;
+                Ok((r.get(0)?, FileVerdict { verdict, reason: r.get(2)?, sha256: r.get(3)? }))
+            })?
+            .collect()
         })
         .await
     }

@@ -13,7 +13,9 @@ use crate::state::AppState;
 
 fn department_id(state: &AppState, name: &str) -> AppResult<String> {
     state.catalogue.department(name).map(|d| d.id.clone()).ok_or_else(|| {
-        AppError::Unprocessable(format!("no department {name:?} in the catalogue: use its id or name"))
+        AppError::Unprocessable(format!(
+            "没有名为“{name}”的责任单位（no department {name:?}: use its id or name）"
+        ))
     })
 }
 
@@ -34,24 +36,23 @@ pub async fn apply_review(state: &AppState, caller: &Caller, review: Review) -> 
     limits::review(&review)?;
     let department = department_id(state, &review.department)?;
     let reason = review.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(str::to_string);
-    let (verdict, detail) = match review.verdict {
-        Verdict::Returned => {
-            let Some(reason) = &reason else {
-                return Err(AppError::Unprocessable(
-                    "退回时请填写退回理由（a returned file needs a reason: say what the department must change）".into(),
-                ));
-            };
-            (Some(("returned", Some(reason.clone()))), format!("{}：退回：{reason}", review.path))
+    let detail = match (review.verdict, &reason) {
+        (Verdict::Returned, Some(reason)) => format!("{}：退回：{reason}", review.path),
+        (Verdict::Returned, None) => {
+            return Err(AppError::Unprocessable(
+                "退回时请填写退回理由（a returned file needs a reason: say what the department must change）"
+                    .into(),
+            ));
         }
-        Verdict::Accepted => (Some(("accepted", reason.clone())), format!("{}：通过", review.path)),
-        Verdict::Cleared => (None, format!("{}：撤销审核", review.path)),
+        (Verdict::Accepted, _) => format!("{}：通过", review.path),
+        (Verdict::Cleared, _) => format!("{}：撤销审核", review.path),
     };
     let audit = entry(caller, &department, "review", detail);
     let path = review.path.to_string();
-    if state.db.review(department.clone(), path, verdict, audit).await?.is_none() {
+    if !state.db.review(department.clone(), path, review.verdict, reason, audit).await? {
         return Err(AppError::NotFound(match review.verdict {
-            Verdict::Cleared => "this file has no verdict to take back".into(),
-            _ => format!("{} has no file {} on record", review.department, review.path),
+            Verdict::Cleared => "这个文件没有可撤销的审核意见（no verdict to take back）".into(),
+            _ => format!("{}没有报送文件“{}”（no such file on record）", review.department, review.path),
         }));
     }
     state.publish(EventKind::Review, Some(&department), Some(review.path), None);
@@ -65,7 +66,10 @@ pub async fn apply_note(state: &AppState, caller: &Caller, note: Note) -> AppRes
     let department = department_id(state, &note.department)?;
     let item =
         state.catalogue.item(note.item).filter(|i| i.has_department(&department)).ok_or_else(|| {
-            AppError::Unprocessable(format!("item {} is not {department}'s responsibility", note.item))
+            AppError::Unprocessable(format!(
+                "事项{}不由该单位负责（item {} is not {department}'s responsibility）",
+                note.item, note.item
+            ))
         })?;
     let text = note.text.trim().to_string();
     let detail = if text.is_empty() {

@@ -221,6 +221,21 @@ pub enum Verdict {
     Cleared,
 }
 
+impl Verdict {
+    /// The name on the wire and in the database (the serde name).
+    pub fn wire(self) -> &'static str {
+        match self {
+            Verdict::Accepted => "accepted",
+            Verdict::Returned => "returned",
+            Verdict::Cleared => "cleared",
+        }
+    }
+
+    pub fn from_wire(text: &str) -> Option<Verdict> {
+        [Verdict::Accepted, Verdict::Returned, Verdict::Cleared].into_iter().find(|v| v.wire() == text)
+    }
+}
+
 /// `PUT /api/v1/reviews` (office): a verdict on a department's file, by its path.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Review {
@@ -248,6 +263,18 @@ pub struct Returned {
     pub at: Timestamp,
     /// The department delivered a new version or withdrew the file: for the office to see.
     pub answered: bool,
+}
+
+impl Returned {
+    /// What the office and the department read about it.
+    pub fn line(&self) -> String {
+        let name = self.path.file_name();
+        if self.answered {
+            format!("《{name}》已按退回意见重新提交或撤回（原退回理由：{}）", self.reason)
+        } else {
+            format!("已退回《{name}》：{}", self.reason)
+        }
+    }
 }
 
 /// Completeness of one item for one responsible department.

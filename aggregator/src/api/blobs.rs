@@ -15,7 +15,7 @@ use yingjian_shared::{BlobStored, EventKind, Sha256Hex, Sha256Stream};
 
 use crate::auth::Caller;
 use crate::blobs::{CommitError, Stored};
-use crate::db::{AuditEntry, BlobDelivery};
+use crate::db::AuditEntry;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -109,11 +109,11 @@ async fn store(
                 return Err(AppError::HashMismatch { expected: sha.to_string(), actual: actual.to_string() });
             }
             // The blob's row exists: only the holder is new.
-            let delivery = state
+            let created = state
                 .db
                 .insert_blob(sha.to_string(), size, None, audit(caller, &department, sha, size))
                 .await?;
-            return Ok((answer(delivery), BlobStored { sha256: actual, size }));
+            return Ok((answer(created), BlobStored { sha256: actual, size }));
         }
     }
 
@@ -140,19 +140,19 @@ async fn store(
         }
         Err(CommitError::Io(e)) => return Err(e.into()),
     };
-    let delivery = state
+    let created = state
         .db
         .insert_blob(sha256.to_string(), size, magic, audit(caller, &department, &sha256, size))
         .await?;
-    if delivery.created {
+    if created {
         state.publish(EventKind::Evidence, Some(&department), None, Some(format!("upload {size}")));
     }
-    Ok((answer(delivery), BlobStored { sha256, size }))
+    Ok((answer(created), BlobStored { sha256, size }))
 }
 
 /// 201 for content new to the store, 200 for content it had (from anyone).
-fn answer(delivery: BlobDelivery) -> StatusCode {
-    if delivery.created { StatusCode::CREATED } else { StatusCode::OK }
+fn answer(created: bool) -> StatusCode {
+    if created { StatusCode::CREATED } else { StatusCode::OK }
 }
 
 fn audit(caller: &Caller, department: &str, sha256: &Sha256Hex, size: u64) -> AuditEntry {

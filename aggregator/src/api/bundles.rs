@@ -6,7 +6,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
-use jiff::Timestamp;
 use tokio_util::io::ReaderStream;
 use yingjian_shared::BundleInfo;
 
@@ -23,12 +22,7 @@ pub async fn create(
     caller.require_office()?;
     let built = state.bundles.build(&state, "api", |_, _| {}).await?;
     let status = if built.fresh { StatusCode::CREATED } else { StatusCode::OK };
-    let created = std::fs::metadata(&built.path)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| Timestamp::try_from(t).ok())
-        .unwrap_or_else(Timestamp::now);
-    Ok((status, Json(BundleInfo { name: built.name, size: built.size, created })))
+    Ok((status, Json(state.bundles.info(&built.name)?)))
 }
 
 pub async fn list(State(state): State<AppState>, caller: Caller) -> AppResult<Json<Vec<BundleInfo>>> {

@@ -16,7 +16,7 @@ pub async fn guard(request: Request, next: Next) -> Response {
         next.run(request).await
     } else {
         AppError::Forbidden(
-            "the request came from another site's page (Origin/Referer): open the dashboard itself and try again"
+            "请求来自其他网站的页面，已拒绝：请直接打开本系统的页面再操作；经反向代理访问时，代理须保留原 Host 头（the request came from another site's page, by its Origin/Referer）"
                 .into(),
         )
         .into_response()

@@ -82,13 +82,16 @@ impl Namer {
         for n in 1.. {
             // A folder has no extension: its number goes at the end.
             let candidate = if n == 1 { join(parent, name) } else { join(parent, &format!("{name} ({n})")) };
-            match self.taken.get(&windows_key(&candidate)) {
-                None => {
-                    self.taken.insert(windows_key(&candidate), Taken::Folder(candidate.clone()));
+            match self.taken.entry(windows_key(&candidate)) {
+                Entry::Vacant(slot) => {
+                    slot.insert(Taken::Folder(candidate.clone()));
                     return candidate;
                 }
-                Some(Taken::Folder(spelled)) => return spelled.clone(),
-                Some(Taken::File) => {}
+                Entry::Occupied(taken) => {
+                    if let Taken::Folder(spelled) = taken.get() {
+                        return spelled.clone();
+                    }
+                }
             }
         }
         unreachable!("some number is free")

@@ -43,7 +43,7 @@ impl Nightly {
                 settings.nightly
             ))
         })?;
-        Ok(Some(Nightly { at, keep: settings.keep.max(1) }))
+        Ok(Some(Nightly { at, keep: settings.keep }))
     }
 
     /// Sleeps until the next run, builds, repeats; returns when the server stops.

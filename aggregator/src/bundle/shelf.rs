@@ -126,13 +126,7 @@ impl Bundles {
                     let e = e?;
                     let name = e.file_name().to_string_lossy().to_string();
                     if checked_name(&name).is_some() {
-                        let meta = e.metadata()?;
-                        let created = meta
-                            .modified()
-                            .ok()
-                            .and_then(|t| Timestamp::try_from(t).ok())
-                            .unwrap_or(Timestamp::UNIX_EPOCH);
-                        out.push(BundleInfo { name, size: meta.len(), created });
+                        out.push(info(name, &e.metadata()?));
                     }
                 }
             }
@@ -141,6 +135,11 @@ impl Bundles {
         }
         out.sort_by(|a, b| b.name.cmp(&a.name));
         Ok(out)
+    }
+
+    /// One bundle's listing.
+    pub fn info(&self, name: &str) -> io::Result<BundleInfo> {
+        Ok(info(name.to_string(), &fs::metadata(self.dir().join(name))?))
     }
 
     /// A bundle named in a URL: only names this module makes, of bundles that exist.
@@ -155,6 +154,7 @@ impl Bundles {
         let mut removed = Vec::new();
         for b in self.list()?.into_iter().skip(keep) {
             fs::remove_file(self.dir().join(&b.name))?;
+            tracing::info!(name = %b.name, keep, "older bundle removed");
             removed.push(b.name);
         }
         Ok(removed)
@@ -185,6 +185,12 @@ impl Bundles {
         let field = |key: &str| text.lines().find_map(|l| l.strip_prefix(key)).map(|v| v.trim().to_string());
         Some((field("Points-Covered:")?, field("Points-Total:")?))
     }
+}
+
+fn info(name: String, meta: &fs::Metadata) -> BundleInfo {
+    let created =
+        meta.modified().ok().and_then(|t| Timestamp::try_from(t).ok()).unwrap_or(Timestamp::UNIX_EPOCH);
+    BundleInfo { name, size: meta.len(), created }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -9,10 +9,11 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use jiff::{SignedDuration, Timestamp};
 use yingjian_shared::{
     Catalogue, Contacts, DepartmentStatus, EvidenceEntry, Filed, ItemCode, ItemState, ItemStatus, Kind,
-    Points, Scoring, Status, china_time, chinese_numeral, is_image_name,
+    Points, Returned, Scoring, Status, Verdict, china_time, chinese_numeral, is_image_name,
 };
 
 use crate::auth::Caller;
+use crate::db::FileVerdict;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -522,18 +523,7 @@ pub async fn department(
         contacts,
         agents,
         unsorted: d.unsorted.iter().map(ToString::to_string).collect(),
-        returned: d
-            .returned
-            .iter()
-            .map(|r| {
-                let name = r.path.file_name();
-                if r.answered {
-                    format!("《{name}》已按退回意见重新提交或撤回（原退回理由：{}）", r.reason)
-                } else {
-                    format!("已退回《{name}》：{}", r.reason)
-                }
-            })
-            .collect(),
+        returned: d.returned.iter().map(Returned::line).collect(),
     };
     Ok(Html(page.render()?))
 }
@@ -664,18 +654,13 @@ pub async fn item(
 }
 
 /// What the office said of a file's version on file: the verdict, if it is of this version.
-fn verdict_of(
-    review: Option<&(String, Option<String>, String)>,
-    r: &EvidenceEntry,
-) -> (String, &'static str) {
-    match review {
-        Some((verdict, _, sha)) if verdict == "accepted" && *sha == r.sha256.as_str() => {
-            ("通过".into(), "yes")
-        }
-        Some((verdict, reason, sha)) if verdict == "returned" && *sha == r.sha256.as_str() => {
-            (format!("已退回：{}", reason.as_deref().unwrap_or("")), "no")
-        }
-        Some((verdict, _, _)) if verdict == "returned" => ("已按退回意见重新提交".into(), "muted"),
+fn verdict_of(review: Option<&FileVerdict>, r: &EvidenceEntry) -> (String, &'static str) {
+    let Some(v) = review else { return (String::new(), "") };
+    let this_version = v.sha256 == r.sha256.as_str();
+    match v.verdict {
+        Verdict::Accepted if this_version => ("通过".into(), "yes"),
+        Verdict::Returned if this_version => (format!("已退回：{}", v.reason.as_deref().unwrap_or("")), "no"),
+        Verdict::Returned => ("已按退回意见重新提交".into(), "muted"),
         _ => (String::new(), ""),
     }
 }
@@ -684,9 +669,7 @@ fn verdict_of(
 /// unanswered returns are among its reasons).
 fn review_lines(s: &ItemStatus) -> Vec<String> {
     let mut lines: Vec<String> = s.note.iter().map(|n| format!("办公室备注：{n}")).collect();
-    lines.extend(s.returned.iter().filter(|r| r.answered).map(|r| {
-        format!("《{}》已按退回意见重新提交或撤回（原退回理由：{}）", r.path.file_name(), r.reason)
-    }));
+    lines.extend(s.returned.iter().filter(|r| r.answered).map(Returned::line));
     lines
 }
 
