@@ -1,17 +1,15 @@
 //! Command-line interface of the agent.
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use yingjian_shared::{Catalogue, ItemState};
+use yingjian_shared::Catalogue;
 
 use crate::client::Client;
 use crate::config::AgentConfig;
 use crate::error::{AgentError, AgentResult};
 use crate::init::init_folder;
-use crate::scan::scan;
-use crate::state::{FileState, State};
+use crate::report::status_report;
 use crate::sync::{Agent, host_name};
 
 #[derive(Debug, Parser)]
@@ -120,14 +118,9 @@ pub async fn run(cli: Cli) -> AgentResult<()> {
             })?;
             let created = init_folder(&catalogue, department, &folder)?;
             for path in &created {
-                println!("created {}", path.display());
+                println!("已创建 {}", path.display());
             }
-            println!(
-                "{} is ready for {}: {} folders created",
-                folder.display(),
-                department.name,
-                created.len()
-            );
+            println!("{} 已为{}准备好（新建 {} 个文件夹）", folder.display(), department.name, created.len());
             Ok(())
         }
         Command::Run { settings } => {
@@ -150,7 +143,10 @@ pub async fn run(cli: Cli) -> AgentResult<()> {
         }
         Command::Status { settings } => {
             let config = settings.resolve()?;
-            print!("{}", status_report(&config).await?);
+            let catalogue = server_catalogue(&config).await.unwrap_or_else(|| Catalogue::builtin().clone());
+            let client =
+                Client::new(&config.base_url()?, config.token()?, &host_name(), config.ca_cert.as_deref())?;
+            print!("{}", status_report(&config, &catalogue, &client).await?);
             Ok(())
         }
     }
@@ -161,56 +157,6 @@ async fn server_catalogue(config: &AgentConfig) -> Option<Catalogue> {
         Client::new(&config.base_url().ok()?, config.token().ok()?, &host_name(), config.ca_cert.as_deref())
             .ok()?;
     tokio::time::timeout(std::time::Duration::from_secs(5), client.catalogue()).await.ok()?.ok()
-}
-
-/// The plain-text report of `status`.
-async fn status_report(config: &AgentConfig) -> AgentResult<String> {
-    let state = State::open(&config.state)?;
-    let rows = state.all()?;
-    let count = |s: FileState| rows.iter().filter(|r| r.state == s).count();
-    let mut out = String::new();
-    let _ = writeln!(out, "folder:  {}", config.folder.display());
-    let _ = writeln!(out, "synced:  {}", count(FileState::Synced));
-    let _ = writeln!(
-        out,
-        "pending: {} to send, {} to withdraw",
-        count(FileState::Send),
-        count(FileState::Withdraw)
-    );
-    let failed: Vec<_> = rows.iter().filter(|r| r.state == FileState::Failed).collect();
-    let _ = writeln!(out, "failed:  {}", failed.len());
-    for r in failed {
-        let _ = writeln!(out, "  {}: {}", r.path, r.error.as_deref().unwrap_or(""));
-    }
-    let catalogue = server_catalogue(config).await.unwrap_or_else(|| Catalogue::builtin().clone());
-    let unsorted = scan(&catalogue, &config.folder, &config.folder).unsorted;
-    if !unsorted.is_empty() {
-        let _ = writeln!(out, "unsorted (not uploaded; move each into an item folder):");
-        for u in unsorted {
-            let _ = writeln!(out, "  {u}");
-        }
-    }
-    match Client::new(&config.base_url()?, config.token()?, &host_name(), config.ca_cert.as_deref())?
-        .status()
-        .await
-    {
-        Ok(status) => {
-            for d in &status.departments {
-                let _ =
-                    writeln!(out, "\n{}: {} of {} points covered", d.name, d.points_covered, d.points_total);
-                for i in d.items.iter().filter(|i| i.status != ItemState::Complete) {
-                    let _ = writeln!(out, "  {} {}: {}", i.code, i.status.label(), i.reasons.join("；"));
-                }
-                if !d.report {
-                    let _ = writeln!(out, "  自评报告: missing");
-                }
-            }
-        }
-        Err(e) => {
-            let _ = writeln!(out, "\nserver: {e}");
-        }
-    }
-    Ok(out)
 }
 
 /// Logs to standard error, `info` and up unless `RUST_LOG` says otherwise; colours only on a

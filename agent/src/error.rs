@@ -31,4 +31,19 @@ impl AgentError {
     }
 }
 
+impl AgentError {
+    /// A refusal as the clerk reads it (in `status`, the heartbeat and the dashboard): what
+    /// happened and what to do, with the server's own words last.
+    pub fn for_clerk(&self) -> String {
+        match self {
+            AgentError::Server { status: 413, .. } => "文件太大，服务器不接收：请拆分或压缩后重新放入".into(),
+            AgentError::Server { status: 401 | 403, message, .. } => {
+                format!("服务器不接受本机的令牌或权限（{message}）：请联系市质量强市办公室")
+            }
+            AgentError::Server { message, .. } => format!("服务器不接收：{message}"),
+            other => format!("未能上传：{other}"),
+        }
+    }
+}
+
 pub type AgentResult<T> = Result<T, AgentError>;

@@ -8,6 +8,7 @@ use yingjian_shared::{
     CASES_FOLDER, Catalogue, Department, GUIDE_FILE, REPORT_FOLDER, china_time, item_folder_name,
 };
 
+use crate::hidden::write_hidden;
 use crate::scan::MARKER_FILE;
 
 /// Creates the item folders of `department`, 自评报告/, 典型案例/, the guide and the marker.
@@ -42,7 +43,7 @@ pub fn init_folder(
     if !guide.exists() {
         fs::write(&guide, guide_text(catalogue, department))?;
     }
-    fs::write(folder.join(MARKER_FILE), format!("{}\n", department.id))?;
+    write_hidden(&folder.join(MARKER_FILE), format!("{}\n", department.id).as_bytes())?;
     Ok(created)
 }
 

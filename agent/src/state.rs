@@ -30,6 +30,12 @@ CREATE INDEX IF NOT EXISTS files_queue ON files(since, path) WHERE state IN ('se
 CREATE INDEX IF NOT EXISTS files_failed ON files(path) WHERE state = 'failed';
 ";
 
+/// Changes to the schema above, in order; `PRAGMA user_version` counts those applied.
+const MIGRATIONS: &[&str] = &[
+    // 1: which retries wait only for the server to come back (they are due the moment it does).
+    "ALTER TABLE files ADD COLUMN offline INTEGER NOT NULL DEFAULT 0;",
+];
+
 /// What the agent must still do for a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileState {
@@ -96,6 +102,13 @@ impl State {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        let applied: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        for (done, migration) in (0u32..).zip(MIGRATIONS).skip(applied as usize) {
+            let tx = conn.unchecked_transaction()?;
+            tx.execute_batch(migration)?;
+            tx.pragma_update(None, "user_version", done + 1)?;
+            tx.commit()?;
+        }
         Ok(State { conn: Mutex::new(conn) })
     }
 
@@ -226,7 +239,11 @@ impl State {
     }
 
     pub fn mark_synced(&self, sent: &FileRow) -> AgentResult<()> {
-        self.update_sent(sent, "UPDATE files SET state = 'synced', attempts = 0, error = NULL", &[])
+        self.update_sent(
+            sent,
+            "UPDATE files SET state = 'synced', attempts = 0, error = NULL, offline = 0",
+            &[],
+        )
     }
 
     /// The record was withdrawn on the server: the row has done its work.
@@ -259,14 +276,25 @@ impl State {
     }
 
     /// A failure worth retrying: back off exponentially (from the row's attempts), capped.
-    pub fn retry_later(&self, sent: &FileRow, error: &str) -> AgentResult<()> {
+    /// `offline`: it failed because the server could not be reached.
+    pub fn retry_later(&self, sent: &FileRow, error: &str, offline: bool) -> AgentResult<()> {
         let attempts = sent.attempts + 1;
         let next_try = now_ms() + (1000i64 << attempts.min(20)).min(MAX_BACKOFF_MS);
         self.update_sent(
             sent,
-            "UPDATE files SET attempts = attempts + 1, next_try = ?6, error = ?7",
-            &[&next_try, &error],
+            "UPDATE files SET attempts = attempts + 1, next_try = ?6, error = ?7, offline = ?8",
+            &[&next_try, &error, &offline],
         )
+    }
+
+    /// The server answered again: what backed off only because it could not be reached is due
+    /// now, not at the end of its backoff. Returns how many.
+    pub fn server_back(&self) -> AgentResult<usize> {
+        Ok(self.conn().execute(
+            "UPDATE files SET next_try = 0, attempts = 0, offline = 0
+             WHERE offline = 1 AND state IN ('send', 'withdraw')",
+            [],
+        )?)
     }
 
     /// A refusal the clerk must fix (wrong folder, too large): kept until the file changes.
@@ -343,7 +371,7 @@ mod tests {
         // While it is uploading, the clerk saves a new version; then the old one's answer comes.
         state.settled("08.03 x/a.pdf", 2, 2, "bb", None).unwrap();
         state.mark_synced(&sent).unwrap();
-        state.retry_later(&sent, "late").unwrap();
+        state.retry_later(&sent, "late", false).unwrap();
         let now = state.get("08.03 x/a.pdf").unwrap().unwrap();
         assert_eq!((now.sha256.as_str(), now.state, now.attempts), ("bb", FileState::Send, 0));
         // A withdrawal's answer does not delete a file that came back meanwhile.
@@ -354,7 +382,28 @@ mod tests {
         state.withdrawn(&withdrawing).unwrap();
         assert_eq!(state.get("08.03 x/a.pdf").unwrap().unwrap().state, FileState::Send);
         // The answer for the current version applies.
-        state.retry_later(&state.get("08.03 x/a.pdf").unwrap().unwrap(), "offline").unwrap();
+        state.retry_later(&state.get("08.03 x/a.pdf").unwrap().unwrap(), "offline", true).unwrap();
         assert_eq!(state.get("08.03 x/a.pdf").unwrap().unwrap().attempts, 1);
+    }
+
+    #[test]
+    fn what_waited_for_the_server_is_due_when_it_answers_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = State::open(dir.path()).unwrap();
+        let get = |p: &str| state.get(p).unwrap().unwrap();
+        state.settled("08.03 x/offline.pdf", 1, 1, "aa", None).unwrap();
+        state.settled("08.03 x/busy.pdf", 1, 1, "bb", None).unwrap();
+        for _ in 0..8 {
+            state.retry_later(&get("08.03 x/offline.pdf"), "unreachable", true).unwrap();
+        }
+        state.retry_later(&get("08.03 x/busy.pdf"), "503", false).unwrap();
+        assert!(state.due(10).unwrap().is_empty(), "both back off");
+        assert_eq!(state.server_back().unwrap(), 1);
+        let due: Vec<String> = state.due(10).unwrap().into_iter().map(|r| r.path).collect();
+        assert_eq!(due, ["08.03 x/offline.pdf"]);
+        // A state written before the column existed opens and gains it.
+        drop(state);
+        let again = State::open(dir.path()).unwrap();
+        assert_eq!(again.server_back().unwrap(), 0);
     }
 }

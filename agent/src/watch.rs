@@ -5,9 +5,14 @@ use std::time::Duration;
 
 use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
 use notify::{EventKind, PollWatcher, RecursiveMode};
-use notify_debouncer_full::{DebounceEventResult, RecommendedCache, new_debouncer, new_debouncer_opt};
+use notify_debouncer_full::{
+    DebounceEventResult, Debouncer, RecommendedCache, new_debouncer, new_debouncer_opt,
+};
 use tokio::sync::mpsc;
 use yingjian_shared::WatchMode;
+
+use crate::hidden::write_hidden;
+use crate::sync::Seen;
 
 /// Short: a renamed-in file should reach the server well within a second.
 const DEBOUNCE: Duration = Duration::from_millis(50);
@@ -19,23 +24,56 @@ const CANARY_FILE: &str = ".yingjian-canary";
 /// What the watcher saw.
 #[derive(Debug)]
 pub enum Change {
-    /// These paths changed; `true` when the file is known to be complete (renamed in, or
-    /// closed after writing), so it needs only the re-check, not the whole settle time.
-    Paths(Vec<(PathBuf, bool)>),
+    /// These paths changed, and what the event said of each.
+    Paths(Vec<(PathBuf, Seen)>),
+    /// The system's watch limit left this folder out: it must be polled.
+    Unwatched(PathBuf),
     /// Events were lost: everything must be rescanned.
     Rescan,
 }
 
-/// Keeps the watcher alive; dropping it stops watching.
+type Poller = Debouncer<PollWatcher, RecommendedCache>;
+
+/// Keeps the watcher alive; dropping it stops watching. (The mutexes only make it `Sync`.)
 pub struct Watch {
     mode: WatchMode,
     _debouncer: std::sync::Mutex<Box<dyn std::any::Any + Send>>,
+    tx: mpsc::UnboundedSender<Change>,
+    /// Folders the watch limit left out, polled beside the native watch.
+    polled: std::sync::Mutex<Option<Poller>>,
 }
 
 impl Watch {
-    pub fn mode(&self) -> WatchMode {
-        self.mode
+    fn new(
+        mode: WatchMode,
+        debouncer: Box<dyn std::any::Any + Send>,
+        tx: mpsc::UnboundedSender<Change>,
+    ) -> Watch {
+        Watch { mode, _debouncer: std::sync::Mutex::new(debouncer), tx, polled: std::sync::Mutex::new(None) }
     }
+
+    pub fn mode(&self) -> WatchMode {
+        let polled = self.polled.lock().is_ok_and(|p| p.is_some());
+        if self.mode == WatchMode::Native && polled { WatchMode::Mixed } else { self.mode }
+    }
+
+    /// Polls `folder` as well: native events do not come from it.
+    pub fn poll_also(&mut self, folder: &Path) -> notify::Result<()> {
+        if self.mode == WatchMode::Polling {
+            return Ok(());
+        }
+        let slot = self.polled.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let debouncer = match slot {
+            Some(debouncer) => debouncer,
+            None => slot.insert(poller(self.tx.clone())?),
+        };
+        debouncer.watch(folder, RecursiveMode::Recursive)
+    }
+}
+
+fn poller(tx: mpsc::UnboundedSender<Change>) -> notify::Result<Poller> {
+    let config = notify::Config::default().with_poll_interval(POLL_INTERVAL);
+    new_debouncer_opt::<_, PollWatcher, _>(DEBOUNCE, None, handler(tx), RecommendedCache::new(), config)
 }
 
 fn handler(tx: mpsc::UnboundedSender<Change>) -> impl FnMut(DebounceEventResult) + Send + 'static {
@@ -53,20 +91,31 @@ fn handler(tx: mpsc::UnboundedSender<Change>) -> impl FnMut(DebounceEventResult)
                 {
                     continue;
                 }
-                let complete = matches!(
-                    event.kind,
-                    EventKind::Access(AccessKind::Close(AccessMode::Write))
-                        | EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Both))
-                );
+                let seen = match event.kind {
+                    EventKind::Access(AccessKind::Close(AccessMode::Write)) => Seen::Closed,
+                    EventKind::Modify(ModifyKind::Name(RenameMode::To | RenameMode::Both)) => Seen::Complete,
+                    _ => Seen::Changed,
+                };
                 // A rename names both ends; each is looked at: one is gone, the other is new.
-                paths.extend(event.paths.iter().map(|p| (p.clone(), complete)));
+                paths.extend(event.paths.iter().map(|p| (p.clone(), seen)));
             }
             if !paths.is_empty() {
                 let _ = tx.send(Change::Paths(paths));
             }
         }
         Err(errors) => {
-            tracing::warn!(?errors, "watch errors; rescanning");
+            for error in errors {
+                if matches!(error.kind, notify::ErrorKind::MaxFilesWatch) {
+                    // notify stops adding watches at the limit: the folder it could not watch
+                    // (and all that is created after it) is polled instead.
+                    tracing::warn!(paths = ?error.paths, "the system's watch limit is reached; polling what it leaves out");
+                    for path in error.paths {
+                        let _ = tx.send(Change::Unwatched(path));
+                    }
+                } else {
+                    tracing::warn!(%error, "watch error; rescanning");
+                }
+            }
             let _ = tx.send(Change::Rescan);
         }
     }
@@ -79,18 +128,12 @@ pub async fn start(
 ) -> notify::Result<(Watch, mpsc::UnboundedReceiver<Change>)> {
     if !force_poll {
         let (tx, mut rx) = mpsc::unbounded_channel();
-        match new_debouncer(DEBOUNCE, None, handler(tx)) {
+        match new_debouncer(DEBOUNCE, None, handler(tx.clone())) {
             Ok(mut debouncer) => {
                 if debouncer.watch(folder, RecursiveMode::Recursive).is_ok()
                     && canary_seen(folder, &mut rx).await
                 {
-                    return Ok((
-                        Watch {
-                            mode: WatchMode::Native,
-                            _debouncer: std::sync::Mutex::new(Box::new(debouncer)),
-                        },
-                        rx,
-                    ));
+                    return Ok((Watch::new(WatchMode::Native, Box::new(debouncer), tx), rx));
                 }
                 tracing::warn!("native file events do not arrive for this folder; polling instead");
             }
@@ -98,17 +141,15 @@ pub async fn start(
         }
     }
     let (tx, rx) = mpsc::unbounded_channel();
-    let config = notify::Config::default().with_poll_interval(POLL_INTERVAL);
-    let mut debouncer =
-        new_debouncer_opt::<_, PollWatcher, _>(DEBOUNCE, None, handler(tx), RecommendedCache::new(), config)?;
+    let mut debouncer = poller(tx.clone())?;
     debouncer.watch(folder, RecursiveMode::Recursive)?;
-    Ok((Watch { mode: WatchMode::Polling, _debouncer: std::sync::Mutex::new(Box::new(debouncer)) }, rx))
+    Ok((Watch::new(WatchMode::Polling, Box::new(debouncer), tx), rx))
 }
 
 /// Writes a hidden file and waits for its event: on network shares native events never come.
 async fn canary_seen(folder: &Path, rx: &mut mpsc::UnboundedReceiver<Change>) -> bool {
     let canary = folder.join(CANARY_FILE);
-    if std::fs::write(&canary, b"yingjian").is_err() {
+    if write_hidden(&canary, b"yingjian").is_err() {
         return false;
     }
     let seen = tokio::time::timeout(CANARY_WAIT, async {
@@ -150,7 +191,7 @@ mod tests {
         ]));
         let Some(Change::Paths(paths)) = rx.try_recv().ok() else { panic!("one change expected") };
         let b = PathBuf::from("/ev/08.03 x/b.pdf");
-        assert_eq!(paths, [(b.clone(), false), (b, true)]);
+        assert_eq!(paths, [(b.clone(), Seen::Changed), (b, Seen::Closed)]);
         assert!(rx.try_recv().is_err());
     }
 }

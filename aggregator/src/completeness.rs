@@ -73,6 +73,7 @@ pub fn compute(
                 pending: hb.pending,
                 failed: hb.failed,
                 oldest_pending: hb.oldest_pending,
+                skipped: hb.skipped,
                 last_seen: *at,
                 silent: now.duration_since(*at).as_secs() > silent_after.as_secs() as i64,
             });

@@ -125,14 +125,75 @@ pub struct BlobStored {
 pub enum WatchMode {
     Native,
     Polling,
+    /// Native events, and polling for the folders the system's watch limit left out.
+    Mixed,
     /// The evidence folder is missing or unmounted: the agent waits for it.
     Paused,
+    /// The folder is there but its marker file is gone: the agent waits until `init` puts it
+    /// back (it cannot tell a folder emptied by mistake from one it should withdraw).
+    NoMarker,
+}
+
+impl WatchMode {
+    /// What the office and the clerk read.
+    pub fn label(self) -> &'static str {
+        match self {
+            WatchMode::Native => "实时监视",
+            WatchMode::Polling => "定时扫描",
+            WatchMode::Mixed => "实时监视（部分文件夹定时扫描）",
+            WatchMode::Paused => "已暂停：证据文件夹不存在或未连接",
+            WatchMode::NoMarker => {
+                "已暂停：证据文件夹中的标记文件 .yingjian-folder 被删除，请运行 yingjian-agent init 恢复"
+            }
+        }
+    }
+
+    pub fn is_paused(self) -> bool {
+        matches!(self, WatchMode::Paused | WatchMode::NoMarker)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FailedFile {
     pub path: RelPath,
     pub reason: String,
+}
+
+/// Why the agent leaves a file in the evidence folder out (nothing is left out silently).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// Not valid UTF-8 (GBK bytes from an old zip), or a control character or newline in it.
+    BadName,
+    /// Too long for the wire.
+    LongName,
+    /// Another name in the same folder is the same text in another Unicode form.
+    NameClash,
+    /// A link the agent does not follow (out of the folder, to a folder, or broken).
+    Link,
+    /// 0 bytes: not evidence.
+    Empty,
+}
+
+impl SkipReason {
+    /// Why, and what to do, for the clerk.
+    pub fn label(self) -> &'static str {
+        match self {
+            SkipReason::BadName => "文件名含无法识别的字符，请重命名",
+            SkipReason::LongName => "文件名或文件夹路径太长，请缩短",
+            SkipReason::NameClash => "与同一文件夹中另一个文件同名（字符写法不同），请重命名其中一个",
+            SkipReason::Link => "是快捷方式（链接），不会上传：请把文件本身放进来",
+            SkipReason::Empty => "是空文件（0 字节），不会上传",
+        }
+    }
+}
+
+/// A file the agent does not deliver, named as best it can be (a name that is not valid
+/// UTF-8 is shown lossily, so it is not a `RelPath`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SkippedFile {
+    pub name: String,
+    pub reason: SkipReason,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -155,6 +216,9 @@ pub struct Heartbeat {
     /// Files outside every item folder: the clerk should move them.
     #[serde(default)]
     pub unsorted: Vec<RelPath>,
+    /// Files the agent leaves out, and why.
+    #[serde(default)]
+    pub skipped: Vec<SkippedFile>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -352,6 +416,9 @@ pub struct AgentHealth {
     /// The file that has waited longest to be delivered, and since when.
     #[serde(default)]
     pub oldest_pending: Option<PendingFile>,
+    /// Files the agent leaves out, and why.
+    #[serde(default)]
+    pub skipped: Vec<SkippedFile>,
     pub last_seen: Timestamp,
     /// No heartbeat for longer than the server's `silent_after_secs`.
     pub silent: bool,

@@ -15,7 +15,7 @@ pub use api::{
     AgentHealth, AreaStatus, AuditRecord, BlobStored, BundleInfo, Contact, ContactRole, Contacts,
     DepartmentStatus, DuplicateCopy, DuplicateGroup, ErrorBody, Event, EventKind, EvidenceAck, EvidenceEntry,
     EvidenceRecord, FailedFile, Filed, HOST_HEADER, Heartbeat, ItemState, ItemStatus, Note, PendingFile,
-    Returned, Review, Status, Verdict, WatchMode, Withdrawn,
+    Returned, Review, SkipReason, SkippedFile, Status, Verdict, WatchMode, Withdrawn,
 };
 pub use catalogue::{
     Area, BUILTIN_CATALOGUE_TOML, CaseRules, Catalogue, CatalogueError, Deadlines, Department, Item,

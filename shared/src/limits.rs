@@ -15,6 +15,8 @@ pub const CAPTION_CHARS: usize = 500;
 pub const REASON_CHARS: usize = 500;
 /// Files listed in one heartbeat (refused, unsorted): a folder in a mess is told in examples.
 pub const LISTED_FILES: usize = 200;
+/// A skipped file's name as shown (a path, lossily decoded).
+pub const NAME_CHARS: usize = 400;
 /// Any one field of a contact (姓名, 单位, 邮箱, …).
 pub const CONTACT_FIELD_CHARS: usize = 100;
 /// The office's note on an item.
@@ -54,6 +56,8 @@ pub fn heartbeat(hb: &Heartbeat) -> Result<(), TooLong> {
     text("version", &hb.version, VERSION_CHARS)?;
     count("failed", hb.failed.len(), LISTED_FILES)?;
     count("unsorted", hb.unsorted.len(), LISTED_FILES)?;
+    count("skipped", hb.skipped.len(), LISTED_FILES)?;
+    hb.skipped.iter().try_for_each(|f| text("skipped.name", &f.name, NAME_CHARS))?;
     hb.failed.iter().try_for_each(|f| text("failed.reason", &f.reason, REASON_CHARS))
 }
 
@@ -103,6 +107,7 @@ mod tests {
             failed: Vec::new(),
             oldest_pending: None,
             unsorted: Vec::new(),
+            skipped: Vec::new(),
         };
         assert_eq!(heartbeat(&hb), Ok(()));
         hb.host = "长".repeat(HOST_CHARS + 1);

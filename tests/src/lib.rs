@@ -100,6 +100,28 @@ impl Aggregator {
         records.as_array().unwrap().iter().map(|r| r["path"].as_str().unwrap().to_string()).collect()
     }
 
+    /// A dashboard page as a browser logged in with `token` gets it.
+    pub async fn page(&self, token: &str, path: &str) -> String {
+        let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let login = client
+            .post(format!("{}/login", self.url()))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("token={token}"))
+            .send()
+            .await
+            .unwrap();
+        let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+        let r = client.get(format!("{}{path}", self.url())).header("cookie", cookie).send().await.unwrap();
+        assert!(r.status().is_success(), "GET {path}: {}", r.status());
+        r.text().await.unwrap()
+    }
+
+    /// The status of one department, as the office sees it.
+    pub async fn department_status(&self, office: &str, department: &str) -> Value {
+        let status = self.get("/api/v1/status", office).await;
+        status["departments"].as_array().unwrap().iter().find(|d| d["id"] == department).cloned().unwrap()
+    }
+
     /// How often the audit log has `action`.
     pub async fn audit_count(&self, office: &str, action: &str) -> usize {
         audit_counts(&self.url(), office).await.get(action).copied().unwrap_or(0)

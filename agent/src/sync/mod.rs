@@ -8,7 +8,7 @@ mod hashing;
 mod server_check;
 mod settle;
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -18,17 +18,19 @@ use futures_util::stream::FuturesUnordered;
 use jiff::Timestamp;
 use tokio::task::JoinHandle;
 use yingjian_shared::{
-    Catalogue, FailedFile, Heartbeat, PendingFile, RelPath, WatchMode, is_image_name, limits,
+    Catalogue, FailedFile, Heartbeat, PendingFile, RelPath, SkipReason, SkippedFile, WatchMode,
+    is_image_name, limits,
 };
 
 use deliver::{Delivery, Sent, Slots};
 use hashing::{Hashed, Hashing, hash_if_unchanged, hash_while_uploading};
 use settle::Candidates;
+pub use settle::Seen;
 
 use crate::client::Client;
 use crate::config::AgentConfig;
 use crate::error::{AgentError, AgentResult};
-use crate::scan::{self, Found, folder_present, relative, sidecar_caption, stat};
+use crate::scan::{self, Found, absence, relative, shown, sidecar_caption, stat};
 use crate::state::{FileRow, FileState, State};
 use crate::watch::{self, Change, Watch};
 
@@ -50,6 +52,10 @@ const UPLOAD_WHILE_HASHING_FROM: u64 = 64 << 20;
 const LARGE_AT_ONCE: usize = 2;
 /// Batches of at least this many files to hash are reported to the progress callback.
 const PROGRESS_FROM: usize = 100;
+/// While the server is unreachable, it is looked for after this long, then twice as long each
+/// time, up to `PROBE_UP_TO`.
+const PROBE_FROM: Duration = Duration::from_secs(1);
+const PROBE_UP_TO: Duration = Duration::from_secs(10);
 /// How often the agent compares what it delivered with the server's records when the server
 /// never seemed to go away (after an outage, and at start, it does so at once).
 const CHECK_SERVER_EVERY: Duration = Duration::from_hours(1);
@@ -67,7 +73,12 @@ pub struct Agent {
     host: String,
     candidates: Candidates,
     unsorted: BTreeSet<RelPath>,
-    paused: bool,
+    /// Files left out, by their shown name.
+    skipped: BTreeMap<String, SkipReason>,
+    /// Real paths of files whose name on disk is not their wire path (not NFC).
+    disk: HashMap<RelPath, PathBuf>,
+    /// Why the agent is paused (the folder is missing, or its marker is), if it is.
+    paused: Option<WatchMode>,
     watch: Option<Watch>,
     slots: Slots,
     /// Large files being hashed and uploaded at once, and their paths.
@@ -77,6 +88,13 @@ pub struct Agent {
     /// was moved, and its content is on the server already.
     withdrawn_large: HashSet<(u64, i64)>,
     offline_until: Option<Instant>,
+    /// A request failed for want of the server, and none has succeeded since: the first that
+    /// does makes everything waiting on the server due at once (also true at start, for what an
+    /// earlier run left backing off).
+    server_lost: bool,
+    /// While the server is lost, when to look for it next, and how long to wait after that.
+    probe_at: Instant,
+    probe_every: Duration,
     /// When the server last confirmed holding everything this agent delivered; `None` when it
     /// is due (at start, and after the server was unreachable).
     server_checked: Option<Instant>,
@@ -106,13 +124,18 @@ impl Agent {
             host,
             candidates: Candidates::default(),
             unsorted: BTreeSet::new(),
-            paused: false,
+            skipped: BTreeMap::new(),
+            disk: HashMap::new(),
+            paused: None,
             watch: None,
             slots: Slots::new(IN_FLIGHT),
             hashing: FuturesUnordered::new(),
             hashing_paths: HashSet::new(),
             withdrawn_large: HashSet::new(),
             offline_until: None,
+            server_lost: true,
+            probe_at: Instant::now(),
+            probe_every: PROBE_FROM,
             server_checked: None,
             progress: None,
             reporting: false,
@@ -155,9 +178,14 @@ impl Agent {
                     self.send_due()?;
                 }
                 _ = presence.tick() => {
-                    let present = folder_present(&self.root);
-                    if present == self.paused {
+                    let absent = absence(&self.root);
+                    if absent.is_none() == self.paused.is_some() {
                         changes = self.resume().await;
+                    }
+                    self.paused = self.paused.and(absent);
+                    if self.server_lost && Instant::now() >= self.probe_at {
+                        // The heartbeat doubles as the probe: the first to succeed ends the wait.
+                        self.heartbeat().await;
                     }
                 }
                 _ = rescan.tick() => self.reconcile()?,
@@ -171,15 +199,15 @@ impl Agent {
     /// (Re)starts watching and reconciles; pauses instead while the folder is not there.
     async fn resume(&mut self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Change>> {
         self.watch = None;
-        if !folder_present(&self.root) {
-            if !self.paused {
-                tracing::warn!(folder = %self.root.display(),
-                    "the evidence folder is missing or unmounted (marker file not found): pausing; nothing is withdrawn");
+        if let Some(why) = absence(&self.root) {
+            if self.paused.is_none() {
+                tracing::warn!(folder = %self.root.display(), ?why,
+                    "the evidence folder is missing or unmounted, or its marker file was deleted: pausing; nothing is withdrawn");
             }
-            self.paused = true;
+            self.paused = Some(why);
             return None;
         }
-        self.paused = false;
+        self.paused = None;
         let changes = match watch::start(&self.root, self.config.poll).await {
             Ok((watch, rx)) => {
                 tracing::info!(mode = ?watch.mode(), folder = %self.root.display(), "watching");
@@ -199,17 +227,17 @@ impl Agent {
 
     fn watch_mode(&self) -> WatchMode {
         match (&self.watch, self.paused) {
-            (_, true) => WatchMode::Paused,
-            (Some(w), false) => w.mode(),
-            (None, false) => WatchMode::Polling,
+            (_, Some(why)) => why,
+            (Some(w), None) => w.mode(),
+            (None, None) => WatchMode::Polling,
         }
     }
 
     /// Compares the whole folder with the local state: new and changed files become candidates,
     /// files that are gone are withdrawn. Unchanged files (same size and mtime) are not hashed.
     pub fn reconcile(&mut self) -> AgentResult<()> {
-        if !folder_present(&self.root) {
-            self.paused = true;
+        if let Some(why) = absence(&self.root) {
+            self.paused = Some(why);
             return Ok(());
         }
         let started = Instant::now();
@@ -218,69 +246,112 @@ impl Agent {
         let known: HashMap<String, FileRow> =
             self.state.all()?.into_iter().map(|r| (r.path.clone(), r)).collect();
         let mut present = BTreeSet::new();
+        self.disk.clear();
         for f in found.evidence {
             present.insert(f.rel.to_string());
-            self.want(f, known.get(present.last().expect("just inserted")), false);
+            self.want(f, known.get(present.last().expect("just inserted")), Seen::Changed);
         }
         for path in known.keys().filter(|p| !present.contains(*p)) {
             self.state.gone(path)?;
         }
         self.unsorted = found.unsorted.into_iter().collect();
+        let skipped = found.skipped.into_iter().map(|f| (f.name, f.reason)).collect();
+        self.note_skipped(&skipped);
+        self.skipped = skipped;
         let elapsed_ms = started.elapsed().as_millis() as u64;
         tracing::info!(files, to_hash = self.candidates.len(), elapsed_ms, "reconciled");
         Ok(())
     }
 
     /// Makes a found file a candidate unless the state already has exactly this version.
-    fn want(&mut self, f: Found, known: Option<&FileRow>, complete: bool) {
+    fn want(&mut self, f: Found, known: Option<&FileRow>, seen: Seen) {
+        if f.os != self.naive_path(&f.rel) {
+            self.disk.insert(f.rel.clone(), f.os.clone());
+        }
         if known.is_some_and(|r| r.size == f.size && r.mtime == f.mtime && r.state != FileState::Withdraw) {
             return;
         }
-        self.candidates.want(f.rel, f.os, f.size, f.mtime, complete, Instant::now());
+        self.candidates.want(f.rel, f.os, f.size, f.mtime, seen, Instant::now());
+    }
+
+    /// Logs each file newly left out, once.
+    fn note_skipped(&self, skipped: &BTreeMap<String, SkipReason>) {
+        for (name, reason) in skipped.iter().filter(|(name, _)| !self.skipped.contains_key(*name)) {
+            tracing::warn!(file = %name, reason = reason.label(), "left out");
+        }
     }
 
     fn on_change(&mut self, change: Change) -> AgentResult<()> {
-        if self.paused {
+        if self.paused.is_some() {
             return Ok(());
         }
         let paths = match change {
             Change::Rescan => return self.reconcile(),
+            Change::Unwatched(folder) => {
+                if let Some(watch) = &mut self.watch
+                    && let Err(e) = watch.poll_also(&folder)
+                {
+                    tracing::error!(error = %e, folder = %folder.display(), "cannot poll a folder; relying on periodic rescans");
+                }
+                // What arrived before polling began is found by looking now.
+                vec![(folder, Seen::Changed)]
+            }
             Change::Paths(paths) => paths,
         };
-        for (os, complete) in paths {
-            let Some(rel) = relative(&self.root, &os) else { continue };
+        for (os, seen) in paths {
+            // What was said of this path (or below it) before is looked at anew.
+            let name = shown(&self.root, &os);
+            let below = format!("{name}/");
+            self.skipped.retain(|s, _| *s != name && !s.starts_with(&below));
+            let mut skipped = BTreeMap::new();
             if os.is_dir() {
                 let found = scan::scan(&self.catalogue, &self.root, &os);
                 for f in found.evidence {
                     let known = self.state.get(f.rel.as_str())?;
-                    self.want(f, known.as_ref(), complete);
+                    self.want(f, known.as_ref(), seen);
                 }
                 self.unsorted.extend(found.unsorted);
-            } else if os.exists() {
-                if rel.extension().as_deref() == Some("txt") {
+                skipped.extend(found.skipped.into_iter().map(|f| (f.name, f.reason)));
+            } else if std::fs::symlink_metadata(&os).is_ok() {
+                if os.extension().is_some_and(|e| e.eq_ignore_ascii_case("txt")) {
                     self.caption_changed(&os)?;
                 }
-                let found = scan::scan_one(&self.catalogue, &self.root, &os);
-                match found {
+                match scan::scan_one(&self.catalogue, &self.root, &os) {
                     scan::One::Evidence(f) => {
                         let known = self.state.get(f.rel.as_str())?;
-                        self.want(f, known.as_ref(), complete);
+                        self.want(f, known.as_ref(), seen);
                     }
                     scan::One::Unsorted(rel) => {
                         self.unsorted.insert(rel);
                     }
+                    scan::One::Skipped(SkippedFile { name, reason }, empty) => {
+                        skipped.insert(name, reason);
+                        // An empty file where a version was sent: withdrawn once it stays empty.
+                        if let Some(f) = empty
+                            && self.state.get(f.rel.as_str())?.is_some()
+                        {
+                            self.want(f, None, Seen::Changed);
+                        }
+                    }
                     scan::One::Other => {}
                 }
-            } else {
-                if !folder_present(&self.root) {
+            } else if let Some(rel) = relative(&self.root, &os) {
+                if let Some(why) = absence(&self.root) {
                     // The whole folder went away: not a mass deletion.
-                    self.paused = true;
+                    self.paused = Some(why);
                     return Ok(());
                 }
+                // A name not in NFC that clashed with its NFC twin: the twin is still there.
+                if os != self.naive_path(&rel) && self.naive_path(&rel).exists() {
+                    continue;
+                }
+                self.disk.remove(&rel);
                 self.candidates.remove(&rel);
                 self.unsorted.retain(|u| u != &rel && !u.as_str().starts_with(&format!("{rel}/")));
                 self.state.gone_under(rel.as_str())?;
             }
+            self.note_skipped(&skipped);
+            self.skipped.extend(skipped);
         }
         Ok(())
     }
@@ -327,6 +398,12 @@ impl Agent {
             }
             let Some(c) = self.candidates.get(&rel) else { continue };
             let (os, size, mtime) = (c.os.clone(), c.size, c.mtime);
+            if size == 0 {
+                // Emptied and left empty: not evidence; a version sent before is withdrawn.
+                self.candidates.remove(&rel);
+                self.state.gone(rel.as_str())?;
+                continue;
+            }
             if size >= UPLOAD_WHILE_HASHING_FROM && self.online() && !self.moved(size, mtime)? {
                 if self.hashing.len() < LARGE_AT_ONCE {
                     let client = self.client.clone();
@@ -362,7 +439,7 @@ impl Agent {
                 if self.state.settled(rel.as_str(), size, mtime, sha.as_str(), caption.as_deref())? {
                     tracing::debug!(path = %rel, size, "queued");
                 }
-                self.candidates.remove(&rel);
+                self.candidates.taken(&rel, Instant::now());
             }
             Hashed::Changed => self.candidates.changed(&rel, Instant::now()),
             Hashed::Locked => self.candidates.locked(&rel, Instant::now()),
@@ -381,7 +458,34 @@ impl Agent {
 
     /// Whether the server is believed reachable and the folder is there.
     fn online(&self) -> bool {
-        !self.paused && self.offline_until.is_none_or(|t| Instant::now() >= t)
+        self.paused.is_none() && self.offline_until.is_none_or(|t| Instant::now() >= t)
+    }
+
+    /// A request failed for want of the server: the rest of the queue would fail the same way,
+    /// and the server is looked for with a backoff of its own, short, so that its return is
+    /// noticed within seconds.
+    fn server_gone(&mut self) {
+        if !self.server_lost {
+            self.probe_every = PROBE_FROM;
+        }
+        self.server_lost = true;
+        self.offline_until = Some(Instant::now() + OFFLINE_PAUSE);
+        self.server_checked = None;
+        self.probe_at = Instant::now() + self.probe_every;
+        self.probe_every = (self.probe_every * 2).min(PROBE_UP_TO);
+    }
+
+    /// A request succeeded: if the server had been lost, everything that waited on it is due.
+    fn server_here(&mut self) -> AgentResult<()> {
+        if self.server_lost {
+            let due = self.state.server_back()?;
+            if due > 0 {
+                tracing::info!(files = due, "the server is back: sending what waited for it");
+            }
+            self.server_lost = false;
+            self.offline_until = None;
+        }
+        Ok(())
     }
 
     /// Starts deliveries from the queue (uploads, records, withdrawals) up to `IN_FLIGHT`.
@@ -412,6 +516,7 @@ impl Agent {
         let Delivery { rel, row, result } = joined?;
         match result {
             Ok(Sent::Withdrawn) => {
+                self.server_here()?;
                 tracing::info!(path = %rel, "withdrawn");
                 self.state.withdrawn(&row)?;
                 if row.size >= UPLOAD_WHILE_HASHING_FROM {
@@ -419,38 +524,44 @@ impl Agent {
                 }
             }
             Ok(Sent::Done) => {
+                self.server_here()?;
                 tracing::info!(path = %rel, "synced");
                 self.state.mark_synced(&row)?;
             }
             Ok(Sent::Changed(found)) => {
                 // The file changed since it was hashed: settle it again.
-                self.want(found, None, false);
+                self.want(found, None, Seen::Changed);
             }
             Ok(Sent::Gone) => self.state.gone(&row.path)?,
             Err(AgentError::Server { code, .. }) if code == "hash_mismatch" => {
                 let os = self.os_path(&rel);
                 if let Some((size, mtime)) = stat(&os) {
-                    self.want(Found { rel, os, size, mtime }, None, false);
+                    self.want(Found { rel, os, size, mtime }, None, Seen::Changed);
                 }
             }
             Err(e) if e.is_permanent() => {
                 tracing::warn!(path = %rel, error = %e, "refused by the server");
-                self.state.mark_failed(&row, &e.to_string())?;
+                self.state.mark_failed(&row, &e.for_clerk())?;
             }
             Err(e) => {
                 tracing::debug!(path = %rel, error = %e, attempts = row.attempts + 1, "will retry");
-                self.state.retry_later(&row, &e.to_string())?;
-                if matches!(e, AgentError::Network(_)) {
-                    // The server is unreachable: the rest of the queue would fail the same way.
-                    self.offline_until = Some(Instant::now() + OFFLINE_PAUSE);
-                    self.server_checked = None;
+                let offline = matches!(e, AgentError::Network(_));
+                self.state.retry_later(&row, &e.to_string(), offline)?;
+                if offline {
+                    self.server_gone();
                 }
             }
         }
         Ok(())
     }
 
+    /// Where the file of `rel` is on disk.
     fn os_path(&self, rel: &RelPath) -> PathBuf {
+        self.disk.get(rel).cloned().unwrap_or_else(|| self.naive_path(rel))
+    }
+
+    /// Where the file of `rel` would be if its name on disk were its wire path.
+    fn naive_path(&self, rel: &RelPath) -> PathBuf {
         rel.components().fold(self.root.clone(), |p, c| p.join(c))
     }
 
@@ -486,11 +597,27 @@ impl Agent {
             failed,
             oldest_pending: oldest,
             unsorted: self.unsorted.iter().take(limits::LISTED_FILES).cloned().collect(),
+            skipped: self
+                .skipped
+                .iter()
+                .take(limits::LISTED_FILES)
+                .map(|(name, reason)| SkippedFile { name: name.clone(), reason: *reason })
+                .collect(),
         };
-        if let Err(e) = self.client.heartbeat(&hb).await {
-            tracing::debug!(error = %e, "heartbeat not delivered");
-            self.server_checked = None;
-            return;
+        match self.client.heartbeat(&hb).await {
+            Ok(()) => {
+                if let Err(e) = self.server_here() {
+                    tracing::error!(error = %e, "cannot update the local state");
+                }
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "heartbeat not delivered");
+                if matches!(e, AgentError::Network(_)) {
+                    self.server_gone();
+                }
+                self.server_checked = None;
+                return;
+            }
         }
         if self.server_checked.is_none_or(|t| t.elapsed() >= CHECK_SERVER_EVERY) {
             match server_check::refill(&self.client, &self.state).await {

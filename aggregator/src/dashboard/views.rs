@@ -206,7 +206,7 @@ fn dept_row(catalogue: &Catalogue, d: &DepartmentStatus) -> DeptRow {
     let (agent, agent_class) = match d.agents.iter().max_by_key(|a| a.last_seen) {
         None => ("未连接".to_string(), "muted"),
         Some(a) if a.silent => (format!("失联（{}）", local(a.last_seen)), "no"),
-        Some(a) if a.watch_mode == yingjian_shared::WatchMode::Paused => ("文件夹不可用".to_string(), "no"),
+        Some(a) if a.watch_mode.is_paused() => ("已暂停".to_string(), "no"),
         Some(a) => (format!("在线（待传 {}）", a.pending), "yes"),
     };
     let min_cases = catalogue.cases.min_for(&d.id);
@@ -413,6 +413,8 @@ struct DepartmentPage {
     contacts: Vec<Vec<String>>,
     agents: Vec<Vec<String>>,
     unsorted: Vec<String>,
+    /// Files an agent leaves out, with why and on which PC.
+    skipped: Vec<String>,
     /// Reports and typical cases the office returned.
     returned: Vec<String>,
 }
@@ -483,11 +485,7 @@ pub async fn department(
         .agents
         .iter()
         .map(|a| {
-            let mode = match a.watch_mode {
-                yingjian_shared::WatchMode::Native => "实时监视",
-                yingjian_shared::WatchMode::Polling => "定时扫描",
-                yingjian_shared::WatchMode::Paused => "文件夹不可用，已暂停",
-            };
+            let mode = a.watch_mode.label();
             let failed =
                 a.failed.iter().map(|f| format!("{}：{}", f.path, f.reason)).collect::<Vec<_>>().join("；");
             let seen =
@@ -523,6 +521,13 @@ pub async fn department(
         contacts,
         agents,
         unsorted: d.unsorted.iter().map(ToString::to_string).collect(),
+        skipped: d
+            .agents
+            .iter()
+            .flat_map(|a| {
+                a.skipped.iter().map(move |f| format!("{}：{}（{}）", f.name, f.reason.label(), a.host))
+            })
+            .collect(),
         returned: d.returned.iter().map(Returned::line).collect(),
     };
     Ok(Html(page.render()?))

@@ -1,5 +1,6 @@
 //! End-to-end: the real aggregator and real agents on loopback against real folders.
 
+mod agent_clerk;
 mod agent_sync;
 mod architecture;
 mod boundaries;
