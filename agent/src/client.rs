@@ -4,8 +4,9 @@ use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
 
+use base64::Engine as _;
 use bytes::Bytes;
-use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, HeaderMap, HeaderValue};
+use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION};
 use reqwest::{Body, Method, Response, StatusCode};
 use yingjian_shared::{
     BlobStored, Catalogue, ErrorBody, EvidenceAck, EvidenceEntry, EvidenceRecord, HOST_HEADER, Heartbeat,
@@ -13,6 +14,9 @@ use yingjian_shared::{
 };
 
 use crate::error::{AgentError, AgentResult};
+
+const TUS_RESUMABLE: &str = "tus-resumable";
+const TUS_VERSION: &str = "1.0.0";
 
 /// Upload bodies are read in chunks of this size, a few ahead of the network.
 const BODY_CHUNK: usize = 256 << 10;
@@ -77,14 +81,74 @@ impl Client {
     /// Streams the file from disk; the server checks that it hashes to `sha256`.
     pub async fn put_blob(&self, sha256: &str, file: &Path, size: u64) -> AgentResult<()> {
         let r = self.http.put(self.url(&format!("/api/v1/blobs/{sha256}"))).header(CONTENT_LENGTH, size);
-        check(r.body(file_body(file).await?).send().await?).await.map(|_| ())
+        check(r.body(file_body(file, 0).await?).send().await?).await.map(|_| ())
     }
 
-    /// Streams the file from disk without naming its hash: the server files it under the hash
-    /// it computes, and says which.
-    pub async fn post_blob(&self, file: &Path, size: u64) -> AgentResult<BlobStored> {
-        let r = self.http.post(self.url("/api/v1/blobs")).header(CONTENT_LENGTH, size);
-        Ok(check(r.body(file_body(file).await?).send().await?).await?.json().await?)
+    /// Starts a resumable (tus) upload of `size` bytes and answers its address.
+    pub async fn create_upload(&self, size: u64, sha256: Option<&str>, name: &str) -> AgentResult<String> {
+        let b64 = |v: &str| base64::engine::general_purpose::STANDARD.encode(v);
+        let metadata = match sha256 {
+            Some(sha) => format!("filename {},sha256 {}", b64(name), b64(sha)),
+            None => format!("filename {}", b64(name)),
+        };
+        let r = self
+            .http
+            .post(self.url("/api/v1/uploads"))
+            .header(TUS_RESUMABLE, TUS_VERSION)
+            .header("upload-length", size)
+            .header("upload-metadata", metadata)
+            .send()
+            .await?;
+        let r = check(r).await?;
+        let location =
+            r.headers().get(LOCATION).and_then(|v| v.to_str().ok()).ok_or_else(|| AgentError::Server {
+                status: r.status().as_u16(),
+                code: "no_location".into(),
+                message: "the server started an upload but did not say where".into(),
+            })?;
+        Ok(if location.starts_with('/') { self.url(location) } else { location.to_string() })
+    }
+
+    /// How many bytes of the upload at `url` the server holds; `None` if it holds none any
+    /// more (finished, ended or expired).
+    pub async fn upload_offset(&self, url: &str) -> AgentResult<Option<u64>> {
+        let r = self.http.head(url).header(TUS_RESUMABLE, TUS_VERSION).send().await?;
+        if matches!(r.status(), StatusCode::NOT_FOUND | StatusCode::GONE) {
+            return Ok(None);
+        }
+        let r = check(r).await?;
+        Ok(r.headers().get("upload-offset").and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()))
+    }
+
+    /// Sends the file from byte `from` to its end into the upload at `url`: the server's
+    /// answer once it holds the whole file, `None` if it does not yet.
+    pub async fn patch_upload(
+        &self,
+        url: &str,
+        file: &Path,
+        from: u64,
+        size: u64,
+    ) -> AgentResult<Option<BlobStored>> {
+        let r = self
+            .http
+            .patch(url)
+            .header(TUS_RESUMABLE, TUS_VERSION)
+            .header("upload-offset", from)
+            .header(CONTENT_TYPE, "application/offset+octet-stream")
+            .header(CONTENT_LENGTH, size - from)
+            .body(file_body(file, from).await?)
+            .send()
+            .await?;
+        let r = check(r).await?;
+        if r.status() == StatusCode::NO_CONTENT {
+            return Ok(None);
+        }
+        Ok(Some(r.json().await?))
+    }
+
+    /// Gives up the upload at `url` (best effort: an upload left alone expires).
+    pub async fn end_upload(&self, url: &str) {
+        let _ = self.http.delete(url).header(TUS_RESUMABLE, TUS_VERSION).send().await;
     }
 
     pub async fn put_evidence(&self, record: &EvidenceRecord) -> AgentResult<EvidenceAck> {
@@ -113,11 +177,12 @@ impl Client {
     }
 }
 
-/// A request body read from the file by one blocking task for the whole file (tokio's file
-/// reads hand every chunk to the blocking pool and copy it once more). The task stops when the
-/// request is dropped.
-async fn file_body(path: &Path) -> AgentResult<Body> {
-    let file = tokio::fs::File::open(path).await?.into_std().await;
+/// A request body read from the file, from byte `from` on, by one blocking task for the whole
+/// file (tokio's file reads hand every chunk to the blocking pool and copy it once more). The
+/// task stops when the request is dropped.
+async fn file_body(path: &Path, from: u64) -> AgentResult<Body> {
+    let mut file = tokio::fs::File::open(path).await?.into_std().await;
+    std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(from))?;
     let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(BODY_CHUNKS_AHEAD);
     tokio::task::spawn_blocking(move || {
         let mut file = file;

@@ -24,10 +24,12 @@ pub enum AgentError {
 
 impl AgentError {
     /// Errors that will not go away by sending the same request again (the clerk must act).
+    /// Not: a lost token, a resumable upload that is busy (423), a record that came before its
+    /// blob (409), a file that changed on the way.
     pub fn is_permanent(&self) -> bool {
         matches!(self, AgentError::Server { status, code, .. }
-            if (400..500).contains(status) && *status != 401 && *status != 408 && *status != 429
-               && code != "hash_mismatch" && *status != 409)
+            if (400..500).contains(status) && !matches!(status, 401 | 408 | 409 | 423 | 429)
+               && code != "hash_mismatch")
     }
 }
 

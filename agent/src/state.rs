@@ -34,6 +34,13 @@ CREATE INDEX IF NOT EXISTS files_failed ON files(path) WHERE state = 'failed';
 const MIGRATIONS: &[&str] = &[
     // 1: which retries wait only for the server to come back (they are due the moment it does).
     "ALTER TABLE files ADD COLUMN offline INTEGER NOT NULL DEFAULT 0;",
+    // 2: the resumable upload under way for a file's version, to go on with after a restart.
+    "CREATE TABLE uploads (
+        path  TEXT PRIMARY KEY,
+        size  INTEGER NOT NULL,
+        mtime INTEGER NOT NULL,
+        url   TEXT NOT NULL
+    );",
 ];
 
 /// What the agent must still do for a file.
@@ -300,6 +307,34 @@ impl State {
     /// A refusal the clerk must fix (wrong folder, too large): kept until the file changes.
     pub fn mark_failed(&self, sent: &FileRow, error: &str) -> AgentResult<()> {
         self.update_sent(sent, "UPDATE files SET state = 'failed', error = ?6", &[&error])
+    }
+}
+
+impl State {
+    /// The resumable upload started for this version of the file, if any.
+    pub fn upload_of(&self, path: &str, size: u64, mtime: i64) -> AgentResult<Option<String>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT url FROM uploads WHERE path = ?1 AND size = ?2 AND mtime = ?3",
+                params![path, size as i64, mtime],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    /// Remembers the upload of this version of the file (replacing one of an older version).
+    pub fn set_upload(&self, path: &str, size: u64, mtime: i64, url: &str) -> AgentResult<()> {
+        self.conn().execute(
+            "INSERT OR REPLACE INTO uploads (path, size, mtime, url) VALUES (?1, ?2, ?3, ?4)",
+            params![path, size as i64, mtime, url],
+        )?;
+        Ok(())
+    }
+
+    pub fn clear_upload(&self, path: &str) -> AgentResult<()> {
+        self.conn().execute("DELETE FROM uploads WHERE path = ?1", [path])?;
+        Ok(())
     }
 }
 

@@ -33,6 +33,7 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     pub bundle: BundleSettings,
     pub timeouts: Timeouts,
+    pub uploads: UploadSettings,
     /// Write blobs of 1 MiB or more past the page cache (`O_DIRECT`, Linux) where the
     /// filesystem allows it; `false` writes every blob through the cache.
     pub direct_io: bool,
@@ -52,6 +53,20 @@ pub struct Timeouts {
 impl Default for Timeouts {
     fn default() -> Self {
         Timeouts { header_secs: 20, body_idle_secs: 60 }
+    }
+}
+
+/// `[uploads]`: resumable (tus) uploads.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UploadSettings {
+    /// A partial upload that has not grown for this long is dropped.
+    pub expire_secs: u64,
+}
+
+impl Default for UploadSettings {
+    fn default() -> Self {
+        UploadSettings { expire_secs: 24 * 3600 }
     }
 }
 
@@ -91,6 +106,7 @@ impl Default for Config {
             tls: None,
             bundle: BundleSettings::default(),
             timeouts: Timeouts::default(),
+            uploads: UploadSettings::default(),
             direct_io: true,
         }
     }

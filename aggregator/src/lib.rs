@@ -17,6 +17,7 @@ mod review;
 mod server;
 mod state;
 mod tls;
+mod uploads;
 
 pub use auth::{new_token, token_hash};
 pub use cli::{Cli, init_logging, run};

@@ -15,6 +15,7 @@ use crate::bundle::Bundles;
 use crate::config::Config;
 use crate::db::{Db, StatusData};
 use crate::error::{AppError, AppResult};
+use crate::uploads::Uploads;
 
 /// Live events kept for slow subscribers before they miss some (they are then told to reload).
 /// Every field of an event is length-capped, so this bounds what a subscriber that never reads
@@ -30,6 +31,8 @@ pub struct AppState {
     pub db: Db,
     pub blobs: Arc<dyn BlobStore>,
     pub bundles: Bundles,
+    /// Resumable (tus) uploads under way.
+    pub uploads: Arc<Uploads>,
     pub catalogue: Arc<Catalogue>,
     pub deadlines: Deadlines,
     pub config: Arc<Config>,
@@ -54,11 +57,13 @@ impl AppState {
         let db = Db::open(&config.data.join("yingjian.sqlite3"))?;
         let blobs: Arc<dyn BlobStore> = Arc::new(LocalBlobs::open(&config.data, config.direct_io)?);
         let bundles = Bundles::new(config.data.join("bundles"));
+        let uploads = Arc::new(Uploads::open(&config.data, Duration::from_secs(config.uploads.expire_secs))?);
         let (events, _) = broadcast::channel(EVENT_BACKLOG);
         Ok(AppState {
             db,
             blobs,
             bundles,
+            uploads,
             catalogue: Arc::new(catalogue),
             deadlines,
             config: Arc::new(config),

@@ -191,10 +191,13 @@ pub async fn deliver(
 }
 
 /// A loopback relay in front of a server that counts the bytes sent through it towards the
-/// server: what an agent's traffic costs on the wire.
+/// server: what an agent's traffic costs on the wire. It can also be slowed down, and cut.
 pub struct Relay {
     pub addr: SocketAddr,
     sent: Arc<AtomicU64>,
+    /// Bytes per second towards the server; 0 for as fast as it goes.
+    rate: Arc<AtomicU64>,
+    cut: Arc<tokio::sync::Notify>,
     task: JoinHandle<()>,
 }
 
@@ -203,20 +206,27 @@ impl Relay {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let sent = Arc::new(AtomicU64::new(0));
-        let counter = sent.clone();
+        let rate = Arc::new(AtomicU64::new(0));
+        let cut = Arc::new(tokio::sync::Notify::new());
+        let (counter, pace, cutter) = (sent.clone(), rate.clone(), cut.clone());
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let Ok(upstream) = TcpStream::connect(server).await else { continue };
-                let counter = counter.clone();
+                let (counter, pace, cutter) = (counter.clone(), pace.clone(), cutter.clone());
                 tokio::spawn(async move {
                     let (mut from_client, mut to_client) = client.into_split();
                     let (mut from_server, mut to_server) = upstream.into_split();
                     let up = async {
-                        let mut buf = vec![0u8; 256 * 1024];
+                        let mut buf = vec![0u8; 64 * 1024];
                         while let Ok(n @ 1..) = from_client.read(&mut buf).await {
                             counter.fetch_add(n as u64, Ordering::Relaxed);
                             if to_server.write_all(&buf[..n]).await.is_err() {
                                 break;
+                            }
+                            let rate = pace.load(Ordering::Relaxed);
+                            if rate > 0 {
+                                // The link's pace (the scenario, not synchronisation).
+                                tokio::time::sleep(Duration::from_secs_f64(n as f64 / rate as f64)).await;
                             }
                         }
                         let _ = to_server.shutdown().await;
@@ -225,11 +235,15 @@ impl Relay {
                         let _ = tokio::io::copy(&mut from_server, &mut to_client).await;
                         let _ = to_client.shutdown().await;
                     };
-                    tokio::join!(up, down);
+                    // A cut drops both directions at once, as a broken link does.
+                    tokio::select! {
+                        _ = async { tokio::join!(up, down) } => {}
+                        () = cutter.notified() => {}
+                    }
                 });
             }
         });
-        Relay { addr, sent, task }
+        Relay { addr, sent, rate, cut, task }
     }
 
     pub fn url(&self) -> String {
@@ -239,6 +253,16 @@ impl Relay {
     /// Bytes sent towards the server so far, headers included.
     pub fn sent(&self) -> u64 {
         self.sent.load(Ordering::Relaxed)
+    }
+
+    /// Sends at most `bytes_per_sec` towards the server from now on (0: no limit).
+    pub fn throttle(&self, bytes_per_sec: u64) {
+        self.rate.store(bytes_per_sec, Ordering::Relaxed);
+    }
+
+    /// Breaks every connection open now; new ones go through.
+    pub fn cut(&self) {
+        self.cut.notify_waiters();
     }
 }
 

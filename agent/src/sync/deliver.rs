@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt};
@@ -11,10 +12,11 @@ use jiff::Timestamp;
 use tokio::task::{JoinError, JoinHandle};
 use yingjian_shared::{EvidenceRecord, RelPath, Sha256Hex};
 
+use super::resumable::{self, RESUMABLE_FROM};
 use crate::client::Client;
 use crate::error::{AgentError, AgentResult};
 use crate::scan::{Found, stat};
-use crate::state::{FileRow, FileState};
+use crate::state::{FileRow, FileState, State};
 
 /// One finished delivery, with the row as it was when it started.
 pub struct Delivery {
@@ -38,6 +40,16 @@ pub struct Slots {
     paths: HashSet<String>,
 }
 
+/// Deliveries still running when the agent stops are ended, as a process exit would end them:
+/// the queue keeps them for the next start.
+impl Drop for Slots {
+    fn drop(&mut self) {
+        for delivery in &self.running {
+            delivery.abort();
+        }
+    }
+}
+
 impl Slots {
     pub fn new(capacity: usize) -> Slots {
         Slots { capacity, running: FuturesUnordered::new(), paths: HashSet::new() }
@@ -56,10 +68,10 @@ impl Slots {
     }
 
     /// Starts delivering `row` (the file at `os`) in a task of its own.
-    pub fn start(&mut self, client: Client, rel: RelPath, os: PathBuf, row: FileRow) {
+    pub fn start(&mut self, client: Client, state: Arc<State>, rel: RelPath, os: PathBuf, row: FileRow) {
         self.paths.insert(row.path.clone());
         self.running.push(tokio::spawn(async move {
-            let result = deliver(&client, &rel, &os, &row).await;
+            let result = deliver(&client, &state, &rel, &os, &row).await;
             Delivery { rel, row, result }
         }));
     }
@@ -84,9 +96,15 @@ impl Slots {
     }
 }
 
-/// Withdraws the record, or uploads the blob if the server lacks it and then files the record,
-/// unless the file on disk is no longer the version that was hashed.
-async fn deliver(client: &Client, rel: &RelPath, os: &Path, row: &FileRow) -> AgentResult<Sent> {
+/// Withdraws the record, or uploads the blob if the server lacks it (a large one resumably)
+/// and then files the record, unless the file on disk is no longer the version that was hashed.
+async fn deliver(
+    client: &Client,
+    state: &State,
+    rel: &RelPath,
+    os: &Path,
+    row: &FileRow,
+) -> AgentResult<Sent> {
     if row.state == FileState::Withdraw {
         return client.withdraw(rel).await.map(|()| Sent::Withdrawn);
     }
@@ -98,7 +116,11 @@ async fn deliver(client: &Client, rel: &RelPath, os: &Path, row: &FileRow) -> Ag
         None => return Ok(Sent::Gone),
     }
     if !client.has_blob(&row.sha256).await? {
-        client.put_blob(&row.sha256, os, row.size).await?;
+        if row.size >= RESUMABLE_FROM {
+            resumable::send(client, state, rel, os, (row.size, row.mtime), Some(&row.sha256)).await?;
+        } else {
+            client.put_blob(&row.sha256, os, row.size).await?;
+        }
     }
     let modified = Timestamp::from_nanosecond(i128::from(row.mtime)).unwrap_or(Timestamp::UNIX_EPOCH);
     let record = EvidenceRecord {

@@ -5,9 +5,11 @@ use std::path::{Path, PathBuf};
 
 use yingjian_shared::{RelPath, Sha256Hex, sha256_reader};
 
+use super::resumable;
 use crate::client::Client;
 use crate::error::AgentResult;
 use crate::scan::stat;
+use crate::state::State;
 
 /// A file hashed, with the size and mtime it was hashed at.
 pub struct Hashing {
@@ -25,15 +27,21 @@ pub enum Hashed {
     Gone,
 }
 
-/// Hashes a large file and uploads it at the same time, without naming its hash (the server
-/// hashes it too and files it under the hash it finds), so that the upload need not wait for
-/// the hash. Once the hash is known, the upload is dropped if the server has that content
-/// already (another department sent it) or if the file changed. Nothing depends on the upload
-/// succeeding: the delivery that follows sends whatever the server still lacks.
-pub async fn hash_while_uploading(client: &Client, os: &Path, size: u64, mtime: i64) -> AgentResult<Hashed> {
+/// Hashes a large file and uploads it at the same time, resumably, without naming its hash
+/// (the server hashes it too and files it under the hash it finds), so that the upload need
+/// not wait for the hash. Once the hash is known, the upload is given up if the server has that
+/// content already (another department sent it) or if the file changed. Nothing depends on the
+/// upload succeeding: the delivery that follows goes on with it, or sends what the server lacks.
+pub async fn hash_while_uploading(
+    client: &Client,
+    state: &State,
+    rel: &RelPath,
+    os: &Path,
+    (size, mtime): (u64, i64),
+) -> AgentResult<Hashed> {
     let path = os.to_path_buf();
     let mut hashing = tokio::task::spawn_blocking(move || hash_if_unchanged(&path, size, mtime));
-    let upload = client.post_blob(os, size);
+    let upload = resumable::send(client, state, rel, os, (size, mtime), None);
     tokio::pin!(upload);
     let (hashed, uploaded) = tokio::select! {
         hashed = &mut hashing => (hashed, None),
@@ -45,10 +53,17 @@ pub async fn hash_while_uploading(client: &Client, os: &Path, size: u64, mtime: 
         (None, Hashed::Done(sha)) if !client.has_blob(sha.as_str()).await.unwrap_or(true) => {
             Some(upload.await)
         }
-        _ => None,
+        (None, _) => {
+            // Not needed (the server has the content, or the file changed): let it go.
+            if let Some(url) = state.upload_of(rel.as_str(), size, mtime)? {
+                client.end_upload(&url).await;
+                state.clear_upload(rel.as_str())?;
+            }
+            None
+        }
     };
     if let Some(Err(e)) = uploaded {
-        tracing::debug!(path = %os.display(), error = %e, "early upload failed; the delivery will send the file");
+        tracing::debug!(path = %os.display(), error = %e, "early upload failed; the delivery goes on with it");
     }
     Ok(hashed)
 }

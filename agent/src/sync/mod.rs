@@ -5,12 +5,14 @@
 
 mod deliver;
 mod hashing;
+mod resumable;
 mod server_check;
 mod settle;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -69,7 +71,7 @@ pub struct Agent {
     root: PathBuf,
     catalogue: Catalogue,
     client: Client,
-    state: State,
+    state: Arc<State>,
     host: String,
     candidates: Candidates,
     unsorted: BTreeSet<RelPath>,
@@ -112,7 +114,7 @@ impl Agent {
             Ok(Ok(c)) => c,
             _ => Catalogue::builtin().clone(),
         };
-        let state = State::open(&config.state)?;
+        let state = Arc::new(State::open(&config.state)?);
         // Events name absolute paths: a relative folder (`--folder .`) would match none of them.
         let root = std::path::absolute(&config.folder)?;
         Ok(Agent {
@@ -191,6 +193,9 @@ impl Agent {
                 _ = rescan.tick() => self.reconcile()?,
                 _ = heartbeat.tick() => self.heartbeat().await,
             }
+        }
+        for hashing in &self.hashing {
+            hashing.abort();
         }
         tracing::info!("agent stopped");
         Ok(())
@@ -406,10 +411,10 @@ impl Agent {
             }
             if size >= UPLOAD_WHILE_HASHING_FROM && self.online() && !self.moved(size, mtime)? {
                 if self.hashing.len() < LARGE_AT_ONCE {
-                    let client = self.client.clone();
+                    let (client, state) = (self.client.clone(), self.state.clone());
                     self.hashing_paths.insert(rel.clone());
                     self.hashing.push(tokio::spawn(async move {
-                        let hashed = hash_while_uploading(&client, &os, size, mtime).await?;
+                        let hashed = hash_while_uploading(&client, &state, &rel, &os, (size, mtime)).await?;
                         Ok(Hashing { rel, os, size, mtime, hashed })
                     }));
                 }
@@ -506,7 +511,7 @@ impl Agent {
                 continue;
             };
             let os = self.os_path(&rel);
-            self.slots.start(self.client.clone(), rel, os, row);
+            self.slots.start(self.client.clone(), self.state.clone(), rel, os, row);
         }
         Ok(())
     }

@@ -20,7 +20,7 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
 /// Buffers in flight between the network and the disk threads: bounds memory per upload.
-const CHUNKS_IN_FLIGHT: usize = 4;
+pub(super) const CHUNKS_IN_FLIGHT: usize = 4;
 /// Network chunks are gathered into buffers of this size, so the disk thread is woken per
 /// quarter megabyte rather than per packet.
 const GATHER: usize = 256 * 1024;
@@ -122,7 +122,7 @@ async fn store(
     let mut writer = state.blobs.begin(declared)?;
     let (tx, mut rx) = mpsc::channel::<Bytes>(CHUNKS_IN_FLIGHT);
     let disk = tokio::task::spawn_blocking(move || writer.fill(&mut || rx.blocking_recv()).map(|()| writer));
-    let received = receive(body, max, &tx).await;
+    let received = receive_into(body, max, &tx).await;
     drop(tx);
     let writer = disk.await.map_err(AppError::internal)??;
     received?;
@@ -132,7 +132,7 @@ async fn store(
     let committed = tokio::task::spawn_blocking(move || writer.commit(named.as_ref()))
         .await
         .map_err(AppError::internal)?;
-    let Stored { sha256, size, magic } = match committed {
+    let stored = match committed {
         Ok(stored) => stored,
         Err(CommitError::Mismatch { actual }) => {
             let expected = expected.map(|e| e.to_string()).unwrap_or_default();
@@ -140,12 +140,23 @@ async fn store(
         }
         Err(CommitError::Io(e)) => return Err(e.into()),
     };
+    file_blob(state, caller, &department, stored).await
+}
+
+/// Files a blob just committed as delivered by `department` (new content, or a proof that it
+/// holds content stored already), audited; 201 for content new to the store, 200 otherwise.
+pub(super) async fn file_blob(
+    state: &AppState,
+    caller: &Caller,
+    department: &str,
+    Stored { sha256, size, magic }: Stored,
+) -> AppResult<(StatusCode, BlobStored)> {
     let created = state
         .db
-        .insert_blob(sha256.to_string(), size, magic, audit(caller, &department, &sha256, size))
+        .insert_blob(sha256.to_string(), size, magic, audit(caller, department, &sha256, size))
         .await?;
     if created {
-        state.publish(EventKind::Evidence, Some(&department), None, Some(format!("upload {size}")));
+        state.publish(EventKind::Evidence, Some(department), None, Some(format!("upload {size}")));
     }
     Ok((answer(created), BlobStored { sha256, size }))
 }
@@ -186,22 +197,31 @@ async fn hash_only(body: Body, max: u64) -> AppResult<(Sha256Hex, u64)> {
         }
         hasher.finish()
     });
-    let received = receive(body, max, &tx).await;
+    let received = receive_into(body, max, &tx).await;
     drop(tx);
     let hashed = hashing.await.map_err(AppError::internal)?;
     received?;
     Ok(hashed)
 }
 
-/// Forwards the body to the disk thread, refusing it once it passes `max` bytes.
-async fn receive(body: Body, max: u64, tx: &mpsc::Sender<Bytes>) -> AppResult<()> {
+/// Forwards the body to the disk thread, refusing it once it passes `max` bytes. Whatever
+/// arrived before the body broke off is forwarded too (a resumable upload keeps it).
+pub(super) async fn receive_into(body: Body, max: u64, tx: &mpsc::Sender<Bytes>) -> AppResult<()> {
     let mut stream = body.into_data_stream();
     let mut total = 0u64;
     let mut gathered = BytesMut::with_capacity(GATHER);
     while let Some(chunk) = stream.next().await {
-        let chunk: Bytes = chunk.map_err(|e| {
-            AppError::BadRequest(format!("the upload broke off ({e}): the agent will send the file again"))
-        })?;
+        let chunk: Bytes = match chunk {
+            Ok(chunk) => chunk,
+            Err(e) => {
+                if !gathered.is_empty() {
+                    let _ = tx.send(gathered.freeze()).await;
+                }
+                return Err(AppError::BadRequest(format!(
+                    "the upload broke off ({e}): the agent will send the rest again"
+                )));
+            }
+        };
         total += chunk.len() as u64;
         if total > max {
             return Err(AppError::TooLarge { max });

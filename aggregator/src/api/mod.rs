@@ -8,6 +8,7 @@ mod evidence;
 mod reviews;
 mod same_origin;
 mod status;
+mod uploads;
 
 use std::time::Duration;
 
@@ -40,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/bundles", post(bundles::create).get(bundles::list))
         .route("/api/v1/bundles/{name}", get(bundles::download))
         .merge(blobs::router())
+        .merge(uploads::router())
         .merge(crate::dashboard::router())
         .layer(axum::middleware::from_fn(same_origin::guard))
         .layer(RequestBodyTimeoutLayer::new(body_idle))

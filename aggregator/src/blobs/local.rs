@@ -3,7 +3,7 @@
 //! `blobs/ab/cd/<sha256>` holds the bytes whose SHA-256 is the name. A write goes to `tmp/`,
 //! guarded by a delete-on-drop handle, is hashed as it is written, synced, checked against the
 //! expected hash, renamed into place, and the folder synced: a crash leaves at most a file in
-//! `tmp/`, which is emptied at start.
+//! `tmp/`, which is emptied at start (but for `tmp/uploads/`, the partial resumable uploads).
 
 use std::fs::{self, File};
 use std::io::{self, Read};
@@ -20,6 +20,9 @@ use crate::direct_io::{self, Sink};
 const HASH_QUEUE: usize = 4;
 /// How much is written between two requests to the disk to start writing back.
 const WRITEBACK_EVERY: usize = 32 << 20;
+
+/// `tmp/uploads/` holds the partial resumable uploads (`crate::uploads`), which outlive a restart.
+const UPLOADS: &str = "uploads";
 
 /// The data folder's `blobs/` and `tmp/`.
 #[derive(Debug, Clone)]
@@ -73,6 +76,15 @@ impl BlobStore for LocalBlobs {
         fs::remove_file(self.path_of(sha256))
     }
 
+    fn adopt(&self, file: &Path, sha256: &Sha256Hex) -> io::Result<()> {
+        let target = self.path_of(sha256.as_str());
+        let folder = target.parent().expect("blob paths have a parent");
+        fs::create_dir_all(folder)?;
+        // `tmp/uploads/` is in the data folder: a rename, on the same filesystem.
+        fs::rename(file, &target)?;
+        File::open(folder)?.sync_all()
+    }
+
     fn list(&self) -> io::Result<Vec<String>> {
         let mut out = Vec::new();
         for first in fs::read_dir(&self.blobs)? {
@@ -88,12 +100,22 @@ impl BlobStore for LocalBlobs {
 
     /// Only the server does this, at start; other commands may run beside a live server.
     fn clear_tmp(&self) -> io::Result<()> {
-        fs::remove_dir_all(&self.tmp)?;
-        fs::create_dir_all(&self.tmp)
+        for entry in fs::read_dir(&self.tmp)? {
+            let entry = entry?;
+            if entry.file_name() == UPLOADS {
+                continue;
+            }
+            if entry.file_type()?.is_dir() {
+                fs::remove_dir_all(entry.path())?;
+            } else {
+                fs::remove_file(entry.path())?;
+            }
+        }
+        Ok(())
     }
 
     fn temp_files(&self) -> io::Result<usize> {
-        Ok(fs::read_dir(&self.tmp)?.count())
+        Ok(fs::read_dir(&self.tmp)?.flatten().filter(|e| e.file_name() != UPLOADS).count())
     }
 }
 

@@ -8,6 +8,7 @@
 mod local;
 
 use std::io::{self, Read, Write};
+use std::path::Path;
 
 use bytes::Bytes;
 use yingjian_shared::{Sha256Hex, Sha256Stream, sha256_reader};
@@ -23,6 +24,9 @@ pub trait BlobStore: Send + Sync {
     /// The stored length of a blob.
     fn len(&self, sha256: &str) -> io::Result<u64>;
     fn delete(&self, sha256: &str) -> io::Result<()>;
+    /// Takes a complete local file, synced and hashed as `sha256` by the caller, as that blob
+    /// (moved where the backend allows, not copied): a finished resumable upload.
+    fn adopt(&self, file: &Path, sha256: &Sha256Hex) -> io::Result<()>;
     /// Every stored blob's hash, sorted: for `scrub`, which also names blobs no record knows.
     fn list(&self) -> io::Result<Vec<String>>;
     /// Drops the writes a crashed server left unfinished (never acknowledged).

@@ -64,7 +64,14 @@ async fn assert_exactly_once(url: &str, office: &str, data: &Path, files: usize)
         scrub.contains(&format!("{files} blobs checked, 0 damaged, 0 stored without a record")),
         "{scrub}"
     );
-    assert_eq!(fs::read_dir(data.join("tmp")).unwrap().count(), 0, "no temporary file is left");
+    let left: Vec<_> = fs::read_dir(data.join("tmp"))
+        .unwrap()
+        .chain(fs::read_dir(data.join("tmp/uploads")).unwrap())
+        .flatten()
+        .map(|e| e.file_name())
+        .filter(|name| name != "uploads")
+        .collect();
+    assert!(left.is_empty(), "no temporary file or partial upload is left: {left:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

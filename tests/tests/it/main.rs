@@ -10,3 +10,4 @@ mod faults;
 mod hostile;
 mod https;
 mod load;
+mod resumable;

@@ -1,0 +1,265 @@
+//! tus 1.0 resumable uploads under `/api/v1/uploads` (core, creation, termination,
+//! expiration), for a department: an upload cut off resumes from the offset the server synced,
+//! so a link that always drops before the end still delivers. A completed upload is hashed
+//! from disk and becomes a blob exactly as a `PUT` makes one, answered with `{sha256, size}`.
+
+use axum::Json;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{head, options};
+use base64::Engine as _;
+use bytes::Bytes;
+use jiff::Timestamp;
+use tokio::sync::mpsc;
+use yingjian_shared::{Sha256Hex, limits};
+
+use super::blobs::{CHUNKS_IN_FLIGHT, file_blob, receive_into};
+use crate::auth::Caller;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use crate::uploads::{Busy, Upload, UploadInfo};
+
+const TUS_VERSION: &str = "1.0.0";
+const TUS_EXTENSIONS: &str = "creation,termination,expiration";
+const OFFSET_OCTET_STREAM: &str = "application/offset+octet-stream";
+
+static TUS_RESUMABLE: HeaderName = HeaderName::from_static("tus-resumable");
+static UPLOAD_OFFSET: HeaderName = HeaderName::from_static("upload-offset");
+static UPLOAD_LENGTH: HeaderName = HeaderName::from_static("upload-length");
+static UPLOAD_EXPIRES: HeaderName = HeaderName::from_static("upload-expires");
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/uploads", options(capabilities).post(create))
+        .route("/api/v1/uploads/{id}", head(offset).patch(append).delete(terminate))
+        // Bodies are counted against `max_upload_bytes` and the upload's length by the handler.
+        .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::map_response(|mut r: Response| async move {
+            r.headers_mut().insert(&TUS_RESUMABLE, HeaderValue::from_static(TUS_VERSION));
+            if r.status() == StatusCode::PRECONDITION_FAILED {
+                r.headers_mut().insert("tus-version", HeaderValue::from_static(TUS_VERSION));
+            }
+            r
+        }))
+}
+
+/// `OPTIONS`: what this server offers (no token needed, as tus clients ask first).
+async fn capabilities(State(state): State<AppState>) -> Response {
+    let mut headers = HeaderMap::new();
+    headers.insert("tus-version", HeaderValue::from_static(TUS_VERSION));
+    headers.insert("tus-extension", HeaderValue::from_static(TUS_EXTENSIONS));
+    headers.insert("tus-max-size", HeaderValue::from(state.config.max_upload_bytes));
+    (StatusCode::NO_CONTENT, headers).into_response()
+}
+
+/// Every request but `OPTIONS` says which protocol version it speaks.
+fn check_version(headers: &HeaderMap) -> AppResult<()> {
+    match headers.get(&TUS_RESUMABLE) {
+        Some(v) if v == TUS_VERSION => Ok(()),
+        _ => Err(AppError::PreconditionFailed(format!(
+            "send Tus-Resumable: {TUS_VERSION} (the tus version spoken here)"
+        ))),
+    }
+}
+
+fn number(headers: &HeaderMap, name: &HeaderName) -> AppResult<u64> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| AppError::BadRequest(format!("send {name} as a whole number of bytes")))
+}
+
+fn http_date(at: Timestamp) -> HeaderValue {
+    let text =
+        jiff::fmt::rfc2822::DateTimePrinter::new().timestamp_to_rfc9110_string(&at).unwrap_or_default();
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// `Upload-Metadata`: comma-separated `key base64(value)` pairs; `sha256` and `filename` are read.
+fn metadata(headers: &HeaderMap) -> AppResult<(Option<Sha256Hex>, Option<String>)> {
+    let Some(raw) = headers.get("upload-metadata") else { return Ok((None, None)) };
+    let raw = raw.to_str().map_err(|_| AppError::BadRequest("Upload-Metadata is not ASCII".into()))?;
+    let (mut sha256, mut name) = (None, None);
+    for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once(' ').unwrap_or((pair, ""));
+        let value = base64::engine::general_purpose::STANDARD
+            .decode(value.trim())
+            .ok()
+            .and_then(|v| String::from_utf8(v).ok())
+            .ok_or_else(|| {
+                AppError::BadRequest(format!("Upload-Metadata {key}: the value is not base64 of UTF-8 text"))
+            })?;
+        match key {
+            "sha256" => {
+                sha256 = Some(
+                    Sha256Hex::parse(&value)
+                        .map_err(|e| AppError::BadRequest(format!("Upload-Metadata sha256: {e}")))?,
+                );
+            }
+            "filename" => name = Some(limits::truncate(&value, limits::NAME_CHARS)),
+            _ => {}
+        }
+    }
+    Ok((sha256, name))
+}
+
+/// `POST`: a new upload of `Upload-Length` bytes (a deferred length is not offered).
+async fn create(State(state): State<AppState>, caller: Caller, headers: HeaderMap) -> AppResult<Response> {
+    check_version(&headers)?;
+    let department = caller.department()?.to_string();
+    let length = number(&headers, &UPLOAD_LENGTH)?;
+    let max = state.config.max_upload_bytes;
+    if length > max {
+        return Err(AppError::TooLarge { max });
+    }
+    let (sha256, name) = metadata(&headers)?;
+    let info = UploadInfo {
+        department,
+        agent: caller.agent.clone(),
+        length,
+        sha256,
+        name,
+        created: Timestamp::now(),
+    };
+    let uploads = state.uploads.clone();
+    let id =
+        tokio::task::spawn_blocking(move || uploads.create(&info)).await.map_err(AppError::internal)??;
+    let expires = Timestamp::now() + jiff::SignedDuration::from_secs(state.config.uploads.expire_secs as i64);
+    let mut out = HeaderMap::new();
+    out.insert(
+        header::LOCATION,
+        HeaderValue::from_str(&format!("/api/v1/uploads/{id}")).map_err(AppError::internal)?,
+    );
+    out.insert(&UPLOAD_EXPIRES, http_date(expires));
+    Ok((StatusCode::CREATED, out).into_response())
+}
+
+/// The caller's own upload `id`: to anyone else it does not exist.
+async fn own(state: &AppState, caller: &Caller, id: &str) -> AppResult<Upload> {
+    let department = caller.department()?.to_string();
+    let uploads = state.uploads.clone();
+    let id = id.to_string();
+    let upload =
+        tokio::task::spawn_blocking(move || uploads.get(&id)).await.map_err(AppError::internal)??;
+    upload.filter(|u| u.info.department == department).ok_or_else(|| {
+        AppError::NotFound("no such upload (finished, ended or expired): start a new one with POST".into())
+    })
+}
+
+fn position(upload: &Upload) -> HeaderMap {
+    let mut out = HeaderMap::new();
+    out.insert(&UPLOAD_OFFSET, HeaderValue::from(upload.offset));
+    out.insert(&UPLOAD_EXPIRES, http_date(upload.expires));
+    out
+}
+
+/// `HEAD`: how much the server holds, synced.
+async fn offset(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    check_version(&headers)?;
+    let upload = own(&state, &caller, &id).await?;
+    let mut out = position(&upload);
+    out.insert(&UPLOAD_LENGTH, HeaderValue::from(upload.info.length));
+    out.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok((StatusCode::OK, out).into_response())
+}
+
+/// `PATCH`: appends the body at `Upload-Offset`, syncs it, and answers the new offset; the
+/// request that reaches the length completes the upload and answers `{sha256, size}`. Bytes
+/// received before a cut are kept: the client asks `HEAD` and goes on from there.
+async fn append(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> AppResult<Response> {
+    check_version(&headers)?;
+    if headers.get(header::CONTENT_TYPE).is_none_or(|v| v != OFFSET_OCTET_STREAM) {
+        return Err(AppError::UnsupportedMediaType(format!(
+            "send the bytes as Content-Type: {OFFSET_OCTET_STREAM}"
+        )));
+    }
+    let at = number(&headers, &UPLOAD_OFFSET)?;
+    let upload = own(&state, &caller, &id).await?;
+    let claim = claim(&state, &id)?;
+    // Read again under the claim: a request that just ended may have grown it.
+    let upload = own(&state, &caller, &id).await.unwrap_or(upload);
+    if at != upload.offset {
+        return Err(AppError::Conflict(format!(
+            "the server holds {} bytes of this upload, not {at}: ask with HEAD and send from there",
+            upload.offset
+        )));
+    }
+    let (tx, mut rx) = mpsc::channel::<Bytes>(CHUNKS_IN_FLIGHT);
+    let uploads = state.uploads.clone();
+    let from = upload.offset;
+    let disk = tokio::task::spawn_blocking(move || {
+        let written = uploads.write(&claim, from, &mut || rx.blocking_recv());
+        (claim, written)
+    });
+    let received = receive_into(body, upload.info.length - upload.offset, &tx).await;
+    drop(tx);
+    let (claim, written) = disk.await.map_err(AppError::internal)?;
+    written?;
+    if let Err(e) = received {
+        return Err(match e {
+            AppError::TooLarge { .. } => AppError::BadRequest(format!(
+                "more bytes than the upload's length ({}): the rest was not kept",
+                upload.info.length
+            )),
+            other => other,
+        });
+    }
+    let upload = own(&state, &caller, &id).await?;
+    if upload.offset < upload.info.length {
+        return Ok((StatusCode::NO_CONTENT, position(&upload)).into_response());
+    }
+    // Complete: the part file becomes the blob of the hash it has, exactly as a `PUT` files one.
+    let uploads = state.uploads.clone();
+    let blobs = state.blobs.clone();
+    let expected = upload.info.sha256.clone();
+    let finished =
+        tokio::task::spawn_blocking(move || uploads.finish(&claim, blobs.as_ref(), expected.as_ref()))
+            .await
+            .map_err(AppError::internal)??;
+    let stored = match finished {
+        Ok(stored) => stored,
+        Err(actual) => {
+            let expected = upload.info.sha256.as_ref().map(ToString::to_string).unwrap_or_default();
+            return Err(AppError::HashMismatch { expected, actual: actual.to_string() });
+        }
+    };
+    let (_, answer) = file_blob(&state, &caller, &upload.info.department, stored).await?;
+    tracing::info!(department = %upload.info.department, name = ?upload.info.name, size = answer.size, "resumable upload complete");
+    Ok((StatusCode::OK, position(&upload), Json(answer)).into_response())
+}
+
+/// The upload, for this request alone.
+fn claim(state: &AppState, id: &str) -> AppResult<Busy> {
+    state.uploads.claim(id).ok_or_else(|| {
+        AppError::Locked("another request is writing to this upload: try again shortly".into())
+    })
+}
+
+/// `DELETE`: the client gives the upload up.
+async fn terminate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> AppResult<StatusCode> {
+    check_version(&headers)?;
+    own(&state, &caller, &id).await?;
+    let claim = claim(&state, &id)?;
+    state.uploads.remove(&claim)?;
+    Ok(StatusCode::NO_CONTENT)
+}
