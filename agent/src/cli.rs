@@ -10,6 +10,7 @@ use crate::config::AgentConfig;
 use crate::error::{AgentError, AgentResult};
 use crate::init::init_folder;
 use crate::report::status_report;
+use crate::service;
 use crate::sync::{Agent, host_name};
 
 #[derive(Debug, Parser)]
@@ -49,6 +50,28 @@ pub enum Command {
     Status {
         #[command(flatten)]
         settings: Settings,
+    },
+    /// The agent as a Windows service: started at boot, restarted on failure.
+    #[command(subcommand)]
+    Service(ServiceCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServiceCommand {
+    /// Install the service (as administrator) for this config file, and start it.
+    #[command(
+        after_help = "Example:\n  yingjian-agent service install --config C:\\ProgramData\\Yingjian\\agent.toml"
+    )]
+    Install {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Stop and remove the service.
+    Uninstall,
+    /// What the service manager starts (not for a console).
+    Run {
+        #[arg(long)]
+        config: PathBuf,
     },
 }
 
@@ -106,7 +129,20 @@ impl Settings {
     }
 }
 
-pub async fn run(cli: Cli) -> AgentResult<()> {
+/// Runs a command: the service's run under the service manager's dispatcher, everything else on
+/// a Tokio runtime. `run` and the service also log to a rolling file in the state folder.
+pub fn execute(cli: Cli) -> AgentResult<()> {
+    if let Command::Service(ServiceCommand::Run { config }) = &cli.command {
+        return service::run(config);
+    }
+    // `run` logs to its state folder as well, once it knows where that is.
+    if !matches!(cli.command, Command::Run { .. }) {
+        init_logging(None);
+    }
+    tokio::runtime::Runtime::new()?.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> AgentResult<()> {
     match cli.command {
         Command::Init { dept, settings } => {
             let config = settings.resolve()?;
@@ -124,7 +160,9 @@ pub async fn run(cli: Cli) -> AgentResult<()> {
             Ok(())
         }
         Command::Run { settings } => {
-            let mut agent = Agent::new(settings.resolve()?).await?;
+            let config = settings.resolve()?;
+            init_logging(Some(&config.log_folder()));
+            let mut agent = Agent::new(config).await?;
             // A first run over a large folder hashes many files: show how far it is in a terminal.
             if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
                 agent = agent.with_progress(Box::new(|left| {
@@ -135,12 +173,11 @@ pub async fn run(cli: Cli) -> AgentResult<()> {
                     }
                 }));
             }
-            agent
-                .run(async {
-                    let _ = tokio::signal::ctrl_c().await;
-                })
-                .await
+            agent.run(stop_signal()).await
         }
+        Command::Service(ServiceCommand::Install { config }) => service::install(&config),
+        Command::Service(ServiceCommand::Uninstall) => service::uninstall(),
+        Command::Service(ServiceCommand::Run { .. }) => unreachable!("run by `execute`"),
         Command::Status { settings } => {
             let config = settings.resolve()?;
             let catalogue = server_catalogue(&config).await.unwrap_or_else(|| Catalogue::builtin().clone());
@@ -159,18 +196,54 @@ async fn server_catalogue(config: &AgentConfig) -> Option<Catalogue> {
     tokio::time::timeout(std::time::Duration::from_secs(5), client.catalogue()).await.ok()?.ok()
 }
 
-/// Logs to standard error, `info` and up unless `RUST_LOG` says otherwise; colours only on a
-/// terminal.
-pub fn init_logging() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+/// Ctrl-C; on Windows also the console window closed and the session ending.
+async fn stop_signal() {
+    #[cfg(windows)]
+    {
+        use tokio::signal::windows::{ctrl_close, ctrl_shutdown};
+        let (Ok(mut close), Ok(mut shutdown)) = (ctrl_close(), ctrl_shutdown()) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = close.recv() => {}
+            _ = shutdown.recv() => {}
+        }
+    }
+    #[cfg(not(windows))]
+    let _ = tokio::signal::ctrl_c().await;
 }
+
+/// Logs `info` and up (unless `RUST_LOG` says otherwise) to standard error, coloured only on a
+/// terminal, and, given a folder, to a file there rolled over daily, the last 14 days kept: a
+/// service has no console, and a clerk's PC is looked at after the fact.
+pub fn init_logging(folder: Option<&std::path::Path>) {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let console = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    let file = folder.and_then(|folder| {
+        tracing_appender::rolling::Builder::new()
+            .rotation(tracing_appender::rolling::Rotation::DAILY)
+            .filename_prefix("agent")
+            .filename_suffix("log")
+            .max_log_files(LOG_DAYS)
+            .build(folder)
+            .map_err(|e| eprintln!("cannot log to {}: {e}", folder.display()))
+            .ok()
+    });
+    let file = file.map(|appender| tracing_subscriber::fmt::layer().with_writer(appender).with_ansi(false));
+    // A second call (the tests start several agents in one process) keeps the first.
+    let _ = tracing_subscriber::registry().with(filter).with(console).with(file).try_init();
+}
+
+/// Daily log files kept.
+const LOG_DAYS: usize = 14;
 
 #[cfg(test)]
 mod tests {

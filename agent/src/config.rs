@@ -34,8 +34,8 @@ impl Default for AgentConfig {
         AgentConfig {
             server: "http://127.0.0.1:8080".into(),
             token: None,
-            folder: PathBuf::from("迎检材料"),
-            state: PathBuf::from("yingjian-agent-state"),
+            folder: default_folder(),
+            state: default_state(),
             settle_ms: 2000,
             rescan_secs: 300,
             heartbeat_secs: 60,
@@ -45,7 +45,38 @@ impl Default for AgentConfig {
     }
 }
 
+/// On Windows, on the desktop every user of the PC sees (`C:\\Users\\Public\\Desktop`), where a
+/// clerk finds it and a service can reach it; elsewhere beside where the agent is started.
+fn default_folder() -> PathBuf {
+    #[cfg(windows)]
+    {
+        let public =
+            std::env::var_os("PUBLIC").map_or_else(|| PathBuf::from(r"C:\Users\Public"), PathBuf::from);
+        public.join("Desktop").join("迎检材料")
+    }
+    #[cfg(not(windows))]
+    PathBuf::from("迎检材料")
+}
+
+/// On Windows under `C:\\ProgramData\\Yingjian` (a service runs in `System32`, so never
+/// relative to the working folder); elsewhere beside where the agent is started.
+fn default_state() -> PathBuf {
+    #[cfg(windows)]
+    {
+        let data =
+            std::env::var_os("ProgramData").map_or_else(|| PathBuf::from(r"C:\ProgramData"), PathBuf::from);
+        data.join("Yingjian").join("agent")
+    }
+    #[cfg(not(windows))]
+    PathBuf::from("yingjian-agent-state")
+}
+
 impl AgentConfig {
+    /// Where `run` keeps its daily log files.
+    pub fn log_folder(&self) -> PathBuf {
+        self.state.join("logs")
+    }
+
     pub fn load(path: Option<&Path>) -> AgentResult<AgentConfig> {
         let Some(path) = path else { return Ok(AgentConfig::default()) };
         let text = std::fs::read_to_string(path)

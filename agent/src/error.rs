@@ -17,6 +17,9 @@ pub enum AgentError {
     /// A task of the agent's own panicked: a bug, which stops the agent.
     #[error("an internal task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// The Windows service manager refused (or this is not Windows).
+    #[error("service: {0}")]
+    Service(String),
     /// The server answered with an error; `status` is the HTTP status.
     #[error("the server refused ({status}): {message}")]
     Server { status: u16, code: String, message: String },

@@ -9,11 +9,12 @@ mod hidden;
 mod init;
 mod report;
 mod scan;
+mod service;
 mod state;
 mod sync;
 mod watch;
 
-pub use cli::{Cli, init_logging, run};
+pub use cli::{Cli, execute};
 pub use config::AgentConfig;
 pub use error::{AgentError, AgentResult};
 pub use init::init_folder;

@@ -1,9 +1,7 @@
 use clap::Parser;
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
-    yingjian_agent::init_logging();
-    match yingjian_agent::run(yingjian_agent::Cli::parse()).await {
+fn main() -> std::process::ExitCode {
+    match yingjian_agent::execute(yingjian_agent::Cli::parse()) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

@@ -12,6 +12,7 @@ mod dashboard;
 pub mod db;
 mod demo;
 mod direct_io;
+mod durable;
 mod error;
 mod review;
 mod server;

@@ -100,7 +100,7 @@ impl Uploads {
         file.write_all(&serde_json::to_vec(info).map_err(io::Error::other)?)?;
         file.sync_all()?;
         fs::rename(&temp, self.meta(&id))?;
-        sync_dir(&self.dir)?;
+        crate::durable::sync_folder(&self.dir)?;
         Ok(id)
     }
 
@@ -250,17 +250,6 @@ impl Uploads {
         }
         Ok(dropped)
     }
-}
-
-#[cfg(unix)]
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
-}
-
-/// Windows syncs a rename with the file; a folder cannot be opened to sync.
-#[cfg(not(unix))]
-fn sync_dir(_dir: &Path) -> io::Result<()> {
-    Ok(())
 }
 
 #[cfg(test)]

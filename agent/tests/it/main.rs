@@ -164,4 +164,14 @@ async fn a_relative_folder_is_watched() {
     // Delivered only if events under a relative folder are understood (the rescan is minutes away).
     std::fs::write(item.join("启动后.pdf"), b"%PDF-1.4 after").unwrap();
     wait_for("the file written after the start", async || on_file(2).await).await;
+    // The log goes to a daily file in the state folder too (a service has no console).
+    let logged = || {
+        std::fs::read_dir(dir.path().join("state/logs")).ok().into_iter().flatten().flatten().any(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            name.starts_with("agent.")
+                && name.ends_with(".log")
+                && std::fs::read_to_string(e.path()).is_ok_and(|log| log.contains("synced"))
+        })
+    };
+    wait_for("the log file", async || logged()).await;
 }

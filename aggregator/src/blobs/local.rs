@@ -82,7 +82,7 @@ impl BlobStore for LocalBlobs {
         fs::create_dir_all(folder)?;
         // `tmp/uploads/` is in the data folder: a rename, on the same filesystem.
         fs::rename(file, &target)?;
-        File::open(folder)?.sync_all()
+        crate::durable::sync_folder(folder)
     }
 
     fn list(&self) -> io::Result<Vec<String>> {
@@ -214,7 +214,7 @@ impl BlobWrite for LocalWriter {
             self.guard.0 = Some(temp);
             return Err(e.into());
         }
-        File::open(folder)?.sync_all()?;
+        crate::durable::sync_folder(folder)?;
         Ok(Stored { sha256: actual, size, magic: sniff(&self.prefix) })
     }
 }

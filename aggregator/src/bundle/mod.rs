@@ -237,16 +237,7 @@ fn write_zip(job: &Job<'_>, blobs: &dyn BlobStore, out_dir: &Path, target: &Path
         temp.as_file().sync_all()?;
         temp.persist(target).map_err(|e| AppError::Io(e.error))?;
     }
-    sync_folder(out_dir)
-}
-
-/// Makes a rename in `folder` durable (Unix; Windows has no such call and needs none).
-fn sync_folder(folder: &Path) -> AppResult<()> {
-    #[cfg(unix)]
-    fs::File::open(folder)?.sync_all()?;
-    #[cfg(not(unix))]
-    let _ = folder;
-    Ok(())
+    Ok(crate::durable::sync_folder(out_dir)?)
 }
 
 fn zip_error(e: zip::result::ZipError) -> AppError {

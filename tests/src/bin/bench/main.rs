@@ -3,7 +3,10 @@
 //!
 //! Environment: `BENCH_MIB` (size of the big file, default 1024), `BENCH_RECORDS` (records for
 //! the status query, default 100000), `BENCH_FILES` (files for the restart, default 10000),
-//! `BENCH_ONLY=flood` (only the hostile-client rows).
+//! `BENCH_ONLY=flood` (only the hostile-client rows), `BENCH_ONLY=netem` (only the slow-link
+//! rows of `netem`, which the whole run leaves out: root only, several minutes).
+
+mod netem;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -155,8 +158,10 @@ async fn main() -> Result<()> {
     let big_bytes = mib << 20;
     let mut t = Table(Vec::new());
     println!("{:<48} {:>16} {:>16}  ratio / note", "measure", "yingjian", "anchor");
-    if std::env::var("BENCH_ONLY").is_ok_and(|v| v == "flood") {
-        return flood(&bin, scratch.path(), &mut t).await;
+    match std::env::var("BENCH_ONLY").as_deref() {
+        Ok("flood") => return flood(&bin, scratch.path(), &mut t).await,
+        Ok("netem") => return netem::netem(&bin, scratch.path(), &mut t).await,
+        _ => {}
     }
 
     // 1. Hashing.

@@ -1,0 +1,193 @@
+//! A slow, lossy link, made here in a network namespace (`ip netns`, veth, `tc netem`): a large
+//! file cut three times on the way, sent by the agent (resumably), against `curl` sending bytes
+//! of the same size uncut over the same link. `BENCH_ONLY=netem`; root only.
+//!
+//! `BENCH_NETEM_MIB` (default 300) and `BENCH_NETEM` (the netem settings of each direction,
+//! default `rate 20mbit delay 20ms loss 1%`: 40 ms round trip) change the scenario.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use super::{Proc, Table, cli, env_num, write_random};
+
+const NS: &str = "yj-bench";
+const HOST_IF: &str = "yj-bench-a";
+const NS_IF: &str = "yj-bench-b";
+const HOST_IP: &str = "10.213.0.1";
+const NS_IP: &str = "10.213.0.2";
+const PORT: u16 = 18080;
+
+fn run(args: &[&str]) -> Result<()> {
+    let status = Command::new(args[0]).args(&args[1..]).stderr(Stdio::null()).status()?;
+    if !status.success() {
+        bail!("{} failed", args.join(" "));
+    }
+    Ok(())
+}
+
+/// The namespace and its veth pair, removed when dropped.
+struct Link;
+
+impl Link {
+    fn create(netem: &str) -> Result<Link> {
+        drop(Link); // what an interrupted run left behind
+        let netem: Vec<&str> = netem.split_whitespace().collect();
+        run(&["ip", "netns", "add", NS])?;
+        let link = Link;
+        run(&["ip", "link", "add", HOST_IF, "type", "veth", "peer", "name", NS_IF])?;
+        run(&["ip", "link", "set", NS_IF, "netns", NS])?;
+        run(&["ip", "addr", "add", &format!("{HOST_IP}/24"), "dev", HOST_IF])?;
+        run(&["ip", "link", "set", HOST_IF, "up"])?;
+        let exec = ["ip", "netns", "exec", NS];
+        run(&[&exec[..], &["ip", "addr", "add", &format!("{NS_IP}/24"), "dev", NS_IF]].concat())?;
+        run(&[&exec[..], &["ip", "link", "set", NS_IF, "up"]].concat())?;
+        run(&[&exec[..], &["ip", "link", "set", "lo", "up"]].concat())?;
+        run(&[&["tc", "qdisc", "add", "dev", HOST_IF, "root", "netem"][..], &netem].concat())?;
+        run(&[&exec[..], &["tc", "qdisc", "add", "dev", NS_IF, "root", "netem"], &netem].concat())?;
+        Ok(link)
+    }
+
+    /// Bytes sent towards the server, as the interface counts them.
+    fn sent() -> u64 {
+        std::fs::read_to_string(format!("/sys/class/net/{HOST_IF}/statistics/tx_bytes"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        let _ = run(&["ip", "link", "del", HOST_IF]);
+        let _ = run(&["ip", "netns", "del", NS]);
+    }
+}
+
+pub async fn netem(bin: &Path, scratch: &Path, t: &mut Table) -> Result<()> {
+    let mib = env_num("BENCH_NETEM_MIB", 300);
+    let size = mib << 20;
+    let settings = std::env::var("BENCH_NETEM").unwrap_or_else(|_| "rate 20mbit delay 20ms loss 1%".into());
+    let _link = Link::create(&settings).context("a network namespace (root, iproute2)")?;
+    let data = scratch.join("netem-data");
+    let police = cli(bin, &data, &["token", "create", "--dept", "police"])?;
+    let market = cli(bin, &data, &["token", "create", "--dept", "market"])?;
+    let _server = Proc(
+        Command::new("ip")
+            .args(["netns", "exec", NS])
+            .arg(bin.join("yingjian-aggregator"))
+            .args(["serve", "--listen", &format!("{NS_IP}:{PORT}"), "--data"])
+            .arg(&data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?,
+    );
+    let direct = format!("http://{NS_IP}:{PORT}");
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    while client.get(format!("{direct}/healthz")).send().await.is_err() {
+        if started.elapsed() > Duration::from_secs(20) {
+            bail!("the server in the namespace does not answer");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Both go through the same relay, which is where the agent's connections are cut.
+    let relay = yingjian_tests::Relay::start(SocketAddr::from(([10, 213, 0, 2], PORT))).await;
+
+    // curl, uncut: another department, so that the server reads every byte either way.
+    let uncut = scratch.join("netem-uncut.bin");
+    let cut = scratch.join("netem-cut.bin");
+    write_random(&uncut, mib, 11)?;
+    write_random(&cut, mib, 12)?;
+    let sha = |p: &Path| -> Result<String> {
+        Ok(yingjian_shared::sha256_reader(std::fs::File::open(p)?)?.0.to_string())
+    };
+    let before = Link::sent();
+    let t0 = Instant::now();
+    let status = Command::new("curl")
+        .args(["-sS", "-f", "-o", "/dev/null", "-H", &format!("Authorization: Bearer {market}"), "-T"])
+        .arg(&uncut)
+        .arg(format!("{}/api/v1/blobs/{}", relay.url(), sha(&uncut)?))
+        .status()?;
+    if !status.success() {
+        bail!("curl failed");
+    }
+    let curl_secs = t0.elapsed().as_secs_f64();
+    let curl_wire = Link::sent() - before;
+
+    // The agent, its connection cut at 30 %, 55 % and 80 % of the file.
+    let catalogue = yingjian_shared::Catalogue::builtin();
+    let folder = scratch.join("netem-evidence");
+    yingjian_agent::init_folder(catalogue, catalogue.department("police").context("police")?, &folder)?;
+    let config = scratch.join("netem-agent.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "server = \"{}\"\ntoken = \"{police}\"\nfolder = '{}'\nstate = '{}'\nsettle_ms = 200\nheartbeat_secs = 5\n",
+            relay.url(),
+            folder.display(),
+            scratch.join("netem-agent-state").display()
+        ),
+    )?;
+    let _agent = Proc(
+        Command::new(bin.join("yingjian-agent"))
+            .args(["run", "--config"])
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?,
+    );
+    let expected = sha(&cut)?;
+    let (relayed, before) = (relay.sent(), Link::sent());
+    let t0 = Instant::now();
+    std::fs::rename(&cut, folder.join("08.03 昆仑2021专项行动/大卷扫描.pdf"))?;
+    let mut cuts = vec![0.8, 0.55, 0.3];
+    loop {
+        if let Some(&at) = cuts.last()
+            && (relay.sent() - relayed) as f64 >= at * size as f64
+        {
+            relay.cut();
+            cuts.pop();
+        }
+        if cuts.is_empty() {
+            let records: serde_json::Value = client
+                .get(format!("{direct}/api/v1/evidence"))
+                .bearer_auth(&police)
+                .send()
+                .await?
+                .json()
+                .await?;
+            if records.as_array().is_some_and(|r| r.iter().any(|r| r["sha256"] == expected.as_str())) {
+                break;
+            }
+        }
+        if t0.elapsed() > Duration::from_secs(curl_secs as u64 * 3 + 120) {
+            bail!("the agent's file did not arrive");
+        }
+        tokio::time::sleep(Duration::from_millis(if cuts.is_empty() { 500 } else { 20 })).await;
+    }
+    let agent_secs = t0.elapsed().as_secs_f64();
+    let agent_wire = Link::sent() - before;
+    t.row(
+        &format!("{mib} MiB over {settings}, curl uncut (s)"),
+        "-".into(),
+        format!("{curl_secs:.1}"),
+        format!("{:.3}× the file on the wire", curl_wire as f64 / size as f64),
+    );
+    t.row(
+        "the same size by the agent, cut 3 times (s)",
+        format!("{agent_secs:.1}"),
+        format!("{curl_secs:.1}"),
+        format!("{:.2}× curl's time (bar: 1.10)", agent_secs / curl_secs),
+    );
+    t.row(
+        "  on the wire, cut 3 times (× the file)",
+        format!("{:.3}", agent_wire as f64 / size as f64),
+        format!("{:.3}", curl_wire as f64 / size as f64),
+        "bar: 1.10; restarting from byte 0 would be about 2.6".into(),
+    );
+    Ok(())
+}
