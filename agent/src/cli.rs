@@ -9,7 +9,7 @@ use crate::client::Client;
 use crate::config::AgentConfig;
 use crate::error::{AgentError, AgentResult};
 use crate::init::init_folder;
-use crate::report::status_report;
+use crate::report::{receipt_report, status_report};
 use crate::service;
 use crate::sync::{Agent, host_name};
 
@@ -46,8 +46,13 @@ pub enum Command {
         settings: Settings,
     },
     /// What is synced, pending, failed or unsorted, and what the department still lacks.
-    #[command(after_help = "Example:\n  yingjian-agent status --config agent.toml")]
+    #[command(
+        after_help = "Examples:\n  yingjian-agent status --config agent.toml\n  yingjian-agent status --receipt --config agent.toml"
+    )]
     Status {
+        /// The receipt (回执) instead: every file the server holds from the department.
+        #[arg(long)]
+        receipt: bool,
         #[command(flatten)]
         settings: Settings,
     },
@@ -178,12 +183,16 @@ async fn run(cli: Cli) -> AgentResult<()> {
         Command::Service(ServiceCommand::Install { config }) => service::install(&config),
         Command::Service(ServiceCommand::Uninstall) => service::uninstall(),
         Command::Service(ServiceCommand::Run { .. }) => unreachable!("run by `execute`"),
-        Command::Status { settings } => {
+        Command::Status { receipt, settings } => {
             let config = settings.resolve()?;
             let catalogue = server_catalogue(&config).await.unwrap_or_else(|| Catalogue::builtin().clone());
             let client =
                 Client::new(&config.base_url()?, config.token()?, &host_name(), config.ca_cert.as_deref())?;
-            print!("{}", status_report(&config, &catalogue, &client).await?);
+            if receipt {
+                print!("{}", receipt_report(&catalogue, &client).await?);
+            } else {
+                print!("{}", status_report(&config, &catalogue, &client).await?);
+            }
             Ok(())
         }
     }

@@ -5,7 +5,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use yingjian_shared::{
-    CASES_FOLDER, Catalogue, Department, GUIDE_FILE, REPORT_FOLDER, china_time, item_folder_name,
+    CASES_FOLDER, Catalogue, Department, GUIDE_FILE, REPORT_FOLDER, TODO_FILE, chinese_date_time,
+    item_folder_name,
 };
 
 use crate::hidden::write_hidden;
@@ -48,7 +49,6 @@ pub fn init_folder(
 }
 
 fn guide_text(catalogue: &Catalogue, department: &Department) -> String {
-    let deadline = china_time(catalogue.deadlines.evidence);
     format!(
         "\u{feff}{name}迎检材料使用说明\r\n\
          \r\n\
@@ -58,13 +58,10 @@ fn guide_text(catalogue: &Catalogue, department: &Department) -> String {
          4. 自评报告放进“{REPORT_FOLDER}”文件夹，典型案例放进“{CASES_FOLDER}”文件夹（每个案例一个文件或一个文件夹）。\r\n\
          5. 放在事项文件夹以外的文件不会上传，市质量强市办公室会看到提醒。\r\n\
          6. 删除或移出文件夹的文件会自动撤回。请不要删除本文件夹中的隐藏文件。\r\n\
+         7. 本文件夹中的“{TODO_FILE}”随时列出本单位还缺什么、哪些文件被退回及原因、哪些文件没能上传，请常打开看看。\r\n\
          \r\n\
-         材料截止时间：{}年{}月{}日{}:{:02}\r\n",
-        deadline.year(),
-        deadline.month(),
-        deadline.day(),
-        deadline.hour(),
-        deadline.minute(),
+         材料截止时间：{deadline}\r\n",
+        deadline = chinese_date_time(catalogue.deadlines.evidence),
         name = department.name,
     )
 }

@@ -12,6 +12,7 @@ mod scan;
 mod service;
 mod state;
 mod sync;
+mod todo;
 mod watch;
 
 pub use cli::{Cli, execute};

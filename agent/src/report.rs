@@ -3,7 +3,8 @@
 
 use std::fmt::Write as _;
 
-use yingjian_shared::{Catalogue, ItemState, WatchMode};
+use jiff::Timestamp;
+use yingjian_shared::{Catalogue, EvidenceEntry, Filed, ItemState, Kind, WatchMode, chinese_date_time};
 
 use crate::client::Client;
 use crate::config::AgentConfig;
@@ -88,6 +89,64 @@ pub async fn status_report(
         }
     }
     Ok(out)
+}
+
+/// The receipt (回执): every file the server holds from the department, in catalogue order, with
+/// its item, kind, caption, when it was received and the first 16 hex digits of its SHA-256.
+pub async fn receipt_report(catalogue: &Catalogue, client: &Client) -> AgentResult<String> {
+    let mut records = client.evidence().await?;
+    let order = |r: &EvidenceEntry| match r.placement {
+        Filed::Item => (0, r.item.map(yingjian_shared::ItemCode::padded).unwrap_or_default()),
+        Filed::Report => (1, String::new()),
+        Filed::Case => (2, String::new()),
+    };
+    records.sort_by(|a, b| order(a).cmp(&order(b)).then_with(|| a.path.cmp(&b.path)));
+    let name = records
+        .first()
+        .and_then(|r| catalogue.department(&r.department))
+        .map_or_else(String::new, |d| d.name.clone());
+    let bytes: u64 = records.iter().map(|r| r.size).sum();
+    let mut out = String::new();
+    let _ = writeln!(out, "{name}迎检材料回执");
+    let _ = writeln!(
+        out,
+        "服务器上共有本单位文件 {} 个，合计 {}（打印于 {}）。",
+        records.len(),
+        size_text(bytes),
+        chinese_date_time(Timestamp::now())
+    );
+    for (n, r) in records.iter().enumerate() {
+        let place = match r.placement {
+            Filed::Item => format!(
+                "{} {}",
+                r.item.map(yingjian_shared::ItemCode::padded).unwrap_or_default(),
+                r.kind.map_or("", Kind::label)
+            ),
+            Filed::Report => "自评报告".into(),
+            Filed::Case => "典型案例".into(),
+        };
+        let _ = writeln!(
+            out,
+            "{:>4}. {place}  {}  {}  接收于 {}  校验码 {}",
+            n + 1,
+            r.path.file_name(),
+            size_text(r.size),
+            chinese_date_time(r.received),
+            &r.sha256.as_str()[..16]
+        );
+        if let Some(caption) = &r.caption {
+            let _ = writeln!(out, "      说明：{caption}");
+        }
+    }
+    Ok(out)
+}
+
+fn size_text(bytes: u64) -> String {
+    match bytes {
+        b if b < 1 << 10 => format!("{b} 字节"),
+        b if b < 1 << 20 => format!("{:.1} KB", b as f64 / 1024.0),
+        b => format!("{:.1} MB", b as f64 / f64::from(1 << 20)),
+    }
 }
 
 /// Why syncing is paused, and what to do.

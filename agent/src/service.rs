@@ -64,8 +64,10 @@ mod windows {
     /// manager calls on a thread of its own, with no way to pass it).
     static CONFIG: OnceLock<PathBuf> = OnceLock::new();
 
-    fn refused(e: windows_service::Error) -> AgentError {
-        AgentError::Service(format!("{e} (run as administrator?)"))
+    impl From<windows_service::Error> for AgentError {
+        fn from(e: windows_service::Error) -> Self {
+            AgentError::Service(format!("{e} (run as administrator?)"))
+        }
     }
 
     pub fn install(config: &Path) -> AgentResult<()> {
@@ -75,8 +77,7 @@ mod windows {
         let manager = ServiceManager::local_computer(
             None::<&str>,
             ServiceManagerAccess::CONNECT | ServiceManagerAccess::CREATE_SERVICE,
-        )
-        .map_err(refused)?;
+        )?;
         let info = ServiceInfo {
             name: NAME.into(),
             display_name: DISPLAY_NAME.into(),
@@ -94,36 +95,30 @@ mod windows {
             account_name: None,
             account_password: None,
         };
-        let service = manager
-            .create_service(&info, ServiceAccess::CHANGE_CONFIG | ServiceAccess::START)
-            .map_err(refused)?;
-        service.set_description(DESCRIPTION).map_err(refused)?;
+        let service = manager.create_service(&info, ServiceAccess::CHANGE_CONFIG | ServiceAccess::START)?;
+        service.set_description(DESCRIPTION)?;
         let restart =
             ServiceAction { action_type: ServiceActionType::Restart, delay: Duration::from_secs(10) };
-        service
-            .update_failure_actions(ServiceFailureActions {
-                reset_period: ServiceFailureResetPeriod::After(Duration::from_secs(24 * 3600)),
-                reboot_msg: None,
-                command: None,
-                actions: Some(vec![restart.clone(), restart.clone(), restart]),
-            })
-            .map_err(refused)?;
-        service.set_failure_actions_on_non_crash_failures(true).map_err(refused)?;
-        service.start(&[] as &[&OsStr]).map_err(refused)?;
+        service.update_failure_actions(ServiceFailureActions {
+            reset_period: ServiceFailureResetPeriod::After(Duration::from_hours(24)),
+            reboot_msg: None,
+            command: None,
+            actions: Some(vec![restart.clone(), restart.clone(), restart]),
+        })?;
+        service.set_failure_actions_on_non_crash_failures(true)?;
+        service.start(&[] as &[&OsStr])?;
         println!("已安装并启动服务 {NAME}：开机自动运行，出错后自动重启。");
         Ok(())
     }
 
     pub fn uninstall() -> AgentResult<()> {
-        let manager =
-            ServiceManager::local_computer(None::<&str>, ServiceManagerAccess::CONNECT).map_err(refused)?;
+        let manager = ServiceManager::local_computer(None::<&str>, ServiceManagerAccess::CONNECT)?;
         let service = manager
-            .open_service(NAME, ServiceAccess::QUERY_STATUS | ServiceAccess::STOP | ServiceAccess::DELETE)
-            .map_err(refused)?;
-        if service.query_status().map_err(refused)?.current_state != ServiceState::Stopped {
+            .open_service(NAME, ServiceAccess::QUERY_STATUS | ServiceAccess::STOP | ServiceAccess::DELETE)?;
+        if service.query_status()?.current_state != ServiceState::Stopped {
             let _ = service.stop();
         }
-        service.delete().map_err(refused)?;
+        service.delete()?;
         println!("已删除服务 {NAME}。");
         Ok(())
     }
@@ -133,7 +128,7 @@ mod windows {
     /// Hands this thread to the service manager until the service stops.
     pub fn run(config: &Path) -> AgentResult<()> {
         let _ = CONFIG.set(config.to_path_buf());
-        service_dispatcher::start(NAME, ffi_service_main).map_err(refused)
+        Ok(service_dispatcher::start(NAME, ffi_service_main)?)
     }
 
     fn service_main(_arguments: Vec<OsString>) {
@@ -154,20 +149,17 @@ mod windows {
             }
             ServiceControl::Interrogate => ServiceControlHandlerResult::NoError,
             _ => ServiceControlHandlerResult::NotImplemented,
-        })
-        .map_err(refused)?;
+        })?;
         let report = |state: ServiceState, accepted: ServiceControlAccept, code: u32| {
-            status
-                .set_service_status(ServiceStatus {
-                    service_type: ServiceType::OWN_PROCESS,
-                    current_state: state,
-                    controls_accepted: accepted,
-                    exit_code: ServiceExitCode::Win32(code),
-                    checkpoint: 0,
-                    wait_hint: Duration::default(),
-                    process_id: None,
-                })
-                .map_err(refused)
+            status.set_service_status(ServiceStatus {
+                service_type: ServiceType::OWN_PROCESS,
+                current_state: state,
+                controls_accepted: accepted,
+                exit_code: ServiceExitCode::Win32(code),
+                checkpoint: 0,
+                wait_hint: Duration::default(),
+                process_id: None,
+            })
         };
         report(ServiceState::Running, ServiceControlAccept::STOP | ServiceControlAccept::SHUTDOWN, 0)?;
         let result = (|| {

@@ -11,3 +11,9 @@ pub const CHINA_STANDARD_TIME: Offset = jiff::tz::offset(8);
 pub fn china_time(t: Timestamp) -> DateTime {
     CHINA_STANDARD_TIME.to_datetime(t)
 }
+
+/// `t` as a clerk reads it: `2022年1月17日 17:30`, China time.
+pub fn chinese_date_time(t: Timestamp) -> String {
+    let d = china_time(t);
+    format!("{}年{}月{}日 {}:{:02}", d.year(), d.month(), d.day(), d.hour(), d.minute())
+}

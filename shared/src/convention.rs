@@ -17,6 +17,8 @@ pub const REPORT_FOLDER: &str = "自评报告";
 pub const CASES_FOLDER: &str = "典型案例";
 /// Written by `init` at the top of the evidence folder; not evidence.
 pub const GUIDE_FILE: &str = "使用说明.txt";
+/// The clerk's to-do list the agent keeps at the root of the evidence folder: never evidence.
+pub const TODO_FILE: &str = "迎检待办.txt";
 
 /// The five kinds of 印证材料 in the seed's order, then unclassified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -117,7 +119,7 @@ pub fn classify(catalogue: &Catalogue, path: &RelPath) -> Placement {
     if let Some(reason) = components.iter().find_map(|c| ignore_reason(c)) {
         return Placement::Ignored(reason);
     }
-    if components.len() == 1 && components[0] == GUIDE_FILE {
+    if components.len() == 1 && (components[0] == GUIDE_FILE || components[0] == TODO_FILE) {
         return Placement::Ignored(IgnoreReason::Hidden);
     }
     if components.len() < 2 {

@@ -21,11 +21,11 @@ pub use catalogue::{
     Area, BUILTIN_CATALOGUE_TOML, CaseRules, Catalogue, CatalogueError, Deadlines, Department, Item,
     ItemCode, KeyPoint, Scoring, chinese_numeral,
 };
-pub use china_time::{CHINA_STANDARD_TIME, china_time};
+pub use china_time::{CHINA_STANDARD_TIME, china_time, chinese_date_time};
 pub use content::{Format, extension_fits, format_of, is_image_name, sniff};
 pub use convention::{
-    CASES_FOLDER, GUIDE_FILE, IgnoreReason, Kind, Placement, REPORT_FOLDER, caption_from_file_name, classify,
-    item_folder_name,
+    CASES_FOLDER, GUIDE_FILE, IgnoreReason, Kind, Placement, REPORT_FOLDER, TODO_FILE,
+    caption_from_file_name, classify, item_folder_name,
 };
 pub use hash::{HashError, Sha256Hex, Sha256Stream, sha256_reader, to_hex};
 pub use points::Points;

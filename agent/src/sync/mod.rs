@@ -34,6 +34,7 @@ use crate::config::AgentConfig;
 use crate::error::{AgentError, AgentResult};
 use crate::scan::{self, Found, absence, relative, shown, sidecar_caption, stat};
 use crate::state::{FileRow, FileState, State};
+use crate::todo;
 use crate::watch::{self, Change, Watch};
 
 const TICK: Duration = Duration::from_millis(50);
@@ -586,7 +587,7 @@ impl Agent {
             })
         });
         // Within the server's limits: the heartbeat names examples, the status counts.
-        let failed = failed
+        let failed: Vec<FailedFile> = failed
             .into_iter()
             .filter_map(|r| {
                 let reason = limits::truncate(&r.error.unwrap_or_default(), limits::REASON_CHARS);
@@ -594,6 +595,8 @@ impl Agent {
             })
             .take(limits::LISTED_FILES)
             .collect();
+        let refused: Vec<(String, String)> =
+            failed.iter().map(|f| (f.path.to_string(), f.reason.clone())).collect();
         let hb = Heartbeat {
             version: env!("CARGO_PKG_VERSION").to_string(),
             host: limits::truncate(&self.host, limits::HOST_CHARS),
@@ -624,6 +627,7 @@ impl Agent {
                 return;
             }
         }
+        self.refresh_todo(&refused).await;
         if self.server_checked.is_none_or(|t| t.elapsed() >= CHECK_SERVER_EVERY) {
             match server_check::refill(&self.client, &self.state).await {
                 Ok(lost) => {
@@ -637,6 +641,34 @@ impl Agent {
                 }
                 Err(e) => tracing::debug!(error = %e, "cannot compare with the server's records"),
             }
+        }
+    }
+}
+
+impl Agent {
+    /// Rewrites the clerk's to-do file from the server's status and what the agent sees (not
+    /// while paused: the folder may be an empty mount point).
+    async fn refresh_todo(&self, failed: &[(String, String)]) {
+        if self.paused.is_some() {
+            return;
+        }
+        let status = match self.client.status().await {
+            Ok(status) => status,
+            Err(e) => {
+                tracing::debug!(error = %e, "no status for the to-do file");
+                return;
+            }
+        };
+        let Some(department) = status.departments.first() else { return };
+        let skipped: Vec<(String, &'static str)> =
+            self.skipped.iter().map(|(name, reason)| (name.clone(), reason.label())).collect();
+        let unsorted: Vec<String> = self.unsorted.iter().map(ToString::to_string).collect();
+        let local = todo::Local { failed, skipped: &skipped, unsorted: &unsorted };
+        let text = todo::render(department, &self.catalogue, Timestamp::now(), &local);
+        match todo::write_if_changed(&self.root, &text) {
+            Ok(true) => tracing::debug!("to-do file updated"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot write the to-do file"),
         }
     }
 }

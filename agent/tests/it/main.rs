@@ -167,10 +167,10 @@ async fn a_relative_folder_is_watched() {
     // The log goes to a daily file in the state folder too (a service has no console).
     let logged = || {
         std::fs::read_dir(dir.path().join("state/logs")).ok().into_iter().flatten().flatten().any(|e| {
-            let name = e.file_name().to_string_lossy().to_string();
-            name.starts_with("agent.")
-                && name.ends_with(".log")
-                && std::fs::read_to_string(e.path()).is_ok_and(|log| log.contains("synced"))
+            let path = e.path();
+            path.file_name().is_some_and(|n| n.to_string_lossy().starts_with("agent."))
+                && path.extension().is_some_and(|x| x == "log")
+                && std::fs::read_to_string(&path).is_ok_and(|log| log.contains("synced"))
         })
     };
     wait_for("the log file", async || logged()).await;

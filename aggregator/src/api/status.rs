@@ -19,8 +19,11 @@ use crate::db::Db;
 use crate::error::AppResult;
 use crate::state::AppState;
 
+/// The catalogue with the deadlines in force (the configuration may move them).
 pub async fn catalogue(State(state): State<AppState>, _caller: Caller) -> Json<Catalogue> {
-    Json(state.catalogue.as_ref().clone())
+    let mut catalogue = state.catalogue.as_ref().clone();
+    catalogue.deadlines = state.deadlines.clone();
+    Json(catalogue)
 }
 
 pub async fn status(State(state): State<AppState>, caller: Caller) -> AppResult<Json<Status>> {

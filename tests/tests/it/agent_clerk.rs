@@ -337,3 +337,74 @@ fn walk_folders(root: &Path) -> usize {
         .map(|e| walk_folders(&e.path()))
         .sum::<usize>()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_to_do_file_follows_the_status_and_the_receipt_lists_what_the_server_holds() {
+    let dir = temp();
+    let server = Aggregator::start(&dir.path().join("data")).await;
+    let token = server.token(Some("police")).await;
+    let office = server.token(None).await;
+    let mut agent = DeptAgent::prepare(dir.path(), "police", &server.url(), &token);
+    agent.start().await;
+    let todo = agent.folder.join(yingjian_shared::TODO_FILE);
+    let read = || fs::read(&todo).map(|b| String::from_utf8(b).unwrap()).unwrap_or_default();
+    let until = |what: &'static str, pass: fn(&str) -> bool| {
+        let read = &read;
+        eventually(what, move || async move { pass(&read()).then_some(()) })
+    };
+
+    // Missing at first; readable in Notepad (a BOM, CRLF).
+    until("the to-do file lists the missing item", |t| t.contains("08.03 昆仑2021专项行动（4分）：缺失"))
+        .await;
+    let text = read();
+    assert!(text.starts_with('\u{feff}') && text.contains("\r\n"), "UTF-8 with a BOM and CRLF");
+    for part in ["公安局迎检待办", "截止时间：", "自评报告：未交", "联系人名单：未报"]
+    {
+        assert!(text.contains(part), "{part}: {text}");
+    }
+
+    // Delivered: no longer missing.
+    let item = agent.item("08.03");
+    fs::write(item.join("部署会议纪要.pdf"), b"%PDF-1.4 minutes").unwrap();
+    until("the delivered item leaves the list", |t| !t.contains("08.03 昆仑2021专项行动（4分）：缺失")).await;
+
+    // Returned by the office: the file and the reason are listed.
+    let path = format!("{}/部署会议纪要.pdf", item.file_name().unwrap().to_str().unwrap());
+    let r = reqwest::Client::new()
+        .put(format!("{}/api/v1/reviews", server.url()))
+        .bearer_auth(&office)
+        .json(&serde_json::json!({
+            "department": "police", "path": path, "verdict": "returned", "reason": "请补充会议签到表"
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    until("the return with its reason", |t| t.contains("被退回的文件") && t.contains("请补充会议签到表"))
+        .await;
+
+    // Answered by a new version: the return leaves the list.
+    fs::write(item.join("部署会议纪要.pdf"), b"%PDF-1.4 minutes with the sign-in sheet").unwrap();
+    until("the answered return leaves the list", |t| !t.contains("请补充会议签到表")).await;
+    // The agent's own file is never uploaded, nor reported as misplaced.
+    assert_eq!(server.paths(&token).await, std::slice::from_ref(&path));
+    let police = server.department_status(&office, "police").await;
+    assert!(police["unsorted"].as_array().unwrap().is_empty());
+
+    // The receipt: every file the server holds, with its hash's first 16 digits.
+    let out = Command::new(binary("yingjian-agent"))
+        .args(["status", "--receipt", "--server", &server.url(), "--folder"])
+        .arg(&agent.folder)
+        .arg("--state")
+        .arg(&agent.state)
+        .env("YINGJIAN_TOKEN", &token)
+        .output()
+        .unwrap();
+    let receipt = String::from_utf8(out.stdout).unwrap();
+    assert!(receipt.contains("公安局迎检材料回执"), "{receipt}");
+    assert!(receipt.contains("服务器上共有本单位文件 1 个"), "{receipt}");
+    let sha = sha(b"%PDF-1.4 minutes with the sign-in sheet");
+    assert!(receipt.contains("08.03") && receipt.contains("部署会议纪要.pdf"), "{receipt}");
+    assert!(receipt.contains(&sha[..16]), "{receipt}");
+    agent.stop().await;
+}

@@ -1,0 +1,165 @@
+//! `迎检待办.txt`: what the clerk still has to do, at the root of the evidence folder, kept
+//! current from the server's status and what the agent sees: missing and incomplete items, the
+//! report, cases and contacts, returned files with the office's reasons, the office's notes,
+//! refused, left-out and misplaced files, the deadlines and days left. UTF-8 with a BOM and CRLF
+//! line ends, so that Notepad shows it; never uploaded (the folder convention ignores it);
+//! rewritten only when its content changes.
+
+use std::fmt::Write as _;
+use std::io::{self, Write as _};
+use std::path::Path;
+
+use jiff::Timestamp;
+use yingjian_shared::{Catalogue, DepartmentStatus, ItemState, TODO_FILE, chinese_date_time};
+
+/// What the agent itself knows of the folder, beside the server's status.
+pub struct Local<'a> {
+    /// Refused by the server: path and reason.
+    pub failed: &'a [(String, String)],
+    /// Left out: shown name and reason.
+    pub skipped: &'a [(String, &'static str)],
+    pub unsorted: &'a [String],
+}
+
+fn days_left(now: Timestamp, at: Timestamp) -> String {
+    let hours = at.duration_since(now).as_hours();
+    match hours {
+        h if h < 0 => "已截止".into(),
+        h if h < 24 => format!("剩 {h} 小时"),
+        h => format!("剩 {} 天", h / 24),
+    }
+}
+
+/// The to-do text for `department` at `now`.
+pub fn render(
+    department: &DepartmentStatus,
+    catalogue: &Catalogue,
+    now: Timestamp,
+    local: &Local<'_>,
+) -> String {
+    let mut out = String::new();
+    let line = |out: &mut String, text: &str| {
+        out.push_str(text);
+        out.push_str("\r\n");
+    };
+    line(&mut out, &format!("{}迎检待办", department.name));
+    line(&mut out, "");
+    let deadlines = &catalogue.deadlines;
+    line(&mut out, "截止时间：");
+    line(
+        &mut out,
+        &format!(
+            "  联系人名单：{}（{}）",
+            chinese_date_time(deadlines.contacts),
+            days_left(now, deadlines.contacts)
+        ),
+    );
+    line(
+        &mut out,
+        &format!(
+            "  自评报告、典型案例和印证材料：{}（{}）",
+            chinese_date_time(deadlines.evidence),
+            days_left(now, deadlines.evidence)
+        ),
+    );
+    line(&mut out, "");
+
+    let mut lacks = Vec::new();
+    for item in department.items.iter().filter(|i| i.status != ItemState::Complete) {
+        let (title, points) = catalogue
+            .item(item.code)
+            .map_or((String::new(), String::new()), |i| (i.short_title.clone(), i.score().to_string()));
+        let mut text = format!("  {} {title}（{points}分）：{}", item.code.padded(), item.status.label());
+        if item.status == ItemState::Incomplete && !item.reasons.is_empty() {
+            let _ = write!(text, "——{}", item.reasons.join("；"));
+        }
+        lacks.push(text);
+    }
+    if !department.report {
+        lacks.push("  自评报告：未交（放进“自评报告”文件夹）".into());
+    }
+    if !department.cases_ok {
+        let min = catalogue.cases.min_for(&department.id);
+        lacks.push(format!(
+            "  典型案例：已交 {} 个，需 {min} 至 {} 个（放进“典型案例”文件夹）",
+            department.cases, catalogue.cases.max
+        ));
+    }
+    if !department.contacts {
+        lacks.push("  联系人名单：未报（分管领导、工作人员各 1 名，报市质量强市办公室）".into());
+    }
+    if lacks.is_empty() {
+        line(
+            &mut out,
+            &format!(
+                "材料已齐全（已覆盖 {} 分，共 {} 分）。",
+                department.points_covered, department.points_total
+            ),
+        );
+    } else {
+        line(
+            &mut out,
+            &format!(
+                "还缺的材料（已覆盖 {} 分，共 {} 分）：",
+                department.points_covered, department.points_total
+            ),
+        );
+        for l in &lacks {
+            line(&mut out, l);
+        }
+    }
+
+    let returned: Vec<String> = department
+        .items
+        .iter()
+        .flat_map(|i| &i.returned)
+        .chain(&department.returned)
+        .filter(|r| !r.answered)
+        .map(|r| format!("  {}：{}", r.path, r.reason))
+        .collect();
+    section(&mut out, "被退回的文件（请按原因修改后，用同一文件名放回原处，或删除）：", &returned);
+    let notes: Vec<String> = department
+        .items
+        .iter()
+        .filter_map(|i| i.note.as_ref().map(|n| format!("  {}：{n}", i.code.padded())))
+        .collect();
+    section(&mut out, "市质量强市办公室的备注：", &notes);
+    let failed: Vec<String> = local.failed.iter().map(|(p, r)| format!("  {p}：{r}")).collect();
+    section(&mut out, "未能上传的文件：", &failed);
+    let skipped: Vec<String> = local.skipped.iter().map(|(n, r)| format!("  {n}：{r}")).collect();
+    section(&mut out, "不上传的文件：", &skipped);
+    let unsorted: Vec<String> = local.unsorted.iter().map(|u| format!("  {u}")).collect();
+    section(&mut out, "放错位置的文件（不会上传，请移入对应事项文件夹）：", &unsorted);
+    line(&mut out, "");
+    line(&mut out, "（本文件由迎检客户端根据服务器上的情况自动更新，无需修改，也不会上传。）");
+    out
+}
+
+fn section(out: &mut String, title: &str, lines: &[String]) {
+    if lines.is_empty() {
+        return;
+    }
+    out.push_str("\r\n");
+    out.push_str(title);
+    out.push_str("\r\n");
+    for l in lines {
+        out.push_str(l);
+        out.push_str("\r\n");
+    }
+}
+
+/// Writes the to-do file into `folder` unless it already says `text`: temp → sync → rename, so
+/// a clerk never opens half a file. Returns whether it wrote.
+pub fn write_if_changed(folder: &Path, text: &str) -> io::Result<bool> {
+    let path = folder.join(TODO_FILE);
+    let content = format!("\u{feff}{text}");
+    if std::fs::read(&path).is_ok_and(|old| old == content.as_bytes()) {
+        return Ok(false);
+    }
+    let temp = folder.join(format!(".{TODO_FILE}.new"));
+    let mut file = std::fs::File::create(&temp)?;
+    file.write_all(content.as_bytes())?;
+    file.sync_all()?;
+    std::fs::rename(&temp, &path)?;
+    Ok(true)
+}
