@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use jiff::Timestamp;
 use yingjian_shared::{
-    AgentHealth, AreaStatus, Catalogue, ContactRole, Contacts, Deadlines, DepartmentStatus, DuplicateCopy,
-    DuplicateGroup, Heartbeat, Item, ItemState, ItemStatus, Kind, Points, RelPath, Returned, Status,
+    AgentHealth, AreaStatus, Catalogue, Contacts, Deadlines, DepartmentStatus, DuplicateCopy, DuplicateGroup,
+    Heartbeat, Item, ItemState, ItemStatus, Kind, Points, RelPath, Returned, Status, contacts,
 };
 
 use crate::db::{ReturnedFile, StatusData};
@@ -95,11 +95,8 @@ pub fn compute(
         .contacts
         .iter()
         .map(|(dept, body, updated)| {
-            let complete = serde_json::from_str::<Contacts>(body).is_ok_and(|c| {
-                [ContactRole::Leader, ContactRole::Staff]
-                    .iter()
-                    .all(|role| c.contacts.iter().any(|x| x.role == *role && !x.name.trim().is_empty()))
-            });
+            // 已报 needs a name and a number that reaches them, for both roles.
+            let complete = serde_json::from_str::<Contacts>(body).is_ok_and(|c| contacts::filed(&c));
             (dept.as_str(), (complete, *updated))
         })
         .collect();

@@ -8,6 +8,7 @@ pub mod bundle;
 mod cli;
 mod completeness;
 pub mod config;
+mod contacts;
 mod dashboard;
 pub mod db;
 mod demo;

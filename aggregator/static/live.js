@@ -1,5 +1,7 @@
 // Live refresh: on every change the server announces, re-fetch this page and swap in its <main>.
-// Without JavaScript the pages work the same, only without refreshing themselves.
+// A part marked data-keep (a form) that is being typed in or has focus is carried over as it is,
+// and one left open stays open. Without JavaScript the pages work the same, only without
+// refreshing themselves.
 (function () {
   if (!window.EventSource) return;
   var pending = null;
@@ -11,7 +13,16 @@
         if (!html) return;
         var next = new DOMParser().parseFromString(html, "text/html").querySelector("main");
         var main = document.querySelector("main");
-        if (next && main) main.replaceWith(next);
+        if (!next || !main) return;
+        var focused = document.activeElement;
+        main.querySelectorAll("[data-keep][id]").forEach(function (el) {
+          var twin = next.querySelector("#" + CSS.escape(el.id));
+          if (!twin) return;
+          if (el.hasAttribute("data-dirty") || el.contains(focused)) twin.replaceWith(el);
+          else if (el.open) twin.open = true;
+        });
+        main.replaceWith(next);
+        if (focused && focused !== document.body && document.contains(focused)) focused.focus();
         document.body.setAttribute("data-refreshed", String(Date.now()));
         pollWhilePending();
       });
@@ -26,6 +37,10 @@
   events.addEventListener("resync", soon);
   // Browsers allow few connections per server: give this one back as soon as the page goes.
   window.addEventListener("pagehide", function () { events.close(); });
+  document.addEventListener("input", function (e) {
+    var kept = e.target.closest && e.target.closest("[data-keep]");
+    if (kept) kept.setAttribute("data-dirty", "1");
+  });
   document.body.setAttribute("data-live", "1");
   pollWhilePending();
 })();

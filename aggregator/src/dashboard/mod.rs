@@ -2,6 +2,7 @@
 //! behind an opaque cookie, and a few lines of JavaScript that refresh a page when the server
 //! announces a change. Every page works without JavaScript.
 
+mod contacts_form;
 mod files;
 mod views;
 
@@ -31,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/overview", get(views::overview))
         .route("/matrix", get(views::matrix))
         .route("/departments/{id}", get(views::department))
+        .route("/departments/{id}/contacts", axum::routing::post(contacts_submit))
         .route("/items/{code}", get(views::item))
         .route("/audit", get(views::audit))
         .route("/bundles", get(views::bundles))
@@ -128,6 +130,33 @@ async fn note_form(
     apply_note(&state, &caller, Note { department: form.department, item: form.item, text: form.text })
         .await?;
     Ok(Redirect::to(&back))
+}
+
+/// The department page's 保存联系人: stored, or the page again with every problem next to its
+/// field (422) and nothing changed.
+async fn contacts_submit(
+    State(state): State<AppState>,
+    Viewer(caller): Viewer,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    Form(form): Form<std::collections::HashMap<String, String>>,
+) -> Result<Response, PageError> {
+    let department = state
+        .catalogue
+        .department(&id)
+        .ok_or_else(|| AppError::NotFound(format!("没有名为“{id}”的责任单位。")))?
+        .id
+        .clone();
+    caller.require_access(&department).map_err(|_| AppError::Forbidden("只能填写本单位的联系人。".into()))?;
+    let list = contacts_form::parse(&form);
+    let (problems, whole) = crate::contacts::check(&list);
+    if !problems.is_empty() || whole.is_some() {
+        let attempt = views::ContactsAttempt { list, problems, whole };
+        return Ok(views::department_page(&state, &caller, &department, Some(attempt))
+            .await?
+            .into_response());
+    }
+    crate::contacts::file(&state, &caller, &department, list).await?;
+    Ok(Redirect::to(&format!("/departments/{department}#contacts")).into_response())
 }
 
 /// Where a form goes back to: one of this dashboard's pages, never another site.

@@ -12,6 +12,7 @@ use yingjian_shared::{
     Points, Returned, Scoring, Status, Verdict, china_time, chinese_numeral, is_image_name,
 };
 
+use super::contacts_form;
 use crate::auth::Caller;
 use crate::db::FileVerdict;
 use crate::error::AppError;
@@ -403,6 +404,7 @@ struct DeptItem {
 #[template(path = "department.html")]
 struct DepartmentPage {
     nav: Nav,
+    id: String,
     name: String,
     points_total: String,
     points_covered: String,
@@ -411,6 +413,10 @@ struct DepartmentPage {
     cases: Vec<String>,
     cases_note: String,
     contacts: Vec<Vec<String>>,
+    contacts_filed: bool,
+    contact_rows: Vec<contacts_form::RowView>,
+    /// Why the submitted form was not saved.
+    contact_problem: &'static str,
     agents: Vec<Vec<String>>,
     unsorted: Vec<String>,
     /// Files an agent leaves out, with why and on which PC.
@@ -430,8 +436,25 @@ pub async fn department(
     Viewer(caller): Viewer,
     Path(id): Path<String>,
 ) -> PageResult {
+    Ok(department_page(&state, &caller, &id, None).await?.1)
+}
+
+/// A submitted contacts form that did not pass: what was typed, and what is wrong.
+pub struct ContactsAttempt {
+    pub list: Contacts,
+    pub problems: Vec<crate::contacts::FieldProblem>,
+    pub whole: Option<&'static str>,
+}
+
+/// The department page, with the contacts form as stored or as `attempt` left it (then 422).
+pub async fn department_page(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    attempt: Option<ContactsAttempt>,
+) -> Result<(StatusCode, Html<String>), PageError> {
     let c = &state.catalogue;
-    let dept = c.department(&id).ok_or_else(|| AppError::NotFound(format!("没有名为“{id}”的责任单位。")))?;
+    let dept = c.department(id).ok_or_else(|| AppError::NotFound(format!("没有名为“{id}”的责任单位。")))?;
     caller.require_access(&dept.id).map_err(|_| AppError::Forbidden("只能查看本单位的材料。".into()))?;
     let status = state.status(Some(&dept.id)).await?;
     let d = status.departments.first().ok_or_else(|| AppError::NotFound("没有这个责任单位。".into()))?;
@@ -459,27 +482,32 @@ pub async fn department(
     let of = |placement: Filed| {
         records.iter().filter(|r| r.placement == placement).map(file_line).collect::<Vec<_>>()
     };
-    let contacts = match state.db.contacts_of(dept.id.clone()).await? {
-        Some(body) => serde_json::from_str::<Contacts>(&body)
-            .map(|cs| {
-                cs.contacts
-                    .into_iter()
-                    .map(|x| {
-                        vec![
-                            x.role.label().into(),
-                            x.name,
-                            x.gender,
-                            x.unit,
-                            x.position,
-                            x.phone,
-                            x.mobile,
-                            x.email,
-                        ]
-                    })
-                    .collect()
-            })
-            .unwrap_or_default(),
+    let stored = match state.db.contacts_of(dept.id.clone()).await? {
+        Some(body) => serde_json::from_str::<Contacts>(&body).map(|cs| cs.contacts).unwrap_or_default(),
         None => Vec::new(),
+    };
+    let contacts = stored
+        .iter()
+        .map(|x| {
+            vec![
+                x.role.label().into(),
+                x.name.clone(),
+                x.gender.clone(),
+                x.unit.clone(),
+                x.position.clone(),
+                x.phone.clone(),
+                x.mobile.clone(),
+                x.email.clone(),
+            ]
+        })
+        .collect();
+    let (status, contact_rows, contact_problem) = match &attempt {
+        Some(a) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            contacts_form::rows(&a.list.contacts, &a.problems),
+            a.whole.unwrap_or("有填写不正确的地方，请按提示修改后重新保存。"),
+        ),
+        None => (StatusCode::OK, contacts_form::rows(&stored, &[]), ""),
     };
     let agents = d
         .agents
@@ -510,8 +538,12 @@ pub async fn department(
     let cases_note =
         if min > 0 { format!("{min}至{}个", c.cases.max) } else { format!("不超过{}个", c.cases.max) };
     let page = DepartmentPage {
-        nav: nav(&state, &caller, &format!("/departments/{}", dept.id)),
+        nav: nav(state, caller, &format!("/departments/{}", dept.id)),
+        id: dept.id.clone(),
         name: d.name.clone(),
+        contacts_filed: d.contacts,
+        contact_rows,
+        contact_problem,
         points_total: d.points_total.to_string(),
         points_covered: d.points_covered.to_string(),
         items,
@@ -530,7 +562,7 @@ pub async fn department(
             .collect(),
         returned: d.returned.iter().map(Returned::line).collect(),
     };
-    Ok(Html(page.render()?))
+    Ok((status, Html(page.render()?)))
 }
 
 // ── 事项 ───────────────────────────────────────────────────────────────────

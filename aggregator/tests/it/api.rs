@@ -268,7 +268,7 @@ async fn heartbeat_and_contacts() {
 
     let contacts = json!({"contacts": [
         {"role": "leader", "name": "张三", "gender": "男", "unit": "市公安局", "position": "副局长", "phone": "0375-1234567", "mobile": "13800000000", "email": "a@example.org"},
-        {"role": "staff", "name": "李四"}
+        {"role": "staff", "name": "李四", "mobile": "139 0000 0000"}
     ]});
     let r = s.req(Method::PUT, "/api/v1/contacts", &police).json(&contacts).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
@@ -283,6 +283,22 @@ async fn heartbeat_and_contacts() {
     let nameless = json!({"contacts": [{"role": "leader", "name": " "}]});
     let r = s.req(Method::PUT, "/api/v1/contacts", &police).json(&nameless).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // Names alone do not reach anyone; a wrong number is named; nothing changes.
+    for (wrong, says) in [
+        (json!({"role": "staff", "name": "王五"}), "请至少填写手机或电话之一"),
+        (json!({"role": "staff", "name": "王五", "mobile": "1380000"}), "手机号码应为 11 位数字"),
+        (json!({"role": "staff", "name": "王五", "phone": "2661234"}), "请填写带区号的电话"),
+        (
+            json!({"role": "staff", "name": "王五", "mobile": "13800000000", "email": "wangwu"}),
+            "邮箱格式不正确",
+        ),
+    ] {
+        let body = json!({"contacts": [contacts["contacts"][0].clone(), wrong]});
+        let r = s.req(Method::PUT, "/api/v1/contacts", &police).json(&body).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let message = r.json::<serde_json::Value>().await.unwrap()["message"].as_str().unwrap().to_string();
+        assert!(message.contains("第 2 位（工作人员 王五）") && message.contains(says), "{message}");
+    }
 
     let status = s.status(&office).await;
     let dept =

@@ -165,3 +165,78 @@ async fn the_bundle_page_builds_in_the_background_and_lists_the_result() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// Posts the contacts form as a browser does (same origin, logged in).
+async fn post_contacts(
+    s: &TestServer,
+    cookie: &str,
+    department: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let no_redirect = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let body: String = fields
+        .iter()
+        .map(|(k, v)| {
+            format!("{k}={}", percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC))
+        })
+        .collect::<Vec<_>>()
+        .join("&");
+    let r = no_redirect
+        .post(s.url(&format!("/departments/{department}/contacts")))
+        .header("cookie", cookie)
+        .header("origin", s.url(""))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_contacts_form_says_what_is_wrong_next_to_the_field_and_counts_only_reachable_people() {
+    let s = TestServer::start().await;
+    let police = s.token(Some("police"), "pc-1").await;
+    let office = s.token(None, "office").await;
+    let cookie = session(&s, &police).await;
+    let (_, page_before) = page(&s, &police, "/departments/police").await;
+    assert!(page_before.contains("填写或修改联系人") && page_before.contains("未报"));
+
+    // A wrong mobile number: 422, the message beside it, what was typed kept, nothing stored.
+    let mut fields = vec![
+        ("0_name", "张伟"),
+        ("0_position", "副局长"),
+        ("0_mobile", "1380000"),
+        ("1_name", "李娜"),
+        ("1_phone", "0375-2588101"),
+        ("1_email", "lina@pds.gov.cn"),
+    ];
+    let (status, html) = post_contacts(&s, &cookie, "police", &fields).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains(r#"name="0_mobile" value="1380000""#), "the typed value stays");
+    assert!(html.contains("手机号码应为 11 位数字，以 13 至 19 开头</span>"));
+    assert!(html.contains("有填写不正确的地方"));
+    let status_doc = s.status(&office).await;
+    let police_status =
+        status_doc["departments"].as_array().unwrap().iter().find(|d| d["id"] == "police").unwrap().clone();
+    assert_eq!(police_status["contacts"], false);
+
+    // Corrected: stored, 已报, and the page shows it.
+    fields[2] = ("0_mobile", "138 0000 0001");
+    let (status, _) = post_contacts(&s, &cookie, "police", &fields).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let status_doc = s.status(&office).await;
+    let police_status =
+        status_doc["departments"].as_array().unwrap().iter().find(|d| d["id"] == "police").unwrap().clone();
+    assert_eq!(police_status["contacts"], true);
+    let (_, html) = page(&s, &police, "/departments/police").await;
+    assert!(html.contains(r#"<span class="yes">已报</span>"#));
+    assert!(html.contains(r#"name="1_email" value="lina@pds.gov.cn""#));
+
+    // The office may fill in any department's; another department may not.
+    let office_cookie = session(&s, &office).await;
+    let (status, _) = post_contacts(&s, &office_cookie, "water", &fields).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _) = post_contacts(&s, &cookie, "water", &fields).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

@@ -162,3 +162,76 @@ async fn the_office_watches_evidence_arrive_live() {
     assert!(text(&browser, "body").await.contains("无权查看"));
     tokio::time::timeout(Duration::from_secs(10), browser.close()).await.ok();
 }
+
+/// The value of the form field named `name`.
+async fn field(browser: &Client, name: &str) -> String {
+    let input = browser.find(Locator::Css(&format!("input[name='{name}']"))).await.unwrap();
+    input.prop("value").await.unwrap().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_department_fills_in_its_contacts_and_a_live_refresh_keeps_what_it_typed() {
+    let dir = temp();
+    let server = Aggregator::start(&dir.path().join("data")).await;
+    let police = server.token(Some("police")).await;
+    let (_driver, browser) = browser(&dir.path().join("profile")).await;
+    login(&browser, &server, &police).await;
+    eventually("the department's page", || async {
+        browser.current_url().await.ok()?.path().ends_with("/departments/police").then_some(())
+    })
+    .await;
+    assert!(text(&browser, "#contacts").await.contains("未报"));
+    let typing = [
+        ("0_name", "张伟"),
+        ("0_position", "副局长"),
+        ("0_mobile", "1380000"),
+        ("1_name", "李娜"),
+        ("1_phone", "0375-2588101"),
+    ];
+    for (name, value) in typing {
+        browser
+            .find(Locator::Css(&format!("input[name='{name}']")))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+
+    // Something changes on the server while the clerk is typing: the page refreshes itself
+    // around the form, which keeps what was typed.
+    let before = browser.find(Locator::Css("body")).await.unwrap().attr("data-refreshed").await.unwrap();
+    file(&server, &police, "08.03 昆仑2021专项行动/部署会议纪要.pdf", b"%PDF-1.4 minutes").await;
+    eventually("the live refresh", || async {
+        let now = browser.find(Locator::Css("body")).await.ok()?.attr("data-refreshed").await.ok()?;
+        (now.is_some() && now != before).then_some(())
+    })
+    .await;
+    assert!(text(&browser, "main").await.contains("部署会议纪要.pdf"), "the page did refresh");
+    assert_eq!(field(&browser, "0_name").await, "张伟", "the half-typed form survived the refresh");
+    assert_eq!(field(&browser, "1_phone").await, "0375-2588101");
+
+    // A wrong mobile number: the message is beside the field, what was typed stays.
+    browser.find(Locator::Css("form.contacts button[type=submit]")).await.unwrap().click().await.unwrap();
+    eventually("the message beside the field", || async {
+        let errors = browser.find(Locator::Css("form.contacts .error")).await.ok()?.text().await.ok()?;
+        errors.contains("手机号码应为 11 位数字").then_some(())
+    })
+    .await;
+    assert_eq!(field(&browser, "1_name").await, "李娜");
+    screenshot(&browser, "contacts-wrong").await;
+
+    // Corrected: 已报.
+    let mobile = browser.find(Locator::Css("input[name='0_mobile']")).await.unwrap();
+    mobile.clear().await.unwrap();
+    mobile.send_keys("13800000001").await.unwrap();
+    browser.find(Locator::Css("form.contacts button[type=submit]")).await.unwrap().click().await.unwrap();
+    eventually("已报", || async {
+        let heading = browser.find(Locator::Css("#contacts")).await.ok()?.text().await.ok()?;
+        heading.contains("已报").then_some(())
+    })
+    .await;
+    assert!(text(&browser, "main").await.contains("13800000001"));
+    screenshot(&browser, "contacts-filed").await;
+    tokio::time::timeout(Duration::from_secs(10), browser.close()).await.ok();
+}

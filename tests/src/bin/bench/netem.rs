@@ -3,7 +3,8 @@
 //! of the same size uncut over the same link. `BENCH_ONLY=netem`; root only.
 //!
 //! `BENCH_NETEM_MIB` (default 300) and `BENCH_NETEM` (the netem settings of each direction,
-//! default `rate 20mbit delay 20ms loss 1%`: 40 ms round trip) change the scenario.
+//! default `rate 20mbit delay 20ms loss 1%`: 40 ms round trip) change the scenario. A kernel
+//! without netem (`sch_netem`) gets the rate alone, shaped by `tbf`, and the table says so.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -32,8 +33,12 @@ fn run(args: &[&str]) -> Result<()> {
 /// The namespace and its veth pair, removed when dropped.
 struct Link;
 
+/// The shaping used when the kernel has no netem: the same rate, no delay, no loss.
+const TBF: &str = "tbf rate 20mbit burst 32kbit latency 400ms";
+
 impl Link {
-    fn create(netem: &str) -> Result<Link> {
+    /// Makes the link; answers the shaping in force.
+    fn create(netem: &str) -> Result<(Link, String)> {
         drop(Link); // what an interrupted run left behind
         let netem: Vec<&str> = netem.split_whitespace().collect();
         run(&["ip", "netns", "add", NS])?;
@@ -46,9 +51,18 @@ impl Link {
         run(&[&exec[..], &["ip", "addr", "add", &format!("{NS_IP}/24"), "dev", NS_IF]].concat())?;
         run(&[&exec[..], &["ip", "link", "set", NS_IF, "up"]].concat())?;
         run(&[&exec[..], &["ip", "link", "set", "lo", "up"]].concat())?;
-        run(&[&["tc", "qdisc", "add", "dev", HOST_IF, "root", "netem"][..], &netem].concat())?;
-        run(&[&exec[..], &["tc", "qdisc", "add", "dev", NS_IF, "root", "netem"], &netem].concat())?;
-        Ok(link)
+        let shaping = if run(&[&["tc", "qdisc", "add", "dev", HOST_IF, "root", "netem"][..], &netem].concat())
+            .is_ok()
+        {
+            run(&[&exec[..], &["tc", "qdisc", "add", "dev", NS_IF, "root", "netem"], &netem].concat())?;
+            format!("netem {}", netem.join(" "))
+        } else {
+            let tbf: Vec<&str> = TBF.split_whitespace().collect();
+            run(&[&["tc", "qdisc", "add", "dev", HOST_IF, "root"][..], &tbf].concat())?;
+            run(&[&exec[..], &["tc", "qdisc", "add", "dev", NS_IF, "root"], &tbf].concat())?;
+            format!("{TBF} (no netem in this kernel: no delay, no loss)")
+        };
+        Ok((link, shaping))
     }
 
     /// Bytes sent towards the server, as the interface counts them.
@@ -71,7 +85,8 @@ pub async fn netem(bin: &Path, scratch: &Path, t: &mut Table) -> Result<()> {
     let mib = env_num("BENCH_NETEM_MIB", 300);
     let size = mib << 20;
     let settings = std::env::var("BENCH_NETEM").unwrap_or_else(|_| "rate 20mbit delay 20ms loss 1%".into());
-    let _link = Link::create(&settings).context("a network namespace (root, iproute2)")?;
+    let (_link, shaping) = Link::create(&settings).context("a network namespace (root, iproute2)")?;
+    println!("link: {shaping}");
     let data = scratch.join("netem-data");
     let police = cli(bin, &data, &["token", "create", "--dept", "police"])?;
     let market = cli(bin, &data, &["token", "create", "--dept", "market"])?;
@@ -172,7 +187,7 @@ pub async fn netem(bin: &Path, scratch: &Path, t: &mut Table) -> Result<()> {
     let agent_secs = t0.elapsed().as_secs_f64();
     let agent_wire = Link::sent() - before;
     t.row(
-        &format!("{mib} MiB over {settings}, curl uncut (s)"),
+        &format!("{mib} MiB over the slow link, curl uncut (s)"),
         "-".into(),
         format!("{curl_secs:.1}"),
         format!("{:.3}× the file on the wire", curl_wire as f64 / size as f64),
