@@ -7,6 +7,9 @@ use yingjian_shared::{sha256_reader, to_hex};
 
 use crate::error::{AppError, AppResult};
 
+/// The agent name of what a department files from the dashboard (browser upload, withdrawal).
+pub const WEB_AGENT: &str = "网页上传";
+
 /// Who is calling: the office, or one agent installation of one department.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Caller {

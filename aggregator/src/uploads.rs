@@ -94,6 +94,9 @@ impl Uploads {
         let mut random = [0u8; 16];
         getrandom::fill(&mut random).map_err(io::Error::other)?;
         let id = to_hex(&random);
+        // Held while the files are made, so that `expire_old` (from another creation) does not
+        // take a part file without its description yet for a leftover.
+        let _claim = self.claim(&id).ok_or_else(|| io::Error::other("upload id taken"))?;
         File::create_new(self.part(&id))?.sync_all()?;
         let temp = self.dir.join(format!("{id}.json.new"));
         let mut file = File::create_new(&temp)?;
@@ -293,6 +296,23 @@ mod tests {
         for bad in ["../../yingjian.sqlite3", "ABCDEF", ""] {
             assert!(reopened.get(bad).unwrap().is_none());
         }
+    }
+
+    #[test]
+    fn a_part_file_without_its_description_is_removed_unless_it_is_being_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let uploads = Uploads::open(dir.path(), Duration::from_hours(1)).unwrap();
+        let id = "0123456789abcdef0123456789abcdef";
+        let part = dir.path().join(format!("tmp/uploads/{id}.part"));
+        File::create(&part).unwrap();
+        // Another request is making it (its description comes next): left alone.
+        let making = uploads.claim(id).unwrap();
+        assert_eq!(uploads.expire_old().unwrap(), 0);
+        assert!(part.exists());
+        // Left behind by a crash: removed.
+        drop(making);
+        assert_eq!(uploads.expire_old().unwrap(), 1);
+        assert!(!part.exists());
     }
 
     #[test]

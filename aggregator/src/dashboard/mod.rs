@@ -16,7 +16,9 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 use yingjian_shared::{ItemCode, Note, RelPath, Review, Verdict};
 
-use crate::auth::{Caller, SESSION_DAYS, new_session_id, session_cookie, session_from_parts, token_hash};
+use crate::auth::{
+    Caller, SESSION_DAYS, WEB_AGENT, new_session_id, session_cookie, session_from_parts, token_hash,
+};
 use crate::error::AppError;
 use crate::review::{apply_note, apply_review};
 use crate::state::AppState;
@@ -33,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/matrix", get(views::matrix))
         .route("/departments/{id}", get(views::department))
         .route("/departments/{id}/contacts", axum::routing::post(contacts_submit))
+        .route("/departments/{id}/withdraw", axum::routing::post(withdraw_submit))
         .route("/items/{code}", get(views::item))
         .route("/audit", get(views::audit))
         .route("/bundles", get(views::bundles))
@@ -42,11 +45,17 @@ pub fn router() -> Router<AppState> {
         .route("/files/{sha256}", get(files::download))
         .route("/static/style.css", get(|| async { asset("text/css; charset=utf-8", STYLE) }))
         .route("/static/live.js", get(|| async { asset("text/javascript; charset=utf-8", LIVE_JS) }))
+        .route("/static/upload.js", get(|| async { asset("text/javascript; charset=utf-8", UPLOAD_JS) }))
+        .route("/static/vendor/tus.min.js", get(|| async { asset("text/javascript; charset=utf-8", TUS_JS) }))
 }
 
 /// Assets are embedded in the binary: nothing to install beside it, no build step.
 const STYLE: &str = include_str!("../../static/style.css");
 const LIVE_JS: &str = include_str!("../../static/live.js");
+const UPLOAD_JS: &str = include_str!("../../static/upload.js");
+/// tus-js-client 4.3.1 (MIT, `static/vendor/tus-js-client-LICENSE.txt`), the tus project's
+/// browser client, as published on npm (`dist/tus.min.js`).
+const TUS_JS: &str = include_str!("../../static/vendor/tus-js-client-4.3.1.min.js");
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
     ([(CONTENT_TYPE, content_type), (CACHE_CONTROL, "max-age=3600")], body).into_response()
@@ -157,6 +166,34 @@ async fn contacts_submit(
     }
     crate::contacts::file(&state, &caller, &department, list).await?;
     Ok(Redirect::to(&format!("/departments/{department}#contacts")).into_response())
+}
+
+#[derive(Deserialize)]
+struct WithdrawForm {
+    path: String,
+}
+
+/// The department page's 撤回 beside a file uploaded from the browser.
+async fn withdraw_submit(
+    State(state): State<AppState>,
+    Viewer(caller): Viewer,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    Form(form): Form<WithdrawForm>,
+) -> Result<Redirect, PageError> {
+    let department = caller
+        .department
+        .clone()
+        .filter(|own| *own == id)
+        .ok_or_else(|| AppError::Forbidden("只有本单位可以撤回本单位网页上传的文件。".into()))?;
+    let path = RelPath::parse(&form.path).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let withdrawn = state
+        .db
+        .withdraw_evidence(department.clone(), WEB_AGENT.into(), path.to_string(), caller.host.clone())
+        .await?;
+    if withdrawn {
+        state.publish(yingjian_shared::EventKind::Withdrawn, Some(&department), Some(path), None);
+    }
+    Ok(Redirect::to(&format!("/departments/{department}")))
 }
 
 /// Where a form goes back to: one of this dashboard's pages, never another site.

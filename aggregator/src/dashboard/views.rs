@@ -8,12 +8,13 @@ use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use jiff::{SignedDuration, Timestamp};
 use yingjian_shared::{
-    Catalogue, Contacts, DepartmentStatus, EvidenceEntry, Filed, ItemCode, ItemState, ItemStatus, Kind,
-    Points, Returned, Scoring, Status, Verdict, china_time, chinese_numeral, is_image_name,
+    CASES_FOLDER, Catalogue, Contacts, DepartmentStatus, EvidenceEntry, Filed, ItemCode, ItemState,
+    ItemStatus, Kind, Points, REPORT_FOLDER, Returned, Scoring, Status, Verdict, china_time, chinese_numeral,
+    is_image_name, item_folder_name,
 };
 
 use super::contacts_form;
-use crate::auth::Caller;
+use crate::auth::{Caller, WEB_AGENT};
 use crate::db::FileVerdict;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -414,6 +415,10 @@ struct DepartmentPage {
     cases_note: String,
     contacts: Vec<Vec<String>>,
     contacts_filed: bool,
+    /// Folders a department may upload into from its own page: (path prefix, label).
+    upload_targets: Vec<(String, String)>,
+    /// Its files uploaded from the browser, which it may withdraw here: (path, line).
+    web_files: Vec<(String, String)>,
     contact_rows: Vec<contacts_form::RowView>,
     /// Why the submitted form was not saved.
     contact_problem: &'static str,
@@ -423,6 +428,24 @@ struct DepartmentPage {
     skipped: Vec<String>,
     /// Reports and typical cases the office returned.
     returned: Vec<String>,
+}
+
+/// The folders a department may upload into from the browser: the items' folders as `init` names
+/// them, and (on its own page) 自评报告 and 典型案例.
+fn upload_targets<'a>(
+    items: impl Iterator<Item = &'a yingjian_shared::Item>,
+    reports_and_cases: bool,
+) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = items
+        .map(|i| {
+            let folder = item_folder_name(i.code, &i.short_title);
+            (folder.clone(), folder)
+        })
+        .collect();
+    if reports_and_cases {
+        out.extend([REPORT_FOLDER, CASES_FOLDER].map(|f| (f.to_string(), f.to_string())));
+    }
+    out
 }
 
 fn file_line(r: &EvidenceEntry) -> String {
@@ -542,6 +565,16 @@ pub async fn department_page(
         id: dept.id.clone(),
         name: d.name.clone(),
         contacts_filed: d.contacts,
+        upload_targets: if caller.department.as_deref() == Some(dept.id.as_str()) {
+            upload_targets(c.items_for(&dept.id).filter(|i| i.is_scored()), true)
+        } else {
+            Vec::new()
+        },
+        web_files: records
+            .iter()
+            .filter(|r| r.agent == WEB_AGENT)
+            .map(|r| (r.path.to_string(), format!("{}（{}）", r.path, local(r.received))))
+            .collect(),
         contact_rows,
         contact_problem,
         points_total: d.points_total.to_string(),
@@ -606,6 +639,8 @@ struct ItemPage {
     departments: Vec<ItemDept>,
     /// The office may return and accept files, and write notes.
     office: bool,
+    /// A responsible department may upload into the item's folder from here.
+    upload_targets: Vec<(String, String)>,
 }
 
 pub async fn item(
@@ -686,6 +721,11 @@ pub async fn item(
         focus: item.focus.clone().or_else(|| kp.focus.clone()),
         departments,
         office: caller.is_office(),
+        upload_targets: if caller.department.as_ref().is_some_and(|own| item.has_department(own)) {
+            upload_targets(std::iter::once(item), false)
+        } else {
+            Vec::new()
+        },
     };
     Ok(Html(page.render()?))
 }

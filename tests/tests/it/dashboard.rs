@@ -235,3 +235,84 @@ async fn a_department_fills_in_its_contacts_and_a_live_refresh_keeps_what_it_typ
     screenshot(&browser, "contacts-filed").await;
     tokio::time::timeout(Duration::from_secs(10), browser.close()).await.ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_department_uploads_from_the_browser_and_answers_a_return() {
+    let dir = temp();
+    let server = Aggregator::start(&dir.path().join("data")).await;
+    let police = server.token(Some("police")).await;
+    let office = server.token(None).await;
+    // A small file and one that takes several resumable chunks (4 MiB each).
+    let small = dir.path().join("部署会议纪要.pdf");
+    std::fs::write(&small, b"%PDF-1.4 minutes").unwrap();
+    let large = dir.path().join("专项行动总结（扫描件）.pdf");
+    let mut big = b"%PDF-1.4 ".to_vec();
+    big.extend((0..10u32 << 20).map(|i| (i % 251) as u8));
+    std::fs::write(&large, &big).unwrap();
+
+    let (_driver, browser) = browser(&dir.path().join("profile")).await;
+    login(&browser, &server, &police).await;
+    eventually("the department's page", || async {
+        browser.current_url().await.ok()?.path().ends_with("/departments/police").then_some(())
+    })
+    .await;
+    let input = browser.find(Locator::Css("form[data-upload] input[type=file]")).await.unwrap();
+    input.send_keys(&format!("{}\n{}", small.display(), large.display())).await.unwrap();
+    eventually("both uploaded", || async {
+        let list = browser.find(Locator::Css("form[data-upload] .progress")).await.ok()?.text().await.ok()?;
+        (list.matches("已上传").count() == 2).then_some(())
+    })
+    .await;
+    screenshot(&browser, "upload-done").await;
+    let records = server.get("/api/v1/evidence", &police).await;
+    let records = records.as_array().unwrap();
+    assert_eq!(records.len(), 2);
+    assert!(records.iter().all(|r| r["agent"] == "网页上传"), "{records:?}");
+    let big_record = records.iter().find(|r| r["size"] == big.len()).unwrap();
+    assert_eq!(big_record["sha256"], yingjian_tests::sha(&big));
+    assert_eq!(big_record["path"], "08.03 昆仑2021专项行动/专项行动总结（扫描件）.pdf");
+    eventually("the page lists them", || async {
+        let main = browser.find(Locator::Css("main")).await.ok()?.text().await.ok()?;
+        main.contains("网页上传的文件").then_some(())
+    })
+    .await;
+
+    // The office returns the small one; the department sees why on its page.
+    let r = reqwest::Client::new()
+        .put(format!("{}/api/v1/reviews", server.url()))
+        .bearer_auth(&office)
+        .json(&json!({"department": "police", "path": "08.03 昆仑2021专项行动/部署会议纪要.pdf",
+                      "verdict": "returned", "reason": "请补充会议签到表"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    eventually("the reason on the department's page", || async {
+        let main = browser.find(Locator::Css("main")).await.ok()?.text().await.ok()?;
+        main.contains("请补充会议签到表").then_some(())
+    })
+    .await;
+    screenshot(&browser, "upload-returned").await;
+
+    // The department answers with a new version of the same name, from the page.
+    std::fs::write(&small, b"%PDF-1.4 minutes and the sign-in sheet").unwrap();
+    let input = browser.find(Locator::Css("form[data-upload] input[type=file]")).await.unwrap();
+    input.send_keys(&small.display().to_string()).await.unwrap();
+    eventually("the return answered", || async {
+        let status = server.department_status(&office, "police").await;
+        let item = status["items"].as_array()?.iter().find(|i| i["code"] == "8.3")?.clone();
+        (item["returned"][0]["answered"] == true).then_some(())
+    })
+    .await;
+    let records = server.get("/api/v1/evidence", &police).await;
+    assert_eq!(records.as_array().unwrap().len(), 2, "the new version replaced the old one");
+
+    // Withdrawn from the page.
+    browser.find(Locator::Css("form[action$='/withdraw'] button")).await.unwrap().click().await.unwrap();
+    eventually("one browser file left", || async {
+        let records = server.get("/api/v1/evidence", &police).await;
+        (records.as_array()?.iter().filter(|r| r["agent"] == "网页上传").count() == 1).then_some(())
+    })
+    .await;
+    tokio::time::timeout(Duration::from_secs(10), browser.close()).await.ok();
+}
