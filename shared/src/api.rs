@@ -265,6 +265,13 @@ pub struct Contact {
     pub email: String,
 }
 
+impl Contact {
+    /// 附件4's columns after 类别, in its order: 姓名, 性别, 单位, 职务, 电话、传真, 手机, 邮箱.
+    pub fn columns(&self) -> [&str; 7] {
+        [&self.name, &self.gender, &self.unit, &self.position, &self.phone, &self.mobile, &self.email]
+    }
+}
+
 /// `PUT /api/v1/contacts`. An office token must name the department.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Contacts {

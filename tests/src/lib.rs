@@ -336,6 +336,27 @@ impl DeptAgent {
     }
 }
 
+/// A server, the office's token and one department's agent with its token, prepared (not
+/// started): how most agent tests begin.
+pub struct OneDepartment {
+    pub dir: TempDir,
+    pub server: Aggregator,
+    pub token: String,
+    pub office: String,
+    pub agent: DeptAgent,
+}
+
+impl OneDepartment {
+    pub async fn prepare(department: &str) -> OneDepartment {
+        let dir = temp();
+        let server = Aggregator::start(&dir.path().join("data")).await;
+        let token = server.token(Some(department)).await;
+        let office = server.token(None).await;
+        let agent = DeptAgent::prepare(dir.path(), department, &server.url(), &token);
+        OneDepartment { dir, server, token, office, agent }
+    }
+}
+
 /// Polls `check` until it returns `Some`, failing the test after `PATIENCE`.
 pub async fn eventually<T, F, Fut>(what: &str, check: F) -> T
 where

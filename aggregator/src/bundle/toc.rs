@@ -184,17 +184,8 @@ pub fn contacts_xlsx(
     for dept in &catalogue.departments {
         for (_, c) in contacts.iter().filter(|(id, _)| *id == dept.id) {
             for x in &c.contacts {
-                rows.push(vec![
-                    dept.name.clone(),
-                    x.role.label().into(),
-                    x.name.clone(),
-                    x.gender.clone(),
-                    x.unit.clone(),
-                    x.position.clone(),
-                    x.phone.clone(),
-                    x.mobile.clone(),
-                    x.email.clone(),
-                ]);
+                let row = [dept.name.as_str(), x.role.label()].into_iter().chain(x.columns());
+                rows.push(row.map(String::from).collect());
             }
         }
     }

@@ -15,7 +15,7 @@ const ROWS: [(ContactRole, &str, bool); 3] = [
     (ContactRole::Staff, "工作人员（可选）", false),
 ];
 
-/// Field name in `Contact` and in the form, label, input type.
+/// Field name in `Contact` and in the form, label, input type: `Contact::columns`' order.
 const FIELDS: [(&str, &str, &str); 7] = [
     ("name", "姓名", "text"),
     ("gender", "性别", "text"),
@@ -39,18 +39,6 @@ pub struct RowView {
     pub fields: Vec<FieldView>,
 }
 
-fn value<'a>(c: &'a Contact, field: &str) -> &'a str {
-    match field {
-        "name" => &c.name,
-        "gender" => &c.gender,
-        "unit" => &c.unit,
-        "position" => &c.position,
-        "phone" => &c.phone,
-        "mobile" => &c.mobile,
-        _ => &c.email,
-    }
-}
-
 /// The rows as stored (the leader first, then the staff), each with its problems.
 pub fn rows(list: &[Contact], problems: &[FieldProblem]) -> Vec<RowView> {
     let leader = list.iter().position(|c| c.role == ContactRole::Leader);
@@ -63,11 +51,12 @@ pub fn rows(list: &[Contact], problems: &[FieldProblem]) -> Vec<RowView> {
             label,
             fields: FIELDS
                 .iter()
-                .map(|(field, label, input)| FieldView {
+                .enumerate()
+                .map(|(column, (field, label, input))| FieldView {
                     key: format!("{row}_{field}"),
                     label,
                     input,
-                    value: stored.map(|n| value(&list[n], field).to_string()).unwrap_or_default(),
+                    value: stored.map(|n| list[n].columns()[column].to_string()).unwrap_or_default(),
                     error: stored
                         .and_then(|n| problems.iter().find(|(at, f, _)| *at == n && f == field))
                         .map_or("", |(_, _, what)| what),
@@ -77,8 +66,7 @@ pub fn rows(list: &[Contact], problems: &[FieldProblem]) -> Vec<RowView> {
         .collect()
 }
 
-/// The list a submitted form says, in row order (an optional row left empty is left out), and
-/// the contact index of each row that is in it.
+/// The list a submitted form says, in row order (an optional row left empty is left out).
 pub fn parse(form: &HashMap<String, String>) -> Contacts {
     let get =
         |row: usize, field: &str| form.get(&format!("{row}_{field}")).map_or("", |v| v.trim()).to_string();

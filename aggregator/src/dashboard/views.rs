@@ -511,18 +511,7 @@ pub async fn department_page(
     };
     let contacts = stored
         .iter()
-        .map(|x| {
-            vec![
-                x.role.label().into(),
-                x.name.clone(),
-                x.gender.clone(),
-                x.unit.clone(),
-                x.position.clone(),
-                x.phone.clone(),
-                x.mobile.clone(),
-                x.email.clone(),
-            ]
-        })
+        .map(|x| std::iter::once(x.role.label()).chain(x.columns()).map(String::from).collect())
         .collect();
     let (status, contact_rows, contact_problem) = match &attempt {
         Some(a) => (

@@ -11,7 +11,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use yingjian_aggregator::Config;
-use yingjian_tests::{Aggregator, DeptAgent, PATIENCE, binary, eventually, eventually_within, sha, temp};
+use yingjian_tests::{
+    Aggregator, DeptAgent, OneDepartment, PATIENCE, binary, eventually, eventually_within, sha, temp,
+};
 
 /// `yingjian-agent status` for `agent`, as the clerk runs it.
 fn status_cli(agent: &DeptAgent) -> String {
@@ -44,11 +46,8 @@ async fn skipped(server: &Aggregator, office: &str) -> BTreeSet<(String, String)
 async fn odd_names_links_and_empty_files_are_listed_with_a_reason_never_dropped() {
     use std::os::unix::ffi::OsStrExt;
 
-    let dir = temp();
-    let server = Aggregator::start(&dir.path().join("data")).await;
-    let token = server.token(Some("police")).await;
-    let office = server.token(None).await;
-    let mut agent = DeptAgent::prepare(dir.path(), "police", &server.url(), &token);
+    let OneDepartment { dir: _dir, server, token, office, mut agent } =
+        OneDepartment::prepare("police").await;
     let item = agent.item("08.03");
     let other = agent.item("11.02");
     let at = |folder: &Path, name: &str| format!("{}/{name}", folder.file_name().unwrap().to_str().unwrap());
@@ -141,11 +140,8 @@ async fn odd_names_links_and_empty_files_are_listed_with_a_reason_never_dropped(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_written_in_open_append_close_cycles_is_sent_whole_not_once_per_cycle() {
-    let dir = temp();
-    let server = Aggregator::start(&dir.path().join("data")).await;
-    let token = server.token(Some("police")).await;
-    let office = server.token(None).await;
-    let mut agent = DeptAgent::prepare(dir.path(), "police", &server.url(), &token);
+    let OneDepartment { dir: _dir, server, token, office, mut agent } =
+        OneDepartment::prepare("police").await;
     agent.start().await;
     let path = agent.item("08.03").join("逐页扫描.pdf");
     let mut whole = Vec::new();
@@ -171,11 +167,8 @@ async fn a_file_written_in_open_append_close_cycles_is_sent_whole_not_once_per_c
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deleted_marker_pauses_the_agent_and_everyone_is_told_why() {
-    let dir = temp();
-    let server = Aggregator::start(&dir.path().join("data")).await;
-    let token = server.token(Some("police")).await;
-    let office = server.token(None).await;
-    let mut agent = DeptAgent::prepare(dir.path(), "police", &server.url(), &token);
+    let OneDepartment { dir: _dir, server, token, office, mut agent } =
+        OneDepartment::prepare("police").await;
     agent.start().await;
     let item = agent.item("08.03");
     fs::write(item.join("暂停前.pdf"), b"%PDF-1.4 before").unwrap();
@@ -284,11 +277,7 @@ fn agent_with_watch_limit(watches: usize, config: &Path) -> std::process::Child 
 #[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_folder_the_watch_limit_leaves_out_is_polled_and_the_heartbeat_says_so() {
-    let dir = temp();
-    let server = Aggregator::start(&dir.path().join("data")).await;
-    let token = server.token(Some("police")).await;
-    let office = server.token(None).await;
-    let agent = DeptAgent::prepare(dir.path(), "police", &server.url(), &token);
+    let OneDepartment { dir, server, token, office, agent } = OneDepartment::prepare("police").await;
     let config = dir.path().join("agent.toml");
     fs::write(
         &config,
@@ -340,11 +329,8 @@ fn walk_folders(root: &Path) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_to_do_file_follows_the_status_and_the_receipt_lists_what_the_server_holds() {
-    let dir = temp();
-    let server = Aggregator::start(&dir.path().join("data")).await;
-    let token = server.token(Some("police")).await;
-    let office = server.token(None).await;
-    let mut agent = DeptAgent::prepare(dir.path(), "police", &server.url(), &token);
+    let OneDepartment { dir: _dir, server, token, office, mut agent } =
+        OneDepartment::prepare("police").await;
     agent.start().await;
     let todo = agent.folder.join(yingjian_shared::TODO_FILE);
     let read = || fs::read(&todo).map(|b| String::from_utf8(b).unwrap()).unwrap_or_default();
