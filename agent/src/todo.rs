@@ -5,12 +5,11 @@
 //! line ends, so that Notepad shows it; never uploaded (the folder convention ignores it);
 //! rewritten only when its content changes.
 
-use std::fmt::Write as _;
 use std::io::{self, Write as _};
 use std::path::Path;
 
 use jiff::Timestamp;
-use yingjian_shared::{Catalogue, DepartmentStatus, ItemState, TODO_FILE, chinese_date_time};
+use yingjian_shared::{Catalogue, DepartmentStatus, TODO_FILE, chinese_date_time, reminders};
 
 /// What the agent itself knows of the folder, beside the server's status.
 pub struct Local<'a> {
@@ -64,30 +63,8 @@ pub fn render(
     );
     line(&mut out, "");
 
-    let mut lacks = Vec::new();
-    for item in department.items.iter().filter(|i| i.status != ItemState::Complete) {
-        let (title, points) = catalogue
-            .item(item.code)
-            .map_or((String::new(), String::new()), |i| (i.short_title.clone(), i.score().to_string()));
-        let mut text = format!("  {} {title}（{points}分）：{}", item.code.padded(), item.status.label());
-        if item.status == ItemState::Incomplete && !item.reasons.is_empty() {
-            let _ = write!(text, "——{}", item.reasons.join("；"));
-        }
-        lacks.push(text);
-    }
-    if !department.report {
-        lacks.push("  自评报告：未交（放进“自评报告”文件夹）".into());
-    }
-    if !department.cases_ok {
-        let min = catalogue.cases.min_for(&department.id);
-        lacks.push(format!(
-            "  典型案例：已交 {} 个，需 {min} 至 {} 个（放进“典型案例”文件夹）",
-            department.cases, catalogue.cases.max
-        ));
-    }
-    if !department.contacts {
-        lacks.push("  联系人名单：未报（分管领导、工作人员各 1 名，报市质量强市办公室）".into());
-    }
+    let lacks: Vec<String> =
+        reminders::lacking(department, catalogue).iter().map(|l| format!("  {l}")).collect();
     if lacks.is_empty() {
         line(
             &mut out,
@@ -109,14 +86,8 @@ pub fn render(
         }
     }
 
-    let returned: Vec<String> = department
-        .items
-        .iter()
-        .flat_map(|i| &i.returned)
-        .chain(&department.returned)
-        .filter(|r| !r.answered)
-        .map(|r| format!("  {}：{}", r.path, r.reason))
-        .collect();
+    let returned: Vec<String> =
+        reminders::open_returns(department).iter().map(|r| format!("  {r}")).collect();
     section(&mut out, "被退回的文件（请按原因修改后，用同一文件名放回原处，或删除）：", &returned);
     let notes: Vec<String> = department
         .items

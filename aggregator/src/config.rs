@@ -17,6 +17,8 @@ pub struct Config {
     /// The city, as people read it everywhere (`平顶山市`): the dashboard's title, the bundle's
     /// root folder, the 目录's title, `bag-info.txt`. Empty names none.
     pub city: String,
+    /// The office's contact line printed at the foot of each 催办通知 (`联系人：…，电话：…`).
+    pub notice_contact: String,
     /// Address to listen on.
     pub listen: SocketAddr,
     /// Data folder: database, blobs, bundles.
@@ -97,6 +99,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             city: String::new(),
+            notice_contact: String::new(),
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data: PathBuf::from("yingjian-data"),
             catalogue: None,

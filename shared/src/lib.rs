@@ -11,6 +11,7 @@ mod hash;
 pub mod limits;
 mod points;
 mod relpath;
+pub mod reminders;
 
 pub use api::{
     AgentHealth, AreaStatus, AuditRecord, BlobStored, BundleInfo, Contact, ContactRole, Contacts,

@@ -4,6 +4,7 @@
 
 mod contacts_form;
 mod files;
+mod printouts;
 mod views;
 
 use axum::Form;
@@ -36,6 +37,9 @@ pub fn router() -> Router<AppState> {
         .route("/departments/{id}", get(views::department))
         .route("/departments/{id}/contacts", axum::routing::post(contacts_submit))
         .route("/departments/{id}/withdraw", axum::routing::post(withdraw_submit))
+        .route("/departments/{id}/notice", get(printouts::notice))
+        .route("/departments/{id}/receipt", get(printouts::receipt))
+        .route("/notices", get(printouts::notices))
         .route("/items/{code}", get(views::item))
         .route("/audit", get(views::audit))
         .route("/bundles", get(views::bundles))

@@ -19,11 +19,11 @@ use crate::db::FileVerdict;
 use crate::error::AppError;
 use crate::state::AppState;
 
-fn local(t: Timestamp) -> String {
+pub(super) fn local(t: Timestamp) -> String {
     china_time(t).strftime("%Y-%m-%d %H:%M").to_string()
 }
 
-fn size_text(bytes: u64) -> String {
+pub(super) fn size_text(bytes: u64) -> String {
     match bytes {
         b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / f64::from(1 << 20)),
         b if b >= 1 << 10 => format!("{:.0} KB", b as f64 / 1024.0),
@@ -91,21 +91,21 @@ impl FromRequestParts<AppState> for Viewer {
 }
 
 pub struct NavLink {
-    href: String,
-    label: &'static str,
-    active: bool,
+    pub(super) href: String,
+    pub(super) label: &'static str,
+    pub(super) active: bool,
 }
 
-/// The header: who is logged in, and where they may go.
+/// The header: who is logged in, and where they may go (read by every page's template).
 pub struct Nav {
-    city: String,
-    year: u16,
-    who: String,
-    links: Vec<NavLink>,
-    generated: String,
+    pub(super) city: String,
+    pub(super) year: u16,
+    pub(super) who: String,
+    pub(super) links: Vec<NavLink>,
+    pub(super) generated: String,
 }
 
-fn nav(state: &AppState, caller: &Caller, active: &str) -> Nav {
+pub(super) fn nav(state: &AppState, caller: &Caller, active: &str) -> Nav {
     let mut links: Vec<(String, &'static str)> = Vec::new();
     match &caller.department {
         None => {
@@ -406,6 +406,8 @@ struct DeptItem {
 struct DepartmentPage {
     nav: Nav,
     id: String,
+    /// The office is looking: it may print the 催办通知.
+    office: bool,
     name: String,
     points_total: String,
     points_covered: String,
@@ -552,6 +554,7 @@ pub async fn department_page(
     let page = DepartmentPage {
         nav: nav(state, caller, &format!("/departments/{}", dept.id)),
         id: dept.id.clone(),
+        office: caller.is_office(),
         name: d.name.clone(),
         contacts_filed: d.contacts,
         upload_targets: if caller.department.as_deref() == Some(dept.id.as_str()) {

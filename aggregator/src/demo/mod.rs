@@ -67,7 +67,13 @@ pub async fn run(
             std::fs::remove_dir_all(&path)?;
         }
     }
-    let config = Config { data: dir.join("data"), listen, city: "平顶山市".into(), ..Config::default() };
+    let config = Config {
+        data: dir.join("data"),
+        listen,
+        city: "平顶山市".into(),
+        notice_contact: "联系人：王主任，电话：0375-2661234，邮箱：zqb@pds.gov.cn".into(),
+        ..Config::default()
+    };
     let state = AppState::open(config)?;
     let listener = TcpListener::bind(listen).await.map_err(|e| {
         AppError::Config(format!("cannot listen on {listen}: {e} (choose another with --listen)"))

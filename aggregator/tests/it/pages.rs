@@ -29,6 +29,7 @@ async fn page(s: &TestServer, token: &str, path: &str) -> (StatusCode, String) {
 fn snapshot(name: &str, html: &str) {
     insta::with_settings!({filters => vec![
         (r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", "[time]"),
+        (r"20\d\d年\d{1,2}月\d{1,2}日( \d{1,2}:\d{2})?", "[date]"),
         (r"[0-9a-f]{64}", "[sha256]"),
         (r"<code>[0-9a-f]{16}</code>", "<code>[sha256]</code>"),
     ]}, {
@@ -239,4 +240,21 @@ async fn the_contacts_form_says_what_is_wrong_next_to_the_field_and_counts_only_
     assert_eq!(status, StatusCode::SEE_OTHER);
     let (status, _) = post_contacts(&s, &cookie, "water", &fields).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_notice_and_the_receipt_print_the_right_figures() {
+    let (s, office, police) = city().await;
+    let (status, notice) = page(&s, &office, "/departments/police/notice").await;
+    assert_eq!(status, StatusCode::OK);
+    snapshot("notice_police", &notice);
+    let (status, receipt) = page(&s, &police, "/departments/police/receipt").await;
+    assert_eq!(status, StatusCode::OK);
+    snapshot("receipt_police", &receipt);
+    // All at once: a page per department that still lacks something.
+    let (_, all) = page(&s, &office, "/notices").await;
+    assert_eq!(all.matches(r#"<article class="notice">"#).count(), 13, "none of the 13 is complete here");
+    // A department prints its receipt, not a notice, and not another's receipt.
+    assert_eq!(page(&s, &police, "/departments/police/notice").await.0, StatusCode::FORBIDDEN);
+    assert_eq!(page(&s, &police, "/departments/water/receipt").await.0, StatusCode::FORBIDDEN);
 }

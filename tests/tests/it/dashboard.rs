@@ -148,6 +148,31 @@ async fn the_office_watches_evidence_arrive_live() {
     .await;
     screenshot(&browser, "bundles").await;
 
+    // The 催办通知, printed as the office prints them: A4, a page a department.
+    browser.goto(&format!("{}/notices", server.url())).await.unwrap();
+    let a4 = fantoccini::wd::PrintConfiguration::builder()
+        .size(fantoccini::wd::PrintSize::A4)
+        .background(true)
+        .build()
+        .unwrap();
+    let pdf = browser.print(a4).await.unwrap();
+    let printed = screenshots().join("notices.pdf");
+    std::fs::write(&printed, pdf).unwrap();
+    let read = Command::new("pdftotext").arg(&printed).arg("-").output().expect("pdftotext (poppler-utils)");
+    let read = String::from_utf8(read.stdout).unwrap();
+    assert_eq!(read.matches("催办通知").count(), 13, "a notice for each department that lacks something");
+    // pdftotext ends every page with a form feed: no page holds the start of two notices (a long
+    // one goes on to a second page).
+    let pages: Vec<&str> = read.split('\u{c}').collect();
+    assert!(pages.len() > 13 && pages.iter().all(|p| p.matches("催办通知").count() <= 1), "{} pages", pages.len());
+    // The first page as a picture, for a person to look at.
+    Command::new("pdftoppm")
+        .args(["-png", "-r", "60", "-f", "1", "-l", "1"])
+        .arg(&printed)
+        .arg(screenshots().join("notice"))
+        .status()
+        .unwrap();
+
     // A department token: its own page only.
     browser.goto(&format!("{}/login", server.url())).await.unwrap();
     browser.delete_all_cookies().await.unwrap();
