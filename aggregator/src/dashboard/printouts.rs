@@ -36,7 +36,7 @@ fn issuer(state: &AppState) -> String {
     format!("{}质量强市工作领导小组办公室", state.config.city)
 }
 
-async fn notices_of(
+fn notices_of(
     state: &AppState,
     caller: &crate::auth::Caller,
     departments: &[DepartmentStatus],
@@ -76,7 +76,7 @@ pub async fn notice(
         .department(&id)
         .ok_or_else(|| AppError::NotFound(format!("没有名为“{id}”的责任单位。")))?;
     let status = state.status(Some(&dept.id)).await?;
-    notices_of(&state, &caller, &status.departments).await
+    notices_of(&state, &caller, &status.departments)
 }
 
 /// `GET /notices` (office): every department that still lacks something, a page each.
@@ -95,7 +95,7 @@ pub async fn notices(
             !reminders::lacking(d, &state.catalogue).is_empty() || !reminders::open_returns(d).is_empty()
         })
         .collect();
-    notices_of(&state, &caller, &open).await
+    notices_of(&state, &caller, &open)
 }
 
 #[derive(Template)]

@@ -164,7 +164,11 @@ async fn the_office_watches_evidence_arrive_live() {
     // pdftotext ends every page with a form feed: no page holds the start of two notices (a long
     // one goes on to a second page).
     let pages: Vec<&str> = read.split('\u{c}').collect();
-    assert!(pages.len() > 13 && pages.iter().all(|p| p.matches("催办通知").count() <= 1), "{} pages", pages.len());
+    assert!(
+        pages.len() > 13 && pages.iter().all(|p| p.matches("催办通知").count() <= 1),
+        "{} pages",
+        pages.len()
+    );
     // The first page as a picture, for a person to look at.
     Command::new("pdftoppm")
         .args(["-png", "-r", "60", "-f", "1", "-l", "1"])
