@@ -323,18 +323,44 @@ async fn a_department_uploads_from_the_browser_and_answers_a_return() {
     .await;
     screenshot(&browser, "upload-returned").await;
 
-    // The department answers with a new version of the same name, from the page.
-    std::fs::write(&small, b"%PDF-1.4 minutes and the sign-in sheet").unwrap();
+    // A PC of the department delivers a new version at the same path: the return is answered.
+    file(&server, &police, "08.03 昆仑2021专项行动/部署会议纪要.pdf", b"%PDF-1.4 minutes and sign-in sheet")
+        .await;
+    let status = server.department_status(&office, "police").await;
+    let item = status["items"].as_array().unwrap().iter().find(|i| i["code"] == "8.3").unwrap().clone();
+    assert_eq!(item["returned"][0]["answered"], true, "{item}");
+
+    // And so does a new version of the same name from the page.
+    let r = reqwest::Client::new()
+        .put(format!("{}/api/v1/reviews", server.url()))
+        .bearer_auth(&office)
+        .json(&json!({"department": "police", "path": "08.03 昆仑2021专项行动/专项行动总结（扫描件）.pdf",
+                      "verdict": "returned", "reason": "缺第3页"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    big.extend_from_slice(b" page 3");
+    std::fs::write(&large, &big).unwrap();
     let input = browser.find(Locator::Css("form[data-upload] input[type=file]")).await.unwrap();
-    input.send_keys(&small.display().to_string()).await.unwrap();
-    eventually("the return answered", || async {
+    input.send_keys(&large.display().to_string()).await.unwrap();
+    eventually("the second return answered", || async {
         let status = server.department_status(&office, "police").await;
         let item = status["items"].as_array()?.iter().find(|i| i["code"] == "8.3")?.clone();
-        (item["returned"][0]["answered"] == true).then_some(())
+        let answered = item["returned"].as_array()?.iter().all(|r| r["answered"] == true);
+        (item["returned"].as_array()?.len() == 2 && answered).then_some(())
     })
     .await;
-    let records = server.get("/api/v1/evidence", &police).await;
-    assert_eq!(records.as_array().unwrap().len(), 2, "the new version replaced the old one");
+    let web: Vec<_> = server
+        .get("/api/v1/evidence", &police)
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["agent"] == "网页上传")
+        .cloned()
+        .collect();
+    assert_eq!(web.len(), 2, "the new version replaced the old one");
 
     // Withdrawn from the page.
     browser.find(Locator::Css("form[action$='/withdraw'] button")).await.unwrap().click().await.unwrap();
