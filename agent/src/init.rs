@@ -59,6 +59,7 @@ fn guide_text(catalogue: &Catalogue, department: &Department) -> String {
          5. 放在事项文件夹以外的文件不会上传，市质量强市办公室会看到提醒。\r\n\
          6. 删除或移出文件夹的文件会自动撤回。请不要删除本文件夹中的隐藏文件。\r\n\
          7. 本文件夹中的“{TODO_FILE}”随时列出本单位还缺什么、哪些文件被退回及原因、哪些文件没能上传，请常打开看看。\r\n\
+         8. 联系人名单（附件4，分管领导、工作人员各 1 名）请用本单位令牌登录迎检系统网页，在本单位页面填写；没装客户端的电脑也可以在那里上传材料。\r\n\
          \r\n\
          材料截止时间：{deadline}\r\n",
         deadline = chinese_date_time(catalogue.deadlines.evidence),
