@@ -398,7 +398,15 @@ struct DeptItem {
     state: &'static str,
     class: &'static str,
     reasons: Vec<String>,
-    files: Vec<String>,
+    files: Vec<DeptFile>,
+}
+
+/// A file on the department page, with the office's verdict and what the review form needs.
+struct DeptFile {
+    line: String,
+    path: String,
+    verdict: String,
+    verdict_class: &'static str,
 }
 
 #[derive(Template)]
@@ -484,6 +492,7 @@ pub async fn department_page(
     let status = state.status(Some(&dept.id)).await?;
     let d = status.departments.first().ok_or_else(|| AppError::NotFound("没有这个责任单位。".into()))?;
     let records = state.db.evidence(Some(dept.id.clone())).await?;
+    let verdicts = state.db.verdicts(dept.id.clone()).await?;
     let items = d
         .items
         .iter()
@@ -500,7 +509,14 @@ pub async fn department_page(
                     .into_iter()
                     .chain(review_lines(s))
                     .collect(),
-                files: records.iter().filter(|r| r.item == Some(s.code)).map(file_line).collect(),
+                files: records
+                    .iter()
+                    .filter(|r| r.item == Some(s.code))
+                    .map(|r| {
+                        let (verdict, verdict_class) = verdict_of(verdicts.get(r.path.as_str()), r);
+                        DeptFile { line: file_line(r), path: r.path.to_string(), verdict, verdict_class }
+                    })
+                    .collect(),
             }
         })
         .collect();

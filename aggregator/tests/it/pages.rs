@@ -258,3 +258,36 @@ async fn the_notice_and_the_receipt_print_the_right_figures() {
     assert_eq!(page(&s, &police, "/departments/police/notice").await.0, StatusCode::FORBIDDEN);
     assert_eq!(page(&s, &police, "/departments/water/receipt").await.0, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn the_office_returns_a_file_from_the_department_page() {
+    let (s, office, police) = city().await;
+    let (_, before) = page(&s, &office, "/departments/police").await;
+    assert!(
+        before.contains(r#"<input type="hidden" name="back" value="/departments/police">"#),
+        "a form beside each file"
+    );
+    let (_, own) = page(&s, &police, "/departments/police").await;
+    assert!(!own.contains("name=\"verdict\""), "the department sees verdicts, not the buttons");
+    let cookie = session(&s, &office).await;
+    let no_redirect = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let path = "08.03 昆仑2021专项行动/文件/关于开展“昆仑2021”专项行动的通知.pdf";
+    let body = format!(
+        "department=police&verdict=returned&back=%2Fdepartments%2Fpolice&reason={}&path={}",
+        percent_encoding::utf8_percent_encode("请加盖公章", percent_encoding::NON_ALPHANUMERIC),
+        percent_encoding::utf8_percent_encode(path, percent_encoding::NON_ALPHANUMERIC)
+    );
+    let r = no_redirect
+        .post(s.url("/reviews"))
+        .header("cookie", &cookie)
+        .header("origin", s.url(""))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()["location"], "/departments/police");
+    let (_, after) = page(&s, &police, "/departments/police").await;
+    assert!(after.contains("请加盖公章"), "the department sees the reason on its page");
+}
