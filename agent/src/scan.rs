@@ -189,7 +189,7 @@ pub fn scan(catalogue: &Catalogue, root: &Path, dir: &Path) -> Scan {
 fn skip(catalogue: &Catalogue, root: &Path, os: &Path, reason: SkipReason, out: &mut Scan) {
     let name = shown(root, os);
     if !ignored_anyway(catalogue, &name) {
-        out.skipped.push(SkippedFile { name, reason });
+        out.skipped.push(SkippedFile::new(name, reason));
     }
 }
 
@@ -277,7 +277,7 @@ fn consider(
             }
             match stat(&os) {
                 Some((0, _)) => {
-                    out.skipped.push(SkippedFile { name: shown(root, &os), reason: SkipReason::Empty });
+                    out.skipped.push(SkippedFile::new(shown(root, &os), SkipReason::Empty));
                 }
                 Some((size, mtime)) => out.evidence.push(Found { rel, os, size, mtime }),
                 None => {}

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use jiff::Timestamp;
 use yingjian_shared::{
     AgentHealth, AreaStatus, Catalogue, Contacts, Deadlines, DepartmentStatus, DuplicateCopy, DuplicateGroup,
-    Heartbeat, Item, ItemState, ItemStatus, Kind, Points, RelPath, Returned, Status, contacts,
+    Heartbeat, Item, ItemState, ItemStatus, Kind, Points, RelPath, Returned, SkippedFile, Status, contacts,
 };
 
 use crate::db::{ReturnedFile, StatusData};
@@ -73,7 +73,12 @@ pub fn compute(
                 pending: hb.pending,
                 failed: hb.failed,
                 oldest_pending: hb.oldest_pending,
-                skipped: hb.skipped,
+                // Said in Chinese whatever the agent's version sent.
+                skipped: hb
+                    .skipped
+                    .into_iter()
+                    .map(|f| if f.message.is_empty() { SkippedFile::new(f.name, f.reason) } else { f })
+                    .collect(),
                 last_seen: *at,
                 silent: now.duration_since(*at).as_secs() > silent_after.as_secs() as i64,
             });

@@ -194,6 +194,15 @@ impl SkipReason {
 pub struct SkippedFile {
     pub name: String,
     pub reason: SkipReason,
+    /// The reason as the clerk reads it (`SkipReason::label`), for readers of the JSON.
+    #[serde(default)]
+    pub message: String,
+}
+
+impl SkippedFile {
+    pub fn new(name: String, reason: SkipReason) -> SkippedFile {
+        SkippedFile { name, reason, message: reason.label().into() }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

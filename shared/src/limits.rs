@@ -58,6 +58,7 @@ pub fn heartbeat(hb: &Heartbeat) -> Result<(), TooLong> {
     count("unsorted", hb.unsorted.len(), LISTED_FILES)?;
     count("skipped", hb.skipped.len(), LISTED_FILES)?;
     hb.skipped.iter().try_for_each(|f| text("skipped.name", &f.name, NAME_CHARS))?;
+    hb.skipped.iter().try_for_each(|f| text("skipped.message", &f.message, REASON_CHARS))?;
     hb.failed.iter().try_for_each(|f| text("failed.reason", &f.reason, REASON_CHARS))
 }
 

@@ -330,7 +330,7 @@ impl Agent {
                     scan::One::Unsorted(rel) => {
                         self.unsorted.insert(rel);
                     }
-                    scan::One::Skipped(SkippedFile { name, reason }, empty) => {
+                    scan::One::Skipped(SkippedFile { name, reason, .. }, empty) => {
                         skipped.insert(name, reason);
                         // An empty file where a version was sent: withdrawn once it stays empty.
                         if let Some(f) = empty
@@ -609,7 +609,7 @@ impl Agent {
                 .skipped
                 .iter()
                 .take(limits::LISTED_FILES)
-                .map(|(name, reason)| SkippedFile { name: name.clone(), reason: *reason })
+                .map(|(name, reason)| SkippedFile::new(name.clone(), *reason))
                 .collect(),
         };
         match self.client.heartbeat(&hb).await {
