@@ -7,9 +7,9 @@ mod samples;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use tokio::net::TcpListener;
-use yingjian_shared::{Catalogue, Contact, ContactRole, Contacts};
+use yingjian_shared::{Catalogue, Contact, ContactRole, Contacts, Deadlines};
 
 use crate::auth::{new_token, token_hash};
 use crate::config::Config;
@@ -72,6 +72,11 @@ pub async fn run(
         listen,
         city: "平顶山市".into(),
         notice_contact: "联系人：王主任，电话：0375-2661234，邮箱：zqb@pds.gov.cn".into(),
+        // As the weeks before the hand-in look: contacts due in 10 days, evidence in 17.
+        deadlines: Some(Deadlines {
+            contacts: Timestamp::now() + SignedDuration::from_hours(10 * 24),
+            evidence: Timestamp::now() + SignedDuration::from_hours(17 * 24),
+        }),
         ..Config::default()
     };
     let state = AppState::open(config)?;

@@ -112,7 +112,10 @@ async fn odd_names_links_and_empty_files_are_listed_with_a_reason_never_dropped(
 
     // The status document says why in Chinese too, for scripts.
     let police = server.department_status(&office, "police").await.to_string();
-    assert!(police.contains("文件名含无法识别的字符，请重命名") && police.contains("是空文件（0 字节），不会上传"));
+    assert!(
+        police.contains("文件名含无法识别的字符，请重命名")
+            && police.contains("是空文件（0 字节），不会上传")
+    );
 
     // The department's page and the clerk's `status` say why, in Chinese.
     let page = server.page(&office, "/departments/police").await;
