@@ -9,6 +9,7 @@ mod content;
 mod convention;
 mod hash;
 pub mod limits;
+pub mod natural;
 mod points;
 mod relpath;
 pub mod reminders;

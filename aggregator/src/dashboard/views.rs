@@ -520,8 +520,11 @@ pub async fn department_page(
             }
         })
         .collect();
+    // 典型案例 in the order they are numbered (案例二 before 案例十一).
     let of = |placement: Filed| {
-        records.iter().filter(|r| r.placement == placement).map(file_line).collect::<Vec<_>>()
+        let mut files: Vec<&EvidenceEntry> = records.iter().filter(|r| r.placement == placement).collect();
+        files.sort_by(|a, b| yingjian_shared::natural::natural_cmp(a.path.as_str(), b.path.as_str()));
+        files.into_iter().map(file_line).collect::<Vec<_>>()
     };
     let stored = match state.db.contacts_of(dept.id.clone()).await? {
         Some(body) => serde_json::from_str::<Contacts>(&body).map(|cs| cs.contacts).unwrap_or_default(),

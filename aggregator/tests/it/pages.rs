@@ -291,3 +291,13 @@ async fn the_office_returns_a_file_from_the_department_page() {
     let (_, after) = page(&s, &police, "/departments/police").await;
     assert!(after.contains("请加盖公章"), "the department sees the reason on its page");
 }
+
+#[tokio::test]
+async fn typical_cases_are_listed_in_the_order_they_are_numbered() {
+    let (s, _office, police) = city().await;
+    s.file(&police, "典型案例/案例十一 假冒伪劣案.pdf", &pdf("case 11")).await;
+    s.file(&police, "典型案例/案例二 制售假药案.pdf", &pdf("case 2")).await;
+    let (_, html) = page(&s, &police, "/departments/police").await;
+    let at = |name: &str| html.find(name).unwrap_or_else(|| panic!("{name} listed"));
+    assert!(at("案例一 ") < at("案例二 ") && at("案例二 ") < at("案例十一 "), "一, 二, 十一");
+}
