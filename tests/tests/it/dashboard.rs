@@ -64,6 +64,11 @@ async fn login(browser: &Client, server: &Aggregator, token: &str) {
     browser.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
 }
 
+/// Clicks what `css` finds, finding it again if a live refresh replaced it in the meantime.
+async fn click(browser: &Client, css: &str) {
+    eventually(css, || async { browser.find(Locator::Css(css)).await.ok()?.click().await.ok() }).await;
+}
+
 async fn text(browser: &Client, css: &str) -> String {
     browser.find(Locator::Css(css)).await.unwrap().text().await.unwrap()
 }
@@ -140,7 +145,7 @@ async fn the_office_watches_evidence_arrive_live() {
 
     // The bundle page: build now, and the new bundle is listed for download.
     browser.goto(&format!("{}/bundles", server.url())).await.unwrap();
-    browser.find(Locator::Id("build")).await.unwrap().click().await.unwrap();
+    click(&browser, "#build").await;
     eventually("the bundle in the list, without a reload", || async {
         let table = browser.find(Locator::Id("bundles")).await.ok()?.text().await.ok()?;
         table.contains("yingjian-2021-").then_some(())
@@ -241,7 +246,7 @@ async fn a_department_fills_in_its_contacts_and_a_live_refresh_keeps_what_it_typ
     assert_eq!(field(&browser, "1_phone").await, "0375-2588101");
 
     // A wrong mobile number: the message is beside the field, what was typed stays.
-    browser.find(Locator::Css("form.contacts button[type=submit]")).await.unwrap().click().await.unwrap();
+    click(&browser, "form.contacts button[type=submit]").await;
     eventually("the message beside the field", || async {
         let errors = browser.find(Locator::Css("form.contacts .error")).await.ok()?.text().await.ok()?;
         errors.contains("手机号码应为 11 位数字").then_some(())
@@ -254,7 +259,7 @@ async fn a_department_fills_in_its_contacts_and_a_live_refresh_keeps_what_it_typ
     let mobile = browser.find(Locator::Css("input[name='0_mobile']")).await.unwrap();
     mobile.clear().await.unwrap();
     mobile.send_keys("13800000001").await.unwrap();
-    browser.find(Locator::Css("form.contacts button[type=submit]")).await.unwrap().click().await.unwrap();
+    click(&browser, "form.contacts button[type=submit]").await;
     eventually("已报", || async {
         let heading = browser.find(Locator::Css("#contacts")).await.ok()?.text().await.ok()?;
         heading.contains("已报").then_some(())
@@ -363,7 +368,7 @@ async fn a_department_uploads_from_the_browser_and_answers_a_return() {
     assert_eq!(web.len(), 2, "the new version replaced the old one");
 
     // Withdrawn from the page.
-    browser.find(Locator::Css("form[action$='/withdraw'] button")).await.unwrap().click().await.unwrap();
+    click(&browser, "form[action$='/withdraw'] button").await;
     eventually("one browser file left", || async {
         let records = server.get("/api/v1/evidence", &police).await;
         (records.as_array()?.iter().filter(|r| r["agent"] == "网页上传").count() == 1).then_some(())
