@@ -43,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .merge(blobs::router())
         .merge(uploads::router())
         .merge(crate::dashboard::router())
+        .fallback(crate::dashboard::not_found)
         .layer(axum::middleware::from_fn(same_origin::guard))
         .layer(RequestBodyTimeoutLayer::new(body_idle))
         .with_state(state)

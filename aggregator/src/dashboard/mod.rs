@@ -200,6 +200,16 @@ async fn withdraw_submit(
     Ok(Redirect::to(&format!("/departments/{department}")))
 }
 
+/// A path no route knows: the API answers in JSON, a page in Chinese.
+pub async fn not_found(uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        AppError::NotFound(format!("no endpoint {}: see the API table in DESIGN.md", uri.path()))
+            .into_response()
+    } else {
+        PageError::from(AppError::NotFound("没有这个页面：请从总览或本单位页面进入。".into())).into_response()
+    }
+}
+
 /// Where a form goes back to: one of this dashboard's pages, never another site.
 fn back_to(back: Option<&str>) -> &str {
     back.filter(|b| b.starts_with("/items/") || b.starts_with("/departments/")).unwrap_or("/overview")

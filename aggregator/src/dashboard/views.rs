@@ -203,7 +203,27 @@ fn countdown(now: Timestamp, at: Timestamp) -> String {
     if hours >= 24 { format!("剩 {} 天", hours / 24) } else { format!("剩 {hours} 小时") }
 }
 
-fn dept_row(catalogue: &Catalogue, d: &DepartmentStatus) -> DeptRow {
+/// 逾期, 临近截止 (a deadline within three days and what it asks for not all in), or 按期.
+fn timeliness(
+    d: &DepartmentStatus,
+    deadlines: &yingjian_shared::Deadlines,
+    now: Timestamp,
+) -> (&'static str, &'static str) {
+    let near = |at: Timestamp| {
+        let left = at.duration_since(now);
+        !left.is_negative() && left < SignedDuration::from_hours(72)
+    };
+    let evidence_open = !d.report || d.items.iter().any(|i| i.status == ItemState::Missing);
+    if d.evidence_late || d.contacts_late {
+        ("逾期", "no")
+    } else if (near(deadlines.evidence) && evidence_open) || (near(deadlines.contacts) && !d.contacts) {
+        ("临近截止", "incomplete")
+    } else {
+        ("按期", "yes")
+    }
+}
+
+fn dept_row(catalogue: &Catalogue, d: &DepartmentStatus, late: (&'static str, &'static str)) -> DeptRow {
     let count = |s: ItemState| d.items.iter().filter(|i| i.status == s).count();
     let (agent, agent_class) = match d.agents.iter().max_by_key(|a| a.last_seen) {
         None => ("未连接".to_string(), "muted"),
@@ -229,8 +249,8 @@ fn dept_row(catalogue: &Catalogue, d: &DepartmentStatus) -> DeptRow {
         last_upload: d.last_upload.map_or_else(|| "—".into(), local),
         agent,
         agent_class,
-        late: if d.evidence_late || d.contacts_late { "逾期" } else { "按期" },
-        late_class: if d.evidence_late || d.contacts_late { "no" } else { "yes" },
+        late: late.0,
+        late_class: late.1,
     }
 }
 
@@ -296,7 +316,11 @@ pub async fn overview(State(state): State<AppState>, Viewer(caller): Viewer) -> 
                 open: (a.points_total - a.points_covered).to_string(),
             })
             .collect(),
-        departments: status.departments.iter().map(|d| dept_row(c, d)).collect(),
+        departments: status
+            .departments
+            .iter()
+            .map(|d| dept_row(c, d, timeliness(d, &state.deadlines, Timestamp::now())))
+            .collect(),
         unsorted: status
             .departments
             .iter()

@@ -301,3 +301,24 @@ async fn typical_cases_are_listed_in_the_order_they_are_numbered() {
     let at = |name: &str| html.find(name).unwrap_or_else(|| panic!("{name} listed"));
     assert!(at("案例一 ") < at("案例二 ") && at("案例二 ") < at("案例十一 "), "一, 二, 十一");
 }
+
+#[tokio::test]
+async fn a_deadline_hours_away_with_nothing_in_is_not_on_time_and_unknown_pages_say_so_in_chinese() {
+    let soon = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(5);
+    let later = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 30);
+    let s = TestServer::with_config(|c| {
+        c.deadlines = Some(yingjian_shared::Deadlines { contacts: later, evidence: soon });
+    })
+    .await;
+    let office = s.token(None, "office").await;
+    let (_, html) = page(&s, &office, "/overview").await;
+    assert!(html.contains(r#"<td class="incomplete">临近截止</td>"#), "hours away, nothing in: not green");
+    assert!(!html.contains(r#"<td class="yes">按期</td>"#));
+
+    let (status, missing) = page(&s, &office, "/no-such-page").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(missing.contains("没有这个页面"), "{missing}");
+    let r = s.client.get(s.url("/api/v1/no-such-endpoint")).bearer_auth(&office).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["error"], "not_found");
+}
