@@ -184,7 +184,8 @@ struct Overview {
     nav: Nav,
     points_total: String,
     points_covered: String,
-    points_at_risk: String,
+    points_complete: String,
+    points_partial: String,
     points_missing: String,
     deadlines: Vec<DeadlineCard>,
     areas: Vec<AreaRow>,
@@ -267,17 +268,28 @@ pub async fn overview(State(state): State<AppState>, Viewer(caller): Viewer) -> 
     let status: Status = state.status(None).await?;
     let now = Timestamp::now();
     let c = &state.catalogue;
-    let missing: Points = c
-        .items()
-        .filter(|i| i.is_scored())
-        .filter(|i| {
-            status
-                .departments
-                .iter()
-                .any(|d| d.items.iter().any(|s| s.code == i.code && s.status == ItemState::Missing))
-        })
-        .map(yingjian_shared::Item::score)
-        .sum();
+    // Every scored item in one of three: 齐全 for all its departments, nothing from any, or in
+    // between; so the three cards add up to the total.
+    let state_of = |code: ItemCode| -> ItemState {
+        let states: Vec<ItemState> = status
+            .departments
+            .iter()
+            .flat_map(|d| d.items.iter().filter(|s| s.code == code).map(|s| s.status))
+            .collect();
+        if states.iter().all(|s| *s == ItemState::Complete) {
+            ItemState::Complete
+        } else if states.iter().all(|s| *s == ItemState::Missing) {
+            ItemState::Missing
+        } else {
+            ItemState::Incomplete
+        }
+    };
+    let points_in = |wanted: ItemState| -> Points {
+        c.items()
+            .filter(|i| i.is_scored() && state_of(i.code) == wanted)
+            .map(yingjian_shared::Item::score)
+            .sum()
+    };
     let activity = state
         .db
         .audit(20, None)
@@ -292,8 +304,9 @@ pub async fn overview(State(state): State<AppState>, Viewer(caller): Viewer) -> 
         nav: nav(&state, &caller, "/overview"),
         points_total: status.points_total.to_string(),
         points_covered: status.points_covered.to_string(),
-        points_at_risk: status.points_at_risk.to_string(),
-        points_missing: missing.to_string(),
+        points_complete: points_in(ItemState::Complete).to_string(),
+        points_partial: points_in(ItemState::Incomplete).to_string(),
+        points_missing: points_in(ItemState::Missing).to_string(),
         deadlines: vec![
             DeadlineCard {
                 label: "联系人名单截止",

@@ -322,3 +322,18 @@ async fn a_deadline_hours_away_with_nothing_in_is_not_on_time_and_unknown_pages_
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert_eq!(r.json::<serde_json::Value>().await.unwrap()["error"], "not_found");
 }
+
+#[tokio::test]
+async fn the_overview_cards_add_up_to_the_total() {
+    let (s, office, _police) = city().await;
+    let (_, html) = page(&s, &office, "/overview").await;
+    let card = |id: &str| -> f64 {
+        let at = html.find(&format!(r#"id="{id}">"#)).unwrap() + id.len() + 6;
+        html[at..].split('<').next().unwrap().parse().unwrap()
+    };
+    let (complete, partial, missing) =
+        (card("points-complete"), card("points-partial"), card("points-missing"));
+    assert!(partial > 0.0 && missing > 0.0, "the fixture has some of each");
+    assert!((complete + partial + missing - 100.0).abs() < 1e-9, "{complete} + {partial} + {missing}");
+    assert!(html.contains("= 共 100 分"));
+}
