@@ -271,14 +271,14 @@ pub async fn overview(State(state): State<AppState>, Viewer(caller): Viewer) -> 
     // Every scored item in one of three: 齐全 for all its departments, nothing from any, or in
     // between; so the three cards add up to the total.
     let state_of = |code: ItemCode| -> ItemState {
-        let states: Vec<ItemState> = status
+        let seen: Vec<ItemState> = status
             .departments
             .iter()
             .flat_map(|d| d.items.iter().filter(|s| s.code == code).map(|s| s.status))
             .collect();
-        if states.iter().all(|s| *s == ItemState::Complete) {
+        if seen.iter().all(|s| *s == ItemState::Complete) {
             ItemState::Complete
-        } else if states.iter().all(|s| *s == ItemState::Missing) {
+        } else if seen.iter().all(|s| *s == ItemState::Missing) {
             ItemState::Missing
         } else {
             ItemState::Incomplete
