@@ -467,15 +467,13 @@ impl Agent {
         self.paused.is_none() && self.offline_until.is_none_or(|t| Instant::now() >= t)
     }
 
-    /// A request failed for want of the server: the rest of the queue would fail the same way,
-    /// and the server is looked for with a backoff of its own, short, so that its return is
-    /// noticed within seconds.
+    /// A request failed for want of the server: it is looked for with a backoff of its own,
+    /// short, so that its return is noticed within seconds.
     fn server_gone(&mut self) {
         if !self.server_lost {
             self.probe_every = PROBE_FROM;
         }
         self.server_lost = true;
-        self.offline_until = Some(Instant::now() + OFFLINE_PAUSE);
         self.server_checked = None;
         self.probe_at = Instant::now() + self.probe_every;
         self.probe_every = (self.probe_every * 2).min(PROBE_UP_TO);
@@ -554,6 +552,10 @@ impl Agent {
                 let offline = matches!(e, AgentError::Network(_));
                 self.state.retry_later(&row, &e.to_string(), offline)?;
                 if offline {
+                    // The rest of the queue would fail the same way: no new delivery for a
+                    // moment. (Only a delivery pauses deliveries: a failed heartbeat or probe
+                    // must not keep them from ever being tried.)
+                    self.offline_until = Some(Instant::now() + OFFLINE_PAUSE);
                     self.server_gone();
                 }
             }
