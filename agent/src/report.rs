@@ -4,7 +4,9 @@
 use std::fmt::Write as _;
 
 use jiff::Timestamp;
-use yingjian_shared::{Catalogue, EvidenceEntry, Filed, ItemState, Kind, WatchMode, chinese_date_time};
+use yingjian_shared::{
+    Catalogue, EvidenceEntry, Filed, ItemState, Kind, WatchMode, chinese_date_time, size_text,
+};
 
 use crate::client::Client;
 use crate::config::AgentConfig;
@@ -95,12 +97,7 @@ pub async fn status_report(
 /// its item, kind, caption, when it was received and the first 16 hex digits of its SHA-256.
 pub async fn receipt_report(catalogue: &Catalogue, client: &Client) -> AgentResult<String> {
     let mut records = client.evidence().await?;
-    let order = |r: &EvidenceEntry| match r.placement {
-        Filed::Item => (0, r.item.map(yingjian_shared::ItemCode::padded).unwrap_or_default()),
-        Filed::Report => (1, String::new()),
-        Filed::Case => (2, String::new()),
-    };
-    records.sort_by(|a, b| order(a).cmp(&order(b)).then_with(|| a.path.cmp(&b.path)));
+    records.sort_by(EvidenceEntry::catalogue_cmp);
     let name = records
         .first()
         .and_then(|r| catalogue.department(&r.department))
@@ -117,13 +114,8 @@ pub async fn receipt_report(catalogue: &Catalogue, client: &Client) -> AgentResu
     );
     for (n, r) in records.iter().enumerate() {
         let place = match r.placement {
-            Filed::Item => format!(
-                "{} {}",
-                r.item.map(yingjian_shared::ItemCode::padded).unwrap_or_default(),
-                r.kind.map_or("", Kind::label)
-            ),
-            Filed::Report => "自评报告".into(),
-            Filed::Case => "典型案例".into(),
+            Filed::Item => format!("{} {}", r.place(), r.kind.map_or("", Kind::label)),
+            _ => r.place(),
         };
         let _ = writeln!(
             out,
@@ -139,14 +131,6 @@ pub async fn receipt_report(catalogue: &Catalogue, client: &Client) -> AgentResu
         }
     }
     Ok(out)
-}
-
-fn size_text(bytes: u64) -> String {
-    match bytes {
-        b if b < 1 << 10 => format!("{b} 字节"),
-        b if b < 1 << 20 => format!("{:.1} KB", b as f64 / 1024.0),
-        b => format!("{:.1} MB", b as f64 / f64::from(1 << 20)),
-    }
 }
 
 /// Why syncing is paused, and what to do.

@@ -9,7 +9,7 @@ use std::io::{self, Write as _};
 use std::path::Path;
 
 use jiff::Timestamp;
-use yingjian_shared::{Catalogue, DepartmentStatus, TODO_FILE, chinese_date_time, reminders};
+use yingjian_shared::{Catalogue, DepartmentStatus, TODO_FILE, chinese_date_time, countdown, reminders};
 
 /// What the agent itself knows of the folder, beside the server's status.
 pub struct Local<'a> {
@@ -18,15 +18,6 @@ pub struct Local<'a> {
     /// Left out: shown name and reason.
     pub skipped: &'a [(String, &'static str)],
     pub unsorted: &'a [String],
-}
-
-fn days_left(now: Timestamp, at: Timestamp) -> String {
-    let hours = at.duration_since(now).as_hours();
-    match hours {
-        h if h < 0 => "已截止".into(),
-        h if h < 24 => format!("剩 {h} 小时"),
-        h => format!("剩 {} 天", h / 24),
-    }
 }
 
 /// The to-do text for `department` at `now`.
@@ -50,7 +41,7 @@ pub fn render(
         &format!(
             "  联系人名单：{}（{}）",
             chinese_date_time(deadlines.contacts),
-            days_left(now, deadlines.contacts)
+            countdown(now, deadlines.contacts)
         ),
     );
     line(
@@ -58,7 +49,7 @@ pub fn render(
         &format!(
             "  自评报告、典型案例和印证材料：{}（{}）",
             chinese_date_time(deadlines.evidence),
-            days_left(now, deadlines.evidence)
+            countdown(now, deadlines.evidence)
         ),
     );
     line(&mut out, "");

@@ -131,6 +131,7 @@ impl Uploads {
         if expires <= Timestamp::now()
             && let Some(claim) = self.claim(id)
         {
+            tracing::info!(upload = id, department = %info.department, name = ?info.name, "a resumable upload expired unfinished and was removed");
             self.remove(&claim)?;
             return Ok(None);
         }
@@ -250,6 +251,9 @@ impl Uploads {
                 let _ = self.remove_files(id);
                 dropped += 1;
             }
+        }
+        if dropped > 0 {
+            tracing::info!(dropped, "partial resumable uploads expired or left by a crash were removed");
         }
         Ok(dropped)
     }

@@ -78,6 +78,24 @@ pub struct EvidenceEntry {
     pub received: Timestamp,
 }
 
+impl EvidenceEntry {
+    /// Where it is filed, as a receipt names it: the item's code (`08.03`), 自评报告 or 典型案例.
+    pub fn place(&self) -> String {
+        match self.placement {
+            Filed::Item => self.item.map(ItemCode::padded).unwrap_or_default(),
+            Filed::Report => "自评报告".into(),
+            Filed::Case => "典型案例".into(),
+        }
+    }
+
+    /// Catalogue order, as receipts list files: items by code, then 自评报告, then 典型案例;
+    /// by path within each.
+    pub fn catalogue_cmp(&self, other: &EvidenceEntry) -> std::cmp::Ordering {
+        let key = |r: &EvidenceEntry| (r.placement != Filed::Item, r.placement == Filed::Case, r.place());
+        key(self).cmp(&key(other)).then_with(|| self.path.cmp(&other.path))
+    }
+}
+
 /// `DELETE /api/v1/evidence`: whether there was a record to withdraw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Withdrawn {

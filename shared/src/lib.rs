@@ -24,7 +24,7 @@ pub use catalogue::{
     Area, BUILTIN_CATALOGUE_TOML, CaseRules, Catalogue, CatalogueError, Deadlines, Department, Item,
     ItemCode, KeyPoint, Scoring, chinese_numeral,
 };
-pub use china_time::{CHINA_STANDARD_TIME, china_time, chinese_date_time};
+pub use china_time::{CHINA_STANDARD_TIME, china_time, chinese_date_time, countdown, size_text};
 pub use content::{Format, extension_fits, format_of, is_image_name, sniff};
 pub use convention::{
     CASES_FOLDER, GUIDE_FILE, IgnoreReason, Kind, Placement, REPORT_FOLDER, TODO_FILE,

@@ -6,9 +6,9 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Html;
 use jiff::Timestamp;
-use yingjian_shared::{DepartmentStatus, Filed, ItemCode, Kind, chinese_date_time, reminders};
+use yingjian_shared::{DepartmentStatus, EvidenceEntry, Kind, chinese_date_time, reminders, size_text};
 
-use super::views::{Nav, PageError, Viewer, nav, size_text};
+use super::views::{Nav, PageError, Viewer, nav};
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -123,24 +123,14 @@ pub async fn receipt(
         .ok_or_else(|| AppError::NotFound(format!("没有名为“{id}”的责任单位。")))?;
     caller.require_access(&dept.id).map_err(|_| AppError::Forbidden("只能打印本单位的回执。".into()))?;
     let mut records = state.db.evidence(Some(dept.id.clone())).await?;
-    let order = |r: &yingjian_shared::EvidenceEntry| match r.placement {
-        Filed::Item => (0, r.item.map(ItemCode::padded).unwrap_or_default()),
-        Filed::Report => (1, String::new()),
-        Filed::Case => (2, String::new()),
-    };
-    records.sort_by(|a, b| order(a).cmp(&order(b)).then_with(|| a.path.cmp(&b.path)));
+    records.sort_by(EvidenceEntry::catalogue_cmp);
     let rows = records
         .iter()
         .enumerate()
         .map(|(n, r)| {
-            let item = match r.placement {
-                Filed::Item => r.item.map(ItemCode::padded).unwrap_or_default(),
-                Filed::Report => "自评报告".into(),
-                Filed::Case => "典型案例".into(),
-            };
             vec![
                 (n + 1).to_string(),
-                item,
+                r.place(),
                 r.kind.map_or("", Kind::label).to_string(),
                 r.path.file_name().to_string(),
                 r.caption.clone().unwrap_or_default(),

@@ -10,7 +10,7 @@ use jiff::{SignedDuration, Timestamp};
 use yingjian_shared::{
     CASES_FOLDER, Catalogue, Contacts, DepartmentStatus, EvidenceEntry, Filed, ItemCode, ItemState,
     ItemStatus, Kind, Points, REPORT_FOLDER, Returned, Scoring, Status, Verdict, china_time, chinese_numeral,
-    is_image_name, item_folder_name,
+    countdown, is_image_name, item_folder_name, size_text,
 };
 
 use super::contacts_form;
@@ -21,14 +21,6 @@ use crate::state::AppState;
 
 pub(super) fn local(t: Timestamp) -> String {
     china_time(t).strftime("%Y-%m-%d %H:%M").to_string()
-}
-
-pub(super) fn size_text(bytes: u64) -> String {
-    match bytes {
-        b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / f64::from(1 << 20)),
-        b if b >= 1 << 10 => format!("{:.0} KB", b as f64 / 1024.0),
-        b => format!("{b} B"),
-    }
 }
 
 /// An error shown as a page; the status code comes from `AppError` like everywhere else.
@@ -193,15 +185,6 @@ struct Overview {
     unsorted: Vec<(String, String)>,
     duplicates: Vec<(String, Vec<String>)>,
     activity: Vec<String>,
-}
-
-fn countdown(now: Timestamp, at: Timestamp) -> String {
-    let left: SignedDuration = at.duration_since(now);
-    if left.is_negative() {
-        return "已截止".into();
-    }
-    let hours = left.as_hours();
-    if hours >= 24 { format!("剩 {} 天", hours / 24) } else { format!("剩 {hours} 小时") }
 }
 
 /// 逾期, 临近截止 (a deadline within three days and what it asks for not all in), or 按期.

@@ -167,13 +167,14 @@ async fn the_bundle_page_builds_in_the_background_and_lists_the_result() {
     }
 }
 
-/// Posts the contacts form as a browser does (same origin, logged in).
-async fn post_contacts(
+/// Posts a dashboard form to `path` as a browser does (same origin, logged in), not following
+/// the redirect: the status, the `Location` (if any) and the body.
+async fn post_form(
     s: &TestServer,
     cookie: &str,
-    department: &str,
+    path: &str,
     fields: &[(&str, &str)],
-) -> (StatusCode, String) {
+) -> (StatusCode, String, String) {
     let no_redirect = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let body: String = fields
         .iter()
@@ -183,7 +184,7 @@ async fn post_contacts(
         .collect::<Vec<_>>()
         .join("&");
     let r = no_redirect
-        .post(s.url(&format!("/departments/{department}/contacts")))
+        .post(s.url(path))
         .header("cookie", cookie)
         .header("origin", s.url(""))
         .header("content-type", "application/x-www-form-urlencoded")
@@ -191,7 +192,20 @@ async fn post_contacts(
         .send()
         .await
         .unwrap();
-    (r.status(), r.text().await.unwrap())
+    let location = r.headers().get("location").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    (r.status(), location, r.text().await.unwrap())
+}
+
+/// Posts the contacts form of `department`.
+async fn post_contacts(
+    s: &TestServer,
+    cookie: &str,
+    department: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let (status, _, body) =
+        post_form(s, cookie, &format!("/departments/{department}/contacts"), fields).await;
+    (status, body)
 }
 
 #[tokio::test]
@@ -270,24 +284,16 @@ async fn the_office_returns_a_file_from_the_department_page() {
     let (_, own) = page(&s, &police, "/departments/police").await;
     assert!(!own.contains("name=\"verdict\""), "the department sees verdicts, not the buttons");
     let cookie = session(&s, &office).await;
-    let no_redirect = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let path = "08.03 昆仑2021专项行动/文件/关于开展“昆仑2021”专项行动的通知.pdf";
-    let body = format!(
-        "department=police&verdict=returned&back=%2Fdepartments%2Fpolice&reason={}&path={}",
-        percent_encoding::utf8_percent_encode("请加盖公章", percent_encoding::NON_ALPHANUMERIC),
-        percent_encoding::utf8_percent_encode(path, percent_encoding::NON_ALPHANUMERIC)
-    );
-    let r = no_redirect
-        .post(s.url("/reviews"))
-        .header("cookie", &cookie)
-        .header("origin", s.url(""))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(r.headers()["location"], "/departments/police");
+    let fields = [
+        ("department", "police"),
+        ("verdict", "returned"),
+        ("back", "/departments/police"),
+        ("reason", "请加盖公章"),
+        ("path", path),
+    ];
+    let (status, location, _) = post_form(&s, &cookie, "/reviews", &fields).await;
+    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/departments/police"));
     let (_, after) = page(&s, &police, "/departments/police").await;
     assert!(after.contains("请加盖公章"), "the department sees the reason on its page");
 }
