@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use yingjian_shared::{Catalogue, Scoring, chinese_numeral};
+use yingjian_shared::{Catalogue, chinese_numeral};
 
 use crate::auth::{new_token, token_hash};
 use crate::config::{Config, load_catalogue};
@@ -67,7 +67,7 @@ pub enum Command {
     },
     /// Build the submission bundle of the current state and print its path.
     #[command(
-        after_help = "Example:\n  yingjian-aggregator bundle --data /var/lib/yingjian --out /srv/bundles"
+        after_help = "Examples:\n  yingjian-aggregator bundle --data /var/lib/yingjian --out /srv/bundles\n  yingjian-aggregator bundle --bagit"
     )]
     Bundle {
         #[command(flatten)]
@@ -75,15 +75,28 @@ pub enum Command {
         /// Folder to write the zip into; the data folder's bundles/ by default.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Lay the same content out as a BagIt 1.0 bag (RFC 8493), for standard validators.
+        #[arg(long)]
+        bagit: bool,
     },
-    /// Check a bundle against its manifest: names every missing, extra or altered file.
+    /// Check a bundle (a zip, or the folder it was unpacked into) against its manifests and the
+    /// fingerprint in its name: names every missing, extra or altered file.
     #[command(
         name = "verify-bundle",
-        after_help = "Example:\n  yingjian-aggregator verify-bundle yingjian-2021-20220117-173000.zip"
+        after_help = "Examples:\n  yingjian-aggregator verify-bundle yingjian-2021-20220117-173000-1a2b3c4d.zip\n  yingjian-aggregator verify-bundle ./平顶山市2021年度质量工作考核迎检材料"
     )]
     VerifyBundle {
-        /// The bundle (zip) to check.
+        /// The bundle: a zip, or an unpacked folder.
         file: PathBuf,
+    },
+    /// Write the office's report (完成情况, 仍缺材料, 待完善) as a workbook and a printable page.
+    #[command(after_help = "Example:\n  yingjian-aggregator report --data /var/lib/yingjian --out .")]
+    Report {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Folder to write into; the data folder's reports/ by default.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Re-hash every stored blob and report each one that no longer matches.
     #[command(after_help = "Example:\n  yingjian-aggregator scrub --data /var/lib/yingjian")]
@@ -187,13 +200,14 @@ pub async fn run(cli: Cli) -> AppResult<()> {
             }
             Ok(())
         }
-        Command::Bundle { store, out } => {
+        Command::Bundle { store, out, bagit } => {
+            let layout = if bagit { crate::bundle::Layout::BagIt } else { crate::bundle::Layout::Plain };
             let state = store.open()?;
             // Another folder is another shelf; the data folder's is the server's own.
             let shelf = out.map_or_else(|| state.bundles.clone(), crate::bundle::Bundles::new);
             let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
             let built = shelf
-                .build(&state, "cli", move |done, total| {
+                .build(&state, "cli", layout, move |done, total| {
                     if terminal && total > 0 {
                         eprint!(
                             "\rbundling {:>3}% ({} of {} MB)",
@@ -222,12 +236,20 @@ pub async fn run(cli: Cli) -> AppResult<()> {
             if let Some(oxum) = &report.oxum_mismatch {
                 println!("payload: {oxum}");
             }
+            match &report.fingerprint {
+                Some((named, false)) => {
+                    println!("fingerprint: the name says {named}, the manifest does not have it");
+                }
+                Some((named, true)) => println!("fingerprint: {named} matches the manifest"),
+                None => println!("fingerprint: the name carries none (renamed?); the files were checked"),
+            }
             if report.is_intact() {
                 println!(
-                    "{}: {} files, {} bytes, all match the manifest",
+                    "{}: {} files, {} bytes, all match the manifest{}",
                     file.display(),
                     report.files,
-                    report.bytes
+                    report.bytes,
+                    if report.layout == crate::bundle::Layout::BagIt { " (a BagIt 1.0 bag)" } else { "" }
                 );
                 Ok(())
             } else {
@@ -239,6 +261,18 @@ pub async fn run(cli: Cli) -> AppResult<()> {
                     report.altered.len()
                 )))
             }
+        }
+        Command::Report { store, out } => {
+            let state = store.open()?;
+            let report = crate::bundle::report::build(&state).await?;
+            let dir = out.unwrap_or_else(|| state.config.data.join("reports"));
+            std::fs::create_dir_all(&dir)?;
+            for (ext, bytes) in [("xlsx", &report.xlsx), ("html", &report.html)] {
+                let path = dir.join(format!("{}-{}.{ext}", report.title, report.stamp));
+                std::fs::write(&path, bytes)?;
+                println!("{}", path.display());
+            }
+            Ok(())
         }
         Command::Demo { dir, listen } => crate::demo::run(&dir, listen, shutdown_signal()).await,
         Command::Scrub { store } => {
@@ -346,11 +380,7 @@ fn catalogue_table(c: &Catalogue) -> String {
         for kp in &area.key_points {
             let _ = writeln!(out, "  （{}）{}", chinese_numeral(kp.code), kp.name);
             for item in &kp.items {
-                let score = match item.scoring() {
-                    Scoring::Points(p) => format!("{p}分"),
-                    Scoring::Deduction(d) => format!("最高扣{d}分"),
-                    Scoring::Veto => "D级否决".to_string(),
-                };
+                let score = item.scoring().label();
                 let depts: Vec<&str> = item
                     .departments
                     .iter()

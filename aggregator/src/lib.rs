@@ -15,6 +15,7 @@ mod demo;
 mod direct_io;
 mod durable;
 mod error;
+pub mod facts;
 mod review;
 mod server;
 mod state;

@@ -210,6 +210,17 @@ pub enum Scoring {
     Veto,
 }
 
+impl Scoring {
+    /// As the catalogue prints it: `2分`, `最高扣1分`, `D级否决`.
+    pub fn label(self) -> String {
+        match self {
+            Scoring::Points(p) => format!("{p}分"),
+            Scoring::Deduction(d) => format!("最高扣{d}分"),
+            Scoring::Veto => "D级否决".into(),
+        }
+    }
+}
+
 impl Item {
     pub fn scoring(&self) -> Scoring {
         match (self.points, self.max_deduction) {

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
@@ -10,17 +10,32 @@ use tokio_util::io::ReaderStream;
 use yingjian_shared::BundleInfo;
 
 use crate::auth::Caller;
+use crate::bundle::Layout;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
-/// Builds the bundle of the current state: 201 when built now, 200 when it was built already
+#[derive(serde::Deserialize)]
+pub struct CreateQuery {
+    /// `plain` (the default) or `bagit`.
+    layout: Option<String>,
+}
+
+/// Builds the bundle of the current state (`?layout=bagit`: as a BagIt bag): 201 when built now, 200 when it was built already
 /// (also by a build that was under way when this request came, which it waited for).
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
+    Query(query): Query<CreateQuery>,
 ) -> AppResult<(StatusCode, Json<BundleInfo>)> {
     caller.require_office()?;
-    let built = state.bundles.build(&state, "api", |_, _| {}).await?;
+    let layout = match query.layout.as_deref() {
+        None | Some("plain") => Layout::Plain,
+        Some("bagit") => Layout::BagIt,
+        Some(other) => {
+            return Err(AppError::BadRequest(format!("layout must be plain or bagit, not {other:?}")));
+        }
+    };
+    let built = state.bundles.build(&state, "api", layout, |_, _| {}).await?;
     let status = if built.fresh { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(state.bundles.info(&built.name)?)))
 }

@@ -1,9 +1,14 @@
 //! The submission bundle: one zip in catalogue order with its 目录, the contact list and a
-//! BagIt-style manifest, streamed from the blob store and byte-identical for the same state.
+//! BagIt manifest, streamed from the blob store and byte-identical for the same state. The
+//! same content is also written as a BagIt 1.0 bag (`Layout::BagIt`) for standard validators.
+//! What the city still lacks is not in it: that is the office's own report (`report`).
 
+mod archival;
 mod names;
 pub mod nightly;
 mod plan;
+pub mod report;
+mod sheet;
 mod shelf;
 mod toc;
 mod verify;
@@ -14,7 +19,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
-use yingjian_shared::{Contacts, EvidenceEntry, Status, china_time, format_of, sha256_reader};
+use yingjian_shared::{Contacts, EvidenceEntry, format_of, sha256_reader};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
@@ -22,9 +27,37 @@ use crate::blobs::BlobStore;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
+pub(crate) use archival::metadata_date;
 pub use plan::PlannedFile;
 pub use shelf::{Bundles, Failure};
-pub use verify::{VerifyReport, verify};
+pub use verify::{VerifyError, VerifyReport, verify};
+
+/// How the bundle's files are laid out in the zip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Layout {
+    /// The folder a person opens: the 目录 and the evidence at the root, the manifest beside them.
+    #[default]
+    Plain,
+    /// A BagIt 1.0 bag (RFC 8493): the same files under `data/`, with `bagit.txt`.
+    BagIt,
+}
+
+impl Layout {
+    /// The bag's payload folder, as manifests write it.
+    fn payload_prefix(self) -> &'static str {
+        match self {
+            Layout::Plain => "",
+            Layout::BagIt => "data/",
+        }
+    }
+
+    fn name_suffix(self) -> &'static str {
+        match self {
+            Layout::Plain => "",
+            Layout::BagIt => "-bagit",
+        }
+    }
+}
 
 /// A bundle on disk.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,9 +73,18 @@ pub struct Built {
 /// Temporary files of a build under way start so: never listed, removed at start.
 const PARTIAL_PREFIX: &str = ".partial-";
 
-/// Names of the bag's own files at the bundle's root.
+/// Names of the bag's own files (tag files) at the bundle's root.
 pub const MANIFEST: &str = "manifest-sha256.txt";
+pub const TAG_MANIFEST: &str = "tagmanifest-sha256.txt";
 pub const BAG_INFO: &str = "bag-info.txt";
+pub const BAGIT_TXT: &str = "bagit.txt";
+const BAGIT_DECLARATION: &str = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n";
+
+/// The fingerprint in a bundle's name: the start of the SHA-256 of its payload manifest, with
+/// paths relative to the payload (so both layouts of one state share it).
+pub fn fingerprint(payload_manifest: &str) -> io::Result<String> {
+    Ok(sha256_reader(payload_manifest.as_bytes())?.0.as_str()[..8].to_string())
+}
 
 /// Content already compressed (or a scan) is stored as it is; the rest is deflated.
 fn compression_for(name: &str) -> CompressionMethod {
@@ -64,9 +106,13 @@ struct Prepared {
     name: String,
     root: String,
     local: jiff::civil::DateTime,
+    /// The 目录 and the contact list, made in memory (they are small).
+    generated: Vec<(String, Vec<u8>)>,
     files: Vec<PlannedFile>,
-    contacts: Vec<(String, Contacts)>,
-    status: Status,
+    /// `sha256  path` per payload file, paths relative to the payload.
+    manifest: String,
+    payload_bytes: u64,
+    coverage: String,
 }
 
 /// How often a plan is read again when the state changed while it was read.
@@ -76,7 +122,7 @@ const CONSISTENT_READS: usize = 5;
 /// status are read again (a few times at most) until no change came between them, so the 目录
 /// always agrees with the files. The name carries the time of the last change and a fingerprint
 /// of what it holds: an unchanged state keeps its name, any change gives a new one.
-async fn prepare(state: &AppState) -> AppResult<Prepared> {
+async fn prepare(state: &AppState, layout: Layout) -> AppResult<Prepared> {
     let mut attempt = 0;
     let (rows, data) = loop {
         let before = state.generation();
@@ -93,21 +139,48 @@ async fn prepare(state: &AppState) -> AppResult<Prepared> {
         .iter()
         .filter_map(|(dept, body, _)| serde_json::from_str(body).ok().map(|c| (dept.clone(), c)))
         .collect();
-    let local = china_time(as_of(&rows, &data.contacts));
+    let local = yingjian_shared::china_time(as_of(&rows, &data.contacts));
     let year = state.catalogue.year;
     let city = if state.config.city.is_empty() { String::new() } else { names::sanitize(&state.config.city) };
     let root = format!("{city}{year}年度质量工作考核迎检材料");
-    let files = plan::plan(&state.catalogue, &root, &rows);
-    let mut fingerprint = String::new();
+    let facts = crate::facts::of_all(state).await?;
+    let files = plan::plan(&state.catalogue, &root, &rows, &facts);
+    let day = workbook_date(local);
+    let title = format!("{}{}印证材料目录", state.config.city, state.catalogue.name);
+    let as_of_text = local.strftime("%Y年%-m月%-d日").to_string();
+    let generated: Vec<(String, Vec<u8>)> = vec![
+        (
+            "00 目录.html".into(),
+            toc::toc_html(&state.catalogue, &title, &as_of_text, &files).map_err(AppError::internal)?,
+        ),
+        (
+            "00 目录.xlsx".into(),
+            toc::toc_xlsx(&state.catalogue, &title, &files, day).map_err(AppError::internal)?,
+        ),
+        (
+            "00 联系人名单.xlsx".into(),
+            toc::contacts_xlsx(&state.catalogue, &state.config.city, &contacts, day)
+                .map_err(AppError::internal)?,
+        ),
+    ];
+    let mut manifest = String::new();
+    let mut payload_bytes = 0;
+    for (name, bytes) in &generated {
+        let _ = writeln!(manifest, "{}  {name}", sha256_reader(&bytes[..])?.0);
+        payload_bytes += bytes.len() as u64;
+    }
     for f in &files {
-        let _ = writeln!(fingerprint, "{} {}", f.sha256, f.path);
+        let _ = writeln!(manifest, "{}  {}", f.sha256, f.path);
+        payload_bytes += f.size;
     }
-    for (_, body, _) in &data.contacts {
-        fingerprint.push_str(body);
-    }
-    let digest = sha256_reader(fingerprint.as_bytes())?.0;
-    let name = format!("yingjian-{year}-{}-{}.zip", local.strftime("%Y%m%d-%H%M%S"), &digest.as_str()[..8]);
-    Ok(Prepared { name, root, local, files, contacts, status })
+    let stamp = local.strftime("%Y%m%d-%H%M%S");
+    let name = format!("yingjian-{year}-{stamp}-{}{}.zip", fingerprint(&manifest)?, layout.name_suffix());
+    let coverage = format!("{} / {}", status.points_covered, status.points_total);
+    Ok(Prepared { name, root, local, generated, files, manifest, payload_bytes, coverage })
+}
+
+fn workbook_date(local: jiff::civil::DateTime) -> (u16, u8, u8) {
+    ((local.year().max(1980)) as u16, local.month() as u8, local.day() as u8)
 }
 
 /// Builds the bundle of the current state into `out_dir` unless it is there already. Called
@@ -115,128 +188,107 @@ async fn prepare(state: &AppState) -> AppResult<Prepared> {
 async fn build_into(
     state: &AppState,
     out_dir: &Path,
+    layout: Layout,
     progress: impl Fn(u64, u64) + Send + 'static,
 ) -> AppResult<Built> {
-    let Prepared { name, root, local, files, contacts, status } = prepare(state).await?;
-    let target = out_dir.join(&name);
-    let count = files.len();
+    let prepared = prepare(state, layout).await?;
+    let target = out_dir.join(&prepared.name);
+    let count = prepared.files.len();
+    let name = prepared.name.clone();
     if let Ok(meta) = fs::metadata(&target) {
         return Ok(Built { path: target, name, size: meta.len(), files: count, fresh: false });
     }
-    let year = state.catalogue.year;
-    let date = ((local.year().max(1980)) as u16, local.month() as u8, local.day() as u8);
-    let title = format!("{}{}印证材料", state.config.city, state.catalogue.name);
-    let generated: Vec<(String, Vec<u8>)> = vec![
-        (
-            "00 目录.html".into(),
-            toc::toc_html(
-                &state.catalogue,
-                &title,
-                &local.strftime("%Y-%m-%d %H:%M").to_string(),
-                &status,
-                &files,
-            )
-            .map_err(AppError::internal)?,
-        ),
-        (
-            "00 目录.xlsx".into(),
-            toc::toc_xlsx(&state.catalogue, &status, &files, date).map_err(AppError::internal)?,
-        ),
-        (
-            "00 联系人名单.xlsx".into(),
-            toc::contacts_xlsx(&state.catalogue, &contacts, date).map_err(AppError::internal)?,
-        ),
-    ];
+    let organization = if state.config.city.is_empty() { &state.catalogue.name } else { &state.config.city };
     let bag_info = format!(
-        "Source-Organization: {}\nBagging-Date: {}\nCatalogue-Year: {year}\nPoints-Covered: {}\nPoints-Total: {}\nEvidence-Files: {}\n",
-        if state.config.city.is_empty() { &state.catalogue.name } else { &state.config.city },
-        local.strftime("%Y-%m-%d"),
-        status.points_covered,
-        status.points_total,
-        files.len(),
+        "Source-Organization: {organization}\nBagging-Date: {}\nExternal-Description: {}{}印证材料\nPayload-Oxum: {}.{}\n",
+        prepared.local.strftime("%Y-%m-%d"),
+        state.config.city,
+        state.catalogue.name,
+        prepared.payload_bytes,
+        prepared.generated.len() + prepared.files.len(),
     );
     fs::create_dir_all(out_dir)?;
     let (blobs, dir, path) = (state.blobs.clone(), out_dir.to_path_buf(), target.clone());
+    let coverage = prepared.coverage.clone();
     tokio::task::spawn_blocking(move || {
-        let job = Job { root, generated, files, bag_info, date: zip_date(date), progress: &progress };
+        let job = Job { prepared, layout, bag_info, progress: &progress };
         write_zip(&job, &*blobs, &dir, &path)
     })
     .await
     .map_err(AppError::internal)??;
+    shelf::note_coverage(out_dir, &name, &coverage);
     let size = fs::metadata(&target)?.len();
     Ok(Built { path: target, name, size, files: count, fresh: true })
 }
 
-fn zip_date(date: (u16, u8, u8)) -> DateTime {
-    DateTime::from_date_and_time(date.0, date.1, date.2, 0, 0, 0).unwrap_or_default()
-}
-
 struct Job<'a> {
-    root: String,
-    generated: Vec<(String, Vec<u8>)>,
-    files: Vec<PlannedFile>,
+    prepared: Prepared,
+    layout: Layout,
     bag_info: String,
-    date: DateTime,
     progress: &'a (dyn Fn(u64, u64) + Send),
 }
 
 /// Writes the zip to a temporary file beside `target`, syncs it and renames it into place; a
 /// failure or a crash leaves no file under a bundle's name (and the temporary one goes).
 fn write_zip(job: &Job<'_>, blobs: &dyn BlobStore, out_dir: &Path, target: &Path) -> AppResult<()> {
+    let p = &job.prepared;
+    let (y, m, d) = workbook_date(p.local);
+    let date = DateTime::from_date_and_time(y, m, d, 0, 0, 0).unwrap_or_default();
+    let payload = format!("{}/{}", p.root, job.layout.payload_prefix());
     let temp = tempfile::Builder::new().prefix(PARTIAL_PREFIX).tempfile_in(out_dir)?;
-    {
-        let mut zip = ZipWriter::new(BufWriter::with_capacity(1 << 20, temp));
-        let options = |name: &str, size: u64| {
-            SimpleFileOptions::default()
-                .compression_method(compression_for(name))
-                .last_modified_time(job.date)
-                .unix_permissions(0o644)
-                .large_file(size >= u64::from(u32::MAX))
-        };
-        let mut manifest = String::new();
-        let mut payload_bytes = 0u64;
-        let total: u64 = job.files.iter().map(|f| f.size).sum();
-        for (name, bytes) in &job.generated {
-            zip.start_file(format!("{}/{name}", job.root), options(name, bytes.len() as u64))
-                .map_err(zip_error)?;
-            zip.write_all(bytes)?;
-            let (sha, _) = sha256_reader(&bytes[..])?;
-            let _ = writeln!(manifest, "{sha}  {name}");
-            payload_bytes += bytes.len() as u64;
-        }
-        let mut done = 0u64;
-        for f in &job.files {
-            zip.start_file(format!("{}/{}", job.root, f.path), options(&f.path, f.size))
-                .map_err(zip_error)?;
-            let copied = blobs.copy_verified(&f.sha256, &mut zip).map_err(|e| match e.kind() {
-                io::ErrorKind::NotFound => AppError::Internal(format!("blob {} is missing", f.sha256)),
-                io::ErrorKind::InvalidData => AppError::Internal(e.to_string()),
-                _ => AppError::from(e),
-            })?;
-            if copied != f.size {
-                return Err(AppError::Internal(format!(
-                    "blob {} has {copied} bytes, not {}",
-                    f.sha256, f.size
-                )));
-            }
-            let _ = writeln!(manifest, "{}  {}", f.sha256, f.path);
-            payload_bytes += f.size;
-            done += f.size;
-            (job.progress)(done, total);
-        }
-        let payload_files = job.generated.len() + job.files.len();
-        let bag_info = format!("{}Payload-Oxum: {payload_bytes}.{payload_files}\n", job.bag_info);
-        for (name, text) in [(MANIFEST, manifest.as_str()), (BAG_INFO, bag_info.as_str())] {
-            zip.start_file(format!("{}/{name}", job.root), options(name, text.len() as u64))
-                .map_err(zip_error)?;
-            zip.write_all(text.as_bytes())?;
-        }
-        let mut writer = zip.finish().map_err(zip_error)?;
-        writer.flush()?;
-        let temp = writer.into_inner().map_err(|e| AppError::Io(e.into_error()))?;
-        temp.as_file().sync_all()?;
-        temp.persist(target).map_err(|e| AppError::Io(e.error))?;
+    let mut zip = ZipWriter::new(BufWriter::with_capacity(1 << 20, temp));
+    let options = |name: &str, size: u64| {
+        SimpleFileOptions::default()
+            .compression_method(compression_for(name))
+            .last_modified_time(date)
+            .unix_permissions(0o644)
+            .large_file(size >= u64::from(u32::MAX))
+    };
+    // The tag files are known before the payload is copied: they go first, so a bag reader
+    // finds bagit.txt at once.
+    let mut manifest = String::new();
+    for line in p.manifest.lines() {
+        let (sha, path) = line.split_once("  ").unwrap_or((line, ""));
+        let _ = writeln!(manifest, "{sha}  {}{path}", job.layout.payload_prefix());
     }
+    let mut tags: Vec<(&str, &str)> = Vec::new();
+    if job.layout == Layout::BagIt {
+        tags.push((BAGIT_TXT, BAGIT_DECLARATION));
+    }
+    tags.extend([(BAG_INFO, job.bag_info.as_str()), (MANIFEST, manifest.as_str())]);
+    let mut tag_manifest = String::new();
+    for (name, text) in &tags {
+        let _ = writeln!(tag_manifest, "{}  {name}", sha256_reader(text.as_bytes())?.0);
+    }
+    tags.push((TAG_MANIFEST, &tag_manifest));
+    for (name, text) in tags {
+        zip.start_file(format!("{}/{name}", p.root), options(name, text.len() as u64)).map_err(zip_error)?;
+        zip.write_all(text.as_bytes())?;
+    }
+    for (name, bytes) in &p.generated {
+        zip.start_file(format!("{payload}{name}"), options(name, bytes.len() as u64)).map_err(zip_error)?;
+        zip.write_all(bytes)?;
+    }
+    let total: u64 = p.files.iter().map(|f| f.size).sum();
+    let mut done = 0u64;
+    for f in &p.files {
+        zip.start_file(format!("{payload}{}", f.path), options(&f.path, f.size)).map_err(zip_error)?;
+        let copied = blobs.copy_verified(&f.sha256, &mut zip).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => AppError::Internal(format!("blob {} is missing", f.sha256)),
+            io::ErrorKind::InvalidData => AppError::Internal(e.to_string()),
+            _ => AppError::from(e),
+        })?;
+        if copied != f.size {
+            return Err(AppError::Internal(format!("blob {} has {copied} bytes, not {}", f.sha256, f.size)));
+        }
+        done += f.size;
+        (job.progress)(done, total);
+    }
+    let mut writer = zip.finish().map_err(zip_error)?;
+    writer.flush()?;
+    let temp = writer.into_inner().map_err(|e| AppError::Io(e.into_error()))?;
+    temp.as_file().sync_all()?;
+    temp.persist(target).map_err(|e| AppError::Io(e.error))?;
     Ok(crate::durable::sync_folder(out_dir)?)
 }
 

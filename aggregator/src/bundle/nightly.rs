@@ -72,7 +72,7 @@ impl Nightly {
 
 /// One night's work: build unless the current state is already bundled, then prune.
 pub async fn run_once(state: &AppState, keep: usize) -> AppResult<Option<String>> {
-    let built = state.bundles.build(state, "nightly", |_, _| {}).await?;
+    let built = state.bundles.build(state, "nightly", super::Layout::Plain, |_, _| {}).await?;
     if !built.fresh {
         return Ok(None);
     }

@@ -3,36 +3,41 @@
 
 use std::collections::{HashMap, HashSet};
 
-use yingjian_shared::{Catalogue, EvidenceEntry, Filed, Kind, china_time};
+use yingjian_shared::{Catalogue, EvidenceEntry, Filed, Kind};
 
+use super::archival;
 use super::names::{MAX_PATH_CHARS, Namer, sanitize, shorten};
+use crate::facts::Facts;
 
-/// One evidence file in the bundle.
+/// One evidence file in the bundle, with its 目录 row (DA/T 22-2015's columns).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlannedFile {
     /// Path inside the bundle's root folder, `/`-separated.
     pub path: String,
     pub sha256: String,
     pub size: u64,
-    /// Running number in the 目录.
+    /// 序号: running number in the 目录.
     pub number: usize,
+    /// 档号: the item's code and the file's number within it (`08.03-001`).
+    pub reference: String,
     /// `8.3`, or 自评报告 / 典型案例.
     pub item: String,
     pub department: String,
-    pub kind: String,
-    /// Caption, else the file name without extension.
+    /// 文号, when the caption or the name carries one.
+    pub doc_number: Option<String>,
+    /// 责任者: the issuing body the title names, else the department.
+    pub author: String,
+    /// 题名: the caption, else the file name without extension and running number.
     pub title: String,
-    /// The file's modification date, `YYYY-MM-DD` in China Standard Time.
-    pub date: String,
+    /// 日期 as DA/T 22 writes it (`20210305`): from the caption or name, else the content.
+    pub date: Option<String>,
+    /// 页数, when the content tells.
+    pub pages: Option<u32>,
     pub remarks: Vec<String>,
 }
 
 fn kind_of(row: &EvidenceEntry) -> Kind {
     row.kind.unwrap_or(Kind::Unclassified)
-}
-
-fn stem(name: &str) -> &str {
-    name.rsplit_once('.').map_or(name, |(s, _)| s)
 }
 
 /// Room left for a file's name below `folder` within the path budget.
@@ -46,45 +51,62 @@ const NAME_ROOM: usize = 40;
 
 /// The bundle's files in catalogue order: reports and cases first (under `00`), then area →
 /// key point → item. A given content appears at most once per item.
-pub fn plan(catalogue: &Catalogue, root: &str, rows: &[EvidenceEntry]) -> Vec<PlannedFile> {
+pub fn plan(
+    catalogue: &Catalogue,
+    root: &str,
+    rows: &[EvidenceEntry],
+    facts: &HashMap<String, Facts>,
+) -> Vec<PlannedFile> {
     let dept_name = |id: &str| catalogue.department(id).map_or_else(|| sanitize(id), |d| d.name.clone());
     let dept_order: HashMap<&str, usize> =
         catalogue.departments.iter().enumerate().map(|(i, d)| (d.id.as_str(), i)).collect();
-    let local_date = |r: &EvidenceEntry| china_time(r.modified).strftime("%Y-%m-%d").to_string();
     let mut out: Vec<PlannedFile> = Vec::new();
-    let push = |out: &mut Vec<PlannedFile>, path: String, r: &EvidenceEntry, item: String, kind: &str| {
-        let name = r.path.file_name();
-        out.push(PlannedFile {
-            number: out.len() + 1,
-            path,
-            sha256: r.sha256.to_string(),
-            size: r.size,
-            item,
-            department: dept_name(&r.department),
-            kind: kind.to_string(),
-            title: r.caption.clone().unwrap_or_else(|| stem(name).to_string()),
-            date: local_date(r),
-            remarks: if r.problem.as_deref() == Some("uncaptioned") {
-                vec!["缺少文字说明".to_string()]
-            } else {
-                Vec::new()
-            },
-        });
-    };
+    let push =
+        |out: &mut Vec<PlannedFile>, path: String, r: &EvidenceEntry, item: String, reference: String| {
+            let name = r.path.file_name();
+            let caption = r.caption.as_deref();
+            let told = |f: fn(&str) -> Option<String>| caption.and_then(f).or_else(|| f(name));
+            let title = archival::title(caption, name);
+            let found = facts.get(r.sha256.as_str());
+            let kind = kind_of(r);
+            out.push(PlannedFile {
+                number: out.len() + 1,
+                path,
+                sha256: r.sha256.to_string(),
+                size: r.size,
+                reference,
+                item,
+                department: dept_name(&r.department),
+                doc_number: told(archival::doc_number),
+                author: archival::issuer(&title).unwrap_or_else(|| dept_name(&r.department)),
+                date: told(archival::doc_date).or_else(|| found.and_then(|f| f.date.clone())),
+                pages: found.and_then(|f| f.pages),
+                title,
+                remarks: if r.placement == Filed::Item && kind != Kind::Unclassified {
+                    vec![kind.label().to_string()]
+                } else {
+                    Vec::new()
+                },
+            });
+        };
 
     let mut names = Namer::default();
 
     // Reports and cases, per department in registry order, keeping the clerk's subfolders.
-    for (placement, folder) in [(Filed::Report, "00 自评报告"), (Filed::Case, "00 典型案例")] {
+    for (placement, folder, code) in
+        [(Filed::Report, "00 自评报告", "00.01"), (Filed::Case, "00 典型案例", "00.02")]
+    {
         let mut of: Vec<&EvidenceEntry> = rows.iter().filter(|r| r.placement == placement).collect();
         of.sort_by_key(|r| {
             (dept_order.get(r.department.as_str()).copied().unwrap_or(usize::MAX), r.path.as_str())
         });
         let mut seen = HashSet::new();
+        let mut n = 0;
         for r in of {
             if !seen.insert((r.department.as_str(), r.sha256.as_str())) {
                 continue;
             }
+            n += 1;
             let top = names.folder("", folder);
             let mut dir = names.folder(&top, &sanitize(&dept_name(&r.department)));
             let below: Vec<String> = r.path.components().skip(1).map(|c| shorten(&sanitize(c), 40)).collect();
@@ -100,7 +122,7 @@ pub fn plan(catalogue: &Catalogue, root: &str, rows: &[EvidenceEntry]) -> Vec<Pl
             flattened.push(&name[0]);
             let path = names.file(&dir, &flattened.join("-"), room(root, &dir));
             let label = if placement == Filed::Report { "自评报告" } else { "典型案例" };
-            push(&mut out, path, r, label.to_string(), label);
+            push(&mut out, path, r, label.to_string(), format!("{code}-{n:03}"));
         }
     }
 
@@ -139,7 +161,7 @@ pub fn plan(catalogue: &Catalogue, root: &str, rows: &[EvidenceEntry]) -> Vec<Pl
                     let kind = kind_of(r).label();
                     let name = sanitize(&format!("{n:02} {kind} {}", r.path.file_name()));
                     let path = names.file(&item_dir, &name, room(root, &item_dir));
-                    push(&mut out, path, r, code.clone(), kind);
+                    push(&mut out, path, r, code.clone(), format!("{}-{n:03}", item.code.padded()));
                 }
             }
         }

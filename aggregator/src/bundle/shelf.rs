@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use jiff::Timestamp;
 use yingjian_shared::{BundleInfo, EventKind};
 
-use super::{BAG_INFO, Built, PARTIAL_PREFIX};
+use super::{Built, Layout, PARTIAL_PREFIX};
 use crate::db::AuditEntry;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -62,13 +62,14 @@ impl Bundles {
         &self,
         state: &AppState,
         trigger: &'static str,
+        layout: Layout,
         progress: impl Fn(u64, u64) + Send + 'static,
     ) -> AppResult<Built> {
         let _one_at_a_time = self.inner.building.lock().await;
         self.set_progress(Some((0, 0)));
         state.publish(EventKind::Bundle, None, None, Some("started".into()));
         let shared = self.clone();
-        let result = super::build_into(state, self.dir(), move |done, total| {
+        let result = super::build_into(state, self.dir(), layout, move |done, total| {
             shared.set_progress(Some((done, total)));
             progress(done, total);
         })
@@ -117,7 +118,7 @@ impl Bundles {
         lock(&self.inner.last_failure).clone()
     }
 
-    /// Bundles in the folder, newest first (names sort by the state's time).
+    /// Bundles in the folder, newest first.
     pub fn list(&self) -> io::Result<Vec<BundleInfo>> {
         let mut out = Vec::new();
         match fs::read_dir(self.dir()) {
@@ -133,7 +134,9 @@ impl Bundles {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(e),
         }
-        out.sort_by(|a, b| b.name.cmp(&a.name));
+        // By the state's time in the name, then (for two states in one second) by when built.
+        let key = |b: &BundleInfo| (b.name.get(..29).unwrap_or_default().to_string(), b.created);
+        out.sort_by_key(|b| std::cmp::Reverse(key(b)));
         Ok(out)
     }
 
@@ -154,6 +157,7 @@ impl Bundles {
         let mut removed = Vec::new();
         for b in self.list()?.into_iter().skip(keep) {
             fs::remove_file(self.dir().join(&b.name))?;
+            let _ = fs::remove_file(self.dir().join(coverage_file(&b.name)));
             tracing::info!(name = %b.name, keep, "older bundle removed");
             removed.push(b.name);
         }
@@ -171,19 +175,22 @@ impl Bundles {
         Ok(())
     }
 
-    /// What bag-info says about a bundle's coverage (`Points-Covered` of `Points-Total`).
-    pub fn coverage(&self, name: &str) -> Option<(String, String)> {
-        let (file, _) = self.open(name)?;
-        let mut archive = zip::ZipArchive::new(file).ok()?;
-        let entry = archive
-            .file_names()
-            .filter_map(Result::ok)
-            .find(|n| n.ends_with(&format!("/{BAG_INFO}")))?
-            .to_string();
-        let mut text = String::new();
-        io::Read::read_to_string(&mut archive.by_name(&entry).ok()?, &mut text).ok()?;
-        let field = |key: &str| text.lines().find_map(|l| l.strip_prefix(key)).map(|v| v.trim().to_string());
-        Some((field("Points-Covered:")?, field("Points-Total:")?))
+    /// The points the state of a bundle covered (`42.5 / 100`), as noted when it was built.
+    pub fn coverage(&self, name: &str) -> Option<String> {
+        fs::read_to_string(self.dir().join(coverage_file(checked_name(name)?))).ok()
+    }
+}
+
+/// The office's note of a bundle's coverage, beside it: the bundle itself does not say what
+/// the city lacks.
+fn coverage_file(bundle: &str) -> String {
+    format!("{bundle}.coverage")
+}
+
+/// Notes a new bundle's coverage for the 打包 page; losing it loses only that column.
+pub(super) fn note_coverage(dir: &Path, bundle: &str, coverage: &str) {
+    if let Err(e) = fs::write(dir.join(coverage_file(bundle)), coverage) {
+        tracing::warn!(error = %e, "cannot note the bundle's coverage");
     }
 }
 

@@ -1,28 +1,36 @@
-//! `verify-bundle`: recomputes every file's SHA-256 and compares the zip with its manifest.
+//! `verify-bundle`: recomputes every file's SHA-256 and compares a bundle — the zip, or the
+//! folder it was unpacked into, in either layout — with its manifest, its tag files with the
+//! tag manifest, the payload with `Payload-Oxum`, and the manifest with the fingerprint in the
+//! bundle's name.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::Read;
-use std::path::Path;
+use std::fmt::Write as _;
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
 
 use yingjian_shared::sha256_reader;
 use zip::ZipArchive;
 
-use super::{BAG_INFO, MANIFEST};
+use super::{BAG_INFO, BAGIT_TXT, Layout, MANIFEST, TAG_MANIFEST, fingerprint};
 
 /// What `verify-bundle` found; `is_intact` when nothing is missing, extra or altered.
 #[derive(Debug, Default, PartialEq)]
 pub struct VerifyReport {
+    /// Payload files checked, and their bytes.
     pub files: usize,
     pub bytes: u64,
-    /// In the manifest, not in the zip.
+    pub layout: Layout,
+    /// In a manifest, not in the bundle.
     pub missing: Vec<String>,
-    /// In the zip, not in the manifest.
+    /// In the bundle, in no manifest.
     pub extra: Vec<String>,
-    /// In both, with another SHA-256.
+    /// In both, with another SHA-256 (tag files such as `bag-info.txt` included).
     pub altered: Vec<String>,
     /// bag-info's Payload-Oxum does not match what is there.
     pub oxum_mismatch: Option<String>,
+    /// The fingerprint in the bundle's name, when it has one, and whether the manifest has it.
+    pub fingerprint: Option<(String, bool)>,
 }
 
 impl VerifyReport {
@@ -31,87 +39,193 @@ impl VerifyReport {
             && self.extra.is_empty()
             && self.altered.is_empty()
             && self.oxum_mismatch.is_none()
+            && self.fingerprint.as_ref().is_none_or(|(_, ok)| *ok)
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
     #[error("cannot read {0}: {1}")]
-    Io(String, std::io::Error),
-    #[error("{0} is not a zip file the bundle command wrote: {1}")]
+    Io(String, io::Error),
+    #[error("{0} is not a bundle the bundle command wrote: {1}")]
     NotABundle(String, String),
 }
 
-fn read_text(archive: &mut ZipArchive<File>, name: &str) -> Result<String, String> {
-    let mut text = String::new();
-    archive
-        .by_name(name)
-        .map_err(|e| format!("{name}: {e}"))?
-        .read_to_string(&mut text)
-        .map_err(|e| e.to_string())?;
-    Ok(text)
+/// Files that file managers leave in folders they show; never part of a bundle.
+const LITTER: [&str; 3] = ["Thumbs.db", "desktop.ini", ".DS_Store"];
+
+/// A bundle's files, by `/`-separated path: inside a zip, or below a folder.
+enum Source {
+    Zip(ZipArchive<File>),
+    Folder(PathBuf),
 }
 
-/// Checks every file of the bundle at `path` against its manifest.
+impl Source {
+    fn names(&mut self) -> io::Result<Vec<String>> {
+        match self {
+            Source::Zip(archive) => Ok(archive
+                .file_names()
+                .filter_map(Result::ok)
+                .filter(|n| !n.ends_with('/'))
+                .map(|n| n.to_string())
+                .collect()),
+            Source::Folder(dir) => {
+                let mut out = Vec::new();
+                walk(dir, "", &mut out)?;
+                Ok(out)
+            }
+        }
+    }
+
+    /// Hashes one file: its SHA-256 and length.
+    fn hash(&mut self, name: &str) -> io::Result<(String, u64)> {
+        let (sha, len) = match self {
+            Source::Zip(archive) => sha256_reader(archive.by_name(name).map_err(io::Error::other)?)?,
+            Source::Folder(dir) => sha256_reader(File::open(dir.join(name))?)?,
+        };
+        Ok((sha.to_string(), len))
+    }
+
+    fn text(&mut self, name: &str) -> io::Result<String> {
+        let mut text = String::new();
+        match self {
+            Source::Zip(archive) => {
+                archive.by_name(name).map_err(io::Error::other)?.read_to_string(&mut text)?;
+            }
+            Source::Folder(dir) => text = fs::read_to_string(dir.join(name))?,
+        }
+        Ok(text)
+    }
+}
+
+fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) -> io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().to_string();
+        let path = format!("{prefix}{name}");
+        if entry.file_type()?.is_dir() {
+            walk(&entry.path(), &format!("{path}/"), out)?;
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// `sha256  path` lines of a manifest, in order.
+fn parse_manifest(text: &str) -> Result<Vec<(String, String)>, String> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            line.split_once(char::is_whitespace)
+                .map(|(sha, path)| (sha.to_ascii_lowercase(), path.trim_start().to_string()))
+                .ok_or_else(|| format!("a manifest line is malformed: {line:?}"))
+        })
+        .collect()
+}
+
+/// The fingerprint a bundle name carries: `yingjian-2021-20220117-173000-1a2b3c4d[-bagit][.zip]`.
+fn named_fingerprint(name: &str) -> Option<String> {
+    let name = name.strip_suffix(".zip").unwrap_or(name);
+    let name = name.strip_suffix("-bagit").unwrap_or(name);
+    let parts: Vec<&str> = name.split('-').collect();
+    let ok = parts.len() == 5
+        && parts[0] == "yingjian"
+        && parts[4].len() == 8
+        && parts[4].bytes().all(|b| b.is_ascii_hexdigit());
+    ok.then(|| parts[4].to_ascii_lowercase())
+}
+
+/// Checks the bundle at `path` (a zip or a folder) against its manifests.
 pub fn verify(path: &Path) -> Result<VerifyReport, VerifyError> {
     let shown = path.display().to_string();
-    let file = File::open(path).map_err(|e| VerifyError::Io(shown.clone(), e))?;
-    let mut archive =
-        ZipArchive::new(file).map_err(|e| VerifyError::NotABundle(shown.clone(), e.to_string()))?;
-    let manifest_entry = archive
-        .file_names()
-        .filter_map(Result::ok)
-        .find(|n| n.ends_with(&format!("/{MANIFEST}")) && n.matches('/').count() == 1)
-        .map(|n| n.to_string())
-        .ok_or_else(|| VerifyError::NotABundle(shown.clone(), format!("no {MANIFEST} at its root")))?;
-    let root = manifest_entry.trim_end_matches(MANIFEST).to_string();
-    let manifest =
-        read_text(&mut archive, &manifest_entry).map_err(|e| VerifyError::NotABundle(shown.clone(), e))?;
-    let mut expected: BTreeMap<String, String> = BTreeMap::new();
-    for line in manifest.lines().filter(|l| !l.trim().is_empty()) {
-        let Some((sha, name)) = line.split_once("  ") else {
-            return Err(VerifyError::NotABundle(shown, format!("a manifest line is malformed: {line:?}")));
-        };
-        expected.insert(name.to_string(), sha.to_string());
+    let not_a_bundle = |why: String| VerifyError::NotABundle(shown.clone(), why);
+    let io_error = |e| VerifyError::Io(shown.clone(), e);
+    let file_name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().to_string());
+    let mut names_for_fingerprint = vec![file_name(path)];
+    let mut source = if path.is_dir() {
+        names_for_fingerprint.push(path.parent().and_then(file_name));
+        Source::Folder(path.to_path_buf())
+    } else {
+        let file = File::open(path).map_err(io_error)?;
+        Source::Zip(ZipArchive::new(file).map_err(|e| not_a_bundle(e.to_string()))?)
+    };
+    let names = source.names().map_err(io_error)?;
+    // The root holds the manifest: the zip's one folder, or an unpacked folder or its parent.
+    let root = names
+        .iter()
+        .filter_map(|n| n.strip_suffix(MANIFEST))
+        .filter(|root| root.is_empty() || (root.matches('/').count() == 1 && root.ends_with('/')))
+        .min_by_key(|root| root.len())
+        .ok_or_else(|| not_a_bundle(format!("no {MANIFEST} at its root")))?
+        .to_string();
+    if !root.is_empty() {
+        // The folder given was the one above the bundle's root: its name is the bundle's.
+        names_for_fingerprint.truncate(1);
     }
     let mut report = VerifyReport::default();
-    for i in 0..archive.len() {
-        let mut entry =
-            archive.by_index(i).map_err(|e| VerifyError::NotABundle(shown.clone(), e.to_string()))?;
-        if entry.is_dir() {
-            continue;
+    let has = |name: &str| names.iter().any(|n| *n == format!("{root}{name}"));
+    report.layout = if has(BAGIT_TXT) { Layout::BagIt } else { Layout::Plain };
+    let manifest_text = source.text(&format!("{root}{MANIFEST}")).map_err(io_error)?;
+    let manifest = parse_manifest(&manifest_text).map_err(&not_a_bundle)?;
+    let mut expected: BTreeMap<String, String> = BTreeMap::new();
+    for (sha, name) in &manifest {
+        if expected.insert(name.clone(), sha.clone()).is_some() {
+            return Err(not_a_bundle(format!("the manifest lists {name} twice")));
         }
-        let name =
-            entry.name().map_err(|e| VerifyError::NotABundle(shown.clone(), e.to_string()))?.to_string();
+    }
+
+    let tag_files = [BAGIT_TXT, BAG_INFO, MANIFEST, TAG_MANIFEST];
+    for name in &names {
         let Some(relative) = name.strip_prefix(&root) else {
-            report.extra.push(name);
+            report.extra.push(name.clone());
             continue;
         };
-        if relative == MANIFEST || relative == BAG_INFO {
+        if tag_files.contains(&relative) || LITTER.iter().any(|l| relative.rsplit('/').next() == Some(l)) {
             continue;
         }
-        let relative = relative.to_string();
-        match expected.remove(&relative) {
-            None => report.extra.push(relative),
+        match expected.remove(relative) {
+            None => report.extra.push(relative.to_string()),
             Some(sha) => {
                 let (actual, len) =
-                    sha256_reader(&mut entry).map_err(|e| VerifyError::Io(relative.clone(), e))?;
+                    source.hash(name).map_err(|e| VerifyError::Io(relative.to_string(), e))?;
                 report.files += 1;
                 report.bytes += len;
-                if actual.as_str() != sha {
-                    report.altered.push(relative);
+                if actual != sha {
+                    report.altered.push(relative.to_string());
                 }
             }
         }
     }
     report.missing = expected.into_keys().collect();
-    if let Ok(info) = read_text(&mut archive, &format!("{root}{BAG_INFO}")) {
-        let oxum = info.lines().find_map(|l| l.strip_prefix("Payload-Oxum: ")).map(str::trim);
-        let actual = format!("{}.{}", report.bytes, report.files);
-        if oxum != Some(actual.as_str()) && report.missing.is_empty() {
-            report.oxum_mismatch =
-                Some(format!("bag-info says {}, the bundle holds {actual}", oxum.unwrap_or("nothing")));
+
+    // The tag files, by the tag manifest: an edited bag-info.txt is named.
+    if has(TAG_MANIFEST) {
+        let text = source.text(&format!("{root}{TAG_MANIFEST}")).map_err(io_error)?;
+        for (sha, name) in parse_manifest(&text).map_err(&not_a_bundle)? {
+            if !has(&name) {
+                report.missing.push(name);
+            } else if source.hash(&format!("{root}{name}")).map_err(io_error)?.0 != sha {
+                report.altered.push(name);
+            }
         }
+    }
+    if let Ok(info) = source.text(&format!("{root}{BAG_INFO}")) {
+        let oxum = info.lines().find_map(|l| l.strip_prefix("Payload-Oxum:")).map(str::trim);
+        let actual = format!("{}.{}", report.bytes, report.files);
+        if oxum.is_some_and(|o| o != actual) && report.missing.is_empty() {
+            report.oxum_mismatch =
+                Some(format!("bag-info says {}, the bundle holds {actual}", oxum.unwrap_or("")));
+        }
+    }
+    if let Some(named) = names_for_fingerprint.into_iter().flatten().find_map(|n| named_fingerprint(&n)) {
+        let prefix = report.layout.payload_prefix();
+        let mut payload = String::new();
+        for (sha, name) in &manifest {
+            let _ = writeln!(payload, "{sha}  {}", name.strip_prefix(prefix).unwrap_or(name));
+        }
+        let actual = fingerprint(&payload).map_err(io_error)?;
+        report.fingerprint = Some((named.clone(), actual == named));
     }
     Ok(report)
 }

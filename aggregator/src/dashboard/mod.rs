@@ -44,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .route("/audit", get(views::audit))
         .route("/bundles", get(views::bundles))
         .route("/bundles/build", axum::routing::post(views::build_bundle))
+        .route("/bundles/{file}", get(views::report))
         .route("/reviews", axum::routing::post(review_form))
         .route("/notes", axum::routing::post(note_form))
         .route("/files/{sha256}", get(files::download))

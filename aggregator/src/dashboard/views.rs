@@ -4,17 +4,19 @@
 use askama::Template;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use jiff::{SignedDuration, Timestamp};
 use yingjian_shared::{
     CASES_FOLDER, Catalogue, Contacts, DepartmentStatus, EvidenceEntry, Filed, ItemCode, ItemState,
-    ItemStatus, Kind, Points, REPORT_FOLDER, Returned, Scoring, Status, Verdict, china_time, chinese_numeral,
+    ItemStatus, Kind, Points, REPORT_FOLDER, Returned, Status, Verdict, china_time, chinese_numeral,
     countdown, is_image_name, item_folder_name, size_text,
 };
 
 use super::contacts_form;
 use crate::auth::{Caller, WEB_AGENT};
+use crate::bundle::Layout;
 use crate::db::FileVerdict;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -736,11 +738,7 @@ pub async fn item(
             note,
         });
     }
-    let points = match item.scoring() {
-        Scoring::Points(p) => format!("{p}分"),
-        Scoring::Deduction(d) => format!("最高扣{d}分"),
-        Scoring::Veto => "D级否决".into(),
-    };
+    let points = item.scoring().label();
     let page = ItemPage {
         nav: nav(&state, &caller, ""),
         code: code.to_string(),
@@ -820,7 +818,7 @@ struct BundlesPage {
     nav: Nav,
     progress: Option<String>,
     failure: Option<String>,
-    bundles: Vec<(String, String, String, String)>,
+    bundles: Vec<(String, String, String, String, &'static str)>,
 }
 
 pub async fn bundles(State(state): State<AppState>, Viewer(caller): Viewer) -> PageResult {
@@ -836,9 +834,9 @@ pub async fn bundles(State(state): State<AppState>, Viewer(caller): Viewer) -> P
                 b.name.split('-').nth(2).zip(b.name.split('-').nth(3)).map_or_else(String::new, |(d, t)| {
                     format!("{}-{}-{} {}:{}", &d[..4], &d[4..6], &d[6..8], &t[..2], &t[2..4])
                 });
-            let covered =
-                state.bundles.coverage(&b.name).map_or_else(String::new, |(c, t)| format!("{c} / {t}"));
-            (b.name, when, size_text(b.size), covered)
+            let covered = state.bundles.coverage(&b.name).unwrap_or_default();
+            let layout = if b.name.ends_with("-bagit.zip") { "BagIt 包" } else { "文件夹" };
+            (b.name, when, size_text(b.size), covered, layout)
         })
         .collect();
     let progress = state.bundles.progress().map(|(done, total)| {
@@ -854,10 +852,39 @@ pub async fn bundles(State(state): State<AppState>, Viewer(caller): Viewer) -> P
 pub async fn build_bundle(
     State(state): State<AppState>,
     Viewer(caller): Viewer,
+    form: Result<axum::Form<BuildForm>, axum::extract::rejection::FormRejection>,
 ) -> Result<Redirect, PageError> {
     office_only(&caller)?;
+    // A form without the choice (a script's bare POST) builds the folder layout.
+    let bagit = form.is_ok_and(|f| f.layout.as_deref() == Some("bagit"));
+    let layout = if bagit { Layout::BagIt } else { Layout::Plain };
     let job = state.clone();
     // The outcome is shown on the page, audited and logged by `Bundles::build`.
-    tokio::spawn(async move { job.bundles.build(&job, "dashboard", |_, _| {}).await });
+    tokio::spawn(async move { job.bundles.build(&job, "dashboard", layout, |_, _| {}).await });
     Ok(Redirect::to("/bundles"))
+}
+
+#[derive(serde::Deserialize)]
+pub struct BuildForm {
+    layout: Option<String>,
+}
+
+/// The office's report of the state now (never part of a bundle), as a workbook or a page.
+pub async fn report(
+    State(state): State<AppState>,
+    Viewer(caller): Viewer,
+    Path(file): Path<String>,
+) -> Result<Response, PageError> {
+    office_only(&caller)?;
+    let report = crate::bundle::report::build(&state).await?;
+    let (mime, body, ext) = match file.as_str() {
+        "report.xlsx" => {
+            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", report.xlsx, "xlsx")
+        }
+        "report.html" => return Ok(Html(report.html).into_response()),
+        _ => return Err(AppError::NotFound("no such report".into()).into()),
+    };
+    let name = format!("{}-{}.{ext}", report.title, report.stamp);
+    let disposition = format!("attachment; filename*=UTF-8''{}", super::files::percent_encode(&name));
+    Ok(([(CONTENT_TYPE, mime.to_string()), (CONTENT_DISPOSITION, disposition)], body).into_response())
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Command;
 
 use reqwest::{Method, StatusCode};
-use yingjian_aggregator::bundle::{self, nightly};
+use yingjian_aggregator::bundle::{self, Layout, nightly};
 
 use super::{TestServer, jpeg, pdf};
 
@@ -43,13 +43,17 @@ fn entries(path: &Path) -> Vec<String> {
 async fn bundles_are_ordered_safe_identical_and_verifiable() {
     let (s, _) = city().await;
     let out = s.dir.path().join("out");
-    let built = bundle::Bundles::new(out.clone()).build(&s.state, "test", |_, _| {}).await.unwrap();
+    let built =
+        bundle::Bundles::new(out.clone()).build(&s.state, "test", Layout::Plain, |_, _| {}).await.unwrap();
     let names = entries(&built.path);
     let root = "2021年度质量工作考核迎检材料/";
     let relative: Vec<&str> = names.iter().map(|n| n.strip_prefix(root).unwrap()).collect();
     assert_eq!(
-        &relative[..5],
+        &relative[..8],
         [
+            "bag-info.txt",
+            "manifest-sha256.txt",
+            "tagmanifest-sha256.txt",
             "00 目录.html",
             "00 目录.xlsx",
             "00 联系人名单.xlsx",
@@ -77,19 +81,22 @@ async fn bundles_are_ordered_safe_identical_and_verifiable() {
     // The joint item's shared content is there once, commerce's other file too.
     let joint: Vec<&&str> = relative.iter().filter(|r| r.contains("06.04")).collect();
     assert_eq!(joint.len(), 2, "{joint:?}");
-    assert_eq!(&relative[relative.len() - 2..], ["manifest-sha256.txt", "bag-info.txt"]);
 
     // Byte-identical when built again from the same state.
-    let again =
-        bundle::Bundles::new(s.dir.path().join("again")).build(&s.state, "test", |_, _| {}).await.unwrap();
+    let again = bundle::Bundles::new(s.dir.path().join("again"))
+        .build(&s.state, "test", Layout::Plain, |_, _| {})
+        .await
+        .unwrap();
     assert_eq!(std::fs::read(&built.path).unwrap(), std::fs::read(&again.path).unwrap());
 
-    // 备注 in the 目录: the notice filed under two items, the picture without a caption.
+    // 备注 in the 目录: the notice filed under two items. What the city lacks is not in it.
     let mut archive = zip::ZipArchive::new(std::fs::File::open(&built.path).unwrap()).unwrap();
     let mut toc = String::new();
     archive.by_name(&format!("{root}00 目录.html")).unwrap().read_to_string(&mut toc).unwrap();
     assert_eq!(toc.matches("重复（同第").count(), 2, "both copies of the notice are marked");
-    assert!(toc.contains("缺少文字说明"));
+    for internal in ["缺少文字说明", "完成情况", "仍缺材料", "缺失", "已覆盖"] {
+        assert!(!toc.contains(internal), "the hand-in says nothing of {internal}");
+    }
 
     let report = bundle::verify(&built.path).unwrap();
     assert!(report.is_intact(), "{report:?}");
@@ -111,21 +118,22 @@ manifest = dict(reversed(l.split('  ', 1)) for l in z.read(root + 'manifest-sha2
 for info in z.infolist():
     assert info.flag_bits & 0x800, 'UTF-8 flag missing on ' + info.filename
     name = info.filename[len(root):]
-    if name in ('manifest-sha256.txt', 'bag-info.txt'):
+    if name in ('manifest-sha256.txt', 'bag-info.txt', 'tagmanifest-sha256.txt'):
         continue
     assert hashlib.sha256(z.read(info)).hexdigest() == manifest.pop(name), name
 assert not manifest, manifest
 book = openpyxl.load_workbook(io.BytesIO(z.read(root + '00 目录.xlsx')))
+assert book.sheetnames == ['目录', '校验信息'], book.sheetnames
 sheet = book['目录']
-header = [c.value for c in sheet[1]]
-assert header == ['序号', '事项编号', '责任单位', '类别', '题名', '日期', '大小', 'SHA-256', '备注'], header
-rows = list(sheet.iter_rows(min_row=2, values_only=True))
-print(len(rows), rows[0][1], book.sheetnames)
+header = [c.value for c in sheet[2]]
+assert header == ['序号', '档号', '文号', '责任者', '题名', '日期', '页数', '备注'], header
+rows = list(sheet.iter_rows(min_row=3, values_only=True))
+print(len(rows), rows[0][0], rows[1][1])
 ";
     let py = Command::new("python3").arg("-c").arg(script).arg(&built.path).output().unwrap();
     assert!(py.status.success(), "python: {}", String::from_utf8_lossy(&py.stderr));
     let stdout = String::from_utf8_lossy(&py.stdout);
-    assert!(stdout.contains("自评报告") && stdout.contains("仍缺材料"), "{stdout}");
+    assert!(stdout.contains("自评报告 00.01-001"), "a heading row, then the first report: {stdout}");
 }
 
 /// Copies a zip, letting `change` alter, drop or add entries.
@@ -157,8 +165,10 @@ fn rewrite(
 #[tokio::test]
 async fn tampering_is_detected_and_named() {
     let (s, _) = city().await;
-    let built =
-        bundle::Bundles::new(s.dir.path().join("out")).build(&s.state, "test", |_, _| {}).await.unwrap();
+    let built = bundle::Bundles::new(s.dir.path().join("out"))
+        .build(&s.state, "test", Layout::Plain, |_, _| {})
+        .await
+        .unwrap();
     let tampered = s.dir.path().join("tampered.zip");
     rewrite(
         &built.path,
@@ -238,7 +248,7 @@ async fn the_configured_city_names_the_bundle_the_dashboard_and_the_bag() {
     let police = s.token(Some("police"), "pc-1").await;
     s.file(&police, "自评报告/公安局自评报告.pdf", &pdf("report")).await;
     let out = s.dir.path().join("out");
-    let built = bundle::Bundles::new(out).build(&s.state, "test", |_, _| {}).await.unwrap();
+    let built = bundle::Bundles::new(out).build(&s.state, "test", Layout::Plain, |_, _| {}).await.unwrap();
     let names = entries(&built.path);
     assert!(names.iter().all(|n| n.starts_with("平顶山市2021年度质量工作考核迎检材料/")), "{names:?}");
     let mut archive = zip::ZipArchive::new(std::fs::File::open(&built.path).unwrap()).unwrap();
@@ -255,7 +265,10 @@ async fn the_configured_city_names_the_bundle_the_dashboard_and_the_bag() {
         .unwrap()
         .read_to_string(&mut toc)
         .unwrap();
-    assert!(toc.contains("平顶山市"), "the 目录's title names the city");
+    assert!(
+        toc.contains("<h1>平顶山市迎接2021年度河南省政府质量工作考核印证材料目录</h1>"),
+        "the 目录's title"
+    );
     let page = s.req(Method::GET, "/overview", &office).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("<h1>平顶山市2021年度质量工作考核"), "the dashboard's title");
 }
