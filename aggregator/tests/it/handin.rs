@@ -159,6 +159,7 @@ print(json.dumps({'rows': rows, 'headings': headings, 'checks': checks}, ensure_
     let html = dir.path().join("平顶山市2021年度质量工作考核迎检材料/00 目录.html");
     let xlsx = dir.path().join("平顶山市2021年度质量工作考核迎检材料/00 目录.xlsx");
     std::fs::copy(&xlsx, printouts().join("目录.xlsx")).unwrap();
+    super::pages::snapshot("bundle_toc", &std::fs::read_to_string(&html).unwrap());
     let pdf = printouts().join("目录.pdf");
     let _ = std::fs::remove_file(&pdf);
     let chromium = Command::new("chromium")

@@ -26,7 +26,7 @@ async fn page(s: &TestServer, token: &str, path: &str) -> (StatusCode, String) {
     (r.status(), r.text().await.unwrap())
 }
 
-fn snapshot(name: &str, html: &str) {
+pub fn snapshot(name: &str, html: &str) {
     insta::with_settings!({filters => vec![
         (r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", "[time]"),
         (r"20\d\d年\d{1,2}月\d{1,2}日( \d{1,2}:\d{2})?", "[date]"),
