@@ -7,6 +7,7 @@ mod archival;
 mod names;
 pub mod nightly;
 mod plan;
+mod readahead;
 pub mod report;
 mod sheet;
 mod shelf;
@@ -26,6 +27,7 @@ use zip::{CompressionMethod, DateTime, ZipWriter};
 use crate::blobs::BlobStore;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+use readahead::Piece;
 
 pub(crate) use archival::metadata_date;
 pub use plan::PlannedFile;
@@ -270,20 +272,38 @@ fn write_zip(job: &Job<'_>, blobs: &dyn BlobStore, out_dir: &Path, target: &Path
         zip.write_all(bytes)?;
     }
     let total: u64 = p.files.iter().map(|f| f.size).sum();
-    let mut done = 0u64;
-    for f in &p.files {
-        zip.start_file(format!("{payload}{}", f.path), options(&f.path, f.size)).map_err(zip_error)?;
-        let copied = blobs.copy_verified(&f.sha256, &mut zip).map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => AppError::Internal(format!("blob {} is missing", f.sha256)),
-            io::ErrorKind::InvalidData => AppError::Internal(e.to_string()),
-            _ => AppError::from(e),
-        })?;
-        if copied != f.size {
-            return Err(AppError::Internal(format!("blob {} has {copied} bytes, not {}", f.sha256, f.size)));
+    let blobs_in_order: Vec<&str> = p.files.iter().map(|f| f.sha256.as_str()).collect();
+    readahead::with_read_ahead(blobs, &blobs_in_order, |pieces, emptied| -> AppResult<()> {
+        let mut done = 0u64;
+        for f in &p.files {
+            zip.start_file(format!("{payload}{}", f.path), options(&f.path, f.size)).map_err(zip_error)?;
+            let copied = loop {
+                match pieces.recv() {
+                    Ok(Piece::Bytes(mut chunk)) => {
+                        zip.write_all(&chunk)?;
+                        chunk.clear();
+                        let _ = emptied.send(chunk);
+                    }
+                    Ok(Piece::End(copied)) => break copied,
+                    Err(_) => break Err(io::Error::other("the blob reader stopped")),
+                }
+            };
+            let copied = copied.map_err(|e| match e.kind() {
+                io::ErrorKind::NotFound => AppError::Internal(format!("blob {} is missing", f.sha256)),
+                io::ErrorKind::InvalidData => AppError::Internal(e.to_string()),
+                _ => AppError::from(e),
+            })?;
+            if copied != f.size {
+                return Err(AppError::Internal(format!(
+                    "blob {} has {copied} bytes, not {}",
+                    f.sha256, f.size
+                )));
+            }
+            done += f.size;
+            (job.progress)(done, total);
         }
-        done += f.size;
-        (job.progress)(done, total);
-    }
+        Ok(())
+    })?;
     let mut writer = zip.finish().map_err(zip_error)?;
     writer.flush()?;
     let temp = writer.into_inner().map_err(|e| AppError::Io(e.into_error()))?;

@@ -449,7 +449,7 @@ async fn main() -> Result<()> {
         format!("{:.2}", bundle_time.as_secs_f64()),
         format!("{:.2}", tar.as_secs_f64()),
         format!(
-            "{:.2}× tar cf (bar: 1.5×); {zip_note}; peak RSS {bundle_rss:.1} MiB (bar: 64)",
+            "{:.2}× tar cf (bar: 1.2×); {zip_note}; peak RSS {bundle_rss:.1} MiB (bar: 64)",
             bundle_time.as_secs_f64() / tar.as_secs_f64()
         ),
     );
