@@ -27,10 +27,13 @@ pub fn sanitize(name: &str) -> String {
             '|' => '｜',
             '?' => '？',
             '*' => '＊',
+            // bagit-python decodes %0A and %0D in manifests: a name must not hold them.
+            '%' => '％',
             c => c,
         })
         .collect();
-    while out.ends_with(['.', ' ']) {
+    // Windows drops trailing dots and spaces; BagIt manifests lose any trailing whitespace.
+    while out.ends_with(|c: char| c == '.' || c.is_whitespace()) {
         out.pop();
     }
     let out = out.trim_start().to_string();
@@ -159,6 +162,7 @@ mod tests {
         assert_eq!(sanitize("结尾. . "), "结尾");
         assert_eq!(sanitize("a\u{7}b"), "ab");
         assert_eq!(sanitize("..."), "_");
+        assert_eq!(sanitize("进度%0A汇总　"), "进度％0A汇总");
         assert_eq!(shorten("很长的名字很长的名字.pdf", 8), "很长的….pdf");
         assert_eq!(shorten("short.pdf", 20), "short.pdf");
         for reserved in ["COM¹", "lpt².txt", "COM0", "conin$", "CONOUT$.log", "nul .txt", "Aux.tar.gz"] {
