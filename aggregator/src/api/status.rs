@@ -12,9 +12,10 @@ use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
-use yingjian_shared::{AuditRecord, Catalogue, Event, Status};
+use yingjian_shared::{Catalogue, Event, Status};
 
 use crate::auth::Caller;
+use crate::dashboard::wording::audit_line;
 use crate::db::Db;
 use crate::error::AppResult;
 use crate::state::AppState;
@@ -102,24 +103,30 @@ pub async fn audit(
     let limit = q.limit.unwrap_or(if csv { u32::MAX } else { 200 });
     let entries = state.db.audit(limit, q.before).await?;
     if csv {
-        let mut out = String::from("\u{feff}id,time,department,agent,host,action,detail\r\n");
+        // For people with a spreadsheet: Chinese headers, names and China time (the JSON is
+        // the machine-readable form).
+        let mut out = String::from("\u{feff}编号,时间,单位,客户端,计算机,操作,内容,SHA-256\r\n");
         for e in &entries {
-            let AuditRecord { id, at, department, agent, host, action, detail } = e;
+            let line = audit_line(&state.catalogue, e);
             let fields = [
-                id.to_string(),
-                at.to_string(),
-                department.clone().unwrap_or_default(),
-                agent.clone().unwrap_or_default(),
-                host.clone().unwrap_or_default(),
-                action.clone(),
-                detail.clone(),
+                e.id.to_string(),
+                line.time,
+                line.who,
+                line.agent,
+                line.host,
+                line.action.to_string(),
+                line.detail,
+                line.sha256.unwrap_or_default(),
             ];
             out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
             out.push_str("\r\n");
         }
         let headers = [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"audit.csv\""),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"audit.csv\"; filename*=UTF-8''%E5%AE%A1%E8%AE%A1%E6%97%A5%E5%BF%97.csv",
+            ),
         ];
         return Ok((headers, out).into_response());
     }

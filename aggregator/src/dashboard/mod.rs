@@ -6,6 +6,7 @@ mod contacts_form;
 mod files;
 mod printouts;
 mod views;
+pub(crate) mod wording;
 
 use axum::Form;
 use axum::Router;

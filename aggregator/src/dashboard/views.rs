@@ -15,6 +15,7 @@ use yingjian_shared::{
 };
 
 use super::contacts_form;
+use super::wording::{AuditLine, audit_line};
 use crate::auth::{Caller, WEB_AGENT};
 use crate::bundle::Layout;
 use crate::db::FileVerdict;
@@ -185,7 +186,8 @@ struct Overview {
     areas: Vec<AreaRow>,
     departments: Vec<DeptRow>,
     unsorted: Vec<(String, String)>,
-    duplicates: Vec<(String, Vec<String>)>,
+    /// The content's first file name, its SHA-256 (for the tooltip) and every copy.
+    duplicates: Vec<(String, String, Vec<String>)>,
     activity: Vec<String>,
 }
 
@@ -275,14 +277,17 @@ pub async fn overview(State(state): State<AppState>, Viewer(caller): Viewer) -> 
             .map(yingjian_shared::Item::score)
             .sum()
     };
+    // What people did: a record says what an upload before it only counted in bytes.
     let activity = state
         .db
-        .audit(20, None)
+        .audit(60, None)
         .await?
-        .into_iter()
+        .iter()
+        .filter(|e| !e.action.starts_with("upload"))
+        .take(20)
         .map(|e| {
-            let who = e.department.as_deref().map_or_else(|| "办公室".to_string(), |d| dept_name(c, d));
-            format!("{} {who} {}：{}", local(e.at), action_label(&e.action), e.detail)
+            let line = audit_line(c, e);
+            format!("{} {} {}：{}", local(e.at), line.who, line.action, line.detail)
         })
         .collect();
     let page = Overview {
@@ -328,35 +333,18 @@ pub async fn overview(State(state): State<AppState>, Viewer(caller): Viewer) -> 
             .duplicates
             .iter()
             .map(|g| {
-                let copies = g
+                let copies: Vec<String> = g
                     .copies
                     .iter()
                     .map(|c2| format!("{}：{}", dept_name(c, &c2.department), c2.path))
                     .collect();
-                (g.sha256.as_str()[..16].to_string(), copies)
+                let name = g.copies.first().map_or_else(String::new, |c2| c2.path.file_name().to_string());
+                (name, g.sha256.to_string(), copies)
             })
             .collect(),
         activity,
     };
     Ok(Html(page.render()?))
-}
-
-fn action_label(action: &str) -> &str {
-    match action {
-        "upload" => "上传文件",
-        "record" => "登记材料",
-        "record_update" => "更新材料",
-        "withdraw" => "撤回材料",
-        "contacts" => "报送联系人",
-        "token_create" => "发放令牌",
-        "token_revoke" => "撤销令牌",
-        "upload_existing" => "上传文件（内容已存）",
-        "bundle" => "生成材料包",
-        "bundle_failed" => "材料包生成失败",
-        "review" => "审核材料",
-        "note" => "事项备注",
-        other => other,
-    }
 }
 
 // ── 矩阵 ───────────────────────────────────────────────────────────────────
@@ -785,28 +773,12 @@ fn review_lines(s: &ItemStatus) -> Vec<String> {
 #[template(path = "audit.html")]
 struct AuditPage {
     nav: Nav,
-    entries: Vec<Vec<String>>,
+    entries: Vec<AuditLine>,
 }
 
 pub async fn audit(State(state): State<AppState>, Viewer(caller): Viewer) -> PageResult {
     office_only(&caller)?;
-    let c = &state.catalogue;
-    let entries = state
-        .db
-        .audit(500, None)
-        .await?
-        .into_iter()
-        .map(|e| {
-            vec![
-                local(e.at),
-                e.department.as_deref().map_or_else(|| "办公室".into(), |d| dept_name(c, d)),
-                e.agent.unwrap_or_default(),
-                e.host.unwrap_or_default(),
-                action_label(&e.action).to_string(),
-                e.detail,
-            ]
-        })
-        .collect();
+    let entries = state.db.audit(500, None).await?.iter().map(|e| audit_line(&state.catalogue, e)).collect();
     Ok(Html(AuditPage { nav: nav(&state, &caller, "/audit"), entries }.render()?))
 }
 

@@ -366,6 +366,12 @@ async fn audit_log_records_changes_for_the_office_only() {
         s.req(Method::GET, "/api/v1/audit?format=csv", &office).send().await.unwrap().text().await.unwrap();
     assert!(csv.contains("\"08.03 昆仑/通知,\"\"一\"\".pdf"), "{csv}");
     assert_eq!(csv.lines().count(), 6);
+    // For people: Chinese headers, the department's name, the action in words, China time, the
+    // hash in a column of its own.
+    assert!(csv.starts_with("\u{feff}编号,时间,单位,客户端,计算机,操作,内容,SHA-256\r\n"), "{csv}");
+    let record = csv.lines().find(|l| l.contains("登记材料")).expect("the record in words");
+    assert!(record.contains(",公安局,") && record.ends_with(&super::sha(&pdf("a"))), "{record}");
+    assert!(!csv.contains("sha256=") && !csv.contains(",police,") && !csv.contains("T0"), "{csv}");
 }
 
 /// The bytes the store holds under `sha256`.
