@@ -10,7 +10,7 @@ pub(crate) mod wording;
 
 use axum::Form;
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{Query, Request, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -82,29 +82,38 @@ fn landing(caller: &Caller) -> String {
     }
 }
 
-async fn login_form() -> Result<Html<String>, PageError> {
-    views::login_page(None)
+#[derive(Deserialize)]
+struct LoginQuery {
+    next: Option<String>,
+}
+
+async fn login_form(Query(q): Query<LoginQuery>) -> Result<Html<String>, PageError> {
+    views::login_page(None, q.next.as_deref())
 }
 
 #[derive(Deserialize)]
 struct LoginForm {
     token: String,
+    next: Option<String>,
 }
 
 async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> Result<Response, PageError> {
     let token = form.token.trim();
     let found = if token.len() > 200 { None } else { state.db.find_token(token_hash(token)).await? };
     let Some(row) = found else {
-        return Ok(
-            views::login_page(Some("令牌无效或已被撤销，请向市质量强市办公室索取新令牌。"))?.into_response()
-        );
+        return Ok(views::login_page(
+            Some("令牌无效或已被撤销，请向市质量强市办公室索取新令牌。"),
+            form.next.as_deref(),
+        )?
+        .into_response());
     };
     let caller = Caller { token_id: row.id, department: row.department, agent: row.agent, host: None };
     let id = new_session_id()?;
     let expires = Timestamp::now() + SignedDuration::from_hours(SESSION_DAYS * 24);
     state.db.create_session(token_hash(&id), caller.token_id, expires).await.map_err(AppError::from)?;
     let cookie = session_cookie(Some(&id), state.config.tls.is_some());
-    Ok(([(SET_COOKIE, cookie)], Redirect::to(&landing(&caller))).into_response())
+    let to = form.next.filter(|n| views::is_local_path(n)).unwrap_or_else(|| landing(&caller));
+    Ok(([(SET_COOKIE, cookie)], Redirect::to(&to)).into_response())
 }
 
 #[derive(Deserialize)]

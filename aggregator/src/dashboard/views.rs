@@ -74,14 +74,26 @@ impl IntoResponse for PageError {
 
 type PageResult = Result<Html<String>, PageError>;
 
-/// The caller of a page: like `Caller`, but a missing or bad session leads to the login page.
+/// The caller of a page: like `Caller`, but a missing or bad session leads to the login page,
+/// which comes back to the page asked for.
 pub struct Viewer(pub Caller);
 
 impl FromRequestParts<AppState> for Viewer {
-    type Rejection = PageError;
+    type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(Viewer(Caller::from_request_parts(parts, state).await?))
+        match Caller::from_request_parts(parts, state).await {
+            Ok(caller) => Ok(Viewer(caller)),
+            Err(e)
+                if e.status_and_code().0 == StatusCode::UNAUTHORIZED
+                    && parts.method == axum::http::Method::GET =>
+            {
+                let asked = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+                let next = percent_encoding::utf8_percent_encode(asked, percent_encoding::NON_ALPHANUMERIC);
+                Err(Redirect::to(&format!("/login?next={next}")).into_response())
+            }
+            Err(e) => Err(PageError(e).into_response()),
+        }
     }
 }
 
@@ -131,10 +143,20 @@ pub(super) fn nav(state: &AppState, caller: &Caller, active: &str) -> Nav {
 #[template(path = "login.html")]
 struct LoginPage<'a> {
     error: Option<&'a str>,
+    /// Where to go once logged in: the page that was asked for.
+    next: Option<&'a str>,
 }
 
-pub fn login_page(error: Option<&str>) -> PageResult {
-    Ok(Html(LoginPage { error }.render()?))
+pub fn login_page(error: Option<&str>, next: Option<&str>) -> PageResult {
+    Ok(Html(LoginPage { error, next: next.filter(|n| is_local_path(n)) }.render()?))
+}
+
+/// A path on this site (`/items/8.3?x`), never another site (`//evil`, `/\\evil`, `https:`).
+pub fn is_local_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.starts_with("//")
+        && !path.contains('\\')
+        && !path.chars().any(char::is_control)
 }
 
 // ── 总览 ───────────────────────────────────────────────────────────────────

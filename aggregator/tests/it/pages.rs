@@ -96,7 +96,29 @@ async fn login_sets_a_strict_http_only_cookie_and_logout_clears_it() {
     let no_redirect = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let r = no_redirect.get(s.url("/overview")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(r.headers()["location"], "/login");
+    assert_eq!(r.headers()["location"], "/login?next=%2Foverview");
+    // Logging in comes back to the page asked for; another site is never a place to go back to.
+    let r = no_redirect.get(s.url("/items/8.3?x=1")).send().await.unwrap();
+    assert_eq!(r.headers()["location"], "/login?next=%2Fitems%2F8%2E3%3Fx%3D1");
+    let login = no_redirect.get(s.url("/login?next=%2Fitems%2F8.3%3Fx%3D1")).send().await.unwrap();
+    assert!(login.text().await.unwrap().contains(r#"name="next" value="/items/8.3?x=1""#));
+    for (next, to) in [
+        ("/items/8.3?x=1", "/items/8.3?x=1"),
+        ("//evil.example/", "/overview"),
+        ("https://evil.example/", "/overview"),
+    ] {
+        let r = no_redirect
+            .post(s.url("/login"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!(
+                "token={office}&next={}",
+                percent_encoding::utf8_percent_encode(next, percent_encoding::NON_ALPHANUMERIC)
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.headers()["location"], to, "next={next}");
+    }
     let form = |token: &str| {
         no_redirect
             .post(s.url("/login"))
