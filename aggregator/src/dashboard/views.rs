@@ -371,6 +371,9 @@ pub async fn overview(State(state): State<AppState>, Viewer(caller): Viewer) -> 
 
 // ── 矩阵 ───────────────────────────────────────────────────────────────────
 
+/// A deduction or veto item for a department: nothing to collect (a 情况说明 may be filed).
+const NO_EVIDENCE_NEEDED: &str = "无需材料";
+
 struct MatrixRow {
     code: String,
     title: String,
@@ -397,22 +400,21 @@ fn state_class(s: ItemState) -> &'static str {
 pub async fn matrix(State(state): State<AppState>, Viewer(caller): Viewer) -> PageResult {
     office_only(&caller)?;
     let status = state.status(None).await?;
+    // Deduction and veto items are rows too: 无需材料 for the departments they concern.
     let rows = state
         .catalogue
         .items()
-        .filter(|i| i.is_scored())
         .map(|item| MatrixRow {
             code: item.code.to_string(),
             title: item.short_title.clone(),
-            points: item.score().to_string(),
+            points: if item.is_scored() { item.score().to_string() } else { item.scoring().label() },
             cells: status
                 .departments
                 .iter()
-                .map(|d| {
-                    d.items
-                        .iter()
-                        .find(|s| s.code == item.code)
-                        .map(|s| (state_class(s.status), s.status.label()))
+                .map(|d| match d.items.iter().find(|s| s.code == item.code) {
+                    Some(s) => Some((state_class(s.status), s.status.label())),
+                    None if item.has_department(&d.id) => Some(("muted", NO_EVIDENCE_NEEDED)),
+                    None => None,
                 })
                 .collect(),
         })
@@ -684,6 +686,8 @@ struct ItemPage {
     office: bool,
     /// A responsible department may upload into the item's folder from here.
     upload_targets: Vec<(String, String)>,
+    /// A scored item; a deduction or veto item needs none (a 情况说明 may be filed).
+    scored: bool,
 }
 
 pub async fn item(
@@ -731,7 +735,7 @@ pub async fn item(
                 (s.status.label(), state_class(s.status), Vec::new())
             }
             Some(s) => (s.status.label(), state_class(s.status), s.reasons.clone()),
-            None => ("无需材料", "muted", Vec::new()),
+            None => (NO_EVIDENCE_NEEDED, "muted", Vec::new()),
         };
         let mut reasons = reasons;
         if let Some(s) = s {
@@ -758,6 +762,7 @@ pub async fn item(
         area: format!("{}、{}", chinese_numeral(area.code), area.name),
         key_point: format!("（{}）{}", chinese_numeral(kp.code), kp.name),
         focus: item.focus.clone().or_else(|| kp.focus.clone()),
+        scored: item.is_scored(),
         departments,
         office: caller.is_office(),
         upload_targets: if caller.department.as_ref().is_some_and(|own| item.has_department(own)) {
