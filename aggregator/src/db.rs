@@ -785,6 +785,19 @@ impl Db {
     }
 }
 
+impl Db {
+    /// When each bundle was built and by whom (`name (trigger)`, as `Bundles::build` logs it),
+    /// the newest `limit`.
+    pub async fn bundle_builds(&self, limit: u32) -> DbResult<Vec<(Timestamp, String)>> {
+        self.call(move |c| {
+            let mut stmt =
+                c.prepare("SELECT at, detail FROM audit WHERE action = 'bundle' ORDER BY id DESC LIMIT ?1")?;
+            stmt.query_map([limit], |r| Ok((ts(r.get(0)?), r.get(1)?)))?.collect()
+        })
+        .await
+    }
+}
+
 /// A column that holds what the server wrote itself, read back as its type.
 fn parsed<T>(r: &rusqlite::Row<'_>, i: usize, parse: impl Fn(&str) -> Option<T>) -> rusqlite::Result<T> {
     let text = r.get_ref(i)?.as_str()?;

@@ -71,13 +71,23 @@ impl Nightly {
 }
 
 /// One night's work: build unless the current state is already bundled, then prune.
+/// What came of it is noted for the 打包 page.
 pub async fn run_once(state: &AppState, keep: usize) -> AppResult<Option<String>> {
-    let built = state.bundles.build(state, "nightly", super::Layout::Plain, |_, _| {}).await?;
-    if !built.fresh {
-        return Ok(None);
+    let outcome = async {
+        let built = state.bundles.build(state, "nightly", super::Layout::Plain, |_, _| {}).await?;
+        if !built.fresh {
+            return Ok(None);
+        }
+        state.bundles.prune(keep.max(1))?;
+        Ok(Some(built.name))
     }
-    state.bundles.prune(keep.max(1))?;
-    Ok(Some(built.name))
+    .await;
+    state.bundles.note_nightly(match &outcome {
+        Ok(Some(name)) => format!("已生成 {name}"),
+        Ok(None) => "材料没有变化，未重新打包".into(),
+        Err(e) => format!("失败：{}", super::shelf::failure_reason(e)),
+    });
+    outcome
 }
 
 #[cfg(test)]

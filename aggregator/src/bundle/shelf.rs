@@ -37,6 +37,8 @@ struct Inner {
     /// Bytes done and total of the build under way, if one is.
     progress: Mutex<Option<(u64, u64)>>,
     last_failure: Mutex<Option<Failure>>,
+    /// When the nightly job last ran here and what came of it, in Chinese.
+    last_nightly: Mutex<Option<(Timestamp, String)>>,
 }
 
 impl Bundles {
@@ -47,6 +49,7 @@ impl Bundles {
                 building: tokio::sync::Mutex::new(()),
                 progress: Mutex::new(None),
                 last_failure: Mutex::new(None),
+                last_nightly: Mutex::new(None),
             }),
         }
     }
@@ -111,6 +114,15 @@ impl Bundles {
     /// Bytes done and total of the build under way.
     pub fn progress(&self) -> Option<(u64, u64)> {
         *lock(&self.inner.progress)
+    }
+
+    pub(super) fn note_nightly(&self, outcome: String) {
+        *lock(&self.inner.last_nightly) = Some((Timestamp::now(), outcome));
+    }
+
+    /// When the nightly job last ran (since the server started) and what came of it.
+    pub fn last_nightly(&self) -> Option<(Timestamp, String)> {
+        lock(&self.inner.last_nightly).clone()
     }
 
     /// The last build's failure, until a build succeeds.
@@ -213,7 +225,7 @@ fn checked_name(name: &str) -> Option<&str> {
 }
 
 /// Why a build failed, in words for the office.
-fn failure_reason(e: &AppError) -> String {
+pub(super) fn failure_reason(e: &AppError) -> String {
     if e.is_storage_full() {
         return "服务器磁盘已满：请清理空间后重新打包。".into();
     }

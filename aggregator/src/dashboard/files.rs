@@ -2,7 +2,7 @@
 
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::header::{CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
@@ -10,6 +10,7 @@ use yingjian_shared::{Sha256Hex, format_of};
 
 use super::PageError;
 use super::views::Viewer;
+use crate::auth::Caller;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -18,13 +19,14 @@ pub struct NameQuery {
     name: Option<String>,
 }
 
-pub async fn download(
-    State(state): State<AppState>,
-    Viewer(caller): Viewer,
-    Path(raw): Path<String>,
-    Query(q): Query<NameQuery>,
-) -> Result<Response, PageError> {
-    let sha = Sha256Hex::parse(&raw).map_err(|e| AppError::BadRequest(e.to_string()))?;
+/// The records of a blob the caller may see, and the name to give it (one of theirs).
+async fn visible(
+    state: &AppState,
+    caller: &Caller,
+    raw: &str,
+    asked: Option<String>,
+) -> Result<(Sha256Hex, String), PageError> {
+    let sha = Sha256Hex::parse(raw).map_err(|e| AppError::BadRequest(e.to_string()))?;
     // A department reaches a file only through its own records, and names it by them: another
     // department's copy of the same content lends it neither access nor a name.
     let mut rows = state.db.records_of_blob(sha.to_string()).await?;
@@ -32,10 +34,19 @@ pub async fn download(
     let Some(first) = rows.first() else {
         return Err(AppError::NotFound("没有这个文件，或无权查看".into()).into());
     };
-    let name = q
-        .name
+    let name = asked
         .filter(|n| rows.iter().any(|r| r.path.file_name() == n.as_str()))
         .unwrap_or_else(|| first.path.file_name().to_string());
+    Ok((sha, name))
+}
+
+pub async fn download(
+    State(state): State<AppState>,
+    Viewer(caller): Viewer,
+    Path(raw): Path<String>,
+    Query(q): Query<NameQuery>,
+) -> Result<Response, PageError> {
+    let (sha, name) = visible(&state, &caller, &raw, q.name).await?;
     let size = state.blobs.len(sha.as_str()).map_err(AppError::from)?;
     let body = crate::blobs::stream(&*state.blobs, sha.as_str()).map_err(AppError::from)?;
     let headers = [
@@ -44,6 +55,72 @@ pub async fn download(
         (CONTENT_DISPOSITION, format!("inline; filename*=UTF-8''{}", percent_encode(&name))),
     ];
     Ok((headers, Body::from_stream(body)).into_response())
+}
+
+/// Scans larger than this are not decoded for a preview (the decoder holds the whole file).
+const MAX_PREVIEWED: u64 = 64 << 20;
+/// Neither side of a preview is longer; no picture wider or taller than `MAX_SIDE` is decoded.
+const PREVIEW_SIDE: u32 = 1600;
+const MAX_SIDE: u32 = 12_000;
+const PREVIEW_TIME: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// `/files/{sha256}/preview.png`: the first page of a picture a browser cannot show (a TIFF
+/// scan), as a PNG at most 1600 pixels on a side, for the item page. Bounded in size, memory
+/// and time; a content cannot change, so the browser may keep it.
+pub async fn preview(
+    State(state): State<AppState>,
+    Viewer(caller): Viewer,
+    Path(raw): Path<String>,
+) -> Result<Response, PageError> {
+    let (sha, _) = visible(&state, &caller, &raw, None).await?;
+    let size = state.blobs.len(sha.as_str()).map_err(AppError::from)?;
+    if size > MAX_PREVIEWED {
+        return Err(AppError::UnsupportedMediaType("文件太大，无法预览，请下载后查看。".into()).into());
+    }
+    let blobs = state.blobs.clone();
+    let job = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
+        let mut bytes = Vec::with_capacity(size as usize);
+        std::io::Read::read_to_end(
+            &mut blobs.open_blob(sha.as_str()).map_err(|e| e.to_string())?,
+            &mut bytes,
+        )
+        .map_err(|e| e.to_string())?;
+        png_preview(&bytes).map_err(|e| e.to_string())
+    });
+    let png = match tokio::time::timeout(PREVIEW_TIME, job).await {
+        Ok(Ok(Ok(png))) => png,
+        Ok(Ok(Err(why))) => {
+            tracing::info!(%why, "no preview");
+            return Err(AppError::UnsupportedMediaType("无法预览这个文件，请下载后查看。".into()).into());
+        }
+        Ok(Err(e)) => return Err(AppError::internal(e).into()),
+        Err(_) => return Err(AppError::UnsupportedMediaType("预览超时，请下载后查看。".into()).into()),
+    };
+    let headers = [(CONTENT_TYPE, "image/png"), (CACHE_CONTROL, "private, max-age=86400")];
+    Ok((headers, png).into_response())
+}
+
+fn png_preview(bytes: &[u8]) -> image::ImageResult<Vec<u8>> {
+    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format()?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(256 << 20);
+    reader.limits(limits);
+    let mut picture = reader.decode()?;
+    // `thumbnail` also enlarges: only shrink.
+    if picture.width() > PREVIEW_SIDE || picture.height() > PREVIEW_SIDE {
+        picture = picture.thumbnail(PREVIEW_SIDE, PREVIEW_SIDE);
+    }
+    let mut png = Vec::new();
+    picture.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)?;
+    Ok(png)
+}
+
+/// Whether a browser needs the PNG preview to show this picture.
+pub(super) fn needs_png_preview(name: &str) -> bool {
+    name.rsplit_once('.')
+        .is_some_and(|(_, ext)| ext.eq_ignore_ascii_case("tif") || ext.eq_ignore_ascii_case("tiff"))
 }
 
 fn content_type(name: &str) -> &'static str {

@@ -49,6 +49,7 @@ pub fn router() -> Router<AppState> {
         .route("/reviews", axum::routing::post(review_form))
         .route("/notes", axum::routing::post(note_form))
         .route("/files/{sha256}", get(files::download))
+        .route("/files/{sha256}/preview.png", get(files::preview))
         .route("/static/style.css", get(|| async { asset("text/css; charset=utf-8", STYLE) }))
         .route("/static/live.js", get(|| async { asset("text/javascript; charset=utf-8", LIVE_JS) }))
         .route("/static/upload.js", get(|| async { asset("text/javascript; charset=utf-8", UPLOAD_JS) }))

@@ -1,6 +1,8 @@
 //! Page view models: everything a template shows is prepared here as text, so the templates
 //! stay loops and holes, checked at compile time.
 
+use std::collections::HashMap;
+
 use askama::Template;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
@@ -191,6 +193,8 @@ struct DeptRow {
     last_upload: String,
     agent: String,
     agent_class: &'static str,
+    /// Files in its folders that are not on the server (misplaced, refused, skipped).
+    left_out: usize,
     late: &'static str,
     late_class: &'static str,
 }
@@ -235,12 +239,26 @@ fn timeliness(
 
 fn dept_row(catalogue: &Catalogue, d: &DepartmentStatus, late: (&'static str, &'static str)) -> DeptRow {
     let count = |s: ItemState| d.items.iter().filter(|i| i.status == s).count();
+    // Every PC counts: one online must not hide another that is silent or paused.
+    let down = d.agents.iter().filter(|a| a.silent || a.watch_mode.is_paused()).count();
     let (agent, agent_class) = match d.agents.iter().max_by_key(|a| a.last_seen) {
         None => ("未连接".to_string(), "muted"),
+        Some(_) if d.agents.len() > 1 => {
+            let pending: u64 = d.agents.iter().filter(|a| !a.silent).map(|a| a.pending).sum();
+            let online = d.agents.len() - down;
+            let text = if down == 0 {
+                format!("{online} 台在线（待传 {pending}）")
+            } else {
+                format!("{online} 台在线，{down} 台失联或暂停")
+            };
+            (text, if down == 0 { "yes" } else { "no" })
+        }
         Some(a) if a.silent => (format!("失联（{}）", local(a.last_seen)), "no"),
         Some(a) if a.watch_mode.is_paused() => ("已暂停".to_string(), "no"),
         Some(a) => (format!("在线（待传 {}）", a.pending), "yes"),
     };
+    let left_out =
+        d.unsorted.len() + d.agents.iter().map(|a| a.failed.len() + a.skipped.len()).sum::<usize>();
     let min_cases = catalogue.cases.min_for(&d.id);
     DeptRow {
         id: d.id.clone(),
@@ -259,6 +277,7 @@ fn dept_row(catalogue: &Catalogue, d: &DepartmentStatus, late: (&'static str, &'
         last_upload: d.last_upload.map_or_else(|| "—".into(), local),
         agent,
         agent_class,
+        left_out,
         late: late.0,
         late_class: late.1,
     }
@@ -653,7 +672,9 @@ struct ItemFile {
     size: String,
     received: String,
     agent: String,
+    /// A picture, shown from `picture` (the file, or its PNG preview for a TIFF).
     image: bool,
+    picture: String,
     pdf: bool,
     /// The office's verdict on this version: 通过, 已退回 with the reason, or nothing.
     verdict: String,
@@ -726,6 +747,11 @@ pub async fn item(
                     received: local(r.received),
                     agent: r.agent.clone(),
                     image: is_image_name(&name),
+                    picture: if super::files::needs_png_preview(&name) {
+                        format!("/files/{}/preview.png", r.sha256)
+                    } else {
+                        format!("/files/{}?name={}", r.sha256, super::files::percent_encode(&name))
+                    },
                     pdf: name.to_ascii_lowercase().ends_with(".pdf"),
                 }
             })
@@ -811,17 +837,49 @@ pub async fn audit(State(state): State<AppState>, Viewer(caller): Viewer) -> Pag
 
 // ── 打包 ───────────────────────────────────────────────────────────────────
 
+/// A bundle in the 打包 page's list.
+struct BundleRow {
+    name: String,
+    layout: &'static str,
+    /// The time of the last change it holds.
+    as_of: String,
+    /// When it was built, and by what (每晚自动, 打包页, …).
+    built: String,
+    size: String,
+    covered: String,
+}
+
 #[derive(Template)]
 #[template(path = "bundles.html")]
 struct BundlesPage {
     nav: Nav,
     progress: Option<String>,
     failure: Option<String>,
-    bundles: Vec<(String, String, String, String, &'static str)>,
+    schedule: String,
+    last_nightly: String,
+    bundles: Vec<BundleRow>,
 }
 
 pub async fn bundles(State(state): State<AppState>, Viewer(caller): Viewer) -> PageResult {
     office_only(&caller)?;
+    // Who built what, from the audit log: `name (trigger)`.
+    let builds: HashMap<String, String> = state
+        .db
+        .bundle_builds(200)
+        .await?
+        .into_iter()
+        .filter_map(|(at, detail)| {
+            let (name, trigger) = detail.split_once(' ')?;
+            let how = match trigger {
+                "(nightly)" => "每晚自动",
+                "(dashboard)" => "打包页",
+                "(api)" => "接口",
+                "(cli)" => "命令行",
+                _ => "",
+            };
+            Some((name.to_string(), format!("{} {how}", local(at))))
+        })
+        .collect();
     let bundles = state
         .bundles
         .list()
@@ -829,20 +887,47 @@ pub async fn bundles(State(state): State<AppState>, Viewer(caller): Viewer) -> P
         .into_iter()
         .map(|b| {
             // yingjian-2021-20220117-173000-abcdef01.zip: the time of the last change it holds.
-            let when =
+            let as_of =
                 b.name.split('-').nth(2).zip(b.name.split('-').nth(3)).map_or_else(String::new, |(d, t)| {
                     format!("{}-{}-{} {}:{}", &d[..4], &d[4..6], &d[6..8], &t[..2], &t[2..4])
                 });
-            let covered = state.bundles.coverage(&b.name).unwrap_or_default();
-            let layout = if b.name.ends_with("-bagit.zip") { "BagIt 包" } else { "文件夹" };
-            (b.name, when, size_text(b.size), covered, layout)
+            BundleRow {
+                covered: state.bundles.coverage(&b.name).unwrap_or_default(),
+                layout: if b.name.ends_with("-bagit.zip") { "BagIt 包" } else { "文件夹" },
+                built: builds.get(&b.name).cloned().unwrap_or_else(|| local(b.created)),
+                size: size_text(b.size),
+                as_of,
+                name: b.name,
+            }
         })
         .collect();
     let progress = state.bundles.progress().map(|(done, total)| {
         (done * 100).checked_div(total).map_or_else(|| "准备中".to_string(), |p| format!("{p}%"))
     });
     let failure = state.bundles.last_failure().map(|f| format!("{} 打包失败：{}", local(f.at), f.reason));
-    Ok(Html(BundlesPage { nav: nav(&state, &caller, "/bundles"), progress, failure, bundles }.render()?))
+    let settings = &state.config.bundle;
+    let schedule = if settings.nightly.trim().is_empty() {
+        "每晚自动打包已关闭（aggregator.toml 中 [bundle] nightly = \"\"）。".to_string()
+    } else {
+        format!(
+            "每晚 {}（北京时间）自动打包一次（材料有变化时），保留最近 {} 个材料包。",
+            settings.nightly.trim(),
+            settings.keep.max(1)
+        )
+    };
+    let last_nightly = state.bundles.last_nightly().map_or_else(
+        || "服务器启动以来尚未自动打包。".to_string(),
+        |(at, what)| format!("上次自动打包：{} {what}", local(at)),
+    );
+    let page = BundlesPage {
+        nav: nav(&state, &caller, "/bundles"),
+        progress,
+        failure,
+        schedule,
+        last_nightly,
+        bundles,
+    };
+    Ok(Html(page.render()?))
 }
 
 /// Starts a bundle in the background and goes back to the list; the page shows the progress

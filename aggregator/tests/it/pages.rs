@@ -365,3 +365,33 @@ async fn the_overview_cards_add_up_to_the_total() {
     assert!((complete + partial + missing - 100.0).abs() < 1e-9, "{complete} + {partial} + {missing}");
     assert!(html.contains("= 共 100 分"));
 }
+
+#[tokio::test]
+async fn a_tiff_scan_previews_as_png_for_those_who_may_see_it() {
+    let (s, office, police) = city().await;
+    let customs = s.token(Some("customs"), "pc-3").await;
+    let scan = super::tiff_pages(7, 2);
+    s.file(&police, "08.03 昆仑2021专项行动/文件/扫描件.tif", &scan).await;
+    let sha = super::sha(&scan);
+    let (_, html) = page(&s, &office, "/items/8.3").await;
+    assert!(html.contains(&format!(r#"<img src="/files/{sha}/preview.png""#)), "the item page shows the PNG");
+    let r =
+        s.client.get(s.url(&format!("/files/{sha}/preview.png"))).bearer_auth(&police).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "image/png");
+    assert!(r.bytes().await.unwrap().starts_with(b"\x89PNG\r\n\x1a\n"));
+    let r =
+        s.client.get(s.url(&format!("/files/{sha}/preview.png"))).bearer_auth(&customs).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND, "another department's scan does not exist for it");
+    // Not a picture it can decode: a clear refusal in Chinese, not a broken image.
+    let not_a_picture = super::sha(&pdf("notice"));
+    let r = s
+        .client
+        .get(s.url(&format!("/files/{not_a_picture}/preview.png")))
+        .bearer_auth(&office)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert!(r.text().await.unwrap().contains("无法预览"));
+}

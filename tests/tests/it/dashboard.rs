@@ -98,11 +98,15 @@ async fn the_office_watches_evidence_arrive_live() {
     file(&server, &police, "自评报告/公安局2021年度自评报告.pdf", b"%PDF-1.4 report").await;
 
     let (_driver, browser) = browser(&dir.path().join("profile")).await;
-    login(&browser, &server, &office).await;
-    eventually("the overview", || async {
-        browser.current_url().await.ok()?.path().ends_with("/overview").then_some(())
+    // A page asked for before logging in is where the login leads.
+    browser.goto(&format!("{}/items/8.3", server.url())).await.unwrap();
+    browser.find(Locator::Id("token")).await.unwrap().send_keys(&office).await.unwrap();
+    browser.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+    eventually("back on the page asked for", || async {
+        browser.current_url().await.ok()?.path().ends_with("/items/8.3").then_some(())
     })
     .await;
+    browser.goto(&format!("{}/overview", server.url())).await.unwrap();
     assert_eq!(text(&browser, "#points-covered").await, "9", "8.3 (4) + 1.6 (5)");
     let police_row = text(&browser, "tr[data-dept=police]").await;
     assert!(police_row.contains("公安局") && police_row.contains("已交"), "{police_row}");
@@ -124,6 +128,30 @@ async fn the_office_watches_evidence_arrive_live() {
     browser.goto(&format!("{}/matrix", server.url())).await.unwrap();
     assert!(text(&browser, "table.matrix").await.contains("昆仑2021专项行动"));
     screenshot(&browser, "matrix").await;
+    // The matrix on paper: A4 landscape as its page asks, the header row on every page, the
+    // time it was made and the page number at the foot of each.
+    let pdf = browser
+        .print(fantoccini::wd::PrintConfiguration::builder().background(true).build().unwrap())
+        .await
+        .unwrap();
+    let printed = screenshots().join("matrix.pdf");
+    std::fs::write(&printed, pdf).unwrap();
+    let info = String::from_utf8(Command::new("pdfinfo").arg(&printed).output().unwrap().stdout).unwrap();
+    let pages: usize = info.lines().find_map(|l| l.strip_prefix("Pages:")).unwrap().trim().parse().unwrap();
+    let read = Command::new("pdftotext").arg(&printed).arg("-").output().expect("pdftotext (poppler-utils)");
+    let read = String::from_utf8(read.stdout).unwrap();
+    let squeezed: String = read.chars().filter(|c| !c.is_whitespace()).collect();
+    assert!(pages >= 2, "{pages} pages");
+    for page in 1..=pages {
+        assert!(squeezed.contains(&format!("第{page}页共{pages}页")), "page {page}: {read}");
+    }
+    assert_eq!(read.split('\u{c}').filter(|p| p.contains("分值")).count(), pages, "the header on every page");
+    assert!(squeezed.contains("生成于"), "{read}");
+    let _ = Command::new("pdftoppm")
+        .args(["-png", "-r", "50", "-f", "1", "-l", "1"])
+        .arg(&printed)
+        .arg(screenshots().join("matrix-print"))
+        .status();
     browser.goto(&format!("{}/items/8.3", server.url())).await.unwrap();
     assert!(text(&browser, "main").await.contains("销毁假冒商品现场"));
     screenshot(&browser, "item").await;
