@@ -54,11 +54,16 @@ pub enum Command {
         file: Option<PathBuf>,
     },
     /// The whole system on this machine: the server, an agent per department, sample files.
+    ///
+    /// At start it removes what an earlier demo made in DIR, and nothing else: DIR/data,
+    /// DIR/.agents and one folder per department (DIR/公安局, …). Deadlines are set 10 and 17
+    /// days from now; the city is 平顶山市.
     #[command(
         after_help = "Example:\n  cargo build --release --workspace && target/release/yingjian-aggregator demo"
     )]
     Demo {
-        /// Folder for the demo (wiped at start): data, and one evidence folder per department.
+        /// Folder for the demo: data, agent state and one evidence folder per department (those
+        /// three are removed at start; anything else in it is left alone).
         #[arg(long, default_value = "demo")]
         dir: PathBuf,
         /// Address for the dashboard.

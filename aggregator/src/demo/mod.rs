@@ -89,6 +89,8 @@ pub async fn run(
     let server = tokio::spawn(launch(state.clone(), listener, shutdown));
 
     let mut agents = Agents(Vec::new());
+    // One department's login, to see the dashboard as its clerk does.
+    let mut police_login = None;
     for dept in &state.catalogue.departments {
         let folder = dir.join(&dept.name);
         let init =
@@ -101,6 +103,9 @@ pub async fn run(
         }
         let token = new_token()?;
         state.db.insert_token(token_hash(&token), Some(dept.id.clone()), format!("demo-{}", dept.id)).await?;
+        if dept.id == "police" {
+            police_login = Some((dept.name.clone(), token.clone()));
+        }
         let child = Command::new(&agent)
             .args(["run", "--server", &url, "--settle-ms", "1000", "--folder"])
             .arg(&folder)
@@ -128,10 +133,14 @@ pub async fn run(
     println!("Yingjian demo is running: the aggregator and {} agents.", agents.0.len());
     println!("  dashboard:    {url}/login");
     println!("  office token: {office}");
+    if let Some((name, token)) = police_login {
+        println!("  {name} token: {token}   (the dashboard as one department sees it)");
+    }
     println!(
         "  folders:      {}/<部门>/ — drop a file into an item folder and watch the dashboard",
         dir.display()
     );
+    println!("  data folder:  {}   (bundles go to its bundles/)", dir.join("data").display());
     println!("Press Ctrl-C to stop.");
     let outcome = server.await.map_err(AppError::internal)?;
     drop(agents);
