@@ -1,6 +1,7 @@
 // Live refresh: on every change the server announces, re-fetch this page and swap in its <main>.
-// A part marked data-keep (a form) that is being typed in or has focus is carried over as it is,
-// and one left open stays open. Without JavaScript the pages work the same, only without
+// A part marked data-keep that is being typed in, has focus or was opened by the reader (a form,
+// a PDF preview being read) is carried over as it is, so nothing typed, scrolled or opened is
+// lost. Without JavaScript the pages work the same, only without
 // refreshing themselves.
 (function () {
   if (!window.EventSource) return;
@@ -18,8 +19,9 @@
         main.querySelectorAll("[data-keep][id]").forEach(function (el) {
           var twin = next.querySelector("#" + CSS.escape(el.id));
           if (!twin) return;
-          if (el.hasAttribute("data-dirty") || el.contains(focused)) twin.replaceWith(el);
-          else if (el.open) twin.open = true;
+          // One the reader opened (the server sends it closed) stays as it is: an open PDF
+          // preview keeps its place; one the server opens itself takes the fresh content.
+          if (el.hasAttribute("data-dirty") || el.contains(focused) || (el.open && !twin.open)) twin.replaceWith(el);
         });
         main.replaceWith(next);
         if (focused && focused !== document.body && document.contains(focused)) focused.focus();

@@ -68,6 +68,8 @@ pub struct Built {
     pub name: String,
     pub size: u64,
     pub files: usize,
+    /// The points its state covered (`42.5/100`): for the office, never inside the bundle.
+    pub coverage: String,
     /// Built by this call; false when the bundle of this state was there already.
     pub fresh: bool,
 }
@@ -177,7 +179,7 @@ async fn prepare(state: &AppState, layout: Layout) -> AppResult<Prepared> {
     }
     let stamp = local.strftime("%Y%m%d-%H%M%S");
     let name = format!("yingjian-{year}-{stamp}-{}{}.zip", fingerprint(&manifest)?, layout.name_suffix());
-    let coverage = format!("{} / {}", status.points_covered, status.points_total);
+    let coverage = format!("{}/{}", status.points_covered, status.points_total);
     Ok(Prepared { name, root, local, generated, files, manifest, payload_bytes, coverage })
 }
 
@@ -197,8 +199,9 @@ async fn build_into(
     let target = out_dir.join(&prepared.name);
     let count = prepared.files.len();
     let name = prepared.name.clone();
+    let coverage = prepared.coverage.clone();
     if let Ok(meta) = fs::metadata(&target) {
-        return Ok(Built { path: target, name, size: meta.len(), files: count, fresh: false });
+        return Ok(Built { path: target, name, size: meta.len(), files: count, coverage, fresh: false });
     }
     let organization = if state.config.city.is_empty() { &state.catalogue.name } else { &state.config.city };
     let bag_info = format!(
@@ -211,16 +214,14 @@ async fn build_into(
     );
     fs::create_dir_all(out_dir)?;
     let (blobs, dir, path) = (state.blobs.clone(), out_dir.to_path_buf(), target.clone());
-    let coverage = prepared.coverage.clone();
     tokio::task::spawn_blocking(move || {
         let job = Job { prepared, layout, bag_info, progress: &progress };
         write_zip(&job, &*blobs, &dir, &path)
     })
     .await
     .map_err(AppError::internal)??;
-    shelf::note_coverage(out_dir, &name, &coverage);
     let size = fs::metadata(&target)?.len();
-    Ok(Built { path: target, name, size, files: count, fresh: true })
+    Ok(Built { path: target, name, size, files: count, coverage, fresh: true })
 }
 
 struct Job<'a> {

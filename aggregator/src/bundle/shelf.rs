@@ -82,7 +82,7 @@ impl Bundles {
             Ok(built) if !built.fresh => return result,
             Ok(built) => {
                 *lock(&self.inner.last_failure) = None;
-                ("bundle", format!("{} ({trigger})", built.name))
+                ("bundle", format!("{} ({trigger}) covered={}", built.name, built.coverage))
             }
             Err(e) => {
                 let reason = failure_reason(e);
@@ -169,7 +169,6 @@ impl Bundles {
         let mut removed = Vec::new();
         for b in self.list()?.into_iter().skip(keep) {
             fs::remove_file(self.dir().join(&b.name))?;
-            let _ = fs::remove_file(self.dir().join(coverage_file(&b.name)));
             tracing::info!(name = %b.name, keep, "older bundle removed");
             removed.push(b.name);
         }
@@ -185,24 +184,6 @@ impl Bundles {
             }
         }
         Ok(())
-    }
-
-    /// The points the state of a bundle covered (`42.5 / 100`), as noted when it was built.
-    pub fn coverage(&self, name: &str) -> Option<String> {
-        fs::read_to_string(self.dir().join(coverage_file(checked_name(name)?))).ok()
-    }
-}
-
-/// The office's note of a bundle's coverage, beside it: the bundle itself does not say what
-/// the city lacks.
-fn coverage_file(bundle: &str) -> String {
-    format!("{bundle}.coverage")
-}
-
-/// Notes a new bundle's coverage for the 打包 page; losing it loses only that column.
-pub(super) fn note_coverage(dir: &Path, bundle: &str, coverage: &str) {
-    if let Err(e) = fs::write(dir.join(coverage_file(bundle)), coverage) {
-        tracing::warn!(error = %e, "cannot note the bundle's coverage");
     }
 }
 

@@ -672,6 +672,7 @@ struct ItemFile {
     size: String,
     received: String,
     agent: String,
+    sha256: String,
     /// A picture, shown from `picture` (the file, or its PNG preview for a TIFF).
     image: bool,
     picture: String,
@@ -746,6 +747,7 @@ pub async fn item(
                     size: size_text(r.size),
                     received: local(r.received),
                     agent: r.agent.clone(),
+                    sha256: r.sha256.to_string(),
                     image: is_image_name(&name),
                     picture: if super::files::needs_png_preview(&name) {
                         format!("/files/{}/preview.png", r.sha256)
@@ -862,22 +864,25 @@ struct BundlesPage {
 
 pub async fn bundles(State(state): State<AppState>, Viewer(caller): Viewer) -> PageResult {
     office_only(&caller)?;
-    // Who built what, from the audit log: `name (trigger)`.
-    let builds: HashMap<String, String> = state
+    // Who built what and what it covered, from the audit log: `name (trigger) covered=x/y`.
+    let builds: HashMap<String, (String, String)> = state
         .db
         .bundle_builds(200)
         .await?
         .into_iter()
         .filter_map(|(at, detail)| {
-            let (name, trigger) = detail.split_once(' ')?;
-            let how = match trigger {
-                "(nightly)" => "每晚自动",
-                "(dashboard)" => "打包页",
-                "(api)" => "接口",
-                "(cli)" => "命令行",
+            let mut parts = detail.split(' ');
+            let name = parts.next()?.to_string();
+            let how = match parts.next() {
+                Some("(nightly)") => "每晚自动",
+                Some("(dashboard)") => "打包页",
+                Some("(api)") => "接口",
+                Some("(cli)") => "命令行",
                 _ => "",
             };
-            Some((name.to_string(), format!("{} {how}", local(at))))
+            let covered =
+                parts.find_map(|p| p.strip_prefix("covered=")).unwrap_or_default().replace('/', " / ");
+            Some((name, (format!("{} {how}", local(at)), covered)))
         })
         .collect();
     let bundles = state
@@ -891,10 +896,12 @@ pub async fn bundles(State(state): State<AppState>, Viewer(caller): Viewer) -> P
                 b.name.split('-').nth(2).zip(b.name.split('-').nth(3)).map_or_else(String::new, |(d, t)| {
                     format!("{}-{}-{} {}:{}", &d[..4], &d[4..6], &d[6..8], &t[..2], &t[2..4])
                 });
+            let (built, covered) =
+                builds.get(&b.name).cloned().unwrap_or_else(|| (local(b.created), String::new()));
             BundleRow {
-                covered: state.bundles.coverage(&b.name).unwrap_or_default(),
+                covered,
                 layout: if b.name.ends_with("-bagit.zip") { "BagIt 包" } else { "文件夹" },
-                built: builds.get(&b.name).cloned().unwrap_or_else(|| local(b.created)),
+                built,
                 size: size_text(b.size),
                 as_of,
                 name: b.name,

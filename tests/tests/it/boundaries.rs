@@ -435,7 +435,7 @@ async fn sessions_live_on_the_server_and_only_this_site_may_open_one() {
     let replay = overview().await.unwrap();
     assert_eq!(
         (replay.status(), replay.headers()["location"].to_str().unwrap()),
-        (StatusCode::SEE_OTHER, "/login")
+        (StatusCode::SEE_OTHER, "/login?next=%2Foverview")
     );
 
     // Revoking the token ends its sessions.

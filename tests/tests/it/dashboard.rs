@@ -156,6 +156,28 @@ async fn the_office_watches_evidence_arrive_live() {
     assert!(text(&browser, "main").await.contains("销毁假冒商品现场"));
     screenshot(&browser, "item").await;
 
+    // A PDF preview being read survives a live refresh: the very element stays, open.
+    let opened = r#"var d = document.querySelector("details[id^='preview-police-']"); d.open = true;
+        d.querySelector("iframe").setAttribute("data-marker", "being read");
+        document.body.removeAttribute("data-refreshed");"#;
+    browser.execute(opened, vec![]).await.unwrap();
+    file(&server, &water, "01.06 水利建设质量工作水平评价/补充说明.pdf", b"%PDF-1.4 more").await;
+    eventually("the live refresh", || async {
+        let done =
+            browser.execute("return document.body.getAttribute('data-refreshed')", vec![]).await.ok()?;
+        done.as_str().map(|_| ())
+    })
+    .await;
+    let kept = browser
+        .execute(
+            r#"var d = document.querySelector("details[id^='preview-police-']");
+               return [d.open, d.querySelector("iframe").getAttribute("data-marker")];"#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(kept, json!([true, "being read"]), "the open preview was carried over, not rebuilt");
+
     // The office returns the first file (the picture) with a reason, from the item page's form.
     let form = browser.find(Locator::Css("form.review")).await.unwrap();
     form.find(Locator::Css("input[name=reason]")).await.unwrap().send_keys("请补充盖章页").await.unwrap();
