@@ -94,6 +94,16 @@ pub enum Command {
         /// The bundle: a zip, or an unpacked folder.
         file: PathBuf,
     },
+    /// Write the printable PDFs (纸质版): one per 考核领域, and one each for the 自评报告 and
+    /// the 典型案例, each with a cover, its 目录 with 起止页, bookmarks and page numbers.
+    #[command(after_help = "Example:\n  yingjian-aggregator print --data /var/lib/yingjian --out /srv/print")]
+    Print {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Folder to write the PDFs into; the data folder's print/ by default.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Write the office's report (完成情况, 仍缺材料, 待完善) as a workbook and a printable page.
     #[command(after_help = "Example:\n  yingjian-aggregator report --data /var/lib/yingjian --out .")]
     Report {
@@ -266,6 +276,18 @@ pub async fn run(cli: Cli) -> AppResult<()> {
                     report.altered.len()
                 )))
             }
+        }
+        Command::Print { store, out } => {
+            let state = store.open()?;
+            let dir = out.unwrap_or_else(|| state.config.data.join("print"));
+            let report = crate::print::build(&state, &dir).await?;
+            for (path, pages) in &report.written {
+                println!("{}\t{pages} pages", path.display());
+            }
+            for problem in &report.problems {
+                eprintln!("placeholder: {problem}");
+            }
+            Ok(())
         }
         Command::Report { store, out } => {
             let state = store.open()?;

@@ -19,6 +19,9 @@ pub struct Config {
     pub city: String,
     /// The office's contact line printed at the foot of each 催办通知 (`联系人：…，电话：…`).
     pub notice_contact: String,
+    /// The font of the printed PDFs (`print`): `path` or `path#index` of a `.ttc`; a system
+    /// font with Chinese (Noto Sans CJK SC, SimSun) otherwise.
+    pub print_font: Option<String>,
     /// Address to listen on.
     pub listen: SocketAddr,
     /// Data folder: database, blobs, bundles.
@@ -100,6 +103,7 @@ impl Default for Config {
         Config {
             city: String::new(),
             notice_contact: String::new(),
+            print_font: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data: PathBuf::from("yingjian-data"),
             catalogue: None,

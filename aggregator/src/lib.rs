@@ -16,6 +16,7 @@ mod direct_io;
 mod durable;
 mod error;
 pub mod facts;
+pub mod print;
 mod review;
 mod server;
 mod state;

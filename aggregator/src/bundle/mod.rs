@@ -183,6 +183,13 @@ async fn prepare(state: &AppState, layout: Layout) -> AppResult<Prepared> {
     Ok(Prepared { name, root, local, generated, files, manifest, payload_bytes, coverage })
 }
 
+/// The files of the current state in 目录 order, and the date of its last change as the 目录
+/// writes it: what the printed volumes (`print`) are made of.
+pub(crate) async fn printable(state: &AppState) -> AppResult<(Vec<PlannedFile>, String)> {
+    let prepared = prepare(state, Layout::Plain).await?;
+    Ok((prepared.files, prepared.local.strftime("%Y年%-m月%-d日").to_string()))
+}
+
 fn workbook_date(local: jiff::civil::DateTime) -> (u16, u8, u8) {
     ((local.year().max(1980)) as u16, local.month() as u8, local.day() as u8)
 }

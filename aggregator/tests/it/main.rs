@@ -9,6 +9,7 @@ mod crash;
 mod demo;
 mod handin;
 mod pages;
+mod print;
 mod reviews;
 
 use std::net::SocketAddr;

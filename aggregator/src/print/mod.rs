@@ -1,0 +1,176 @@
+//! 纸质版: the submission as printable PDFs, from the same state as a bundle. One PDF per
+//! 考核领域 (and one for the 自评报告, one for the 典型案例): a cover, the volume's 目录 with the
+//! 起止页 of every file, then every file in 目录 order — PDF pages imported, pictures placed on
+//! A4 with their caption, a placeholder page for what cannot be printed here — with a bookmark
+//! per item and per file and 第 N 页 on every page.
+
+mod draw;
+mod font;
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use yingjian_shared::{Catalogue, ItemCode, sniff};
+
+use crate::blobs::BlobStore;
+use crate::bundle::PlannedFile;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+pub use font::find_font;
+
+/// A volume's input is read into memory for the PDF writer, which holds what it embeds until the
+/// volume is written: past this much, an area goes on in a second volume (（续）).
+const MAX_VOLUME_INPUT: u64 = 128 << 20;
+
+/// A file larger than this is not opened for printing (placeholder page instead).
+const MAX_PRINTED_FILE: u64 = 64 << 20;
+
+/// One printable PDF.
+pub struct Volume<'a> {
+    /// `01 质量水平状况.pdf`.
+    pub file_name: String,
+    /// `一、质量水平状况`, as the cover says it.
+    pub title: String,
+    pub files: Vec<&'a PlannedFile>,
+}
+
+/// What a file becomes on paper.
+pub enum Printed {
+    /// Pages of a PDF that reads.
+    Pdf(Arc<krilla::pdf::Pdf>, usize),
+    /// Pictures, each on a page of its own with the caption under it (a TIFF may hold several).
+    Pictures(Vec<krilla::image::Image>),
+    /// One page saying where the file is instead, and why.
+    Placeholder(String),
+}
+
+impl Printed {
+    fn pages(&self) -> usize {
+        match self {
+            Printed::Pdf(_, n) => *n,
+            Printed::Pictures(p) => p.len().max(1),
+            Printed::Placeholder(_) => 1,
+        }
+    }
+}
+
+/// What a print build made and met.
+#[derive(Debug, Default)]
+pub struct PrintReport {
+    /// Each PDF written, with its pages.
+    pub written: Vec<(PathBuf, usize)>,
+    /// Files that got a placeholder instead of their pages, and why (in Chinese).
+    pub problems: Vec<String>,
+}
+
+/// The volumes of a plan, in catalogue order.
+pub fn volumes<'a>(catalogue: &Catalogue, files: &'a [PlannedFile]) -> Vec<Volume<'a>> {
+    let mut out: Vec<Volume<'a>> = Vec::new();
+    let mut push = |key: (String, String), f: &'a PlannedFile| {
+        let fits = out.last().is_some_and(|v| {
+            let same = v.file_name.starts_with(&key.0);
+            let input: u64 = v.files.iter().map(|f| f.size).sum();
+            same && (input + f.size <= MAX_VOLUME_INPUT || v.files.is_empty())
+        });
+        if !fits {
+            let part = out.iter().filter(|v| v.file_name.starts_with(&key.0)).count();
+            let (file_name, title) = if part == 0 {
+                (format!("{}.pdf", key.0), key.1.clone())
+            } else {
+                (format!("{}（续{}）.pdf", key.0, part), format!("{}（续{}）", key.1, part))
+            };
+            out.push(Volume { file_name, title, files: Vec::new() });
+        }
+        out.last_mut().expect("just pushed").files.push(f);
+    };
+    for f in files {
+        let key = match f.item.parse::<ItemCode>().ok().and_then(|code| area_of(catalogue, code)) {
+            Some((code, name)) => {
+                (format!("{code:02} {name}"), format!("{}、{name}", yingjian_shared::chinese_numeral(code)))
+            }
+            None => (format!("00 {}", f.item), f.item.clone()),
+        };
+        push(key, f);
+    }
+    out
+}
+
+fn area_of(catalogue: &Catalogue, code: ItemCode) -> Option<(u8, String)> {
+    catalogue
+        .areas
+        .iter()
+        .find(|a| a.key_points.iter().any(|k| k.items.iter().any(|i| i.code == code)))
+        .map(|a| (a.code, a.name.clone()))
+}
+
+/// Reads what a file will print as (blocking).
+fn load(blobs: &dyn BlobStore, f: &PlannedFile) -> Printed {
+    let name = f.path.rsplit('/').next().unwrap_or(&f.path);
+    if f.size > MAX_PRINTED_FILE {
+        return Printed::Placeholder(format!(
+            "《{name}》较大（超过 64 MB），未合并打印，请查阅电子版材料包。"
+        ));
+    }
+    let mut bytes = Vec::with_capacity(f.size as usize);
+    if blobs.open_blob(&f.sha256).and_then(|mut r| r.read_to_end(&mut bytes)).is_err() {
+        return Printed::Placeholder(format!("《{name}》读取失败，请查阅电子版材料包。"));
+    }
+    match sniff(&bytes[..bytes.len().min(16)]) {
+        Some("pdf") => match krilla::pdf::Pdf::new(bytes) {
+            Ok(pdf) if !pdf.pages().is_empty() => {
+                let n = pdf.pages().len();
+                Printed::Pdf(Arc::new(pdf), n)
+            }
+            _ => Printed::Placeholder(format!(
+                "《{name}》是损坏或加密的 PDF 文件，无法合并打印，请查阅电子版材料包中的原件。"
+            )),
+        },
+        Some("jpeg" | "png" | "bmp" | "tiff" | "gif" | "webp") => match draw::pictures(bytes) {
+            Ok(pictures) if !pictures.is_empty() => Printed::Pictures(pictures),
+            _ => Printed::Placeholder(format!("《{name}》图片无法解码，请查阅电子版材料包。")),
+        },
+        _ => Printed::Placeholder(format!(
+            "《{name}》为 Word、Excel、WPS、OFD 或视频等格式，此处不能直接打印，原件见电子版材料包。"
+        )),
+    }
+}
+
+/// Builds the printable PDFs of the current state into `out_dir`.
+pub async fn build(state: &AppState, out_dir: &Path) -> AppResult<PrintReport> {
+    let (files, as_of) = crate::bundle::printable(state).await?;
+    let font = find_font(state.config.print_font.as_deref())?;
+    let catalogue = state.catalogue.clone();
+    let heading = format!("{}{}", state.config.city, catalogue.name);
+    let blobs = state.blobs.clone();
+    let out_dir = out_dir.to_path_buf();
+    tokio::task::spawn_blocking(move || -> AppResult<PrintReport> {
+        fs::create_dir_all(&out_dir)?;
+        let mut report = PrintReport::default();
+        for volume in volumes(&catalogue, &files) {
+            // One file in memory at a time while counting; the writer keeps what it embeds.
+            let printed: Vec<Printed> = volume.files.iter().map(|f| load(&*blobs, f)).collect();
+            for (f, p) in volume.files.iter().zip(&printed) {
+                if let Printed::Placeholder(why) = p {
+                    report.problems.push(format!("{} {}：{why}", f.reference, f.path));
+                }
+            }
+            let pages: Vec<usize> = printed.iter().map(Printed::pages).collect();
+            let cover = draw::Cover { heading: &heading, volume: &volume.title, as_of: &as_of };
+            let (bytes, total) = draw::volume(&font, &catalogue, &cover, &volume.files, printed, &pages)
+                .map_err(|e| AppError::internal(format!("{}: {e}", volume.file_name)))?;
+            let target = out_dir.join(&volume.file_name);
+            let temp = tempfile::NamedTempFile::new_in(&out_dir)?;
+            fs::write(temp.path(), &bytes)?;
+            temp.as_file().sync_all()?;
+            temp.persist(&target).map_err(|e| AppError::Io(e.error))?;
+            report.written.push((target, total));
+        }
+        crate::durable::sync_folder(&out_dir)?;
+        Ok(report)
+    })
+    .await
+    .map_err(AppError::internal)?
+}

@@ -1,0 +1,155 @@
+//! 纸质版: the printed volumes built from a state with PDFs of known page counts, pictures of
+//! several formats, an Office file, a damaged PDF and an encrypted one, read back with poppler
+//! (pdfinfo, pdftotext, pdftohtml's outline) and rasterised into target/print/ to look at.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::{TestServer, pdf_pages, tiff_pages};
+
+fn poppler(tool: &str, args: &[&str], file: &Path) -> String {
+    let out = Command::new(tool)
+        .args(args)
+        .arg(file)
+        .arg("-")
+        .output()
+        .unwrap_or_else(|_| panic!("{tool} (poppler-utils)"));
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+fn pages_of(pdf: &Path) -> usize {
+    let info = String::from_utf8(Command::new("pdfinfo").arg(pdf).output().unwrap().stdout).unwrap();
+    info.lines().find_map(|l| l.strip_prefix("Pages:")).unwrap().trim().parse().unwrap()
+}
+
+/// A real JPEG, rasterised by pdftoppm from a PDF page.
+fn real_jpeg(dir: &Path) -> Vec<u8> {
+    let source = dir.join("photo.pdf");
+    std::fs::write(&source, pdf_pages("photo", 1, None)).unwrap();
+    let status = Command::new("pdftoppm")
+        .args(["-jpeg", "-r", "20", "-singlefile"])
+        .arg(&source)
+        .arg(dir.join("photo"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::read(dir.join("photo.jpg")).unwrap()
+}
+
+/// A PDF that asks for a password nobody gave.
+fn encrypted_pdf() -> Vec<u8> {
+    use lopdf::{Object, dictionary};
+    let mut doc = lopdf::Document::load_mem(&pdf_pages("secret", 2, None)).unwrap();
+    let encrypt = doc.add_object(dictionary! {
+        "Filter" => "Standard", "V" => 1, "R" => 2, "P" => -4,
+        "O" => Object::string_literal(vec![7u8; 32]), "U" => Object::string_literal(vec![9u8; 32]),
+    });
+    doc.trailer.set("Encrypt", encrypt);
+    doc.trailer.set("ID", vec![Object::string_literal(vec![1u8; 16]), Object::string_literal(vec![1u8; 16])]);
+    let mut out = Vec::new();
+    doc.save_to(&mut out).unwrap();
+    out
+}
+
+#[tokio::test]
+async fn the_paper_version_has_every_page_numbered_bookmarked_and_in_order() {
+    let s = TestServer::with_config(|c| c.city = "平顶山市".into()).await;
+    let police = s.token(Some("police"), "pc-1").await;
+    let scratch = tempfile::tempdir().unwrap();
+    let mut png = Vec::new();
+    image::DynamicImage::ImageRgb8(image::RgbImage::from_pixel(40, 30, image::Rgb([200, 30, 30])))
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    let mut bmp = Vec::new();
+    image::DynamicImage::ImageRgb8(image::RgbImage::from_pixel(30, 40, image::Rgb([30, 30, 200])))
+        .write_to(&mut std::io::Cursor::new(&mut bmp), image::ImageFormat::Bmp)
+        .unwrap();
+    let item = "08.03 昆仑2021专项行动";
+    // (path, bytes, pages on paper)
+    let files: Vec<(String, Vec<u8>, usize)> = vec![
+        ("自评报告/公安局自评报告.pdf".into(), pdf_pages("report", 4, None), 4),
+        (format!("{item}/文件/通知.pdf"), pdf_pages("notice", 3, None), 3),
+        (format!("{item}/文件/方案.pdf"), pdf_pages("plan", 2, None), 2),
+        (format!("{item}/文件/检查记录.docx"), b"PK\x03\x04 a word file".to_vec(), 1),
+        (format!("{item}/文件/损坏的扫描件.pdf"), b"%PDF-1.4\n1 0 obj << /Type /Cat".to_vec(), 1),
+        (format!("{item}/文件/加密的通知.pdf"), encrypted_pdf(), 1),
+        (format!("{item}/图片/销毁现场.jpg"), real_jpeg(scratch.path()), 1),
+        (format!("{item}/图片/查获物品.png"), png, 1),
+        (format!("{item}/图片/仓库.bmp"), bmp, 1),
+        (format!("{item}/图片/现场检查记录.tif"), tiff_pages(3, 3), 3),
+    ];
+    for (path, bytes, _) in &files {
+        assert!(s.file(&police, path, bytes).await.is_success(), "{path}");
+    }
+    // The CLI prints a line for each file that got a placeholder.
+    let cli = Command::new(env!("CARGO_BIN_EXE_yingjian-aggregator"))
+        .args(["print", "--data"])
+        .arg(s.dir.path().join("data"))
+        .arg("--out")
+        .arg(scratch.path().join("cli"))
+        .output()
+        .unwrap();
+    assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
+    let problems = String::from_utf8(cli.stderr).unwrap();
+    for name in ["检查记录.docx", "损坏的扫描件.pdf", "加密的通知.pdf"] {
+        assert!(problems.contains(name), "{name} gets a placeholder and a line: {problems}");
+    }
+    let out = scratch.path().join("print");
+    let built = yingjian_aggregator::print::build(&s.state, &out).await.unwrap();
+    assert_eq!(built.problems.len(), 3, "{:?}", built.problems);
+    let written: Vec<PathBuf> = built.written.iter().map(|(p, _)| p.clone()).collect();
+    let names: Vec<String> =
+        written.iter().map(|p| p.file_name().unwrap().to_string_lossy().to_string()).collect();
+    assert_eq!(names, ["00 自评报告.pdf", "03 质量安全监管.pdf"]);
+
+    // Cover + one page of 目录 + every file's pages.
+    let report = &written[0];
+    assert_eq!(pages_of(report), 1 + 1 + 4);
+    let evidence = &written[1];
+    let file_pages: usize = files[1..].iter().map(|f| f.2).sum();
+    assert_eq!(pages_of(evidence), 1 + 1 + file_pages);
+
+    let text = poppler("pdftotext", &[], evidence);
+    let squeezed: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    for n in 1..=pages_of(evidence) {
+        assert!(squeezed.contains(&format!("第{n}页")), "page {n} is numbered: {text}");
+    }
+    assert!(
+        squeezed.contains("平顶山市迎接2021年度河南省政府质量工作考核")
+            && squeezed.contains("三、质量安全监管"),
+        "the cover: {text}"
+    );
+    // The 目录 gives each file's 起止页, after the cover and the 目录: within the item 文件 then
+    // 图片, each by name (加密 3, 损坏 4, 方案 5–6, 检查记录 7, 通知 8–10, 仓库 11, 查获物品 12,
+    // 现场检查记录 13–15, 销毁现场 16).
+    for row in ["08.03-003方案5–6", "08.03-005通知8–10", "08.03-008现场检查记录13–15", "08.03-009销毁现场16"]
+    {
+        assert!(squeezed.contains(row), "{row} in the 目录: {text}");
+    }
+    assert!(
+        squeezed.contains("销毁现场") && squeezed.contains("电子版"),
+        "captions and placeholders: {text}"
+    );
+
+    // A bookmark per item and per file, pointing at its first page.
+    let outline = poppler("pdftohtml", &["-xml", "-stdout", "-i", "-q"], evidence);
+    let items = outline.matches("<item page=").count();
+    assert!(items >= files.len(), "{outline}");
+    assert!(outline.contains(r#"<item page="8">08.03-005 通知</item>"#), "{outline}");
+
+    // For a person to look at.
+    let look = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/print");
+    std::fs::create_dir_all(&look).unwrap();
+    let status = Command::new("pdftoppm")
+        .args(["-png", "-r", "40", "-f", "1", "-l", "14"])
+        .arg(evidence)
+        .arg(look.join("volume"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    // Built twice from the same state: the same bytes.
+    let again = scratch.path().join("again");
+    yingjian_aggregator::print::build(&s.state, &again).await.unwrap();
+    assert_eq!(std::fs::read(evidence).unwrap(), std::fs::read(again.join("03 质量安全监管.pdf")).unwrap());
+}
