@@ -279,7 +279,7 @@ pub async fn run(cli: Cli) -> AppResult<()> {
         }
         Command::Print { store, out } => {
             let state = store.open()?;
-            let dir = out.unwrap_or_else(|| state.config.data.join("print"));
+            let dir = out.unwrap_or_else(|| state.printouts.dir().to_path_buf());
             let report = crate::print::build(&state, &dir).await?;
             for (path, pages) in &report.written {
                 println!("{}\t{pages} pages", path.display());

@@ -15,6 +15,7 @@ use crate::bundle::Bundles;
 use crate::config::Config;
 use crate::db::{Db, StatusData};
 use crate::error::{AppError, AppResult};
+use crate::print::Printouts;
 use crate::uploads::Uploads;
 
 /// Live events kept for slow subscribers before they miss some (they are then told to reload).
@@ -31,6 +32,8 @@ pub struct AppState {
     pub db: Db,
     pub blobs: Arc<dyn BlobStore>,
     pub bundles: Bundles,
+    /// The printable PDFs (纸质版) built from the 打包 page.
+    pub printouts: Printouts,
     /// Resumable (tus) uploads under way.
     pub uploads: Arc<Uploads>,
     pub catalogue: Arc<Catalogue>,
@@ -57,12 +60,14 @@ impl AppState {
         let db = Db::open(&config.data.join("yingjian.sqlite3"))?;
         let blobs: Arc<dyn BlobStore> = Arc::new(LocalBlobs::open(&config.data, config.direct_io)?);
         let bundles = Bundles::new(config.data.join("bundles"));
+        let printouts = Printouts::new(config.data.join("print"));
         let uploads = Arc::new(Uploads::open(&config.data, Duration::from_secs(config.uploads.expire_secs))?);
         let (events, _) = broadcast::channel(EVENT_BACKLOG);
         Ok(AppState {
             db,
             blobs,
             bundles,
+            printouts,
             uploads,
             catalogue: Arc::new(catalogue),
             deadlines,

@@ -46,6 +46,8 @@ pub fn router() -> Router<AppState> {
         .route("/bundles", get(views::bundles))
         .route("/bundles/build", axum::routing::post(views::build_bundle))
         .route("/bundles/{file}", get(views::report))
+        .route("/bundles/print", axum::routing::post(views::build_print))
+        .route("/bundles/print/{file}", get(views::printed))
         .route("/reviews", axum::routing::post(review_form))
         .route("/notes", axum::routing::post(note_form))
         .route("/files/{sha256}", get(files::download))

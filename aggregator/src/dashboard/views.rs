@@ -860,6 +860,11 @@ struct BundlesPage {
     schedule: String,
     last_nightly: String,
     bundles: Vec<BundleRow>,
+    /// The 纸质版: whether a build runs, its PDFs (name, size), what the last build met.
+    printing: bool,
+    printed: Vec<(String, String)>,
+    print_outcome: Option<String>,
+    print_problems: Vec<String>,
 }
 
 pub async fn bundles(State(state): State<AppState>, Viewer(caller): Viewer) -> PageResult {
@@ -926,6 +931,11 @@ pub async fn bundles(State(state): State<AppState>, Viewer(caller): Viewer) -> P
         || "服务器启动以来尚未自动打包。".to_string(),
         |(at, what)| format!("上次自动打包：{} {what}", local(at)),
     );
+    let (print_outcome, print_problems) = match state.printouts.last() {
+        None => (None, Vec::new()),
+        Some((at, Ok(problems))) => (Some(format!("{} 已生成", local(at))), problems),
+        Some((at, Err(why))) => (Some(format!("{} 生成失败：{why}", local(at))), Vec::new()),
+    };
     let page = BundlesPage {
         nav: nav(&state, &caller, "/bundles"),
         progress,
@@ -933,6 +943,10 @@ pub async fn bundles(State(state): State<AppState>, Viewer(caller): Viewer) -> P
         schedule,
         last_nightly,
         bundles,
+        printing: state.printouts.is_building(),
+        printed: state.printouts.list().into_iter().map(|(n, size)| (n, size_text(size))).collect(),
+        print_outcome,
+        print_problems,
     };
     Ok(Html(page.render()?))
 }
@@ -953,6 +967,34 @@ pub async fn build_bundle(
     // The outcome is shown on the page, audited and logged by `Bundles::build`.
     tokio::spawn(async move { job.bundles.build(&job, "dashboard", layout, |_, _| {}).await });
     Ok(Redirect::to("/bundles"))
+}
+
+/// Starts building the 纸质版 in the background (one build at a time) and goes back to the page.
+pub async fn build_print(
+    State(state): State<AppState>,
+    Viewer(caller): Viewer,
+) -> Result<Redirect, PageError> {
+    office_only(&caller)?;
+    if !state.printouts.is_building() {
+        let job = state.clone();
+        tokio::spawn(async move { job.printouts.build(&job).await });
+    }
+    Ok(Redirect::to("/bundles#print"))
+}
+
+/// One printable PDF, for the office.
+pub async fn printed(
+    State(state): State<AppState>,
+    Viewer(caller): Viewer,
+    Path(file): Path<String>,
+) -> Result<Response, PageError> {
+    office_only(&caller)?;
+    let pdf = state.printouts.open(&file).ok_or_else(|| AppError::NotFound("没有这个打印文件".into()))?;
+    let body =
+        axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(pdf)));
+    let disposition = format!("inline; filename*=UTF-8''{}", super::files::percent_encode(&file));
+    Ok(([(CONTENT_TYPE, "application/pdf".to_string()), (CONTENT_DISPOSITION, disposition)], body)
+        .into_response())
 }
 
 #[derive(serde::Deserialize)]

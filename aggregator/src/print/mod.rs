@@ -6,6 +6,7 @@
 
 mod draw;
 mod font;
+mod shelf;
 
 use std::fs;
 use std::io::Read;
@@ -20,6 +21,7 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
 pub use font::find_font;
+pub use shelf::Printouts;
 
 /// A volume's input is read into memory for the PDF writer, which holds what it embeds until the
 /// volume is written: past this much, an area goes on in a second volume (（续）).

@@ -153,3 +153,26 @@ async fn the_paper_version_has_every_page_numbered_bookmarked_and_in_order() {
     yingjian_aggregator::print::build(&s.state, &again).await.unwrap();
     assert_eq!(std::fs::read(evidence).unwrap(), std::fs::read(again.join("03 质量安全监管.pdf")).unwrap());
 }
+
+#[tokio::test]
+async fn the_office_builds_the_paper_version_from_the_bundles_page() {
+    let s = TestServer::start().await;
+    let office = s.token(None, "office").await;
+    let police = s.token(Some("police"), "pc-1").await;
+    s.file(&police, "08.03 昆仑2021专项行动/文件/通知.pdf", &pdf_pages("notice", 2, None)).await;
+    let no_redirect = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let post = |token: &str| no_redirect.post(s.url("/bundles/print")).bearer_auth(token.to_string()).send();
+    assert_eq!(post(&police).await.unwrap().status(), reqwest::StatusCode::FORBIDDEN);
+    assert_eq!(post(&office).await.unwrap().headers()["location"], "/bundles#print");
+    let page = super::eventually_page(&s, &office, "/bundles", |html| html.contains("已生成")).await;
+    let link = "/bundles/print/03%20%E8%B4%A8%E9%87%8F%E5%AE%89%E5%85%A8%E7%9B%91%E7%AE%A1.pdf";
+    assert!(page.contains("03 质量安全监管.pdf"), "{page}");
+    let r = s.req(reqwest::Method::GET, link, &office).send().await.unwrap();
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    assert!(r.bytes().await.unwrap().starts_with(b"%PDF-"));
+    let r = s.req(reqwest::Method::GET, link, &police).send().await.unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::FORBIDDEN);
+    let r =
+        s.req(reqwest::Method::GET, "/bundles/print/..%2Fyingjian.sqlite3", &office).send().await.unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::NOT_FOUND);
+}

@@ -1,0 +1,98 @@
+//! `Printouts`: the server's folder of printable PDFs (`<data>/print/`), the one print build
+//! that may run there (from the 打包 page), and what the last one met.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use jiff::Timestamp;
+
+use super::PrintReport;
+use crate::state::AppState;
+
+/// When a build ended, and its placeholders or why it failed (in Chinese).
+pub type Outcome = (Timestamp, Result<Vec<String>, String>);
+
+#[derive(Clone)]
+pub struct Printouts {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    dir: PathBuf,
+    building: tokio::sync::Mutex<()>,
+    last: Mutex<Option<Outcome>>,
+}
+
+impl Printouts {
+    pub fn new(dir: PathBuf) -> Printouts {
+        Printouts {
+            inner: Arc::new(Inner { dir, building: tokio::sync::Mutex::new(()), last: Mutex::new(None) }),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    pub fn is_building(&self) -> bool {
+        self.inner.building.try_lock().is_err()
+    }
+
+    /// Builds the PDFs of the current state into the folder (one build at a time), then
+    /// removes volumes an earlier state had that this one has not.
+    pub async fn build(&self, state: &AppState) {
+        let _one_at_a_time = self.inner.building.lock().await;
+        let outcome = match super::build(state, self.dir()).await {
+            Ok(PrintReport { written, problems }) => {
+                let kept: Vec<PathBuf> = written.into_iter().map(|(p, _)| p).collect();
+                for (name, _) in self.list() {
+                    let path = self.dir().join(&name);
+                    if !kept.contains(&path) {
+                        let _ = fs::remove_file(path);
+                    }
+                }
+                Ok(problems)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "print build failed");
+                Err(if e.is_storage_full() {
+                    "服务器磁盘已满，请清理空间后重新生成。".to_string()
+                } else {
+                    format!("生成时出错，请把这句话转给系统管理员（{e}）。")
+                })
+            }
+        };
+        *self.inner.last.lock().unwrap_or_else(PoisonError::into_inner) = Some((Timestamp::now(), outcome));
+    }
+
+    pub fn last(&self) -> Option<Outcome> {
+        self.inner.last.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// The PDFs in the folder, by name, with their sizes.
+    pub fn list(&self) -> Vec<(String, u64)> {
+        let mut out: Vec<(String, u64)> = fs::read_dir(self.dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_str()?.to_string();
+                // Only what `build` writes: `NN 名称.pdf`, never its temporary `.tmp…` files.
+                let pdf = Path::new(&name).extension().is_some_and(|e| e == "pdf") && !name.starts_with('.');
+                pdf.then(|| (name, e.metadata().map_or(0, |m| m.len())))
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// A PDF named in a URL: only one that is listed.
+    pub fn open(&self, name: &str) -> Option<fs::File> {
+        self.list()
+            .iter()
+            .any(|(n, _)| n == name)
+            .then(|| fs::File::open(self.dir().join(name)).ok())
+            .flatten()
+    }
+}
