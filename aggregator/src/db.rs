@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/004_holders_sessions.sql"),
     include_str!("../migrations/005_reviews_notes.sql"),
     include_str!("../migrations/006_blob_facts.sql"),
+    include_str!("../migrations/007_printed_pages.sql"),
 ];
 
 /// What can go wrong with the database. No engine's own type leaves this module: callers ask
@@ -424,9 +425,28 @@ impl Db {
     /// What was found in every examined blob some record points at.
     pub async fn facts(&self) -> DbResult<HashMap<String, Facts>> {
         self.call(|c| {
-            let mut stmt =
-                c.prepare("SELECT sha256, pages, doc_date FROM blobs WHERE refs > 0 AND examined > 0")?;
-            stmt.query_map([], |r| Ok((r.get(0)?, Facts { pages: r.get(1)?, date: r.get(2)? })))?.collect()
+            let mut stmt = c.prepare(
+                "SELECT sha256, pages, doc_date, printed_pages FROM blobs WHERE refs > 0 AND examined > 0",
+            )?;
+            stmt.query_map([], |r| {
+                Ok((r.get(0)?, Facts { pages: r.get(1)?, date: r.get(2)?, printed: r.get(3)? }))
+            })?
+            .collect()
+        })
+        .await
+    }
+
+    /// The pages each content took in the last print build.
+    pub async fn set_printed_pages(&self, printed: Vec<(String, u32)>) -> DbResult<()> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            {
+                let mut stmt = tx.prepare("UPDATE blobs SET printed_pages = ?2 WHERE sha256 = ?1")?;
+                for (sha, pages) in printed {
+                    stmt.execute(params![sha, pages])?;
+                }
+            }
+            tx.commit()
         })
         .await
     }

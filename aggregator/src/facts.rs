@@ -27,6 +27,8 @@ pub struct Facts {
     pub pages: Option<u32>,
     /// `YYYYMMDD`.
     pub date: Option<String>,
+    /// Pages it took in the last print build (`print`), when one was made.
+    pub printed: Option<u32>,
 }
 
 /// Looks at one stored blob. Unreadable or damaged content gives no facts, not an error: the
@@ -52,8 +54,9 @@ pub fn examine(blobs: &dyn BlobStore, sha256: &str, size: u64) -> Facts {
         Some("jpeg") => Facts {
             pages: Some(1),
             date: rest_of(reader, JPEG_HEAD).and_then(|b| exif_date(&mut Cursor::new(b))),
+            printed: None,
         },
-        Some("png" | "bmp" | "gif" | "webp") => Facts { pages: Some(1), date: None },
+        Some("png" | "bmp" | "gif" | "webp") => Facts { pages: Some(1), ..Facts::default() },
         _ => Facts::default(),
     }
 }
@@ -75,6 +78,7 @@ fn pdf(bytes: &[u8]) -> Facts {
         // An unreadable page tree (or an encrypted file) counts 0: unknown, not empty.
         pages: (meta.page_count > 0).then_some(meta.page_count),
         date: meta.creation_date.as_deref().and_then(crate::bundle::metadata_date),
+        printed: None,
     }
 }
 
@@ -94,7 +98,7 @@ fn tiff(bytes: &[u8]) -> Facts {
             decoder.next_image().ok()?;
         }
     })();
-    Facts { pages, date: exif_date(&mut BufReader::new(Cursor::new(bytes))) }
+    Facts { pages, date: exif_date(&mut BufReader::new(Cursor::new(bytes))), printed: None }
 }
 
 fn exif_date<R: std::io::BufRead + std::io::Seek>(reader: &mut R) -> Option<String> {

@@ -148,7 +148,11 @@ async fn prepare(state: &AppState, layout: Layout) -> AppResult<Prepared> {
     let city = if state.config.city.is_empty() { String::new() } else { names::sanitize(&state.config.city) };
     let root = format!("{city}{year}年度质量工作考核迎检材料");
     let facts = crate::facts::of_all(state).await?;
-    let files = plan::plan(&state.catalogue, &root, &rows, &facts);
+    let mut files = plan::plan(&state.catalogue, &root, &rows, &facts);
+    let mut spans = crate::print::spans(&state.catalogue, &files, &facts);
+    for f in &mut files {
+        f.printed = spans.remove(&f.number);
+    }
     let day = workbook_date(local);
     let title = format!("{}{}印证材料目录", state.config.city, state.catalogue.name);
     let as_of_text = local.strftime("%Y年%-m月%-d日").to_string();

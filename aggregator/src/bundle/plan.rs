@@ -33,6 +33,8 @@ pub struct PlannedFile {
     pub date: Option<String>,
     /// 页数, when the content tells.
     pub pages: Option<u32>,
+    /// 起止页 in the paper version (`03 质量安全监管 第5–6页`), once it has been printed.
+    pub printed: Option<String>,
     pub remarks: Vec<String>,
 }
 
@@ -81,6 +83,7 @@ pub fn plan(
                 author: archival::issuer(&title).unwrap_or_else(|| dept_name(&r.department)),
                 date: told(archival::doc_date).or_else(|| found.and_then(|f| f.date.clone())),
                 pages: found.and_then(|f| f.pages),
+                printed: None,
                 title,
                 remarks: if r.placement == Filed::Item && kind != Kind::Unclassified {
                     vec![kind.label().to_string()]

@@ -9,16 +9,17 @@ use yingjian_shared::{Catalogue, Contacts, ItemCode};
 use super::plan::PlannedFile;
 use super::sheet::{self, Cell, Column, Row};
 
-/// The 目录's columns, as DA/T 22-2015 lists them.
-const TOC_COLUMNS: [Column; 8] = [
+/// The 目录's columns, as DA/T 22-2015 lists them, with where each file is in the paper version.
+const TOC_COLUMNS: [Column; 9] = [
     ("序号", 6.0),
     ("档号", 11.0),
     ("文号", 20.0),
     ("责任者", 20.0),
-    ("题名", 52.0),
+    ("题名", 50.0),
     ("日期", 10.0),
     ("页数", 6.0),
-    ("备注", 18.0),
+    ("起止页", 16.0),
+    ("备注", 16.0),
 ];
 
 const CHECK_COLUMNS: [Column; 5] =
@@ -100,6 +101,7 @@ pub fn toc_xlsx(
                 f.title.as_str().into(),
                 f.date.as_deref().into(),
                 f.pages.into(),
+                f.printed.as_deref().into(),
                 f.remarks.join("；").into(),
             ]),
         })

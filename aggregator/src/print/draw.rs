@@ -89,6 +89,25 @@ fn heading(catalogue: &Catalogue, item: &str) -> String {
     }
 }
 
+/// The first page of each file in a volume of files taking `pages`, and the volume's pages: a
+/// cover, the 目录 (a line per file and per item, `TOC_ROWS` a page), then the files. The
+/// electronic 目录 reads its 起止页 from here too.
+pub fn layout(files: &[&PlannedFile], pages: &[usize]) -> (Vec<usize>, usize) {
+    let headings =
+        files.windows(2).filter(|w| w[0].item != w[1].item).count() + usize::from(!files.is_empty());
+    let toc_pages = (files.len() + headings).div_ceil(TOC_ROWS).max(1);
+    let mut next = 1 + toc_pages + 1;
+    let starts = pages
+        .iter()
+        .map(|p| {
+            let start = next;
+            next += p;
+            start
+        })
+        .collect();
+    (starts, next - 1)
+}
+
 /// Draws a volume; answers its bytes and its page count. `pages[i]` is what `printed[i]` takes.
 pub fn volume(
     font: &Font,
@@ -99,21 +118,14 @@ pub fn volume(
     pages: &[usize],
 ) -> Result<(Vec<u8>, usize), String> {
     // The 目录 first, with every file's 起止页: cover, then the 目录's own pages, then the files.
-    let headings =
-        files.windows(2).filter(|w| w[0].item != w[1].item).count() + usize::from(!files.is_empty());
-    let toc_pages = (files.len() + headings).div_ceil(TOC_ROWS).max(1);
-    let mut next = 1 + toc_pages + 1;
+    let (starts, total) = layout(files, pages);
     let mut lines = Vec::new();
-    let mut starts = Vec::new();
     for (i, f) in files.iter().enumerate() {
         if i == 0 || files[i - 1].item != f.item {
             lines.push(TocLine::Heading(heading(catalogue, &f.item)));
         }
-        starts.push(next);
-        lines.push(TocLine::File(f, next, next + pages[i] - 1));
-        next += pages[i];
+        lines.push(TocLine::File(f, starts[i], starts[i] + pages[i] - 1));
     }
-    let total = next - 1;
 
     let configuration =
         ConfigurationBuilder::new().with_version(PdfVersion::Pdf20).finish().map_err(|e| format!("{e:?}"))?;

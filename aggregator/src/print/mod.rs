@@ -8,6 +8,7 @@ mod draw;
 mod font;
 mod shelf;
 
+use std::collections::HashMap;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use yingjian_shared::{Catalogue, ItemCode, sniff};
 use crate::blobs::BlobStore;
 use crate::bundle::PlannedFile;
 use crate::error::{AppError, AppResult};
+use crate::facts::Facts;
 use crate::state::AppState;
 
 pub use font::find_font;
@@ -148,9 +150,10 @@ pub async fn build(state: &AppState, out_dir: &Path) -> AppResult<PrintReport> {
     let heading = format!("{}{}", state.config.city, catalogue.name);
     let blobs = state.blobs.clone();
     let out_dir = out_dir.to_path_buf();
-    tokio::task::spawn_blocking(move || -> AppResult<PrintReport> {
+    let job = tokio::task::spawn_blocking(move || -> AppResult<(PrintReport, Vec<(String, u32)>)> {
         fs::create_dir_all(&out_dir)?;
         let mut report = PrintReport::default();
+        let mut printed_pages = Vec::new();
         for volume in volumes(&catalogue, &files) {
             // One file in memory at a time while counting; the writer keeps what it embeds.
             let printed: Vec<Printed> = volume.files.iter().map(|f| load(&*blobs, f)).collect();
@@ -160,6 +163,7 @@ pub async fn build(state: &AppState, out_dir: &Path) -> AppResult<PrintReport> {
                 }
             }
             let pages: Vec<usize> = printed.iter().map(Printed::pages).collect();
+            printed_pages.extend(volume.files.iter().zip(&pages).map(|(f, p)| (f.sha256.clone(), *p as u32)));
             let cover = draw::Cover { heading: &heading, volume: &volume.title, as_of: &as_of };
             let (bytes, total) = draw::volume(&font, &catalogue, &cover, &volume.files, printed, &pages)
                 .map_err(|e| AppError::internal(format!("{}: {e}", volume.file_name)))?;
@@ -171,8 +175,35 @@ pub async fn build(state: &AppState, out_dir: &Path) -> AppResult<PrintReport> {
             report.written.push((target, total));
         }
         crate::durable::sync_folder(&out_dir)?;
-        Ok(report)
-    })
-    .await
-    .map_err(AppError::internal)?
+        Ok((report, printed_pages))
+    });
+    let (report, printed_pages) = job.await.map_err(AppError::internal)??;
+    // So that the electronic 目录 gives the same 起止页 as the paper.
+    state.db.set_printed_pages(printed_pages).await?;
+    Ok(report)
+}
+
+/// Where each file of a plan is in the paper version (`03 质量安全监管 第5–6页`), by 序号, for
+/// the electronic 目录: known for a volume once a print build has seen every file in it.
+pub(crate) fn spans(
+    catalogue: &Catalogue,
+    files: &[PlannedFile],
+    facts: &HashMap<String, Facts>,
+) -> HashMap<usize, String> {
+    let mut out = HashMap::new();
+    for volume in volumes(catalogue, files) {
+        let pages: Option<Vec<usize>> = volume
+            .files
+            .iter()
+            .map(|f| facts.get(&f.sha256).and_then(|x| x.printed).map(|p| p as usize))
+            .collect();
+        let Some(pages) = pages else { continue };
+        let (starts, _) = draw::layout(&volume.files, &pages);
+        let stem = volume.file_name.trim_end_matches(".pdf");
+        for ((f, start), n) in volume.files.iter().zip(starts).zip(pages) {
+            let span = if n <= 1 { format!("{start}") } else { format!("{start}–{}", start + n - 1) };
+            out.insert(f.number, format!("{stem} 第{span}页"));
+        }
+    }
+    out
 }

@@ -126,7 +126,7 @@ book = openpyxl.load_workbook(io.BytesIO(z.read(root + '00 目录.xlsx')))
 assert book.sheetnames == ['目录', '校验信息'], book.sheetnames
 sheet = book['目录']
 header = [c.value for c in sheet[2]]
-assert header == ['序号', '档号', '文号', '责任者', '题名', '日期', '页数', '备注'], header
+assert header == ['序号', '档号', '文号', '责任者', '题名', '日期', '页数', '起止页', '备注'], header
 rows = list(sheet.iter_rows(min_row=3, values_only=True))
 print(len(rows), rows[0][0], rows[1][1])
 ";

@@ -83,7 +83,7 @@ book = openpyxl.load_workbook(io.BytesIO(z.read(root + '00 目录.xlsx')))
 assert book.sheetnames == ['目录', '校验信息'], book.sheetnames
 ws = book['目录']
 assert ws['A1'].value == '平顶山市迎接2021年度河南省政府质量工作考核印证材料目录', ws['A1'].value
-assert [c.value for c in ws[2]] == ['序号', '档号', '文号', '责任者', '题名', '日期', '页数', '备注']
+assert [c.value for c in ws[2]] == ['序号', '档号', '文号', '责任者', '题名', '日期', '页数', '起止页', '备注']
 for sheet in book.worksheets:
     setup = sheet.page_setup
     assert setup.orientation == 'landscape' and str(setup.paperSize) == '9', (setup.orientation, setup.paperSize)

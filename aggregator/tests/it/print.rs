@@ -148,6 +148,30 @@ async fn the_paper_version_has_every_page_numbered_bookmarked_and_in_order() {
         .unwrap();
     assert!(status.success());
 
+    // The electronic 目录 built after it gives the same 起止页 (and names the volume).
+    let bundle = yingjian_aggregator::bundle::Bundles::new(scratch.path().join("bundles"))
+        .build(&s.state, "test", yingjian_aggregator::bundle::Layout::Plain, |_, _| {})
+        .await
+        .unwrap();
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&bundle.path).unwrap()).unwrap();
+    let mut toc = String::new();
+    std::io::Read::read_to_string(
+        &mut archive.by_name("平顶山市2021年度质量工作考核迎检材料/00 目录.html").unwrap(),
+        &mut toc,
+    )
+    .unwrap();
+    for (title, span) in [
+        ("方案", "03 质量安全监管 第5–6页"),
+        ("现场检查记录", "03 质量安全监管 第13–15页"),
+        ("公安局自评报告", "00 自评报告 第3–6页"),
+    ] {
+        let row = toc
+            .lines()
+            .find(|l| l.contains(&format!("<td>{title}</td>")))
+            .unwrap_or_else(|| panic!("{title}: {toc}"));
+        assert!(row.contains(&format!("<td>{span}</td>")), "{title}: {row}");
+    }
+
     // Built twice from the same state: the same bytes.
     let again = scratch.path().join("again");
     yingjian_aggregator::print::build(&s.state, &again).await.unwrap();
