@@ -19,9 +19,6 @@ pub struct Config {
     pub city: String,
     /// The office's contact line printed at the foot of each 催办通知 (`联系人：…，电话：…`).
     pub notice_contact: String,
-    /// The font of the printed PDFs (`print`): `path` or `path#index` of a `.ttc`; a system
-    /// font with Chinese (Noto Sans CJK SC, SimSun) otherwise.
-    pub print_font: Option<String>,
     /// Address to listen on.
     pub listen: SocketAddr,
     /// Data folder: database, blobs, bundles.
@@ -39,6 +36,7 @@ pub struct Config {
     pub bundle: BundleSettings,
     pub timeouts: Timeouts,
     pub uploads: UploadSettings,
+    pub print: PrintSettings,
     /// Write blobs of 1 MiB or more past the page cache (`O_DIRECT`, Linux) where the
     /// filesystem allows it; `false` writes every blob through the cache.
     pub direct_io: bool,
@@ -75,6 +73,25 @@ impl Default for UploadSettings {
     }
 }
 
+/// `[print]`: the paper version (`print`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PrintSettings {
+    /// The font: `path` or `path#index` of a `.ttc`; a system font with Chinese (Noto Sans CJK
+    /// SC, SimSun) otherwise.
+    pub font: Option<String>,
+    /// LibreOffice, to turn Office files into pages: `soffice` on PATH when unset, never when `""`.
+    pub soffice: Option<String>,
+    /// Longest LibreOffice may take over one file.
+    pub office_timeout_secs: u64,
+}
+
+impl Default for PrintSettings {
+    fn default() -> Self {
+        PrintSettings { font: None, soffice: None, office_timeout_secs: 120 }
+    }
+}
+
 /// `[bundle]`: the nightly build.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -103,7 +120,6 @@ impl Default for Config {
         Config {
             city: String::new(),
             notice_contact: String::new(),
-            print_font: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data: PathBuf::from("yingjian-data"),
             catalogue: None,
@@ -114,6 +130,7 @@ impl Default for Config {
             bundle: BundleSettings::default(),
             timeouts: Timeouts::default(),
             uploads: UploadSettings::default(),
+            print: PrintSettings::default(),
             direct_io: true,
         }
     }

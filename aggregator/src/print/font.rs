@@ -1,4 +1,4 @@
-//! The CJK font the printed text is set in: `print_font` from the configuration, else one of the
+//! The CJK font the printed text is set in: `[print] font` from the configuration, else one of the
 //! system's (Debian's and Fedora's Noto Sans CJK SC, Windows' SimSun or Microsoft YaHei). Only
 //! the glyphs used are embedded (krilla subsets it).
 
@@ -36,10 +36,10 @@ pub fn find_font(configured: Option<&str>) -> AppResult<krilla::text::Font> {
         }
     }
     Err(AppError::Config(match configured {
-        Some(c) => format!("print_font = {c:?} is not a font file this server can read"),
+        Some(c) => format!("[print] font = {c:?} is not a font file this server can read"),
         None => {
             "no font with Chinese characters found for the printed PDFs: install fonts-noto-cjk (Debian), \
-                 or set print_font = \"/path/to/font.ttc#index\" in aggregator.toml"
+                 or set font = \"/path/to/font.ttc#index\" under [print] in aggregator.toml"
                 .to_string()
         }
     }))

@@ -6,6 +6,7 @@
 
 mod draw;
 mod font;
+mod office;
 mod shelf;
 
 use std::collections::HashMap;
@@ -111,7 +112,7 @@ fn area_of(catalogue: &Catalogue, code: ItemCode) -> Option<(u8, String)> {
 }
 
 /// Reads what a file will print as (blocking).
-fn load(blobs: &dyn BlobStore, f: &PlannedFile) -> Printed {
+fn load(blobs: &dyn BlobStore, office: Option<&office::Converter>, f: &PlannedFile) -> Printed {
     let name = f.path.rsplit('/').next().unwrap_or(&f.path);
     if f.size > MAX_PRINTED_FILE {
         return Printed::Placeholder(format!(
@@ -122,30 +123,49 @@ fn load(blobs: &dyn BlobStore, f: &PlannedFile) -> Printed {
     if blobs.open_blob(&f.sha256).and_then(|mut r| r.read_to_end(&mut bytes)).is_err() {
         return Printed::Placeholder(format!("《{name}》读取失败，请查阅电子版材料包。"));
     }
+    let damaged = || {
+        Printed::Placeholder(format!(
+            "《{name}》是损坏或加密的 PDF 文件，无法合并打印，请查阅电子版材料包中的原件。"
+        ))
+    };
     match sniff(&bytes[..bytes.len().min(16)]) {
-        Some("pdf") => match krilla::pdf::Pdf::new(bytes) {
-            Ok(pdf) if !pdf.pages().is_empty() => {
-                let n = pdf.pages().len();
-                Printed::Pdf(Arc::new(pdf), n)
-            }
-            _ => Printed::Placeholder(format!(
-                "《{name}》是损坏或加密的 PDF 文件，无法合并打印，请查阅电子版材料包中的原件。"
-            )),
-        },
+        Some("pdf") => pdf(bytes).unwrap_or_else(damaged),
         Some("jpeg" | "png" | "bmp" | "tiff" | "gif" | "webp") => match draw::pictures(bytes) {
             Ok(pictures) if !pictures.is_empty() => Printed::Pictures(pictures),
             _ => Printed::Placeholder(format!("《{name}》图片无法解码，请查阅电子版材料包。")),
         },
-        _ => Printed::Placeholder(format!(
-            "《{name}》为 Word、Excel、WPS、OFD 或视频等格式，此处不能直接打印，原件见电子版材料包。"
-        )),
+        _ => match office.filter(|_| office::is_convertible(name)) {
+            Some(converter) => match converter.convert(name, &bytes) {
+                Ok(as_pdf) => pdf(as_pdf).unwrap_or_else(|| {
+                    Printed::Placeholder(format!("《{name}》转换为 PDF 后无法读取，原件见电子版材料包。"))
+                }),
+                Err(why) => {
+                    tracing::warn!(%why, file = %f.path, "an Office file did not convert");
+                    Printed::Placeholder(format!("《{name}》未能转换为可打印的页面，原件见电子版材料包。"))
+                }
+            },
+            None => Printed::Placeholder(format!(
+                "《{name}》为 Word、Excel、WPS、OFD 或视频等格式，此处不能直接打印，原件见电子版材料包。"
+            )),
+        },
     }
+}
+
+/// A PDF that reads and has pages.
+fn pdf(bytes: Vec<u8>) -> Option<Printed> {
+    let pdf = krilla::pdf::Pdf::new(bytes).ok()?;
+    let pages = pdf.pages().len();
+    (pages > 0).then(|| Printed::Pdf(Arc::new(pdf), pages))
 }
 
 /// Builds the printable PDFs of the current state into `out_dir`.
 pub async fn build(state: &AppState, out_dir: &Path) -> AppResult<PrintReport> {
     let (files, as_of) = crate::bundle::printable(state).await?;
-    let font = find_font(state.config.print_font.as_deref())?;
+    let font = find_font(state.config.print.font.as_deref())?;
+    let office = office::Converter::find(
+        state.config.print.soffice.as_deref(),
+        std::time::Duration::from_secs(state.config.print.office_timeout_secs.max(1)),
+    );
     let catalogue = state.catalogue.clone();
     let heading = format!("{}{}", state.config.city, catalogue.name);
     let blobs = state.blobs.clone();
@@ -156,7 +176,8 @@ pub async fn build(state: &AppState, out_dir: &Path) -> AppResult<PrintReport> {
         let mut printed_pages = Vec::new();
         for volume in volumes(&catalogue, &files) {
             // One file in memory at a time while counting; the writer keeps what it embeds.
-            let printed: Vec<Printed> = volume.files.iter().map(|f| load(&*blobs, f)).collect();
+            let printed: Vec<Printed> =
+                volume.files.iter().map(|f| load(&*blobs, office.as_ref(), f)).collect();
             for (f, p) in volume.files.iter().zip(&printed) {
                 if let Printed::Placeholder(why) = p {
                     report.problems.push(format!("{} {}：{why}", f.reference, f.path));

@@ -53,7 +53,12 @@ fn encrypted_pdf() -> Vec<u8> {
 
 #[tokio::test]
 async fn the_paper_version_has_every_page_numbered_bookmarked_and_in_order() {
-    let s = TestServer::with_config(|c| c.city = "平顶山市".into()).await;
+    // Without LibreOffice (`soffice = ""`): the Word file gets a placeholder.
+    let s = TestServer::with_config(|c| {
+        c.city = "平顶山市".into();
+        c.print.soffice = Some(String::new());
+    })
+    .await;
     let police = s.token(Some("police"), "pc-1").await;
     let scratch = tempfile::tempdir().unwrap();
     let mut png = Vec::new();
@@ -82,9 +87,12 @@ async fn the_paper_version_has_every_page_numbered_bookmarked_and_in_order() {
         assert!(s.file(&police, path, bytes).await.is_success(), "{path}");
     }
     // The CLI prints a line for each file that got a placeholder.
+    let config = scratch.path().join("aggregator.toml");
+    std::fs::write(&config, format!("data = {:?}\n[print]\nsoffice = \"\"\n", s.dir.path().join("data")))
+        .unwrap();
     let cli = Command::new(env!("CARGO_BIN_EXE_yingjian-aggregator"))
-        .args(["print", "--data"])
-        .arg(s.dir.path().join("data"))
+        .args(["print", "--config"])
+        .arg(&config)
         .arg("--out")
         .arg(scratch.path().join("cli"))
         .output()
@@ -199,4 +207,28 @@ async fn the_office_builds_the_paper_version_from_the_bundles_page() {
     let r =
         s.req(reqwest::Method::GET, "/bundles/print/..%2Fyingjian.sqlite3", &office).send().await.unwrap();
     assert_eq!(r.status(), reqwest::StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn office_files_are_converted_when_libreoffice_is_there() {
+    let s = TestServer::start().await;
+    let police = s.token(Some("police"), "pc-1").await;
+    let mut book = rust_xlsxwriter::Workbook::new();
+    book.add_worksheet().write_string(0, 0, "查获假冒商品登记表").unwrap();
+    let xlsx = book.save_to_buffer().unwrap();
+    s.file(&police, "08.03 昆仑2021专项行动/文件/登记表.xlsx", &xlsx).await;
+    let out = tempfile::tempdir().unwrap();
+    let built = yingjian_aggregator::print::build(&s.state, out.path()).await.unwrap();
+    let volume = &built.written[0].0;
+    let text: String = poppler("pdftotext", &[], volume).chars().filter(|c| !c.is_whitespace()).collect();
+    let on_path =
+        std::env::split_paths(&std::env::var_os("PATH").unwrap()).any(|d| d.join("soffice").is_file());
+    if on_path {
+        assert!(built.problems.is_empty(), "{:?}", built.problems);
+        assert!(text.contains("查获假冒商品登记表"), "the sheet's own text is printed: {text}");
+    } else {
+        println!("SKIPPED conversion: no soffice on PATH (apt-get install libreoffice-calc-nogui)");
+        assert_eq!(built.problems.len(), 1);
+        assert!(text.contains("此处不能直接打印"), "{text}");
+    }
 }
