@@ -119,16 +119,25 @@ fn load(blobs: &dyn BlobStore, office: Option<&office::Converter>, f: &PlannedFi
             "《{name}》较大（超过 64 MB），未合并打印，请查阅电子版材料包。"
         ));
     }
+    let unread = || Printed::Placeholder(format!("《{name}》读取失败，请查阅电子版材料包。"));
+    let Ok(mut reader) = blobs.open_blob(&f.sha256) else { return unread() };
+    // What the first bytes say decides whether the rest is read at all.
     let mut bytes = Vec::with_capacity(f.size as usize);
-    if blobs.open_blob(&f.sha256).and_then(|mut r| r.read_to_end(&mut bytes)).is_err() {
-        return Printed::Placeholder(format!("《{name}》读取失败，请查阅电子版材料包。"));
+    if (&mut reader).take(16).read_to_end(&mut bytes).is_err() {
+        return unread();
+    }
+    let kind = sniff(&bytes);
+    let wanted = matches!(kind, Some("pdf" | "jpeg" | "png" | "bmp" | "tiff" | "gif" | "webp"))
+        || (office.is_some() && office::is_convertible(name));
+    if wanted && reader.read_to_end(&mut bytes).is_err() {
+        return unread();
     }
     let damaged = || {
         Printed::Placeholder(format!(
             "《{name}》是损坏或加密的 PDF 文件，无法合并打印，请查阅电子版材料包中的原件。"
         ))
     };
-    match sniff(&bytes[..bytes.len().min(16)]) {
+    match kind {
         Some("pdf") => pdf(bytes).unwrap_or_else(damaged),
         Some("jpeg" | "png" | "bmp" | "tiff" | "gif" | "webp") => match draw::pictures(bytes) {
             Ok(pictures) if !pictures.is_empty() => Printed::Pictures(pictures),

@@ -455,6 +455,55 @@ async fn main() -> Result<()> {
     );
     std::fs::remove_dir_all(&out)?;
 
+    // 4b. The paper version of that state, with 100 real 40-page PDFs (a line of text on every
+    // page) and 20 pictures added: pages drawn per second and the peak memory.
+    for i in 0..100u32 {
+        let path = format!("08.03 昆仑2021专项行动/文件/印证材料{i:03}.pdf");
+        yingjian_tests::deliver(&client, &url, &police, &path, &text_pdf(i, 40))
+            .await
+            .map_err(anyhow::Error::msg)?;
+    }
+    for i in 0..20u32 {
+        let path = format!("08.03 昆仑2021专项行动/图片/现场照片{i:02}.png");
+        yingjian_tests::deliver(&client, &url, &police, &path, &picture(i)?)
+            .await
+            .map_err(anyhow::Error::msg)?;
+    }
+    let print_out = scratch.path().join("print");
+    Command::new("sync").status()?;
+    let t0 = Instant::now();
+    let mut printer = Command::new(bin.join("yingjian-aggregator"))
+        .args(["print", "--data"])
+        .arg(&data)
+        .arg("--out")
+        .arg(&print_out)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let mut print_rss = 0.0f64;
+    while printer.try_wait()?.is_none() {
+        print_rss = print_rss.max(peak_rss_mib(printer.id()));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let print_time = t0.elapsed();
+    let mut said = String::new();
+    std::io::Read::read_to_string(&mut printer.stdout.take().context("print's output")?, &mut said)?;
+    let pages: usize = said
+        .lines()
+        .filter_map(|l| l.split('\t').nth(1)?.strip_suffix(" pages")?.parse::<usize>().ok())
+        .sum();
+    t.row(
+        &format!("纸质版, {pages} pages (pages/s)"),
+        format!("{:.0}", pages as f64 / print_time.as_secs_f64()),
+        "-".into(),
+        format!(
+            "{:.1} s for {} volumes (4000 PDF pages, 20 pictures, placeholders for the rest); peak RSS {print_rss:.1} MiB",
+            print_time.as_secs_f64(),
+            said.lines().count()
+        ),
+    );
+    std::fs::remove_dir_all(&print_out)?;
+
     // 5. Restart over many unchanged files.
     let files = env_num("BENCH_FILES", 10_000);
     let many = item.join("many");
@@ -693,4 +742,43 @@ async fn flood(bin: &Path, scratch: &Path, t: &mut Table) -> Result<()> {
     drop(subscriber);
     drop(server);
     Ok(())
+}
+
+/// A real PDF of `pages` pages with a line of text on each (lopdf writes it), distinct per `seed`.
+fn text_pdf(seed: u32, pages: u32) -> Vec<u8> {
+    use lopdf::{Document, Object, Stream, dictionary};
+    let mut doc = Document::with_version("1.5");
+    let pages_id = doc.new_object_id();
+    let font =
+        doc.add_object(dictionary! { "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica" });
+    let kids: Vec<Object> = (0..pages)
+        .map(|i| {
+            let text = format!("BT /F1 14 Tf 72 760 Td (Evidence {seed} page {i}) Tj ET");
+            let content = doc.add_object(Stream::new(dictionary! {}, text.into_bytes()));
+            let media: Vec<Object> = vec![0.into(), 0.into(), 595.into(), 842.into()];
+            let resources = dictionary! { "Font" => dictionary! { "F1" => font } };
+            let page = dictionary! { "Type" => "Page", "Parent" => pages_id, "MediaBox" => media, "Contents" => content, "Resources" => resources };
+            doc.add_object(page).into()
+        })
+        .collect();
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => i64::from(pages) }),
+    );
+    let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog);
+    let mut out = Vec::new();
+    doc.save_to(&mut out).expect("a PDF in memory");
+    out
+}
+
+/// A photo-sized PNG (1600 × 1200), distinct per `seed`.
+fn picture(seed: u32) -> Result<Vec<u8>> {
+    let img = image::RgbImage::from_fn(1600, 1200, |x, y| {
+        image::Rgb([(x + seed) as u8, (y ^ seed) as u8, (x ^ y) as u8])
+    });
+    let mut png = Vec::new();
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)?;
+    Ok(png)
 }
