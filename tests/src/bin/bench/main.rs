@@ -399,22 +399,7 @@ async fn main() -> Result<()> {
     // 4. The bundle of what the agent delivered, against tar over the same files.
     let out = scratch.path().join("bundles");
     // Each of the three writers starts with nothing of the others' left to flush.
-    Command::new("sync").status()?;
-    let t0 = Instant::now();
-    let mut bundler = Command::new(bin.join("yingjian-aggregator"))
-        .args(["bundle", "--data"])
-        .arg(&data)
-        .arg("--out")
-        .arg(&out)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let mut bundle_rss = 0.0f64;
-    while bundler.try_wait()?.is_none() {
-        bundle_rss = bundle_rss.max(peak_rss_mib(bundler.id()));
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let bundle_time = t0.elapsed();
+    let (bundle_time, bundle_rss, _) = timed_aggregator(&bin, "bundle", &data, &out)?;
     let tar_file = scratch.path().join("anchor.tar");
     let tar = best_of(1, || {
         Ok(Command::new("tar").arg("cf").arg(&tar_file).arg("-C").arg(&folder).arg(".").status()?)
@@ -470,24 +455,7 @@ async fn main() -> Result<()> {
             .map_err(anyhow::Error::msg)?;
     }
     let print_out = scratch.path().join("print");
-    Command::new("sync").status()?;
-    let t0 = Instant::now();
-    let mut printer = Command::new(bin.join("yingjian-aggregator"))
-        .args(["print", "--data"])
-        .arg(&data)
-        .arg("--out")
-        .arg(&print_out)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let mut print_rss = 0.0f64;
-    while printer.try_wait()?.is_none() {
-        print_rss = print_rss.max(peak_rss_mib(printer.id()));
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let print_time = t0.elapsed();
-    let mut said = String::new();
-    std::io::Read::read_to_string(&mut printer.stdout.take().context("print's output")?, &mut said)?;
+    let (print_time, print_rss, said) = timed_aggregator(&bin, "print", &data, &print_out)?;
     let pages: usize = said
         .lines()
         .filter_map(|l| l.split('\t').nth(1)?.strip_suffix(" pages")?.parse::<usize>().ok())
@@ -742,6 +710,28 @@ async fn flood(bin: &Path, scratch: &Path, t: &mut Table) -> Result<()> {
     drop(subscriber);
     drop(server);
     Ok(())
+}
+
+/// Runs `yingjian-aggregator <command> --data DATA --out OUT` from a synced disk: how long it
+/// took, its peak RSS and what it printed.
+fn timed_aggregator(bin: &Path, command: &str, data: &Path, out: &Path) -> Result<(Duration, f64, String)> {
+    Command::new("sync").status()?;
+    let said = tempfile::NamedTempFile::new()?;
+    let t0 = Instant::now();
+    let mut child = Command::new(bin.join("yingjian-aggregator"))
+        .args([command, "--data"])
+        .arg(data)
+        .arg("--out")
+        .arg(out)
+        .stdout(said.reopen()?)
+        .stderr(Stdio::null())
+        .spawn()?;
+    let mut rss = 0.0f64;
+    while child.try_wait()?.is_none() {
+        rss = rss.max(peak_rss_mib(child.id()));
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Ok((t0.elapsed(), rss, std::fs::read_to_string(said.path())?))
 }
 
 /// A real PDF of `pages` pages with a line of text on each (lopdf writes it), distinct per `seed`.
