@@ -184,7 +184,8 @@ pub async fn build(state: &AppState, out_dir: &Path) -> AppResult<PrintReport> {
         let mut report = PrintReport::default();
         let mut printed_pages = Vec::new();
         for volume in volumes(&catalogue, &files) {
-            // One file in memory at a time while counting; the writer keeps what it embeds.
+            // All of a volume is read before it is drawn (its 目录 needs every page count); the
+            // split at MAX_VOLUME_INPUT bounds what that holds.
             let printed: Vec<Printed> =
                 volume.files.iter().map(|f| load(&*blobs, office.as_ref(), f)).collect();
             for (f, p) in volume.files.iter().zip(&printed) {

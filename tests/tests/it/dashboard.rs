@@ -106,6 +106,13 @@ async fn the_office_watches_evidence_arrive_live() {
         browser.current_url().await.ok()?.path().ends_with("/items/8.3").then_some(())
     })
     .await;
+    // A page that does not exist says so in Chinese, with the way back.
+    browser.goto(&format!("{}/no-such-page", server.url())).await.unwrap();
+    let missing = text(&browser, "body").await;
+    assert!(
+        missing.contains("未找到") && missing.contains("没有这个页面") && missing.contains("返回首页"),
+        "{missing}"
+    );
     browser.goto(&format!("{}/overview", server.url())).await.unwrap();
     assert_eq!(text(&browser, "#points-covered").await, "9", "8.3 (4) + 1.6 (5)");
     let police_row = text(&browser, "tr[data-dept=police]").await;
