@@ -71,14 +71,21 @@ pub struct PrintReport {
     pub problems: Vec<String>,
 }
 
-/// The volumes of a plan, in catalogue order.
-pub fn volumes<'a>(catalogue: &Catalogue, files: &'a [PlannedFile]) -> Vec<Volume<'a>> {
+/// The volumes of a plan, in catalogue order. What counts towards a volume's input is what will
+/// be embedded: files whose pages the content examination could tell (`facts`).
+pub fn volumes<'a, S: std::hash::BuildHasher>(
+    catalogue: &Catalogue,
+    files: &'a [PlannedFile],
+    facts: &HashMap<String, Facts, S>,
+) -> Vec<Volume<'a>> {
+    let input =
+        |f: &PlannedFile| if facts.get(&f.sha256).is_some_and(|x| x.pages.is_some()) { f.size } else { 0 };
     let mut out: Vec<Volume<'a>> = Vec::new();
     let mut push = |key: (String, String), f: &'a PlannedFile| {
         let fits = out.last().is_some_and(|v| {
             let same = v.file_name.starts_with(&key.0);
-            let input: u64 = v.files.iter().map(|f| f.size).sum();
-            same && (input + f.size <= MAX_VOLUME_INPUT || v.files.is_empty())
+            let held: u64 = v.files.iter().map(|f| input(f)).sum();
+            same && (held + input(f) <= MAX_VOLUME_INPUT || v.files.is_empty())
         });
         if !fits {
             let part = out.iter().filter(|v| v.file_name.starts_with(&key.0)).count();
@@ -170,6 +177,7 @@ fn pdf(bytes: Vec<u8>) -> Option<Printed> {
 /// Builds the printable PDFs of the current state into `out_dir`.
 pub async fn build(state: &AppState, out_dir: &Path) -> AppResult<PrintReport> {
     let (files, as_of) = crate::bundle::printable(state).await?;
+    let facts = crate::facts::of_all(state).await?;
     let font = find_font(state.config.print.font.as_deref())?;
     let office = office::Converter::find(
         state.config.print.soffice.as_deref(),
@@ -183,7 +191,7 @@ pub async fn build(state: &AppState, out_dir: &Path) -> AppResult<PrintReport> {
         fs::create_dir_all(&out_dir)?;
         let mut report = PrintReport::default();
         let mut printed_pages = Vec::new();
-        for volume in volumes(&catalogue, &files) {
+        for volume in volumes(&catalogue, &files, &facts) {
             // All of a volume is read before it is drawn (its 目录 needs every page count); the
             // split at MAX_VOLUME_INPUT bounds what that holds.
             let printed: Vec<Printed> =
@@ -222,7 +230,7 @@ pub(crate) fn spans(
     facts: &HashMap<String, Facts>,
 ) -> HashMap<usize, String> {
     let mut out = HashMap::new();
-    for volume in volumes(catalogue, files) {
+    for volume in volumes(catalogue, files, facts) {
         let pages: Option<Vec<usize>> = volume
             .files
             .iter()
@@ -237,4 +245,43 @@ pub(crate) fn spans(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(number: usize, sha: &str, size: u64) -> PlannedFile {
+        PlannedFile {
+            path: format!("f{number}.pdf"),
+            sha256: sha.into(),
+            size,
+            number,
+            reference: format!("08.03-{number:03}"),
+            item: "8.3".into(),
+            department: "公安局".into(),
+            doc_number: None,
+            author: "公安局".into(),
+            title: format!("f{number}"),
+            date: None,
+            pages: None,
+            printed: None,
+            remarks: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_volume_goes_on_in_another_past_its_input_and_only_what_is_embedded_counts() {
+        let catalogue = Catalogue::builtin();
+        let files: Vec<PlannedFile> = (1..=3).map(|n| file(n, &format!("{n}"), 60 << 20)).collect();
+        let readable = |shas: &[&str]| -> HashMap<String, Facts> {
+            shas.iter().map(|s| ((*s).to_string(), Facts { pages: Some(10), ..Facts::default() })).collect()
+        };
+        let names = |facts: &HashMap<String, Facts>| -> Vec<String> {
+            volumes(catalogue, &files, facts).into_iter().map(|v| v.file_name).collect()
+        };
+        assert_eq!(names(&readable(&["1", "2", "3"])), ["03 质量安全监管.pdf", "03 质量安全监管（续1）.pdf"]);
+        // Files that will only get a placeholder take no room.
+        assert_eq!(names(&readable(&["1"])), ["03 质量安全监管.pdf"]);
+    }
 }
