@@ -23,7 +23,6 @@ use crate::error::{AppError, AppResult};
 use crate::facts::Facts;
 use crate::state::AppState;
 
-pub use font::find_font;
 pub use shelf::Printouts;
 
 /// A volume's input is read into memory for the PDF writer, which holds what it embeds until the
@@ -178,7 +177,7 @@ fn pdf(bytes: Vec<u8>) -> Option<Printed> {
 pub async fn build(state: &AppState, out_dir: &Path) -> AppResult<PrintReport> {
     let (files, as_of) = crate::bundle::printable(state).await?;
     let facts = crate::facts::of_all(state).await?;
-    let font = find_font(state.config.print.font.as_deref())?;
+    let font = font::find_font(state.config.print.font.as_deref())?;
     let office = office::Converter::find(
         state.config.print.soffice.as_deref(),
         std::time::Duration::from_secs(state.config.print.office_timeout_secs.max(1)),
