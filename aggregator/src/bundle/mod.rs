@@ -14,6 +14,7 @@ mod shelf;
 mod toc;
 mod verify;
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::fs;
 use std::io::{self, BufWriter, Write};
@@ -26,6 +27,7 @@ use zip::{CompressionMethod, DateTime, ZipWriter};
 
 use crate::blobs::BlobStore;
 use crate::error::{AppError, AppResult};
+use crate::facts::Facts;
 use crate::state::AppState;
 use readahead::Piece;
 
@@ -122,11 +124,22 @@ struct Prepared {
 /// How often a plan is read again when the state changed while it was read.
 const CONSISTENT_READS: usize = 5;
 
-/// Plans the bundle of the current state, from one state: the records, the contacts and the
+/// The state a bundle (or the printed volumes) is made of: the files in 目录 order with what
+/// their contents say, read from one state.
+pub(crate) struct Planned {
+    pub files: Vec<PlannedFile>,
+    pub facts: HashMap<String, Facts>,
+    /// The state's last change, in China time.
+    pub local: jiff::civil::DateTime,
+    root: String,
+    contacts: Vec<(String, Contacts)>,
+    coverage: String,
+}
+
+/// Plans the files of the current state, from one state: the records, the contacts and the
 /// status are read again (a few times at most) until no change came between them, so the 目录
-/// always agrees with the files. The name carries the time of the last change and a fingerprint
-/// of what it holds: an unchanged state keeps its name, any change gives a new one.
-async fn prepare(state: &AppState, layout: Layout) -> AppResult<Prepared> {
+/// always agrees with the files.
+pub(crate) async fn planned(state: &AppState) -> AppResult<Planned> {
     let mut attempt = 0;
     let (rows, data) = loop {
         let before = state.generation();
@@ -144,15 +157,23 @@ async fn prepare(state: &AppState, layout: Layout) -> AppResult<Prepared> {
         .filter_map(|(dept, body, _)| serde_json::from_str(body).ok().map(|c| (dept.clone(), c)))
         .collect();
     let local = yingjian_shared::china_time(as_of(&rows, &data.contacts));
-    let year = state.catalogue.year;
     let city = if state.config.city.is_empty() { String::new() } else { names::sanitize(&state.config.city) };
-    let root = format!("{city}{year}年度质量工作考核迎检材料");
+    let root = format!("{city}{}年度质量工作考核迎检材料", state.catalogue.year);
     let facts = crate::facts::of_all(state).await?;
     let mut files = plan::plan(&state.catalogue, &root, &rows, &facts);
     let mut spans = crate::print::spans(&state.catalogue, &files, &facts);
     for f in &mut files {
         f.printed = spans.remove(&f.number);
     }
+    let coverage = format!("{}/{}", status.points_covered, status.points_total);
+    Ok(Planned { files, facts, local, root, contacts, coverage })
+}
+
+/// Plans the bundle of the current state. The name carries the time of the last change and a
+/// fingerprint of what it holds: an unchanged state keeps its name, any change gives a new one.
+async fn prepare(state: &AppState, layout: Layout) -> AppResult<Prepared> {
+    let Planned { files, local, root, contacts, coverage, .. } = planned(state).await?;
+    let year = state.catalogue.year;
     let day = workbook_date(local);
     let title = format!("{}{}印证材料目录", state.config.city, state.catalogue.name);
     let as_of_text = local.strftime("%Y年%-m月%-d日").to_string();
@@ -183,15 +204,7 @@ async fn prepare(state: &AppState, layout: Layout) -> AppResult<Prepared> {
     }
     let stamp = local.strftime("%Y%m%d-%H%M%S");
     let name = format!("yingjian-{year}-{stamp}-{}{}.zip", fingerprint(&manifest)?, layout.name_suffix());
-    let coverage = format!("{}/{}", status.points_covered, status.points_total);
     Ok(Prepared { name, root, local, generated, files, manifest, payload_bytes, coverage })
-}
-
-/// The files of the current state in 目录 order, and the date of its last change as the 目录
-/// writes it: what the printed volumes (`print`) are made of.
-pub(crate) async fn printable(state: &AppState) -> AppResult<(Vec<PlannedFile>, String)> {
-    let prepared = prepare(state, Layout::Plain).await?;
-    Ok((prepared.files, prepared.local.strftime("%Y年%-m月%-d日").to_string()))
 }
 
 fn workbook_date(local: jiff::civil::DateTime) -> (u16, u8, u8) {

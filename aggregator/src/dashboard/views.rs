@@ -17,7 +17,7 @@ use yingjian_shared::{
 };
 
 use super::contacts_form;
-use super::wording::{AuditLine, audit_line};
+use super::wording::{AuditLine, audit_line, trigger_label};
 use crate::auth::{Caller, WEB_AGENT};
 use crate::bundle::Layout;
 use crate::db::FileVerdict;
@@ -878,13 +878,7 @@ pub async fn bundles(State(state): State<AppState>, Viewer(caller): Viewer) -> P
         .filter_map(|(at, detail)| {
             let mut parts = detail.split(' ');
             let name = parts.next()?.to_string();
-            let how = match parts.next() {
-                Some("(nightly)") => "每晚自动",
-                Some("(dashboard)") => "打包页",
-                Some("(api)") => "接口",
-                Some("(cli)") => "命令行",
-                _ => "",
-            };
+            let how = parts.next().and_then(trigger_label).unwrap_or_default();
             let covered =
                 parts.find_map(|p| p.strip_prefix("covered=")).unwrap_or_default().replace('/', " / ");
             Some((name, (format!("{} {how}", local(at)), covered)))

@@ -50,6 +50,17 @@ pub fn action_label(action: &str) -> &'static str {
     }
 }
 
+/// Who started a bundle build, as its audit entry writes it (`(nightly)`), in words.
+pub fn trigger_label(trigger: &str) -> Option<&'static str> {
+    match trigger {
+        "(nightly)" => Some("每晚自动"),
+        "(dashboard)" => Some("打包页"),
+        "(api)" => Some("接口"),
+        "(cli)" => Some("命令行"),
+        _ => None,
+    }
+}
+
 /// A detail as written by the server (`路径 sha256=… size=…`, `token #3`, `包名 (nightly)`)
 /// in words, and the hash it named.
 fn readable_detail(detail: &str) -> (String, Option<String>) {
@@ -67,13 +78,10 @@ fn readable_detail(detail: &str) -> (String, Option<String>) {
         } else if let Some(id) = part.strip_prefix('#').filter(|id| id.bytes().all(|b| b.is_ascii_digit())) {
             (false, format!("第{id}号"))
         } else {
-            match part {
-                "token" => (false, "令牌".to_string()),
-                "(nightly)" => (true, "（每晚自动）".into()),
-                "(dashboard)" => (true, "（打包页）".into()),
-                "(api)" => (true, "（接口）".into()),
-                "(cli)" => (true, "（命令行）".into()),
-                other => (false, other.to_string()),
+            match (part, trigger_label(part)) {
+                (_, Some(how)) => (true, format!("（{how}）")),
+                ("token", None) => (false, "令牌".to_string()),
+                (other, None) => (false, other.to_string()),
             }
         };
         if !attached && !text.is_empty() {

@@ -175,8 +175,8 @@ fn pdf(bytes: Vec<u8>) -> Option<Printed> {
 
 /// Builds the printable PDFs of the current state into `out_dir`.
 pub async fn build(state: &AppState, out_dir: &Path) -> AppResult<PrintReport> {
-    let (files, as_of) = crate::bundle::printable(state).await?;
-    let facts = crate::facts::of_all(state).await?;
+    let crate::bundle::Planned { files, facts, local, .. } = crate::bundle::planned(state).await?;
+    let as_of = local.strftime("%Y年%-m月%-d日").to_string();
     let font = font::find_font(state.config.print.font.as_deref())?;
     let office = office::Converter::find(
         state.config.print.soffice.as_deref(),
