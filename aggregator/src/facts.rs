@@ -7,16 +7,12 @@ use std::io::{BufReader, Cursor, Read};
 
 use yingjian_shared::sniff;
 
-use crate::blobs::BlobStore;
+use crate::blobs::{BlobStore, MAX_READ_WHOLE};
 use crate::error::AppResult;
 use crate::state::AppState;
 
 /// Bumped when `examine` learns more, so that blobs examined before are looked at again.
 pub const VERSION: i64 = 1;
-
-/// PDF and TIFF readers hold the whole file in memory: larger files keep their pages unknown
-/// rather than raise a bundle build's memory by their size.
-const MAX_EXAMINED: u64 = 64 << 20;
 
 /// A JPEG's EXIF is in its first segments (an APP1 segment is at most 64 KiB).
 const JPEG_HEAD: u64 = 256 << 10;
@@ -45,11 +41,11 @@ pub fn examine(blobs: &dyn BlobStore, sha256: &str, size: u64) -> Facts {
         Some(all)
     };
     match sniff(head) {
-        Some("pdf") if size <= MAX_EXAMINED => {
-            rest_of(reader, MAX_EXAMINED).map_or_else(Facts::default, |b| pdf(&b))
+        Some("pdf") if size <= MAX_READ_WHOLE => {
+            rest_of(reader, MAX_READ_WHOLE).map_or_else(Facts::default, |b| pdf(&b))
         }
-        Some("tiff") if size <= MAX_EXAMINED => {
-            rest_of(reader, MAX_EXAMINED).map_or_else(Facts::default, |b| tiff(&b))
+        Some("tiff") if size <= MAX_READ_WHOLE => {
+            rest_of(reader, MAX_READ_WHOLE).map_or_else(Facts::default, |b| tiff(&b))
         }
         Some("jpeg") => Facts {
             pages: Some(1),

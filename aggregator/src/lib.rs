@@ -16,6 +16,7 @@ mod direct_io;
 mod durable;
 mod error;
 pub mod facts;
+mod pictures;
 pub mod print;
 mod review;
 mod server;

@@ -16,6 +16,11 @@ use yingjian_shared::{Sha256Hex, Sha256Stream, sha256_reader};
 pub use local::LocalBlobs;
 
 /// Where blobs live.
+/// Readers that need a whole file in memory (the PDF, TIFF and picture decoders) take stored
+/// files up to this size; larger ones keep their pages unknown, get no preview and print as a
+/// placeholder, rather than raise the server's memory by their size.
+pub const MAX_READ_WHOLE: u64 = 64 << 20;
+
 pub trait BlobStore: Send + Sync {
     /// Starts a new blob, of `size` bytes if the uploader said so.
     fn begin(&self, size: Option<u64>) -> io::Result<Box<dyn BlobWrite>>;

@@ -57,11 +57,8 @@ pub async fn download(
     Ok((headers, Body::from_stream(body)).into_response())
 }
 
-/// Scans larger than this are not decoded for a preview (the decoder holds the whole file).
-const MAX_PREVIEWED: u64 = 64 << 20;
-/// Neither side of a preview is longer; no picture wider or taller than `MAX_SIDE` is decoded.
+/// Neither side of a preview is longer.
 const PREVIEW_SIDE: u32 = 1600;
-const MAX_SIDE: u32 = 12_000;
 const PREVIEW_TIME: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// `/files/{sha256}/preview.png`: the first page of a picture a browser cannot show (a TIFF
@@ -74,7 +71,7 @@ pub async fn preview(
 ) -> Result<Response, PageError> {
     let (sha, _) = visible(&state, &caller, &raw, None).await?;
     let size = state.blobs.len(sha.as_str()).map_err(AppError::from)?;
-    if size > MAX_PREVIEWED {
+    if size > crate::blobs::MAX_READ_WHOLE {
         return Err(AppError::UnsupportedMediaType("文件太大，无法预览，请下载后查看。".into()).into());
     }
     let blobs = state.blobs.clone();
@@ -85,7 +82,9 @@ pub async fn preview(
             &mut bytes,
         )
         .map_err(|e| e.to_string())?;
-        png_preview(&bytes).map_err(|e| e.to_string())
+        crate::pictures::decode(&bytes)
+            .and_then(|p| crate::pictures::png_at_most(p, PREVIEW_SIDE))
+            .map_err(|e| e.to_string())
     });
     let png = match tokio::time::timeout(PREVIEW_TIME, job).await {
         Ok(Ok(Ok(png))) => png,
@@ -98,23 +97,6 @@ pub async fn preview(
     };
     let headers = [(CONTENT_TYPE, "image/png"), (CACHE_CONTROL, "private, max-age=86400")];
     Ok((headers, png).into_response())
-}
-
-fn png_preview(bytes: &[u8]) -> image::ImageResult<Vec<u8>> {
-    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes)).with_guessed_format()?;
-    let mut limits = image::Limits::default();
-    limits.max_image_width = Some(MAX_SIDE);
-    limits.max_image_height = Some(MAX_SIDE);
-    limits.max_alloc = Some(256 << 20);
-    reader.limits(limits);
-    let mut picture = reader.decode()?;
-    // `thumbnail` also enlarges: only shrink.
-    if picture.width() > PREVIEW_SIDE || picture.height() > PREVIEW_SIDE {
-        picture = picture.thumbnail(PREVIEW_SIDE, PREVIEW_SIDE);
-    }
-    let mut png = Vec::new();
-    picture.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)?;
-    Ok(png)
 }
 
 /// Whether a browser needs the PNG preview to show this picture.

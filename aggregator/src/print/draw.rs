@@ -284,19 +284,12 @@ pub fn pictures(bytes: Vec<u8>) -> Result<Vec<Image>, String> {
         Some("jpeg") => Ok(vec![Image::from_jpeg(bytes.into(), true)?]),
         Some("png") => Ok(vec![Image::from_png(bytes.into(), true)?]),
         Some("tiff") => tiff_pages(&bytes),
-        _ => {
-            let picture = image::load_from_memory(&bytes).map_err(|e| e.to_string())?;
-            Ok(vec![as_png(picture)?])
-        }
+        _ => Ok(vec![as_png(crate::pictures::decode(&bytes).map_err(|e| e.to_string())?)?]),
     }
 }
 
-fn as_png(mut picture: image::DynamicImage) -> Result<Image, String> {
-    if picture.width() > PICTURE_SIDE || picture.height() > PICTURE_SIDE {
-        picture = picture.thumbnail(PICTURE_SIDE, PICTURE_SIDE);
-    }
-    let mut png = Vec::new();
-    picture.write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png).map_err(|e| e.to_string())?;
+fn as_png(picture: image::DynamicImage) -> Result<Image, String> {
+    let png = crate::pictures::png_at_most(picture, PICTURE_SIDE).map_err(|e| e.to_string())?;
     Image::from_png(Arc::new(png).into(), true)
 }
 

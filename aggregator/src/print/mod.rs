@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use yingjian_shared::{Catalogue, ItemCode, sniff};
 
-use crate::blobs::BlobStore;
+use crate::blobs::{BlobStore, MAX_READ_WHOLE};
 use crate::bundle::PlannedFile;
 use crate::error::{AppError, AppResult};
 use crate::facts::Facts;
@@ -28,9 +28,6 @@ pub use shelf::Printouts;
 /// A volume's input is read into memory for the PDF writer, which holds what it embeds until the
 /// volume is written: past this much, an area goes on in a second volume (（续）).
 const MAX_VOLUME_INPUT: u64 = 128 << 20;
-
-/// A file larger than this is not opened for printing (placeholder page instead).
-const MAX_PRINTED_FILE: u64 = 64 << 20;
 
 /// One printable PDF.
 pub struct Volume<'a> {
@@ -120,7 +117,7 @@ fn area_of(catalogue: &Catalogue, code: ItemCode) -> Option<(u8, String)> {
 /// Reads what a file will print as (blocking).
 fn load(blobs: &dyn BlobStore, office: Option<&office::Converter>, f: &PlannedFile) -> Printed {
     let name = f.path.rsplit('/').next().unwrap_or(&f.path);
-    if f.size > MAX_PRINTED_FILE {
+    if f.size > MAX_READ_WHOLE {
         return Printed::Placeholder(format!(
             "《{name}》较大（超过 64 MB），未合并打印，请查阅电子版材料包。"
         ));
