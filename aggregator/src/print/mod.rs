@@ -23,7 +23,7 @@ use crate::error::{AppError, AppResult};
 use crate::facts::Facts;
 use crate::state::AppState;
 
-pub use shelf::Printouts;
+pub use shelf::{PRINTED, Printouts};
 
 /// A volume's input is read into memory for the PDF writer, which holds what it embeds until the
 /// volume is written: past this much, an area goes on in a second volume (（续）).

@@ -7,8 +7,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use jiff::Timestamp;
 
+use yingjian_shared::EventKind;
+
 use super::PrintReport;
 use crate::state::AppState;
+
+/// The detail of the event published when a print build has ended.
+pub const PRINTED: &str = "print";
 
 /// When a build ended, and its placeholders or why it failed (in Chinese).
 pub type Outcome = (Timestamp, Result<Vec<String>, String>);
@@ -49,7 +54,10 @@ impl Printouts {
                 for (name, _) in self.list() {
                     let path = self.dir().join(&name);
                     if !kept.contains(&path) {
-                        let _ = fs::remove_file(path);
+                        match fs::remove_file(&path) {
+                            Ok(()) => tracing::info!(%name, "a volume the state no longer has was removed"),
+                            Err(e) => tracing::warn!(%name, error = %e, "cannot remove an old volume"),
+                        }
                     }
                 }
                 Ok(problems)
@@ -64,6 +72,8 @@ impl Printouts {
             }
         };
         *self.inner.last.lock().unwrap_or_else(PoisonError::into_inner) = Some((Timestamp::now(), outcome));
+        // The 打包 page (and whoever waits for the build) hears that it is done.
+        state.publish(EventKind::Bundle, None, None, Some(PRINTED.into()));
     }
 
     pub fn last(&self) -> Option<Outcome> {

@@ -201,24 +201,3 @@ pub fn jpeg_taken(tag: &str, taken: &str) -> Vec<u8> {
     out.extend_from_slice(tag.as_bytes());
     out
 }
-
-/// The page at `path` once `ready` holds for it: for work the server does in the background
-/// (a bundle, the printed volumes), looked at again until done, for a minute at most.
-pub async fn eventually_page(
-    s: &TestServer,
-    token: &str,
-    path: &str,
-    ready: impl Fn(&str) -> bool,
-) -> String {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_mins(1);
-    loop {
-        let r = s.req(Method::GET, path, token).send().await.unwrap();
-        assert_eq!(r.status(), StatusCode::OK, "{path}");
-        let html = r.text().await.unwrap();
-        if ready(&html) {
-            return html;
-        }
-        assert!(std::time::Instant::now() < deadline, "{path} never got there: {html}");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-}

@@ -195,8 +195,15 @@ async fn the_office_builds_the_paper_version_from_the_bundles_page() {
     let no_redirect = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let post = |token: &str| no_redirect.post(s.url("/bundles/print")).bearer_auth(token.to_string()).send();
     assert_eq!(post(&police).await.unwrap().status(), reqwest::StatusCode::FORBIDDEN);
+    let mut events = s.state.events.subscribe();
     assert_eq!(post(&office).await.unwrap().headers()["location"], "/bundles#print");
-    let page = super::eventually_page(&s, &office, "/bundles", |html| html.contains("已生成")).await;
+    // The build runs in the background and says when it is done.
+    let done = async {
+        while events.recv().await.unwrap().detail.as_deref() != Some(yingjian_aggregator::print::PRINTED) {}
+    };
+    tokio::time::timeout(std::time::Duration::from_mins(1), done).await.expect("the print build ends");
+    let page = s.req(reqwest::Method::GET, "/bundles", &office).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("已生成"), "{page}");
     let link = "/bundles/print/03%20%E8%B4%A8%E9%87%8F%E5%AE%89%E5%85%A8%E7%9B%91%E7%AE%A1.pdf";
     assert!(page.contains("03 质量安全监管.pdf"), "{page}");
     let r = s.req(reqwest::Method::GET, link, &office).send().await.unwrap();
