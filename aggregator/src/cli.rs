@@ -296,9 +296,10 @@ pub async fn run(cli: Cli) -> AppResult<()> {
             std::fs::create_dir_all(&dir)?;
             for (ext, bytes) in [("xlsx", &report.xlsx), ("html", &report.html)] {
                 let path = dir.join(format!("{}-{}.{ext}", report.title, report.stamp));
-                std::fs::write(&path, bytes)?;
+                crate::durable::write(&path, bytes)?;
                 println!("{}", path.display());
             }
+            crate::durable::sync_folder(&dir)?;
             Ok(())
         }
         Command::Demo { dir, listen } => crate::demo::run(&dir, listen, shutdown_signal()).await,

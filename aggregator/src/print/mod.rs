@@ -203,10 +203,7 @@ pub async fn build(state: &AppState, out_dir: &Path) -> AppResult<PrintReport> {
             let (bytes, total) = draw::volume(&font, &catalogue, &cover, &volume.files, printed, &pages)
                 .map_err(|e| AppError::internal(format!("{}: {e}", volume.file_name)))?;
             let target = out_dir.join(&volume.file_name);
-            let temp = tempfile::NamedTempFile::new_in(&out_dir)?;
-            fs::write(temp.path(), &bytes)?;
-            temp.as_file().sync_all()?;
-            temp.persist(&target).map_err(|e| AppError::Io(e.error))?;
+            crate::durable::write(&target, &bytes)?;
             report.written.push((target, total));
         }
         crate::durable::sync_folder(&out_dir)?;
