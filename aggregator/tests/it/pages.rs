@@ -181,7 +181,7 @@ async fn the_bundle_page_builds_in_the_background_and_lists_the_result() {
         assert_eq!(status, StatusCode::OK);
         if html.contains("yingjian-2021-") && !html.contains("正在打包") {
             assert!(html.contains("立即打包"));
-            assert!(html.contains(" / 100"), "coverage from bag-info: {html}");
+            assert!(html.contains(" / 100"), "coverage from the audit entry: {html}");
             break;
         }
         assert!(std::time::Instant::now() < deadline, "the bundle never appeared");
