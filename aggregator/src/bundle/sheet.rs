@@ -19,6 +19,11 @@ pub enum Cell {
 }
 
 impl Cell {
+    /// Numbers line up on the right of a printed column.
+    pub fn is_number(&self) -> bool {
+        matches!(self, Cell::Number(_))
+    }
+
     /// As a printable page shows it (`2`, `2.5`).
     pub fn shown(&self) -> String {
         match self {
