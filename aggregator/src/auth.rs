@@ -27,7 +27,10 @@ impl Caller {
     /// The caller's department, or 403 for the office.
     pub fn department(&self) -> AppResult<&str> {
         self.department.as_deref().ok_or_else(|| {
-            AppError::Forbidden("this call is for a department's agent: use a department token".into())
+            AppError::Forbidden(
+                "此操作须使用责任单位的令牌（this call is for a department's agent: use a department token）"
+                    .into(),
+            )
         })
     }
 
@@ -35,7 +38,9 @@ impl Caller {
         if self.is_office() {
             Ok(())
         } else {
-            Err(AppError::Forbidden("only the office may do this: log in with the office token".into()))
+            Err(AppError::Forbidden(
+                "此操作仅限市质量强市办公室：请用办公室令牌登录（only the office may do this）".into(),
+            ))
         }
     }
 
@@ -43,7 +48,7 @@ impl Caller {
     pub fn require_access(&self, department: &str) -> AppResult<()> {
         match &self.department {
             Some(own) if own != department => Err(AppError::Forbidden(format!(
-                "a {own} token reaches only {own}'s data, not {department}'s"
+                "本单位的令牌只能查看本单位的材料（a {own} token reaches only {own}'s data, not {department}'s）"
             ))),
             _ => Ok(()),
         }

@@ -87,6 +87,20 @@ pub struct AuditEntry {
     pub detail: String,
 }
 
+impl AuditEntry {
+    /// Something the server did by itself (a bundle build, the nightly run), now.
+    pub fn by_server(action: &str, detail: String) -> AuditEntry {
+        AuditEntry {
+            at: Timestamp::now(),
+            department: None,
+            agent: None,
+            host: None,
+            action: action.into(),
+            detail,
+        }
+    }
+}
+
 /// The office's verdict on a department's file, and the version (sha256) it was given to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FileVerdict {
@@ -806,13 +820,13 @@ impl Db {
 }
 
 impl Db {
-    /// When each bundle was built and by whom (`name (trigger)`, as `Bundles::build` logs it),
-    /// the newest `limit`.
-    pub async fn bundle_builds(&self, limit: u32) -> DbResult<Vec<(Timestamp, String)>> {
+    /// The newest `limit` audit entries of one `action` (e.g. `bundle`, as `Bundles::build`
+    /// logs it: `name (trigger) covered=x/y`): when, and the detail.
+    pub async fn audit_of(&self, action: &'static str, limit: u32) -> DbResult<Vec<(Timestamp, String)>> {
         self.call(move |c| {
             let mut stmt =
-                c.prepare("SELECT at, detail FROM audit WHERE action = 'bundle' ORDER BY id DESC LIMIT ?1")?;
-            stmt.query_map([limit], |r| Ok((ts(r.get(0)?), r.get(1)?)))?.collect()
+                c.prepare("SELECT at, detail FROM audit WHERE action = ?1 ORDER BY id DESC LIMIT ?2")?;
+            stmt.query_map(params![action, limit], |r| Ok((ts(r.get(0)?), r.get(1)?)))?.collect()
         })
         .await
     }

@@ -13,7 +13,7 @@ pub enum AppError {
     #[error("{0}")]
     BadRequest(String),
     #[error(
-        "missing, unknown or revoked token: ask the office for a valid token and set it in the agent's config"
+        "令牌缺失、无效或已被收回：请向市质量强市办公室索取新令牌，填入上传程序的配置（missing, unknown or revoked token）"
     )]
     Unauthorized,
     #[error("{0}")]
@@ -31,11 +31,11 @@ pub enum AppError {
     #[error("{0}")]
     Locked(String),
     #[error(
-        "the upload is larger than the server accepts ({max} bytes): split the scan or ask the office to raise max_upload_bytes"
+        "文件超过服务器允许的大小（{max} 字节）：请拆分扫描件，或请办公室调高 max_upload_bytes（the upload is larger than the server accepts）"
     )]
     TooLarge { max: u64 },
     #[error(
-        "the uploaded bytes hash to {actual}, not {expected}: the file changed or was damaged on the way; the agent will send it again"
+        "上传的内容与文件的校验值不符，文件在途中有变化或损坏，将自动重新上传（the uploaded bytes hash to {actual}, not {expected}）"
     )]
     HashMismatch { expected: String, actual: String },
     #[error("{0}")]
@@ -99,7 +99,8 @@ impl AppError {
 
 impl From<yingjian_shared::limits::TooLong> for AppError {
     fn from(e: yingjian_shared::limits::TooLong) -> Self {
-        AppError::Unprocessable(format!("{e}: shorten it"))
+        let unit = if e.unit == "entries" { "项" } else { "字" };
+        AppError::Unprocessable(format!("{}过长（最多 {} {unit}），请缩短（{e}）", e.field_label(), e.max))
     }
 }
 

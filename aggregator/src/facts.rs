@@ -97,6 +97,17 @@ fn tiff(bytes: &[u8]) -> Facts {
     Facts { pages, date: exif_date(&mut BufReader::new(Cursor::new(bytes))), printed: None }
 }
 
+/// A JPEG's EXIF Orientation (1–8; 1 when it has none): how the picture is turned to be seen.
+pub fn exif_orientation(jpeg: &[u8]) -> u8 {
+    let head = &jpeg[..jpeg.len().min(JPEG_HEAD as usize)];
+    exif::Reader::new()
+        .read_from_container(&mut Cursor::new(head))
+        .ok()
+        .and_then(|exif| exif.get_field(exif::Tag::Orientation, exif::In::PRIMARY)?.value.get_uint(0))
+        .and_then(|v| u8::try_from(v).ok())
+        .unwrap_or(1)
+}
+
 fn exif_date<R: std::io::BufRead + std::io::Seek>(reader: &mut R) -> Option<String> {
     let exif = exif::Reader::new().read_from_container(reader).ok()?;
     let field = exif.get_field(exif::Tag::DateTimeOriginal, exif::In::PRIMARY)?;

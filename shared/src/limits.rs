@@ -33,6 +33,30 @@ pub struct TooLong {
     pub unit: &'static str,
 }
 
+impl TooLong {
+    /// The field as a clerk or the office knows it.
+    pub fn field_label(&self) -> &'static str {
+        match self.field {
+            "caption" => "图片说明",
+            "host" => "计算机名",
+            "version" => "版本号",
+            "failed" | "unsorted" | "skipped" => "文件清单",
+            "department" => "单位名称",
+            "reason" => "退回理由",
+            "text" => "备注",
+            "contacts" => "联系人名单",
+            "name" => "姓名",
+            "gender" => "性别",
+            "unit" => "单位",
+            "position" => "职务",
+            "phone" => "办公电话",
+            "mobile" => "手机",
+            "email" => "电子邮箱",
+            _ => "填写的内容",
+        }
+    }
+}
+
 fn text(field: &'static str, value: &str, max: usize) -> Result<(), TooLong> {
     let actual = value.chars().count();
     if actual > max { Err(TooLong { field, actual, max, unit: "characters" }) } else { Ok(()) }

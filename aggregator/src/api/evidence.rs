@@ -25,8 +25,9 @@ pub async fn put(
         Placement::Item { code, kind } => {
             let item = state.catalogue.item(code).expect("classify only returns known items");
             if !item.has_department(&department) {
+                let own = state.catalogue.department(&department).map_or(department.as_str(), |d| &d.name);
                 return Err(AppError::Unprocessable(format!(
-                    "item {code} ({}) is not {department}'s responsibility: move the file into one of your own item folders",
+                    "事项 {code}（{}）不由{own}负责：请把文件移到本单位的事项文件夹（item {code} is not {department}'s responsibility）",
                     item.short_title
                 )));
             }
@@ -36,18 +37,18 @@ pub async fn put(
         Placement::Case => (Filed::Case, None, None),
         Placement::Unsorted { unknown_item: Some(code) } => {
             return Err(AppError::Unprocessable(format!(
-                "there is no item {code} in the {} catalogue: rename the folder to an existing item code",
-                state.catalogue.year
+                "{}年度目录中没有事项 {code}：请把文件夹改名为已有的事项编号（there is no item {code} in the {} catalogue）",
+                state.catalogue.year, state.catalogue.year
             )));
         }
         Placement::Unsorted { unknown_item: None } => {
             return Err(AppError::Unprocessable(
-                "the file is outside every item folder and outside 自评报告/典型案例: move it into an item folder".into(),
+                "文件不在任何事项文件夹里，也不在自评报告、典型案例文件夹里：请移到对应的事项文件夹（outside every item folder: move it into an item folder）".into(),
             ));
         }
         Placement::Ignored(reason) => {
             return Err(AppError::Unprocessable(format!(
-                "the file is not evidence ({reason:?}: lock, temporary, hidden or system file) and is not filed"
+                "这是锁定、临时、隐藏或系统文件，不作为印证材料（the file is not evidence: {reason:?}）"
             )));
         }
     };
@@ -56,12 +57,12 @@ pub async fn put(
     let held = state.db.held_blob(department.clone(), record.sha256.to_string()).await?;
     let Some((size, magic)) = held else {
         return Err(AppError::Conflict(
-            "the blob is not stored yet: PUT /api/v1/blobs/{sha256} first".into(),
+            "服务器还没有这个文件的内容，正在重新上传（the blob is not stored yet: PUT /api/v1/blobs/{sha256} first）".into(),
         ));
     };
     if size != record.size {
         return Err(AppError::Unprocessable(format!(
-            "the record says {} bytes but the blob has {size}: send the record of the file as it is now",
+            "文件在上传时有变化，正在重新上传（the record says {} bytes but the blob has {size}）",
             record.size
         )));
     }

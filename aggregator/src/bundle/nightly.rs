@@ -7,6 +7,7 @@ use jiff::{SignedDuration, Timestamp};
 use yingjian_shared::{CHINA_STANDARD_TIME, china_time};
 
 use crate::config::BundleSettings;
+use crate::db::AuditEntry;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -71,7 +72,7 @@ impl Nightly {
 }
 
 /// One night's work: build unless the current state is already bundled, then prune.
-/// What came of it is noted for the 打包 page.
+/// What came of it is audited (`nightly`): the 打包 page shows the last one, after a restart too.
 pub async fn run_once(state: &AppState, keep: usize) -> AppResult<Option<String>> {
     let outcome = async {
         let built = state.bundles.build(state, "nightly", super::Layout::Plain, |_, _| {}).await?;
@@ -82,11 +83,15 @@ pub async fn run_once(state: &AppState, keep: usize) -> AppResult<Option<String>
         Ok(Some(built.name))
     }
     .await;
-    state.bundles.note_nightly(match &outcome {
+    let detail = match &outcome {
         Ok(Some(name)) => format!("已生成 {name}"),
         Ok(None) => "材料没有变化，未重新打包".into(),
         Err(e) => format!("失败：{}", super::shelf::failure_reason(e)),
-    });
+    };
+    let entry = AuditEntry::by_server("nightly", detail);
+    if let Err(e) = state.db.log(entry).await {
+        tracing::error!(error = %e, "cannot audit the nightly run");
+    }
     outcome
 }
 

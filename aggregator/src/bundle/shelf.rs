@@ -37,8 +37,6 @@ struct Inner {
     /// Bytes done and total of the build under way, if one is.
     progress: Mutex<Option<(u64, u64)>>,
     last_failure: Mutex<Option<Failure>>,
-    /// When the nightly job last ran here and what came of it, in Chinese.
-    last_nightly: Mutex<Option<(Timestamp, String)>>,
 }
 
 impl Bundles {
@@ -49,7 +47,6 @@ impl Bundles {
                 building: tokio::sync::Mutex::new(()),
                 progress: Mutex::new(None),
                 last_failure: Mutex::new(None),
-                last_nightly: Mutex::new(None),
             }),
         }
     }
@@ -92,14 +89,7 @@ impl Bundles {
                 ("bundle_failed", format!("{reason} ({trigger})"))
             }
         };
-        let entry = AuditEntry {
-            at: Timestamp::now(),
-            department: None,
-            agent: None,
-            host: None,
-            action: action.into(),
-            detail: detail.clone(),
-        };
+        let entry = AuditEntry::by_server(action, detail.clone());
         if let Err(e) = state.db.log(entry).await {
             tracing::error!(error = %e, "cannot audit the bundle build");
         }
@@ -114,15 +104,6 @@ impl Bundles {
     /// Bytes done and total of the build under way.
     pub fn progress(&self) -> Option<(u64, u64)> {
         *lock(&self.inner.progress)
-    }
-
-    pub(super) fn note_nightly(&self, outcome: String) {
-        *lock(&self.inner.last_nightly) = Some((Timestamp::now(), outcome));
-    }
-
-    /// When the nightly job last ran (since the server started) and what came of it.
-    pub fn last_nightly(&self) -> Option<(Timestamp, String)> {
-        lock(&self.inner.last_nightly).clone()
     }
 
     /// The last build's failure, until a build succeeds.

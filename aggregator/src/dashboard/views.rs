@@ -872,7 +872,7 @@ pub async fn bundles(State(state): State<AppState>, Viewer(caller): Viewer) -> P
     // Who built what and what it covered, from the audit log: `name (trigger) covered=x/y`.
     let builds: HashMap<String, (String, String)> = state
         .db
-        .bundle_builds(200)
+        .audit_of("bundle", 200)
         .await?
         .into_iter()
         .filter_map(|(at, detail)| {
@@ -921,8 +921,8 @@ pub async fn bundles(State(state): State<AppState>, Viewer(caller): Viewer) -> P
             settings.keep.max(1)
         )
     };
-    let last_nightly = state.bundles.last_nightly().map_or_else(
-        || "服务器启动以来尚未自动打包。".to_string(),
+    let last_nightly = state.db.audit_of("nightly", 1).await?.pop().map_or_else(
+        || "尚未自动打包过。".to_string(),
         |(at, what)| format!("上次自动打包：{} {what}", local(at)),
     );
     let (print_outcome, print_problems) = match state.printouts.last() {

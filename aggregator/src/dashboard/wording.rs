@@ -44,6 +44,7 @@ pub fn action_label(action: &str) -> &'static str {
         "upload_existing" => "上传文件（内容已存）",
         "bundle" => "生成材料包",
         "bundle_failed" => "材料包生成失败",
+        "nightly" => "每晚自动打包",
         "review" => "审核材料",
         "note" => "事项备注",
         _ => "其他操作",

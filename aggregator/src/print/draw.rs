@@ -212,15 +212,20 @@ pub fn volume(
             }
             Printed::Pictures(pictures) => {
                 for picture in pictures {
-                    let (pw, ph) = picture.size();
+                    let (pw, ph) = picture.image.size();
+                    let (pw, ph) = (pw as f32, ph as f32);
+                    // The page shows the picture as it is meant to be seen (a phone held upright).
+                    let (sw, sh) = if picture.turned { (ph, pw) } else { (pw, ph) };
                     let (room_across, room_down) = (A4.0 - 2.0 * MARGIN, A4.1 - 2.0 * MARGIN - 60.0);
-                    let scale = (room_across / pw as f32).min(room_down / ph as f32);
-                    let (dw, dh) = (pw as f32 * scale, ph as f32 * scale);
+                    let scale = (room_across / sw).min(room_down / sh);
+                    let (dw, dh) = (sw * scale, sh * scale);
                     page(&mut doc, A4, &mut |s| {
                         s.push_transform(&Transform::from_translate((A4.0 - dw) / 2.0, MARGIN));
-                        if let Some(size) = Size::from_wh(dw, dh) {
-                            s.draw_image(picture.clone(), size);
+                        s.push_transform(&picture.upright(pw * scale, ph * scale));
+                        if let Some(size) = Size::from_wh(pw * scale, ph * scale) {
+                            s.draw_image(picture.image.clone(), size);
                         }
+                        s.pop();
                         s.pop();
                         let caption = fit(&f.title, 12.0, room_across);
                         centred(s, font, A4.0, MARGIN + dh + 28.0, 12.0, &caption);
@@ -277,24 +282,59 @@ fn wrap(text: &str, size: f32, width: f32) -> Vec<String> {
     lines
 }
 
-/// The pictures in a file, ready to place: JPEG and PNG as they are, other formats (BMP, GIF,
-/// WebP, every page of a TIFF) decoded and written as PNG, at most `PICTURE_SIDE` pixels long.
-pub fn pictures(bytes: Vec<u8>) -> Result<Vec<Image>, String> {
-    match yingjian_shared::sniff(&bytes[..bytes.len().min(16)]) {
-        Some("jpeg") => Ok(vec![Image::from_jpeg(bytes.into(), true)?]),
-        Some("png") => Ok(vec![Image::from_png(bytes.into(), true)?]),
-        Some("tiff") => tiff_pages(&bytes),
-        _ => Ok(vec![as_png(crate::pictures::decode(&bytes).map_err(|e| e.to_string())?)?]),
+/// A picture to place, and how it is turned to be seen upright (a JPEG's EXIF Orientation).
+pub struct Picture {
+    image: Image,
+    /// The EXIF orientation, 1–8 (1: as stored).
+    orientation: u8,
+    /// A quarter turn (orientations 5–8): the picture is seen as high as it is stored wide.
+    turned: bool,
+}
+
+impl Picture {
+    fn new(image: Image, orientation: u8) -> Picture {
+        let orientation = if (1..=8).contains(&orientation) { orientation } else { 1 };
+        Picture { image, orientation, turned: orientation >= 5 }
+    }
+
+    /// Maps the stored picture drawn at `w` × `h` onto the upright one at the origin
+    /// (the eight EXIF orientations: mirrored, turned, or both).
+    fn upright(&self, w: f32, h: f32) -> Transform {
+        match self.orientation {
+            2 => Transform::from_row(-1.0, 0.0, 0.0, 1.0, w, 0.0),
+            3 => Transform::from_row(-1.0, 0.0, 0.0, -1.0, w, h),
+            4 => Transform::from_row(1.0, 0.0, 0.0, -1.0, 0.0, h),
+            5 => Transform::from_row(0.0, 1.0, 1.0, 0.0, 0.0, 0.0),
+            6 => Transform::from_row(0.0, 1.0, -1.0, 0.0, h, 0.0),
+            7 => Transform::from_row(0.0, -1.0, -1.0, 0.0, h, w),
+            8 => Transform::from_row(0.0, -1.0, 1.0, 0.0, 0.0, w),
+            _ => Transform::identity(),
+        }
     }
 }
 
-fn as_png(picture: image::DynamicImage) -> Result<Image, String> {
+/// The pictures in a file, ready to place: JPEG (with its EXIF orientation) and PNG as they
+/// are, other formats (BMP, GIF, WebP, every page of a TIFF) decoded and written as PNG, at
+/// most `PICTURE_SIDE` pixels long.
+pub fn pictures(bytes: Vec<u8>) -> Result<Vec<Picture>, String> {
+    match yingjian_shared::sniff(&bytes[..bytes.len().min(16)]) {
+        Some("jpeg") => {
+            let orientation = crate::facts::exif_orientation(&bytes);
+            Ok(vec![Picture::new(Image::from_jpeg(bytes.into(), true)?, orientation)])
+        }
+        Some("png") => Ok(vec![Picture::new(Image::from_png(bytes.into(), true)?, 1)]),
+        Some("tiff") => tiff_pages(&bytes),
+        _ => Ok(vec![as_png(crate::pictures::decode(&bytes).map_err(|e| e.to_string())?, 1)?]),
+    }
+}
+
+fn as_png(picture: image::DynamicImage, orientation: u8) -> Result<Picture, String> {
     let png = crate::pictures::png_at_most(picture, PICTURE_SIDE).map_err(|e| e.to_string())?;
-    Image::from_png(Arc::new(png).into(), true)
+    Ok(Picture::new(Image::from_png(Arc::new(png).into(), true)?, orientation))
 }
 
 /// Every page of a TIFF (a scanner's multi-page file), grey or colour, 1 or 8 bits.
-fn tiff_pages(bytes: &[u8]) -> Result<Vec<Image>, String> {
+fn tiff_pages(bytes: &[u8]) -> Result<Vec<Picture>, String> {
     use tiff::ColorType;
     use tiff::decoder::{Decoder, DecodingResult};
     use tiff::tags::Tag;
@@ -335,7 +375,8 @@ fn tiff_pages(bytes: &[u8]) -> Result<Vec<Image>, String> {
                 }
                 other => return Err(format!("TIFF colour type {other:?}")),
             };
-            out.push(as_png(picture.ok_or("a TIFF page of the wrong length")?)?);
+            let orientation = decoder.find_tag_unsigned::<u8>(Tag::Orientation).ok().flatten().unwrap_or(1);
+            out.push(as_png(picture.ok_or("a TIFF page of the wrong length")?, orientation)?);
         }
         if !decoder.more_images() {
             return Ok(out);

@@ -5,6 +5,7 @@
 //! per item and per file and 第 N 页 on every page.
 
 mod draw;
+mod flatten;
 mod font;
 mod office;
 mod shelf;
@@ -43,7 +44,7 @@ pub enum Printed {
     /// Pages of a PDF that reads.
     Pdf(Arc<krilla::pdf::Pdf>, usize),
     /// Pictures, each on a page of its own with the caption under it (a TIFF may hold several).
-    Pictures(Vec<krilla::image::Image>),
+    Pictures(Vec<draw::Picture>),
     /// One page saying where the file is instead, and why.
     Placeholder(String),
 }
@@ -165,7 +166,7 @@ fn load(blobs: &dyn BlobStore, office: Option<&office::Converter>, f: &PlannedFi
 
 /// A PDF that reads and has pages.
 fn pdf(bytes: Vec<u8>) -> Option<Printed> {
-    let pdf = krilla::pdf::Pdf::new(bytes).ok()?;
+    let pdf = krilla::pdf::Pdf::new(flatten::annotations_into_pages(bytes)).ok()?;
     let pages = pdf.pages().len();
     (pages > 0).then(|| Printed::Pdf(Arc::new(pdf), pages))
 }

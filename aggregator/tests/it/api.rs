@@ -21,7 +21,7 @@ async fn tokens_are_checked_and_revocable() {
     let forged = s.req(Method::GET, "/api/v1/status", "yj_0000").send().await.unwrap();
     let (status, code, message) = error_code(forged).await;
     assert_eq!((status, code.as_str()), (StatusCode::UNAUTHORIZED, "unauthorized"));
-    assert!(message.contains("ask the office"), "{message}");
+    assert!(message.contains("请向市质量强市办公室索取新令牌"), "{message}");
 
     let token = s.token(Some("police"), "pc-1").await;
     assert_eq!(
@@ -104,7 +104,7 @@ async fn bad_uploads_are_refused_and_leave_nothing() {
         .unwrap();
     let (status, code, message) = error_code(mismatch).await;
     assert_eq!((status, code.as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "hash_mismatch"));
-    assert!(message.contains("send it again"), "{message}");
+    assert!(message.contains("将自动重新上传"), "{message}");
     assert!(s.state.blobs.open_blob(&other).is_err());
 
     let big = vec![7u8; 4096];

@@ -36,6 +36,122 @@ fn real_jpeg(dir: &Path) -> Vec<u8> {
     std::fs::read(dir.join("photo.jpg")).unwrap()
 }
 
+/// A phone's photo held upright: stored 2:1 wide (red left half, blue right half) with EXIF
+/// Orientation 6, i.e. to be turned a quarter clockwise to be seen: then tall, red on top.
+fn upright_photo(dir: &Path) -> Vec<u8> {
+    use lopdf::{Document, Object, Stream, dictionary};
+    let mut doc = Document::with_version("1.5");
+    let pages_id = doc.new_object_id();
+    let paint = b"1 0 0 rg 0 0 300 300 re f 0 0 1 rg 300 0 300 300 re f".to_vec();
+    let content = doc.add_object(Stream::new(dictionary! {}, paint));
+    let media: Vec<Object> = vec![0.into(), 0.into(), 600.into(), 300.into()];
+    let page = doc.add_object(
+        dictionary! { "Type" => "Page", "Parent" => pages_id, "MediaBox" => media, "Contents" => content },
+    );
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(
+            dictionary! { "Type" => "Pages", "Kids" => vec![Object::from(page)], "Count" => 1 },
+        ),
+    );
+    let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog);
+    let source = dir.join("wide.pdf");
+    doc.save(&source).unwrap();
+    let status = Command::new("pdftoppm")
+        .args(["-jpeg", "-r", "24", "-singlefile"])
+        .arg(&source)
+        .arg(dir.join("wide"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let jpeg = std::fs::read(dir.join("wide.jpg")).unwrap();
+    // APP1 "Exif": a big-endian TIFF with one IFD entry, Orientation (0x0112, SHORT) = 6.
+    let tiff: &[u8] = b"MM\0\x2a\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0\x06\0\0\0\0\0\0";
+    let mut app1 = b"Exif\0\0".to_vec();
+    app1.extend_from_slice(tiff);
+    let mut out = jpeg[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&u16::try_from(app1.len() + 2).unwrap().to_be_bytes());
+    out.extend_from_slice(&app1);
+    out.extend_from_slice(&jpeg[2..]);
+    out
+}
+
+/// A one-page PDF whose words are in annotations only (as an electronic seal is): one that
+/// prints (`/F 4`), one hidden (`/F 6`), one for the screen only (`/F 0`), and a checkbox whose
+/// `/AS` picks the appearance that is on. The stamp's form has its own `/Matrix` and a `/BBox`
+/// at an offset, and the page inherits its resources from the page tree.
+fn annotated_pdf() -> Vec<u8> {
+    use lopdf::{Document, Object, Stream, dictionary};
+    let mut doc = Document::with_version("1.5");
+    let font =
+        doc.add_object(dictionary! { "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica" });
+    let mut form = |words: &str, bbox: [i64; 4], matrix: Option<Vec<Object>>| {
+        let mut dict = dictionary! {
+            "Type" => "XObject", "Subtype" => "Form",
+            "BBox" => bbox.iter().map(|v| Object::from(*v)).collect::<Vec<_>>(),
+            "Resources" => dictionary! { "Font" => dictionary! { "F1" => font } },
+        };
+        if let Some(m) = matrix {
+            dict.set("Matrix", m);
+        }
+        let paint = format!("BT /F1 12 Tf {} {} Td ({words}) Tj ET", bbox[0] + 2, bbox[1] + 4);
+        doc.add_object(Stream::new(dict, paint.into_bytes()))
+    };
+    let seal = form(
+        "SEAL2021",
+        [10, 10, 110, 40],
+        Some(vec![1.into(), 0.into(), 0.into(), 1.into(), 5.into(), 5.into()]),
+    );
+    let hidden = form("HIDDENNOTE", [0, 0, 100, 30], None);
+    let screen = form("SCREENONLY", [0, 0, 100, 30], None);
+    let on = form("BOXTICKED", [0, 0, 100, 30], None);
+    let off = form("BOXEMPTY", [0, 0, 100, 30], None);
+    let annot = |doc: &mut Document, flags: i64, rect: [i64; 4], ap: Object, state: Option<&str>| {
+        let mut a = dictionary! {
+            "Type" => "Annot", "Subtype" => "Stamp", "F" => flags,
+            "Rect" => rect.iter().map(|v| Object::from(*v)).collect::<Vec<_>>(),
+            "AP" => dictionary! { "N" => ap },
+        };
+        if let Some(state) = state {
+            a.set("AS", Object::Name(state.as_bytes().to_vec()));
+        }
+        Object::from(doc.add_object(a))
+    };
+    let annots = vec![
+        annot(&mut doc, 4, [300, 600, 500, 660], seal.into(), None),
+        annot(&mut doc, 6, [300, 500, 400, 530], hidden.into(), None),
+        annot(&mut doc, 0, [300, 400, 400, 430], screen.into(), None),
+        annot(
+            &mut doc,
+            4,
+            [300, 300, 400, 330],
+            dictionary! { "Yes" => on, "Off" => off }.into(),
+            Some("Yes"),
+        ),
+    ];
+    let pages_id = doc.new_object_id();
+    let content =
+        doc.add_object(Stream::new(dictionary! {}, b"BT /F1 12 Tf 72 760 Td (BODYTEXT) Tj ET".to_vec()));
+    let media: Vec<Object> = vec![0.into(), 0.into(), 595.into(), 842.into()];
+    let page = doc.add_object(dictionary! {
+        "Type" => "Page", "Parent" => pages_id, "MediaBox" => media, "Contents" => content, "Annots" => annots,
+    });
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! {
+            "Type" => "Pages", "Kids" => vec![Object::from(page)], "Count" => 1,
+            "Resources" => dictionary! { "Font" => dictionary! { "F1" => font } },
+        }),
+    );
+    let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog);
+    let mut out = Vec::new();
+    doc.save_to(&mut out).unwrap();
+    out
+}
+
 /// A PDF that asks for a password nobody gave.
 fn encrypted_pdf() -> Vec<u8> {
     use lopdf::{Object, dictionary};
@@ -184,6 +300,86 @@ async fn the_paper_version_has_every_page_numbered_bookmarked_and_in_order() {
     let again = scratch.path().join("again");
     yingjian_aggregator::print::build(&s.state, &again).await.unwrap();
     assert_eq!(std::fs::read(evidence).unwrap(), std::fs::read(again.join("03 质量安全监管.pdf")).unwrap());
+}
+
+#[tokio::test]
+async fn a_photo_taken_upright_is_printed_upright() {
+    let s = TestServer::start().await;
+    let police = s.token(Some("police"), "pc-1").await;
+    let scratch = tempfile::tempdir().unwrap();
+    let photo = upright_photo(scratch.path());
+    assert!(s.file(&police, "08.03 昆仑2021专项行动/图片/竖拍的照片.jpg", &photo).await.is_success());
+    let built = yingjian_aggregator::print::build(&s.state, scratch.path()).await.unwrap();
+    let volume = &built.written[0].0;
+    assert_eq!(pages_of(volume), 3, "cover, 目录, the photo");
+    let look = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/print");
+    std::fs::create_dir_all(&look).unwrap();
+    let status = Command::new("pdftoppm")
+        .args(["-png", "-r", "30", "-f", "3", "-l", "3", "-singlefile"])
+        .arg(volume)
+        .arg(look.join("upright-photo"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let page = image::open(look.join("upright-photo.png")).unwrap().to_rgb8();
+    // The photo's extent on the page: coloured pixels (the caption and page number are grey).
+    let coloured = |p: &image::Rgb<u8>| p.0.iter().max().unwrap() - p.0.iter().min().unwrap() > 120;
+    let (mut left, mut top, mut right, mut bottom) = (u32::MAX, u32::MAX, 0, 0);
+    for (x, y, p) in page.enumerate_pixels() {
+        if coloured(p) {
+            (left, top, right, bottom) = (left.min(x), top.min(y), right.max(x), bottom.max(y));
+        }
+    }
+    assert!(right > left && bottom > top, "the photo is on the page");
+    let (w, h) = (right - left, bottom - top);
+    assert!(h > w * 3 / 2, "upright: {w}×{h} px");
+    let red = |p: &image::Rgb<u8>| p.0[0] > 150 && p.0[2] < 100;
+    let blue = |p: &image::Rgb<u8>| p.0[2] > 150 && p.0[0] < 100;
+    let centre = left + w / 2;
+    assert!(red(page.get_pixel(centre, top + h / 4)), "red on top");
+    assert!(blue(page.get_pixel(centre, top + 3 * h / 4)), "blue below");
+}
+
+#[tokio::test]
+async fn a_seal_in_an_annotation_is_printed_with_its_page() {
+    let s = TestServer::start().await;
+    let police = s.token(Some("police"), "pc-1").await;
+    let scratch = tempfile::tempdir().unwrap();
+    assert!(
+        s.file(&police, "08.03 昆仑2021专项行动/文件/盖章的通知.pdf", &annotated_pdf()).await.is_success()
+    );
+    let built = yingjian_aggregator::print::build(&s.state, scratch.path()).await.unwrap();
+    let volume = &built.written[0].0;
+    assert_eq!(pages_of(volume), 3, "cover, 目录, the page");
+    let text = poppler("pdftotext", &["-f", "3", "-l", "3", "-layout"], volume);
+    for printed in ["BODYTEXT", "SEAL2021", "BOXTICKED"] {
+        assert!(text.contains(printed), "{printed} is on paper: {text}");
+    }
+    for not_printed in ["HIDDENNOTE", "SCREENONLY", "BOXEMPTY"] {
+        assert!(!text.contains(not_printed), "{not_printed} does not print: {text}");
+    }
+    // Where the seal is: inside its rectangle (x 300–500, y 600–660 from the bottom of 842).
+    let bbox = poppler("pdftotext", &["-f", "3", "-l", "3", "-bbox"], volume);
+    let line = bbox.lines().find(|l| l.contains(">SEAL2021<")).unwrap_or_else(|| panic!("{bbox}"));
+    let attr = |name: &str| -> f32 {
+        let rest = &line[line.find(&format!("{name}=\"")).unwrap() + name.len() + 2..];
+        rest[..rest.find('"').unwrap()].parse().unwrap()
+    };
+    // The page is fitted to A4 as it is (A4 already): the same coordinates, y from the top.
+    let (x, y) = (attr("xMin"), attr("yMax"));
+    assert!(
+        (300.0..500.0).contains(&x) && (842.0 - 660.0..842.0 - 600.0).contains(&y),
+        "seal at {x},{y}: {line}"
+    );
+    let look = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/print");
+    std::fs::create_dir_all(&look).unwrap();
+    let status = Command::new("pdftoppm")
+        .args(["-png", "-r", "40", "-f", "3", "-l", "3", "-singlefile"])
+        .arg(volume)
+        .arg(look.join("annotated"))
+        .status()
+        .unwrap();
+    assert!(status.success());
 }
 
 #[tokio::test]
