@@ -40,6 +40,62 @@ pub struct Config {
     /// Write blobs of 1 MiB or more past the page cache (`O_DIRECT`, Linux) where the
     /// filesystem allows it; `false` writes every blob through the cache.
     pub direct_io: bool,
+    pub blobs: BlobSettings,
+}
+
+/// `[blobs]`: where the evidence's bytes live; the data folder unless `s3` names a bucket.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BlobSettings {
+    pub s3: Option<S3Settings>,
+}
+
+/// `[blobs] s3 = { endpoint, bucket, region, access_key, secret_key }`: an S3-compatible store
+/// (Garage, MinIO, a cloud's). The keys may instead come from `YINGJIAN_S3_ACCESS_KEY` and
+/// `YINGJIAN_S3_SECRET_KEY`, so they need not be in the file.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Settings {
+    /// `http://127.0.0.1:3900`: plain HTTP only when the address says so.
+    pub endpoint: String,
+    pub bucket: String,
+    #[serde(default = "default_region")]
+    pub region: String,
+    #[serde(default)]
+    pub access_key: String,
+    #[serde(default)]
+    pub secret_key: String,
+}
+
+fn default_region() -> String {
+    // Garage's default region.
+    "garage".into()
+}
+
+impl std::fmt::Debug for S3Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Settings")
+            .field("endpoint", &self.endpoint)
+            .field("bucket", &self.bucket)
+            .field("region", &self.region)
+            .field("access_key", &self.access_key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl S3Settings {
+    /// The keys from the environment where the file leaves them out.
+    fn with_environment(mut self) -> S3Settings {
+        for (value, name) in [
+            (&mut self.access_key, "YINGJIAN_S3_ACCESS_KEY"),
+            (&mut self.secret_key, "YINGJIAN_S3_SECRET_KEY"),
+        ] {
+            if value.is_empty() {
+                *value = std::env::var(name).unwrap_or_default();
+            }
+        }
+        self
+    }
 }
 
 /// `[timeouts]`: how long a connection may keep the server waiting (README, *Limits*).
@@ -132,6 +188,7 @@ impl Default for Config {
             uploads: UploadSettings::default(),
             print: PrintSettings::default(),
             direct_io: true,
+            blobs: BlobSettings::default(),
         }
     }
 }
@@ -142,8 +199,22 @@ impl Config {
         let Some(path) = path else { return Ok(Config::default()) };
         let text = std::fs::read_to_string(path)
             .map_err(|e| AppError::Config(format!("cannot read config file {}: {e}", path.display())))?;
-        let config: Config = toml::from_str(&text)
+        let mut config: Config = toml::from_str(&text)
             .map_err(|e| AppError::Config(format!("config file {} is not valid: {e}", path.display())))?;
+        if let Some(s3) = config.blobs.s3.take() {
+            let s3 = s3.with_environment();
+            if s3.endpoint.is_empty()
+                || s3.bucket.len() < 3
+                || s3.access_key.is_empty()
+                || s3.secret_key.is_empty()
+            {
+                return Err(AppError::Config(format!(
+                    "config file {}: [blobs] s3 needs endpoint, bucket (3 characters or more), access_key and secret_key (the keys may come from YINGJIAN_S3_ACCESS_KEY and YINGJIAN_S3_SECRET_KEY)",
+                    path.display()
+                )));
+            }
+            config.blobs.s3 = Some(s3);
+        }
         // It names a folder in the bundle: a city's name, not a path.
         if config.city.chars().count() > 20
             || config.city.contains(['/', '\\'])

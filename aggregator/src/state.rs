@@ -10,7 +10,7 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use yingjian_shared::{Catalogue, Deadlines, Event, EventKind, RelPath, Status};
 
-use crate::blobs::{BlobStore, LocalBlobs};
+use crate::blobs::{BlobStore, LocalBlobs, S3Blobs};
 use crate::bundle::Bundles;
 use crate::config::Config;
 use crate::db::{Db, StatusData};
@@ -58,7 +58,15 @@ impl AppState {
         let catalogue = config.catalogue()?;
         let deadlines = config.deadlines.clone().unwrap_or_else(|| catalogue.deadlines.clone());
         let db = Db::open(&config.data.join("yingjian.sqlite3"))?;
-        let blobs: Arc<dyn BlobStore> = Arc::new(LocalBlobs::open(&config.data, config.direct_io)?);
+        let blobs: Arc<dyn BlobStore> = match &config.blobs.s3 {
+            None => Arc::new(LocalBlobs::open(&config.data, config.direct_io)?),
+            Some(s3) => Arc::new(S3Blobs::open(s3).map_err(|e| {
+                AppError::Config(format!(
+                    "[blobs] s3: cannot use bucket {:?} at {}: {e}",
+                    s3.bucket, s3.endpoint
+                ))
+            })?),
+        };
         let bundles = Bundles::new(config.data.join("bundles"));
         let printouts = Printouts::new(config.data.join("print"));
         let uploads = Arc::new(Uploads::open(&config.data, Duration::from_secs(config.uploads.expire_secs))?);

@@ -1,6 +1,8 @@
 //! A city in a box for the end-to-end tests: the real aggregator on loopback, real agents on
 //! real temporary folders, and polling helpers that wait for an outcome instead of sleeping.
 
+pub mod garage;
+
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::SocketAddr;

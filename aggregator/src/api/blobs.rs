@@ -119,7 +119,7 @@ async fn store(
 
     // Hashing and writing run on a blocking thread, fed through a bounded channel, so the
     // network read and the disk write overlap and memory stays at a few chunks.
-    let mut writer = state.blobs.begin(declared)?;
+    let mut writer = crate::blobs::blocking(&state.blobs, move |b| b.begin(declared)).await?;
     let (tx, mut rx) = mpsc::channel::<Bytes>(CHUNKS_IN_FLIGHT);
     let disk = tokio::task::spawn_blocking(move || writer.fill(&mut || rx.blocking_recv()).map(|()| writer));
     let received = receive_into(body, max, &tx).await;

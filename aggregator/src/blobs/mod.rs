@@ -1,19 +1,22 @@
-//! Content-addressed blob storage: the `BlobStore` seam, with the data folder (`local`) as its
-//! implementation and an S3-compatible object store as the other one the design names.
+//! Content-addressed blob storage: the `BlobStore` seam, with the data folder (`local`) and an
+//! S3-compatible object store (`s3`) behind it.
 //!
 //! Whatever the backend, a blob is written streamed, hashed as it is written, and visible under
 //! its hash only once complete and verified; reads are streamed, and a reader that copies a blob
 //! re-hashes it.
 
 mod local;
+mod s3;
 
 use std::io::{self, Read, Write};
 use std::path::Path;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use yingjian_shared::{Sha256Hex, Sha256Stream, sha256_reader};
 
 pub use local::LocalBlobs;
+pub use s3::S3Blobs;
 
 /// Where blobs live.
 /// Readers that need a whole file in memory (the PDF, TIFF and picture decoders) take stored
@@ -88,15 +91,33 @@ pub trait BlobStore: Send + Sync {
     }
 }
 
-/// A stored blob as a stream of chunks, read by a blocking task a quarter megabyte at a time
-/// with a few chunks in flight: for downloads and previews, whatever the backend.
-pub fn stream(
-    store: &dyn BlobStore,
+/// Runs blocking store calls off the async threads: an object store's calls wait on the network.
+pub async fn blocking<T: Send + 'static>(
+    store: &Arc<dyn BlobStore>,
+    work: impl FnOnce(&dyn BlobStore) -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || work(&*store)).await.map_err(io::Error::other)?
+}
+
+/// A stored blob as a stream of chunks, opened and read by a blocking task a quarter megabyte
+/// at a time with a few chunks in flight: for downloads and previews, whatever the backend.
+pub async fn stream(
+    store: &Arc<dyn BlobStore>,
     sha256: &str,
 ) -> io::Result<impl futures_util::Stream<Item = io::Result<Bytes>> + Send + 'static> {
-    let mut reader = store.open_blob(sha256)?;
+    let (store, sha256) = (store.clone(), sha256.to_string());
+    let (opened, is_open) = tokio::sync::oneshot::channel::<io::Result<()>>();
     let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(4);
     tokio::task::spawn_blocking(move || {
+        let mut reader = match store.open_blob(&sha256) {
+            Ok(reader) => reader,
+            Err(e) => {
+                let _ = opened.send(Err(e));
+                return;
+            }
+        };
+        let _ = opened.send(Ok(()));
         let mut buf = vec![0u8; 256 * 1024];
         loop {
             let chunk = match reader.read(&mut buf) {
@@ -111,6 +132,7 @@ pub fn stream(
             }
         }
     });
+    is_open.await.map_err(io::Error::other)??;
     Ok(futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|chunk| (chunk, rx)) }))
 }
 

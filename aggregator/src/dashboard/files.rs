@@ -47,8 +47,9 @@ pub async fn download(
     Query(q): Query<NameQuery>,
 ) -> Result<Response, PageError> {
     let (sha, name) = visible(&state, &caller, &raw, q.name).await?;
-    let size = state.blobs.len(sha.as_str()).map_err(AppError::from)?;
-    let body = crate::blobs::stream(&*state.blobs, sha.as_str()).map_err(AppError::from)?;
+    let key = sha.to_string();
+    let size = crate::blobs::blocking(&state.blobs, move |b| b.len(&key)).await.map_err(AppError::from)?;
+    let body = crate::blobs::stream(&state.blobs, sha.as_str()).await.map_err(AppError::from)?;
     let headers = [
         (CONTENT_TYPE, content_type(&name).to_string()),
         (CONTENT_LENGTH, size.to_string()),
@@ -70,7 +71,8 @@ pub async fn preview(
     Path(raw): Path<String>,
 ) -> Result<Response, PageError> {
     let (sha, _) = visible(&state, &caller, &raw, None).await?;
-    let size = state.blobs.len(sha.as_str()).map_err(AppError::from)?;
+    let key = sha.to_string();
+    let size = crate::blobs::blocking(&state.blobs, move |b| b.len(&key)).await.map_err(AppError::from)?;
     if size > crate::blobs::MAX_READ_WHOLE {
         return Err(AppError::UnsupportedMediaType("文件太大，无法预览，请下载后查看。".into()).into());
     }

@@ -11,3 +11,4 @@ mod hostile;
 mod https;
 mod load;
 mod resumable;
+mod s3;
