@@ -41,6 +41,22 @@ pub struct Config {
     /// filesystem allows it; `false` writes every blob through the cache.
     pub direct_io: bool,
     pub blobs: BlobSettings,
+    pub database: DatabaseSettings,
+}
+
+/// `[database]`: SQLite in the data folder unless `url` names a PostgreSQL database
+/// (`postgres://user:password@host:5432/yingjian`), also from `YINGJIAN_DATABASE_URL`.
+#[derive(Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: Option<String>,
+}
+
+impl std::fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may carry a password.
+        f.debug_struct("DatabaseSettings").field("url", &self.url.as_ref().map(|_| "…")).finish()
+    }
 }
 
 /// `[blobs]`: where the evidence's bytes live; the data folder unless `s3` names a bucket.
@@ -189,6 +205,7 @@ impl Default for Config {
             print: PrintSettings::default(),
             direct_io: true,
             blobs: BlobSettings::default(),
+            database: DatabaseSettings::default(),
         }
     }
 }
@@ -201,6 +218,9 @@ impl Config {
             .map_err(|e| AppError::Config(format!("cannot read config file {}: {e}", path.display())))?;
         let mut config: Config = toml::from_str(&text)
             .map_err(|e| AppError::Config(format!("config file {} is not valid: {e}", path.display())))?;
+        if config.database.url.is_none() {
+            config.database.url = std::env::var("YINGJIAN_DATABASE_URL").ok().filter(|u| !u.is_empty());
+        }
         if let Some(s3) = config.blobs.s3.take() {
             let s3 = s3.with_environment();
             if s3.endpoint.is_empty()

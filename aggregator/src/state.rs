@@ -57,7 +57,10 @@ impl AppState {
         })?;
         let catalogue = config.catalogue()?;
         let deadlines = config.deadlines.clone().unwrap_or_else(|| catalogue.deadlines.clone());
-        let db = Db::open(&config.data.join("yingjian.sqlite3"))?;
+        let db = match &config.database.url {
+            None => Db::open(&config.data.join("yingjian.sqlite3"))?,
+            Some(url) => Db::open_postgres(url)?,
+        };
         let blobs: Arc<dyn BlobStore> = match &config.blobs.s3 {
             None => Arc::new(LocalBlobs::open(&config.data, config.direct_io)?),
             Some(s3) => Arc::new(S3Blobs::open(s3).map_err(|e| {

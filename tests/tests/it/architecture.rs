@@ -33,16 +33,17 @@ fn files_containing(crate_dir: &str, needle: &str) -> Vec<String> {
 
 #[test]
 fn only_the_database_modules_speak_sql() {
-    assert_eq!(files_containing("aggregator", "rusqlite"), ["db.rs"]);
+    assert_eq!(files_containing("aggregator", "rusqlite"), ["db/sqlite.rs"]);
+    assert_eq!(files_containing("aggregator", "tokio_postgres"), ["db/postgres.rs"]);
     // The agent's error type names the state database's errors.
     assert_eq!(files_containing("agent", "rusqlite"), ["error.rs", "state.rs"]);
 }
 
 #[test]
 fn only_the_blob_store_touches_the_blob_folder() {
-    assert_eq!(files_containing("aggregator", "\"blobs\""), ["blobs/local.rs"]);
+    assert_eq!(files_containing("aggregator", "\"blobs\""), ["blobs/local.rs", "blobs/s3.rs"]);
     // `tmp/` is the blob store's, but for `tmp/uploads/`, the partial resumable uploads.
-    assert_eq!(files_containing("aggregator", "\"tmp\""), ["blobs/local.rs", "uploads.rs"]);
+    assert_eq!(files_containing("aggregator", "\"tmp\""), ["blobs/local.rs", "blobs/s3.rs", "uploads.rs"]);
 }
 
 #[test]

@@ -7,7 +7,10 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
+use yingjian_aggregator::Config;
 use yingjian_shared::{Catalogue, Contact, ContactRole, Contacts, ItemCode, ItemState, Status};
+use yingjian_tests::garage::Garage;
+use yingjian_tests::postgres::Postgres;
 use yingjian_tests::{Aggregator, DeptAgent, eventually, sha, temp};
 
 /// The same notice, filed by several departments: one blob, one duplicate group.
@@ -166,8 +169,24 @@ async fn status(server: &Aggregator, office: &str) -> Status {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thirteen_departments_deliver_and_the_bundle_verifies() {
+    city(|_| {}).await;
+}
+
+/// The same city with its records in PostgreSQL and its blobs in Garage.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_city_on_postgresql_and_an_object_store() {
+    let (Some(pg), Some(garage)) = (Postgres::start(), Garage::start()) else { return };
+    let (url, s3) = (pg.url(), garage.settings.clone());
+    city(move |c| {
+        c.database.url = Some(url);
+        c.blobs.s3 = Some(s3);
+    })
+    .await;
+}
+
+async fn city(adjust: impl FnOnce(&mut Config)) {
     let dir = temp();
-    let server = Aggregator::start(&dir.path().join("data")).await;
+    let server = Aggregator::start_with(&dir.path().join("data"), adjust).await;
     let office = server.token(None).await;
     let catalogue = Catalogue::builtin();
     assert_eq!(catalogue.departments.len(), 13);
@@ -277,6 +296,13 @@ async fn thirteen_departments_deliver_and_the_bundle_verifies() {
     let expected = contents.len() + dropped.values().map(|d| d.others).sum::<usize>();
     assert_eq!(evidence, expected);
 
+    if server.state.config.database.url.is_some() {
+        let data = &server.data;
+        assert!(
+            !data.join("yingjian.sqlite3").exists() && !data.join("blobs").exists(),
+            "records in PostgreSQL, blobs in the object store"
+        );
+    }
     for (_, _, agent) in &mut agents {
         agent.stop().await;
     }

@@ -1,4 +1,4 @@
-//! The aggregator's SQLite database: the only module that speaks SQL.
+//! The database in SQLite, in the data folder: the embedded default.
 //!
 //! One connection behind a mutex, used from `spawn_blocking`: SQLite wants one writer, and the
 //! async wrappers of rusqlite all pin older versions.
@@ -12,29 +12,20 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 use yingjian_shared::{AuditRecord, EvidenceEntry, Filed, ItemCode, Kind, RelPath, Sha256Hex, Verdict};
 
-const MIGRATIONS: &[&str] = &[
-    include_str!("../migrations/001_init.sql"),
-    include_str!("../migrations/002_status_index.sql"),
-    include_str!("../migrations/003_blob_refs.sql"),
-    include_str!("../migrations/004_holders_sessions.sql"),
-    include_str!("../migrations/005_reviews_notes.sql"),
-    include_str!("../migrations/006_blob_facts.sql"),
-    include_str!("../migrations/007_printed_pages.sql"),
-];
+use super::{
+    AuditEntry, DbError, DbResult, EvidenceGroup, FileVerdict, ProblemFile, ReturnedFile, StatusData,
+    TokenRow, ms, ts,
+};
 
-/// What can go wrong with the database. No engine's own type leaves this module: callers ask
-/// `is_full` rather than read SQLite codes, so another engine can stand behind `Db`.
-#[derive(Debug, thiserror::Error)]
-pub enum DbError {
-    #[error("{}", engine_message(*.full, .message))]
-    Engine { message: String, full: bool },
-    #[error(
-        "the database {path} is from a newer version of yingjian-aggregator (schema {version}): upgrade the aggregator"
-    )]
-    NewerSchema { path: String, version: i64 },
-    #[error("a database task stopped: {0}")]
-    Task(String),
-}
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/001_init.sql"),
+    include_str!("../../migrations/002_status_index.sql"),
+    include_str!("../../migrations/003_blob_refs.sql"),
+    include_str!("../../migrations/004_holders_sessions.sql"),
+    include_str!("../../migrations/005_reviews_notes.sql"),
+    include_str!("../../migrations/006_blob_facts.sql"),
+    include_str!("../../migrations/007_printed_pages.sql"),
+];
 
 impl From<rusqlite::Error> for DbError {
     fn from(e: rusqlite::Error) -> Self {
@@ -44,134 +35,14 @@ impl From<rusqlite::Error> for DbError {
     }
 }
 
-impl DbError {
-    /// The disk under the database is full: the one database failure the office can fix.
-    pub fn is_full(&self) -> bool {
-        matches!(self, DbError::Engine { full: true, .. })
-    }
-}
-
-fn engine_message(full: bool, message: &str) -> String {
-    if full {
-        "the server's disk is full: the office must free space; agents retry by themselves".into()
-    } else {
-        format!("database: {message}")
-    }
-}
-
-pub type DbResult<T> = Result<T, DbError>;
-
 #[derive(Clone)]
-pub struct Db {
+pub struct Sqlite {
     conn: Arc<Mutex<Connection>>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct TokenRow {
-    pub id: i64,
-    /// `None` for the office.
-    pub department: Option<String>,
-    pub agent: String,
-    pub created: Timestamp,
-    pub revoked: Option<Timestamp>,
-}
-
-/// An entry for the audit log, written in the transaction of the change it records.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AuditEntry {
-    pub at: Timestamp,
-    pub department: Option<String>,
-    pub agent: Option<String>,
-    pub host: Option<String>,
-    pub action: String,
-    pub detail: String,
-}
-
-impl AuditEntry {
-    /// Something the server did by itself (a bundle build, the nightly run), now.
-    pub fn by_server(action: &str, detail: String) -> AuditEntry {
-        AuditEntry {
-            at: Timestamp::now(),
-            department: None,
-            agent: None,
-            host: None,
-            action: action.into(),
-            detail,
-        }
-    }
-}
-
-/// The office's verdict on a department's file, and the version (sha256) it was given to.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FileVerdict {
-    pub verdict: Verdict,
-    pub reason: Option<String>,
-    pub sha256: String,
-}
-
-/// Evidence counted by department, placement, item and kind: what completeness needs.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EvidenceGroup {
-    pub department: String,
-    pub placement: String,
-    pub item: Option<String>,
-    pub kind: Option<String>,
-    pub files: u64,
-    pub last_received: Timestamp,
-    pub late: u64,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProblemFile {
-    pub department: String,
-    pub item: Option<String>,
-    pub path: String,
-    pub problem: String,
-}
-
-/// A file the office returned, as completeness reads it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ReturnedFile {
-    pub department: String,
-    pub path: String,
-    /// `None` for a report or a typical case.
-    pub item: Option<String>,
-    pub placement: String,
-    pub reason: String,
-    pub at: Timestamp,
-    /// No record of the version that was returned is on file any more.
-    pub answered: bool,
-}
-
-/// Everything `completeness` reads, fetched in one transaction so it is consistent.
-#[derive(Debug, Default, Clone)]
-pub struct StatusData {
-    pub groups: Vec<EvidenceGroup>,
-    pub problems: Vec<ProblemFile>,
-    /// (department, path) of every typical-case file.
-    pub case_paths: Vec<(String, String)>,
-    /// (sha256, department, path) of content filed more than once, ordered by hash.
-    pub duplicates: Vec<(String, String, String)>,
-    /// (department, agent, at, body JSON).
-    pub heartbeats: Vec<(String, String, Timestamp, String)>,
-    /// (department, body JSON, updated).
-    pub contacts: Vec<(String, String, Timestamp)>,
-    pub returned: Vec<ReturnedFile>,
-    /// (department, item, text).
-    pub notes: Vec<(String, String, String)>,
-}
-
-fn ms(t: Timestamp) -> i64 {
-    t.as_millisecond()
-}
-
-fn ts(millis: i64) -> Timestamp {
-    Timestamp::from_millisecond(millis).unwrap_or(Timestamp::UNIX_EPOCH)
-}
-
-impl Db {
+impl Sqlite {
     /// Opens (or creates) the database and applies pending migrations.
-    pub fn open(path: &Path) -> DbResult<Db> {
+    pub fn open(path: &Path) -> DbResult<Sqlite> {
         let mut conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -191,7 +62,7 @@ impl Db {
             tx.pragma_update(None, "user_version", i)?;
             tx.commit()?;
         }
-        Ok(Db { conn: Arc::new(Mutex::new(conn)) })
+        Ok(Sqlite { conn: Arc::new(Mutex::new(conn)) })
     }
 
     /// Runs `f` on the connection on a blocking thread.
@@ -819,7 +690,7 @@ impl Db {
     }
 }
 
-impl Db {
+impl Sqlite {
     /// The newest `limit` audit entries of one `action` (e.g. `bundle`, as `Bundles::build`
     /// logs it: `name (trigger) covered=x/y`): when, and the detail.
     pub async fn audit_of(&self, action: &'static str, limit: u32) -> DbResult<Vec<(Timestamp, String)>> {

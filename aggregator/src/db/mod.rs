@@ -1,0 +1,266 @@
+//! The aggregator's database: the only module that speaks SQL. `Db` asks its questions of one
+//! of two engines: `sqlite` (the embedded default, a file in the data folder) or `postgres`
+//! (`[database] url`, for several instances sharing one deployment). No engine's type leaves
+//! this module.
+
+mod postgres;
+mod sqlite;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::facts::Facts;
+use jiff::Timestamp;
+use yingjian_shared::{AuditRecord, EvidenceEntry, Verdict};
+
+use postgres::Postgres;
+use sqlite::Sqlite;
+
+/// What can go wrong with the database. No engine's own type leaves this module: callers ask
+/// `is_full` rather than read SQLite codes, so another engine can stand behind `Db`.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("{}", engine_message(*.full, .message))]
+    Engine { message: String, full: bool },
+    #[error(
+        "the database {path} is from a newer version of yingjian-aggregator (schema {version}): upgrade the aggregator"
+    )]
+    NewerSchema { path: String, version: i64 },
+    #[error("a database task stopped: {0}")]
+    Task(String),
+}
+
+impl DbError {
+    /// The disk under the database is full: the one database failure the office can fix.
+    pub fn is_full(&self) -> bool {
+        matches!(self, DbError::Engine { full: true, .. })
+    }
+}
+
+fn engine_message(full: bool, message: &str) -> String {
+    if full {
+        "the server's disk is full: the office must free space; agents retry by themselves".into()
+    } else {
+        format!("database: {message}")
+    }
+}
+
+pub type DbResult<T> = Result<T, DbError>;
+
+/// The database, whichever engine holds it.
+#[derive(Clone)]
+pub struct Db {
+    engine: Engine,
+}
+
+#[derive(Clone)]
+enum Engine {
+    Sqlite(Sqlite),
+    Postgres(Postgres),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenRow {
+    pub id: i64,
+    /// `None` for the office.
+    pub department: Option<String>,
+    pub agent: String,
+    pub created: Timestamp,
+    pub revoked: Option<Timestamp>,
+}
+
+/// An entry for the audit log, written in the transaction of the change it records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    pub at: Timestamp,
+    pub department: Option<String>,
+    pub agent: Option<String>,
+    pub host: Option<String>,
+    pub action: String,
+    pub detail: String,
+}
+
+impl AuditEntry {
+    /// Something the server did by itself (a bundle build, the nightly run), now.
+    pub fn by_server(action: &str, detail: String) -> AuditEntry {
+        AuditEntry {
+            at: Timestamp::now(),
+            department: None,
+            agent: None,
+            host: None,
+            action: action.into(),
+            detail,
+        }
+    }
+}
+
+/// The office's verdict on a department's file, and the version (sha256) it was given to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileVerdict {
+    pub verdict: Verdict,
+    pub reason: Option<String>,
+    pub sha256: String,
+}
+
+/// Evidence counted by department, placement, item and kind: what completeness needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvidenceGroup {
+    pub department: String,
+    pub placement: String,
+    pub item: Option<String>,
+    pub kind: Option<String>,
+    pub files: u64,
+    pub last_received: Timestamp,
+    pub late: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProblemFile {
+    pub department: String,
+    pub item: Option<String>,
+    pub path: String,
+    pub problem: String,
+}
+
+/// A file the office returned, as completeness reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReturnedFile {
+    pub department: String,
+    pub path: String,
+    /// `None` for a report or a typical case.
+    pub item: Option<String>,
+    pub placement: String,
+    pub reason: String,
+    pub at: Timestamp,
+    /// No record of the version that was returned is on file any more.
+    pub answered: bool,
+}
+
+/// Everything `completeness` reads, fetched in one transaction so it is consistent.
+#[derive(Debug, Default, Clone)]
+pub struct StatusData {
+    pub groups: Vec<EvidenceGroup>,
+    pub problems: Vec<ProblemFile>,
+    /// (department, path) of every typical-case file.
+    pub case_paths: Vec<(String, String)>,
+    /// (sha256, department, path) of content filed more than once, ordered by hash.
+    pub duplicates: Vec<(String, String, String)>,
+    /// (department, agent, at, body JSON).
+    pub heartbeats: Vec<(String, String, Timestamp, String)>,
+    /// (department, body JSON, updated).
+    pub contacts: Vec<(String, String, Timestamp)>,
+    pub returned: Vec<ReturnedFile>,
+    /// (department, item, text).
+    pub notes: Vec<(String, String, String)>,
+}
+
+fn ms(t: Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+fn ts(millis: i64) -> Timestamp {
+    Timestamp::from_millisecond(millis).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+impl Db {
+    /// Opens (or creates) the SQLite database at `path` and applies pending migrations.
+    pub fn open(path: &Path) -> DbResult<Db> {
+        Ok(Db { engine: Engine::Sqlite(Sqlite::open(path)?) })
+    }
+
+    /// Connects to PostgreSQL (`postgres://user:password@host/db`) and applies pending migrations.
+    pub fn open_postgres(url: &str) -> DbResult<Db> {
+        Ok(Db { engine: Engine::Postgres(Postgres::open(url)?) })
+    }
+}
+
+/// Every question `Db` answers, each asked of the engine behind it.
+macro_rules! questions {
+    ($( $(#[$doc:meta])* fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty; )*) => {
+        impl Db {
+            $(
+                $(#[$doc])*
+                pub async fn $name(&self $(, $arg: $ty)*) -> $ret {
+                    match &self.engine {
+                        Engine::Sqlite(e) => e.$name($($arg),*).await,
+                        Engine::Postgres(e) => e.$name($($arg),*).await,
+                    }
+                }
+            )*
+        }
+    };
+}
+
+questions! {
+    // ── tokens and sessions ─────────────────────────────────────────────────
+    /// Stores a new token's hash, audited; its id.
+    fn insert_token(&self, hash: String, department: Option<String>, agent: String) -> DbResult<i64>;
+    /// The live (not revoked) token with this hash.
+    fn find_token(&self, hash: String) -> DbResult<Option<TokenRow>>;
+    fn list_tokens(&self) -> DbResult<Vec<TokenRow>>;
+    /// Whether the token is still live: open event streams ask now and then.
+    fn token_live(&self, id: i64) -> DbResult<bool>;
+    /// Opens a dashboard session for a token; `hash` is the SHA-256 of the cookie's session id.
+    fn create_session(&self, hash: String, token_id: i64, expires: Timestamp) -> DbResult<()>;
+    /// The live token behind an unexpired session.
+    fn find_session(&self, hash: String) -> DbResult<Option<TokenRow>>;
+    /// Ends a session (logout); false if there was none.
+    fn delete_session(&self, hash: String) -> DbResult<bool>;
+    /// Revokes a token and ends its sessions; false if there was no live token with that id.
+    fn revoke_token(&self, id: i64) -> DbResult<bool>;
+
+    // ── blobs ───────────────────────────────────────────────────────────────
+    /// Size of a stored blob and its sniffed content type.
+    fn blob(&self, sha256: String) -> DbResult<Option<(u64, Option<String>)>>;
+    /// The blob if `department` has delivered it itself: what a department may see.
+    fn held_blob(&self, department: String, sha256: String) -> DbResult<Option<(u64, Option<String>)>>;
+    /// Records that `actor.department` delivered a blob that is now stored under its final
+    /// name; true when the content is new to the store. Audited as `upload` when it is, as
+    /// `upload_existing` when only the department is new to it (it proved it holds the bytes),
+    /// not at all for a re-send.
+    fn insert_blob(&self, sha256: String, size: u64, magic: Option<&'static str>, actor: AuditEntry) -> DbResult<bool>;
+    /// Every blob the database knows, for `scrub`.
+    fn all_blobs(&self) -> DbResult<Vec<(String, u64)>>;
+    /// Blobs some record points at that were not examined by this `version` of `facts`.
+    fn unexamined_blobs(&self, version: i64) -> DbResult<Vec<(String, u64)>>;
+    fn set_facts(&self, found: Vec<(String, Facts)>, version: i64) -> DbResult<()>;
+    /// What was found in every examined blob some record points at.
+    fn facts(&self) -> DbResult<HashMap<String, Facts>>;
+    /// The pages each content took in the last print build.
+    fn set_printed_pages(&self, printed: Vec<(String, u32)>) -> DbResult<()>;
+
+    // ── evidence ────────────────────────────────────────────────────────────
+    /// Files a record; false when an identical one was already on file (a re-send).
+    fn upsert_evidence(&self, row: EvidenceEntry, host: Option<String>) -> DbResult<bool>;
+    /// Withdraws a record; false if there was none.
+    fn withdraw_evidence(&self, department: String, agent: String, path: String, host: Option<String>) -> DbResult<bool>;
+    /// Current evidence, optionally of one department, in path order.
+    fn evidence(&self, department: Option<String>) -> DbResult<Vec<EvidenceEntry>>;
+    /// One department's records for one item (the item page).
+    fn evidence_of_item(&self, department: String, item: String) -> DbResult<Vec<EvidenceEntry>>;
+    /// The records that point at one blob.
+    fn records_of_blob(&self, sha256: String) -> DbResult<Vec<EvidenceEntry>>;
+    /// What completeness needs, read in one transaction.
+    fn status_data(&self, evidence_deadline: Timestamp) -> DbResult<StatusData>;
+
+    // ── heartbeats, contacts, reviews, audit ────────────────────────────────
+    fn put_heartbeat(&self, department: String, agent: String, body: String) -> DbResult<()>;
+    fn put_contacts(&self, department: String, body: String, actor: AuditEntry) -> DbResult<()>;
+    /// A department's contacts as filed (JSON), if any.
+    fn contacts_of(&self, department: String) -> DbResult<Option<String>>;
+    /// Records the office's verdict on the current version of a department's file (the newest
+    /// record at that path, whichever PC filed it), or takes it back (`Verdict::Cleared`).
+    /// False when there is nothing to review: no such record, or no verdict to take back.
+    fn review(&self, department: String, path: String, verdict: Verdict, reason: Option<String>, actor: AuditEntry) -> DbResult<bool>;
+    /// The office's verdicts on a department's files, by path.
+    fn verdicts(&self, department: String) -> DbResult<HashMap<String, FileVerdict>>;
+    /// Sets (or, with an empty text, clears) the office's note on a department's item.
+    fn note(&self, department: String, item: String, text: String, actor: AuditEntry) -> DbResult<()>;
+    /// Logs something that changed nothing else in the database (a bundle built or failed).
+    fn log(&self, entry: AuditEntry) -> DbResult<()>;
+    /// Audit entries, newest first.
+    fn audit(&self, limit: u32, before_id: Option<i64>) -> DbResult<Vec<AuditRecord>>;
+    /// The newest `limit` audit entries of one `action` (e.g. `bundle`, as `Bundles::build`
+    /// logs it: `name (trigger) covered=x/y`): when, and the detail.
+    fn audit_of(&self, action: &'static str, limit: u32) -> DbResult<Vec<(Timestamp, String)>>;
+}

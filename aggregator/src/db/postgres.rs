@@ -1,0 +1,741 @@
+//! The database on PostgreSQL, for several aggregator instances sharing one deployment: the same
+//! questions as `sqlite`, in PostgreSQL's SQL, over a small pool of connections
+//! (deadpool-postgres). Its own migrations (`migrations/postgres/`), applied under an advisory
+//! lock so that instances starting together apply them once.
+
+use std::collections::HashMap;
+
+use deadpool_postgres::GenericClient;
+use deadpool_postgres::{Pool, Runtime};
+use jiff::Timestamp;
+use tokio_postgres::{NoTls, Row};
+use yingjian_shared::{AuditRecord, EvidenceEntry, Filed, ItemCode, Kind, RelPath, Sha256Hex, Verdict};
+
+use super::{
+    AuditEntry, DbError, DbResult, EvidenceGroup, FileVerdict, ProblemFile, ReturnedFile, StatusData,
+    TokenRow, ms, ts,
+};
+use crate::facts::Facts;
+
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/001_init.sql")];
+/// The advisory lock key under which the schema is changed.
+const MIGRATION_LOCK: i64 = 0x7969_6e67_6a69_616e; // "yingjian"
+
+impl From<tokio_postgres::Error> for DbError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        // 53100 disk_full, 53200 out_of_memory is not the disk's.
+        let full = e.code() == Some(&tokio_postgres::error::SqlState::DISK_FULL);
+        DbError::Engine { message: e.to_string(), full }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for DbError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        match e {
+            deadpool_postgres::PoolError::Backend(e) => e.into(),
+            other => DbError::Engine { message: other.to_string(), full: false },
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Postgres {
+    pool: Pool,
+}
+
+impl Postgres {
+    /// Connects and applies pending migrations. Runs on a thread of its own (a runtime of its
+    /// own), so it may be called from anywhere, as opening SQLite may.
+    pub fn open(url: &str) -> DbResult<Postgres> {
+        let owned = url.to_string();
+        std::thread::spawn(move || -> DbResult<()> {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| DbError::Task(e.to_string()))?;
+            runtime.block_on(migrate(&owned))
+        })
+        .join()
+        .map_err(|_| DbError::Task("the migration thread panicked".into()))??;
+        let mut config = deadpool_postgres::Config::new();
+        config.url = Some(url.to_string());
+        let pool = config
+            .create_pool(Some(Runtime::Tokio1), NoTls)
+            .map_err(|e| DbError::Engine { message: e.to_string(), full: false })?;
+        Ok(Postgres { pool })
+    }
+
+    async fn client(&self) -> DbResult<deadpool_postgres::Object> {
+        Ok(self.pool.get().await?)
+    }
+
+    // ── tokens ──────────────────────────────────────────────────────────────
+
+    pub async fn insert_token(
+        &self,
+        hash: String,
+        department: Option<String>,
+        agent: String,
+    ) -> DbResult<i64> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let row = tx
+            .query_one(
+                "INSERT INTO tokens (hash, department, agent, created) VALUES ($1, $2, $3, $4) RETURNING id",
+                &[&hash, &department, &agent, &ms(Timestamp::now())],
+            )
+            .await?;
+        let id: i64 = row.get(0);
+        append_audit(
+            &tx,
+            &AuditEntry {
+                at: Timestamp::now(),
+                department,
+                agent: Some(agent),
+                host: None,
+                action: "token_create".into(),
+                detail: format!("token #{id}"),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn find_token(&self, hash: String) -> DbResult<Option<TokenRow>> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt(
+                "SELECT id, department, agent, created, revoked FROM tokens WHERE hash = $1 AND revoked IS NULL",
+                &[&hash],
+            )
+            .await?;
+        Ok(row.as_ref().map(token_row))
+    }
+
+    pub async fn list_tokens(&self) -> DbResult<Vec<TokenRow>> {
+        let c = self.client().await?;
+        let rows =
+            c.query("SELECT id, department, agent, created, revoked FROM tokens ORDER BY id", &[]).await?;
+        Ok(rows.iter().map(token_row).collect())
+    }
+
+    pub async fn token_live(&self, id: i64) -> DbResult<bool> {
+        let c = self.client().await?;
+        Ok(c.query_opt("SELECT 1 FROM tokens WHERE id = $1 AND revoked IS NULL", &[&id]).await?.is_some())
+    }
+
+    pub async fn create_session(&self, hash: String, token_id: i64, expires: Timestamp) -> DbResult<()> {
+        let c = self.client().await?;
+        let now = ms(Timestamp::now());
+        c.execute("DELETE FROM sessions WHERE expires <= $1", &[&now]).await?;
+        c.execute(
+            "INSERT INTO sessions (hash, token_id, created, expires) VALUES ($1, $2, $3, $4)",
+            &[&hash, &token_id, &now, &ms(expires)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn find_session(&self, hash: String) -> DbResult<Option<TokenRow>> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt(
+                "SELECT t.id, t.department, t.agent, t.created, t.revoked FROM sessions s
+                 JOIN tokens t ON t.id = s.token_id
+                 WHERE s.hash = $1 AND s.expires > $2 AND t.revoked IS NULL",
+                &[&hash, &ms(Timestamp::now())],
+            )
+            .await?;
+        Ok(row.as_ref().map(token_row))
+    }
+
+    pub async fn delete_session(&self, hash: String) -> DbResult<bool> {
+        let c = self.client().await?;
+        Ok(c.execute("DELETE FROM sessions WHERE hash = $1", &[&hash]).await? > 0)
+    }
+
+    pub async fn revoke_token(&self, id: i64) -> DbResult<bool> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let revoked = tx
+            .query_opt(
+                "UPDATE tokens SET revoked = $2 WHERE id = $1 AND revoked IS NULL RETURNING department",
+                &[&id, &ms(Timestamp::now())],
+            )
+            .await?;
+        let Some(row) = revoked else { return Ok(false) };
+        tx.execute("DELETE FROM sessions WHERE token_id = $1", &[&id]).await?;
+        append_audit(
+            &tx,
+            &AuditEntry {
+                at: Timestamp::now(),
+                department: row.get(0),
+                agent: None,
+                host: None,
+                action: "token_revoke".into(),
+                detail: format!("token #{id}"),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    // ── blobs ───────────────────────────────────────────────────────────────
+
+    pub async fn blob(&self, sha256: String) -> DbResult<Option<(u64, Option<String>)>> {
+        let c = self.client().await?;
+        let row = c.query_opt("SELECT size, magic FROM blobs WHERE sha256 = $1", &[&sha256]).await?;
+        Ok(row.map(|r| (r.get::<_, i64>(0) as u64, r.get(1))))
+    }
+
+    pub async fn held_blob(
+        &self,
+        department: String,
+        sha256: String,
+    ) -> DbResult<Option<(u64, Option<String>)>> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt(
+                "SELECT b.size, b.magic FROM blob_holders h JOIN blobs b ON b.sha256 = h.sha256
+                 WHERE h.department = $1 AND h.sha256 = $2",
+                &[&department, &sha256],
+            )
+            .await?;
+        Ok(row.map(|r| (r.get::<_, i64>(0) as u64, r.get(1))))
+    }
+
+    pub async fn insert_blob(
+        &self,
+        sha256: String,
+        size: u64,
+        magic: Option<&'static str>,
+        mut actor: AuditEntry,
+    ) -> DbResult<bool> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let now = ms(Timestamp::now());
+        let created = tx
+            .execute(
+                "INSERT INTO blobs (sha256, size, magic, stored) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                &[&sha256, &(size as i64), &magic, &now],
+            )
+            .await?
+            > 0;
+        let new_holder = tx
+            .execute(
+                "INSERT INTO blob_holders (department, sha256, since) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                &[&actor.department, &sha256, &now],
+            )
+            .await?
+            > 0;
+        if created || new_holder {
+            actor.action = if created { "upload" } else { "upload_existing" }.into();
+            append_audit(&tx, &actor).await?;
+        }
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    pub async fn all_blobs(&self) -> DbResult<Vec<(String, u64)>> {
+        let c = self.client().await?;
+        let rows = c.query("SELECT sha256, size FROM blobs ORDER BY sha256", &[]).await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get::<_, i64>(1) as u64)).collect())
+    }
+
+    pub async fn unexamined_blobs(&self, version: i64) -> DbResult<Vec<(String, u64)>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT sha256, size FROM blobs WHERE refs > 0 AND examined < $1 ORDER BY sha256",
+                &[&version],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get::<_, i64>(1) as u64)).collect())
+    }
+
+    pub async fn set_facts(&self, found: Vec<(String, Facts)>, version: i64) -> DbResult<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let stmt =
+            tx.prepare("UPDATE blobs SET pages = $2, doc_date = $3, examined = $4 WHERE sha256 = $1").await?;
+        for (sha, facts) in found {
+            tx.execute(&stmt, &[&sha, &facts.pages.map(i64::from), &facts.date, &version]).await?;
+        }
+        Ok(tx.commit().await?)
+    }
+
+    pub async fn facts(&self) -> DbResult<HashMap<String, Facts>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT sha256, pages, doc_date, printed_pages FROM blobs WHERE refs > 0 AND examined > 0",
+                &[],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let pages = |i: usize| r.get::<_, Option<i64>>(i).and_then(|p| u32::try_from(p).ok());
+                (r.get(0), Facts { pages: pages(1), date: r.get(2), printed: pages(3) })
+            })
+            .collect())
+    }
+
+    pub async fn set_printed_pages(&self, printed: Vec<(String, u32)>) -> DbResult<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let stmt = tx.prepare("UPDATE blobs SET printed_pages = $2 WHERE sha256 = $1").await?;
+        for (sha, pages) in printed {
+            tx.execute(&stmt, &[&sha, &i64::from(pages)]).await?;
+        }
+        Ok(tx.commit().await?)
+    }
+
+    // ── evidence ────────────────────────────────────────────────────────────
+
+    pub async fn upsert_evidence(&self, row: EvidenceEntry, host: Option<String>) -> DbResult<bool> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let existing = tx
+            .query_opt(
+                "SELECT sha256, modified, caption FROM evidence WHERE department = $1 AND agent = $2 AND path = $3
+                 FOR UPDATE",
+                &[&row.department, &row.agent, &row.path.as_str()],
+            )
+            .await?
+            .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1), r.get::<_, Option<String>>(2)));
+        if existing == Some((row.sha256.to_string(), ms(row.modified), row.caption.clone())) {
+            return Ok(false);
+        }
+        tx.execute(
+            "INSERT INTO evidence (department, agent, path, sha256, size, modified, caption, placement, item, kind, problem, received)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+             ON CONFLICT (department, agent, path) DO UPDATE SET
+               sha256 = excluded.sha256, size = excluded.size, modified = excluded.modified,
+               caption = excluded.caption, placement = excluded.placement, item = excluded.item,
+               kind = excluded.kind, problem = excluded.problem, received = excluded.received",
+            &[
+                &row.department,
+                &row.agent,
+                &row.path.as_str(),
+                &row.sha256.as_str(),
+                &(row.size as i64),
+                &ms(row.modified),
+                &row.caption,
+                &row.placement.wire(),
+                &row.item.map(|c| c.to_string()),
+                &row.kind.map(Kind::wire),
+                &row.problem,
+                &ms(row.received),
+            ],
+        )
+        .await?;
+        append_audit(
+            &tx,
+            &AuditEntry {
+                at: row.received,
+                department: Some(row.department.clone()),
+                agent: Some(row.agent.clone()),
+                host,
+                action: if existing.is_some() { "record_update" } else { "record" }.into(),
+                detail: format!("{} sha256={} size={}", row.path, row.sha256, row.size),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub async fn withdraw_evidence(
+        &self,
+        department: String,
+        agent: String,
+        path: String,
+        host: Option<String>,
+    ) -> DbResult<bool> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let gone = tx
+            .query_opt(
+                "DELETE FROM evidence WHERE department = $1 AND agent = $2 AND path = $3 RETURNING sha256",
+                &[&department, &agent, &path],
+            )
+            .await?;
+        let Some(gone) = gone else { return Ok(false) };
+        let sha: String = gone.get(0);
+        append_audit(
+            &tx,
+            &AuditEntry {
+                at: Timestamp::now(),
+                department: Some(department),
+                agent: Some(agent),
+                host,
+                action: "withdraw".into(),
+                detail: format!("{path} sha256={sha}"),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub async fn evidence(&self, department: Option<String>) -> DbResult<Vec<EvidenceEntry>> {
+        self.select_evidence("$1::TEXT IS NULL OR department = $1", &[&department]).await
+    }
+
+    pub async fn evidence_of_item(&self, department: String, item: String) -> DbResult<Vec<EvidenceEntry>> {
+        self.select_evidence("department = $1 AND item = $2", &[&department, &item]).await
+    }
+
+    pub async fn records_of_blob(&self, sha256: String) -> DbResult<Vec<EvidenceEntry>> {
+        self.select_evidence("sha256 = $1", &[&sha256]).await
+    }
+
+    async fn select_evidence(
+        &self,
+        filter: &'static str,
+        args: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> DbResult<Vec<EvidenceEntry>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                &format!(
+                    "SELECT department, agent, path, sha256, size, modified, caption, placement, item, kind, problem, received
+                     FROM evidence WHERE {filter} ORDER BY department, path, agent"
+                ),
+                args,
+            )
+            .await?;
+        rows.iter().map(evidence_row).collect()
+    }
+
+    pub async fn status_data(&self, evidence_deadline: Timestamp) -> DbResult<StatusData> {
+        let mut c = self.client().await?;
+        // One snapshot for every query, as SQLite's transaction gives.
+        let tx = c
+            .build_transaction()
+            .read_only(true)
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .start()
+            .await?;
+        let groups = tx
+            .query(
+                "SELECT department, placement, item, kind, COUNT(*), MAX(received),
+                        COUNT(*) FILTER (WHERE received > $1)
+                 FROM evidence GROUP BY department, placement, item, kind",
+                &[&ms(evidence_deadline)],
+            )
+            .await?
+            .iter()
+            .map(|r| EvidenceGroup {
+                department: r.get(0),
+                placement: r.get(1),
+                item: r.get(2),
+                kind: r.get(3),
+                files: r.get::<_, i64>(4) as u64,
+                last_received: ts(r.get(5)),
+                late: r.get::<_, i64>(6) as u64,
+            })
+            .collect();
+        let problems = tx
+            .query(
+                "SELECT department, item, path, problem FROM evidence WHERE problem IS NOT NULL ORDER BY department, path",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|r| ProblemFile { department: r.get(0), item: r.get(1), path: r.get(2), problem: r.get(3) })
+            .collect();
+        let case_paths = tx
+            .query("SELECT department, path FROM evidence WHERE placement = 'case'", &[])
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        let duplicates = tx
+            .query(
+                "SELECT e.sha256, e.department, e.path FROM blobs b JOIN evidence e ON e.sha256 = b.sha256
+                 WHERE b.refs > 1 ORDER BY e.sha256, e.department, e.path",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+        let heartbeats = tx
+            .query("SELECT department, agent, at, body FROM heartbeats", &[])
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), ts(r.get(2)), r.get(3)))
+            .collect();
+        let contacts = tx
+            .query("SELECT department, body, updated FROM contacts", &[])
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), ts(r.get(2))))
+            .collect();
+        let returned = tx
+            .query(
+                "SELECT r.department, r.path, r.item, r.placement, r.reason, r.at,
+                   NOT EXISTS (SELECT 1 FROM evidence e
+                               WHERE e.department = r.department AND e.path = r.path AND e.sha256 = r.sha256)
+                   OR EXISTS (SELECT 1 FROM evidence e
+                              WHERE e.department = r.department AND e.path = r.path AND e.sha256 != r.sha256
+                                AND e.received > r.at)
+                 FROM reviews r WHERE r.verdict = 'returned' ORDER BY r.department, r.path",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|r| ReturnedFile {
+                department: r.get(0),
+                path: r.get(1),
+                item: r.get(2),
+                placement: r.get(3),
+                reason: r.get::<_, Option<String>>(4).unwrap_or_default(),
+                at: ts(r.get(5)),
+                answered: r.get(6),
+            })
+            .collect();
+        let notes = tx
+            .query("SELECT department, item, text FROM notes", &[])
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+        tx.commit().await?;
+        Ok(StatusData { groups, problems, case_paths, duplicates, heartbeats, contacts, returned, notes })
+    }
+
+    // ── heartbeats, contacts, reviews, audit ────────────────────────────────
+
+    pub async fn put_heartbeat(&self, department: String, agent: String, body: String) -> DbResult<()> {
+        let c = self.client().await?;
+        c.execute(
+            "INSERT INTO heartbeats (department, agent, at, body) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (department, agent) DO UPDATE SET at = excluded.at, body = excluded.body",
+            &[&department, &agent, &ms(Timestamp::now()), &body],
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn put_contacts(&self, department: String, body: String, actor: AuditEntry) -> DbResult<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        tx.execute(
+            "INSERT INTO contacts (department, body, updated) VALUES ($1, $2, $3)
+             ON CONFLICT (department) DO UPDATE SET body = excluded.body, updated = excluded.updated",
+            &[&department, &body, &ms(actor.at)],
+        )
+        .await?;
+        append_audit(&tx, &actor).await?;
+        Ok(tx.commit().await?)
+    }
+
+    pub async fn contacts_of(&self, department: String) -> DbResult<Option<String>> {
+        let c = self.client().await?;
+        Ok(c.query_opt("SELECT body FROM contacts WHERE department = $1", &[&department])
+            .await?
+            .map(|r| r.get(0)))
+    }
+
+    pub async fn review(
+        &self,
+        department: String,
+        path: String,
+        verdict: Verdict,
+        reason: Option<String>,
+        actor: AuditEntry,
+    ) -> DbResult<bool> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let changed = match verdict {
+            Verdict::Cleared => {
+                tx.execute("DELETE FROM reviews WHERE department = $1 AND path = $2", &[&department, &path])
+                    .await?
+            }
+            verdict => {
+                tx.execute(
+                    "INSERT INTO reviews (department, path, sha256, placement, item, verdict, reason, at)
+                     SELECT department, path, sha256, placement, item, $3, $4, $5 FROM evidence
+                     WHERE department = $1 AND path = $2 ORDER BY received DESC LIMIT 1
+                     ON CONFLICT (department, path) DO UPDATE SET sha256 = excluded.sha256,
+                       placement = excluded.placement, item = excluded.item, verdict = excluded.verdict,
+                       reason = excluded.reason, at = excluded.at",
+                    &[&department, &path, &verdict.wire(), &reason, &ms(actor.at)],
+                )
+                .await?
+            }
+        };
+        if changed == 0 {
+            return Ok(false);
+        }
+        append_audit(&tx, &actor).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub async fn verdicts(&self, department: String) -> DbResult<HashMap<String, FileVerdict>> {
+        let c = self.client().await?;
+        let rows = c
+            .query("SELECT path, verdict, reason, sha256 FROM reviews WHERE department = $1", &[&department])
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let wire: String = r.get(1);
+                let verdict =
+                    Verdict::from_wire(&wire).ok_or_else(|| written_by_us("reviews.verdict", &wire))?;
+                Ok((r.get(0), FileVerdict { verdict, reason: r.get(2), sha256: r.get(3) }))
+            })
+            .collect()
+    }
+
+    pub async fn note(
+        &self,
+        department: String,
+        item: String,
+        text: String,
+        actor: AuditEntry,
+    ) -> DbResult<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        if text.is_empty() {
+            tx.execute("DELETE FROM notes WHERE department = $1 AND item = $2", &[&department, &item])
+                .await?;
+        } else {
+            tx.execute(
+                "INSERT INTO notes (department, item, text, at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (department, item) DO UPDATE SET text = excluded.text, at = excluded.at",
+                &[&department, &item, &text, &ms(actor.at)],
+            )
+            .await?;
+        }
+        append_audit(&tx, &actor).await?;
+        Ok(tx.commit().await?)
+    }
+
+    pub async fn log(&self, entry: AuditEntry) -> DbResult<()> {
+        let c = self.client().await?;
+        append_audit(&c, &entry).await
+    }
+
+    pub async fn audit(&self, limit: u32, before_id: Option<i64>) -> DbResult<Vec<AuditRecord>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT id, at, department, agent, host, action, detail FROM audit
+                 WHERE $1::BIGINT IS NULL OR id < $1 ORDER BY id DESC LIMIT $2",
+                &[&before_id, &i64::from(limit)],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| AuditRecord {
+                id: r.get(0),
+                at: ts(r.get(1)),
+                department: r.get(2),
+                agent: r.get(3),
+                host: r.get(4),
+                action: r.get(5),
+                detail: r.get(6),
+            })
+            .collect())
+    }
+
+    pub async fn audit_of(&self, action: &'static str, limit: u32) -> DbResult<Vec<(Timestamp, String)>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT at, detail FROM audit WHERE action = $1 ORDER BY id DESC LIMIT $2",
+                &[&action, &i64::from(limit)],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| (ts(r.get(0)), r.get(1))).collect())
+    }
+}
+
+/// Applies pending migrations, one instance at a time.
+async fn migrate(url: &str) -> DbResult<()> {
+    let (mut client, connection) = tokio_postgres::connect(url, NoTls).await?;
+    let connection = tokio::spawn(connection);
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)").await?;
+    let found = tx.query_opt("SELECT version FROM schema_version", &[]).await?;
+    let version: i64 = if let Some(row) = found {
+        row.get(0)
+    } else {
+        tx.execute("INSERT INTO schema_version (version) VALUES (0)", &[]).await?;
+        0
+    };
+    if version > MIGRATIONS.len() as i64 {
+        return Err(DbError::NewerSchema { path: redacted(url), version });
+    }
+    for (i, sql) in (1i64..).zip(MIGRATIONS).skip(version as usize) {
+        tx.batch_execute(sql).await?;
+        tx.execute("UPDATE schema_version SET version = $1", &[&i]).await?;
+    }
+    tx.commit().await?;
+    drop(client);
+    let _ = connection.await;
+    Ok(())
+}
+
+/// A connection string without its password, for messages.
+fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://…{}", &url[..scheme], &url[at..]),
+        _ => url.to_string(),
+    }
+}
+
+async fn append_audit(c: &impl GenericClient, e: &AuditEntry) -> DbResult<()> {
+    c.execute(
+        "INSERT INTO audit (at, department, agent, host, action, detail) VALUES ($1, $2, $3, $4, $5, $6)",
+        &[&ms(e.at), &e.department, &e.agent, &e.host, &e.action, &e.detail],
+    )
+    .await?;
+    Ok(())
+}
+
+fn token_row(r: &Row) -> TokenRow {
+    TokenRow {
+        id: r.get(0),
+        department: r.get(1),
+        agent: r.get(2),
+        created: ts(r.get(3)),
+        revoked: r.get::<_, Option<i64>>(4).map(ts),
+    }
+}
+
+fn written_by_us(column: &str, value: &str) -> DbError {
+    DbError::Engine {
+        message: format!("{column} holds {value:?}, which this server does not write"),
+        full: false,
+    }
+}
+
+fn evidence_row(r: &Row) -> DbResult<EvidenceEntry> {
+    let text = |i: usize| -> String { r.get(i) };
+    let path = text(2);
+    let sha = text(3);
+    let placement = text(7);
+    Ok(EvidenceEntry {
+        department: r.get(0),
+        agent: r.get(1),
+        path: RelPath::parse(&path).map_err(|_| written_by_us("evidence.path", &path))?,
+        sha256: Sha256Hex::parse(&sha).map_err(|_| written_by_us("evidence.sha256", &sha))?,
+        size: r.get::<_, i64>(4) as u64,
+        modified: ts(r.get(5)),
+        caption: r.get(6),
+        placement: Filed::from_wire(&placement)
+            .ok_or_else(|| written_by_us("evidence.placement", &placement))?,
+        item: r.get::<_, Option<String>>(8).and_then(|c| c.parse::<ItemCode>().ok()),
+        kind: r.get::<_, Option<String>>(9).as_deref().and_then(Kind::from_wire),
+        problem: r.get(10),
+        received: ts(r.get(11)),
+    })
+}

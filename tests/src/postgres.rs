@@ -1,0 +1,103 @@
+//! A real PostgreSQL for the tests: a cluster made by `initdb` in a temporary folder, served on a
+//! loopback port by `pg_ctl` (which waits until it accepts connections), stopped when dropped.
+//! Debian's PostgreSQL 15 (`/usr/lib/postgresql/15/bin`, or `pg_config --bindir`); as root the
+//! cluster belongs to the `postgres` user, since PostgreSQL refuses to run as root. Without the
+//! server binaries `Postgres::start` says SKIPPED and gives `None`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tempfile::TempDir;
+
+use crate::ServerProcess;
+
+pub struct Postgres {
+    dir: TempDir,
+    bin: PathBuf,
+    pub port: u16,
+}
+
+impl Postgres {
+    pub fn start() -> Option<Postgres> {
+        let Some(bin) = bindir() else {
+            eprintln!("SKIPPED: no PostgreSQL server (initdb) here: apt-get install postgresql-15");
+            return None;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let cluster = dir.path().join("cluster");
+        let as_root = is_root();
+        if as_root {
+            let status = Command::new("chown").arg("postgres:").arg(dir.path()).status().unwrap();
+            assert!(status.success(), "chown the cluster's folder to postgres");
+        }
+        let port = ServerProcess::free_port();
+        let pg = Postgres { dir, bin, port };
+        pg.run(&[
+            "initdb",
+            "-D",
+            &cluster.display().to_string(),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+        ]);
+        let options = format!(
+            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
+            pg.dir.path().display()
+        );
+        let log = pg.dir.path().join("server.log").display().to_string();
+        pg.run(&["pg_ctl", "start", "-w", "-D", &cluster.display().to_string(), "-l", &log, "-o", &options]);
+        Some(pg)
+    }
+
+    /// `postgres://…` of the cluster's `postgres` database.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Runs a server program as the cluster's owner; it must succeed.
+    fn run(&self, args: &[&str]) {
+        let out =
+            as_owner(&self.bin.join(args[0])).args(&args[1..]).current_dir(self.dir.path()).output().unwrap();
+        let log = std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}{}\n{log}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let cluster = self.dir.path().join("cluster").display().to_string();
+        let _ = as_owner(&self.bin.join("pg_ctl")).args(["stop", "-m", "immediate", "-D", &cluster]).output();
+    }
+}
+
+/// `program` to be run as the cluster's owner: `postgres` when this is root.
+fn as_owner(program: &Path) -> Command {
+    if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(program);
+        c
+    } else {
+        Command::new(program)
+    }
+}
+
+fn bindir() -> Option<PathBuf> {
+    let debian = PathBuf::from("/usr/lib/postgresql/15/bin");
+    if debian.join("initdb").exists() {
+        return Some(debian);
+    }
+    let out = Command::new("pg_config").arg("--bindir").output().ok()?;
+    let dir = PathBuf::from(String::from_utf8(out.stdout).ok()?.trim());
+    dir.join("initdb").exists().then_some(dir)
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+}
