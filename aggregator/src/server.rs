@@ -45,6 +45,8 @@ impl Server {
 
     /// Serves (and runs the nightly bundle) until `shutdown` completes.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> AppResult<()> {
+        let state = self.state.clone();
+        tokio::spawn(async move { state.hear_announcements().await });
         if let Some(nightly) = self.nightly {
             tokio::spawn(nightly.run(self.state.clone()));
         }

@@ -101,8 +101,34 @@ impl AppState {
         self.generation.fetch_add(1, Ordering::SeqCst);
         let event =
             Event { kind, department: department.map(str::to_string), path, detail, at: Timestamp::now() };
-        // No subscriber is not an error.
-        let _ = self.events.send(event);
+        if !self.db.announces() {
+            // No subscriber is not an error.
+            let _ = self.events.send(event);
+            return;
+        }
+        // Every instance, this one too, hears it from the database (`hear_announcements`).
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let (db, payload) = (self.db.clone(), serde_json::to_string(&event).unwrap_or_default());
+        runtime.spawn(async move {
+            if let Err(e) = db.announce(payload).await {
+                tracing::warn!(error = %e, "cannot announce a change to the other instances");
+            }
+        });
+    }
+
+    /// Passes the changes every instance announces (PostgreSQL) to this one's subscribers, and
+    /// reads the status again after each, until the server stops. Nothing to hear on SQLite.
+    pub async fn hear_announcements(&self) {
+        let (generation, events) = (self.generation.clone(), self.events.clone());
+        self.db
+            .listen(self.shutdown.clone(), move |payload| {
+                generation.fetch_add(1, Ordering::SeqCst);
+                // `None`: the connection was (re)opened and something may have been missed.
+                if let Some(event) = payload.and_then(|p| serde_json::from_str::<Event>(&p).ok()) {
+                    let _ = events.send(event);
+                }
+            })
+            .await;
     }
 
     /// The change generation: equal before and after a series of reads means they saw one state.

@@ -174,6 +174,34 @@ impl Db {
     }
 }
 
+impl Db {
+    /// Whether changes are announced through the database (PostgreSQL's `NOTIFY`), for other
+    /// instances to hear, rather than within this process alone.
+    pub fn announces(&self) -> bool {
+        matches!(self.engine, Engine::Postgres(_))
+    }
+
+    /// Announces a change to every instance; nothing to do on SQLite.
+    pub async fn announce(&self, payload: String) -> DbResult<()> {
+        match &self.engine {
+            Engine::Sqlite(_) => Ok(()),
+            Engine::Postgres(pg) => pg.announce(payload).await,
+        }
+    }
+
+    /// Hears every instance's announcements until `stop` (`None`: some may have been missed);
+    /// returns at once on SQLite, which has none.
+    pub async fn listen(
+        &self,
+        stop: tokio_util::sync::CancellationToken,
+        heard: impl FnMut(Option<String>) + Send,
+    ) {
+        if let Engine::Postgres(pg) = &self.engine {
+            pg.listen(stop, heard).await;
+        }
+    }
+}
+
 /// Every question `Db` answers, each asked of the engine behind it.
 macro_rules! questions {
     ($( $(#[$doc:meta])* fn $name:ident(&self $(, $arg:ident: $ty:ty)*) -> $ret:ty; )*) => {

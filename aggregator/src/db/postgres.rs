@@ -7,8 +7,10 @@ use std::collections::HashMap;
 
 use deadpool_postgres::GenericClient;
 use deadpool_postgres::{Pool, Runtime};
+use futures_util::StreamExt;
 use jiff::Timestamp;
 use tokio_postgres::{NoTls, Row};
+use tokio_util::sync::CancellationToken;
 use yingjian_shared::{AuditRecord, EvidenceEntry, Filed, ItemCode, Kind, RelPath, Sha256Hex, Verdict};
 
 use super::{
@@ -41,6 +43,8 @@ impl From<deadpool_postgres::PoolError> for DbError {
 #[derive(Clone)]
 pub struct Postgres {
     pool: Pool,
+    /// For the `LISTEN` connection, which stays out of the pool.
+    url: String,
 }
 
 impl Postgres {
@@ -62,7 +66,65 @@ impl Postgres {
         let pool = config
             .create_pool(Some(Runtime::Tokio1), NoTls)
             .map_err(|e| DbError::Engine { message: e.to_string(), full: false })?;
-        Ok(Postgres { pool })
+        Ok(Postgres { pool, url: url.to_string() })
+    }
+
+    /// Announces a change to every instance (this one too) on the `yingjian` channel.
+    pub async fn announce(&self, payload: String) -> DbResult<()> {
+        let c = self.client().await?;
+        c.execute("SELECT pg_notify('yingjian', $1)", &[&payload]).await?;
+        Ok(())
+    }
+
+    /// Hears every instance's announcements until `stop`: `heard` gets each payload, and `None`
+    /// whenever the connection was (re)opened, since announcements may have been missed.
+    pub async fn listen(&self, stop: CancellationToken, mut heard: impl FnMut(Option<String>) + Send) {
+        loop {
+            if let Err(e) = self.listen_once(&stop, &mut heard).await {
+                tracing::warn!(error = %e, "the LISTEN connection to PostgreSQL broke; opening it again");
+            }
+            tokio::select! {
+                () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                () = stop.cancelled() => return,
+            }
+        }
+    }
+
+    async fn listen_once(
+        &self,
+        stop: &CancellationToken,
+        heard: &mut impl FnMut(Option<String>),
+    ) -> DbResult<()> {
+        let (client, mut connection) = tokio_postgres::connect(&self.url, NoTls).await?;
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<String, tokio_postgres::Error>>(256);
+        // The connection is driven here; its notifications are passed on.
+        let driver = tokio::spawn(async move {
+            let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+            while let Some(message) = messages.next().await {
+                let passed = match message {
+                    Ok(tokio_postgres::AsyncMessage::Notification(n)) => Ok(n.payload().to_string()),
+                    Ok(_) => continue,
+                    Err(e) => Err(e),
+                };
+                let broke = passed.is_err();
+                if tx.send(passed).await.is_err() || broke {
+                    return;
+                }
+            }
+        });
+        let _stops_the_driver = DropGuard(driver);
+        client.batch_execute("LISTEN yingjian").await?;
+        heard(None);
+        loop {
+            tokio::select! {
+                message = rx.recv() => match message {
+                    Some(Ok(payload)) => heard(Some(payload)),
+                    Some(Err(e)) => return Err(e.into()),
+                    None => return Err(DbError::Engine { message: "the LISTEN connection closed".into(), full: false }),
+                },
+                () = stop.cancelled() => return Ok(()),
+            }
+        }
     }
 
     async fn client(&self) -> DbResult<deadpool_postgres::Object> {
@@ -654,6 +716,15 @@ impl Postgres {
             )
             .await?;
         Ok(rows.iter().map(|r| (ts(r.get(0)), r.get(1))).collect())
+    }
+}
+
+/// Aborts a task when dropped.
+struct DropGuard(tokio::task::JoinHandle<()>);
+
+impl Drop for DropGuard {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -9,6 +9,7 @@ mod dashboard;
 mod faults;
 mod hostile;
 mod https;
+mod instances;
 mod load;
 mod resumable;
 mod s3;
