@@ -113,6 +113,19 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Move a city's store (SQLite and the blob folder in DATA_DIR) into the PostgreSQL database
+    /// and the object store that CONFIG names, verified; run again, it goes on where it stopped.
+    #[command(
+        after_help = "Example:\n  yingjian-aggregator migrate --from /var/lib/yingjian --to /etc/yingjian/aggregator.toml"
+    )]
+    Migrate {
+        /// The data folder to move from.
+        #[arg(long, value_name = "DATA_DIR")]
+        from: PathBuf,
+        /// The aggregator.toml that sets [database] url and [blobs] s3.
+        #[arg(long, value_name = "CONFIG")]
+        to: PathBuf,
+    },
     /// Re-hash every stored blob and report each one that no longer matches.
     #[command(after_help = "Example:\n  yingjian-aggregator scrub --data /var/lib/yingjian")]
     Scrub {
@@ -303,6 +316,17 @@ pub async fn run(cli: Cli) -> AppResult<()> {
             Ok(())
         }
         Command::Demo { dir, listen } => crate::demo::run(&dir, listen, shutdown_signal()).await,
+        Command::Migrate { from, to } => {
+            let moved = crate::migrate::run(&from, &to).await?;
+            let (verb, tables) = match &moved.tables {
+                crate::db::Copied::Copied(t) => ("copied", t),
+                crate::db::Copied::AlreadyThere(t) => ("already there, verified", t),
+            };
+            println!("blobs: {} sent, {} already there (verified)", moved.blobs_sent, moved.blobs_there);
+            let rows: Vec<String> = tables.iter().map(|(t, n)| format!("{t} {n}")).collect();
+            println!("tables {verb}: {}", rows.join(", "));
+            Ok(())
+        }
         Command::Scrub { store } => {
             let state = store.open()?;
             let blobs = state.db.all_blobs().await?;

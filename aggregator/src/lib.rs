@@ -16,6 +16,7 @@ mod direct_io;
 mod durable;
 mod error;
 pub mod facts;
+mod migrate;
 mod pictures;
 pub mod print;
 mod review;

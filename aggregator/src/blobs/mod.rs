@@ -91,6 +91,40 @@ pub trait BlobStore: Send + Sync {
     }
 }
 
+/// Stores what `reader` yields as the blob `expected` (blocking): `Ok(Err(actual))` when the
+/// bytes hash to something else, and nothing is stored.
+pub fn store_from(
+    store: &dyn BlobStore,
+    reader: &mut dyn Read,
+    size: Option<u64>,
+    expected: &Sha256Hex,
+) -> io::Result<Result<Stored, Sha256Hex>> {
+    let mut writer = store.begin(size)?;
+    let mut failed = None;
+    writer.fill(&mut || {
+        let mut chunk = vec![0u8; 1 << 20];
+        match reader.read(&mut chunk) {
+            Ok(0) => None,
+            Ok(n) => {
+                chunk.truncate(n);
+                Some(Bytes::from(chunk))
+            }
+            Err(e) => {
+                failed = Some(e);
+                None
+            }
+        }
+    })?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    match writer.commit(Some(expected)) {
+        Ok(stored) => Ok(Ok(stored)),
+        Err(CommitError::Io(e)) => Err(e),
+        Err(CommitError::Mismatch { actual }) => Ok(Err(actual)),
+    }
+}
+
 /// Runs blocking store calls off the async threads: an object store's calls wait on the network.
 pub async fn blocking<T: Send + 'static>(
     store: &Arc<dyn BlobStore>,

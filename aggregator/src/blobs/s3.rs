@@ -152,30 +152,9 @@ impl BlobStore for S3Blobs {
     /// Uploads the finished file, hashed again on the way (what is sent is what is checked),
     /// then removes it.
     fn adopt(&self, file: &Path, sha256: &Sha256Hex) -> io::Result<()> {
-        let mut source = std::fs::File::open(file)?;
-        let mut writer = self.begin(None)?;
-        let mut failed = None;
-        writer.fill(&mut || {
-            let mut chunk = vec![0u8; 1 << 20];
-            match source.read(&mut chunk) {
-                Ok(0) => None,
-                Ok(n) => {
-                    chunk.truncate(n);
-                    Some(Bytes::from(chunk))
-                }
-                Err(e) => {
-                    failed = Some(e);
-                    None
-                }
-            }
-        })?;
-        if let Some(e) = failed {
-            return Err(e);
-        }
-        match writer.commit(Some(sha256)) {
+        match super::store_from(self, &mut std::fs::File::open(file)?, None, sha256)? {
             Ok(_) => std::fs::remove_file(file),
-            Err(CommitError::Io(e)) => Err(e),
-            Err(CommitError::Mismatch { actual }) => Err(io::Error::new(
+            Err(actual) => Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!("{} hashes to {actual}, not {sha256}", file.display()),
             )),

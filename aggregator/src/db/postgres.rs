@@ -13,9 +13,10 @@ use tokio_postgres::{NoTls, Row};
 use tokio_util::sync::CancellationToken;
 use yingjian_shared::{AuditRecord, EvidenceEntry, Filed, ItemCode, Kind, RelPath, Sha256Hex, Verdict};
 
+use super::sqlite::Sqlite;
 use super::{
-    AuditEntry, DbError, DbResult, EvidenceGroup, FileVerdict, ProblemFile, ReturnedFile, StatusData,
-    TokenRow, ms, ts,
+    AuditEntry, Cell, DbError, DbResult, EvidenceGroup, FileVerdict, ProblemFile, ReturnedFile, StatusData,
+    TABLES, TokenRow, ms, ts,
 };
 use crate::facts::Facts;
 
@@ -67,6 +68,62 @@ impl Postgres {
             .create_pool(Some(Runtime::Tokio1), NoTls)
             .map_err(|e| DbError::Engine { message: e.to_string(), full: false })?;
         Ok(Postgres { pool, url: url.to_string() })
+    }
+
+    /// The rows of every table (`super::TABLES`), for `migrate`.
+    pub async fn counts(&self) -> DbResult<Vec<(&'static str, u64)>> {
+        let c = self.client().await?;
+        let mut out = Vec::new();
+        for (table, _) in TABLES {
+            let n: i64 = c.query_one(&format!("SELECT COUNT(*) FROM {table}"), &[]).await?.get(0);
+            out.push((*table, n as u64));
+        }
+        Ok(out)
+    }
+
+    /// Copies every table of `from`, ids included, in one transaction.
+    pub async fn insert_all(&self, from: &Sqlite) -> DbResult<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        for (table, columns) in TABLES {
+            let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+            let identity = names.contains(&"id");
+            let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
+            let stmt = tx
+                .prepare(&format!(
+                    "INSERT INTO {table} ({}) {} VALUES ({})",
+                    names.join(", "),
+                    if identity { "OVERRIDING SYSTEM VALUE" } else { "" },
+                    placeholders.join(", ")
+                ))
+                .await?;
+            let (sender, mut batches) = tokio::sync::mpsc::channel(4);
+            let reading = from.stream_rows(table, columns, sender);
+            while let Some(batch) = batches.recv().await {
+                for row in batch {
+                    let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = row
+                        .iter()
+                        .map(|cell| match cell {
+                            Cell::Int(v) => v as &(dyn tokio_postgres::types::ToSql + Sync),
+                            Cell::Text(v) => v,
+                        })
+                        .collect();
+                    tx.execute(&stmt, &params).await?;
+                }
+            }
+            reading.await.map_err(|e| DbError::Task(e.to_string()))??;
+            if identity {
+                // New rows continue after the copied ids.
+                tx.execute(
+                    &format!(
+                        "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM {table}"
+                    ),
+                    &[],
+                )
+                .await?;
+            }
+        }
+        Ok(tx.commit().await?)
     }
 
     /// Announces a change to every instance (this one too) on the `yingjian` channel.

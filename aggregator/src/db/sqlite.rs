@@ -13,8 +13,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use yingjian_shared::{AuditRecord, EvidenceEntry, Filed, ItemCode, Kind, RelPath, Sha256Hex, Verdict};
 
 use super::{
-    AuditEntry, DbError, DbResult, EvidenceGroup, FileVerdict, ProblemFile, ReturnedFile, StatusData,
-    TokenRow, ms, ts,
+    AuditEntry, Cell, Column, DbError, DbResult, EvidenceGroup, FileVerdict, ProblemFile, ReturnedFile,
+    StatusData, TABLES, TokenRow, ms, ts,
 };
 
 const MIGRATIONS: &[&str] = &[
@@ -63,6 +63,60 @@ impl Sqlite {
             tx.commit()?;
         }
         Ok(Sqlite { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    /// The rows of every table (`super::TABLES`), for `migrate`.
+    pub async fn counts(&self) -> DbResult<Vec<(&'static str, u64)>> {
+        self.call(|c| {
+            TABLES
+                .iter()
+                .map(|(table, _)| {
+                    let n: i64 = c.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?;
+                    Ok((*table, n as u64))
+                })
+                .collect()
+        })
+        .await
+    }
+
+    /// Reads a table's rows on a blocking thread and sends them in batches, a few batches ahead
+    /// of the receiver at most, for `migrate`.
+    pub fn stream_rows(
+        &self,
+        table: &'static str,
+        columns: &'static [(&'static str, Column)],
+        out: tokio::sync::mpsc::Sender<Vec<Vec<Cell>>>,
+    ) -> tokio::task::JoinHandle<DbResult<()>> {
+        const BATCH: usize = 1000;
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let c = conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+            let mut stmt = c.prepare(&format!("SELECT {} FROM {table}", names.join(", ")))?;
+            let mut rows = stmt.query([])?;
+            let mut batch = Vec::with_capacity(BATCH);
+            while let Some(row) = rows.next()? {
+                let cells = columns
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (_, kind))| {
+                        Ok(match kind {
+                            Column::Int => Cell::Int(row.get(i)?),
+                            Column::Text => Cell::Text(row.get(i)?),
+                        })
+                    })
+                    .collect::<rusqlite::Result<Vec<Cell>>>()?;
+                batch.push(cells);
+                // A receiver gone has failed: it says why.
+                if batch.len() == BATCH && out.blocking_send(std::mem::take(&mut batch)).is_err() {
+                    return Ok(());
+                }
+            }
+            if !batch.is_empty() {
+                let _ = out.blocking_send(batch);
+            }
+            Ok(())
+        })
     }
 
     /// Runs `f` on the connection on a blocking thread.

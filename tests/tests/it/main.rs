@@ -11,5 +11,6 @@ mod hostile;
 mod https;
 mod instances;
 mod load;
+mod migrate;
 mod resumable;
 mod s3;
