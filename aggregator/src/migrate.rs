@@ -53,9 +53,9 @@ pub async fn run(from: &Path, to: &Path) -> AppResult<Moved> {
             .await
             .map_err(AppError::internal)??;
         if sent {
-            blobs_sent += 1
+            blobs_sent += 1;
         } else {
-            blobs_there += 1
+            blobs_there += 1;
         }
         if (i + 1) % 1000 == 0 {
             tracing::info!(done = i + 1, total, "blobs moved");
