@@ -194,7 +194,9 @@ pub async fn deliver(
 }
 
 /// A loopback relay in front of a server that counts the bytes sent through it towards the
-/// server: what an agent's traffic costs on the wire. It can also be slowed down, and cut.
+/// server: what an agent's traffic costs on the wire. It can also be slowed down, and cut. In
+/// front of several servers it is a load balancer that fails over: each connection goes to
+/// the first that accepts it.
 pub struct Relay {
     pub addr: SocketAddr,
     sent: Arc<AtomicU64>,
@@ -206,6 +208,10 @@ pub struct Relay {
 
 impl Relay {
     pub async fn start(server: SocketAddr) -> Relay {
+        Self::start_over(vec![server]).await
+    }
+
+    pub async fn start_over(servers: Vec<SocketAddr>) -> Relay {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let sent = Arc::new(AtomicU64::new(0));
@@ -214,7 +220,14 @@ impl Relay {
         let (counter, pace, cutter) = (sent.clone(), rate.clone(), cut.clone());
         let task = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let Ok(upstream) = TcpStream::connect(server).await else { continue };
+                let mut upstream = None;
+                for server in &servers {
+                    if let Ok(stream) = TcpStream::connect(server).await {
+                        upstream = Some(stream);
+                        break;
+                    }
+                }
+                let Some(upstream) = upstream else { continue };
                 let (counter, pace, cutter) = (counter.clone(), pace.clone(), cutter.clone());
                 tokio::spawn(async move {
                     let (mut from_client, mut to_client) = client.into_split();
@@ -411,14 +424,18 @@ impl ServerProcess {
 
     /// Starts the server and waits until it answers.
     pub async fn start(data: &Path, port: u16) -> ServerProcess {
+        Self::start_configured(data, port, None).await
+    }
+
+    /// Starts the server with a config file (its data folder still `data`).
+    pub async fn start_configured(data: &Path, port: u16, config: Option<&Path>) -> ServerProcess {
         install_crypto();
-        let child = Command::new(binary("yingjian-aggregator"))
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"])
-            .arg(data)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut command = Command::new(binary("yingjian-aggregator"));
+        command.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"]).arg(data);
+        if let Some(config) = config {
+            command.arg("--config").arg(config);
+        }
+        let child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
         let server = ServerProcess { child, data: data.to_path_buf(), port };
         let url = format!("{}/healthz", server.url());
         eventually("the server answers", || async {

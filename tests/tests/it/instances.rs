@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use yingjian_tests::garage::Garage;
 use yingjian_tests::postgres::Postgres;
-use yingjian_tests::{Aggregator, DeptAgent, eventually, temp};
+use yingjian_tests::{Aggregator, DeptAgent, Relay, Rng, ServerProcess, binary, eventually, temp};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_serve_one_deployment() {
@@ -100,4 +100,78 @@ async fn two_instances_serve_one_deployment() {
 
     a.stop().await;
     b.stop().await;
+}
+
+/// Two server processes behind a failing-over load balancer; the first is SIGKILLed while the
+/// agents are delivering. Nothing is lost: the agents finish through the second, and every
+/// record's bytes are in the object store, verified.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_killed_mid_sync_loses_nothing() {
+    let (Some(pg), Some(garage)) = (Postgres::start(), Garage::start()) else { return };
+    let dir = temp();
+    let config = dir.path().join("aggregator.toml");
+    fs::write(&config, format!("[database]\nurl = {:?}\n{}", pg.url(), garage.config_toml())).unwrap();
+    let (pa, pb) = (ServerProcess::free_port(), ServerProcess::free_port());
+    let a = ServerProcess::start_configured(&dir.path().join("a"), pa, Some(&config)).await;
+    let b = ServerProcess::start_configured(&dir.path().join("b"), pb, Some(&config)).await;
+    let balancer = Relay::start_over(vec![([127, 0, 0, 1], pa).into(), ([127, 0, 0, 1], pb).into()]).await;
+    let token = |who: &[&str]| {
+        let out = std::process::Command::new(binary("yingjian-aggregator"))
+            .args(["token", "create"])
+            .args(who)
+            .arg("--config")
+            .arg(&config)
+            .arg("--data")
+            .arg(dir.path().join("a"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let office = token(&["--office"]);
+    // A slow link, so that the kill falls mid-sync (the scenario, not synchronisation).
+    balancer.throttle(512 << 10);
+    let mut rng = Rng::from_env();
+    let mut agents = Vec::new();
+    let mut expected = 0;
+    for (department, item) in [("police", "08.03"), ("water", "01.06"), ("market", "01.01")] {
+        let mut agent =
+            DeptAgent::prepare(dir.path(), department, &balancer.url(), &token(&["--dept", department]));
+        for i in 0..20 {
+            let mut bytes = format!("%PDF-1.4\n% {department} {i}\n").into_bytes();
+            bytes.extend((0..(256 << 10) / 8).flat_map(|_| rng.next_u64().to_le_bytes()));
+            fs::write(agent.item(item).join(format!("材料{i:02}.pdf")), bytes).unwrap();
+            expected += 1;
+        }
+        agent.start().await;
+        agents.push(agent);
+    }
+    let records = || async {
+        yingjian_tests::get_json(&b.url(), "/api/v1/evidence", &office)
+            .await
+            .map(|v| v.as_array().unwrap().len())
+    };
+    // Mid-sync: some records are in, not all.
+    let before = eventually("the first records", || async { records().await.filter(|n| *n >= 5) }).await;
+    assert!(before < expected, "killed mid-sync ({before} of {expected} in)");
+    a.kill();
+    eventually("every record, through the surviving instance", || async {
+        records().await.filter(|n| *n == expected).map(|_| ())
+    })
+    .await;
+    for agent in &mut agents {
+        agent.stop().await;
+    }
+    // Every record's bytes are in the object store and hash right.
+    let out = std::process::Command::new(binary("yingjian-aggregator"))
+        .args(["scrub", "--config"])
+        .arg(&config)
+        .arg("--data")
+        .arg(dir.path().join("b"))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains(&format!("{expected} blobs checked, 0 damaged")), "{said}");
+    drop(b);
 }
