@@ -61,16 +61,20 @@ impl AppState {
             None => Db::open(&config.data.join("yingjian.sqlite3"))?,
             Some(url) => Db::open_postgres(url)?,
         };
-        let blobs: Arc<dyn BlobStore> = match &config.blobs.s3 {
-            None => Arc::new(LocalBlobs::open(&config.data, config.direct_io)?),
-            Some(s3) => Arc::new(S3Blobs::open(s3).map_err(|e| {
+        let shared = match &config.blobs.s3 {
+            None => None,
+            Some(s3) => Some(S3Blobs::open(s3).map_err(|e| {
                 AppError::Config(format!(
                     "[blobs] s3: cannot use bucket {:?} at {}: {e}",
                     s3.bucket, s3.endpoint
                 ))
             })?),
         };
-        let bundles = Bundles::new(config.data.join("bundles"));
+        let blobs: Arc<dyn BlobStore> = match &shared {
+            None => Arc::new(LocalBlobs::open(&config.data, config.direct_io)?),
+            Some(s3) => Arc::new(s3.clone()),
+        };
+        let bundles = Bundles::with_store(config.data.join("bundles"), shared);
         let printouts = Printouts::new(config.data.join("print"));
         let uploads = Arc::new(Uploads::open(&config.data, Duration::from_secs(config.uploads.expire_secs))?);
         let (events, _) = broadcast::channel(EVENT_BACKLOG);

@@ -6,7 +6,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
-use tokio_util::io::ReaderStream;
 use yingjian_shared::BundleInfo;
 
 use crate::auth::Caller;
@@ -51,12 +50,15 @@ pub async fn download(
     Path(name): Path<String>,
 ) -> AppResult<Response> {
     caller.require_office()?;
-    let (file, size) =
-        state.bundles.open(&name).ok_or_else(|| AppError::NotFound("no such bundle".into()))?;
+    let (shelf, wanted) = (state.bundles.clone(), name.clone());
+    let (reader, size) = tokio::task::spawn_blocking(move || shelf.open(&wanted))
+        .await
+        .map_err(AppError::internal)?
+        .ok_or_else(|| AppError::NotFound("没有这个材料包（no such bundle）".into()))?;
     let headers = [
         (CONTENT_TYPE, "application/zip".to_string()),
         (CONTENT_LENGTH, size.to_string()),
         (CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
     ];
-    Ok((headers, Body::from_stream(ReaderStream::new(tokio::fs::File::from_std(file)))).into_response())
+    Ok((headers, Body::from_stream(crate::blobs::reader_stream(reader))).into_response())
 }

@@ -134,24 +134,25 @@ pub async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(move || work(&*store)).await.map_err(io::Error::other)?
 }
 
-/// A stored blob as a stream of chunks, opened and read by a blocking task a quarter megabyte
-/// at a time with a few chunks in flight: for downloads and previews, whatever the backend.
+/// A stored blob as a stream of chunks, opened and read by a blocking task: for downloads and
+/// previews, whatever the backend.
 pub async fn stream(
     store: &Arc<dyn BlobStore>,
     sha256: &str,
 ) -> io::Result<impl futures_util::Stream<Item = io::Result<Bytes>> + Send + 'static> {
     let (store, sha256) = (store.clone(), sha256.to_string());
-    let (opened, is_open) = tokio::sync::oneshot::channel::<io::Result<()>>();
+    let reader =
+        tokio::task::spawn_blocking(move || store.open_blob(&sha256)).await.map_err(io::Error::other)??;
+    Ok(reader_stream(reader))
+}
+
+/// What `reader` yields as a stream of chunks, read by a blocking task a quarter megabyte at a
+/// time with a few chunks in flight.
+pub fn reader_stream(
+    mut reader: Box<dyn Read + Send>,
+) -> impl futures_util::Stream<Item = io::Result<Bytes>> + Send + 'static {
     let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(4);
     tokio::task::spawn_blocking(move || {
-        let mut reader = match store.open_blob(&sha256) {
-            Ok(reader) => reader,
-            Err(e) => {
-                let _ = opened.send(Err(e));
-                return;
-            }
-        };
-        let _ = opened.send(Ok(()));
         let mut buf = vec![0u8; 256 * 1024];
         loop {
             let chunk = match reader.read(&mut buf) {
@@ -166,8 +167,7 @@ pub async fn stream(
             }
         }
     });
-    is_open.await.map_err(io::Error::other)??;
-    Ok(futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|chunk| (chunk, rx)) }))
+    futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|chunk| (chunk, rx)) })
 }
 
 /// A blob being written: filled once, then committed under its hash or dropped (which leaves

@@ -99,6 +99,82 @@ impl S3Blobs {
         self.inner.runtime.as_ref().expect("the runtime lives as long as the store")
     }
 
+    /// Streams the object at `key`, with its length.
+    fn open_key(&self, key: Key) -> io::Result<(Box<dyn Read + Send>, u64)> {
+        let store = self.inner.store.clone();
+        let found = self.run(async move { store.get(&key).await })?;
+        let size = found.meta.size;
+        let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(4);
+        self.runtime().spawn(async move {
+            let mut body = found.into_stream();
+            while let Some(chunk) = body.next().await {
+                let failed = chunk.is_err();
+                // A reader gone: stop fetching.
+                if tx.send(chunk.map_err(io::Error::from)).await.is_err() || failed {
+                    return;
+                }
+            }
+        });
+        Ok((Box::new(ChunkReader { rx, chunk: Bytes::new() }), size))
+    }
+
+    fn size_of(&self, key: Key) -> io::Result<u64> {
+        let store = self.inner.store.clone();
+        Ok(self.run(async move { store.head(&key).await })?.size)
+    }
+
+    /// A file of the deployment's own (a bundle, under `bundles/`), not a blob: uploaded whole
+    /// from `file`, in parts, and visible under `name` only once complete.
+    pub fn put_file(&self, name: &str, file: &Path) -> io::Result<()> {
+        let (store, key) = (self.inner.store.clone(), Key::from(name));
+        let upload = self.run(async move { store.put_multipart(&key).await })?;
+        let mut upload = WriteMultipart::new_with_chunk_size(upload, PART);
+        let mut source = std::fs::File::open(file)?;
+        loop {
+            let mut chunk = vec![0u8; 1 << 20];
+            let n = source.read(&mut chunk)?;
+            if n == 0 {
+                break;
+            }
+            chunk.truncate(n);
+            upload = self.run(async move {
+                upload.wait_for_capacity(PARTS_IN_FLIGHT).await?;
+                upload.put(Bytes::from(chunk));
+                Ok(upload)
+            })?;
+        }
+        self.run(async move { upload.finish().await }).map(|_| ())
+    }
+
+    /// Such a file, streamed, with its length.
+    pub fn open_file(&self, name: &str) -> io::Result<(Box<dyn Read + Send>, u64)> {
+        self.open_key(Key::from(name))
+    }
+
+    pub fn file_size(&self, name: &str) -> io::Result<u64> {
+        self.size_of(Key::from(name))
+    }
+
+    /// The files under `prefix/`: name (without the prefix), length, last change.
+    pub fn list_files(&self, prefix: &str) -> io::Result<Vec<(String, u64, jiff::Timestamp)>> {
+        let (store, prefix) = (self.inner.store.clone(), Key::from(prefix));
+        self.run(async move {
+            let mut listed = store.list(Some(&prefix));
+            let mut out = Vec::new();
+            while let Some(meta) = listed.next().await {
+                let meta = meta?;
+                let when = jiff::Timestamp::from_second(meta.last_modified.timestamp()).unwrap_or_default();
+                out.extend(meta.location.filename().map(|n| (n.to_string(), meta.size, when)));
+            }
+            Ok(out)
+        })
+    }
+
+    pub fn delete_file(&self, name: &str) -> io::Result<()> {
+        let (store, key) = (self.inner.store.clone(), Key::from(name));
+        self.run(async move { store.delete(&key).await })
+    }
+
     fn key_of(sha256: &str) -> Key {
         Key::from(format!("blobs/{}/{}/{sha256}", &sha256[..2], &sha256[2..4]))
     }
@@ -123,25 +199,11 @@ impl BlobStore for S3Blobs {
     }
 
     fn open_blob(&self, sha256: &str) -> io::Result<Box<dyn Read + Send>> {
-        let (store, key) = (self.inner.store.clone(), Self::key_of(sha256));
-        let found = self.run(async move { store.get(&key).await })?;
-        let (tx, rx) = tokio::sync::mpsc::channel::<io::Result<Bytes>>(4);
-        self.runtime().spawn(async move {
-            let mut body = found.into_stream();
-            while let Some(chunk) = body.next().await {
-                let failed = chunk.is_err();
-                // A reader gone: stop fetching.
-                if tx.send(chunk.map_err(io::Error::from)).await.is_err() || failed {
-                    return;
-                }
-            }
-        });
-        Ok(Box::new(ChunkReader { rx, chunk: Bytes::new() }))
+        Ok(self.open_key(Self::key_of(sha256))?.0)
     }
 
     fn len(&self, sha256: &str) -> io::Result<u64> {
-        let (store, key) = (self.inner.store.clone(), Self::key_of(sha256));
-        Ok(self.run(async move { store.head(&key).await })?.size)
+        self.size_of(Self::key_of(sha256))
     }
 
     fn delete(&self, sha256: &str) -> io::Result<()> {

@@ -171,6 +171,11 @@ pub(crate) async fn planned(state: &AppState) -> AppResult<Planned> {
 
 /// Plans the bundle of the current state. The name carries the time of the last change and a
 /// fingerprint of what it holds: an unchanged state keeps its name, any change gives a new one.
+/// The name the bundle of the current state has, in `layout`.
+async fn name_of(state: &AppState, layout: Layout) -> AppResult<String> {
+    Ok(prepare(state, layout).await?.name)
+}
+
 async fn prepare(state: &AppState, layout: Layout) -> AppResult<Prepared> {
     let Planned { files, local, root, contacts, coverage, .. } = planned(state).await?;
     let year = state.catalogue.year;

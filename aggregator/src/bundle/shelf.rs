@@ -5,7 +5,7 @@
 //! replaces or hides the last good bundle.
 
 use std::fs::{self, File};
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -13,9 +13,13 @@ use jiff::Timestamp;
 use yingjian_shared::{BundleInfo, EventKind};
 
 use super::{Built, Layout, PARTIAL_PREFIX};
-use crate::db::AuditEntry;
+use crate::blobs::S3Blobs;
+use crate::db::{AuditEntry, Lock};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
+
+/// The shared store's folder of bundles.
+const SHARED: &str = "bundles";
 
 /// A build that failed, for the 打包 page.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,7 +35,10 @@ pub struct Bundles {
 }
 
 struct Inner {
+    /// Where bundles are built; and kept, unless `shared` is set.
     dir: PathBuf,
+    /// The object store every instance lists, serves and prunes bundles from (`bundles/`).
+    shared: Option<S3Blobs>,
     /// Held for the whole of a build: builds in this folder run one at a time.
     building: tokio::sync::Mutex<()>,
     /// Bytes done and total of the build under way, if one is.
@@ -41,9 +48,15 @@ struct Inner {
 
 impl Bundles {
     pub fn new(dir: PathBuf) -> Bundles {
+        Self::with_store(dir, None)
+    }
+
+    /// Bundles built in `dir` and kept in the object store `shared`, which other instances see.
+    pub fn with_store(dir: PathBuf, shared: Option<S3Blobs>) -> Bundles {
         Bundles {
             inner: Arc::new(Inner {
                 dir,
+                shared,
                 building: tokio::sync::Mutex::new(()),
                 progress: Mutex::new(None),
                 last_failure: Mutex::new(None),
@@ -66,14 +79,25 @@ impl Bundles {
         progress: impl Fn(u64, u64) + Send + 'static,
     ) -> AppResult<Built> {
         let _one_at_a_time = self.inner.building.lock().await;
+        // And one at a time across instances: who waited finds the bundle of the state there.
+        let _everywhere = state.db.exclusive(Lock::Bundle).await?;
         self.set_progress(Some((0, 0)));
         state.publish(EventKind::Bundle, None, None, Some("started".into()));
-        let shared = self.clone();
-        let result = super::build_into(state, self.dir(), layout, move |done, total| {
-            shared.set_progress(Some((done, total)));
-            progress(done, total);
-        })
-        .await;
+        let shelf = self.clone();
+        let result = match self.built_elsewhere(state, layout).await {
+            Some(there) => Ok(there),
+            None => {
+                super::build_into(state, self.dir(), layout, move |done, total| {
+                    shelf.set_progress(Some((done, total)));
+                    progress(done, total);
+                })
+                .await
+            }
+        };
+        let result = match result {
+            Ok(built) if built.fresh => self.share(built).await,
+            other => other,
+        };
         self.set_progress(None);
         let (action, detail) = match &result {
             Ok(built) if !built.fresh => return result,
@@ -97,6 +121,32 @@ impl Bundles {
         result
     }
 
+    /// The bundle of the current state if another instance has put it in the shared store.
+    async fn built_elsewhere(&self, state: &AppState, layout: Layout) -> Option<Built> {
+        let shared = self.inner.shared.clone()?;
+        let name = super::name_of(state, layout).await.ok()?;
+        let key = format!("{SHARED}/{name}");
+        let size = tokio::task::spawn_blocking(move || shared.file_size(&key)).await.ok()?.ok()?;
+        Some(Built {
+            path: self.dir().join(&name),
+            name,
+            size,
+            files: 0,
+            coverage: String::new(),
+            fresh: false,
+        })
+    }
+
+    /// Puts a bundle just built into the shared store (the local copy stays, as a cache).
+    async fn share(&self, built: Built) -> AppResult<Built> {
+        let Some(shared) = self.inner.shared.clone() else { return Ok(built) };
+        let (key, path) = (format!("{SHARED}/{}", built.name), built.path.clone());
+        tokio::task::spawn_blocking(move || shared.put_file(&key, &path))
+            .await
+            .map_err(AppError::internal)??;
+        Ok(built)
+    }
+
     fn set_progress(&self, value: Option<(u64, u64)>) {
         *lock(&self.inner.progress) = value;
     }
@@ -111,21 +161,29 @@ impl Bundles {
         lock(&self.inner.last_failure).clone()
     }
 
-    /// Bundles in the folder, newest first.
+    /// Bundles on the shelf (the shared store, or the folder), newest first.
     pub fn list(&self) -> io::Result<Vec<BundleInfo>> {
         let mut out = Vec::new();
-        match fs::read_dir(self.dir()) {
-            Ok(entries) => {
-                for e in entries {
-                    let e = e?;
-                    let name = e.file_name().to_string_lossy().to_string();
-                    if checked_name(&name).is_some() {
-                        out.push(info(name, &e.metadata()?));
-                    }
+        if let Some(shared) = &self.inner.shared {
+            for (name, size, created) in shared.list_files(SHARED)? {
+                if checked_name(&name).is_some() {
+                    out.push(BundleInfo { name, size, created });
                 }
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
+        } else {
+            match fs::read_dir(self.dir()) {
+                Ok(entries) => {
+                    for e in entries {
+                        let e = e?;
+                        let name = e.file_name().to_string_lossy().to_string();
+                        if checked_name(&name).is_some() {
+                            out.push(info(name, &e.metadata()?));
+                        }
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
         }
         // By the state's time in the name, then (for two states in one second) by when built.
         let key = |b: &BundleInfo| (b.name.get(..29).unwrap_or_default().to_string(), b.created);
@@ -135,21 +193,42 @@ impl Bundles {
 
     /// One bundle's listing.
     pub fn info(&self, name: &str) -> io::Result<BundleInfo> {
+        if self.inner.shared.is_some() {
+            return self
+                .list()?
+                .into_iter()
+                .find(|b| b.name == name)
+                .ok_or_else(|| io::ErrorKind::NotFound.into());
+        }
         Ok(info(name.to_string(), &fs::metadata(self.dir().join(name))?))
     }
 
-    /// A bundle named in a URL: only names this module makes, of bundles that exist.
-    pub fn open(&self, name: &str) -> Option<(File, u64)> {
-        let file = File::open(self.dir().join(checked_name(name)?)).ok()?;
+    /// A bundle named in a URL, streamed with its length: only names this module makes, of
+    /// bundles that exist (blocking: call it off the async threads).
+    pub fn open(&self, name: &str) -> Option<(Box<dyn Read + Send>, u64)> {
+        let name = checked_name(name)?;
+        if let Some(shared) = &self.inner.shared {
+            return shared.open_file(&format!("{SHARED}/{name}")).ok();
+        }
+        let file = File::open(self.dir().join(name)).ok()?;
         let size = file.metadata().ok()?.len();
-        Some((file, size))
+        Some((Box::new(file), size))
     }
 
     /// Deletes all but the newest `keep` bundles.
     pub fn prune(&self, keep: usize) -> io::Result<Vec<String>> {
         let mut removed = Vec::new();
         for b in self.list()?.into_iter().skip(keep) {
-            fs::remove_file(self.dir().join(&b.name))?;
+            if let Some(shared) = &self.inner.shared {
+                shared.delete_file(&format!("{SHARED}/{}", b.name))?;
+            }
+            // The bundle, or the local copy of a shared one (if this instance built it).
+            match fs::remove_file(self.dir().join(&b.name)) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound || self.inner.shared.is_none() => {
+                    return Err(e);
+                }
+                _ => {}
+            }
             tracing::info!(name = %b.name, keep, "older bundle removed");
             removed.push(b.name);
         }

@@ -189,6 +189,15 @@ impl Db {
         }
     }
 
+    /// Waits until no other instance holds `lock` and holds it until the answer is dropped
+    /// (PostgreSQL's advisory locks); on SQLite, with one instance, at once.
+    pub async fn exclusive(&self, lock: Lock) -> DbResult<Exclusive> {
+        match &self.engine {
+            Engine::Sqlite(_) => Ok(Exclusive { _held: None }),
+            Engine::Postgres(pg) => Ok(Exclusive { _held: Some(pg.exclusive(lock as i64).await?) }),
+        }
+    }
+
     /// Hears every instance's announcements until `stop` (`None`: some may have been missed);
     /// returns at once on SQLite, which has none.
     pub async fn listen(
@@ -200,6 +209,18 @@ impl Db {
             pg.listen(stop, heard).await;
         }
     }
+}
+
+/// What only one instance at a time may do.
+#[derive(Debug, Clone, Copy)]
+pub enum Lock {
+    /// Building a bundle (the API, the 打包 page, the nightly job on every instance).
+    Bundle = 0x7969_0001,
+}
+
+/// Held until dropped.
+pub struct Exclusive {
+    _held: Option<postgres::Held>,
 }
 
 /// A value of a table's column, as `migrate` carries it from one engine to the other.

@@ -126,6 +126,15 @@ impl Postgres {
         Ok(tx.commit().await?)
     }
 
+    /// Waits for the advisory lock `key` and holds it on a connection of its own until the
+    /// answer is dropped; the connection then closes, which releases the lock, also when this
+    /// instance dies holding it.
+    pub async fn exclusive(&self, key: i64) -> DbResult<Held> {
+        let c = self.client().await?;
+        c.execute("SELECT pg_advisory_lock($1)", &[&key]).await?;
+        Ok(Held { _connection: deadpool_postgres::Object::take(c) })
+    }
+
     /// Announces a change to every instance (this one too) on the `yingjian` channel.
     pub async fn announce(&self, payload: String) -> DbResult<()> {
         let c = self.client().await?;
@@ -774,6 +783,11 @@ impl Postgres {
             .await?;
         Ok(rows.iter().map(|r| (ts(r.get(0)), r.get(1))).collect())
     }
+}
+
+/// A connection holding an advisory lock, closed when dropped.
+pub struct Held {
+    _connection: deadpool_postgres::ClientWrapper,
 }
 
 /// Aborts a task when dropped.

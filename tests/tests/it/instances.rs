@@ -77,6 +77,43 @@ async fn two_instances_serve_one_deployment() {
     let status_b = without_time(b.get("/api/v1/status", &office).await);
     assert_eq!(status_a, status_b, "the same status from either instance");
 
+    // Three bundle requests at once, on both instances: one build, in the shared store, the same
+    // bundle served by either.
+    let build = |server: String| {
+        let (client, office) = (client.clone(), office.clone());
+        async move {
+            let r =
+                client.post(format!("{server}/api/v1/bundles")).bearer_auth(&office).send().await.unwrap();
+            assert!(r.status().is_success(), "{}", r.status());
+            r.json::<serde_json::Value>().await.unwrap()["name"].as_str().unwrap().to_string()
+        }
+    };
+    let (one, two, three) = tokio::join!(build(a.url()), build(b.url()), build(a.url()));
+    assert!(one == two && two == three, "{one} {two} {three}");
+    let builds = yingjian_tests::audit_counts(&b.url(), &office).await.get("bundle").copied();
+    let log = b.get("/api/v1/audit?limit=50", &office).await;
+    assert_eq!(builds, Some(1), "one build for three requests on two instances: {log}");
+    let listed = b.get("/api/v1/bundles", &office).await;
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    let fetch = |server: String| {
+        let (client, office, name) = (client.clone(), office.clone(), one.clone());
+        async move {
+            let r = client
+                .get(format!("{server}/api/v1/bundles/{name}"))
+                .bearer_auth(&office)
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success(), "{}", r.status());
+            r.bytes().await.unwrap()
+        }
+    };
+    let (from_a, from_b) = (fetch(a.url()).await, fetch(b.url()).await);
+    assert!(from_a == from_b && !from_a.is_empty());
+    let zip_path = dir.path().join(&one);
+    fs::write(&zip_path, &from_b).unwrap();
+    assert!(yingjian_aggregator::bundle::verify(&zip_path).unwrap().is_intact());
+
     // A file delivered through A downloads through B, from the shared object store.
     let sha = yingjian_tests::sha(&fs::read(&notice).unwrap());
     let body = client.get(format!("{}/files/{sha}", b.url())).bearer_auth(&office).send().await.unwrap();
