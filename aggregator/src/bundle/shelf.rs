@@ -83,12 +83,12 @@ impl Bundles {
         let _everywhere = state.db.exclusive(Lock::Bundle).await?;
         self.set_progress(Some((0, 0)));
         state.publish(EventKind::Bundle, None, None, Some("started".into()));
-        let shelf = self.clone();
+        let reporter = self.clone();
         let result = match self.built_elsewhere(state, layout).await {
             Some(there) => Ok(there),
             None => {
                 super::build_into(state, self.dir(), layout, move |done, total| {
-                    shelf.set_progress(Some((done, total)));
+                    reporter.set_progress(Some((done, total)));
                     progress(done, total);
                 })
                 .await
