@@ -3,6 +3,7 @@
 
 pub mod garage;
 pub mod postgres;
+pub mod tus;
 
 use std::collections::BTreeMap;
 use std::future::Future;

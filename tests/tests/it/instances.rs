@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use yingjian_tests::garage::Garage;
 use yingjian_tests::postgres::Postgres;
-use yingjian_tests::{Aggregator, DeptAgent, Relay, Rng, ServerProcess, binary, eventually, temp};
+use yingjian_tests::{Aggregator, DeptAgent, Relay, Rng, ServerProcess, binary, eventually, temp, tus};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_instances_serve_one_deployment() {
@@ -119,6 +119,34 @@ async fn two_instances_serve_one_deployment() {
     let body = client.get(format!("{}/files/{sha}", b.url())).bearer_auth(&office).send().await.unwrap();
     assert!(body.status().is_success());
     assert_eq!(&body.bytes().await.unwrap()[..], &fs::read(&notice).unwrap()[..]);
+
+    // A partial resumable upload lives on the instance that holds it (route by upload id):
+    // elsewhere it is unknown (404, and a client starts again there); finished where it lives,
+    // its blob is in the shared store, known to both.
+    let scan: Vec<u8> = (0..(3u32 << 20)).map(|i| (i % 251) as u8).collect();
+    let created = tus::create(&client, &a.url(), &police, scan.len(), "").await;
+    assert_eq!(created.status(), reqwest::StatusCode::CREATED);
+    let at = tus::header(&created, "location");
+    let (on_a, on_b) = (format!("{}{at}", a.url()), format!("{}{at}", b.url()));
+    let half = scan.len() / 2;
+    assert_eq!(
+        tus::patch(&client, &on_a, &police, 0, &scan[..half]).await.status(),
+        reqwest::StatusCode::NO_CONTENT
+    );
+    assert_eq!(tus::head(&client, &on_b, &police).await.status(), reqwest::StatusCode::NOT_FOUND);
+    assert_eq!(tus::header(&tus::head(&client, &on_a, &police).await, "upload-offset"), half.to_string());
+    // The last piece: 200 with the blob stored.
+    assert_eq!(
+        tus::patch(&client, &on_a, &police, half, &scan[half..]).await.status(),
+        reqwest::StatusCode::OK
+    );
+    let held = client
+        .head(format!("{}/api/v1/blobs/{}", b.url(), yingjian_tests::sha(&scan)))
+        .bearer_auth(&police)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(held.status(), reqwest::StatusCode::OK, "the finished upload's blob, seen from B");
 
     // A dashboard session opened on A is good on B.
     let no_redirect = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();

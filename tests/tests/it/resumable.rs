@@ -8,54 +8,8 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use yingjian_aggregator::Config;
+use yingjian_tests::tus::{TUS, create, head, header, patch};
 use yingjian_tests::{Aggregator, DeptAgent, Relay, Rng, eventually, eventually_within, sha, temp};
-
-const TUS: (&str, &str) = ("tus-resumable", "1.0.0");
-
-fn header(r: &reqwest::Response, name: &str) -> String {
-    r.headers().get(name).map(|v| v.to_str().unwrap().to_string()).unwrap_or_default()
-}
-
-async fn create(
-    client: &reqwest::Client,
-    base: &str,
-    token: &str,
-    length: usize,
-    metadata: &str,
-) -> reqwest::Response {
-    let mut request = client
-        .post(format!("{base}/api/v1/uploads"))
-        .bearer_auth(token)
-        .header(TUS.0, TUS.1)
-        .header("upload-length", length);
-    if !metadata.is_empty() {
-        request = request.header("upload-metadata", metadata);
-    }
-    request.send().await.unwrap()
-}
-
-async fn patch(
-    client: &reqwest::Client,
-    url: &str,
-    token: &str,
-    offset: usize,
-    body: &[u8],
-) -> reqwest::Response {
-    client
-        .patch(url)
-        .bearer_auth(token)
-        .header(TUS.0, TUS.1)
-        .header("upload-offset", offset)
-        .header("content-type", "application/offset+octet-stream")
-        .body(body.to_vec())
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn head(client: &reqwest::Client, url: &str, token: &str) -> reqwest::Response {
-    client.head(url).bearer_auth(token).header(TUS.0, TUS.1).send().await.unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tus_protocol_as_its_spec_says_scoped_to_the_department_and_kept_across_a_restart() {

@@ -4,9 +4,12 @@
 //! Environment: `BENCH_MIB` (size of the big file, default 1024), `BENCH_RECORDS` (records for
 //! the status query, default 100000), `BENCH_FILES` (files for the restart, default 10000),
 //! `BENCH_ONLY=flood` (only the hostile-client rows), `BENCH_ONLY=netem` (only the slow-link
-//! rows of `netem`, which the whole run leaves out: root only, several minutes).
+//! rows of `netem`, which the whole run leaves out: root only, several minutes),
+//! `BENCH_ONLY=scaleout` (PostgreSQL + Garage beside SQLite + a folder: `scaleout`, also at the
+//! end of the whole run when both are installed).
 
 mod netem;
+mod scaleout;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -161,6 +164,7 @@ async fn main() -> Result<()> {
     match std::env::var("BENCH_ONLY").as_deref() {
         Ok("flood") => return flood(&bin, scratch.path(), &mut t).await,
         Ok("netem") => return netem::netem(&bin, scratch.path(), &mut t).await,
+        Ok("scaleout") => return scaleout::scaleout(&bin, scratch.path(), &mut t).await,
         _ => {}
     }
 
@@ -565,6 +569,7 @@ async fn main() -> Result<()> {
     drop(agent);
     drop(server);
     flood(&bin, scratch.path(), &mut t).await?;
+    scaleout::scaleout(&bin, scratch.path(), &mut t).await?;
     Ok(())
 }
 

@@ -1,0 +1,140 @@
+//! `BENCH_ONLY=scaleout`: the release aggregator on PostgreSQL + Garage (both started here, as
+//! the tests start them) beside the same on SQLite + a folder: ingest of 200 × 5 MiB through one
+//! and through two instances, and `GET /api/v1/status` with `BENCH_RECORDS` records on each.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use futures_util::StreamExt;
+use reqwest::Client;
+use yingjian_tests::garage::Garage;
+use yingjian_tests::postgres::Postgres;
+
+use super::{Proc, Table, cli, env_num};
+
+/// A server on `data` (with `config`, if any): the process, its URL.
+fn serve(bin: &Path, data: &Path, config: Option<&Path>) -> Result<(Proc, String)> {
+    let mut command = Command::new(bin.join("yingjian-aggregator"));
+    command.args(["serve", "--listen", "127.0.0.1:0", "--data"]).arg(data);
+    if let Some(config) = config {
+        command.arg("--config").arg(config);
+    }
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn()?;
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().context("stdout")?).read_line(&mut line)?;
+    let url = line.trim().rsplit(' ').next().context("address")?.to_string();
+    Ok((Proc(child), url))
+}
+
+fn token(bin: &Path, data: &Path, config: Option<&Path>, who: &[&str]) -> Result<String> {
+    let mut args = vec!["token", "create"];
+    args.extend_from_slice(who);
+    let config = config.map(|c| c.display().to_string());
+    if let Some(c) = &config {
+        args.extend(["--config", c]);
+    }
+    cli(bin, data, &args)
+}
+
+/// 200 distinct 5 MiB files delivered 8 at a time, spread over `urls`: seconds.
+async fn ingest(client: &Client, urls: &[String], token: &str, seed: u64) -> Result<Duration> {
+    let t0 = Instant::now();
+    futures_util::stream::iter(0..200u64)
+        .map(|i| {
+            let (client, url) = (client.clone(), urls[(i as usize) % urls.len()].clone());
+            async move {
+                let mut state = seed * 1000 + i + 1;
+                let mut bytes = b"%PDF-1.4\n".to_vec();
+                bytes.extend((0..(5 << 20) / 8).flat_map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    state.to_le_bytes()
+                }));
+                let path = format!("08.03 x/批量{seed}-{i:03}.pdf");
+                yingjian_tests::deliver(&client, &url, token, &path, &bytes).await.map_err(anyhow::Error::msg)
+            }
+        })
+        .buffer_unordered(8)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<Vec<()>>>()?;
+    Ok(t0.elapsed())
+}
+
+/// Fills `records` small records, then times `GET /api/v1/status` read afresh (a heartbeat
+/// before each makes the server read the database again): median of 11, ms.
+async fn status_ms(client: &Client, url: &str, police: &str, office: &str, records: u64) -> Result<f64> {
+    futures_util::stream::iter(0..records)
+        .map(|i| {
+            let client = client.clone();
+            async move {
+                let bytes = format!("%PDF-1.4 record {i}").into_bytes();
+                yingjian_tests::deliver(&client, url, police, &format!("08.03 x/文件{i}.pdf"), &bytes)
+                    .await
+                    .map_err(anyhow::Error::msg)
+            }
+        })
+        .buffer_unordered(32)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<Vec<()>>>()?;
+    let heartbeat =
+        serde_json::json!({"version": "bench", "host": "bench", "watch_mode": "native", "pending": 0});
+    let mut times = Vec::new();
+    for _ in 0..11 {
+        client.post(format!("{url}/api/v1/heartbeat")).bearer_auth(police).json(&heartbeat).send().await?;
+        let t0 = Instant::now();
+        client.get(format!("{url}/api/v1/status")).bearer_auth(office).send().await?.bytes().await?;
+        times.push(t0.elapsed());
+    }
+    times.sort();
+    Ok(times[5].as_secs_f64() * 1000.0)
+}
+
+pub async fn scaleout(bin: &Path, scratch: &Path, t: &mut Table) -> Result<()> {
+    let (Some(pg), Some(garage)) = (Postgres::start(), Garage::start()) else {
+        t.row("scale-out rows", "skipped".into(), "-".into(), "needs PostgreSQL 15 and garage".into());
+        return Ok(());
+    };
+    let client = Client::new();
+    let records = env_num("BENCH_RECORDS", 100_000);
+    let config = scratch.join("scaleout.toml");
+    std::fs::write(&config, format!("[database]\nurl = {:?}\n{}", pg.url(), garage.config_toml()))?;
+
+    // One machine, for the comparison.
+    let local = scratch.join("local");
+    let local_police = token(bin, &local, None, &["--dept", "police"])?;
+    let local_office = token(bin, &local, None, &["--office"])?;
+    let (_local_server, local_url) = serve(bin, &local, None)?;
+    let on_sqlite = ingest(&client, std::slice::from_ref(&local_url), &local_police, 1).await?;
+
+    let (a_data, b_data) = (scratch.join("a"), scratch.join("b"));
+    let police = token(bin, &a_data, Some(&config), &["--dept", "police"])?;
+    let office = token(bin, &a_data, Some(&config), &["--office"])?;
+    let (_a, a_url) = serve(bin, &a_data, Some(&config))?;
+    let (_b, b_url) = serve(bin, &b_data, Some(&config))?;
+    let one = ingest(&client, std::slice::from_ref(&a_url), &police, 2).await?;
+    let two = ingest(&client, &[a_url.clone(), b_url.clone()], &police, 3).await?;
+    t.row(
+        "200 × 5 MiB ingested, PostgreSQL + Garage (s)",
+        format!("{:.2} / {:.2}", one.as_secs_f64(), two.as_secs_f64()),
+        format!("{:.2}", on_sqlite.as_secs_f64()),
+        "one instance / two instances; anchor: one instance on SQLite + folder; 8 uploads at a time, all on this machine".into(),
+    );
+
+    let pg_ms = status_ms(&client, &a_url, &police, &office, records).await?;
+    let sqlite_ms = status_ms(&client, &local_url, &local_police, &local_office, records).await?;
+    t.row(
+        &format!("GET /api/v1/status, {records} records, PostgreSQL (ms)"),
+        format!("{pg_ms:.1}"),
+        format!("{sqlite_ms:.1}"),
+        "read afresh, median of 11; anchor: the same on SQLite".into(),
+    );
+    Ok(())
+}
