@@ -74,8 +74,8 @@ impl AppState {
             None => Arc::new(LocalBlobs::open(&config.data, config.direct_io)?),
             Some(s3) => Arc::new(s3.clone()),
         };
+        let printouts = Printouts::new(config.data.join("print"), shared.clone());
         let bundles = Bundles::with_store(config.data.join("bundles"), shared);
-        let printouts = Printouts::new(config.data.join("print"));
         let uploads = Arc::new(Uploads::open(&config.data, Duration::from_secs(config.uploads.expire_secs))?);
         let (events, _) = broadcast::channel(EVENT_BACKLOG);
         Ok(AppState {

@@ -59,8 +59,9 @@ impl Garage {
             },
             dir,
         };
-        // The node answers once its RPC is up.
-        let node = garage.until("the garage node answers", |g| g.cli_ok(&["node", "id", "-q"]));
+        // The node answers once its RPC is up (`node id` alone reads a local file).
+        garage.until("the garage node answers", |g| g.cli_ok(&["status"]));
+        let node = garage.cli(&["node", "id", "-q"]);
         let node = node.trim().split('@').next().unwrap().to_string();
         garage.cli(&["layout", "assign", "-z", "dc1", "-c", "1G", &node]);
         garage.cli(&["layout", "apply", "--version", "1"]);

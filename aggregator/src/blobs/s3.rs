@@ -164,7 +164,12 @@ impl S3Blobs {
             while let Some(meta) = listed.next().await {
                 let meta = meta?;
                 let when = jiff::Timestamp::from_second(meta.last_modified.timestamp()).unwrap_or_default();
-                out.extend(meta.location.filename().map(|n| (n.to_string(), meta.size, when)));
+                // Keys are made by `Key::from`, which percent-encodes what S3 keys should not hold.
+                let name = meta
+                    .location
+                    .filename()
+                    .map(|n| percent_encoding::percent_decode_str(n).decode_utf8_lossy().to_string());
+                out.extend(name.map(|n| (n, meta.size, when)));
             }
             Ok(out)
         })

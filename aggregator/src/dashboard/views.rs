@@ -983,9 +983,12 @@ pub async fn printed(
     Path(file): Path<String>,
 ) -> Result<Response, PageError> {
     office_only(&caller)?;
-    let pdf = state.printouts.open(&file).ok_or_else(|| AppError::NotFound("没有这个打印文件".into()))?;
-    let body =
-        axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(pdf)));
+    let (shelf, wanted) = (state.printouts.clone(), file.clone());
+    let pdf = tokio::task::spawn_blocking(move || shelf.open(&wanted))
+        .await
+        .map_err(AppError::internal)?
+        .ok_or_else(|| AppError::NotFound("没有这个打印文件".into()))?;
+    let body = axum::body::Body::from_stream(crate::blobs::reader_stream(pdf));
     let disposition = format!("inline; filename*=UTF-8''{}", super::files::percent_encode(&file));
     Ok(([(CONTENT_TYPE, "application/pdf".to_string()), (CONTENT_DISPOSITION, disposition)], body)
         .into_response())

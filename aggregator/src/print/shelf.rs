@@ -1,7 +1,10 @@
 //! `Printouts`: the server's folder of printable PDFs (`<data>/print/`), the one print build
-//! that may run there (from the 打包 page), and what the last one met.
+//! that may run there (from the 打包 page), and what the last one met. With an object store
+//! shared by several instances, the PDFs are also put under its `print/`, and listed and served
+//! from there by every instance.
 
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -10,7 +13,11 @@ use jiff::Timestamp;
 use yingjian_shared::EventKind;
 
 use super::PrintReport;
+use crate::blobs::S3Blobs;
 use crate::state::AppState;
+
+/// The shared store's folder of printouts.
+const SHARED: &str = "print";
 
 /// The detail of the event published when a print build has ended.
 pub const PRINTED: &str = "print";
@@ -25,14 +32,20 @@ pub struct Printouts {
 
 struct Inner {
     dir: PathBuf,
+    shared: Option<S3Blobs>,
     building: tokio::sync::Mutex<()>,
     last: Mutex<Option<Outcome>>,
 }
 
 impl Printouts {
-    pub fn new(dir: PathBuf) -> Printouts {
+    pub fn new(dir: PathBuf, shared: Option<S3Blobs>) -> Printouts {
         Printouts {
-            inner: Arc::new(Inner { dir, building: tokio::sync::Mutex::new(()), last: Mutex::new(None) }),
+            inner: Arc::new(Inner {
+                dir,
+                shared,
+                building: tokio::sync::Mutex::new(()),
+                last: Mutex::new(None),
+            }),
         }
     }
 
@@ -51,16 +64,12 @@ impl Printouts {
         let outcome = match super::build(state, self.dir()).await {
             Ok(PrintReport { written, problems }) => {
                 let kept: Vec<PathBuf> = written.into_iter().map(|(p, _)| p).collect();
-                for (name, _) in self.list() {
-                    let path = self.dir().join(&name);
-                    if !kept.contains(&path) {
-                        match fs::remove_file(&path) {
-                            Ok(()) => tracing::info!(%name, "a volume the state no longer has was removed"),
-                            Err(e) => tracing::warn!(%name, error = %e, "cannot remove an old volume"),
-                        }
-                    }
+                let shelf = self.clone();
+                match tokio::task::spawn_blocking(move || shelf.keep_only(&kept)).await {
+                    Ok(Ok(())) => Ok(problems),
+                    Ok(Err(e)) => Err(format!("生成后保存时出错，请把这句话转给系统管理员（{e}）。")),
+                    Err(e) => Err(format!("生成后保存时出错，请把这句话转给系统管理员（{e}）。")),
                 }
-                Ok(problems)
             }
             Err(e) => {
                 tracing::error!(error = %e, "print build failed");
@@ -76,12 +85,49 @@ impl Printouts {
         state.publish(EventKind::Bundle, None, None, Some(PRINTED.into()));
     }
 
+    /// Shares the volumes just written, and removes those an earlier state had that this one
+    /// has not (blocking).
+    fn keep_only(&self, kept: &[PathBuf]) -> std::io::Result<()> {
+        if let Some(shared) = &self.inner.shared {
+            for path in kept {
+                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+                shared.put_file(&format!("{SHARED}/{name}"), path)?;
+            }
+        }
+        for (name, _) in self.list() {
+            let path = self.dir().join(&name);
+            if kept.contains(&path) {
+                continue;
+            }
+            if let Some(shared) = &self.inner.shared {
+                shared.delete_file(&format!("{SHARED}/{name}"))?;
+            }
+            match fs::remove_file(&path) {
+                Ok(()) => tracing::info!(%name, "a volume the state no longer has was removed"),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => tracing::warn!(%name, error = %e, "cannot remove an old volume"),
+            }
+        }
+        Ok(())
+    }
+
     pub fn last(&self) -> Option<Outcome> {
         self.inner.last.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
-    /// The PDFs in the folder, by name, with their sizes.
+    /// The PDFs on the shelf (the shared store, or the folder), by name, with their sizes.
     pub fn list(&self) -> Vec<(String, u64)> {
+        if let Some(shared) = &self.inner.shared {
+            let mut out: Vec<(String, u64)> = shared
+                .list_files(SHARED)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|(name, _, _)| name.ends_with(".pdf"))
+                .map(|(name, size, _)| (name, size))
+                .collect();
+            out.sort();
+            return out;
+        }
         let mut out: Vec<(String, u64)> = fs::read_dir(self.dir())
             .into_iter()
             .flatten()
@@ -97,12 +143,14 @@ impl Printouts {
         out
     }
 
-    /// A PDF named in a URL: only one that is listed.
-    pub fn open(&self, name: &str) -> Option<fs::File> {
-        self.list()
-            .iter()
-            .any(|(n, _)| n == name)
-            .then(|| fs::File::open(self.dir().join(name)).ok())
-            .flatten()
+    /// A PDF named in a URL, streamed: only one that is listed (blocking).
+    pub fn open(&self, name: &str) -> Option<Box<dyn Read + Send>> {
+        if !self.list().iter().any(|(n, _)| n == name) {
+            return None;
+        }
+        if let Some(shared) = &self.inner.shared {
+            return shared.open_file(&format!("{SHARED}/{name}")).ok().map(|(reader, _)| reader);
+        }
+        fs::File::open(self.dir().join(name)).ok().map(|f| Box::new(f) as Box<dyn Read + Send>)
     }
 }

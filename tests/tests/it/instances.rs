@@ -120,6 +120,22 @@ async fn two_instances_serve_one_deployment() {
     assert!(body.status().is_success());
     assert_eq!(&body.bytes().await.unwrap()[..], &fs::read(&notice).unwrap()[..]);
 
+    // The printouts (纸质版) built on A are listed and served by B, from the shared store.
+    a.state.printouts.build(&a.state).await;
+    let (on_a, on_b) = (a.state.printouts.list(), b.state.printouts.list());
+    assert!(!on_b.is_empty() && on_a == on_b, "{on_a:?} {on_b:?}");
+    let name = on_b[0].0.clone();
+    let written = fs::read(a.data.join("print").join(&name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let shelf = b.state.printouts.clone();
+    let served = tokio::task::spawn_blocking(move || {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut shelf.open(&name).unwrap(), &mut bytes).unwrap();
+        bytes
+    })
+    .await
+    .unwrap();
+    assert!(served == written, "the same volume from B");
+
     // A partial resumable upload lives on the instance that holds it (route by upload id):
     // elsewhere it is unknown (404, and a client starts again there); finished where it lives,
     // its blob is in the shared store, known to both.
