@@ -64,8 +64,8 @@ impl Printouts {
         let outcome = match super::build(state, self.dir()).await {
             Ok(PrintReport { written, problems }) => {
                 let kept: Vec<PathBuf> = written.into_iter().map(|(p, _)| p).collect();
-                let shelf = self.clone();
-                match tokio::task::spawn_blocking(move || shelf.keep_only(&kept)).await {
+                let printouts = self.clone();
+                match tokio::task::spawn_blocking(move || printouts.keep_only(&kept)).await {
                     Ok(Ok(())) => Ok(problems),
                     Ok(Err(e)) => Err(format!("生成后保存时出错，请把这句话转给系统管理员（{e}）。")),
                     Err(e) => Err(format!("生成后保存时出错，请把这句话转给系统管理员（{e}）。")),
@@ -122,7 +122,7 @@ impl Printouts {
                 .list_files(SHARED)
                 .unwrap_or_default()
                 .into_iter()
-                .filter(|(name, _, _)| name.ends_with(".pdf"))
+                .filter(|(name, _, _)| Path::new(name).extension().is_some_and(|e| e == "pdf"))
                 .map(|(name, size, _)| (name, size))
                 .collect();
             out.sort();
