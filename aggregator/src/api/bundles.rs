@@ -36,12 +36,17 @@ pub async fn create(
     };
     let built = state.bundles.build(&state, "api", layout, |_, _| {}).await?;
     let status = if built.fresh { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, Json(state.bundles.info(&built.name)?)))
+    let shelf = state.bundles.clone();
+    let info =
+        tokio::task::spawn_blocking(move || shelf.info(&built.name)).await.map_err(AppError::internal)??;
+    Ok((status, Json(info)))
 }
 
 pub async fn list(State(state): State<AppState>, caller: Caller) -> AppResult<Json<Vec<BundleInfo>>> {
     caller.require_office()?;
-    Ok(Json(state.bundles.list()?))
+    // Blocking: the shelf may be an object store.
+    let shelf = state.bundles.clone();
+    Ok(Json(tokio::task::spawn_blocking(move || shelf.list()).await.map_err(AppError::internal)??))
 }
 
 pub async fn download(

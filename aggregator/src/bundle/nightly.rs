@@ -79,7 +79,8 @@ pub async fn run_once(state: &AppState, keep: usize) -> AppResult<Option<String>
         if !built.fresh {
             return Ok(None);
         }
-        state.bundles.prune(keep.max(1))?;
+        let shelf = state.bundles.clone();
+        tokio::task::spawn_blocking(move || shelf.prune(keep.max(1))).await.map_err(AppError::internal)??;
         Ok(Some(built.name))
     }
     .await;

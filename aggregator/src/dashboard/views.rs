@@ -884,9 +884,12 @@ pub async fn bundles(State(state): State<AppState>, Viewer(caller): Viewer) -> P
             Some((name, (format!("{} {how}", local(at)), covered)))
         })
         .collect();
-    let bundles = state
-        .bundles
-        .list()
+    // Blocking: the shelves may be an object store.
+    let (shelf, printouts) = (state.bundles.clone(), state.printouts.clone());
+    let (listed, printed) = tokio::task::spawn_blocking(move || (shelf.list(), printouts.list()))
+        .await
+        .map_err(AppError::internal)?;
+    let bundles = listed
         .map_err(AppError::from)?
         .into_iter()
         .map(|b| {
@@ -938,7 +941,7 @@ pub async fn bundles(State(state): State<AppState>, Viewer(caller): Viewer) -> P
         last_nightly,
         bundles,
         printing: state.printouts.is_building(),
-        printed: state.printouts.list().into_iter().map(|(n, size)| (n, size_text(size))).collect(),
+        printed: printed.into_iter().map(|(n, size)| (n, size_text(size))).collect(),
         print_outcome,
         print_problems,
     };
