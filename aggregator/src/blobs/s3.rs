@@ -1,9 +1,11 @@
 //! Blobs in an S3-compatible object store (Garage in the tests), which several aggregator
 //! instances can share: `blobs/ab/cd/<sha256>`, as in the data folder.
 //!
-//! A write is a multipart upload to `tmp/<random>`, hashed as it streams, a few parts in memory
-//! at most; `commit` checks the hash, then copies the object to its final key and deletes the
-//! temporary one, so nothing is visible under a hash before it is verified. A write dropped
+//! A write is hashed as it streams. One that fits in a part (5 MiB) is held, checked, and put
+//! under its key in one request; a larger one is a multipart upload to `tmp/<random>`, a few
+//! parts in memory at most, and `commit` checks the hash, then copies the object to its final
+//! key and deletes the temporary one. Either way nothing is visible under a hash before it is
+//! verified. A write dropped
 //! before its commit aborts its upload. The store's calls are async underneath: they run on a
 //! small runtime of the store's own while the calling (blocking) thread waits for the answer,
 //! so the `BlobStore` seam stays as blocking as the folder's, and no caller's runtime is
@@ -190,13 +192,12 @@ impl BlobStore for S3Blobs {
         let mut random = [0u8; 12];
         getrandom::fill(&mut random).map_err(io::Error::other)?;
         let tmp = Key::from(format!("tmp/upload-{}", to_hex(&random)));
-        let (store, key) = (self.inner.store.clone(), tmp.clone());
-        let upload = self.run(async move { store.put_multipart(&key).await })?;
         self.inner.writing.fetch_add(1, Ordering::SeqCst);
         Ok(Box::new(S3Writer {
             blobs: self.clone(),
             tmp,
-            upload: Some(WriteMultipart::new_with_chunk_size(upload, PART)),
+            small: Some(Vec::new()),
+            upload: None,
             hasher: Sha256Stream::new(),
             prefix: Vec::with_capacity(16),
             written: 0,
@@ -280,7 +281,10 @@ impl BlobStore for S3Blobs {
 struct S3Writer {
     blobs: S3Blobs,
     tmp: Key,
-    /// `None` once finished or aborted.
+    /// The bytes, while they fit in one part: such a blob is checked and then put straight
+    /// under its key, in one request. `None` once a multipart upload has taken over.
+    small: Option<Vec<u8>>,
+    /// The multipart upload to `tmp`, for a blob larger than one part.
     upload: Option<WriteMultipart>,
     hasher: Sha256Stream,
     prefix: Vec<u8>,
@@ -296,6 +300,19 @@ impl BlobWrite for S3Writer {
             }
             self.hasher.update(&chunk);
             self.written += chunk.len() as u64;
+            if let Some(small) = &mut self.small {
+                if small.len() + chunk.len() <= PART {
+                    small.extend_from_slice(&chunk);
+                    continue;
+                }
+                // Larger than a part: from now on a multipart upload to `tmp`.
+                let held = Bytes::from(self.small.take().unwrap_or_default());
+                let (store, key) = (self.blobs.inner.store.clone(), self.tmp.clone());
+                let upload = self.blobs.run(async move { store.put_multipart(&key).await })?;
+                let mut upload = WriteMultipart::new_with_chunk_size(upload, PART);
+                upload.put(held);
+                self.upload = Some(upload);
+            }
             let mut upload = self.upload.take().ok_or_else(|| io::Error::other("the upload has ended"))?;
             // Waits while the parts on their way are as many as allowed: memory stays bounded.
             let upload = self.blobs.run(async move {
@@ -313,10 +330,20 @@ impl BlobWrite for S3Writer {
     }
 
     fn commit(mut self: Box<Self>, expected: Option<&Sha256Hex>) -> Result<Stored, CommitError> {
-        let upload = self.upload.take().ok_or_else(|| io::Error::other("the upload has ended"))?;
         let hasher = std::mem::replace(&mut self.hasher, Sha256Stream::new());
         let (actual, size) = hasher.finish();
-        if expected.is_some_and(|e| *e != actual) {
+        let mismatch = expected.is_some_and(|e| *e != actual);
+        if let Some(small) = self.small.take() {
+            if mismatch {
+                return Err(CommitError::Mismatch { actual });
+            }
+            // Checked: put under its key at once (the same bytes over the same bytes if there).
+            let (store, target) = (self.blobs.inner.store.clone(), S3Blobs::key_of(actual.as_str()));
+            self.blobs.run(async move { store.put(&target, small.into()).await })?;
+            return Ok(Stored { sha256: actual, size, magic: sniff(&self.prefix) });
+        }
+        let upload = self.upload.take().ok_or_else(|| io::Error::other("the upload has ended"))?;
+        if mismatch {
             let _ = self.blobs.run(async move { upload.abort().await });
             return Err(CommitError::Mismatch { actual });
         }

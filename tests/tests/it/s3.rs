@@ -81,15 +81,18 @@ async fn evidence_lives_in_the_object_store_and_reads_back_verified() {
         .unwrap();
     assert!(verified.status.success(), "{}", String::from_utf8_lossy(&verified.stderr));
 
-    // An upload whose bytes are not the named hash: refused, and nothing is left in the bucket.
-    let wrong = client
-        .put(format!("{}/api/v1/blobs/{}", server.url(), sha(b"something else")))
-        .bearer_auth(&token)
-        .body(vec![7u8; 6 << 20])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(wrong.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY);
+    // Uploads whose bytes are not the named hash, one put whole (under a part) and one in parts:
+    // refused, and nothing is left in the bucket.
+    for size in [1000, 6 << 20] {
+        let wrong = client
+            .put(format!("{}/api/v1/blobs/{}", server.url(), sha(b"something else")))
+            .bearer_auth(&token)
+            .body(vec![7u8; size])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(wrong.status(), reqwest::StatusCode::UNPROCESSABLE_ENTITY, "{size} bytes");
+    }
     let (listed, temporary) = {
         let blobs = server.state.blobs.clone();
         tokio::task::spawn_blocking(move || (blobs.list().unwrap(), blobs.temp_files().unwrap()))
