@@ -67,12 +67,9 @@ pub async fn run(from: &Path, to: &Path) -> AppResult<Moved> {
 
 /// Sends one blob unless the object store has it whole already; true when it was sent.
 fn move_blob(source: &dyn BlobStore, sink: &dyn BlobStore, sha: &str, size: u64) -> AppResult<bool> {
-    if sink.len(sha).ok() == Some(size) {
-        return match sink.verify(sha, size) {
-            None => Ok(false),
-            // Damaged on the way last time: sent again.
-            Some(_) => send(source, sink, sha, size).map(|()| true),
-        };
+    // There whole and hashing right: kept. Missing, short, or damaged on the way: sent.
+    if sink.len(sha).ok() == Some(size) && sink.verify(sha, size).is_none() {
+        return Ok(false);
     }
     send(source, sink, sha, size).map(|()| true)
 }

@@ -120,6 +120,16 @@ impl S3Blobs {
         Ok((Box::new(ChunkReader { rx, chunk: Bytes::new() }), size))
     }
 
+    /// Adds `chunk` to a multipart upload, first waiting while the parts on their way are as
+    /// many as allowed: memory stays bounded.
+    fn send_part(&self, mut upload: WriteMultipart, chunk: Bytes) -> io::Result<WriteMultipart> {
+        self.run(async move {
+            upload.wait_for_capacity(PARTS_IN_FLIGHT).await?;
+            upload.put(chunk);
+            Ok(upload)
+        })
+    }
+
     fn size_of(&self, key: Key) -> io::Result<u64> {
         let store = self.inner.store.clone();
         Ok(self.run(async move { store.head(&key).await })?.size)
@@ -139,11 +149,7 @@ impl S3Blobs {
                 break;
             }
             chunk.truncate(n);
-            upload = self.run(async move {
-                upload.wait_for_capacity(PARTS_IN_FLIGHT).await?;
-                upload.put(Bytes::from(chunk));
-                Ok(upload)
-            })?;
+            upload = self.send_part(upload, Bytes::from(chunk))?;
         }
         self.run(async move { upload.finish().await }).map(|_| ())
     }
@@ -313,14 +319,8 @@ impl BlobWrite for S3Writer {
                 upload.put(held);
                 self.upload = Some(upload);
             }
-            let mut upload = self.upload.take().ok_or_else(|| io::Error::other("the upload has ended"))?;
-            // Waits while the parts on their way are as many as allowed: memory stays bounded.
-            let upload = self.blobs.run(async move {
-                upload.wait_for_capacity(PARTS_IN_FLIGHT).await?;
-                upload.put(chunk);
-                Ok(upload)
-            })?;
-            self.upload = Some(upload);
+            let upload = self.upload.take().ok_or_else(|| io::Error::other("the upload has ended"))?;
+            self.upload = Some(self.blobs.send_part(upload, chunk)?);
         }
         Ok(())
     }

@@ -171,11 +171,6 @@ pub(crate) async fn planned(state: &AppState) -> AppResult<Planned> {
 
 /// Plans the bundle of the current state. The name carries the time of the last change and a
 /// fingerprint of what it holds: an unchanged state keeps its name, any change gives a new one.
-/// The name the bundle of the current state has, in `layout`.
-async fn name_of(state: &AppState, layout: Layout) -> AppResult<String> {
-    Ok(prepare(state, layout).await?.name)
-}
-
 async fn prepare(state: &AppState, layout: Layout) -> AppResult<Prepared> {
     let Planned { files, local, root, contacts, coverage, .. } = planned(state).await?;
     let year = state.catalogue.year;
@@ -216,21 +211,27 @@ fn workbook_date(local: jiff::civil::DateTime) -> (u16, u8, u8) {
     ((local.year().max(1980)) as u16, local.month() as u8, local.day() as u8)
 }
 
-/// Builds the bundle of the current state into `out_dir` unless it is there already. Called
-/// only by `Bundles::build`, which lets one build run at a time.
+/// Builds the bundle of the current state into the shelf's folder unless the shelf has it
+/// already (in its folder, or in the store it shares with other instances). Called only by
+/// `Bundles::build`, which lets one build run at a time.
 async fn build_into(
     state: &AppState,
-    out_dir: &Path,
+    shelf: &Bundles,
     layout: Layout,
     progress: impl Fn(u64, u64) + Send + 'static,
 ) -> AppResult<Built> {
     let prepared = prepare(state, layout).await?;
+    let out_dir = shelf.dir();
     let target = out_dir.join(&prepared.name);
     let count = prepared.files.len();
     let name = prepared.name.clone();
     let coverage = prepared.coverage.clone();
-    if let Ok(meta) = fs::metadata(&target) {
-        return Ok(Built { path: target, name, size: meta.len(), files: count, coverage, fresh: false });
+    let there = match fs::metadata(&target) {
+        Ok(meta) => Some(meta.len()),
+        Err(_) => shelf.shared_size(&name).await,
+    };
+    if let Some(size) = there {
+        return Ok(Built { path: target, name, size, files: count, coverage, fresh: false });
     }
     let organization = if state.config.city.is_empty() { &state.catalogue.name } else { &state.config.city };
     let bag_info = format!(

@@ -84,16 +84,11 @@ impl Bundles {
         self.set_progress(Some((0, 0)));
         state.publish(EventKind::Bundle, None, None, Some("started".into()));
         let reporter = self.clone();
-        let result = match self.built_elsewhere(state, layout).await {
-            Some(there) => Ok(there),
-            None => {
-                super::build_into(state, self.dir(), layout, move |done, total| {
-                    reporter.set_progress(Some((done, total)));
-                    progress(done, total);
-                })
-                .await
-            }
-        };
+        let result = super::build_into(state, self, layout, move |done, total| {
+            reporter.set_progress(Some((done, total)));
+            progress(done, total);
+        })
+        .await;
         let result = match result {
             Ok(built) if built.fresh => self.share(built).await,
             other => other,
@@ -121,20 +116,12 @@ impl Bundles {
         result
     }
 
-    /// The bundle of the current state if another instance has put it in the shared store.
-    async fn built_elsewhere(&self, state: &AppState, layout: Layout) -> Option<Built> {
+    /// The size of the bundle `name` in the shared store, if there is one and another instance
+    /// has put it there.
+    pub(super) async fn shared_size(&self, name: &str) -> Option<u64> {
         let shared = self.inner.shared.clone()?;
-        let name = super::name_of(state, layout).await.ok()?;
         let key = format!("{SHARED}/{name}");
-        let size = tokio::task::spawn_blocking(move || shared.file_size(&key)).await.ok()?.ok()?;
-        Some(Built {
-            path: self.dir().join(&name),
-            name,
-            size,
-            files: 0,
-            coverage: String::new(),
-            fresh: false,
-        })
+        tokio::task::spawn_blocking(move || shared.file_size(&key)).await.ok()?.ok()
     }
 
     /// Puts a bundle just built into the shared store (the local copy stays, as a cache).

@@ -65,11 +65,11 @@ impl Printouts {
             Ok(PrintReport { written, problems }) => {
                 let kept: Vec<PathBuf> = written.into_iter().map(|(p, _)| p).collect();
                 let printouts = self.clone();
-                match tokio::task::spawn_blocking(move || printouts.keep_only(&kept)).await {
-                    Ok(Ok(())) => Ok(problems),
-                    Ok(Err(e)) => Err(format!("生成后保存时出错，请把这句话转给系统管理员（{e}）。")),
-                    Err(e) => Err(format!("生成后保存时出错，请把这句话转给系统管理员（{e}）。")),
-                }
+                let kept = tokio::task::spawn_blocking(move || printouts.keep_only(&kept))
+                    .await
+                    .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+                kept.map(|()| problems)
+                    .map_err(|e| format!("生成后保存时出错，请把这句话转给系统管理员（{e}）。"))
             }
             Err(e) => {
                 tracing::error!(error = %e, "print build failed");
