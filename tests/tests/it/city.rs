@@ -1,5 +1,6 @@
-//! A city in a box: one aggregator, thirteen department agents, realistic evidence dropped in
-//! rounds, ending in a status that matches exactly what was dropped and a bundle that verifies.
+//! A city in a box: one aggregator (or two sharing PostgreSQL and an object store), thirteen
+//! department agents, realistic evidence dropped in rounds, ending in a status that matches
+//! exactly what was dropped and a bundle that verifies.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -169,49 +170,57 @@ async fn status(server: &Aggregator, office: &str) -> Status {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thirteen_departments_deliver_and_the_bundle_verifies() {
-    city(|_| {}).await;
+    city(1, |_| {}).await;
 }
 
-/// The same city with its records in PostgreSQL and its blobs in Garage.
+/// The same city on two instances sharing their records in PostgreSQL and their blobs in
+/// Garage, the departments split between them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_city_on_postgresql_and_an_object_store() {
+async fn the_city_on_two_instances_over_postgresql_and_an_object_store() {
     let (Some(pg), Some(garage)) = (Postgres::start(), Garage::start()) else { return };
     let (url, s3) = (pg.url(), garage.settings.clone());
-    city(move |c| {
-        c.database.url = Some(url);
-        c.blobs.s3 = Some(s3);
+    city(2, move |c| {
+        c.database.url = Some(url.clone());
+        c.blobs.s3 = Some(s3.clone());
     })
     .await;
 }
 
-async fn city(adjust: impl FnOnce(&mut Config)) {
+/// The scenario on `instances` aggregators, each with a data folder of its own: department
+/// `n` files through instance `n % instances`, and every instance shows the same city.
+async fn city(instances: usize, adjust: impl Fn(&mut Config)) {
     let dir = temp();
-    let server = Aggregator::start_with(&dir.path().join("data"), adjust).await;
+    let mut servers = Vec::new();
+    for n in 0..instances {
+        servers.push(Aggregator::start_with(&dir.path().join(format!("data{n}")), &adjust).await);
+    }
+    let server = &servers[0];
     let office = server.token(None).await;
     let catalogue = Catalogue::builtin();
     assert_eq!(catalogue.departments.len(), 13);
     let mut agents = Vec::new();
-    for d in &catalogue.departments {
-        let token = server.token(Some(&d.id)).await;
-        let mut agent = DeptAgent::prepare(dir.path(), &d.id, &server.url(), &token);
+    for (n, d) in catalogue.departments.iter().enumerate() {
+        let through = &servers[n % instances];
+        let token = through.token(Some(&d.id)).await;
+        let mut agent = DeptAgent::prepare(dir.path(), &d.id, &through.url(), &token);
         agent.start().await;
-        agents.push((d.id.clone(), token, agent));
+        agents.push((d.id.clone(), token, through.url(), agent));
     }
 
     // Round one: half the items of every department, the reports, the shared notice.
     let mut dropped: BTreeMap<String, Dropped> = BTreeMap::new();
-    for (id, _, agent) in &agents {
+    for (id, _, _, agent) in &agents {
         drop_round(catalogue, agent, id, 0, dropped.entry(id.clone()).or_default()).await;
     }
     let mid = eventually("round one on the server", || async {
-        let s = status(&server, &office).await;
+        let s = status(server, &office).await;
         matches(&s, &dropped, false).ok().map(|()| s)
     })
     .await;
     assert!(mid.points_covered < mid.points_total);
 
     // Round two: the other half, typical cases, contacts filed by each department.
-    for (id, token, agent) in &agents {
+    for (id, token, url, agent) in &agents {
         drop_round(catalogue, agent, id, 1, dropped.get_mut(id).unwrap()).await;
         let contacts = Contacts {
             department: None,
@@ -230,7 +239,7 @@ async fn city(adjust: impl FnOnce(&mut Config)) {
                 .collect(),
         };
         let r = reqwest::Client::new()
-            .put(format!("{}/api/v1/contacts", server.url()))
+            .put(format!("{url}/api/v1/contacts"))
             .bearer_auth(token)
             .json(&contacts)
             .send()
@@ -239,7 +248,7 @@ async fn city(adjust: impl FnOnce(&mut Config)) {
         assert!(r.status().is_success(), "contacts for {id}: {}", r.status());
     }
     let last = eventually("everything on the server", || async {
-        let s = status(&server, &office).await;
+        let s = status(server, &office).await;
         matches(&s, &dropped, true).ok().map(|()| s)
     })
     .await;
@@ -263,10 +272,12 @@ async fn city(adjust: impl FnOnce(&mut Config)) {
     let uploads = log.as_array().unwrap().iter().filter(|e| e["action"] == "upload");
     assert_eq!(uploads.filter(|e| e["detail"].as_str().unwrap().contains(&notice)).count(), 1);
 
-    // The bundle: built on request, downloaded, verified, carrying each content once per item.
+    // The bundle: built on request (by the last instance), downloaded (from the first),
+    // verified, carrying each content once per item.
     let client = reqwest::Client::new();
+    let builder = servers.last().unwrap();
     let r =
-        client.post(format!("{}/api/v1/bundles", server.url())).bearer_auth(&office).send().await.unwrap();
+        client.post(format!("{}/api/v1/bundles", builder.url())).bearer_auth(&office).send().await.unwrap();
     assert_eq!(r.status(), reqwest::StatusCode::CREATED);
     let info: yingjian_shared::BundleInfo = r.json().await.unwrap();
     let zip_path = dir.path().join(&info.name);
@@ -296,15 +307,31 @@ async fn city(adjust: impl FnOnce(&mut Config)) {
     let expected = contents.len() + dropped.values().map(|d| d.others).sum::<usize>();
     assert_eq!(evidence, expected);
 
-    if server.state.config.database.url.is_some() {
+    for server in servers.iter().filter(|s| s.state.config.database.url.is_some()) {
         let data = &server.data;
         assert!(
             !data.join("yingjian.sqlite3").exists() && !data.join("blobs").exists(),
             "records in PostgreSQL, blobs in the object store"
         );
     }
-    for (_, _, agent) in &mut agents {
+    for (_, _, _, agent) in &mut agents {
         agent.stop().await;
     }
-    server.stop().await;
+    // With the agents stopped (their last contact is part of it), every instance
+    // shows the same city, to the byte but for the time it was made.
+    let without_time = |mut v: serde_json::Value| {
+        v.as_object_mut().unwrap().remove("generated");
+        v
+    };
+    // (A change reaches the other instances' caches as a notification: within moments.)
+    for other in &servers[1..] {
+        eventually("the same status from every instance", || async {
+            let whole = without_time(server.get("/api/v1/status", &office).await);
+            (without_time(other.get("/api/v1/status", &office).await) == whole).then_some(())
+        })
+        .await;
+    }
+    for server in servers {
+        server.stop().await;
+    }
 }
