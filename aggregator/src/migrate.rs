@@ -76,7 +76,7 @@ fn move_blob(source: &dyn BlobStore, sink: &dyn BlobStore, sha: &str, size: u64)
 
 fn send(source: &dyn BlobStore, sink: &dyn BlobStore, sha: &str, size: u64) -> AppResult<()> {
     let expected = Sha256Hex::parse(sha).map_err(AppError::internal)?;
-    match crate::blobs::store_from(sink, &mut source.open_blob(sha)?, Some(size), &expected)? {
+    match crate::blobs::store_from(sink, &mut source.open_blob(sha)?, Some(size), Some(&expected))? {
         Ok(_) => Ok(()),
         Err(actual) => Err(AppError::Config(format!(
             "blob {sha} in the data folder is damaged (its bytes hash to {actual}): restore it from backup, or run scrub"

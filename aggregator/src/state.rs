@@ -74,9 +74,13 @@ impl AppState {
             None => Arc::new(LocalBlobs::open(&config.data, config.direct_io)?),
             Some(s3) => Arc::new(s3.clone()),
         };
+        let expire = Duration::from_secs(config.uploads.expire_secs);
+        let uploads = Arc::new(match &shared {
+            None => Uploads::open(&config.data, expire)?,
+            Some(s3) => Uploads::shared(s3.clone(), expire),
+        });
         let printouts = Printouts::new(config.data.join("print"), shared.clone());
         let bundles = Bundles::with_store(config.data.join("bundles"), shared);
-        let uploads = Arc::new(Uploads::open(&config.data, Duration::from_secs(config.uploads.expire_secs))?);
         let (events, _) = broadcast::channel(EVENT_BACKLOG);
         Ok(AppState {
             db,

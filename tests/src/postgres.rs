@@ -56,6 +56,26 @@ impl Postgres {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
     }
 
+    /// Runs SQL statements as the cluster's owner (`psql`, stopping at the first error); they
+    /// must succeed.
+    pub fn sql(&self, statements: &str) {
+        let port = self.port.to_string();
+        self.run(&[
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-U",
+            "postgres",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-q",
+            "-c",
+            statements,
+        ]);
+    }
+
     /// Runs a server program as the cluster's owner; it must succeed.
     fn run(&self, args: &[&str]) {
         let out =

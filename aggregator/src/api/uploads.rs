@@ -1,7 +1,8 @@
 //! tus 1.0 resumable uploads under `/api/v1/uploads` (core, creation, termination,
-//! expiration), for a department: an upload cut off resumes from the offset the server synced,
-//! so a link that always drops before the end still delivers. A completed upload is hashed
-//! from disk and becomes a blob exactly as a `PUT` makes one, answered with `{sha256, size}`.
+//! expiration), for a department: an upload cut off resumes from the offset the server holds
+//! durably, so a link that always drops before the end still delivers, through whichever
+//! instance a request reaches. A completed upload becomes a blob exactly as a `PUT` makes one,
+//! answered with `{sha256, size}`.
 
 use axum::Json;
 use axum::Router;
@@ -223,7 +224,7 @@ async fn append(
     if upload.offset < upload.info.length {
         return Ok((StatusCode::NO_CONTENT, position(&upload)).into_response());
     }
-    // Complete: the part file becomes the blob of the hash it has, exactly as a `PUT` files one.
+    // Complete: the upload becomes the blob of the hash it has, exactly as a `PUT` files one.
     let uploads = state.uploads.clone();
     let blobs = state.blobs.clone();
     let expected = upload.info.sha256.clone();

@@ -91,13 +91,13 @@ pub trait BlobStore: Send + Sync {
     }
 }
 
-/// Stores what `reader` yields as the blob `expected` (blocking): `Ok(Err(actual))` when the
-/// bytes hash to something else, and nothing is stored.
+/// Stores what `reader` yields as a blob (blocking): `Ok(Err(actual))` when the bytes hash to
+/// something else than `expected`, and nothing is stored.
 pub fn store_from(
     store: &dyn BlobStore,
     reader: &mut dyn Read,
     size: Option<u64>,
-    expected: &Sha256Hex,
+    expected: Option<&Sha256Hex>,
 ) -> io::Result<Result<Stored, Sha256Hex>> {
     let mut writer = store.begin(size)?;
     let mut failed = None;
@@ -118,7 +118,7 @@ pub fn store_from(
     if let Some(e) = failed {
         return Err(e);
     }
-    match writer.commit(Some(expected)) {
+    match writer.commit(expected) {
         Ok(stored) => Ok(Ok(stored)),
         Err(CommitError::Io(e)) => Err(e),
         Err(CommitError::Mismatch { actual }) => Ok(Err(actual)),

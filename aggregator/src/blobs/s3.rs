@@ -138,20 +138,68 @@ impl S3Blobs {
     /// A file of the deployment's own (a bundle, under `bundles/`), not a blob: uploaded whole
     /// from `file`, in parts, and visible under `name` only once complete.
     pub fn put_file(&self, name: &str, file: &Path) -> io::Result<()> {
-        let (store, key) = (self.inner.store.clone(), Key::from(name));
-        let upload = self.run(async move { store.put_multipart(&key).await })?;
-        let mut upload = WriteMultipart::new_with_chunk_size(upload, PART);
         let mut source = std::fs::File::open(file)?;
-        loop {
+        let sent = self.put_stream(name, &mut || {
             let mut chunk = vec![0u8; 1 << 20];
             let n = source.read(&mut chunk)?;
-            if n == 0 {
-                break;
-            }
             chunk.truncate(n);
-            upload = self.send_part(upload, Bytes::from(chunk))?;
+            Ok((n > 0).then(|| Bytes::from(chunk)))
+        })?;
+        if sent == 0 {
+            self.put_bytes(name, Bytes::new())?;
         }
-        self.run(async move { upload.finish().await }).map(|_| ())
+        Ok(())
+    }
+
+    /// Streams what `next` yields to the object `name`, in parts, visible only once complete;
+    /// nothing is written when it yields nothing. Answers the bytes written.
+    pub fn put_stream(
+        &self,
+        name: &str,
+        next: &mut dyn FnMut() -> io::Result<Option<Bytes>>,
+    ) -> io::Result<u64> {
+        let mut upload = None;
+        let mut written = 0;
+        let mut send = || {
+            while let Some(chunk) = next()? {
+                let current = if let Some(current) = upload.take() {
+                    current
+                } else {
+                    let (store, key) = (self.inner.store.clone(), Key::from(name));
+                    let started = self.run(async move { store.put_multipart(&key).await })?;
+                    WriteMultipart::new_with_chunk_size(started, PART)
+                };
+                written += chunk.len() as u64;
+                upload = Some(self.send_part(current, chunk)?);
+            }
+            io::Result::Ok(())
+        };
+        match (send(), upload) {
+            (Ok(()), Some(upload)) => self.run(async move { upload.finish().await }).map(|_| written),
+            (Ok(()), None) => Ok(0),
+            (Err(e), upload) => {
+                if let Some(upload) = upload {
+                    let _ = self.run(async move { upload.abort().await });
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// A small object of the deployment's own, put in one request.
+    pub fn put_bytes(&self, name: &str, bytes: Bytes) -> io::Result<()> {
+        let (store, key) = (self.inner.store.clone(), Key::from(name));
+        self.run(async move { store.put(&key, bytes.into()).await }).map(|_| ())
+    }
+
+    /// Such a small object, read whole; `None` if there is none.
+    pub fn get_bytes(&self, name: &str) -> io::Result<Option<Bytes>> {
+        let (store, key) = (self.inner.store.clone(), Key::from(name));
+        match self.run(async move { store.get(&key).await?.bytes().await }) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Such a file, streamed, with its length.
@@ -163,7 +211,8 @@ impl S3Blobs {
         self.size_of(Key::from(name))
     }
 
-    /// The files under `prefix/`: name (without the prefix), length, last change.
+    /// The files under `prefix/`, at any depth: name (below the prefix, `/` between folders),
+    /// length, last change.
     pub fn list_files(&self, prefix: &str) -> io::Result<Vec<(String, u64, jiff::Timestamp)>> {
         let (store, prefix) = (self.inner.store.clone(), Key::from(prefix));
         self.run(async move {
@@ -173,10 +222,14 @@ impl S3Blobs {
                 let meta = meta?;
                 let when = jiff::Timestamp::from_second(meta.last_modified.timestamp()).unwrap_or_default();
                 // Keys are made by `Key::from`, which percent-encodes what S3 keys should not hold.
-                let name = meta
-                    .location
-                    .filename()
-                    .map(|n| percent_encoding::percent_decode_str(n).decode_utf8_lossy().to_string());
+                let name = meta.location.prefix_match(&prefix).map(|parts| {
+                    let parts: Vec<String> = parts
+                        .map(|p| {
+                            percent_encoding::percent_decode_str(p.as_ref()).decode_utf8_lossy().into_owned()
+                        })
+                        .collect();
+                    parts.join("/")
+                });
                 out.extend(name.map(|n| (n, meta.size, when)));
             }
             Ok(out)
@@ -226,7 +279,7 @@ impl BlobStore for S3Blobs {
     /// Uploads the finished file, hashed again on the way (what is sent is what is checked),
     /// then removes it.
     fn adopt(&self, file: &Path, sha256: &Sha256Hex) -> io::Result<()> {
-        match super::store_from(self, &mut std::fs::File::open(file)?, None, sha256)? {
+        match super::store_from(self, &mut std::fs::File::open(file)?, None, Some(sha256))? {
             Ok(_) => std::fs::remove_file(file),
             Err(actual) => Err(io::Error::new(
                 io::ErrorKind::InvalidData,

@@ -44,7 +44,10 @@ fn only_the_blob_store_touches_the_blob_folder() {
     // (`db/mod.rs` names the `blobs` table among those `migrate` copies.)
     assert_eq!(files_containing("aggregator", "\"blobs\""), ["blobs/local.rs", "blobs/s3.rs", "db/mod.rs"]);
     // `tmp/` is the blob store's, but for `tmp/uploads/`, the partial resumable uploads.
-    assert_eq!(files_containing("aggregator", "\"tmp\""), ["blobs/local.rs", "blobs/s3.rs", "uploads.rs"]);
+    assert_eq!(
+        files_containing("aggregator", "\"tmp\""),
+        ["blobs/local.rs", "blobs/s3.rs", "uploads/folder.rs"]
+    );
 }
 
 #[test]

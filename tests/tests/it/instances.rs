@@ -136,10 +136,9 @@ async fn two_instances_serve_one_deployment() {
     .unwrap();
     assert!(served == written, "the same volume from B");
 
-    // A partial resumable upload lives on the instance that holds it (route by upload id):
-    // elsewhere it is unknown (404, and a client starts again there); finished where it lives,
-    // its blob is in the shared store, known to both.
-    let scan: Vec<u8> = (0..(3u32 << 20)).map(|i| (i % 251) as u8).collect();
+    // A resumable upload begun through A goes on through B (its parts are in the shared store):
+    // B knows how much A holds, takes the rest, and the blob is known to both.
+    let scan: Vec<u8> = (0..(12u32 << 20)).map(|i| (i % 251) as u8).collect();
     let created = tus::create(&client, &a.url(), &police, scan.len(), "").await;
     assert_eq!(created.status(), reqwest::StatusCode::CREATED);
     let at = tus::header(&created, "location");
@@ -149,20 +148,27 @@ async fn two_instances_serve_one_deployment() {
         tus::patch(&client, &on_a, &police, 0, &scan[..half]).await.status(),
         reqwest::StatusCode::NO_CONTENT
     );
-    assert_eq!(tus::head(&client, &on_b, &police).await.status(), reqwest::StatusCode::NOT_FOUND);
-    assert_eq!(tus::header(&tus::head(&client, &on_a, &police).await, "upload-offset"), half.to_string());
-    // The last piece: 200 with the blob stored.
+    assert_eq!(tus::header(&tus::head(&client, &on_b, &police).await, "upload-offset"), half.to_string());
+    // Another department does not see it on either instance.
+    assert_eq!(tus::head(&client, &on_b, &water).await.status(), reqwest::StatusCode::NOT_FOUND);
+    // A stale offset is refused wherever it is sent.
     assert_eq!(
-        tus::patch(&client, &on_a, &police, half, &scan[half..]).await.status(),
+        tus::patch(&client, &on_b, &police, 0, &scan[..10]).await.status(),
+        reqwest::StatusCode::CONFLICT
+    );
+    // The last piece, through B: 200 with the blob stored.
+    assert_eq!(
+        tus::patch(&client, &on_b, &police, half, &scan[half..]).await.status(),
         reqwest::StatusCode::OK
     );
+    assert_eq!(tus::head(&client, &on_a, &police).await.status(), reqwest::StatusCode::NOT_FOUND, "done");
     let held = client
-        .head(format!("{}/api/v1/blobs/{}", b.url(), yingjian_tests::sha(&scan)))
+        .head(format!("{}/api/v1/blobs/{}", a.url(), yingjian_tests::sha(&scan)))
         .bearer_auth(&police)
         .send()
         .await
         .unwrap();
-    assert_eq!(held.status(), reqwest::StatusCode::OK, "the finished upload's blob, seen from B");
+    assert_eq!(held.status(), reqwest::StatusCode::OK, "the finished upload's blob, seen from A");
 
     // A dashboard session opened on A is good on B.
     let no_redirect = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
@@ -188,27 +194,8 @@ async fn two_instances_serve_one_deployment() {
 /// record's bytes are in the object store, verified.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_killed_mid_sync_loses_nothing() {
-    let (Some(pg), Some(garage)) = (Postgres::start(), Garage::start()) else { return };
-    let dir = temp();
-    let config = dir.path().join("aggregator.toml");
-    fs::write(&config, format!("[database]\nurl = {:?}\n{}", pg.url(), garage.config_toml())).unwrap();
-    let (pa, pb) = (ServerProcess::free_port(), ServerProcess::free_port());
-    let a = ServerProcess::start_configured(&dir.path().join("a"), pa, Some(&config)).await;
-    let b = ServerProcess::start_configured(&dir.path().join("b"), pb, Some(&config)).await;
-    let balancer = Relay::start_over(vec![([127, 0, 0, 1], pa).into(), ([127, 0, 0, 1], pb).into()]).await;
-    let token = |who: &[&str]| {
-        let out = std::process::Command::new(binary("yingjian-aggregator"))
-            .args(["token", "create"])
-            .args(who)
-            .arg("--config")
-            .arg(&config)
-            .arg("--data")
-            .arg(dir.path().join("a"))
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
-    };
+    let Some(Failover { _engines, dir, config, a, b, balancer }) = Failover::start().await else { return };
+    let token = |who: &[&str]| Failover::token(&dir, &config, who);
     let office = token(&["--office"]);
     // A slow link, so that the kill falls mid-sync (the scenario, not synchronisation).
     balancer.throttle(512 << 10);
@@ -255,4 +242,82 @@ async fn an_instance_killed_mid_sync_loses_nothing() {
     assert!(out.status.success(), "{said}");
     assert!(said.contains(&format!("{expected} blobs checked, 0 damaged")), "{said}");
     drop(b);
+}
+
+/// A large file on its way by resumable upload through one instance, which is SIGKILLed: the
+/// agent goes on with the same upload through the other, from what the object store holds,
+/// instead of starting again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumable_upload_goes_on_through_another_instance_when_one_dies() {
+    let Some(Failover { _engines, dir, config, a, b, balancer }) = Failover::start().await else { return };
+    let token = Failover::token(&dir, &config, &["--dept", "police"]);
+    // A slow link, so that the kill falls in the middle of the upload (the scenario).
+    balancer.throttle(4 << 20);
+    let mut agent = DeptAgent::prepare(dir.path(), "police", &balancer.url(), &token);
+    agent.start().await;
+    let mut rng = Rng::from_env();
+    let size = 32usize << 20;
+    let content: Vec<u8> = (0..size / 8).flat_map(|_| rng.next_u64().to_le_bytes()).collect();
+    let staging = dir.path().join("staging");
+    fs::create_dir_all(&staging).unwrap();
+    fs::write(staging.join("scan"), &content).unwrap();
+    fs::rename(staging.join("scan"), agent.item("08.03").join("整卷扫描.pdf")).unwrap();
+
+    let balancer = &balancer;
+    eventually("20 MiB on the way to A", || async { (balancer.sent() >= 20 << 20).then_some(()) }).await;
+    a.kill();
+    let expected = yingjian_tests::sha(&content);
+    yingjian_tests::eventually_within(Duration::from_mins(2), "the file, through B", || async {
+        let records = yingjian_tests::get_json(&b.url(), "/api/v1/evidence", &token).await?;
+        records.as_array().unwrap().iter().any(|r| r["sha256"] == expected.as_str()).then_some(())
+    })
+    .await;
+    let sent = balancer.sent();
+    assert!(
+        sent < size as u64 * 3 / 2,
+        "the upload went on where A left it: {sent} bytes for {size} (from zero: over 1.6×)"
+    );
+    agent.stop().await;
+}
+
+/// Two instance processes over one PostgreSQL and one Garage, behind a balancer that sends
+/// every connection to A while it is up, else to B.
+struct Failover {
+    _engines: (Postgres, Garage),
+    dir: tempfile::TempDir,
+    config: std::path::PathBuf,
+    a: ServerProcess,
+    b: ServerProcess,
+    balancer: Relay,
+}
+
+impl Failover {
+    /// `None` when the engines are not on this machine (the test is skipped).
+    async fn start() -> Option<Failover> {
+        let (pg, garage) = (Postgres::start()?, Garage::start()?);
+        let dir = temp();
+        let config = dir.path().join("aggregator.toml");
+        fs::write(&config, format!("[database]\nurl = {:?}\n{}", pg.url(), garage.config_toml())).unwrap();
+        let (pa, pb) = (ServerProcess::free_port(), ServerProcess::free_port());
+        let a = ServerProcess::start_configured(&dir.path().join("a"), pa, Some(&config)).await;
+        let b = ServerProcess::start_configured(&dir.path().join("b"), pb, Some(&config)).await;
+        let balancer =
+            Relay::start_over(vec![([127, 0, 0, 1], pa).into(), ([127, 0, 0, 1], pb).into()]).await;
+        Some(Failover { _engines: (pg, garage), dir, config, a, b, balancer })
+    }
+
+    /// A token made by `yingjian-aggregator token create WHO` against the deployment.
+    fn token(dir: &tempfile::TempDir, config: &std::path::Path, who: &[&str]) -> String {
+        let out = std::process::Command::new(binary("yingjian-aggregator"))
+            .args(["token", "create"])
+            .args(who)
+            .arg("--config")
+            .arg(config)
+            .arg("--data")
+            .arg(dir.path().join("a"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
 }
