@@ -169,6 +169,13 @@ async fn two_instances_serve_one_deployment() {
         .await
         .unwrap();
     assert_eq!(held.status(), reqwest::StatusCode::OK, "the finished upload's blob, seen from A");
+    let settings = garage.settings.clone();
+    let left = tokio::task::spawn_blocking(move || {
+        yingjian_aggregator::blobs::S3Blobs::open(&settings).unwrap().list_files("uploads").unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(left.is_empty(), "nothing of the upload left in the store: {left:?}");
 
     // A dashboard session opened on A is good on B.
     let no_redirect = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();

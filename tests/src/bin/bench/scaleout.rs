@@ -100,7 +100,9 @@ impl Filler<'_> {
             Filler::Postgres(pg) => {
                 let numbers = format!("generate_series({from}, {to}) AS n(i)");
                 let sql = FILL.replace("{n}", &numbers).replace("{hex}", "lpad(to_hex(i), 64, '0')");
-                pg.sql(&format!("BEGIN; {sql} COMMIT;"));
+                // ANALYZE: the planner's statistics as autovacuum keeps them in a running
+                // deployment, not those of an empty table just filled.
+                pg.sql(&format!("BEGIN; {sql} COMMIT; ANALYZE;"));
             }
         }
         Ok(())
