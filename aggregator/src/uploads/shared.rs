@@ -169,7 +169,7 @@ mod tests {
     fn the_offset_is_the_end_of_the_chain_from_zero() {
         let part = |at: u64, size: u64| (part_name(at), size, Timestamp::UNIX_EPOCH);
         let info = (INFO.to_string(), 100, Timestamp::UNIX_EPOCH);
-        assert_eq!(chain(&[info.clone()]), (vec![], 0));
+        assert_eq!(chain(std::slice::from_ref(&info)), (vec![], 0));
         // A piece cut off empty, and one left off the chain by a request that raced another,
         // do not count.
         let objects = [info, part(0, 8), part(8, 4), part(12, 0), part(20, 8), part(5, 3)];
