@@ -45,7 +45,8 @@ pub struct Config {
 }
 
 /// `[database]`: SQLite in the data folder unless `url` names a PostgreSQL database
-/// (`postgres://user:password@host:5432/yingjian`), also from `YINGJIAN_DATABASE_URL`.
+/// (`postgres://user:password@host:5432/yingjian`), also from `YINGJIAN_DATABASE_URL` (with or
+/// without a config file).
 #[derive(Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseSettings {
@@ -211,16 +212,24 @@ impl Default for Config {
 }
 
 impl Config {
-    /// Reads a config file; `None` gives the embedded defaults.
+    /// Reads a config file; `None` gives the embedded defaults. Either way
+    /// `YINGJIAN_DATABASE_URL` names the database when the file does not.
     pub fn load(path: Option<&Path>) -> AppResult<Config> {
-        let Some(path) = path else { return Ok(Config::default()) };
+        let mut config = match path {
+            None => Config::default(),
+            Some(path) => Self::read(path)?,
+        };
+        if config.database.url.is_none() {
+            config.database.url = std::env::var("YINGJIAN_DATABASE_URL").ok().filter(|u| !u.is_empty());
+        }
+        Ok(config)
+    }
+
+    fn read(path: &Path) -> AppResult<Config> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| AppError::Config(format!("cannot read config file {}: {e}", path.display())))?;
         let mut config: Config = toml::from_str(&text)
             .map_err(|e| AppError::Config(format!("config file {} is not valid: {e}", path.display())))?;
-        if config.database.url.is_none() {
-            config.database.url = std::env::var("YINGJIAN_DATABASE_URL").ok().filter(|u| !u.is_empty());
-        }
         if let Some(s3) = config.blobs.s3.take() {
             let s3 = s3.with_environment();
             if s3.endpoint.is_empty()

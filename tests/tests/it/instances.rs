@@ -201,8 +201,10 @@ async fn two_instances_serve_one_deployment() {
 /// record's bytes are in the object store, verified.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_killed_mid_sync_loses_nothing() {
-    let Some(Failover { _engines, dir, config, a, b, balancer }) = Failover::start().await else { return };
-    let token = |who: &[&str]| Failover::token(&dir, &config, who);
+    let Some(Failover { _engines, dir, config, database, a, b, balancer }) = Failover::start().await else {
+        return;
+    };
+    let token = |who: &[&str]| Failover::token(&dir, &database, who);
     let office = token(&["--office"]);
     // A slow link, so that the kill falls mid-sync (the scenario, not synchronisation).
     balancer.throttle(512 << 10);
@@ -256,8 +258,10 @@ async fn an_instance_killed_mid_sync_loses_nothing() {
 /// instead of starting again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resumable_upload_goes_on_through_another_instance_when_one_dies() {
-    let Some(Failover { _engines, dir, config, a, b, balancer }) = Failover::start().await else { return };
-    let token = Failover::token(&dir, &config, &["--dept", "police"]);
+    let Some(Failover { _engines, dir, database, a, b, balancer, .. }) = Failover::start().await else {
+        return;
+    };
+    let token = Failover::token(&dir, &database, &["--dept", "police"]);
     // A slow link, so that the kill falls in the middle of the upload (the scenario).
     balancer.throttle(4 << 20);
     let mut agent = DeptAgent::prepare(dir.path(), "police", &balancer.url(), &token);
@@ -293,6 +297,7 @@ struct Failover {
     _engines: (Postgres, Garage),
     dir: tempfile::TempDir,
     config: std::path::PathBuf,
+    database: String,
     a: ServerProcess,
     b: ServerProcess,
     balancer: Relay,
@@ -310,18 +315,19 @@ impl Failover {
         let b = ServerProcess::start_configured(&dir.path().join("b"), pb, Some(&config)).await;
         let balancer =
             Relay::start_over(vec![([127, 0, 0, 1], pa).into(), ([127, 0, 0, 1], pb).into()]).await;
-        Some(Failover { _engines: (pg, garage), dir, config, a, b, balancer })
+        let database = pg.url();
+        Some(Failover { _engines: (pg, garage), dir, config, database, a, b, balancer })
     }
 
-    /// A token made by `yingjian-aggregator token create WHO` against the deployment.
-    fn token(dir: &tempfile::TempDir, config: &std::path::Path, who: &[&str]) -> String {
+    /// A token made by `yingjian-aggregator token create WHO` against the deployment, with no
+    /// config file: the database named by `YINGJIAN_DATABASE_URL` alone.
+    fn token(dir: &tempfile::TempDir, database: &str, who: &[&str]) -> String {
         let out = std::process::Command::new(binary("yingjian-aggregator"))
             .args(["token", "create"])
             .args(who)
-            .arg("--config")
-            .arg(config)
             .arg("--data")
-            .arg(dir.path().join("a"))
+            .arg(dir.path().join("token"))
+            .env("YINGJIAN_DATABASE_URL", database)
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
