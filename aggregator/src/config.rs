@@ -46,17 +46,22 @@ pub struct Config {
 
 /// `[database]`: SQLite in the data folder unless `url` names a PostgreSQL database
 /// (`postgres://user:password@host:5432/yingjian`), also from `YINGJIAN_DATABASE_URL` (with or
-/// without a config file).
+/// without a config file). `?sslmode=require` speaks TLS, the server's certificate checked
+/// against `ca` (a PEM file of the CA that signed it) or else the system's roots.
 #[derive(Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseSettings {
     pub url: Option<String>,
+    pub ca: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for DatabaseSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The URL may carry a password.
-        f.debug_struct("DatabaseSettings").field("url", &self.url.as_ref().map(|_| "…")).finish()
+        f.debug_struct("DatabaseSettings")
+            .field("url", &self.url.as_ref().map(|_| "…"))
+            .field("ca", &self.ca)
+            .finish()
     }
 }
 

@@ -42,7 +42,7 @@ pub async fn run(from: &Path, to: &Path) -> AppResult<Moved> {
     let source: Arc<dyn BlobStore> = Arc::new(LocalBlobs::open(from, false)?);
     let sink: Arc<dyn BlobStore> =
         Arc::new(S3Blobs::open(s3).map_err(|e| AppError::Config(format!("[blobs] s3: {e}")))?);
-    let target_db = Db::open_postgres(url)?;
+    let target_db = Db::open_postgres(url, target.database.ca.as_deref())?;
 
     let all = source_db.all_blobs().await?;
     let total = all.len();

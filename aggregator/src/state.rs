@@ -59,7 +59,7 @@ impl AppState {
         let deadlines = config.deadlines.clone().unwrap_or_else(|| catalogue.deadlines.clone());
         let db = match &config.database.url {
             None => Db::open(&config.data.join("yingjian.sqlite3"))?,
-            Some(url) => Db::open_postgres(url)?,
+            Some(url) => Db::open_postgres(url, config.database.ca.as_deref())?,
         };
         let shared = match &config.blobs.s3 {
             None => None,

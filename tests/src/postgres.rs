@@ -19,6 +19,16 @@ pub struct Postgres {
 
 impl Postgres {
     pub fn start() -> Option<Postgres> {
+        Self::start_with(None)
+    }
+
+    /// The same, speaking TLS with the certificate chain and key given (PEM files), and
+    /// refusing any connection that does not (`hostssl` alone in `pg_hba.conf`).
+    pub fn start_tls(cert: &Path, key: &Path) -> Option<Postgres> {
+        Self::start_with(Some((cert, key)))
+    }
+
+    fn start_with(tls: Option<(&Path, &Path)>) -> Option<Postgres> {
         let Some(bin) = bindir() else {
             eprintln!("SKIPPED: no PostgreSQL server (initdb) here: apt-get install postgresql-15");
             return None;
@@ -42,10 +52,28 @@ impl Postgres {
             "-E",
             "UTF8",
         ]);
-        let options = format!(
+        let mut options = format!(
             "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
             pg.dir.path().display()
         );
+        if let Some((cert, key)) = tls {
+            let (to_cert, to_key) = (cluster.join("server.crt"), cluster.join("server.key"));
+            std::fs::copy(cert, &to_cert).unwrap();
+            std::fs::copy(key, &to_key).unwrap();
+            std::fs::set_permissions(&to_key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+            if as_root {
+                let status =
+                    Command::new("chown").arg("postgres:").arg(&to_cert).arg(&to_key).status().unwrap();
+                assert!(status.success(), "chown the certificate to postgres");
+            }
+            // Written in place: the file keeps its owner.
+            std::fs::write(
+                cluster.join("pg_hba.conf"),
+                "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
+            )
+            .unwrap();
+            options.push_str(" -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key");
+        }
         let log = pg.dir.path().join("server.log").display().to_string();
         pg.run(&["pg_ctl", "start", "-w", "-D", &cluster.display().to_string(), "-l", &log, "-o", &options]);
         Some(pg)

@@ -28,6 +28,9 @@ pub enum DbError {
     NewerSchema { path: String, version: i64 },
     #[error("a database task stopped: {0}")]
     Task(String),
+    /// The settings do not make a connection (a bad URL, an unreadable CA file).
+    #[error("{0}")]
+    Setup(String),
 }
 
 impl DbError {
@@ -168,9 +171,10 @@ impl Db {
         Ok(Db { engine: Engine::Sqlite(Sqlite::open(path)?) })
     }
 
-    /// Connects to PostgreSQL (`postgres://user:password@host/db`) and applies pending migrations.
-    pub fn open_postgres(url: &str) -> DbResult<Db> {
-        Ok(Db { engine: Engine::Postgres(Postgres::open(url)?) })
+    /// Connects to PostgreSQL (`postgres://user:password@host/db`, TLS with `?sslmode=require`,
+    /// checked against the CA file `ca` or the system's roots) and applies pending migrations.
+    pub fn open_postgres(url: &str, ca: Option<&Path>) -> DbResult<Db> {
+        Ok(Db { engine: Engine::Postgres(Postgres::open(url, ca)?) })
     }
 }
 

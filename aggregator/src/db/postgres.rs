@@ -4,12 +4,16 @@
 //! lock so that instances starting together apply them once.
 
 use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
 
 use deadpool_postgres::GenericClient;
-use deadpool_postgres::{Pool, Runtime};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use futures_util::StreamExt;
 use jiff::Timestamp;
-use tokio_postgres::{NoTls, Row};
+use tokio_postgres::Row;
+use tokio_postgres::config::SslMode;
+use tokio_postgres_rustls::MakeRustlsConnect;
 use tokio_util::sync::CancellationToken;
 use yingjian_shared::{AuditRecord, EvidenceEntry, Filed, ItemCode, Kind, RelPath, Sha256Hex, Verdict};
 
@@ -28,7 +32,23 @@ impl From<tokio_postgres::Error> for DbError {
     fn from(e: tokio_postgres::Error) -> Self {
         // 53100 disk_full, 53200 out_of_memory is not the disk's.
         let full = e.code() == Some(&tokio_postgres::error::SqlState::DISK_FULL);
-        DbError::Engine { message: e.to_string(), full }
+        // The error's own text is only its kind ("db error"): the server's message, or the
+        // chain of causes (a refused certificate, a closed port), says what is wrong.
+        let message = if let Some(db) = e.as_db_error() {
+            match db.hint() {
+                Some(hint) => format!("{}: {} ({hint})", db.severity(), db.message()),
+                None => format!("{}: {}", db.severity(), db.message()),
+            }
+        } else {
+            let mut message = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                message = format!("{message}: {c}");
+                cause = c.source();
+            }
+            message
+        };
+        DbError::Engine { message, full }
     }
 }
 
@@ -45,14 +65,70 @@ impl From<deadpool_postgres::PoolError> for DbError {
 pub struct Postgres {
     pool: Pool,
     /// For the `LISTEN` connection, which stays out of the pool.
-    url: String,
+    target: Arc<Target>,
+}
+
+/// Where PostgreSQL is and how to speak to it: TLS when the URL says `sslmode=require`, the
+/// server's certificate checked against the CA file named or else the system's roots; otherwise
+/// plain TCP (`prefer` is taken as `disable`: a check that may silently fall back is none).
+#[derive(Clone)]
+struct Target {
+    config: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
+    /// The URL without its password, for messages.
+    shown: String,
+}
+
+/// A connection of its own, TLS or not.
+type Connection = tokio_postgres::Connection<
+    tokio_postgres::Socket,
+    <MakeRustlsConnect as tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket>>::Stream,
+>;
+
+impl Target {
+    fn new(url: &str, ca: Option<&Path>) -> DbResult<Target> {
+        let setup = |message: String| DbError::Setup(message);
+        let mut config: tokio_postgres::Config =
+            url.parse().map_err(|e| setup(format!("[database] url is not a PostgreSQL URL: {e}")))?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| setup(e.to_string()))?;
+        let mut roots = rustls::RootCertStore::empty();
+        if config.get_ssl_mode() == SslMode::Require {
+            match ca {
+                Some(ca) => {
+                    use rustls::pki_types::{CertificateDer, pem::PemObject};
+                    let certs = CertificateDer::pem_file_iter(ca)
+                        .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+                        .map_err(|e| setup(format!("cannot read [database] ca {}: {e}", ca.display())))?;
+                    let (added, _) = roots.add_parsable_certificates(certs);
+                    if added == 0 {
+                        return Err(setup(format!("[database] ca {} holds no CA certificate", ca.display())));
+                    }
+                }
+                None => {
+                    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+                }
+            }
+        } else {
+            config.ssl_mode(SslMode::Disable);
+        }
+        let tls = MakeRustlsConnect::new(builder.with_root_certificates(roots).with_no_client_auth());
+        Ok(Target { config, tls, shown: redacted(url) })
+    }
+
+    async fn connect(&self) -> DbResult<(tokio_postgres::Client, Connection)> {
+        Ok(self.config.connect(self.tls.clone()).await?)
+    }
 }
 
 impl Postgres {
     /// Connects and applies pending migrations. Runs on a thread of its own (a runtime of its
     /// own), so it may be called from anywhere, as opening SQLite may.
-    pub fn open(url: &str) -> DbResult<Postgres> {
-        let owned = url.to_string();
+    pub fn open(url: &str, ca: Option<&Path>) -> DbResult<Postgres> {
+        let target = Target::new(url, ca)?;
+        let owned = target.clone();
         std::thread::spawn(move || -> DbResult<()> {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -62,12 +138,16 @@ impl Postgres {
         })
         .join()
         .map_err(|_| DbError::Task("the migration thread panicked".into()))??;
-        let mut config = deadpool_postgres::Config::new();
-        config.url = Some(url.to_string());
-        let pool = config
-            .create_pool(Some(Runtime::Tokio1), NoTls)
+        let manager = Manager::from_config(
+            target.config.clone(),
+            target.tls.clone(),
+            ManagerConfig { recycling_method: RecyclingMethod::Fast },
+        );
+        let pool = Pool::builder(manager)
+            .runtime(Runtime::Tokio1)
+            .build()
             .map_err(|e| DbError::Engine { message: e.to_string(), full: false })?;
-        Ok(Postgres { pool, url: url.to_string() })
+        Ok(Postgres { pool, target: Arc::new(target) })
     }
 
     /// The rows of every table (`super::TABLES`), for `migrate`.
@@ -161,7 +241,7 @@ impl Postgres {
         stop: &CancellationToken,
         heard: &mut impl FnMut(Option<String>),
     ) -> DbResult<()> {
-        let (client, mut connection) = tokio_postgres::connect(&self.url, NoTls).await?;
+        let (client, mut connection) = self.target.connect().await?;
         let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<String, tokio_postgres::Error>>(256);
         // The connection is driven here; its notifications are passed on.
         let driver = tokio::spawn(async move {
@@ -800,8 +880,8 @@ impl Drop for DropGuard {
 }
 
 /// Applies pending migrations, one instance at a time.
-async fn migrate(url: &str) -> DbResult<()> {
-    let (mut client, connection) = tokio_postgres::connect(url, NoTls).await?;
+async fn migrate(target: &Target) -> DbResult<()> {
+    let (mut client, connection) = target.connect().await?;
     let connection = tokio::spawn(connection);
     let tx = client.transaction().await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
@@ -814,7 +894,7 @@ async fn migrate(url: &str) -> DbResult<()> {
         0
     };
     if version > MIGRATIONS.len() as i64 {
-        return Err(DbError::NewerSchema { path: redacted(url), version });
+        return Err(DbError::NewerSchema { path: target.shown.clone(), version });
     }
     for (i, sql) in (1i64..).zip(MIGRATIONS).skip(version as usize) {
         tx.batch_execute(sql).await?;

@@ -334,3 +334,46 @@ impl Failover {
         String::from_utf8(out.stdout).unwrap().trim().to_string()
     }
 }
+
+/// `?sslmode=require`: the database is reached over TLS, its certificate checked against the
+/// configured CA; a server that accepts TLS alone refuses the plain URL, and a CA that did not
+/// sign its certificate is refused by the aggregator.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_database_is_reached_over_tls_when_the_url_requires_it() {
+    let dir = temp();
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let (cert_path, key_path) = (dir.path().join("db.pem"), dir.path().join("db.key"));
+    fs::write(&cert_path, cert.cert.pem()).unwrap();
+    fs::write(&key_path, cert.signing_key.serialize_pem()).unwrap();
+    let Some(pg) = Postgres::start_tls(&cert_path, &key_path) else { return };
+    let open = |url: String, ca: Option<std::path::PathBuf>, data: &str| {
+        let mut config = yingjian_aggregator::Config { data: dir.path().join(data), ..Default::default() };
+        config.database.url = Some(url);
+        config.database.ca = ca;
+        yingjian_aggregator::AppState::open(config)
+    };
+
+    let Err(plain) = open(pg.url(), None, "plain") else { panic!("the server takes TLS alone") };
+    assert!(plain.to_string().contains("no encryption"), "{plain}");
+    let other = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let other_path = dir.path().join("other-ca.pem");
+    fs::write(&other_path, other.cert.pem()).unwrap();
+    let required = format!("{}?sslmode=require", pg.url());
+    let Err(untrusted) = open(required.clone(), Some(other_path), "untrusted") else {
+        panic!("a certificate the CA did not sign")
+    };
+    assert!(untrusted.to_string().contains("certificate"), "{untrusted}");
+    let missing = dir.path().join("missing.pem");
+    let Err(unreadable) = open(required.clone(), Some(missing), "missing") else { panic!("no CA file") };
+    assert!(unreadable.to_string().contains("cannot read [database] ca"), "{unreadable}");
+
+    let server = Aggregator::start_with(&dir.path().join("tls"), move |c| {
+        c.database.url = Some(required);
+        c.database.ca = Some(cert_path);
+    })
+    .await;
+    let office = server.token(None).await;
+    let status = server.get("/api/v1/status", &office).await;
+    assert!(status["departments"].as_array().is_some_and(|d| !d.is_empty()), "{status}");
+    server.stop().await;
+}
