@@ -87,13 +87,13 @@ type Connection = tokio_postgres::Connection<
 
 impl Target {
     fn new(url: &str, ca: Option<&Path>) -> DbResult<Target> {
-        let setup = |message: String| DbError::Setup(message);
-        let mut config: tokio_postgres::Config =
-            url.parse().map_err(|e| setup(format!("[database] url is not a PostgreSQL URL: {e}")))?;
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| DbError::Setup(format!("[database] url is not a PostgreSQL URL: {e}")))?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
-            .map_err(|e| setup(e.to_string()))?;
+            .map_err(|e| DbError::Setup(e.to_string()))?;
         let mut roots = rustls::RootCertStore::empty();
         if config.get_ssl_mode() == SslMode::Require {
             match ca {
@@ -101,10 +101,15 @@ impl Target {
                     use rustls::pki_types::{CertificateDer, pem::PemObject};
                     let certs = CertificateDer::pem_file_iter(ca)
                         .and_then(Iterator::collect::<Result<Vec<_>, _>>)
-                        .map_err(|e| setup(format!("cannot read [database] ca {}: {e}", ca.display())))?;
+                        .map_err(|e| {
+                            DbError::Setup(format!("cannot read [database] ca {}: {e}", ca.display()))
+                        })?;
                     let (added, _) = roots.add_parsable_certificates(certs);
                     if added == 0 {
-                        return Err(setup(format!("[database] ca {} holds no CA certificate", ca.display())));
+                        return Err(DbError::Setup(format!(
+                            "[database] ca {} holds no CA certificate",
+                            ca.display()
+                        )));
                     }
                 }
                 None => {
