@@ -91,10 +91,15 @@ impl Garage {
 
     /// The `[blobs]` table of an `aggregator.toml` that uses this bucket.
     pub fn config_toml(&self) -> String {
+        self.config_toml_via(&self.settings.endpoint)
+    }
+
+    /// The same, reaching the store at `endpoint` (a relay in front of it).
+    pub fn config_toml_via(&self, endpoint: &str) -> String {
         let s = &self.settings;
         format!(
             "[blobs.s3]\nendpoint = {:?}\nbucket = {:?}\nregion = {:?}\naccess_key = {:?}\nsecret_key = {:?}\n",
-            s.endpoint, s.bucket, s.region, s.access_key, s.secret_key
+            endpoint, s.bucket, s.region, s.access_key, s.secret_key
         )
     }
 

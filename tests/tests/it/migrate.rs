@@ -97,3 +97,86 @@ async fn a_city_moves_into_postgresql_and_an_object_store_unchanged() {
         moved.db.insert_token(yingjian_aggregator::token_hash(&token), None, "after".into()).await.unwrap();
     assert_eq!(id, 6, "ids continue after the 5 tokens copied");
 }
+
+/// `migrate` SIGKILLed while the blobs are on their way (a slow link to the object store): run
+/// again, it keeps what arrived whole, sends the rest, copies the tables, and the city reads
+/// the same as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_migrate_goes_on_where_it_stopped() {
+    let (Some(pg), Some(garage)) = (Postgres::start(), Garage::start()) else { return };
+    let dir = temp();
+    let data = dir.path().join("data");
+    let server = Aggregator::start(&data).await;
+    let office = server.token(None).await;
+    let police = server.token(Some("police")).await;
+    let client = reqwest::Client::new();
+    let mut rng = Rng::from_env();
+    let files = 12;
+    for i in 0..files {
+        let mut bytes = format!("%PDF-1.4\n% {i}\n").into_bytes();
+        bytes.extend((0..(1 << 20) / 8).flat_map(|_| rng.next_u64().to_le_bytes()));
+        deliver(&client, &server.url(), &police, &format!("08.03 专项行动/文件/材料{i:02}.pdf"), &bytes)
+            .await
+            .unwrap();
+    }
+    let status_before = server.get("/api/v1/status", &office).await;
+    server.stop().await;
+
+    // The object store behind a slow link, so that the kill falls mid-way (the scenario).
+    let port: u16 = garage.settings.endpoint.rsplit(':').next().unwrap().parse().unwrap();
+    let link = yingjian_tests::Relay::start(([127, 0, 0, 1], port).into()).await;
+    link.throttle(2 << 20);
+    let config = dir.path().join("aggregator.toml");
+    let toml = format!("data = {:?}\n[database]\nurl = {:?}\n", dir.path().join("moved"), pg.url());
+    std::fs::write(&config, format!("{toml}{}", garage.config_toml_via(&link.url()))).unwrap();
+    let migrate = || {
+        let mut command = Command::new(binary("yingjian-aggregator"));
+        command.args(["migrate", "--from"]).arg(&data).arg("--to").arg(&config);
+        command
+    };
+    let mut first = migrate().stdout(std::process::Stdio::null()).spawn().unwrap();
+    let direct = garage.settings.clone();
+    let arrived = move || {
+        let direct = direct.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                yingjian_aggregator::blobs::S3Blobs::open(&direct).unwrap().list_files("blobs").unwrap().len()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let some = yingjian_tests::eventually("a few blobs in the store", || async {
+        let n = arrived().await;
+        (n >= 3).then_some(n)
+    })
+    .await;
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert!(some < files, "killed mid-way ({some} of {files} blobs there)");
+
+    link.throttle(0);
+    let out = migrate().output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}{}", String::from_utf8_lossy(&out.stderr));
+    let there = arrived().await;
+    assert_eq!(there, files, "every blob in the store");
+    let (sent, kept) = said
+        .lines()
+        .find_map(|l| {
+            let rest = l.strip_prefix("blobs: ")?;
+            let (sent, rest) = rest.split_once(" sent, ")?;
+            Some((sent.parse::<usize>().ok()?, rest.split(' ').next()?.parse::<usize>().ok()?))
+        })
+        .unwrap_or_else(|| panic!("{said}"));
+    assert!(kept >= some && sent + kept == files, "{said}");
+    assert!(said.contains("tables copied: tokens 2, blobs 12, evidence 12"), "{said}");
+
+    let moved = AppState::open(Config::load(Some(&config)).unwrap()).unwrap();
+    let mut status_after = serde_json::to_value(moved.status(None).await.unwrap()).unwrap();
+    let mut status_before = status_before;
+    for s in [&mut status_after, &mut status_before] {
+        s.as_object_mut().unwrap().remove("generated");
+    }
+    assert_eq!(status_after, status_before);
+}
