@@ -351,6 +351,23 @@ impl DeptAgent {
             .find(|p| p.file_name().unwrap().to_str().unwrap().starts_with(code))
             .unwrap_or_else(|| panic!("no item folder {code}"))
     }
+
+    /// A scan of `size` random bytes (a multiple of 8) put into item `code` as `name` by
+    /// `drop_whole`. Returns its bytes.
+    pub fn drop_scan(&self, code: &str, name: &str, size: usize, rng: &mut Rng) -> Vec<u8> {
+        let content: Vec<u8> = (0..size / 8).flat_map(|_| rng.next_u64().to_le_bytes()).collect();
+        self.drop_whole(code, name, &content);
+        content
+    }
+
+    /// `bytes` put into item `code` as `name` whole at once: written beside the evidence
+    /// folder, then renamed in.
+    pub fn drop_whole(&self, code: &str, name: &str, bytes: &[u8]) {
+        let staging = self.folder.with_extension("staging");
+        std::fs::create_dir_all(&staging).unwrap();
+        std::fs::write(staging.join(name), bytes).unwrap();
+        std::fs::rename(staging.join(name), self.item(code).join(name)).unwrap();
+    }
 }
 
 /// A server, the office's token and one department's agent with its token, prepared (not

@@ -273,11 +273,7 @@ async fn a_large_file_crosses_the_wire_once_and_a_move_costs_nothing() {
     // Larger than the size from which the agent uploads a file while it hashes it.
     let mut rng = Rng::from_env();
     let size = 80usize << 20;
-    let content: Vec<u8> = (0..size / 8).flat_map(|_| rng.next_u64().to_le_bytes()).collect();
-    let staging = dir.path().join("staging");
-    fs::create_dir_all(&staging).unwrap();
-    fs::write(staging.join("scan"), &content).unwrap();
-    fs::rename(staging.join("scan"), agent.item("08.03").join("大幅扫描件.pdf")).unwrap();
+    let content = agent.drop_scan("08.03", "大幅扫描件.pdf", size, &mut rng);
     let first = "08.03 昆仑2021专项行动/大幅扫描件.pdf";
     let r = eventually("the large file on the server", || async {
         records(&server, &token).await.into_iter().find(|r| r["path"] == first)
@@ -305,8 +301,7 @@ async fn a_large_file_crosses_the_wire_once_and_a_move_costs_nothing() {
     let market_token = server.token(Some("market")).await;
     let mut market = DeptAgent::prepare(dir.path(), "market", &relay.url(), &market_token);
     market.start().await;
-    fs::write(staging.join("scan"), &content).unwrap();
-    fs::rename(staging.join("scan"), market.item("01.01").join("同一扫描件.pdf")).unwrap();
+    market.drop_whole("01.01", "同一扫描件.pdf", &content);
     eventually("the same content from market", || async {
         records(&server, &market_token).await.into_iter().find(|r| r["sha256"] == sha(&content).as_str())
     })

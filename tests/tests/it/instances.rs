@@ -268,11 +268,7 @@ async fn a_resumable_upload_goes_on_through_another_instance_when_one_dies() {
     agent.start().await;
     let mut rng = Rng::from_env();
     let size = 32usize << 20;
-    let content: Vec<u8> = (0..size / 8).flat_map(|_| rng.next_u64().to_le_bytes()).collect();
-    let staging = dir.path().join("staging");
-    fs::create_dir_all(&staging).unwrap();
-    fs::write(staging.join("scan"), &content).unwrap();
-    fs::rename(staging.join("scan"), agent.item("08.03").join("整卷扫描.pdf")).unwrap();
+    let content = agent.drop_scan("08.03", "整卷扫描.pdf", size, &mut rng);
 
     let balancer = &balancer;
     eventually("20 MiB on the way to A", || async { (balancer.sent() >= 20 << 20).then_some(()) }).await;

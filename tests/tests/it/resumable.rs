@@ -216,11 +216,7 @@ async fn a_large_file_resumes_across_a_cut_an_agent_restart_and_a_server_restart
 
     let mut rng = Rng::from_env();
     let size = 32usize << 20;
-    let content: Vec<u8> = (0..size / 8).flat_map(|_| rng.next_u64().to_le_bytes()).collect();
-    let staging = dir.path().join("staging");
-    fs::create_dir_all(&staging).unwrap();
-    fs::write(staging.join("scan"), &content).unwrap();
-    fs::rename(staging.join("scan"), agent.item("08.03").join("整卷扫描.pdf")).unwrap();
+    let content = agent.drop_scan("08.03", "整卷扫描.pdf", size, &mut rng);
     let sent_at_least = |mib: u64| {
         let relay = &relay;
         move || async move { (relay.sent() >= mib << 20).then_some(()) }
