@@ -11,14 +11,20 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::error::{AppError, AppResult};
 
+/// The certificates of a PEM file, at least one; the message names the file as `what`.
+pub fn certificates(path: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+        .and_then(Iterator::collect)
+        .map_err(|e| format!("cannot read {what} {}: {e}", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!("{what} {} holds no PEM certificate", path.display()));
+    }
+    Ok(certs)
+}
+
 /// Reads the certificate chain and private key (PEM) into a server configuration.
 pub fn server_config(cert: &Path, key: &Path) -> AppResult<Arc<ServerConfig>> {
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .and_then(Iterator::collect)
-        .map_err(|e| AppError::Config(format!("cannot read the certificate {}: {e}", cert.display())))?;
-    if certs.is_empty() {
-        return Err(AppError::Config(format!("{} holds no PEM certificate", cert.display())));
-    }
+    let certs = certificates(cert, "the certificate").map_err(AppError::Config)?;
     let key = PrivateKeyDer::from_pem_file(key)
         .map_err(|e| AppError::Config(format!("cannot read the private key {}: {e}", key.display())))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());

@@ -35,10 +35,7 @@ impl From<tokio_postgres::Error> for DbError {
         // The error's own text is only its kind ("db error"): the server's message, or the
         // chain of causes (a refused certificate, a closed port), says what is wrong.
         let message = if let Some(db) = e.as_db_error() {
-            match db.hint() {
-                Some(hint) => format!("{}: {} ({hint})", db.severity(), db.message()),
-                None => format!("{}: {}", db.severity(), db.message()),
-            }
+            db.to_string()
         } else {
             let mut message = e.to_string();
             let mut cause = std::error::Error::source(&e);
@@ -96,26 +93,11 @@ impl Target {
             .map_err(|e| DbError::Setup(e.to_string()))?;
         let mut roots = rustls::RootCertStore::empty();
         if config.get_ssl_mode() == SslMode::Require {
-            match ca {
-                Some(ca) => {
-                    use rustls::pki_types::{CertificateDer, pem::PemObject};
-                    let certs = CertificateDer::pem_file_iter(ca)
-                        .and_then(Iterator::collect::<Result<Vec<_>, _>>)
-                        .map_err(|e| {
-                            DbError::Setup(format!("cannot read [database] ca {}: {e}", ca.display()))
-                        })?;
-                    let (added, _) = roots.add_parsable_certificates(certs);
-                    if added == 0 {
-                        return Err(DbError::Setup(format!(
-                            "[database] ca {} holds no CA certificate",
-                            ca.display()
-                        )));
-                    }
-                }
-                None => {
-                    roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
-                }
-            }
+            let certs = match ca {
+                Some(ca) => crate::tls::certificates(ca, "[database] ca").map_err(DbError::Setup)?,
+                None => rustls_native_certs::load_native_certs().certs,
+            };
+            roots.add_parsable_certificates(certs);
         } else {
             config.ssl_mode(SslMode::Disable);
         }

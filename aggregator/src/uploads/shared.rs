@@ -1,10 +1,10 @@
 //! Uploads in the object store every instance shares, under `uploads/<id>/`: `info.json`, put
 //! once at creation, and the body of each `PATCH` in objects of up to 8 MiB, each named by the
 //! offset it starts at (20 digits), streamed in parts and visible once complete (the last with
-//! however much of the body arrived). The
-//! offset held is the end of the chain of parts from 0; a part left by a request that raced
-//! another at the same offset is off the chain and ignored. Every instance reads the same
-//! chain, so an upload begun through one goes on through any other.
+//! however much of the body arrived). The offset held is the end of the chain of parts from 0;
+//! a part left by a request that raced another at the same offset is off the chain and ignored.
+//! Every instance reads the same chain, so an upload begun through one goes on through any
+//! other.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io::{self, Read};
