@@ -161,6 +161,11 @@ impl Client {
         Ok(check(self.http.get(self.url("/api/v1/evidence")).send().await?).await?.json().await?)
     }
 
+    /// The department's records with what the server read in each (fields, scan findings).
+    pub async fn evidence_read(&self) -> AgentResult<Vec<yingjian_shared::EvidenceListed>> {
+        Ok(check(self.http.get(self.url("/api/v1/evidence")).send().await?).await?.json().await?)
+    }
+
     pub async fn withdraw(&self, path: &RelPath) -> AgentResult<()> {
         let r =
             self.http.delete(self.url("/api/v1/evidence")).query(&[("path", path.as_str())]).send().await?;

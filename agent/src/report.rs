@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use jiff::Timestamp;
 use yingjian_shared::{
-    Catalogue, EvidenceEntry, Filed, ItemState, Kind, WatchMode, chinese_date_time, size_text,
+    Catalogue, EvidenceEntry, Filed, HeldFile, ItemState, Kind, WatchMode, chinese_date_time, size_text,
 };
 
 use crate::client::Client;
@@ -76,6 +76,16 @@ pub async fn status_report(
                 }
                 if !d.report {
                     let _ = writeln!(out, "  自评报告：未交");
+                }
+            }
+            for h in &status.held {
+                let _ = writeln!(out, "  {}（{}）：{}", h.path, h.classification, HeldFile::ADVICE);
+            }
+            if let Ok(read) = client.evidence_read().await {
+                for r in &read {
+                    for q in &r.facts.quality {
+                        let _ = writeln!(out, "  {}：{}", r.entry.path, q.advice());
+                    }
                 }
             }
         }

@@ -9,7 +9,9 @@ use std::io::{self, Write as _};
 use std::path::Path;
 
 use jiff::Timestamp;
-use yingjian_shared::{Catalogue, DepartmentStatus, TODO_FILE, chinese_date_time, countdown, reminders};
+use yingjian_shared::{
+    Catalogue, DepartmentStatus, EvidenceListed, HeldFile, TODO_FILE, chinese_date_time, countdown, reminders,
+};
 
 /// What the agent itself knows of the folder, beside the server's status.
 pub struct Local<'a> {
@@ -18,11 +20,14 @@ pub struct Local<'a> {
     /// Left out: shown name and reason.
     pub skipped: &'a [(String, &'static str)],
     pub unsorted: &'a [String],
+    /// What the server read in the department's files (scan findings, dates), when it answered.
+    pub read: &'a [EvidenceListed],
 }
 
 /// The to-do text for `department` at `now`.
 pub fn render(
     department: &DepartmentStatus,
+    held: &[HeldFile],
     catalogue: &Catalogue,
     now: Timestamp,
     local: &Local<'_>,
@@ -86,6 +91,25 @@ pub fn render(
         .filter_map(|i| i.note.as_ref().map(|n| format!("  {}：{n}", i.code.padded())))
         .collect();
     section(&mut out, "市质量强市办公室的备注：", &notes);
+    let held: Vec<String> =
+        held.iter().map(|h| format!("  {}（{}）：{}", h.path, h.classification, HeldFile::ADVICE)).collect();
+    section(&mut out, "标有密级、不会报送的文件：", &held);
+    let scans: Vec<String> = local
+        .read
+        .iter()
+        .flat_map(|r| r.facts.quality.iter().map(move |q| format!("  {}：{}", r.entry.path, q.advice())))
+        .collect();
+    section(&mut out, "扫描件有问题的文件（请重新扫描后用同一文件名放回原处）：", &scans);
+    let dates: Vec<String> = local
+        .read
+        .iter()
+        .filter(|r| r.facts.out_of_year)
+        .map(|r| {
+            let date = r.facts.date.as_deref().unwrap_or("");
+            format!("  {}：成文日期 {date} 不在{}年度，请确认是否为本年度材料", r.entry.path, catalogue.year)
+        })
+        .collect();
+    section(&mut out, "日期不在考核年度的文件：", &dates);
     let failed: Vec<String> = local.failed.iter().map(|(p, r)| format!("  {p}：{r}")).collect();
     section(&mut out, "未能上传的文件：", &failed);
     let skipped: Vec<String> = local.skipped.iter().map(|(n, r)| format!("  {n}：{r}")).collect();

@@ -226,6 +226,9 @@ pub fn compute(
         areas,
         departments,
         duplicates,
+        // Filled by `AppState::status` from what was read.
+        analysis: yingjian_shared::Analysis::default(),
+        held: Vec::new(),
         generated: now,
     }
 }

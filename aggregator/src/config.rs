@@ -42,6 +42,28 @@ pub struct Config {
     pub direct_io: bool,
     pub blobs: BlobSettings,
     pub database: DatabaseSettings,
+    pub reading: ReadingSettings,
+    /// `[quality]`: the scan checks' thresholds (DA/T 31-2017), each with its rule.
+    pub quality: yingjian_reader::quality::Thresholds,
+}
+
+/// `[reading]`: reading every stored file in the worker (text, OCR, fields, scan checks).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReadingSettings {
+    /// `false` stores and bundles files without reading them (no OCR, no holds, no search in
+    /// the text).
+    pub enabled: bool,
+    /// Longest one file may take to read (OCR of a long scan is a few seconds a page).
+    pub timeout_secs: u64,
+    /// Memory of the worker that reads (the OCR models and one page image).
+    pub memory_mib: u64,
+}
+
+impl Default for ReadingSettings {
+    fn default() -> Self {
+        ReadingSettings { enabled: true, timeout_secs: 600, memory_mib: 2048 }
+    }
 }
 
 /// `[database]`: SQLite in the data folder unless `url` names a PostgreSQL database
@@ -212,6 +234,8 @@ impl Default for Config {
             direct_io: true,
             blobs: BlobSettings::default(),
             database: DatabaseSettings::default(),
+            reading: ReadingSettings::default(),
+            quality: yingjian_reader::quality::Thresholds::default(),
         }
     }
 }

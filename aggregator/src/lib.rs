@@ -2,6 +2,7 @@
 //! agents, stores it content-addressed and verified, and tells the office what is missing.
 
 mod api;
+mod archival;
 mod auth;
 pub mod blobs;
 pub mod bundle;
@@ -18,6 +19,7 @@ mod error;
 pub mod facts;
 mod migrate;
 mod pictures;
+mod reading;
 pub mod print;
 mod review;
 mod server;

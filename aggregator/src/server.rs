@@ -47,6 +47,9 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> AppResult<()> {
         let state = self.state.clone();
         tokio::spawn(async move { state.hear_announcements().await });
+        if self.state.config.reading.enabled {
+            tokio::spawn(crate::reading::run(self.state.clone()));
+        }
         if let Some(nightly) = self.nightly {
             tokio::spawn(nightly.run(self.state.clone()));
         }

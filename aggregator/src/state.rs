@@ -16,6 +16,7 @@ use crate::config::Config;
 use crate::db::{Db, StatusData};
 use crate::error::{AppError, AppResult};
 use crate::print::Printouts;
+use crate::reading::{Knowledge, Told};
 use crate::uploads::Uploads;
 
 /// Live events kept for slow subscribers before they miss some (they are then told to reload).
@@ -47,6 +48,10 @@ pub struct AppState {
     status_cache: Arc<tokio::sync::Mutex<Option<CachedStatus>>>,
     /// Bumped by every change; a cached snapshot of an older generation is read again.
     generation: Arc<AtomicU64>,
+    /// Wakes the background reading of new content.
+    pub reading: crate::reading::Queue,
+    /// What was read in the stored contents, with the generation it was read at.
+    knowledge_cache: Arc<tokio::sync::Mutex<Option<(u64, Arc<Knowledge>)>>>,
 }
 
 impl AppState {
@@ -95,6 +100,8 @@ impl AppState {
             shutdown: CancellationToken::new(),
             status_cache: Arc::default(),
             generation: Arc::default(),
+            reading: crate::reading::Queue::default(),
+            knowledge_cache: Arc::default(),
         })
     }
 
@@ -160,9 +167,34 @@ impl AppState {
         Ok(data)
     }
 
-    /// The status document, for the whole city (`None`) or one department.
+    /// What was read in the stored contents, from the cache unless something changed.
+    pub async fn knowledge(&self) -> AppResult<Arc<Knowledge>> {
+        let generation = self.generation();
+        let mut cache = self.knowledge_cache.lock().await;
+        if let Some((cached, knowledge)) = cache.as_ref()
+            && *cached == generation
+        {
+            return Ok(knowledge.clone());
+        }
+        let knowledge = Arc::new(Knowledge::load(&self.db).await?);
+        *cache = Some((generation, knowledge.clone()));
+        Ok(knowledge)
+    }
+
+    /// How records' fields are told: the catalogue and the city.
+    pub fn told(&self) -> Told<'_> {
+        Told { catalogue: &self.catalogue, city: &self.config.city }
+    }
+
+    /// The status document, for the whole city (`None`) or one department, with the reading's
+    /// progress and the files held for a 密级 mark.
     pub async fn status(&self, department: Option<&str>) -> AppResult<Status> {
-        Ok(self.status_of(&*self.status_data().await?, department))
+        let mut status = self.status_of(&*self.status_data().await?, department);
+        status.analysis = self.db.analysis(crate::reading::VERSION).await?;
+        let knowledge = self.knowledge().await?;
+        let records = self.db.evidence(department.map(str::to_string)).await?;
+        status.held = knowledge.held(&records);
+        Ok(status)
     }
 
     /// The status document of a snapshot already read.

@@ -16,4 +16,4 @@ pub mod text;
 
 pub use error::ReadError;
 pub use fields::Fields;
-pub use read::{Reading, TextSource, read_file};
+pub use read::{OcrOnDemand, Reading, TextSource, read_file};

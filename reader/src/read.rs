@@ -1,28 +1,35 @@
 //! One file → what it says: its text (layer first, then OCR), fields, pages, scan findings and a
-//! near-duplicate signature.
+//! near-duplicate signature. The order of sources: a PDF page's text layer, else OCR of its
+//! image; a picture's OCR; an Office document's own text.
 
+use std::io::Read;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
 use crate::ReadError;
-use crate::fields::Fields;
+use crate::fields::{self, Fields, Line};
 use crate::ocr::Ocr;
-use crate::quality::{Finding, Thresholds};
-use crate::similar::Signature;
+use crate::pages::{self, Budget, ColourMode, PageImage};
+use crate::quality::{self, Code, Finding, Thresholds};
+use crate::similar::{self, Signature};
+use crate::text;
+pub use yingjian_shared::TextSource;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TextSource {
-    Layer,
-    Ocr,
-    None,
-}
+/// The largest file read: the worker holds it whole (PDF parsers want the bytes).
+pub const MAX_FILE: u64 = 256 << 20;
+/// Pages OCR'd in one document: the first ones and the last (where the 成文日期 is).
+pub const OCR_PAGES: u32 = 12;
+/// Pages checked for scan quality in one document.
+pub const CHECKED_PAGES: u32 = 60;
+/// Characters of text kept for search.
+pub const MAX_TEXT_CHARS: usize = 200_000;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Reading {
     pub text_source: TextSource,
-    /// The whole text, capped.
+    /// The whole text, capped at `MAX_TEXT_CHARS`.
     pub text: String,
     pub pages: Option<u32>,
     pub fields: Fields,
@@ -30,7 +37,163 @@ pub struct Reading {
     pub signature: Signature,
 }
 
-pub fn read_file(path: &Path, ocr: Option<&Ocr>, thresholds: &Thresholds) -> Result<Reading, ReadError> {
-    let _ = (path, ocr, thresholds);
-    Err(ReadError::Unsupported)
+/// The OCR models, loaded when the first page needs them: most files carry their text.
+#[derive(Default)]
+pub struct OcrOnDemand {
+    loaded: OnceLock<Option<Ocr>>,
+}
+
+impl OcrOnDemand {
+    fn get(&self) -> Option<&Ocr> {
+        self.loaded
+            .get_or_init(|| Ocr::load().map_err(|e| eprintln!("OCR is not available: {e}")).ok())
+            .as_ref()
+    }
+}
+
+/// Reads the file at `path`. Without `ocr`, pages without a text layer give no text.
+pub fn read_file(path: &Path, ocr: Option<&OcrOnDemand>, thresholds: &Thresholds) -> Result<Reading, ReadError> {
+    let file = std::fs::File::open(path)?;
+    let size = file.metadata()?.len();
+    if size > MAX_FILE {
+        return Err(ReadError::TooLarge(format!("{} MB", size >> 20)));
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.take(MAX_FILE).read_to_end(&mut bytes)?;
+    let budget = Budget::default();
+    let mut pages = Pages::default();
+    match yingjian_shared::sniff(&bytes[..bytes.len().min(16)]) {
+        Some("pdf") => pages.pdf(&bytes, ocr, thresholds, &budget)?,
+        Some("jpeg" | "png" | "tiff" | "bmp" | "gif" | "webp") => {
+            let images = pages::picture_pages(&bytes, &budget)?;
+            pages.count = Some(images.len() as u32);
+            for (i, image) in images.iter().enumerate() {
+                let number = i as u32 + 1;
+                pages.check(image, number, thresholds);
+                if number <= OCR_PAGES {
+                    pages.ocr(image, number, ocr)?;
+                }
+            }
+        }
+        Some("zip") => {
+            let kind = office_kind(&bytes).ok_or(ReadError::Unsupported)?;
+            pages.layer.extend(text::office(&bytes, kind)?);
+        }
+        _ => return Err(ReadError::Unsupported),
+    }
+    Ok(pages.finish(thresholds))
+}
+
+/// Which Office document a zip is, by the entries it holds.
+fn office_kind(bytes: &[u8]) -> Option<&'static str> {
+    let archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).ok()?;
+    let has = |name: &str| archive.index_for_name(name).is_some();
+    if has("word/document.xml") {
+        Some("docx")
+    } else if has("xl/workbook.xml") {
+        Some("xlsx")
+    } else if has("content.xml") {
+        Some("odt")
+    } else {
+        None
+    }
+}
+
+/// What is gathered page by page.
+#[derive(Default)]
+struct Pages {
+    count: Option<u32>,
+    layer: Vec<Line>,
+    ocr: Vec<Line>,
+    quality: Vec<Finding>,
+    /// A scanned page stored in grey or black and white.
+    colourless_scan: bool,
+}
+
+impl Pages {
+    fn pdf(&mut self, pdf: &[u8], ocr: Option<&OcrOnDemand>, t: &Thresholds, budget: &Budget) -> Result<(), ReadError> {
+        let layers = text::pdf_layer(pdf, budget.max_pages)?;
+        let count = layers.len() as u32;
+        self.count = (count > 0).then_some(count);
+        let without: Vec<u32> = (0..count).filter(|&i| layers[i as usize].as_ref().is_none_or(Vec::is_empty)).collect();
+        // OCR the first pages without a layer and the last one (the signature block).
+        let mut to_ocr: Vec<u32> = without.iter().copied().take(OCR_PAGES as usize - 1).collect();
+        if let Some(&last) = without.last()
+            && !to_ocr.contains(&last)
+        {
+            to_ocr.push(last);
+        }
+        for (i, layer) in layers.into_iter().enumerate() {
+            let index = i as u32;
+            if let Some(lines) = layer {
+                self.layer.extend(lines);
+            }
+            let wanted = to_ocr.contains(&index);
+            if !wanted && index >= CHECKED_PAGES {
+                continue;
+            }
+            // A page that cannot be rendered costs its checks, not the document.
+            let Ok(image) = pages::pdf_page(pdf, index, budget) else { continue };
+            if image.source_dpi.is_some() && index < CHECKED_PAGES {
+                self.check(&image, index + 1, t);
+            }
+            if wanted {
+                self.ocr(&image, index + 1, ocr)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn check(&mut self, image: &PageImage, page: u32, t: &Thresholds) {
+        if image.mode != ColourMode::Colour && image.source_dpi.is_some() {
+            self.colourless_scan = true;
+        }
+        self.quality.extend(quality::check_page(image, page, t));
+    }
+
+    fn ocr(&mut self, image: &PageImage, page: u32, ocr: Option<&OcrOnDemand>) -> Result<(), ReadError> {
+        let Some(ocr) = ocr.and_then(OcrOnDemand::get) else { return Ok(()) };
+        for line in ocr.read(&image.image)? {
+            self.ocr.push(Line { text: line.text, page, confidence: line.confidence });
+        }
+        Ok(())
+    }
+
+    fn finish(mut self, _t: &Thresholds) -> Reading {
+        // Lines in page order: layer and OCR lines of one document never share a page.
+        let (source, mut lines) = match (self.layer.is_empty(), self.ocr.is_empty()) {
+            (true, true) => (TextSource::None, Vec::new()),
+            (false, true) => (TextSource::Layer, std::mem::take(&mut self.layer)),
+            (true, false) => (TextSource::Ocr, std::mem::take(&mut self.ocr)),
+            (false, false) => {
+                let mut all = std::mem::take(&mut self.layer);
+                all.append(&mut self.ocr);
+                (TextSource::Ocr, all)
+            }
+        };
+        lines.sort_by_key(|l| l.page);
+        let fields = fields::extract(&lines);
+        // A red-header notice (it has a 文号 or an issuing body's header) scanned without colour
+        // has lost its 红头 and seal.
+        if self.colourless_scan && (fields.doc_number.is_some() || fields.issuer.is_some()) {
+            self.quality.push(Finding { code: Code::ColourLost, page: 1, value: 0.0 });
+        }
+        let mut text = String::new();
+        for line in &lines {
+            if text.len() + line.text.len() > MAX_TEXT_CHARS * 3 {
+                break;
+            }
+            text.push_str(&line.text);
+            text.push('\n');
+        }
+        let text: String = text.chars().take(MAX_TEXT_CHARS).collect();
+        Reading {
+            text_source: source,
+            signature: similar::signature(&text),
+            text,
+            pages: self.count,
+            fields,
+            quality: self.quality,
+        }
+    }
 }

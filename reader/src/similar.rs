@@ -16,3 +16,6 @@ pub fn similarity(a: &Signature, b: &Signature) -> f32 {
     let _ = (a, b);
     0.0
 }
+
+/// Signatures at least this similar are taken for the same paper.
+pub const SAME_PAPER: f32 = 0.45;

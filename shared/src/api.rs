@@ -490,6 +490,12 @@ pub struct Status {
     pub areas: Vec<AreaStatus>,
     pub departments: Vec<DepartmentStatus>,
     pub duplicates: Vec<DuplicateGroup>,
+    /// How far reading the stored files has come.
+    #[serde(default)]
+    pub analysis: crate::reading::Analysis,
+    /// Files held back for a 密级 mark until the office releases them.
+    #[serde(default)]
+    pub held: Vec<crate::reading::HeldFile>,
     pub generated: Timestamp,
 }
 
@@ -503,6 +509,9 @@ pub enum EventKind {
     Bundle,
     /// The office reviewed a file or wrote a note.
     Review,
+    /// A file was read (its fields, scan findings, a 密级 hold), or the office corrected or
+    /// released it.
+    Read,
 }
 
 /// One Server-Sent Event on `GET /api/v1/events`.

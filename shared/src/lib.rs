@@ -11,6 +11,7 @@ mod hash;
 pub mod limits;
 pub mod natural;
 mod points;
+mod reading;
 mod relpath;
 pub mod reminders;
 
@@ -32,4 +33,8 @@ pub use convention::{
 };
 pub use hash::{HashError, Sha256Hex, Sha256Stream, sha256_reader, to_hex};
 pub use points::Points;
+pub use reading::{
+    Analysis, EvidenceListed, FactCorrection, Facts, FieldName, FieldSource, FieldSources, HeldFile,
+    HoldRelease, NearDuplicate, QualityCode, QualityFinding, ReadState, SearchHit, TextSource,
+};
 pub use relpath::{PathError, RelPath};

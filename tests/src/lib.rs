@@ -45,6 +45,8 @@ impl Aggregator {
     pub async fn start_with(data: &Path, adjust: impl FnOnce(&mut Config)) -> Aggregator {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let mut config = Config { data: data.to_path_buf(), ..Config::default() };
+        // Reading (OCR) costs seconds of CPU a page: the tests about reading turn it on.
+        config.reading.enabled = false;
         adjust(&mut config);
         Self::start_on(config, listener)
     }

@@ -665,8 +665,10 @@ impl Agent {
         let skipped: Vec<(String, &'static str)> =
             self.skipped.iter().map(|(name, reason)| (name.clone(), reason.label())).collect();
         let unsorted: Vec<String> = self.unsorted.iter().map(ToString::to_string).collect();
-        let local = todo::Local { failed, skipped: &skipped, unsorted: &unsorted };
-        let text = todo::render(department, &self.catalogue, Timestamp::now(), &local);
+        // Without the reading the to-do file still says the rest.
+        let read = self.client.evidence_read().await.unwrap_or_default();
+        let local = todo::Local { failed, skipped: &skipped, unsorted: &unsorted, read: &read };
+        let text = todo::render(department, &status.held, &self.catalogue, Timestamp::now(), &local);
         match todo::write_if_changed(&self.root, &text) {
             Ok(true) => tracing::debug!("to-do file updated"),
             Ok(false) => {}

@@ -5,7 +5,7 @@ use axum::extract::{Query, State};
 use jiff::Timestamp;
 use serde::Deserialize;
 use yingjian_shared::{
-    EventKind, EvidenceAck, EvidenceEntry, EvidenceRecord, Filed, Placement, RelPath, Withdrawn,
+    EventKind, EvidenceAck, EvidenceEntry, EvidenceListed, EvidenceRecord, Filed, Placement, RelPath, Withdrawn,
     caption_from_file_name, classify, extension_fits, limits,
 };
 
@@ -93,6 +93,7 @@ pub async fn put(
     let changed = state.db.upsert_evidence(row, caller.host.clone()).await?;
     if changed {
         state.publish(EventKind::Evidence, Some(&department), Some(record.path.clone()), None);
+        state.reading.wake();
     }
     Ok(Json(EvidenceAck { path: record.path, placement: filed, item, kind, changed }))
 }
@@ -139,12 +140,13 @@ pub struct DepartmentQuery {
     department: Option<String>,
 }
 
-/// The records on file: a department sees its own, the office any or all.
+/// The records on file, each with what was read in it: a department sees its own, the office
+/// any or all.
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     Query(q): Query<DepartmentQuery>,
-) -> AppResult<Json<Vec<EvidenceEntry>>> {
+) -> AppResult<Json<Vec<EvidenceListed>>> {
     let department = match (&caller.department, q.department) {
         (Some(own), _) => Some(own.clone()),
         (None, Some(name)) => Some(
@@ -157,5 +159,20 @@ pub async fn list(
         ),
         (None, None) => None,
     };
-    Ok(Json(state.db.evidence(department).await?))
+    let records = state.db.evidence(department).await?;
+    let knowledge = state.knowledge().await?;
+    // Near-duplicates are found across the city, but a department is told only of its own.
+    let everyone = if caller.department.is_some() { records.clone() } else { state.db.evidence(None).await? };
+    let mut near = knowledge.near_duplicates(&everyone);
+    let told = state.told();
+    Ok(Json(
+        records
+            .into_iter()
+            .map(|entry| {
+                let mut facts = knowledge.of(&entry, &told);
+                facts.near_duplicates = near.remove(&(entry.department.clone(), entry.path.to_string())).unwrap_or_default();
+                EvidenceListed { entry, facts }
+            })
+            .collect(),
+    ))
 }

@@ -5,6 +5,7 @@ mod blobs;
 mod bundles;
 mod caller;
 mod evidence;
+mod reading;
 mod reviews;
 mod same_origin;
 mod status;
@@ -38,6 +39,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/contacts", put(agents::contacts))
         .route("/api/v1/reviews", put(reviews::review))
         .route("/api/v1/notes", put(reviews::note))
+        .route("/api/v1/search", get(reading::search))
+        .route("/api/v1/holds", put(reading::hold))
+        .route("/api/v1/facts", put(reading::correct))
         .route("/api/v1/bundles", post(bundles::create).get(bundles::list))
         .route("/api/v1/bundles/{name}", get(bundles::download))
         .merge(blobs::router())

@@ -3,7 +3,6 @@
 //! same content is also written as a BagIt 1.0 bag (`Layout::BagIt`) for standard validators.
 //! What the city still lacks is not in it: that is the office's own report (`report`).
 
-mod archival;
 mod names;
 pub mod nightly;
 mod plan;
@@ -31,7 +30,6 @@ use crate::facts::Facts;
 use crate::state::AppState;
 use readahead::Piece;
 
-pub(crate) use archival::metadata_date;
 pub use plan::PlannedFile;
 pub use shelf::{Bundles, Failure};
 pub use verify::{VerifyError, VerifyReport, verify};
@@ -159,8 +157,12 @@ pub(crate) async fn planned(state: &AppState) -> AppResult<Planned> {
     let local = yingjian_shared::china_time(as_of(&rows, &data.contacts));
     let city = if state.config.city.is_empty() { String::new() } else { names::sanitize(&state.config.city) };
     let root = format!("{city}{}年度质量工作考核迎检材料", state.catalogue.year);
-    let facts = crate::facts::of_all(state).await?;
-    let mut files = plan::plan(&state.catalogue, &root, &rows, &facts);
+    let knowledge = state.knowledge().await?;
+    let facts = state.db.facts().await?;
+    let told = state.told();
+    // A file with a 密级 mark stays out until the office releases it.
+    let rows: Vec<EvidenceEntry> = rows.into_iter().filter(|r| knowledge.hold(r).is_none()).collect();
+    let mut files = plan::plan(&state.catalogue, &root, &rows, &|r| knowledge.of(r, &told));
     let mut spans = crate::print::spans(&state.catalogue, &files, &facts);
     for f in &mut files {
         f.printed = spans.remove(&f.number);

@@ -3,11 +3,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use yingjian_shared::{Catalogue, EvidenceEntry, Filed, Kind};
+use yingjian_shared::{Catalogue, EvidenceEntry, Facts, Filed, Kind};
 
-use super::archival;
 use super::names::{MAX_PATH_CHARS, Namer, sanitize, shorten};
-use crate::facts::Facts;
 
 /// One evidence file in the bundle, with its 目录 row (DA/T 22-2015's columns).
 #[derive(Debug, Clone, PartialEq)]
@@ -23,13 +21,13 @@ pub struct PlannedFile {
     /// `8.3`, or 自评报告 / 典型案例.
     pub item: String,
     pub department: String,
-    /// 文号, when the caption or the name carries one.
+    /// 文号, as read in the document (or told by its caption or name, or the office).
     pub doc_number: Option<String>,
-    /// 责任者: the issuing body the title names, else the department.
+    /// 责任者 in full; empty when unknown.
     pub author: String,
-    /// 题名: the caption, else the file name without extension and running number.
+    /// 题名: the document's title, a picture's caption, else the file name.
     pub title: String,
-    /// 日期 as DA/T 22 writes it (`20210305`): from the caption or name, else the content.
+    /// 日期 as DA/T 22 writes it (`20210305`): the 成文日期, never a file's or a scan's date.
     pub date: Option<String>,
     /// 页数, when the content tells.
     pub pages: Option<u32>,
@@ -52,12 +50,13 @@ fn room(root: &str, folder: &str) -> usize {
 const NAME_ROOM: usize = 40;
 
 /// The bundle's files in catalogue order: reports and cases first (under `00`), then area →
-/// key point → item. A given content appears at most once per item.
+/// key point → item. A given content appears at most once per item. `facts_of` tells what was
+/// read in each record.
 pub fn plan(
     catalogue: &Catalogue,
     root: &str,
     rows: &[EvidenceEntry],
-    facts: &HashMap<String, Facts>,
+    facts_of: &dyn Fn(&EvidenceEntry) -> Facts,
 ) -> Vec<PlannedFile> {
     let dept_name = |id: &str| catalogue.department(id).map_or_else(|| sanitize(id), |d| d.name.clone());
     let dept_order: HashMap<&str, usize> =
@@ -65,11 +64,7 @@ pub fn plan(
     let mut out: Vec<PlannedFile> = Vec::new();
     let push =
         |out: &mut Vec<PlannedFile>, path: String, r: &EvidenceEntry, item: String, reference: String| {
-            let name = r.path.file_name();
-            let caption = r.caption.as_deref();
-            let told = |f: fn(&str) -> Option<String>| caption.and_then(f).or_else(|| f(name));
-            let title = archival::title(caption, name);
-            let found = facts.get(r.sha256.as_str());
+            let facts = facts_of(r);
             let kind = kind_of(r);
             out.push(PlannedFile {
                 number: out.len() + 1,
@@ -79,12 +74,12 @@ pub fn plan(
                 reference,
                 item,
                 department: dept_name(&r.department),
-                doc_number: told(archival::doc_number),
-                author: archival::issuer(&title).unwrap_or_else(|| dept_name(&r.department)),
-                date: told(archival::doc_date).or_else(|| found.and_then(|f| f.date.clone())),
-                pages: found.and_then(|f| f.pages),
+                doc_number: facts.doc_number,
+                author: facts.issuer.unwrap_or_default(),
+                date: facts.date.map(|d| d.replace('-', "")),
+                pages: facts.pages,
                 printed: None,
-                title,
+                title: facts.title.unwrap_or_else(|| r.path.file_name().to_string()),
                 remarks: if r.placement == Filed::Item && kind != Kind::Unclassified {
                     vec![kind.label().to_string()]
                 } else {

@@ -5,6 +5,7 @@
 mod contacts_form;
 mod files;
 mod printouts;
+mod reading;
 mod views;
 pub(crate) mod wording;
 
@@ -50,6 +51,9 @@ pub fn router() -> Router<AppState> {
         .route("/bundles/print/{file}", get(views::printed))
         .route("/reviews", axum::routing::post(review_form))
         .route("/notes", axum::routing::post(note_form))
+        .route("/search", get(reading::search))
+        .route("/holds", axum::routing::post(reading::hold_form))
+        .route("/facts", axum::routing::post(reading::facts_form))
         .route("/files/{sha256}", get(files::download))
         .route("/files/{sha256}/preview.png", get(files::preview))
         .route("/static/style.css", get(|| async { asset("text/css; charset=utf-8", STYLE) }))
@@ -226,7 +230,8 @@ pub async fn not_found(uri: axum::http::Uri) -> Response {
 
 /// Where a form goes back to: one of this dashboard's pages, never another site.
 fn back_to(back: Option<&str>) -> &str {
-    back.filter(|b| b.starts_with("/items/") || b.starts_with("/departments/")).unwrap_or("/overview")
+    back.filter(|b| (b.starts_with("/items/") || b.starts_with("/departments/")) && views::is_local_path(b))
+        .unwrap_or("/overview")
 }
 
 /// Ends the session on the server, not only in the browser.

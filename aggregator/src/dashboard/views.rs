@@ -74,7 +74,7 @@ impl IntoResponse for PageError {
     }
 }
 
-type PageResult = Result<Html<String>, PageError>;
+pub(super) type PageResult = Result<Html<String>, PageError>;
 
 /// The caller of a page: like `Caller`, but a missing or bad session leads to the login page,
 /// which comes back to the page asked for.
@@ -215,6 +215,7 @@ struct Overview {
     /// The content's first file name, its SHA-256 (for the tooltip) and every copy.
     duplicates: Vec<(String, String, Vec<String>)>,
     activity: Vec<String>,
+    reading: super::reading::OverviewReading,
 }
 
 /// 逾期, 临近截止 (a deadline within three days and what it asks for not all in), or 按期.
@@ -384,6 +385,7 @@ pub async fn overview(State(state): State<AppState>, Viewer(caller): Viewer) -> 
             })
             .collect(),
         activity,
+        reading: super::reading::overview_reading(&state, &status).await?,
     };
     Ok(Html(page.render()?))
 }
@@ -680,6 +682,8 @@ struct ItemFile {
     /// The office's verdict on this version: 通过, 已退回 with the reason, or nothing.
     verdict: String,
     verdict_class: &'static str,
+    /// What was read in it.
+    facts: super::reading::FileFacts,
 }
 
 struct ItemDept {
@@ -727,6 +731,11 @@ pub async fn item(
         return Err(AppError::Forbidden("这个事项不由本单位负责。".into()).into());
     }
     let mut departments = Vec::new();
+    let knowledge = state.knowledge().await?;
+    let told = state.told();
+    // Near-duplicates across the city for the office, within its own files for a department.
+    let everyone = state.db.evidence(caller.department.clone()).await?;
+    let near = knowledge.near_duplicates(&everyone);
     for dept in visible {
         let status = state.status(Some(dept)).await?;
         let s = status.departments.first().and_then(|d| d.items.iter().find(|i| i.code == code));
@@ -737,7 +746,9 @@ pub async fn item(
             .map(|r| {
                 let name = r.path.file_name().to_string();
                 let (verdict, verdict_class) = verdict_of(verdicts.get(r.path.as_str()), r);
+                let near = near.get(&(r.department.clone(), r.path.to_string())).map_or(&[][..], Vec::as_slice);
                 ItemFile {
+                    facts: super::reading::file_facts(&knowledge, &told, r, near),
                     verdict,
                     verdict_class,
                     kind: r.kind.map_or("", Kind::label),

@@ -3,6 +3,7 @@
 //! (`[database] url`, for several instances sharing one deployment). No engine's type leaves
 //! this module.
 
+mod codec;
 mod postgres;
 mod sqlite;
 
@@ -11,10 +12,34 @@ use std::path::Path;
 
 use crate::facts::Facts;
 use jiff::Timestamp;
-use yingjian_shared::{AuditRecord, EvidenceEntry, Verdict};
+use yingjian_shared::{Analysis, AuditRecord, EvidenceEntry, FieldName, Verdict};
 
 use postgres::Postgres;
 use sqlite::Sqlite;
+
+/// The office's correction of one field of one version of a department's file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Correction {
+    pub department: String,
+    pub path: String,
+    pub sha256: String,
+    pub field: FieldName,
+    /// Empty: the correction is taken back.
+    pub value: String,
+}
+
+/// A record that matched a search, with the text around the first match in its read text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchRow {
+    pub department: String,
+    pub path: String,
+    pub item: Option<String>,
+    pub caption: Option<String>,
+    pub doc_number: Option<String>,
+    pub title: Option<String>,
+    /// About 80 characters of the read text around the match, when the match is there.
+    pub around: Option<String>,
+}
 
 /// What can go wrong with the database. No engine's own type leaves this module: callers ask
 /// `is_full` rather than read SQLite codes, so another engine can stand behind `Db`.
@@ -318,6 +343,38 @@ pub const TABLES: &[(&str, &[(&str, Column)])] = {
             ],
         ),
         ("notes", &[("department", Text), ("item", Text), ("text", Text), ("at", Int)]),
+        (
+            "readings",
+            &[
+                ("sha256", Text),
+                ("version", Int),
+                ("state", Text),
+                ("text_source", Text),
+                ("pages", Int),
+                ("doc_number", Text),
+                ("issuer", Text),
+                ("doc_date", Text),
+                ("title", Text),
+                ("classification", Text),
+                ("quality", Text),
+                ("signature", Text),
+                ("failure", Text),
+                ("read_at", Int),
+            ],
+        ),
+        ("reading_text", &[("sha256", Text), ("body", Text)]),
+        (
+            "corrections",
+            &[
+                ("department", Text),
+                ("path", Text),
+                ("sha256", Text),
+                ("field", Text),
+                ("value", Text),
+                ("at", Int),
+            ],
+        ),
+        ("hold_releases", &[("department", Text), ("path", Text), ("sha256", Text), ("at", Int)]),
     ]
 };
 
@@ -414,11 +471,26 @@ questions! {
     fn insert_blob(&self, sha256: String, size: u64, magic: Option<&'static str>, actor: AuditEntry) -> DbResult<bool>;
     /// Every blob the database knows, for `scrub`.
     fn all_blobs(&self) -> DbResult<Vec<(String, u64)>>;
-    /// Blobs some record points at that were not examined by this `version` of `facts`.
-    fn unexamined_blobs(&self, version: i64) -> DbResult<Vec<(String, u64)>>;
-    fn set_facts(&self, found: Vec<(String, Facts)>, version: i64) -> DbResult<()>;
-    /// What was found in every examined blob some record points at.
+    /// Up to `limit` blobs that some record points at and that this `version` of the reader
+    /// has not read yet, oldest first.
+    fn unread_blobs(&self, version: i64, limit: u32) -> DbResult<Vec<(String, u64)>>;
+    /// Keeps what was read in a blob, and its text for search.
+    fn set_reading(&self, sha256: String, facts: Facts, text: String, version: i64) -> DbResult<()>;
+    /// What was read in every blob some record points at (queued ones are absent).
     fn facts(&self) -> DbResult<HashMap<String, Facts>>;
+    /// Reading progress over the blobs records point at.
+    fn analysis(&self, version: i64) -> DbResult<Analysis>;
+    /// The office's corrections of fields.
+    fn corrections(&self) -> DbResult<Vec<Correction>>;
+    /// Records (or, with an empty value, drops) a correction, audited.
+    fn correct(&self, correction: Correction, actor: AuditEntry) -> DbResult<()>;
+    /// (department, path, sha256) of every file the office released from its 密级 hold.
+    fn hold_releases(&self) -> DbResult<Vec<(String, String, String)>>;
+    /// Releases (or holds again) a department's file, audited.
+    fn release_hold(&self, department: String, path: String, sha256: String, release: bool, actor: AuditEntry) -> DbResult<()>;
+    /// Records whose name, caption or read text contains `needle` (any case), of one
+    /// department or all, at most `limit`.
+    fn search(&self, needle: String, department: Option<String>, limit: u32) -> DbResult<Vec<SearchRow>>;
     /// The pages each content took in the last print build.
     fn set_printed_pages(&self, printed: Vec<(String, u32)>) -> DbResult<()>;
 

@@ -22,9 +22,13 @@ use super::{
     AuditEntry, Cell, DbError, DbResult, EvidenceGroup, FileVerdict, ProblemFile, ReturnedFile, StatusData,
     TABLES, TokenRow, ms, ts,
 };
-use crate::facts::Facts;
 
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/postgres/001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/postgres/001_init.sql"),
+    include_str!("../../migrations/postgres/002_readings.sql"),
+];
+
+mod reading;
 /// The advisory lock key under which the schema is changed.
 const MIGRATION_LOCK: i64 = 0x7969_6e67_6a69_616e; // "yingjian"
 
@@ -437,45 +441,6 @@ impl Postgres {
         let c = self.client().await?;
         let rows = c.query("SELECT sha256, size FROM blobs ORDER BY sha256", &[]).await?;
         Ok(rows.iter().map(|r| (r.get(0), r.get::<_, i64>(1) as u64)).collect())
-    }
-
-    pub async fn unexamined_blobs(&self, version: i64) -> DbResult<Vec<(String, u64)>> {
-        let c = self.client().await?;
-        let rows = c
-            .query(
-                "SELECT sha256, size FROM blobs WHERE refs > 0 AND examined < $1 ORDER BY sha256",
-                &[&version],
-            )
-            .await?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get::<_, i64>(1) as u64)).collect())
-    }
-
-    pub async fn set_facts(&self, found: Vec<(String, Facts)>, version: i64) -> DbResult<()> {
-        let mut c = self.client().await?;
-        let tx = c.transaction().await?;
-        let stmt =
-            tx.prepare("UPDATE blobs SET pages = $2, doc_date = $3, examined = $4 WHERE sha256 = $1").await?;
-        for (sha, facts) in found {
-            tx.execute(&stmt, &[&sha, &facts.pages.map(i64::from), &facts.date, &version]).await?;
-        }
-        Ok(tx.commit().await?)
-    }
-
-    pub async fn facts(&self) -> DbResult<HashMap<String, Facts>> {
-        let c = self.client().await?;
-        let rows = c
-            .query(
-                "SELECT sha256, pages, doc_date, printed_pages FROM blobs WHERE refs > 0 AND examined > 0",
-                &[],
-            )
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                let pages = |i: usize| r.get::<_, Option<i64>>(i).and_then(|p| u32::try_from(p).ok());
-                (r.get(0), Facts { pages: pages(1), date: r.get(2), printed: pages(3) })
-            })
-            .collect())
     }
 
     pub async fn set_printed_pages(&self, printed: Vec<(String, u32)>) -> DbResult<()> {

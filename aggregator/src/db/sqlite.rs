@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use crate::facts::Facts;
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 use yingjian_shared::{AuditRecord, EvidenceEntry, Filed, ItemCode, Kind, RelPath, Sha256Hex, Verdict};
@@ -25,7 +24,10 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/005_reviews_notes.sql"),
     include_str!("../../migrations/006_blob_facts.sql"),
     include_str!("../../migrations/007_printed_pages.sql"),
+    include_str!("../../migrations/008_readings.sql"),
 ];
+
+mod reading;
 
 impl From<rusqlite::Error> for DbError {
     fn from(e: rusqlite::Error) -> Self {
@@ -332,45 +334,6 @@ impl Sqlite {
         self.call(|c| {
             let mut stmt = c.prepare("SELECT sha256, size FROM blobs ORDER BY sha256")?;
             stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?.collect()
-        })
-        .await
-    }
-
-    /// Blobs some record points at that were not examined by this `version` of `facts`.
-    pub async fn unexamined_blobs(&self, version: i64) -> DbResult<Vec<(String, u64)>> {
-        self.call(move |c| {
-            let mut stmt =
-                c.prepare("SELECT sha256, size FROM blobs WHERE refs > 0 AND examined < ?1 ORDER BY sha256")?;
-            stmt.query_map([version], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?.collect()
-        })
-        .await
-    }
-
-    pub async fn set_facts(&self, found: Vec<(String, Facts)>, version: i64) -> DbResult<()> {
-        self.call(move |c| {
-            let tx = c.transaction()?;
-            {
-                let mut stmt = tx
-                    .prepare("UPDATE blobs SET pages = ?2, doc_date = ?3, examined = ?4 WHERE sha256 = ?1")?;
-                for (sha, facts) in found {
-                    stmt.execute(params![sha, facts.pages, facts.date, version])?;
-                }
-            }
-            tx.commit()
-        })
-        .await
-    }
-
-    /// What was found in every examined blob some record points at.
-    pub async fn facts(&self) -> DbResult<HashMap<String, Facts>> {
-        self.call(|c| {
-            let mut stmt = c.prepare(
-                "SELECT sha256, pages, doc_date, printed_pages FROM blobs WHERE refs > 0 AND examined > 0",
-            )?;
-            stmt.query_map([], |r| {
-                Ok((r.get(0)?, Facts { pages: r.get(1)?, date: r.get(2)?, printed: r.get(3)? }))
-            })?
-            .collect()
         })
         .await
     }

@@ -122,15 +122,6 @@ pub fn doc_date(text: &str) -> Option<String> {
     MONTH.captures_iter(&text).find_map(|c| valid(&c[1], &c[2], None))
 }
 
-/// A date in a PDF's `D:YYYYMMDDHHmmSS…` form or an EXIF `YYYY:MM:DD HH:MM:SS`, as `YYYYMMDD`.
-pub fn metadata_date(text: &str) -> Option<String> {
-    let digits: String = text.trim_start_matches("D:").chars().filter(char::is_ascii_digit).take(8).collect();
-    if digits.len() < 8 {
-        return None;
-    }
-    valid(&digits[..4], &digits[4..6], Some(&digits[6..8])).filter(|d| d.as_str() >= "19900101")
-}
-
 /// The 题名: the caption, else the file name without its extension; without a running number
 /// in front either way (the server derives a caption from the name when none is given).
 pub fn title(caption: Option<&str>, file_name: &str) -> String {
@@ -192,9 +183,6 @@ mod tests {
         for (text, expected) in cases {
             assert_eq!(doc_date(text).as_deref(), expected, "{text}");
         }
-        assert_eq!(metadata_date("D:20210305120000+08'00'").as_deref(), Some("20210305"));
-        assert_eq!(metadata_date("2021:03:05 10:11:12").as_deref(), Some("20210305"));
-        assert_eq!(metadata_date("0000:00:00 00:00:00"), None);
     }
 
     #[test]

@@ -1,0 +1,215 @@
+//! What was read in each blob, the office's corrections and releases, and search, in SQLite.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use rusqlite::params;
+use yingjian_shared::{Analysis, FieldName};
+
+use super::{Sqlite, append_audit};
+use crate::db::{AuditEntry, Correction, DbResult, SearchRow, codec, ms};
+use crate::facts::Facts;
+
+impl Sqlite {
+    pub async fn unread_blobs(&self, version: i64, limit: u32) -> DbResult<Vec<(String, u64)>> {
+        self.call(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT b.sha256, b.size FROM blobs b LEFT JOIN readings r ON r.sha256 = b.sha256
+                 WHERE b.refs > 0 AND (r.sha256 IS NULL OR r.version < ?1) ORDER BY b.stored, b.sha256 LIMIT ?2",
+            )?;
+            stmt.query_map(params![version, limit], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?.collect()
+        })
+        .await
+    }
+
+    pub async fn set_reading(&self, sha256: String, f: Facts, text: String, version: i64) -> DbResult<()> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "INSERT OR REPLACE INTO readings (sha256, version, state, text_source, pages, doc_number, issuer,
+                    doc_date, title, classification, quality, signature, failure, read_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                params![
+                    sha256,
+                    version,
+                    codec::state(f.read),
+                    codec::source(f.text),
+                    f.pages,
+                    f.doc_number,
+                    f.issuer,
+                    f.date,
+                    f.title,
+                    f.classification,
+                    codec::quality(&f.quality),
+                    codec::signature(&f.signature),
+                    f.failure,
+                    ms(Timestamp::now()),
+                ],
+            )?;
+            tx.execute("DELETE FROM reading_text WHERE sha256 = ?1", [&sha256])?;
+            if !text.is_empty() {
+                tx.execute("INSERT INTO reading_text (sha256, body) VALUES (?1, ?2)", params![sha256, text])?;
+            }
+            tx.commit()
+        })
+        .await
+    }
+
+    pub async fn facts(&self) -> DbResult<HashMap<String, Facts>> {
+        self.call(|c| {
+            let mut stmt = c.prepare(
+                "SELECT b.sha256, r.state, r.text_source, r.pages, r.doc_number, r.issuer, r.doc_date, r.title,
+                        r.classification, r.quality, r.signature, r.failure, b.printed_pages
+                 FROM blobs b LEFT JOIN readings r ON r.sha256 = b.sha256 WHERE b.refs > 0",
+            )?;
+            stmt.query_map([], |r| {
+                let state: Option<String> = r.get(1)?;
+                Ok((
+                    r.get(0)?,
+                    Facts {
+                        read: codec::state_of(state.as_deref().unwrap_or("queued")),
+                        text: codec::source_of(r.get::<_, Option<String>>(2)?.as_deref().unwrap_or("none")),
+                        pages: r.get(3)?,
+                        doc_number: r.get(4)?,
+                        issuer: r.get(5)?,
+                        date: r.get(6)?,
+                        title: r.get(7)?,
+                        classification: r.get(8)?,
+                        quality: codec::quality_of(r.get::<_, Option<String>>(9)?.as_deref().unwrap_or("[]")),
+                        signature: codec::signature_of(r.get::<_, Option<String>>(10)?.as_deref().unwrap_or("")),
+                        failure: r.get(11)?,
+                        printed: r.get(12)?,
+                    },
+                ))
+            })?
+            .collect()
+        })
+        .await
+    }
+
+    pub async fn analysis(&self, version: i64) -> DbResult<Analysis> {
+        self.call(move |c| {
+            c.query_row(
+                "SELECT COALESCE(SUM(r.sha256 IS NULL OR r.version < ?1), 0),
+                        COALESCE(SUM(r.version >= ?1 AND r.state = 'done'), 0),
+                        COALESCE(SUM(r.version >= ?1 AND r.state = 'failed'), 0)
+                 FROM blobs b LEFT JOIN readings r ON r.sha256 = b.sha256 WHERE b.refs > 0",
+                [version],
+                |r| {
+                    Ok(Analysis {
+                        queued: r.get::<_, i64>(0)? as u64,
+                        done: r.get::<_, i64>(1)? as u64,
+                        failed: r.get::<_, i64>(2)? as u64,
+                    })
+                },
+            )
+        })
+        .await
+    }
+
+    pub async fn corrections(&self) -> DbResult<Vec<Correction>> {
+        self.call(|c| {
+            let mut stmt = c.prepare("SELECT department, path, sha256, field, value FROM corrections")?;
+            stmt.query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get::<_, String>(3)?, r.get(4)?))
+            })?
+            .filter_map(|row| match row {
+                Ok((department, path, sha256, field, value)) => FieldName::from_wire(&field)
+                    .map(|field| Ok(Correction { department, path, sha256, field, value })),
+                Err(e) => Some(Err(e)),
+            })
+            .collect()
+        })
+        .await
+    }
+
+    pub async fn correct(&self, k: Correction, actor: AuditEntry) -> DbResult<()> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            if k.value.is_empty() {
+                tx.execute(
+                    "DELETE FROM corrections WHERE department = ?1 AND path = ?2 AND field = ?3",
+                    params![k.department, k.path, k.field.wire()],
+                )?;
+            } else {
+                tx.execute(
+                    "INSERT OR REPLACE INTO corrections (department, path, sha256, field, value, at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![k.department, k.path, k.sha256, k.field.wire(), k.value, ms(actor.at)],
+                )?;
+            }
+            append_audit(&tx, &actor)?;
+            tx.commit()
+        })
+        .await
+    }
+
+    pub async fn hold_releases(&self) -> DbResult<Vec<(String, String, String)>> {
+        self.call(|c| {
+            let mut stmt = c.prepare("SELECT department, path, sha256 FROM hold_releases")?;
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect()
+        })
+        .await
+    }
+
+    pub async fn release_hold(
+        &self,
+        department: String,
+        path: String,
+        sha256: String,
+        release: bool,
+        actor: AuditEntry,
+    ) -> DbResult<()> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            if release {
+                tx.execute(
+                    "INSERT OR REPLACE INTO hold_releases (department, path, sha256, at) VALUES (?1, ?2, ?3, ?4)",
+                    params![department, path, sha256, ms(actor.at)],
+                )?;
+            } else {
+                tx.execute(
+                    "DELETE FROM hold_releases WHERE department = ?1 AND path = ?2",
+                    params![department, path],
+                )?;
+            }
+            append_audit(&tx, &actor)?;
+            tx.commit()
+        })
+        .await
+    }
+
+    pub async fn search(&self, needle: String, department: Option<String>, limit: u32) -> DbResult<Vec<SearchRow>> {
+        self.call(move |c| {
+            let pattern = codec::like_pattern(&needle);
+            // The text's LIKE runs on the trigram index (no ESCAPE clause: see `like_pattern`).
+            let mut stmt = c.prepare(
+                "WITH hits AS (
+                    SELECT sha256, substr(body, max(1, instr(body, ?1) - 30), 90) AS around
+                    FROM reading_text WHERE body LIKE ?2)
+                 SELECT e.department, e.path, e.item, e.caption, r.doc_number, r.title, h.around
+                 FROM evidence e
+                 LEFT JOIN hits h ON h.sha256 = e.sha256
+                 LEFT JOIN readings r ON r.sha256 = e.sha256
+                 WHERE (?3 IS NULL OR e.department = ?3)
+                   AND (h.sha256 IS NOT NULL OR e.path LIKE ?2 OR e.caption LIKE ?2
+                        OR r.doc_number LIKE ?2 OR r.title LIKE ?2 OR r.issuer LIKE ?2)
+                 ORDER BY e.department, e.path
+                 LIMIT ?4",
+            )?;
+            stmt.query_map(params![needle, pattern, department, limit], |r| {
+                Ok(SearchRow {
+                    department: r.get(0)?,
+                    path: r.get(1)?,
+                    item: r.get(2)?,
+                    caption: r.get(3)?,
+                    doc_number: r.get(4)?,
+                    title: r.get(5)?,
+                    around: r.get(6)?,
+                })
+            })?
+            .collect()
+        })
+        .await
+    }
+}

@@ -1,0 +1,124 @@
+//! Reading every stored file, once, in the background: the worker process reads it (text layer,
+//! OCR, fields, scan checks) and the answer is kept with the blob. Never in a request's path;
+//! resumable across restarts (what is unread is simply what has no reading of this version);
+//! a file that cannot be read is kept as failed with the reason, and the queue goes on.
+
+pub mod job;
+mod near;
+pub mod office;
+pub mod view;
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+use yingjian_shared::{EventKind, QualityCode, QualityFinding, ReadState};
+
+use crate::db::DbError;
+use crate::facts::Facts;
+use crate::state::AppState;
+use crate::worker::{Job, WorkerError};
+
+pub use view::{Knowledge, Told};
+
+/// The reader's version: bumped when reading learns more, so that every blob is read again.
+pub const VERSION: i64 = 1;
+
+/// Blobs asked for at a time.
+const BATCH: u32 = 16;
+
+/// Wakes the reading job when new content arrives.
+#[derive(Clone, Default)]
+pub struct Queue {
+    wake: Arc<Notify>,
+}
+
+impl Queue {
+    /// Something new may wait to be read.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+}
+
+/// Reads what is unread until the server stops.
+pub async fn run(state: AppState) {
+    let stop = state.shutdown.clone();
+    loop {
+        let wake = state.reading.wake.notified();
+        match read_some(&state).await {
+            Ok(0) => {}
+            Ok(_) => continue,
+            Err(e) => tracing::warn!(error = %e, "reading: cannot ask the database what to read"),
+        }
+        // Asleep until new content, with a slow poll for what other instances stored.
+        tokio::select! {
+            () = wake => {}
+            () = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
+            () = stop.cancelled() => return,
+        }
+        if stop.is_cancelled() {
+            return;
+        }
+    }
+}
+
+/// Reads one batch; how many blobs it read.
+async fn read_some(state: &AppState) -> Result<usize, DbError> {
+    let unread = state.db.unread_blobs(VERSION, BATCH).await?;
+    for (sha, _size) in &unread {
+        if state.shutdown.is_cancelled() {
+            break;
+        }
+        let (facts, text) = match read_one(state, sha).await {
+            Ok(read) => read,
+            Err(e) => {
+                tracing::warn!(sha256 = %sha, error = %e, "reading: a file could not be read");
+                (Facts { read: ReadState::Failed, failure: Some(e.reason_zh()), ..Facts::default() }, String::new())
+            }
+        };
+        let held = facts.classification.is_some();
+        state.db.set_reading(sha.clone(), facts, text, VERSION).await?;
+        state.publish(EventKind::Read, None, None, held.then(|| "held".to_string()));
+    }
+    Ok(unread.len())
+}
+
+/// One blob through the worker.
+async fn read_one(state: &AppState, sha256: &str) -> Result<(Facts, String), WorkerError> {
+    let job = Job::Read { blob: state.worker.stage(&*state.blobs, sha256).await?, quality: state.config.quality.clone() };
+    let reading: yingjian_reader::Reading = state.worker.run(&job).await?;
+    Ok(facts_of(reading))
+}
+
+/// The row kept for a reading, and its text for search.
+fn facts_of(r: yingjian_reader::Reading) -> (Facts, String) {
+    let value = |f: Option<yingjian_reader::fields::Field>| f.map(|f| f.value);
+    let fields = r.fields;
+    let facts = Facts {
+        read: ReadState::Done,
+        text: r.text_source,
+        pages: r.pages,
+        doc_number: value(fields.doc_number),
+        issuer: value(fields.issuer),
+        date: value(fields.date),
+        title: value(fields.title),
+        classification: value(fields.classification),
+        quality: r.quality.into_iter().map(finding).collect(),
+        signature: r.signature,
+        failure: None,
+        printed: None,
+    };
+    (facts, r.text)
+}
+
+fn finding(f: yingjian_reader::quality::Finding) -> QualityFinding {
+    use yingjian_reader::quality::Code;
+    let code = match f.code {
+        Code::LowResolution => QualityCode::LowResolution,
+        Code::ColourLost => QualityCode::ColourLost,
+        Code::BlankPage => QualityCode::BlankPage,
+        Code::Skewed => QualityCode::Skewed,
+        Code::Blurred => QualityCode::Blurred,
+        Code::TooDark => QualityCode::TooDark,
+    };
+    QualityFinding { code, page: f.page, value: f.value }
+}
