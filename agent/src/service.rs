@@ -1,7 +1,7 @@
 //! `yingjian-agent service install|uninstall|run`: the agent as a Windows service (the
 //! `windows-service` crate), started at boot, restarted by the service manager when it fails,
 //! stopped cleanly on a service stop or a shutdown. Elsewhere a service is the init system's
-//! business (a systemd unit, README), and these commands say so.
+//! business (a systemd unit, docs/install.md), and these commands say so.
 
 #[cfg(not(windows))]
 use std::path::Path;
@@ -16,7 +16,7 @@ pub use windows::{install, run, uninstall};
 #[cfg(not(windows))]
 fn not_here() -> AgentError {
     AgentError::Service(
-        "Windows services exist only on Windows: run the agent as a systemd unit (README)".into(),
+        "Windows services exist only on Windows: run the agent as a systemd unit (docs/install.md)".into(),
     )
 }
 

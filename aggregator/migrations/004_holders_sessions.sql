@@ -1,5 +1,5 @@
 -- Which departments have delivered which content: a department sees a blob only if it has
--- delivered those bytes itself (DESIGN.md, Deduplication and integrity).
+-- delivered those bytes itself (docs/design.md, *Deduplication and integrity*).
 CREATE TABLE blob_holders (
     department  TEXT NOT NULL,
     sha256      TEXT NOT NULL REFERENCES blobs(sha256),

@@ -76,7 +76,7 @@ pub fn token_hash(token: &str) -> String {
     sha256_reader(token.as_bytes()).expect("hashing a byte slice cannot fail").0.to_string()
 }
 
-/// The dashboard's session cookie: a random session id, never the token (DESIGN.md, Sessions).
+/// The dashboard's session cookie: a random session id, never the token (docs/design.md, *Sessions*).
 pub const SESSION_COOKIE: &str = "yj_session";
 
 /// How long a dashboard session lasts.

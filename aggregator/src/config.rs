@@ -142,7 +142,7 @@ impl S3Settings {
     }
 }
 
-/// `[timeouts]`: how long a connection may keep the server waiting (README, *Limits*).
+/// `[timeouts]`: how long a connection may keep the server waiting (docs/api.md, *Limits*).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Timeouts {

@@ -1,4 +1,4 @@
-//! Wire types of the v1 HTTP API (see DESIGN.md): one definition, used by both sides.
+//! Wire types of the v1 HTTP API (docs/api.md): one definition, used by both sides.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};

@@ -1,4 +1,4 @@
-//! Length limits on every free-text field a client sends (README, *Limits*): what a person
+//! Length limits on every free-text field a client sends (docs/api.md, *Limits*): what a person
 //! writes fits with room to spare; a flood is refused whole (422) rather than cut.
 
 use thiserror::Error;

@@ -1,4 +1,4 @@
-//! The v1 HTTP API of DESIGN.md: routes and the extractors they share.
+//! The v1 HTTP API (docs/api.md): routes and the extractors they share.
 
 mod agents;
 mod blobs;

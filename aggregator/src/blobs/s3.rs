@@ -304,7 +304,7 @@ impl BlobStore for S3Blobs {
 
     /// Other instances may be writing: only temporary objects older than any live write are
     /// removed. (Parts of uploads never completed are the bucket's to expire: a lifecycle rule,
-    /// README *Past one machine*.)
+    /// docs/install.md, *Past one machine*.)
     fn clear_tmp(&self) -> io::Result<()> {
         let store = self.inner.store.clone();
         self.run(async move {

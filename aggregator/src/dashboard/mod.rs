@@ -221,7 +221,7 @@ async fn withdraw_submit(
 /// A path no route knows: the API answers in JSON, a page in Chinese.
 pub async fn not_found(uri: axum::http::Uri) -> Response {
     if uri.path().starts_with("/api/") {
-        AppError::NotFound(format!("no endpoint {}: see the API table in DESIGN.md", uri.path()))
+        AppError::NotFound(format!("no endpoint {}: see the API table in docs/api.md", uri.path()))
             .into_response()
     } else {
         PageError::from(AppError::NotFound("没有这个页面：请从总览或本单位页面进入。".into())).into_response()

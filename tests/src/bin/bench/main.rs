@@ -366,10 +366,7 @@ async fn main() -> Result<()> {
         "200 × 5 MiB dropped at once → all on server (s)",
         format!("{:.2}", median(&mut batch_runs).as_secs_f64()),
         "-".into(),
-        format!(
-            "median of 3, {}; bar: half of Syncthing's (../shared/bench/syncthing_pair.sh)",
-            spread(&batch_runs)
-        ),
+        format!("median of 3, {}; bar: half of Syncthing's (bench/syncthing_pair.sh)", spread(&batch_runs)),
     );
 
     // New content each time: the first big file is already on the server and would cost nothing.
@@ -616,7 +613,7 @@ fn cpu_secs(pid: u32) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-/// What a hostile client costs a fresh server (README, *Limits*): 500 connections that trickle
+/// What a hostile client costs a fresh server (docs/api.md, *Limits*): 500 connections that trickle
 /// header bytes, and a subscriber to the live events that never reads while a department sends
 /// heartbeats with the longest host name allowed. Reports the memory held and how requests from
 /// everyone else fare meanwhile.
