@@ -19,13 +19,14 @@ mod error;
 pub mod facts;
 mod migrate;
 mod pictures;
-mod reading;
 pub mod print;
+mod reading;
 mod review;
 mod server;
 mod state;
 mod tls;
 mod uploads;
+pub mod worker;
 
 pub use auth::{new_token, token_hash};
 pub use cli::{Cli, init_logging, run};

@@ -18,6 +18,7 @@ use crate::error::{AppError, AppResult};
 use crate::print::Printouts;
 use crate::reading::{Knowledge, Told};
 use crate::uploads::Uploads;
+use crate::worker::Worker;
 
 /// Live events kept for slow subscribers before they miss some (they are then told to reload).
 /// Every field of an event is length-capped, so this bounds what a subscriber that never reads
@@ -26,6 +27,8 @@ const EVENT_BACKLOG: usize = 1024;
 
 /// A database snapshot for completeness and the change generation it was read at.
 type CachedStatus = (u64, Arc<StatusData>);
+/// What was read in the stored contents and the change generation it was read at.
+type CachedKnowledge = (u64, Arc<Knowledge>);
 
 /// Everything a request handler may reach. Cheap to clone.
 #[derive(Clone)]
@@ -37,6 +40,8 @@ pub struct AppState {
     pub printouts: Printouts,
     /// Resumable (tus) uploads under way.
     pub uploads: Arc<Uploads>,
+    /// The child processes that parse what departments sent.
+    pub worker: Worker,
     pub catalogue: Arc<Catalogue>,
     pub deadlines: Deadlines,
     pub config: Arc<Config>,
@@ -51,7 +56,7 @@ pub struct AppState {
     /// Wakes the background reading of new content.
     pub reading: crate::reading::Queue,
     /// What was read in the stored contents, with the generation it was read at.
-    knowledge_cache: Arc<tokio::sync::Mutex<Option<(u64, Arc<Knowledge>)>>>,
+    knowledge_cache: Arc<tokio::sync::Mutex<Option<CachedKnowledge>>>,
 }
 
 impl AppState {
@@ -87,7 +92,9 @@ impl AppState {
         let printouts = Printouts::new(config.data.join("print"), shared.clone());
         let bundles = Bundles::with_store(config.data.join("bundles"), shared);
         let (events, _) = broadcast::channel(EVENT_BACKLOG);
+        let worker = Worker::new(&config.worker, &config.data);
         Ok(AppState {
+            worker,
             db,
             blobs,
             bundles,

@@ -52,7 +52,11 @@ impl OcrOnDemand {
 }
 
 /// Reads the file at `path`. Without `ocr`, pages without a text layer give no text.
-pub fn read_file(path: &Path, ocr: Option<&OcrOnDemand>, thresholds: &Thresholds) -> Result<Reading, ReadError> {
+pub fn read_file(
+    path: &Path,
+    ocr: Option<&OcrOnDemand>,
+    thresholds: &Thresholds,
+) -> Result<Reading, ReadError> {
     let file = std::fs::File::open(path)?;
     let size = file.metadata()?.len();
     if size > MAX_FILE {
@@ -111,11 +115,18 @@ struct Pages {
 }
 
 impl Pages {
-    fn pdf(&mut self, pdf: &[u8], ocr: Option<&OcrOnDemand>, t: &Thresholds, budget: &Budget) -> Result<(), ReadError> {
+    fn pdf(
+        &mut self,
+        pdf: &[u8],
+        ocr: Option<&OcrOnDemand>,
+        t: &Thresholds,
+        budget: &Budget,
+    ) -> Result<(), ReadError> {
         let layers = text::pdf_layer(pdf, budget.max_pages)?;
         let count = layers.len() as u32;
         self.count = (count > 0).then_some(count);
-        let without: Vec<u32> = (0..count).filter(|&i| layers[i as usize].as_ref().is_none_or(Vec::is_empty)).collect();
+        let without: Vec<u32> =
+            (0..count).filter(|&i| layers[i as usize].as_ref().is_none_or(Vec::is_empty)).collect();
         // OCR the first pages without a layer and the last one (the signature block).
         let mut to_ocr: Vec<u32> = without.iter().copied().take(OCR_PAGES as usize - 1).collect();
         if let Some(&last) = without.last()

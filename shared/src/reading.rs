@@ -78,7 +78,8 @@ pub enum FieldName {
 }
 
 impl FieldName {
-    pub const ALL: [FieldName; 4] = [FieldName::DocNumber, FieldName::Issuer, FieldName::Date, FieldName::Title];
+    pub const ALL: [FieldName; 4] =
+        [FieldName::DocNumber, FieldName::Issuer, FieldName::Date, FieldName::Title];
 
     pub fn wire(self) -> &'static str {
         match self {
@@ -133,7 +134,9 @@ impl QualityFinding {
             QualityCode::LowResolution => {
                 format!("第{page}页分辨率约 {:.0} dpi，低于 200 dpi，请重新扫描", self.value)
             }
-            QualityCode::ColourLost => "红头文件请用彩色扫描（红头、印章在黑白或灰度扫描件中看不出来）".into(),
+            QualityCode::ColourLost => {
+                "红头文件请用彩色扫描（红头、印章在黑白或灰度扫描件中看不出来）".into()
+            }
             QualityCode::BlankPage => format!("第{page}页为空白页，请删除后重新扫描"),
             QualityCode::Skewed => format!("第{page}页歪斜约 {:.1}°，请摆正后重新扫描", self.value.abs()),
             QualityCode::Blurred => format!("第{page}页模糊不清，请重新扫描或重新拍摄"),

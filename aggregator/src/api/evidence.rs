@@ -5,8 +5,8 @@ use axum::extract::{Query, State};
 use jiff::Timestamp;
 use serde::Deserialize;
 use yingjian_shared::{
-    EventKind, EvidenceAck, EvidenceEntry, EvidenceListed, EvidenceRecord, Filed, Placement, RelPath, Withdrawn,
-    caption_from_file_name, classify, extension_fits, limits,
+    EventKind, EvidenceAck, EvidenceEntry, EvidenceListed, EvidenceRecord, Filed, Placement, RelPath,
+    Withdrawn, caption_from_file_name, classify, extension_fits, limits,
 };
 
 use super::ApiJson;
@@ -162,7 +162,8 @@ pub async fn list(
     let records = state.db.evidence(department).await?;
     let knowledge = state.knowledge().await?;
     // Near-duplicates are found across the city, but a department is told only of its own.
-    let everyone = if caller.department.is_some() { records.clone() } else { state.db.evidence(None).await? };
+    let everyone =
+        if caller.department.is_some() { records.clone() } else { state.db.evidence(None).await? };
     let mut near = knowledge.near_duplicates(&everyone);
     let told = state.told();
     Ok(Json(
@@ -170,7 +171,8 @@ pub async fn list(
             .into_iter()
             .map(|entry| {
                 let mut facts = knowledge.of(&entry, &told);
-                facts.near_duplicates = near.remove(&(entry.department.clone(), entry.path.to_string())).unwrap_or_default();
+                facts.near_duplicates =
+                    near.remove(&(entry.department.clone(), entry.path.to_string())).unwrap_or_default();
                 EvidenceListed { entry, facts }
             })
             .collect(),

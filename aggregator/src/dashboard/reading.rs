@@ -3,6 +3,7 @@
 //! progress, held files and rescans of the same paper.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 use askama::Template;
 use axum::Form;
@@ -10,7 +11,8 @@ use axum::extract::{Query, State};
 use axum::response::{Html, Redirect};
 use serde::Deserialize;
 use yingjian_shared::{
-    Catalogue, EvidenceEntry, FactCorrection, FieldName, HoldRelease, NearDuplicate, ReadState, RelPath, Status,
+    Catalogue, EvidenceEntry, FactCorrection, FieldName, HoldRelease, NearDuplicate, ReadState, RelPath,
+    Status,
 };
 
 use super::views::{Nav, PageError, PageResult, Viewer, nav};
@@ -47,7 +49,11 @@ pub fn file_facts(
     let mut parts = Vec::new();
     let mut add = |label: &str, value: &Option<String>, from: &str| {
         if let Some(v) = value {
-            parts.push(if from.is_empty() { format!("{label} {v}") } else { format!("{label} {v}（{from}）") });
+            parts.push(if from.is_empty() {
+                format!("{label} {v}")
+            } else {
+                format!("{label} {v}（{from}）")
+            });
         }
     };
     add("文号", &f.doc_number, source(f.sources.doc_number));
@@ -117,7 +123,7 @@ pub async fn overview_reading(state: &AppState, status: &Status) -> Result<Overv
         format!("全部 {} 份已识别", a.done + a.failed)
     };
     if a.failed > 0 {
-        progress.push_str(&format!("，{} 份无法读取", a.failed));
+        let _ = write!(progress, "，{} 份无法读取", a.failed);
     }
     let name = |id: &str| state.catalogue.department(id).map_or_else(|| id.to_string(), |d| d.name.clone());
     let held = status
@@ -133,7 +139,12 @@ pub async fn overview_reading(state: &AppState, status: &Status) -> Result<Overv
         for o in others {
             // Each pair once.
             if (dept.as_str(), path.as_str()) < (o.department.as_str(), o.path.as_str()) {
-                rescans.push(format!("{}：{} — {}", name(dept), path, near_line(&state.catalogue, &knowledge, o)));
+                rescans.push(format!(
+                    "{}：{} — {}",
+                    name(dept),
+                    path,
+                    near_line(&state.catalogue, &knowledge, o)
+                ));
             }
         }
     }
@@ -173,7 +184,11 @@ struct SearchPage {
     hits: Vec<Hit>,
 }
 
-pub async fn search(State(state): State<AppState>, Viewer(caller): Viewer, Query(q): Query<SearchQuery>) -> PageResult {
+pub async fn search(
+    State(state): State<AppState>,
+    Viewer(caller): Viewer,
+    Query(q): Query<SearchQuery>,
+) -> PageResult {
     let found = office::search(&state, &caller, &q.q).await?;
     let hits = found
         .into_iter()
@@ -188,8 +203,14 @@ pub async fn search(State(state): State<AppState>, Viewer(caller): Viewer, Query
                 },
             );
             Hit {
-                department: state.catalogue.department(&h.department).map_or(h.department.clone(), |d| d.name.clone()),
-                href: h.item.map_or_else(|| format!("/departments/{}", h.department), |code| format!("/items/{code}")),
+                department: state
+                    .catalogue
+                    .department(&h.department)
+                    .map_or(h.department.clone(), |d| d.name.clone()),
+                href: h.item.map_or_else(
+                    || format!("/departments/{}", h.department),
+                    |code| format!("/items/{code}"),
+                ),
                 place,
                 path: h.path.to_string(),
                 before: before.to_string(),
@@ -219,8 +240,12 @@ pub async fn hold_form(
     Form(form): Form<HoldForm>,
 ) -> Result<Redirect, PageError> {
     let path = RelPath::parse(&form.path).map_err(|e| AppError::BadRequest(e.to_string()))?;
-    office::apply_hold(&state, &caller, HoldRelease { department: form.department, path, release: form.release })
-        .await?;
+    office::apply_hold(
+        &state,
+        &caller,
+        HoldRelease { department: form.department, path, release: form.release },
+    )
+    .await?;
     Ok(Redirect::to(super::back_to(form.back.as_deref())))
 }
 

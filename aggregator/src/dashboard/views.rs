@@ -746,7 +746,8 @@ pub async fn item(
             .map(|r| {
                 let name = r.path.file_name().to_string();
                 let (verdict, verdict_class) = verdict_of(verdicts.get(r.path.as_str()), r);
-                let near = near.get(&(r.department.clone(), r.path.to_string())).map_or(&[][..], Vec::as_slice);
+                let near =
+                    near.get(&(r.department.clone(), r.path.to_string())).map_or(&[][..], Vec::as_slice);
                 ItemFile {
                     facts: super::reading::file_facts(&knowledge, &told, r, near),
                     verdict,

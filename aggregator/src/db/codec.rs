@@ -1,5 +1,7 @@
 //! How a reading's enums and lists are written into columns, the same on both engines.
 
+use std::fmt::Write as _;
+
 use yingjian_shared::{QualityFinding, ReadState, TextSource};
 
 pub fn state(s: ReadState) -> &'static str {
@@ -45,7 +47,11 @@ pub fn quality_of(text: &str) -> Vec<QualityFinding> {
 
 /// A signature as hexadecimal words, 8 digits each.
 pub fn signature(words: &[u32]) -> String {
-    words.iter().map(|w| format!("{w:08x}")).collect()
+    let mut out = String::with_capacity(words.len() * 8);
+    for w in words {
+        let _ = write!(out, "{w:08x}");
+    }
+    out
 }
 
 pub fn signature_of(text: &str) -> Vec<u32> {

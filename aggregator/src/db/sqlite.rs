@@ -3,7 +3,6 @@
 //! One connection behind a mutex, used from `spawn_blocking`: SQLite wants one writer, and the
 //! async wrappers of rusqlite all pin older versions.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 

@@ -9,6 +9,7 @@ pub mod office;
 pub mod view;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::Notify;
 use yingjian_shared::{EventKind, QualityCode, QualityFinding, ReadState};
@@ -16,7 +17,7 @@ use yingjian_shared::{EventKind, QualityCode, QualityFinding, ReadState};
 use crate::db::DbError;
 use crate::facts::Facts;
 use crate::state::AppState;
-use crate::worker::{Job, WorkerError};
+use crate::worker::{Job, Limits, WorkerError, blob_input};
 
 pub use view::{Knowledge, Told};
 
@@ -72,7 +73,10 @@ async fn read_some(state: &AppState) -> Result<usize, DbError> {
             Ok(read) => read,
             Err(e) => {
                 tracing::warn!(sha256 = %sha, error = %e, "reading: a file could not be read");
-                (Facts { read: ReadState::Failed, failure: Some(e.reason_zh()), ..Facts::default() }, String::new())
+                (
+                    Facts { read: ReadState::Failed, failure: Some(e.reason_zh()), ..Facts::default() },
+                    String::new(),
+                )
             }
         };
         let held = facts.classification.is_some();
@@ -82,10 +86,21 @@ async fn read_some(state: &AppState) -> Result<usize, DbError> {
     Ok(unread.len())
 }
 
-/// One blob through the worker.
+/// One blob through the worker, with the memory and time that OCR of a long scan needs.
 async fn read_one(state: &AppState, sha256: &str) -> Result<(Facts, String), WorkerError> {
-    let job = Job::Read { blob: state.worker.stage(&*state.blobs, sha256).await?, quality: state.config.quality.clone() };
-    let reading: yingjian_reader::Reading = state.worker.run(&job).await?;
+    let (worker, blobs, sha) = (state.worker.clone(), state.blobs.clone(), sha256.to_string());
+    let (dir, blob) = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
+        let dir = worker.folder()?;
+        let blob = blob_input(&*blobs, &sha, dir.path())?;
+        Ok((dir, blob))
+    })
+    .await
+    .map_err(std::io::Error::other)??;
+    let settings = &state.config.reading;
+    let timeout = Duration::from_secs(settings.timeout_secs.max(1));
+    let limits = Limits { memory: settings.memory_mib.max(256) << 20, cpu: timeout };
+    let job = Job::Read(job::ReadJob { blob, quality: state.config.quality.clone() });
+    let reading: yingjian_reader::Reading = state.worker.run_limited(&dir, &job, timeout, limits).await?;
     Ok(facts_of(reading))
 }
 
@@ -102,7 +117,7 @@ fn facts_of(r: yingjian_reader::Reading) -> (Facts, String) {
         date: value(fields.date),
         title: value(fields.title),
         classification: value(fields.classification),
-        quality: r.quality.into_iter().map(finding).collect(),
+        quality: r.quality.iter().map(finding).collect(),
         signature: r.signature,
         failure: None,
         printed: None,
@@ -110,7 +125,7 @@ fn facts_of(r: yingjian_reader::Reading) -> (Facts, String) {
     (facts, r.text)
 }
 
-fn finding(f: yingjian_reader::quality::Finding) -> QualityFinding {
+fn finding(f: &yingjian_reader::quality::Finding) -> QualityFinding {
     use yingjian_reader::quality::Code;
     let code = match f.code {
         Code::LowResolution => QualityCode::LowResolution,

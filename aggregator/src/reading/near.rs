@@ -18,13 +18,6 @@ pub fn groups(signatures: &[(&str, &[u32])]) -> Vec<Vec<String>> {
         }
     }
     let mut parent: Vec<usize> = (0..signatures.len()).collect();
-    fn root(parent: &mut [usize], mut i: usize) -> usize {
-        while parent[i] != i {
-            parent[i] = parent[parent[i]];
-            i = parent[i];
-        }
-        i
-    }
     let mut checked = std::collections::HashSet::new();
     for members in buckets.values().filter(|m| m.len() > 1) {
         for (k, &a) in members.iter().enumerate() {
@@ -41,9 +34,9 @@ pub fn groups(signatures: &[(&str, &[u32])]) -> Vec<Vec<String>> {
         }
     }
     let mut by_root: HashMap<usize, Vec<String>> = HashMap::new();
-    for i in 0..signatures.len() {
+    for (i, (sha, _)) in signatures.iter().enumerate() {
         let r = root(&mut parent, i);
-        by_root.entry(r).or_default().push(signatures[i].0.to_string());
+        by_root.entry(r).or_default().push((*sha).to_string());
     }
     let mut out: Vec<Vec<String>> = by_root.into_values().filter(|g| g.len() > 1).collect();
     for g in &mut out {
@@ -51,4 +44,13 @@ pub fn groups(signatures: &[(&str, &[u32])]) -> Vec<Vec<String>> {
     }
     out.sort();
     out
+}
+
+/// The root of `i`'s set (union-find with path halving).
+fn root(parent: &mut [usize], mut i: usize) -> usize {
+    while parent[i] != i {
+        parent[i] = parent[parent[i]];
+        i = parent[i];
+    }
+    i
 }

@@ -49,7 +49,10 @@ pub async fn apply_hold(state: &AppState, caller: &Caller, hold: HoldRelease) ->
         format!("{}：恢复密级暂扣", hold.path)
     };
     let audit = entry(caller, &department, "hold", detail);
-    state.db.release_hold(department.clone(), r.path.to_string(), r.sha256.to_string(), hold.release, audit).await?;
+    state
+        .db
+        .release_hold(department.clone(), r.path.to_string(), r.sha256.to_string(), hold.release, audit)
+        .await?;
     state.publish(EventKind::Read, Some(&department), Some(hold.path), None);
     Ok(())
 }
@@ -75,8 +78,13 @@ pub async fn apply_correction(state: &AppState, caller: &Caller, c: FactCorrecti
         format!("{}：{}改为“{value}”", c.path, c.field.label())
     };
     let audit = entry(caller, &department, "correct", detail);
-    let correction =
-        Correction { department: department.clone(), path: r.path.to_string(), sha256: r.sha256.to_string(), field: c.field, value };
+    let correction = Correction {
+        department: department.clone(),
+        path: r.path.to_string(),
+        sha256: r.sha256.to_string(),
+        field: c.field,
+        value,
+    };
     state.db.correct(correction, audit).await?;
     state.publish(EventKind::Read, Some(&department), Some(c.path), None);
     Ok(())
@@ -88,7 +96,9 @@ fn is_date(text: &str) -> bool {
     let num = |s: &str, len: usize| s.len() == len && s.chars().all(|c| c.is_ascii_digit());
     match parts.as_slice() {
         [y, m] => num(y, 4) && num(m, 2) && (1..=12).contains(&m.parse::<u8>().unwrap_or(0)),
-        [y, m, d] => num(y, 4) && num(m, 2) && num(d, 2) && jiff::civil::Date::strptime("%Y-%m-%d", text).is_ok(),
+        [y, m, d] => {
+            num(y, 4) && num(m, 2) && num(d, 2) && jiff::civil::Date::strptime("%Y-%m-%d", text).is_ok()
+        }
         _ => false,
     }
 }
@@ -111,10 +121,13 @@ pub async fn search(state: &AppState, caller: &Caller, query: &str) -> AppResult
             let rank = rank(&row, query);
             let path = RelPath::parse(&row.path).ok()?;
             let item = row.item.as_deref().and_then(|i| i.parse::<ItemCode>().ok());
-            Some((rank, SearchHit { department: row.department.clone(), item, snippet: snippet(&row, query), path }))
+            Some((
+                rank,
+                SearchHit { department: row.department.clone(), item, snippet: snippet(&row, query), path },
+            ))
         })
         .collect();
-    hits.sort_by(|a, b| a.0.cmp(&b.0));
+    hits.sort_by_key(|h| h.0);
     Ok(hits.into_iter().map(|(_, h)| h).collect())
 }
 
@@ -132,7 +145,8 @@ fn rank(row: &SearchRow, query: &str) -> u8 {
 
 /// The text around the match, the match between 【 and 】.
 fn snippet(row: &SearchRow, query: &str) -> String {
-    let sources = [row.around.as_deref(), row.title.as_deref(), row.caption.as_deref(), Some(row.path.as_str())];
+    let sources =
+        [row.around.as_deref(), row.title.as_deref(), row.caption.as_deref(), Some(row.path.as_str())];
     let text = sources.into_iter().flatten().find(|t| t.contains(query)).unwrap_or(row.path.as_str());
     let flat: String = text.chars().map(|c| if c.is_whitespace() { ' ' } else { c }).collect();
     flat.replacen(query, &format!("【{query}】"), 1)

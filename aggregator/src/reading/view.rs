@@ -5,8 +5,8 @@
 use std::collections::{HashMap, HashSet};
 
 use yingjian_shared::{
-    Catalogue, EvidenceEntry, Facts as WireFacts, FieldName, FieldSource, FieldSources, Filed, HeldFile, Kind,
-    NearDuplicate, ReadState, TextSource,
+    Catalogue, EvidenceEntry, Facts as WireFacts, FieldName, FieldSource, FieldSources, Filed, HeldFile,
+    Kind, NearDuplicate, ReadState, TextSource,
 };
 
 use super::near;
@@ -38,7 +38,9 @@ impl Knowledge {
             .corrections()
             .await?
             .into_iter()
-            .map(|Correction { department, path, sha256, field, value }| ((department, path, field), (sha256, value)))
+            .map(|Correction { department, path, sha256, field, value }| {
+                ((department, path, field), (sha256, value))
+            })
             .collect();
         let released = db.hold_releases().await?.into_iter().collect();
         Ok(Knowledge { facts, corrections, released })
@@ -72,7 +74,10 @@ impl Knowledge {
 
     /// The near-duplicates of every record: other records whose content is a different scan
     /// of the same paper.
-    pub fn near_duplicates(&self, records: &[EvidenceEntry]) -> HashMap<(String, String), Vec<NearDuplicate>> {
+    pub fn near_duplicates(
+        &self,
+        records: &[EvidenceEntry],
+    ) -> HashMap<(String, String), Vec<NearDuplicate>> {
         let signatures: Vec<(&str, &[u32])> = self
             .facts
             .iter()
@@ -87,11 +92,11 @@ impl Knowledge {
         let mut out: HashMap<(String, String), Vec<NearDuplicate>> = HashMap::new();
         for group in groups {
             for sha in &group {
-                for r in by_sha.get(sha).into_iter().flatten() {
+                for r in by_sha.get(sha.as_str()).into_iter().flatten() {
                     let others = group
                         .iter()
                         .filter(|other| *other != sha)
-                        .flat_map(|other| by_sha.get(other).into_iter().flatten())
+                        .flat_map(|other| by_sha.get(other.as_str()).into_iter().flatten())
                         .map(|o| NearDuplicate { department: o.department.clone(), path: o.path.clone() })
                         .collect::<Vec<_>>();
                     if !others.is_empty() {
@@ -125,7 +130,10 @@ impl Knowledge {
         // The clerk's own words: a caption is theirs; the file name only when no caption was
         // given (the server derives a caption from a picture's name).
         let clerk = |f: fn(&str) -> Option<String>| {
-            caption.and_then(f).map(|v| (v, FieldSource::Caption)).or_else(|| f(stem).map(|v| (v, FieldSource::Name)))
+            caption
+                .and_then(f)
+                .map(|v| (v, FieldSource::Caption))
+                .or_else(|| f(stem).map(|v| (v, FieldSource::Name)))
         };
         let picture = r.kind == Some(Kind::Picture);
 
@@ -159,7 +167,8 @@ impl Knowledge {
             })
             .or_else(|| {
                 // Reports, cases and the department's own photos are its own documents.
-                (r.placement != Filed::Item || picture).then(|| (full_name(told, &r.department), FieldSource::Name))
+                (r.placement != Filed::Item || picture)
+                    .then(|| (full_name(told, &r.department), FieldSource::Name))
             });
         let out_of_year = date.as_ref().is_some_and(|(d, _)| !in_window(d));
         WireFacts {

@@ -176,14 +176,22 @@ impl Postgres {
             )
             .await?;
         } else {
-            tx.execute("DELETE FROM hold_releases WHERE department = $1 AND path = $2", &[&department, &path])
-                .await?;
+            tx.execute(
+                "DELETE FROM hold_releases WHERE department = $1 AND path = $2",
+                &[&department, &path],
+            )
+            .await?;
         }
         append_audit(&tx, &actor).await?;
         Ok(tx.commit().await?)
     }
 
-    pub async fn search(&self, needle: String, department: Option<String>, limit: u32) -> DbResult<Vec<SearchRow>> {
+    pub async fn search(
+        &self,
+        needle: String,
+        department: Option<String>,
+        limit: u32,
+    ) -> DbResult<Vec<SearchRow>> {
         let c = self.client().await?;
         let pattern = codec::like_pattern(&needle);
         let rows = c

@@ -111,7 +111,13 @@ impl Sqlite {
         self.call(|c| {
             let mut stmt = c.prepare("SELECT department, path, sha256, field, value FROM corrections")?;
             stmt.query_map([], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get::<_, String>(3)?, r.get(4)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get(4)?,
+                ))
             })?
             .filter_map(|row| match row {
                 Ok((department, path, sha256, field, value)) => FieldName::from_wire(&field)
@@ -179,7 +185,12 @@ impl Sqlite {
         .await
     }
 
-    pub async fn search(&self, needle: String, department: Option<String>, limit: u32) -> DbResult<Vec<SearchRow>> {
+    pub async fn search(
+        &self,
+        needle: String,
+        department: Option<String>,
+        limit: u32,
+    ) -> DbResult<Vec<SearchRow>> {
         self.call(move |c| {
             let pattern = codec::like_pattern(&needle);
             // The text's LIKE runs on the trigram index (no ESCAPE clause: see `like_pattern`).
