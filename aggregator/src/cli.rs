@@ -126,6 +126,10 @@ pub enum Command {
         #[arg(long, value_name = "CONFIG")]
         to: PathBuf,
     },
+    /// Run one job of the server's worker (the server starts it; never by hand): a job as JSON
+    /// on standard input, its reply as JSON on standard output.
+    #[command(hide = true)]
+    Worker(crate::worker::WorkerArgs),
     /// Re-hash every stored blob and report each one that no longer matches.
     #[command(after_help = "Example:\n  yingjian-aggregator scrub --data /var/lib/yingjian")]
     Scrub {
@@ -193,9 +197,24 @@ impl StoreArgs {
     }
 }
 
+impl Cli {
+    /// The worker's arguments, when this process is a worker: it must run before any async
+    /// runtime starts a thread (see `worker::child_main`).
+    pub fn worker(&self) -> Option<&crate::worker::WorkerArgs> {
+        match &self.command {
+            Command::Worker(args) => Some(args),
+            _ => None,
+        }
+    }
+}
+
 /// Runs one command; what it prints for people goes to standard output.
 pub async fn run(cli: Cli) -> AppResult<()> {
     match cli.command {
+        Command::Worker(args) => match crate::worker::child_main(&args) {
+            code if code == std::process::ExitCode::SUCCESS => Ok(()),
+            _ => Err(AppError::internal("the worker job failed")),
+        },
         Command::Serve { store, listen } => {
             let mut config = store.config()?;
             if let Some(listen) = listen {

@@ -31,12 +31,15 @@ pub struct Config {
     pub deadlines: Option<Deadlines>,
     /// An agent that has not sent a heartbeat for this long is shown as silent.
     pub silent_after_secs: u64,
+    /// Live event streams one token may hold open at once.
+    pub max_event_streams: usize,
     /// Serve HTTPS with this certificate chain and key (PEM files).
     pub tls: Option<TlsFiles>,
     pub bundle: BundleSettings,
     pub timeouts: Timeouts,
     pub uploads: UploadSettings,
     pub print: PrintSettings,
+    pub worker: WorkerSettings,
     /// Write blobs of 1 MiB or more past the page cache (`O_DIRECT`, Linux) where the
     /// filesystem allows it; `false` writes every blob through the cache.
     pub direct_io: bool,
@@ -143,11 +146,15 @@ impl Default for Timeouts {
 pub struct UploadSettings {
     /// A partial upload that has not grown for this long is dropped.
     pub expire_secs: u64,
+    /// Partial uploads a department may hold open at once.
+    pub max_open: usize,
+    /// Bytes a department's open uploads may promise (`Upload-Length`) together.
+    pub max_promised_bytes: u64,
 }
 
 impl Default for UploadSettings {
     fn default() -> Self {
-        UploadSettings { expire_secs: 24 * 3600 }
+        UploadSettings { expire_secs: 24 * 3600, max_open: 20, max_promised_bytes: 8 << 30 }
     }
 }
 
@@ -167,6 +174,30 @@ pub struct PrintSettings {
 impl Default for PrintSettings {
     fn default() -> Self {
         PrintSettings { font: None, soffice: None, office_timeout_secs: 120 }
+    }
+}
+
+/// `[worker]`: the child processes that read what departments sent (pictures, PDFs, Office
+/// files), so that no file can stop or swell the server (`worker`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkerSettings {
+    /// The program run as `PROGRAM worker`: this server's own binary when unset (a test harness
+    /// that is not the binary finds `yingjian-aggregator` beside it).
+    pub program: Option<PathBuf>,
+    /// Address space a worker may take (`RLIMIT_AS`), in MiB.
+    pub memory_mib: u64,
+    /// CPU time a worker may use (`RLIMIT_CPU`), in seconds.
+    pub cpu_secs: u64,
+    /// Wall-clock time a job may take before its process group is killed, in seconds.
+    pub timeout_secs: u64,
+    /// Workers running at once.
+    pub slots: usize,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        WorkerSettings { program: None, memory_mib: 1024, cpu_secs: 600, timeout_secs: 300, slots: 2 }
     }
 }
 
@@ -204,11 +235,13 @@ impl Default for Config {
             max_upload_bytes: DEFAULT_MAX_UPLOAD,
             deadlines: None,
             silent_after_secs: 180,
+            max_event_streams: 8,
             tls: None,
             bundle: BundleSettings::default(),
             timeouts: Timeouts::default(),
             uploads: UploadSettings::default(),
             print: PrintSettings::default(),
+            worker: WorkerSettings::default(),
             direct_io: true,
             blobs: BlobSettings::default(),
             database: DatabaseSettings::default(),

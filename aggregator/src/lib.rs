@@ -24,6 +24,7 @@ mod server;
 mod state;
 mod tls;
 mod uploads;
+pub mod worker;
 
 pub use auth::{new_token, token_hash};
 pub use cli::{Cli, init_logging, run};

@@ -1,10 +1,20 @@
 use clap::Parser;
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
     yingjian_aggregator::init_logging();
     let cli = yingjian_aggregator::Cli::parse();
-    match yingjian_aggregator::run(cli).await {
+    // A worker confines itself while it is the only thread: before any runtime starts.
+    if let Some(args) = cli.worker() {
+        return yingjian_aggregator::worker::child_main(args);
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(yingjian_aggregator::run(cli)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

@@ -1,8 +1,9 @@
 //! `AppState`: everything a request handler may reach — the stores, the catalogue, the live
 //! events, the shutdown signal and the status document with its snapshot cache.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -17,6 +18,7 @@ use crate::db::{Db, StatusData};
 use crate::error::{AppError, AppResult};
 use crate::print::Printouts;
 use crate::uploads::Uploads;
+use crate::worker::Worker;
 
 /// Live events kept for slow subscribers before they miss some (they are then told to reload).
 /// Every field of an event is length-capped, so this bounds what a subscriber that never reads
@@ -36,6 +38,8 @@ pub struct AppState {
     pub printouts: Printouts,
     /// Resumable (tus) uploads under way.
     pub uploads: Arc<Uploads>,
+    /// The child processes that parse what departments sent (previews, the print build).
+    pub worker: Worker,
     pub catalogue: Arc<Catalogue>,
     pub deadlines: Deadlines,
     pub config: Arc<Config>,
@@ -47,6 +51,26 @@ pub struct AppState {
     status_cache: Arc<tokio::sync::Mutex<Option<CachedStatus>>>,
     /// Bumped by every change; a cached snapshot of an older generation is read again.
     generation: Arc<AtomicU64>,
+    /// The live event streams open on this instance, by token.
+    streams: Arc<Mutex<HashMap<i64, usize>>>,
+}
+
+/// An open event stream's place among its token's: given back when dropped.
+pub struct StreamSlot {
+    token: i64,
+    streams: Arc<Mutex<HashMap<i64, usize>>>,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut streams = self.streams.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(n) = streams.get_mut(&self.token) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                streams.remove(&self.token);
+            }
+        }
+    }
 }
 
 impl AppState {
@@ -82,12 +106,14 @@ impl AppState {
         let printouts = Printouts::new(config.data.join("print"), shared.clone());
         let bundles = Bundles::with_store(config.data.join("bundles"), shared);
         let (events, _) = broadcast::channel(EVENT_BACKLOG);
+        let worker = Worker::new(&config.worker, &config.data);
         Ok(AppState {
             db,
             blobs,
             bundles,
             printouts,
             uploads,
+            worker,
             catalogue: Arc::new(catalogue),
             deadlines,
             config: Arc::new(config),
@@ -95,7 +121,19 @@ impl AppState {
             shutdown: CancellationToken::new(),
             status_cache: Arc::default(),
             generation: Arc::default(),
+            streams: Arc::default(),
         })
+    }
+
+    /// A place for another event stream of `token`, unless it holds `max_event_streams` already.
+    pub fn open_stream(&self, token: i64) -> Option<StreamSlot> {
+        let mut streams = self.streams.lock().unwrap_or_else(PoisonError::into_inner);
+        let open = streams.entry(token).or_default();
+        if *open >= self.config.max_event_streams {
+            return None;
+        }
+        *open += 1;
+        Some(StreamSlot { token, streams: self.streams.clone() })
     }
 
     /// Tells live subscribers (the dashboard) that something changed.

@@ -72,6 +72,11 @@ impl BlobStore for LocalBlobs {
         Ok(fs::metadata(self.path_of(sha256))?.len())
     }
 
+    fn local_path(&self, sha256: &str) -> Option<PathBuf> {
+        let named = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit());
+        Some(self.path_of(sha256)).filter(|p| named && p.is_file())
+    }
+
     fn delete(&self, sha256: &str) -> io::Result<()> {
         fs::remove_file(self.path_of(sha256))
     }

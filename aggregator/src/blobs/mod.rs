@@ -9,7 +9,7 @@ mod local;
 mod s3;
 
 use std::io::{self, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -41,6 +41,11 @@ pub trait BlobStore: Send + Sync {
     fn clear_tmp(&self) -> io::Result<()>;
     /// Writes not yet committed: none, unless an upload is under way.
     fn temp_files(&self) -> io::Result<usize>;
+    /// The file that holds a stored blob, where the store is a local folder: a worker reads it
+    /// there instead of a copy (`worker::blob_input`).
+    fn local_path(&self, _sha256: &str) -> Option<PathBuf> {
+        None
+    }
 
     /// Re-hashes one stored blob.
     fn verify(&self, sha256: &str, size: u64) -> Option<ScrubFinding> {
