@@ -1,8 +1,9 @@
 //! `AppState`: everything a request handler may reach — the stores, the catalogue, the live
 //! events, the shutdown signal and the status document with its snapshot cache.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -40,7 +41,7 @@ pub struct AppState {
     pub printouts: Printouts,
     /// Resumable (tus) uploads under way.
     pub uploads: Arc<Uploads>,
-    /// The child processes that parse what departments sent.
+    /// The child processes that parse what departments sent (previews, the print build).
     pub worker: Worker,
     pub catalogue: Arc<Catalogue>,
     pub deadlines: Deadlines,
@@ -57,6 +58,26 @@ pub struct AppState {
     pub reading: crate::reading::Queue,
     /// What was read in the stored contents, with the generation it was read at.
     knowledge_cache: Arc<tokio::sync::Mutex<Option<CachedKnowledge>>>,
+    /// The live event streams open on this instance, by token.
+    streams: Arc<Mutex<HashMap<i64, usize>>>,
+}
+
+/// An open event stream's place among its token's: given back when dropped.
+pub struct StreamSlot {
+    token: i64,
+    streams: Arc<Mutex<HashMap<i64, usize>>>,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut streams = self.streams.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(n) = streams.get_mut(&self.token) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                streams.remove(&self.token);
+            }
+        }
+    }
 }
 
 impl AppState {
@@ -94,12 +115,12 @@ impl AppState {
         let (events, _) = broadcast::channel(EVENT_BACKLOG);
         let worker = Worker::new(&config.worker, &config.data);
         Ok(AppState {
-            worker,
             db,
             blobs,
             bundles,
             printouts,
             uploads,
+            worker,
             catalogue: Arc::new(catalogue),
             deadlines,
             config: Arc::new(config),
@@ -109,7 +130,19 @@ impl AppState {
             generation: Arc::default(),
             reading: crate::reading::Queue::default(),
             knowledge_cache: Arc::default(),
+            streams: Arc::default(),
         })
+    }
+
+    /// A place for another event stream of `token`, unless it holds `max_event_streams` already.
+    pub fn open_stream(&self, token: i64) -> Option<StreamSlot> {
+        let mut streams = self.streams.lock().unwrap_or_else(PoisonError::into_inner);
+        let open = streams.entry(token).or_default();
+        if *open >= self.config.max_event_streams {
+            return None;
+        }
+        *open += 1;
+        Some(StreamSlot { token, streams: self.streams.clone() })
     }
 
     /// Tells live subscribers (the dashboard) that something changed.

@@ -272,16 +272,14 @@ impl Worker {
         let child = command.spawn()?;
         let group = Group::new(&child);
         let mut talk = tokio::task::spawn_blocking(move || talk(child, &input));
-        let talked = match tokio::time::timeout(timeout, &mut talk).await {
-            Ok(done) => done.map_err(io::Error::other)?,
-            Err(_) => {
-                group.kill();
-                // Reaped at once: the group was killed.
-                let _ = talk.await;
-                tracing::warn!(?timeout, "a worker job timed out and was killed with its process group");
-                return Err(WorkerError::Timeout(timeout));
-            }
+        let Ok(talked) = tokio::time::timeout(timeout, &mut talk).await else {
+            group.kill();
+            // Reaped at once: the group was killed.
+            let _ = talk.await;
+            tracing::warn!(?timeout, "a worker job timed out and was killed with its process group");
+            return Err(WorkerError::Timeout(timeout));
         };
+        let talked = talked.map_err(io::Error::other)?;
         // What the child started and left behind (an Office suite) goes with it.
         group.kill();
         let (status, stdout, stderr) = talked?;
@@ -375,6 +373,9 @@ fn talk(
     Ok((status, stdout, tail))
 }
 
+/// The signal a process gets at its soft CPU-time limit (SIGKILL follows at the hard one).
+const SIGXCPU: i32 = 24;
+
 /// What the child's end says: its reply, or why there is none.
 fn classify(status: std::process::ExitStatus, stdout: &[u8], stderr: &str) -> Result<Reply, WorkerError> {
     if status.success()
@@ -389,8 +390,6 @@ fn classify(status: std::process::ExitStatus, stdout: &[u8], stderr: &str) -> Re
     let signal = std::os::unix::process::ExitStatusExt::signal(&status);
     #[cfg(not(unix))]
     let signal: Option<i32> = None;
-    // SIGXCPU at the soft limit, SIGKILL at the hard one.
-    const SIGXCPU: i32 = 24;
     if signal == Some(SIGXCPU) || (signal == Some(9) && stderr.contains("CPU time limit")) {
         return Err(WorkerError::CpuLimit);
     }

@@ -43,10 +43,11 @@ fn only_the_database_modules_speak_sql() {
 fn only_the_blob_store_touches_the_blob_folder() {
     // (`db/mod.rs` names the `blobs` table among those `migrate` copies.)
     assert_eq!(files_containing("aggregator", "\"blobs\""), ["blobs/local.rs", "blobs/s3.rs", "db/mod.rs"]);
-    // `tmp/` is the blob store's, but for `tmp/uploads/`, the partial resumable uploads.
+    // `tmp/` is the blob store's, but for `tmp/uploads/`, the partial resumable uploads, and
+    // `tmp/worker/`, the workers' job folders.
     assert_eq!(
         files_containing("aggregator", "\"tmp\""),
-        ["blobs/local.rs", "blobs/s3.rs", "uploads/folder.rs"]
+        ["blobs/local.rs", "blobs/s3.rs", "uploads/folder.rs", "worker/mod.rs"]
     );
 }
 

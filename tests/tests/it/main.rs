@@ -14,3 +14,4 @@ mod load;
 mod migrate;
 mod resumable;
 mod s3;
+mod worker;

@@ -1,0 +1,182 @@
+//! Reading every file through the real server and its worker: documents made as departments make
+//! them (LibreOffice red-header notices, scans of them, Word files), their fields in the evidence
+//! list and the bundle's 目录, a 密级 mark held until the office releases it, the office's
+//! corrections, and search that finds words only OCR saw, never in another department's files.
+
+use std::io::Read as _;
+use std::path::Path;
+use std::time::Duration;
+
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use yingjian_reader::corpus::{self, Degrade, Spec, Truth};
+use yingjian_tests::{Aggregator, deliver, eventually_within, temp};
+
+/// OCR of a page takes a few CPU-seconds; a loaded two-core machine may take much longer.
+const READING: Duration = Duration::from_secs(600);
+
+async fn reading_server(data: &Path) -> Aggregator {
+    Aggregator::start_with(data, |c| c.reading.enabled = true).await
+}
+
+/// The department's evidence list once every file has been read.
+async fn read_list(server: &Aggregator, token: &str, files: usize) -> Vec<Value> {
+    eventually_within(READING, "every file read", || async {
+        let list = server.get("/api/v1/evidence", token).await;
+        let list = list.as_array()?.clone();
+        (list.len() == files && list.iter().all(|e| e["facts"]["read"] != "queued")).then_some(list)
+    })
+    .await
+}
+
+fn facts_of<'a>(list: &'a [Value], path: &str) -> &'a Value {
+    &list.iter().find(|e| e["path"] == path).unwrap_or_else(|| panic!("{path} is listed"))["facts"]
+}
+
+fn assert_fields(facts: &Value, truth: &Truth, what: &str) {
+    assert_eq!(facts["read"], "done", "{what}: {facts}");
+    assert_eq!(facts["doc_number"].as_str(), truth.doc_number.as_deref(), "{what}: 文号 {facts}");
+    assert_eq!(facts["date"].as_str(), Some(truth.date.as_str()), "{what}: 日期 {facts}");
+    assert_eq!(facts["issuer"].as_str(), Some(truth.issuer.as_str()), "{what}: 责任者 {facts}");
+    assert_eq!(facts["pages"].as_u64(), Some(u64::from(truth.pages)), "{what}: 页数 {facts}");
+}
+
+async fn put(client: &Client, base: &str, path: &str, token: &str, body: Value) -> StatusCode {
+    client.put(format!("{base}{path}")).bearer_auth(token).json(&body).send().await.unwrap().status()
+}
+
+/// The 目录 (HTML) of a fresh bundle and the names in it.
+async fn bundle(client: &Client, base: &str, office: &str) -> (String, Vec<String>) {
+    let built: Value =
+        client.post(format!("{base}/api/v1/bundles")).bearer_auth(office).send().await.unwrap().json().await.unwrap();
+    let name = built["name"].as_str().unwrap();
+    let bytes =
+        client.get(format!("{base}/api/v1/bundles/{name}")).bearer_auth(office).send().await.unwrap().bytes().await.unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let names: Vec<String> = zip.file_names().map(str::to_string).collect();
+    let toc = names.iter().find(|n| n.ends_with("00 目录.html")).unwrap().clone();
+    let mut html = String::new();
+    zip.by_name(&toc).unwrap().read_to_string(&mut html).unwrap();
+    (html, names)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_are_read_into_their_fields_the_catalogue_and_search() {
+    let dir = temp();
+    let made = dir.path().join("made");
+    std::fs::create_dir_all(&made).unwrap();
+    // A notice as LibreOffice writes it, a grey 200-dpi scan of another with a seal over the
+    // date, and a Word file.
+    let notice = Spec::random(11).one_page();
+    let scanned = Spec::random(12).one_page();
+    let word = Spec::random(13).one_page();
+    let (notice_pdf, notice_truth) = corpus::text_pdf(&notice, &made).unwrap();
+    let (scan_pdf, scan_truth) = corpus::scanned_pdf(&scanned, &made, 200, &Degrade::CLEAN).unwrap();
+    let (docx, docx_truth) = corpus::docx(&word, &made).unwrap();
+
+    let server = reading_server(&dir.path().join("data")).await;
+    let (base, client) = (server.url(), Client::new());
+    let market = server.token(Some("market")).await;
+    let police = server.token(Some("police")).await;
+    let office = server.token(None).await;
+    let files = [
+        ("01.01 制造业产品质量合格率/文件/通知.pdf", &notice_pdf),
+        ("01.01 制造业产品质量合格率/文件/扫描件.pdf", &scan_pdf),
+        ("01.01 制造业产品质量合格率/文稿/方案.docx", &docx),
+    ];
+    for (path, file) in files {
+        deliver(&client, &base, &market, path, &std::fs::read(file).unwrap()).await.unwrap();
+    }
+    let list = read_list(&server, &market, files.len()).await;
+    assert_fields(facts_of(&list, files[0].0), &notice_truth, "text layer");
+    assert_eq!(facts_of(&list, files[0].0)["text"], "layer");
+    assert_fields(facts_of(&list, files[1].0), &scan_truth, "OCR of a scan");
+    assert_eq!(facts_of(&list, files[1].0)["text"], "ocr");
+    assert_fields(facts_of(&list, files[2].0), &docx_truth, "Word");
+
+    let status = server.get("/api/v1/status", &office).await;
+    assert_eq!(status["analysis"], json!({"queued": 0, "done": 3, "failed": 0}));
+
+    // The 目录 takes 文号 and 日期 from the documents, never the scan day.
+    let (toc, _) = bundle(&client, &base, &office).await;
+    for truth in [&notice_truth, &scan_truth, &docx_truth] {
+        assert!(toc.contains(truth.doc_number.as_deref().unwrap()), "{} in the 目录", truth.title);
+        assert!(toc.contains(&truth.date.replace('-', "")), "{} in the 目录", truth.date);
+    }
+
+    // A phrase only OCR saw is found by the office and by its department, never by another.
+    let phrase: String = scanned.paragraphs[0].chars().skip(4).take(6).collect();
+    let url = format!("/api/v1/search?q={}", percent_encoding::utf8_percent_encode(&phrase, percent_encoding::NON_ALPHANUMERIC));
+    let hits = server.get(&url, &office).await;
+    assert!(hits.as_array().unwrap().iter().any(|h| h["path"] == files[1].0), "{phrase}: {hits}");
+    assert!(hits[0]["snippet"].as_str().unwrap().contains(&format!("【{phrase}】")), "{hits}");
+    let own = server.get(&url, &market).await;
+    assert!(!own.as_array().unwrap().is_empty());
+    let other = server.get(&url, &police).await;
+    assert_eq!(other, json!([]), "another department finds nothing");
+
+    // The office corrects a 题名; the correction is what the list and the 目录 say from then on.
+    let corrected = "关于开展2021年质量月活动的通知（更正）";
+    let r = put(&client, &base, "/api/v1/facts", &office,
+        json!({"department": "market", "path": files[0].0, "field": "title", "value": corrected})).await;
+    assert_eq!(r, StatusCode::NO_CONTENT);
+    let r = put(&client, &base, "/api/v1/facts", &market,
+        json!({"department": "market", "path": files[0].0, "field": "title", "value": "x"})).await;
+    assert_eq!(r, StatusCode::FORBIDDEN, "a department corrects nothing");
+    let list = server.get("/api/v1/evidence", &market).await;
+    let facts = facts_of(list.as_array().unwrap(), files[0].0);
+    assert_eq!(facts["title"], corrected);
+    assert_eq!(facts["sources"]["title"], "office");
+    let (toc, _) = bundle(&client, &base, &office).await;
+    assert!(toc.contains(corrected));
+    assert_eq!(server.audit_count(&office, "correct").await, 1);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_classified_file_is_held_out_of_the_hand_in_until_the_office_releases_it() {
+    let dir = temp();
+    let made = dir.path().join("made");
+    std::fs::create_dir_all(&made).unwrap();
+    let mut secret = Spec::random(21).one_page();
+    secret.classification = Some("秘密★1年".into());
+    // A body that only says it holds no secret is not classified.
+    let mut plain = Spec::random(22).one_page();
+    plain.classification = None;
+    plain.paragraphs.push("本材料内容不涉密。".into());
+    let (secret_pdf, _) = corpus::text_pdf(&secret, &made).unwrap();
+    let (plain_pdf, _) = corpus::text_pdf(&plain, &made).unwrap();
+
+    let server = reading_server(&dir.path().join("data")).await;
+    let (base, client) = (server.url(), Client::new());
+    let market = server.token(Some("market")).await;
+    let office = server.token(None).await;
+    let secret_path = "01.01 制造业产品质量合格率/文件/会议纪要.pdf";
+    let plain_path = "01.01 制造业产品质量合格率/文件/通知.pdf";
+    deliver(&client, &base, &market, secret_path, &std::fs::read(&secret_pdf).unwrap()).await.unwrap();
+    deliver(&client, &base, &market, plain_path, &std::fs::read(&plain_pdf).unwrap()).await.unwrap();
+    let list = read_list(&server, &market, 2).await;
+    assert_eq!(facts_of(&list, secret_path)["classification"], "秘密★1年");
+    assert_eq!(facts_of(&list, plain_path)["classification"], Value::Null);
+
+    let status = server.get("/api/v1/status", &office).await;
+    assert_eq!(status["held"], json!([{"department": "market", "path": secret_path, "classification": "秘密★1年"}]));
+    let own = server.get("/api/v1/status", &market).await;
+    assert_eq!(own["held"].as_array().unwrap().len(), 1, "the department is told too");
+    let (_, names) = bundle(&client, &base, &office).await;
+    assert!(!names.iter().any(|n| n.contains("会议纪要")), "held out: {names:?}");
+    assert!(names.iter().any(|n| n.contains("通知")));
+    let page = server.page(&office, "/overview").await;
+    assert!(page.contains("标有密级") && page.contains("会议纪要.pdf"));
+
+    // Only the office releases, and it is audited.
+    let release = json!({"department": "market", "path": secret_path, "release": true});
+    assert_eq!(put(&client, &base, "/api/v1/holds", &market, release.clone()).await, StatusCode::FORBIDDEN);
+    assert_eq!(put(&client, &base, "/api/v1/holds", &office, release).await, StatusCode::NO_CONTENT);
+    let status = server.get("/api/v1/status", &office).await;
+    assert_eq!(status["held"], json!([]));
+    let (_, names) = bundle(&client, &base, &office).await;
+    assert!(names.iter().any(|n| n.contains("会议纪要")), "released: {names:?}");
+    assert_eq!(server.audit_count(&office, "hold").await, 1);
+    server.stop().await;
+}
