@@ -2,6 +2,7 @@
 //! agent process per department watching `<dir>/<部门>/` (laid out by `yingjian-agent init`),
 //! sample evidence dropped in so the dashboard tells a story, until Ctrl-C.
 
+mod documents;
 mod samples;
 
 use std::path::{Path, PathBuf};
@@ -118,7 +119,20 @@ pub async fn run(
             .spawn()?;
         agents.0.push(child);
     }
-    for sample in samples::samples() {
+    let mut dropped = samples::samples();
+    // Documents with Chinese text for the reading to find, where a Chinese font is installed
+    // (the printed volumes need one too); the plain samples stand in for them otherwise.
+    match crate::print::find_font(state.config.print.font.as_deref()) {
+        Ok(font) => {
+            for (department, path, notice) in documents::documents() {
+                let bytes = documents::notice(&notice, &font).map_err(AppError::internal)?;
+                dropped.retain(|s| s.path != path);
+                dropped.push(samples::Sample { department, path, bytes });
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "the demo's documents need a Chinese font; plain samples instead"),
+    }
+    for sample in dropped {
         let dept = state.catalogue.department(sample.department).expect("samples name known departments");
         let path = sample.path.split('/').fold(dir.join(&dept.name), |p, c| p.join(c));
         if let Some(parent) = path.parent() {

@@ -24,6 +24,7 @@ use crate::error::{AppError, AppResult};
 use crate::facts::Facts;
 use crate::state::AppState;
 
+pub(crate) use font::find_font;
 pub use shelf::{PRINTED, Printouts};
 
 /// A volume's input is read into memory for the PDF writer, which holds what it embeds until the
