@@ -52,6 +52,7 @@ pub enum Kind {
 /// One document to generate. [`Spec::random`] varies everything from a seed; the fields can be
 /// changed before generating.
 #[derive(Debug, Clone)]
+#[allow(clippy::struct_excessive_bools, reason = "independent variations of a test document")]
 pub struct Spec {
     pub kind: Kind,
     /// One issuer, or several for a joint notice.
@@ -235,7 +236,7 @@ impl Spec {
                 paragraphs.push(SECTIONS[k / 2].to_owned());
             }
             let mut p = String::new();
-            for _ in 0..1 + rng.below(4) {
+            for _ in 0..=rng.below(4) {
                 let source = if rng.chance(20) { DISTRACTORS } else { SENTENCES };
                 p.push_str(&rng.pick(source).replace("{y}", &y));
             }
@@ -278,6 +279,7 @@ impl Spec {
     }
 
     /// A copy short enough for one page (a photographed page shows the whole document).
+    #[must_use]
     pub fn one_page(&self) -> Self {
         let mut short = self.clone();
         short.paragraphs.truncate(2);
@@ -372,17 +374,15 @@ impl Spec {
                 escape(&self.issuers[0].name)
             );
         } else {
-            let names: String = self
-                .issuers
-                .iter()
-                .map(|i| {
-                    format!(
-                        r#"<text:p text:style-name="JointName"><text:span text:style-name="{}">{}</text:span></text:p>"#,
-                        red_style(size * 0.8),
-                        escape(&i.name)
-                    )
-                })
-                .collect();
+            let mut names = String::new();
+            for issuer in &self.issuers {
+                let _ = write!(
+                    names,
+                    r#"<text:p text:style-name="JointName"><text:span text:style-name="{}">{}</text:span></text:p>"#,
+                    red_style(size * 0.8),
+                    escape(&issuer.name)
+                );
+            }
             let _ = write!(
                 body,
                 r#"<table:table table:name="Header" table:style-name="HeaderTable"><table:table-column table:style-name="HeaderLeft"/><table:table-column table:style-name="HeaderRight"/><table:table-row><table:table-cell table:style-name="HeaderCell">{names}</table:table-cell><table:table-cell table:style-name="HeaderCell"><text:p text:style-name="JointName"><text:span text:style-name="{}">文件</text:span></text:p></table:table-cell></table:table-row></table:table>"#,
@@ -490,7 +490,7 @@ const FODT_TAIL: &str = "\n</office:text></office:body></office:document>\n";
 static CALLS: AtomicU64 = AtomicU64::new(0);
 
 /// How long one LibreOffice conversion may take (a first run creates its profile).
-const SOFFICE_TIMEOUT: Duration = Duration::from_secs(240);
+const SOFFICE_TIMEOUT: Duration = Duration::from_mins(4);
 
 /// Fails with a message that names the tool and its package if `program` cannot run.
 pub fn require(program: &str) -> io::Result<()> {
@@ -670,16 +670,17 @@ pub fn rasterise(pdf: &Path, dpi: u32, dir: &Path) -> io::Result<Vec<RgbImage>> 
     let prefix = dir.join(unique_name("page"));
     run(
         Command::new("pdftoppm").arg("-r").arg(dpi.to_string()).arg("-png").arg(pdf).arg(&prefix),
-        Duration::from_secs(120),
+        Duration::from_mins(2),
     )?;
     let stem = prefix.file_name().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
     let mut pages: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(&format!("{stem}-")) && n.ends_with(".png"))
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                n.starts_with(&format!("{stem}-"))
+                    && Path::new(n).extension().is_some_and(|e| e.eq_ignore_ascii_case("png"))
+            })
         })
         .collect();
     // pdftoppm pads page numbers to the same width, so names sort in page order.
@@ -756,14 +757,14 @@ pub fn image_pdf(pages: &[(Vec<u8>, u32, u32, bool)], dpi: u32) -> io::Result<Ve
         let (w, h) = (f64::from(*width) * 72.0 / f64::from(dpi), f64::from(*height) * 72.0 / f64::from(dpi));
         let content = format!("q {w:.3} 0 0 {h:.3} 0 0 cm /Im0 Do Q");
         let content_id = doc.add_object(Stream::new(dictionary! {}, content.into_bytes()));
-        let page_id = doc.add_object(dictionary! {
+        let leaf = doc.add_object(dictionary! {
             "Type" => "Page",
             "Parent" => pages_id,
             "MediaBox" => vec![0.into(), 0.into(), Object::Real(w as f32), Object::Real(h as f32)],
             "Contents" => content_id,
             "Resources" => dictionary! { "XObject" => dictionary! { "Im0" => image_id } },
         });
-        kids.push(page_id.into());
+        kids.push(leaf.into());
     }
     let count = i64::try_from(kids.len()).map_err(io::Error::other)?;
     doc.objects.insert(
@@ -780,7 +781,12 @@ pub fn image_pdf(pages: &[(Vec<u8>, u32, u32, bool)], dpi: u32) -> io::Result<Ve
 /// A scanned PDF: the text PDF rendered at `dpi`, each page degraded, wrapped as JPEG images.
 pub fn scanned_pdf(spec: &Spec, dir: &Path, dpi: u32, how: &Degrade) -> io::Result<(PathBuf, Truth)> {
     let (pdf, truth) = text_pdf(spec, dir)?;
-    let pages = rasterise(&pdf, dpi, dir)?;
+    Ok((scan_of(&pdf, dir, dpi, how)?, truth))
+}
+
+/// A scan of an existing PDF (see [`scanned_pdf`]).
+pub fn scan_of(pdf: &Path, dir: &Path, dpi: u32, how: &Degrade) -> io::Result<PathBuf> {
+    let pages = rasterise(pdf, dpi, dir)?;
     let mut encoded = Vec::new();
     for (k, page) in pages.iter().enumerate() {
         let img = degrade(page, how, k as u64 + 1);
@@ -789,17 +795,21 @@ pub fn scanned_pdf(spec: &Spec, dir: &Path, dpi: u32, how: &Degrade) -> io::Resu
     }
     let out = dir.join(format!("{}.pdf", unique_name("scan")));
     std::fs::write(&out, image_pdf(&encoded, dpi)?)?;
-    Ok((out, truth))
+    Ok(out)
 }
 
 /// A phone photo of page 1 (of the one-page version of `spec`): the sheet on a darker desk, seen
 /// slightly askew and in perspective, lit unevenly, as JPEG. Its truth is the whole document's
 /// (the page holds it all).
 pub fn picture(spec: &Spec, dir: &Path, seed: u64) -> io::Result<(PathBuf, Truth)> {
-    let short = spec.one_page();
-    let (pdf, mut truth) = text_pdf(&short, dir)?;
+    let (pdf, mut truth) = text_pdf(&spec.one_page(), dir)?;
     truth.pages = 1;
-    let page = rasterise(&pdf, 150, dir)?.into_iter().next().ok_or_else(|| io::Error::other("no page"))?;
+    Ok((photo_of(&pdf, dir, seed)?, truth))
+}
+
+/// A phone photo of page 1 of an existing PDF (see [`picture`]).
+pub fn photo_of(pdf: &Path, dir: &Path, seed: u64) -> io::Result<PathBuf> {
+    let page = rasterise(pdf, 150, dir)?.into_iter().next().ok_or_else(|| io::Error::other("no page"))?;
     let mut rng = Rng::new(seed);
     let (w, h) = page.dimensions();
     #[allow(clippy::cast_precision_loss, reason = "image sizes")]
@@ -833,27 +843,28 @@ pub fn picture(spec: &Spec, dir: &Path, seed: u64) -> io::Result<(PathBuf, Truth
         // Lamp light falls off away from one point above the page.
         let light = 1.0 - 0.25 * ((xf - light_x).hypot(yf) / diagonal);
         let s = sheet.get_pixel(x, y).0;
-        for c in 0..3 {
-            let v = (f32::from(s[c]) * alpha + f32::from(px.0[c]) * (1.0 - alpha)) * light;
+        for (channel, sheet_value) in px.0.iter_mut().zip(s) {
+            let v = (f32::from(sheet_value) * alpha + f32::from(*channel) * (1.0 - alpha)) * light;
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "clamped to 0..=255")]
             let v = v.clamp(0.0, 255.0) as u8;
-            px.0[c] = v;
+            *channel = v;
         }
     }
+    // Turned with the desk showing at the corners, not a scanner's white.
+    let desk = rotate_about_center(
+        &desk,
+        rng.float(-3.0, 3.0).to_radians(),
+        Interpolation::Bilinear,
+        Border::Replicate,
+    );
     let img = degrade(
         &desk,
-        &Degrade {
-            angle: rng.float(-3.0, 3.0),
-            noise: 4.0,
-            jpeg_quality: 80,
-            colour: ScanColour::Colour,
-            blur: 0.6,
-        },
+        &Degrade { angle: 0.0, noise: 4.0, jpeg_quality: 80, colour: ScanColour::Colour, blur: 0.6 },
         seed,
     );
     let out = dir.join(format!("{}.jpg", unique_name("photo")));
     std::fs::write(&out, jpeg(&img, 85)?)?;
-    Ok((out, truth))
+    Ok(out)
 }
 
 /// What `city_set` made of one document.
@@ -869,25 +880,31 @@ pub enum Made {
 /// skew, noise and seals, two Word files and two photographed pages. Deterministic per seed.
 pub fn city_set(seed: u64, dir: &Path) -> io::Result<Vec<(PathBuf, Truth, Made)>> {
     std::fs::create_dir_all(dir)?;
-    let specs: Vec<Spec> =
+    let mut specs: Vec<Spec> =
         (0..20u64).map(|k| Spec::random(seed.wrapping_mul(1000).wrapping_add(k))).collect();
+    for spec in &mut specs[18..] {
+        *spec = spec.one_page();
+    }
+    // Two LibreOffice runs in all (each costs seconds): every PDF, then the Word files.
+    let pdfs = text_pdfs(&specs, dir)?;
+    let inputs: Vec<PathBuf> =
+        specs[16..18].iter().map(|s| write_fodt(s, dir, &unique_name("word"))).collect::<io::Result<_>>()?;
+    let words = convert(&inputs, "docx", dir)?;
     let mut out = Vec::new();
-    // Ten text PDFs in one conversion.
-    for ((path, truth), _) in text_pdfs(&specs[..10], dir)?.into_iter().zip(0..) {
-        out.push((path, truth, Made::TextPdf));
-    }
-    for (k, spec) in specs[10..16].iter().enumerate() {
-        let dpi = if k % 2 == 0 { 200 } else { 300 };
-        let (path, truth) = scanned_pdf(spec, dir, dpi, &Degrade::random(seed ^ k as u64))?;
-        out.push((path, truth, Made::ScannedPdf { dpi }));
-    }
-    for spec in &specs[16..18] {
-        let (path, truth) = docx(spec, dir)?;
-        out.push((path, truth, Made::Docx));
-    }
-    for (k, spec) in specs[18..20].iter().enumerate() {
-        let (path, truth) = picture(spec, dir, seed ^ (k as u64 + 77))?;
-        out.push((path, truth, Made::Picture));
+    for (k, (pdf, truth)) in pdfs.into_iter().enumerate() {
+        match k {
+            0..10 => out.push((pdf, truth, Made::TextPdf)),
+            10..16 => {
+                let dpi = if k % 2 == 0 { 200 } else { 300 };
+                let scan = scan_of(&pdf, dir, dpi, &Degrade::random(seed ^ k as u64))?;
+                out.push((scan, truth, Made::ScannedPdf { dpi }));
+            }
+            16..18 => out.push((words[k - 16].clone(), truth, Made::Docx)),
+            _ => {
+                let photo = photo_of(&pdf, dir, seed ^ (k as u64 + 77))?;
+                out.push((photo, Truth { pages: 1, ..truth }, Made::Picture));
+            }
+        }
     }
     Ok(out)
 }
@@ -946,6 +963,23 @@ mod tests {
                 self.misses.join("\n"),
                 n = self.docs
             )
+        }
+    }
+
+    /// `YINGJIAN_CORPUS_DIR=/tmp/c cargo test -p yingjian-reader --features corpus -- --ignored
+    /// city_set_to_look_at`: writes a city set where it can be looked at, with its truths.
+    #[test]
+    #[ignore = "writes files for a person to look at"]
+    fn city_set_to_look_at() {
+        tools();
+        let dir = PathBuf::from(
+            std::env::var("YINGJIAN_CORPUS_DIR").unwrap_or_else(|_| "/tmp/yingjian-corpus".into()),
+        );
+        let start = Instant::now();
+        let set = city_set(1, &dir).expect("city set");
+        println!("{} documents in {:?}", set.len(), start.elapsed());
+        for (path, truth, made) in set {
+            println!("{} {made:?} {truth:?}", path.display());
         }
     }
 
