@@ -5,6 +5,8 @@
 //! Everything here parses untrusted bytes, so it runs only in the aggregator's worker process,
 //! under memory and time limits; nothing here does network or async I/O.
 
+#[cfg(feature = "corpus")]
+pub mod corpus;
 mod error;
 pub mod fields;
 pub mod ocr;
