@@ -164,5 +164,3 @@ mod tests {
     }
 }
 
-/// Signatures at least this similar are taken for the same paper.
-pub const SAME_PAPER: f32 = 0.45;
