@@ -1062,9 +1062,9 @@ mod tests {
             [("【", "】"), ("[", "]"), ("(", ")"), ("［", "］"), ("（", "）"), ("「", "」"), ("〔", "")];
         let (open, close) = *rng.pick(&brackets);
         let mut text = line.text.replace('〔', open).replace('〕', close);
-        let zero: &str = rng.pick(&["O", "0", "○", "〇"]);
+        let zero = *rng.pick(&["O", "0", "○", "〇"]);
         text = text.replace('〇', zero);
-        let star: &str = rng.pick(&["*", "", "★"]);
+        let star = *rng.pick(&["*", "", "★"]);
         text = text.replace('★', star);
         if rng.chance(15) {
             let mut spaced = String::new();
