@@ -669,7 +669,7 @@ pub fn rasterise(pdf: &Path, dpi: u32, dir: &Path) -> io::Result<Vec<RgbImage>> 
     require("pdftoppm")?;
     let prefix = dir.join(unique_name("page"));
     run(
-        Command::new("pdftoppm").arg("-r").arg(dpi.to_string()).arg("-png").arg(pdf).arg(&prefix),
+        Command::new("pdftoppm").arg("-r").arg(dpi.to_string()).arg("-tiff").arg(pdf).arg(&prefix),
         Duration::from_mins(2),
     )?;
     let stem = prefix.file_name().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
@@ -679,11 +679,12 @@ pub fn rasterise(pdf: &Path, dpi: u32, dir: &Path) -> io::Result<Vec<RgbImage>> 
         .filter(|p| {
             p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
                 n.starts_with(&format!("{stem}-"))
-                    && Path::new(n).extension().is_some_and(|e| e.eq_ignore_ascii_case("png"))
+                    && Path::new(n).extension().is_some_and(|e| e.eq_ignore_ascii_case("tif"))
             })
         })
         .collect();
-    // pdftoppm pads page numbers to the same width, so names sort in page order.
+    // pdftoppm pads page numbers to the same width, so names sort in page order (uncompressed
+    // TIFF: PNG would cost more to write and read than the page is worth).
     pages.sort();
     pages
         .iter()
@@ -1004,20 +1005,76 @@ mod tests {
     fn generated_text_pdfs_read_back_to_their_truth() {
         tools();
         let dir = tempfile::tempdir().expect("temp dir");
-        let specs: Vec<Spec> = (0..24).map(Spec::random).collect();
+        let mut specs: Vec<Spec> = (0..24).map(Spec::random).collect();
+        specs.extend(hard_cases());
         let made = text_pdfs(&specs, dir.path()).expect("text PDFs");
-        let mut score = Score::default();
+        let (mut score, mut misread) = (Score::default(), Score::default());
+        let mut rng = Rng::new(42);
         for (path, truth) in &made {
             let bytes = std::fs::read(path).expect("read");
             let pages = text::pdf_layer(&bytes, 50).expect("layer");
             assert_eq!(pages.len(), truth.pages as usize);
+            assert!(pages.iter().all(Option::is_some), "{}: every page has a layer", path.display());
             let lines: Vec<fields::Line> = pages.into_iter().flatten().flatten().collect();
-            assert!(!lines.is_empty(), "{} has no text", path.display());
-            score.add(&path.display().to_string(), &fields::extract(&lines), truth);
+            let name = path.display().to_string();
+            score.add(&name, &fields::extract(&lines), truth);
+            let ocr: Vec<fields::Line> = lines.iter().map(|l| misread_like_ocr(l, &mut rng)).collect();
+            misread.add(&name, &fields::extract(&ocr), truth);
         }
         let report = score.report();
         println!("text PDFs: {report}");
+        println!("the same lines misread as OCR would: {}", misread.report());
         assert!(score.misses.is_empty(), "{report}");
+        assert!(misread.misses.is_empty(), "{}", misread.report());
+    }
+
+    /// The variations most likely to trip the rules, each made sure of.
+    fn hard_cases() -> Vec<Spec> {
+        let mut wrapped = Spec::random(1);
+        wrapped.kind = Kind::Notice;
+        wrapped.issuers = vec![issuer(2)]; // 平顶山市人力资源和社会保障局: wraps at 36 pt
+        wrapped.header_size = 36.0;
+        wrapped.title = "关于做好2021年度职称评审工作的通知".to_owned();
+        wrapped.chinese_date = true;
+        wrapped.date = (2021, 12, 28);
+        wrapped.classification = Some("秘密★1年".to_owned());
+        wrapped.seal = true;
+        let mut joint = wrapped.clone();
+        joint.issuers = vec![issuer(6), issuer(2)];
+        joint.header_size = 0.0;
+        joint.chinese_date = false;
+        joint.classification = None;
+        let mut report = Spec::random(2);
+        report.kind = Kind::Report;
+        report.issuers = vec![issuer(1)];
+        report.title = "平顶山市商务局2021年度质量工作自评报告".to_owned();
+        report.date = (2022, 1, 12);
+        report.dated_heading = true;
+        report.classification = None;
+        report.print_block = false;
+        vec![wrapped, joint, report]
+    }
+
+    /// A line as OCR might read it: 〔〕 as other brackets or lost, 〇 as O or 0, ★ as * or
+    /// lost, spaces between characters, confidence below 1.
+    fn misread_like_ocr(line: &fields::Line, rng: &mut Rng) -> fields::Line {
+        let brackets =
+            [("【", "】"), ("[", "]"), ("(", ")"), ("［", "］"), ("（", "）"), ("「", "」"), ("〔", "")];
+        let (open, close) = *rng.pick(&brackets);
+        let mut text = line.text.replace('〔', open).replace('〕', close);
+        let zero = *rng.pick(&["O", "0", "○", "〇"]);
+        text = text.replace('〇', zero);
+        let star = *rng.pick(&["*", "", "★"]);
+        text = text.replace('★', star);
+        if rng.chance(15) {
+            let mut spaced = String::new();
+            for c in text.chars() {
+                spaced.push(c);
+                spaced.push(' ');
+            }
+            text = spaced.trim_end().to_owned();
+        }
+        fields::Line { text, page: line.page, confidence: rng.float(0.7, 0.99) }
     }
 
     #[test]

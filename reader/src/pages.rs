@@ -61,8 +61,14 @@ const A4_LONG_INCHES: f32 = 11.69;
 /// density (cameras write 72 dpi) and is ignored.
 const MAX_PLAUSIBLE_LONG_INCHES: f32 = 17.0;
 
-/// The pages of a picture file (JPEG, PNG, BMP, TIFF with every page).
+/// The pages of a picture file (JPEG, PNG, BMP, TIFF with every page). A panic in a decoder on
+/// hostile bytes becomes an error for this file.
 pub fn picture_pages(bytes: &[u8], budget: &Budget) -> Result<Vec<PageImage>, ReadError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decode_pictures(bytes, budget)))
+        .unwrap_or_else(|_| Err(ReadError::Damaged("the picture decoder failed on this file".into())))
+}
+
+fn decode_pictures(bytes: &[u8], budget: &Budget) -> Result<Vec<PageImage>, ReadError> {
     let format = image::guess_format(bytes).map_err(|_| ReadError::Unsupported)?;
     match format {
         ImageFormat::Tiff => tiff_file::tiff_pages(bytes, budget),
