@@ -12,6 +12,7 @@ mod https;
 mod instances;
 mod load;
 mod migrate;
+mod reading;
 mod resumable;
 mod s3;
 mod worker;

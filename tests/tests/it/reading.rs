@@ -53,7 +53,7 @@ async fn bundle(client: &Client, base: &str, office: &str) -> (String, Vec<Strin
     let bytes =
         client.get(format!("{base}/api/v1/bundles/{name}")).bearer_auth(office).send().await.unwrap().bytes().await.unwrap();
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
-    let names: Vec<String> = zip.file_names().map(str::to_string).collect();
+    let names: Vec<String> = zip.file_names().filter_map(Result::ok).map(|n| n.to_string()).collect();
     let toc = names.iter().find(|n| n.ends_with("00 目录.html")).unwrap().clone();
     let mut html = String::new();
     zip.by_name(&toc).unwrap().read_to_string(&mut html).unwrap();
