@@ -1,3 +1,5 @@
+//! Why a file could not be read: the one error type of the reader.
+
 use thiserror::Error;
 
 /// Why a file could not be read. Shown to the office as 「无法读取文字（原因）」.

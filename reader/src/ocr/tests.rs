@@ -1,3 +1,6 @@
+//! OCR of a rendered test notice: reading order, turned lines, blank and odd pages, the red
+//! channel; a time and memory probe.
+
 use std::sync::OnceLock;
 use std::time::Instant;
 
