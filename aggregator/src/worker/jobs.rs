@@ -13,6 +13,12 @@ use super::Network;
 pub enum Job {
     /// Checks of the worker itself (limits, crashes, the network), for the tests.
     Probe(super::Probe),
+    /// A picture's first page as a PNG preview (`pictures::preview`).
+    Preview(crate::pictures::PreviewJob),
+    /// An Office file turned into a PDF by LibreOffice (`print::convert`).
+    Convert(crate::print::ConvertJob),
+    /// A printed volume drawn (`print::render`).
+    PrintVolume(crate::print::VolumeJob),
 }
 
 /// What a job may know of where it runs.
@@ -29,5 +35,8 @@ pub fn dispatch(job: Job, context: &Context) -> Result<serde_json::Value, String
     }
     match job {
         Job::Probe(probe) => answer(probe.run(context)),
+        Job::Preview(job) => answer(crate::pictures::preview(&job)),
+        Job::Convert(job) => answer(crate::print::convert(&job, context)),
+        Job::PrintVolume(job) => answer(crate::print::render(&job)),
     }
 }
