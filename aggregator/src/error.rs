@@ -40,7 +40,10 @@ pub enum AppError {
     HashMismatch { expected: String, actual: String },
     #[error("{0}")]
     Unprocessable(String),
-    #[error(transparent)]
+    /// Past what one department or token may hold open (uploads, event streams).
+    #[error("{0}")]
+    TooManyRequests(String),
+    #[error("{}", db_message(.0))]
     Db(#[from] DbError),
     #[error("{}", storage_message(.0))]
     Io(#[from] std::io::Error),
@@ -51,12 +54,20 @@ pub enum AppError {
     Config(String),
 }
 
+/// The message of a full disk, as the clerks and the office read it (the agent shows it).
+pub const STORAGE_FULL: &str = "服务器磁盘已满：请协调办公室清理服务器空间，上传程序会自动重试，无需重新放入文件（the server's disk is full）";
+
+/// A database failure as people read it: a full disk in Chinese, anything else as it is.
+fn db_message(e: &DbError) -> String {
+    if e.is_full() { STORAGE_FULL.into() } else { e.to_string() }
+}
+
 /// The disk-full hint is for a full disk only; anything else is said as it is.
 fn storage_message(e: &std::io::Error) -> String {
     if e.kind() == std::io::ErrorKind::StorageFull {
-        "the server's disk is full: the office must free space; agents retry by themselves".into()
+        STORAGE_FULL.into()
     } else {
-        format!("storage: {e}")
+        format!("服务器存储出错，请把这句话转给系统管理员（storage: {e}）")
     }
 }
 
@@ -89,6 +100,7 @@ impl AppError {
             AppError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             AppError::HashMismatch { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "hash_mismatch"),
             AppError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
+            AppError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many"),
             e if e.is_storage_full() => (StatusCode::INSUFFICIENT_STORAGE, "storage_full"),
             AppError::Db(_) | AppError::Io(_) | AppError::Internal(_) | AppError::Config(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal")

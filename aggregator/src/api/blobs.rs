@@ -52,7 +52,9 @@ async fn head_blob(
     };
     match found {
         Some(_) => Ok(StatusCode::OK),
-        None => Err(AppError::NotFound("no blob with that hash: upload it with PUT".into())),
+        None => Err(AppError::NotFound(
+            "服务器没有这个文件内容，将重新上传（no blob with that hash: upload it with PUT）".into(),
+        )),
     }
 }
 

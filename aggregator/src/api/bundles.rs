@@ -31,7 +31,7 @@ pub async fn create(
         None | Some("plain") => Layout::Plain,
         Some("bagit") => Layout::BagIt,
         Some(other) => {
-            return Err(AppError::BadRequest(format!("layout must be plain or bagit, not {other:?}")));
+            return Err(AppError::BadRequest(format!("材料包格式应为 plain 或 bagit，而不是 {other:?}")));
         }
     };
     let built = state.bundles.build(&state, "api", layout, |_, _| {}).await?;

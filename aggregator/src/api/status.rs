@@ -17,8 +17,8 @@ use yingjian_shared::{Catalogue, Event, Status};
 use crate::auth::Caller;
 use crate::dashboard::wording::audit_line;
 use crate::db::Db;
-use crate::error::AppResult;
-use crate::state::AppState;
+use crate::error::{AppError, AppResult};
+use crate::state::{AppState, StreamSlot};
 
 /// The catalogue with the deadlines in force (the configuration may move them).
 pub async fn catalogue(State(state): State<AppState>, _caller: Caller) -> Json<Catalogue> {
@@ -42,8 +42,21 @@ const RECHECK_IDLE: Duration = Duration::from_secs(15);
 pub async fn events(
     State(state): State<AppState>,
     caller: Caller,
-) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
-    let open = Open { rx: state.events.subscribe(), caller, db: state.db.clone(), checked: Instant::now() };
+) -> AppResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
+    // Each stream holds a connection: a token may not hold them all.
+    let slot = state.open_stream(caller.token_id).ok_or_else(|| {
+        AppError::TooManyRequests(format!(
+            "这个令牌打开的实时更新已有 {} 个，请关闭多余的页面后再试（too many event streams for this token）",
+            state.config.max_event_streams
+        ))
+    })?;
+    let open = Open {
+        rx: state.events.subscribe(),
+        caller,
+        db: state.db.clone(),
+        checked: Instant::now(),
+        _slot: slot,
+    };
     let stream = futures_util::stream::unfold(open, |mut open| async move {
         loop {
             let next = tokio::time::timeout(RECHECK_IDLE, open.rx.recv()).await;
@@ -67,7 +80,7 @@ pub async fn events(
         }
     });
     let stream = stream.take_until(state.shutdown.clone().cancelled_owned());
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(RECHECK_IDLE))
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(RECHECK_IDLE)))
 }
 
 /// An open event stream.
@@ -76,6 +89,8 @@ struct Open {
     caller: Caller,
     db: Db,
     checked: Instant,
+    /// Held while the stream is open.
+    _slot: StreamSlot,
 }
 
 impl Open {

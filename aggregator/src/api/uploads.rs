@@ -21,7 +21,7 @@ use super::blobs::{CHUNKS_IN_FLIGHT, file_blob, receive_into};
 use crate::auth::Caller;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::uploads::{Busy, Upload, UploadInfo};
+use crate::uploads::{Busy, Quota, Upload, UploadInfo};
 
 const TUS_VERSION: &str = "1.0.0";
 const TUS_EXTENSIONS: &str = "creation,termination,expiration";
@@ -61,17 +61,15 @@ fn check_version(headers: &HeaderMap) -> AppResult<()> {
     match headers.get(&TUS_RESUMABLE) {
         Some(v) if v == TUS_VERSION => Ok(()),
         _ => Err(AppError::PreconditionFailed(format!(
-            "send Tus-Resumable: {TUS_VERSION} (the tus version spoken here)"
+            "请求须带 Tus-Resumable: {TUS_VERSION}（send Tus-Resumable: {TUS_VERSION}, the tus version spoken here）"
         ))),
     }
 }
 
 fn number(headers: &HeaderMap, name: &HeaderName) -> AppResult<u64> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| AppError::BadRequest(format!("send {name} as a whole number of bytes")))
+    headers.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok()).ok_or_else(|| {
+        AppError::BadRequest(format!("请求头 {name} 应为字节数（send {name} as a whole number of bytes）"))
+    })
 }
 
 fn http_date(at: Timestamp) -> HeaderValue {
@@ -83,7 +81,9 @@ fn http_date(at: Timestamp) -> HeaderValue {
 /// `Upload-Metadata`: comma-separated `key base64(value)` pairs; `sha256` and `filename` are read.
 fn metadata(headers: &HeaderMap) -> AppResult<(Option<Sha256Hex>, Option<String>)> {
     let Some(raw) = headers.get("upload-metadata") else { return Ok((None, None)) };
-    let raw = raw.to_str().map_err(|_| AppError::BadRequest("Upload-Metadata is not ASCII".into()))?;
+    let raw = raw.to_str().map_err(|_| {
+        AppError::BadRequest("Upload-Metadata 含有非 ASCII 字符（Upload-Metadata is not ASCII）".into())
+    })?;
     let (mut sha256, mut name) = (None, None);
     for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once(' ').unwrap_or((pair, ""));
@@ -92,14 +92,14 @@ fn metadata(headers: &HeaderMap) -> AppResult<(Option<Sha256Hex>, Option<String>
             .ok()
             .and_then(|v| String::from_utf8(v).ok())
             .ok_or_else(|| {
-                AppError::BadRequest(format!("Upload-Metadata {key}: the value is not base64 of UTF-8 text"))
+                AppError::BadRequest(format!("Upload-Metadata {key} 的值不是 UTF-8 文本的 base64（the value is not base64 of UTF-8 text）"))
             })?;
         match key {
             "sha256" => {
-                sha256 = Some(
-                    Sha256Hex::parse(&value)
-                        .map_err(|e| AppError::BadRequest(format!("Upload-Metadata sha256: {e}")))?,
-                );
+                sha256 =
+                    Some(Sha256Hex::parse(&value).map_err(|e| {
+                        AppError::BadRequest(format!("Upload-Metadata 中的 sha256 无效（{e}）"))
+                    })?);
             }
             "filename" => name = Some(limits::truncate(&value, limits::NAME_CHARS)),
             _ => {}
@@ -127,8 +127,23 @@ async fn create(State(state): State<AppState>, caller: Caller, headers: HeaderMa
         created: Timestamp::now(),
     };
     let uploads = state.uploads.clone();
-    let id =
-        tokio::task::spawn_blocking(move || uploads.create(&info)).await.map_err(AppError::internal)??;
+    let quota = &state.config.uploads;
+    let (most, promised) = (quota.max_open, quota.max_promised_bytes);
+    let id = tokio::task::spawn_blocking(move || uploads.create_within(&info, most, promised))
+        .await
+        .map_err(AppError::internal)??
+        .map_err(|refused| {
+            AppError::TooManyRequests(match refused {
+                Quota::Uploads(n) => format!(
+                    "本单位未完成的断点续传已有 {n} 个（上限 {most} 个）：请等已开始的上传完成后再传，上传程序会自动重试（too many open uploads）"
+                ),
+                Quota::Bytes(held) => format!(
+                    "本单位未完成的断点续传已占 {} MB（上限 {} MB），再加这个文件会超出：请等已开始的上传完成后再传，上传程序会自动重试（too many bytes promised）",
+                    held >> 20,
+                    promised >> 20
+                ),
+            })
+        })?;
     let expires = Timestamp::now() + jiff::SignedDuration::from_secs(state.config.uploads.expire_secs as i64);
     let mut out = HeaderMap::new();
     out.insert(
@@ -147,7 +162,7 @@ async fn own(state: &AppState, caller: &Caller, id: &str) -> AppResult<Upload> {
     let upload =
         tokio::task::spawn_blocking(move || uploads.get(&id)).await.map_err(AppError::internal)??;
     upload.filter(|u| u.info.department == department).ok_or_else(|| {
-        AppError::NotFound("no such upload (finished, ended or expired): start a new one with POST".into())
+        AppError::NotFound("没有这个上传（已完成、已取消或已过期），将重新开始上传（no such upload: start a new one with POST）".into())
     })
 }
 
@@ -186,7 +201,7 @@ async fn append(
     check_version(&headers)?;
     if headers.get(header::CONTENT_TYPE).is_none_or(|v| v != OFFSET_OCTET_STREAM) {
         return Err(AppError::UnsupportedMediaType(format!(
-            "send the bytes as Content-Type: {OFFSET_OCTET_STREAM}"
+            "内容类型应为 {OFFSET_OCTET_STREAM}（send the bytes as Content-Type: {OFFSET_OCTET_STREAM}）"
         )));
     }
     let at = number(&headers, &UPLOAD_OFFSET)?;
@@ -196,7 +211,7 @@ async fn append(
     let upload = own(&state, &caller, &id).await.unwrap_or(upload);
     if at != upload.offset {
         return Err(AppError::Conflict(format!(
-            "the server holds {} bytes of this upload, not {at}: ask with HEAD and send from there",
+            "服务器已收到这个上传的 {} 字节，而不是 {at} 字节，将从已收到处继续（ask with HEAD and send from there）",
             upload.offset
         )));
     }
@@ -214,7 +229,7 @@ async fn append(
     if let Err(e) = received {
         return Err(match e {
             AppError::TooLarge { .. } => AppError::BadRequest(format!(
-                "more bytes than the upload's length ({}): the rest was not kept",
+                "发送的内容超过上传声明的长度（{} 字节），多出的部分未保存（more bytes than the upload's length）",
                 upload.info.length
             )),
             other => other,
@@ -247,7 +262,9 @@ async fn append(
 /// The upload, for this request alone.
 fn claim(state: &AppState, id: &str) -> AppResult<Busy> {
     state.uploads.claim(id).ok_or_else(|| {
-        AppError::Locked("another request is writing to this upload: try again shortly".into())
+        AppError::Locked(
+            "另一个请求正在写入这个上传，稍后会自动重试（another request is writing to this upload）".into(),
+        )
     })
 }
 

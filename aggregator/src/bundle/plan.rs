@@ -7,8 +7,9 @@ use yingjian_shared::{Catalogue, EvidenceEntry, Facts, Filed, Kind};
 
 use super::names::{MAX_PATH_CHARS, Namer, sanitize, shorten};
 
-/// One evidence file in the bundle, with its 目录 row (DA/T 22-2015's columns).
-#[derive(Debug, Clone, PartialEq)]
+/// One evidence file in the bundle, with its 目录 row (DA/T 22-2015's columns). Serialisable:
+/// the print build hands it to the worker.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PlannedFile {
     /// Path inside the bundle's root folder, `/`-separated.
     pub path: String,

@@ -12,7 +12,9 @@ use super::PageError;
 use super::views::Viewer;
 use crate::auth::Caller;
 use crate::error::AppError;
+use crate::pictures::PreviewJob;
 use crate::state::AppState;
+use crate::worker::{Job, WorkerError};
 
 #[derive(Deserialize)]
 pub struct NameQuery {
@@ -60,11 +62,13 @@ pub async fn download(
 
 /// Neither side of a preview is longer.
 const PREVIEW_SIDE: u32 = 1600;
-const PREVIEW_TIME: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long a preview may take, waiting for a worker included.
+const PREVIEW_TIME: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// `/files/{sha256}/preview.png`: the first page of a picture a browser cannot show (a TIFF
-/// scan), as a PNG at most 1600 pixels on a side, for the item page. Bounded in size, memory
-/// and time; a content cannot change, so the browser may keep it.
+/// scan), as a PNG at most 1600 pixels on a side, for the item page. Decoded by the worker
+/// (as many at once as it has slots), bounded in pixels, memory and time; when the browser
+/// gives up, the worker is killed. A content cannot change, so the browser may keep it.
 pub async fn preview(
     State(state): State<AppState>,
     Viewer(caller): Viewer,
@@ -76,29 +80,31 @@ pub async fn preview(
     if size > crate::blobs::MAX_READ_WHOLE {
         return Err(AppError::UnsupportedMediaType("文件太大，无法预览，请下载后查看。".into()).into());
     }
-    let blobs = state.blobs.clone();
-    let job = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
-        let mut bytes = Vec::with_capacity(size as usize);
-        std::io::Read::read_to_end(
-            &mut blobs.open_blob(sha.as_str()).map_err(|e| e.to_string())?,
-            &mut bytes,
-        )
-        .map_err(|e| e.to_string())?;
-        crate::pictures::decode(&bytes)
-            .and_then(|p| crate::pictures::png_at_most(p, PREVIEW_SIDE))
-            .map_err(|e| e.to_string())
-    });
-    let png = match tokio::time::timeout(PREVIEW_TIME, job).await {
-        Ok(Ok(Ok(png))) => png,
-        Ok(Ok(Err(why))) => {
-            tracing::info!(%why, "no preview");
-            return Err(AppError::UnsupportedMediaType("无法预览这个文件，请下载后查看。".into()).into());
+    let dir = state.worker.folder().map_err(AppError::from)?;
+    let at = dir.path().to_path_buf();
+    let input =
+        crate::blobs::blocking(&state.blobs, move |b| crate::worker::blob_input(b, sha.as_str(), &at))
+            .await
+            .map_err(AppError::from)?;
+    let out = dir.path().join("preview.png");
+    let job = Job::Preview(PreviewJob { input, side: PREVIEW_SIDE, out: out.clone() });
+    let ran = tokio::time::timeout(PREVIEW_TIME, state.worker.run_in::<u64>(&dir, &job, PREVIEW_TIME)).await;
+    let made = match ran.unwrap_or(Err(WorkerError::Timeout(PREVIEW_TIME))) {
+        Ok(_) => tokio::fs::read(&out).await.map_err(AppError::from),
+        Err(WorkerError::Timeout(_)) => {
+            Err(AppError::UnsupportedMediaType("预览超时，请下载后查看。".into()))
         }
-        Ok(Err(e)) => return Err(AppError::internal(e).into()),
-        Err(_) => return Err(AppError::UnsupportedMediaType("预览超时，请下载后查看。".into()).into()),
+        Err(e) => {
+            tracing::info!(error = %e, "no preview");
+            Err(AppError::UnsupportedMediaType(format!(
+                "无法预览这个文件（{}），请下载后查看。",
+                e.reason_zh()
+            )))
+        }
     };
+    drop(dir);
     let headers = [(CONTENT_TYPE, "image/png"), (CACHE_CONTROL, "private, max-age=86400")];
-    Ok((headers, png).into_response())
+    Ok((headers, made?).into_response())
 }
 
 /// Whether a browser needs the PNG preview to show this picture.

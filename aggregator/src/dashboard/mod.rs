@@ -4,6 +4,7 @@
 
 mod contacts_form;
 mod files;
+mod partial;
 mod printouts;
 mod reading;
 mod views;
@@ -44,6 +45,8 @@ pub fn router() -> Router<AppState> {
         .route("/notices", get(printouts::notices))
         .route("/items/{code}", get(views::item))
         .route("/audit", get(views::audit))
+        .route("/uploads", get(partial::page))
+        .route("/uploads/remove", axum::routing::post(partial::remove))
         .route("/bundles", get(views::bundles))
         .route("/bundles/build", axum::routing::post(views::build_bundle))
         .route("/bundles/{file}", get(views::report))
@@ -221,8 +224,11 @@ async fn withdraw_submit(
 /// A path no route knows: the API answers in JSON, a page in Chinese.
 pub async fn not_found(uri: axum::http::Uri) -> Response {
     if uri.path().starts_with("/api/") {
-        AppError::NotFound(format!("no endpoint {}: see the API table in docs/api.md", uri.path()))
-            .into_response()
+        AppError::NotFound(format!(
+            "没有这个页面或接口：{}（no endpoint: see the API table in docs/api.md）",
+            uri.path()
+        ))
+        .into_response()
     } else {
         PageError::from(AppError::NotFound("没有这个页面：请从总览或本单位页面进入。".into())).into_response()
     }

@@ -1027,7 +1027,7 @@ pub async fn report(
             ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", report.xlsx, "xlsx")
         }
         "report.html" => return Ok(Html(report.html).into_response()),
-        _ => return Err(AppError::NotFound("no such report".into()).into()),
+        _ => return Err(AppError::NotFound("没有这份报告".into()).into()),
     };
     let name = format!("{}-{}.{ext}", report.title, report.stamp);
     let disposition = format!("attachment; filename*=UTF-8''{}", super::files::percent_encode(&name));

@@ -84,7 +84,11 @@ pub fn notice(n: &Notice, font: &Font) -> Result<Vec<u8>, String> {
         rule.move_to(MARGIN, y + 14.0);
         rule.line_to(WIDTH - MARGIN, y + 14.0);
         if let Some(path) = rule.finish() {
-            surface.set_stroke(Some(Stroke { width: 1.5, paint: rgb::Color::new(RED.0, RED.1, RED.2).into(), ..Stroke::default() }));
+            surface.set_stroke(Some(Stroke {
+                width: 1.5,
+                paint: rgb::Color::new(RED.0, RED.1, RED.2).into(),
+                ..Stroke::default()
+            }));
             surface.draw_path(&path);
             surface.set_stroke(None);
         }

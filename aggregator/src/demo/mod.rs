@@ -122,7 +122,9 @@ pub async fn run(
     let mut dropped = samples::samples();
     // Documents with Chinese text for the reading to find, where a Chinese font is installed
     // (the printed volumes need one too); the plain samples stand in for them otherwise.
-    match crate::print::find_font(state.config.print.font.as_deref()) {
+    let font = crate::print::font::locate(state.config.print.font.as_deref())
+        .and_then(|(path, index)| crate::print::font::load(&path, index).map_err(AppError::internal));
+    match font {
         Ok(font) => {
             for (department, path, notice) in documents::documents() {
                 let bytes = documents::notice(&notice, &font).map_err(AppError::internal)?;
@@ -130,7 +132,9 @@ pub async fn run(
                 dropped.push(samples::Sample { department, path, bytes });
             }
         }
-        Err(e) => tracing::warn!(error = %e, "the demo's documents need a Chinese font; plain samples instead"),
+        Err(e) => {
+            tracing::warn!(error = %e, "the demo's documents need a Chinese font; plain samples instead")
+        }
     }
     for sample in dropped {
         let dept = state.catalogue.department(sample.department).expect("samples name known departments");

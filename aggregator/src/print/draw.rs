@@ -2,7 +2,7 @@
 //! the outline and the page numbers. Text is set in one CJK font; its width is estimated (a
 //! Chinese character is one em, other characters about half).
 
-use std::io::Cursor;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use krilla::configure::{ConfigurationBuilder, PdfVersion};
@@ -82,7 +82,8 @@ enum TocLine<'a> {
     File(&'a PlannedFile, usize, usize),
 }
 
-fn heading(catalogue: &Catalogue, item: &str) -> String {
+/// An item's line in the 目录 and the outline (`08.03 …（…）`).
+pub fn heading(catalogue: &Catalogue, item: &str) -> String {
     match item.parse::<ItemCode>().ok().and_then(|code| catalogue.item(code)) {
         Some(i) => format!("{} {}（{}）", i.code.padded(), i.short_title, i.scoring().label()),
         None => item.to_string(),
@@ -108,21 +109,24 @@ pub fn layout(files: &[&PlannedFile], pages: &[usize]) -> (Vec<usize>, usize) {
     (starts, next - 1)
 }
 
-/// Draws a volume; answers its bytes and its page count. `pages[i]` is what `printed[i]` takes.
+/// Draws a volume; answers its bytes and its page count. `pages[i]` is what `printed[i]` takes;
+/// `headings` are the items' lines (`heading`); `drawing(i)` is told before file `i` is drawn.
 pub fn volume(
     font: &Font,
-    catalogue: &Catalogue,
+    headings: &BTreeMap<String, String>,
     cover: &Cover<'_>,
     files: &[&PlannedFile],
     printed: Vec<Printed>,
     pages: &[usize],
+    drawing: &mut dyn FnMut(usize),
 ) -> Result<(Vec<u8>, usize), String> {
+    let title_of = |item: &str| headings.get(item).cloned().unwrap_or_else(|| item.to_string());
     // The 目录 first, with every file's 起止页: cover, then the 目录's own pages, then the files.
     let (starts, total) = layout(files, pages);
     let mut lines = Vec::new();
     for (i, f) in files.iter().enumerate() {
         if i == 0 || files[i - 1].item != f.item {
-            lines.push(TocLine::Heading(heading(catalogue, &f.item)));
+            lines.push(TocLine::Heading(title_of(&f.item)));
         }
         lines.push(TocLine::File(f, starts[i], starts[i] + pages[i] - 1));
     }
@@ -178,13 +182,14 @@ pub fn volume(
     let mut outline = Outline::new();
     let mut item_node: Option<OutlineNode> = None;
     for (i, (f, p)) in files.iter().zip(printed).enumerate() {
+        drawing(i);
         let first_index = starts[i] - 1;
         let dest = || XyzDestination::new(first_index, Point::from_xy(0.0, 0.0));
         if i == 0 || files[i - 1].item != f.item {
             if let Some(node) = item_node.take() {
                 outline.push_child(node);
             }
-            item_node = Some(OutlineNode::new(heading(catalogue, &f.item), dest()));
+            item_node = Some(OutlineNode::new(title_of(&f.item), dest()));
         }
         if let Some(node) = item_node.as_mut() {
             node.push_child(OutlineNode::new(format!("{} {}", f.reference, f.title), dest()));
@@ -313,74 +318,21 @@ impl Picture {
     }
 }
 
-/// The pictures in a file, ready to place: JPEG (with its EXIF orientation) and PNG as they
-/// are, other formats (BMP, GIF, WebP, every page of a TIFF) decoded and written as PNG, at
-/// most `PICTURE_SIDE` pixels long.
+/// The pictures in a file, ready to place, each validated now rather than when the PDF is
+/// written: a JPEG as it is (with its EXIF orientation; the PDF carries it undecoded), anything
+/// else (PNG, BMP, every page of a TIFF) decoded within the pictures budget and written again
+/// as PNG at most `PICTURE_SIDE` pixels long.
 pub fn pictures(bytes: Vec<u8>) -> Result<Vec<Picture>, String> {
-    match yingjian_shared::sniff(&bytes[..bytes.len().min(16)]) {
-        Some("jpeg") => {
-            let orientation = crate::facts::exif_orientation(&bytes);
-            Ok(vec![Picture::new(Image::from_jpeg(bytes.into(), true)?, orientation)])
-        }
-        Some("png") => Ok(vec![Picture::new(Image::from_png(bytes.into(), true)?, 1)]),
-        Some("tiff") => tiff_pages(&bytes),
-        _ => Ok(vec![as_png(crate::pictures::decode(&bytes).map_err(|e| e.to_string())?, 1)?]),
+    if yingjian_shared::sniff(&bytes[..bytes.len().min(16)]) == Some("jpeg") {
+        let orientation = crate::pictures::exif_orientation(&bytes);
+        return Ok(vec![Picture::new(Image::from_jpeg(bytes.into(), true)?, orientation)]);
     }
-}
-
-fn as_png(picture: image::DynamicImage, orientation: u8) -> Result<Picture, String> {
-    let png = crate::pictures::png_at_most(picture, PICTURE_SIDE).map_err(|e| e.to_string())?;
-    Ok(Picture::new(Image::from_png(Arc::new(png).into(), true)?, orientation))
-}
-
-/// Every page of a TIFF (a scanner's multi-page file), grey or colour, 1 or 8 bits.
-fn tiff_pages(bytes: &[u8]) -> Result<Vec<Picture>, String> {
-    use tiff::ColorType;
-    use tiff::decoder::{Decoder, DecodingResult};
-    use tiff::tags::Tag;
-    let mut decoder = Decoder::new(Cursor::new(bytes)).map_err(|e| e.to_string())?;
-    let mut out = Vec::new();
-    loop {
-        let thumbnail =
-            decoder.find_tag_unsigned::<u32>(Tag::NewSubfileType).ok().flatten().unwrap_or(0) & 1 == 1;
-        if !thumbnail {
-            let (w, h) = decoder.dimensions().map_err(|e| e.to_string())?;
-            let white_is_zero =
-                decoder.find_tag_unsigned::<u16>(Tag::PhotometricInterpretation).ok().flatten() == Some(0);
-            let color = decoder.colortype().map_err(|e| e.to_string())?;
-            let DecodingResult::U8(data) = decoder.read_image().map_err(|e| e.to_string())? else {
-                return Err("16-bit TIFF".into());
-            };
-            let picture = match color {
-                ColorType::Gray(8) => {
-                    let data = if white_is_zero { data.iter().map(|v| 255 - v).collect() } else { data };
-                    image::GrayImage::from_raw(w, h, data).map(image::DynamicImage::ImageLuma8)
-                }
-                ColorType::Gray(1) => {
-                    let row = w.div_ceil(8) as usize;
-                    let mut grey = Vec::with_capacity((w * h) as usize);
-                    for y in 0..h as usize {
-                        for x in 0..w as usize {
-                            let bit = data.get(y * row + x / 8).is_some_and(|b| b & (0x80 >> (x % 8)) != 0);
-                            grey.push(if bit == white_is_zero { 0 } else { 255 });
-                        }
-                    }
-                    image::GrayImage::from_raw(w, h, grey).map(image::DynamicImage::ImageLuma8)
-                }
-                ColorType::RGB(8) => {
-                    image::RgbImage::from_raw(w, h, data).map(image::DynamicImage::ImageRgb8)
-                }
-                ColorType::RGBA(8) => {
-                    image::RgbaImage::from_raw(w, h, data).map(image::DynamicImage::ImageRgba8)
-                }
-                other => return Err(format!("TIFF colour type {other:?}")),
-            };
-            let orientation = decoder.find_tag_unsigned::<u8>(Tag::Orientation).ok().flatten().unwrap_or(1);
-            out.push(as_png(picture.ok_or("a TIFF page of the wrong length")?, orientation)?);
-        }
-        if !decoder.more_images() {
-            return Ok(out);
-        }
-        decoder.next_image().map_err(|e| e.to_string())?;
-    }
+    crate::pictures::pages(&bytes, PICTURE_SIDE)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|page| {
+            let png = crate::pictures::png_at_most(page.picture, PICTURE_SIDE).map_err(|e| e.to_string())?;
+            Ok(Picture::new(Image::from_png(Arc::new(png).into(), true)?, page.orientation))
+        })
+        .collect()
 }

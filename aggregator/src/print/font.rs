@@ -2,7 +2,7 @@
 //! system's (Debian's and Fedora's Noto Sans CJK SC, Windows' SimSun or Microsoft YaHei). Only
 //! the glyphs used are embedded (krilla subsets it).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::{AppError, AppResult};
 
@@ -16,8 +16,10 @@ const SYSTEM_FONTS: [(&str, u32); 6] = [
     ("C:\\Windows\\Fonts\\msyh.ttc", 0),
 ];
 
-/// `configured` is `path` or `path#index` (the face in a `.ttc` collection).
-pub fn find_font(configured: Option<&str>) -> AppResult<krilla::text::Font> {
+/// The font file and face to print with: `configured` is `path` or `path#index` (the face in a
+/// `.ttc` collection). Checked here, in the server, so that a wrong setting is said at once; the
+/// worker loads it again (`load`).
+pub fn locate(configured: Option<&str>) -> AppResult<(PathBuf, u32)> {
     let candidates: Vec<(String, u32)> = match configured.map(str::trim).filter(|c| !c.is_empty()) {
         Some(c) => {
             let (path, index) =
@@ -31,8 +33,8 @@ pub fn find_font(configured: Option<&str>) -> AppResult<krilla::text::Font> {
             continue;
         }
         let data = std::fs::read(path)?;
-        if let Some(font) = krilla::text::Font::new(data.into(), *index) {
-            return Ok(font);
+        if krilla::text::Font::new(data.into(), *index).is_some() {
+            return Ok((PathBuf::from(path), *index));
         }
     }
     Err(AppError::Config(match configured {
@@ -43,4 +45,10 @@ pub fn find_font(configured: Option<&str>) -> AppResult<krilla::text::Font> {
                 .to_string()
         }
     }))
+}
+
+/// The face `index` of the font file at `path` (in the worker).
+pub fn load(path: &Path, index: u32) -> Result<krilla::text::Font, String> {
+    let data = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    krilla::text::Font::new(data.into(), index).ok_or_else(|| format!("{} is not a font", path.display()))
 }

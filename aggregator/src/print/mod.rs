@@ -6,30 +6,36 @@
 
 mod draw;
 mod flatten;
-mod font;
+pub(crate) mod font;
 mod office;
+mod render;
 mod shelf;
 
-use std::collections::HashMap;
-use std::fs;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use yingjian_shared::{Catalogue, ItemCode, sniff};
 
-use crate::blobs::{BlobStore, MAX_READ_WHOLE};
+use crate::blobs::MAX_READ_WHOLE;
 use crate::bundle::PlannedFile;
+use crate::db::AuditEntry;
 use crate::error::{AppError, AppResult};
 use crate::facts::Facts;
 use crate::state::AppState;
+use crate::worker::{Job, JobDir, Worker, WorkerError, blob_input};
 
-pub(crate) use font::find_font;
+pub use office::{ConvertJob, convert};
+pub use render::{Input, VolumeDone, VolumeJob, render};
 pub use shelf::{PRINTED, Printouts};
 
 /// A volume's input is read into memory for the PDF writer, which holds what it embeds until the
 /// volume is written: past this much, an area goes on in a second volume (（续）).
 const MAX_VOLUME_INPUT: u64 = 128 << 20;
+/// A volume's worker holds its input and the PDF it makes: twice a job's usual memory.
+const VOLUME_MEMORY_FACTOR: u64 = 2;
 
 /// One printable PDF.
 pub struct Volume<'a> {
@@ -116,105 +122,209 @@ fn area_of(catalogue: &Catalogue, code: ItemCode) -> Option<(u8, String)> {
         .map(|a| (a.code, a.name.clone()))
 }
 
-/// Reads what a file will print as (blocking).
-fn load(blobs: &dyn BlobStore, office: Option<&office::Converter>, f: &PlannedFile) -> Printed {
-    let name = f.path.rsplit('/').next().unwrap_or(&f.path);
-    if f.size > MAX_READ_WHOLE {
-        return Printed::Placeholder(format!(
-            "《{name}》较大（超过 64 MB），未合并打印，请查阅电子版材料包。"
-        ));
-    }
-    let unread = || Printed::Placeholder(format!("《{name}》读取失败，请查阅电子版材料包。"));
-    let Ok(mut reader) = blobs.open_blob(&f.sha256) else { return unread() };
-    // What the first bytes say decides whether the rest is read at all.
-    let mut bytes = Vec::with_capacity(f.size as usize);
-    if (&mut reader).take(16).read_to_end(&mut bytes).is_err() {
-        return unread();
-    }
-    let kind = sniff(&bytes);
-    let wanted = matches!(kind, Some("pdf" | "jpeg" | "png" | "bmp" | "tiff" | "gif" | "webp"))
-        || (office.is_some() && office::is_convertible(name));
-    if wanted && reader.read_to_end(&mut bytes).is_err() {
-        return unread();
-    }
-    let damaged = || {
-        Printed::Placeholder(format!(
-            "《{name}》是损坏或加密的 PDF 文件，无法合并打印，请查阅电子版材料包中的原件。"
-        ))
-    };
-    match kind {
-        Some("pdf") => pdf(bytes).unwrap_or_else(damaged),
-        Some("jpeg" | "png" | "bmp" | "tiff" | "gif" | "webp") => match draw::pictures(bytes) {
-            Ok(pictures) if !pictures.is_empty() => Printed::Pictures(pictures),
-            _ => Printed::Placeholder(format!("《{name}》图片无法解码，请查阅电子版材料包。")),
-        },
-        _ => match office.filter(|_| office::is_convertible(name)) {
-            Some(converter) => match converter.convert(name, &bytes) {
-                Ok(as_pdf) => pdf(as_pdf).unwrap_or_else(|| {
-                    Printed::Placeholder(format!("《{name}》转换为 PDF 后无法读取，原件见电子版材料包。"))
-                }),
-                Err(why) => {
-                    tracing::warn!(%why, file = %f.path, "an Office file did not convert");
-                    Printed::Placeholder(format!("《{name}》未能转换为可打印的页面，原件见电子版材料包。"))
-                }
-            },
-            None => Printed::Placeholder(format!(
-                "《{name}》为 Word、Excel、WPS、OFD 或视频等格式，此处不能直接打印，原件见电子版材料包。"
-            )),
-        },
-    }
-}
-
-/// A PDF that reads and has pages.
-fn pdf(bytes: Vec<u8>) -> Option<Printed> {
-    let pdf = krilla::pdf::Pdf::new(flatten::annotations_into_pages(bytes)).ok()?;
-    let pages = pdf.pages().len();
-    (pages > 0).then(|| Printed::Pdf(Arc::new(pdf), pages))
-}
-
-/// Builds the printable PDFs of the current state into `out_dir`.
+/// Builds the printable PDFs of the current state into `out_dir`. Every file is read and every
+/// volume drawn by the worker; a file that makes the worker crash, exceed a limit or time out
+/// costs that file alone: it gets a placeholder page 「无法读取（原因）」 naming it, an audit
+/// entry, and the volume is drawn again without it.
 pub async fn build(state: &AppState, out_dir: &Path) -> AppResult<PrintReport> {
     let crate::bundle::Planned { files, facts, local, .. } = crate::bundle::planned(state).await?;
     let as_of = local.strftime("%Y年%-m月%-d日").to_string();
-    let font = font::find_font(state.config.print.font.as_deref())?;
-    let office = office::Converter::find(
-        state.config.print.soffice.as_deref(),
-        std::time::Duration::from_secs(state.config.print.office_timeout_secs.max(1)),
-    );
+    let font = font::locate(state.config.print.font.as_deref())?;
+    let soffice = office::find(state.config.print.soffice.as_deref());
+    let office_timeout = Duration::from_secs(state.config.print.office_timeout_secs.max(1));
     let catalogue = state.catalogue.clone();
     let heading = format!("{}{}", state.config.city, catalogue.name);
-    let blobs = state.blobs.clone();
-    let out_dir = out_dir.to_path_buf();
-    let job = tokio::task::spawn_blocking(move || -> AppResult<(PrintReport, Vec<(String, u32)>)> {
-        fs::create_dir_all(&out_dir)?;
-        let mut report = PrintReport::default();
-        let mut printed_pages = Vec::new();
-        for volume in volumes(&catalogue, &files, &facts) {
-            // All of a volume is read before it is drawn (its 目录 needs every page count); the
-            // split at MAX_VOLUME_INPUT bounds what that holds.
-            let printed: Vec<Printed> =
-                volume.files.iter().map(|f| load(&*blobs, office.as_ref(), f)).collect();
-            for (f, p) in volume.files.iter().zip(&printed) {
-                if let Printed::Placeholder(why) = p {
-                    report.problems.push(format!("{} {}：{why}", f.reference, f.path));
-                }
-            }
-            let pages: Vec<usize> = printed.iter().map(Printed::pages).collect();
-            printed_pages.extend(volume.files.iter().zip(&pages).map(|(f, p)| (f.sha256.clone(), *p as u32)));
-            let cover = draw::Cover { heading: &heading, volume: &volume.title, as_of: &as_of };
-            let (bytes, total) = draw::volume(&font, &catalogue, &cover, &volume.files, printed, &pages)
-                .map_err(|e| AppError::internal(format!("{}: {e}", volume.file_name)))?;
-            let target = out_dir.join(&volume.file_name);
-            crate::durable::write(&target, &bytes)?;
-            report.written.push((target, total));
+    let out = out_dir.to_path_buf();
+    tokio::task::spawn_blocking(move || std::fs::create_dir_all(&out))
+        .await
+        .map_err(AppError::internal)??;
+    let mut report = PrintReport::default();
+    let mut printed_pages = Vec::new();
+    for volume in volumes(&catalogue, &files, &facts) {
+        let dir = state.worker.folder()?;
+        let mut inputs = Vec::with_capacity(volume.files.len());
+        for f in &volume.files {
+            inputs.push(input(state, &dir, f, soffice.as_deref(), office_timeout).await?);
         }
-        crate::durable::sync_folder(&out_dir)?;
-        Ok((report, printed_pages))
-    });
-    let (report, printed_pages) = job.await.map_err(AppError::internal)??;
+        let job = VolumeJob {
+            font: font.clone(),
+            heading: heading.clone(),
+            title: volume.title.clone(),
+            as_of: as_of.clone(),
+            headings: volume
+                .files
+                .iter()
+                .map(|f| (f.item.clone(), draw::heading(&catalogue, &f.item)))
+                .collect::<BTreeMap<_, _>>(),
+            files: volume.files.iter().map(|f| (*f).clone()).collect(),
+            inputs,
+            target: out_dir.join(&volume.file_name),
+            progress: dir.path().join("progress"),
+        };
+        let done = draw_volume(state, &dir, job).await.map_err(|e| match e {
+            AppError::Internal(why) => AppError::Internal(format!("{}: {why}", volume.file_name)),
+            other => other,
+        })?;
+        for (f, why) in volume.files.iter().zip(&done.placeholders) {
+            if let Some(why) = why {
+                report.problems.push(format!("{} {}：{why}", f.reference, f.path));
+            }
+        }
+        printed_pages
+            .extend(volume.files.iter().zip(&done.pages).map(|(f, p)| (f.sha256.clone(), *p as u32)));
+        report.written.push((out_dir.join(&volume.file_name), done.total));
+    }
+    let out = out_dir.to_path_buf();
+    tokio::task::spawn_blocking(move || crate::durable::sync_folder(&out))
+        .await
+        .map_err(AppError::internal)??;
     // So that the electronic 目录 gives the same 起止页 as the paper.
     state.db.set_printed_pages(printed_pages).await?;
     Ok(report)
+}
+
+/// What the worker reads a file of a volume from: the stored file (staged into `dir` when the
+/// store is not a local folder), the PDF LibreOffice made of it, or a placeholder's text.
+async fn input(
+    state: &AppState,
+    dir: &JobDir,
+    f: &PlannedFile,
+    soffice: Option<&Path>,
+    office_timeout: Duration,
+) -> AppResult<Input> {
+    let name = f.path.rsplit('/').next().unwrap_or(&f.path).to_string();
+    if f.size > MAX_READ_WHOLE {
+        return Ok(Input::Placeholder(format!(
+            "《{name}》较大（超过 64 MB），未合并打印，请查阅电子版材料包。"
+        )));
+    }
+    let sha = f.sha256.clone();
+    let head = crate::blobs::blocking(&state.blobs, move |b| {
+        let mut head = Vec::with_capacity(16);
+        b.open_blob(&sha)?.take(16).read_to_end(&mut head)?;
+        Ok(head)
+    })
+    .await;
+    let Ok(head) = head else {
+        return Ok(Input::Placeholder(format!("《{name}》读取失败，请查阅电子版材料包。")));
+    };
+    let printable = matches!(sniff(&head), Some("pdf" | "jpeg" | "png" | "bmp" | "tiff" | "gif" | "webp"));
+    let convertible = soffice.is_some() && office::is_convertible(&name);
+    if !printable && !convertible {
+        return Ok(Input::Placeholder(format!(
+            "《{name}》为 Word、Excel、WPS、OFD 或视频等格式，此处不能直接打印，原件见电子版材料包。"
+        )));
+    }
+    let (sha, at) = (f.sha256.clone(), dir.path().to_path_buf());
+    let staged = crate::blobs::blocking(&state.blobs, move |b| blob_input(b, &sha, &at)).await;
+    let Ok(path) = staged else {
+        return Ok(Input::Placeholder(format!("《{name}》读取失败，请查阅电子版材料包。")));
+    };
+    // Not printable as it is: convertible, so LibreOffice is there.
+    let Some(soffice) = soffice.filter(|_| !printable) else { return Ok(Input::File(path)) };
+    let out = dir.path().join(format!("office-{}.pdf", f.number));
+    let job = Job::Convert(ConvertJob {
+        soffice: soffice.to_path_buf(),
+        input: path,
+        name: name.clone(),
+        out: out.clone(),
+    });
+    match state.worker.run::<u64>(&job, office_timeout).await {
+        Ok(_) => Ok(Input::Converted(out)),
+        Err(e) => {
+            tracing::warn!(error = %e, file = %f.path, "an Office file did not convert");
+            if !matches!(e, WorkerError::Refused(_)) {
+                unreadable(state, f, &e).await;
+            }
+            let why = e.reason_zh();
+            Ok(Input::Placeholder(format!("《{name}》未能转换为可打印的页面（{why}），原件见电子版材料包。")))
+        }
+    }
+}
+
+/// Draws a volume in the worker. When the worker fails, the file it was at (its progress file
+/// says), or else each file the worker fails on alone, is given a placeholder and the volume is
+/// drawn again; a volume that fails with every file a placeholder fails the build by its name.
+async fn draw_volume(state: &AppState, dir: &JobDir, mut job: VolumeJob) -> AppResult<VolumeDone> {
+    let worker = &state.worker;
+    let limits = crate::worker::Limits {
+        memory: worker.limits().memory.saturating_mul(VOLUME_MEMORY_FACTOR),
+        ..worker.limits()
+    };
+    for _ in 0..=job.files.len() {
+        let _ = std::fs::remove_file(&job.progress);
+        let failure = match worker
+            .run_limited::<VolumeDone>(dir, &Job::PrintVolume(job.clone()), worker.timeout(), limits)
+            .await
+        {
+            Ok(done) => return Ok(done),
+            Err(e) => e,
+        };
+        tracing::warn!(error = %failure, target = %job.target.display(), "a volume's worker failed");
+        let said = failure.to_string();
+        // Where it stopped is a good guess, not proof (the PDF writer does some of a file's work
+        // later): the file is tried alone before it is blamed, and every file when it passes.
+        let guess = render::progress_of(&job.progress)
+            .filter(|i| matches!(job.inputs.get(*i), Some(Input::File(_) | Input::Converted(_))));
+        let culprits: Vec<(usize, WorkerError)> = match guess {
+            Some(i) => match alone(worker, dir, &job, limits, Some(i)).await.pop() {
+                Some(blamed) => vec![blamed],
+                None => alone(worker, dir, &job, limits, None).await,
+            },
+            None => alone(worker, dir, &job, limits, None).await,
+        };
+        if culprits.is_empty() {
+            return Err(AppError::Internal(format!("the worker failed ({said})")));
+        }
+        for (i, e) in culprits {
+            let f = &job.files[i];
+            let name = f.path.rsplit('/').next().unwrap_or(&f.path);
+            unreadable(state, f, &e).await;
+            job.inputs[i] =
+                Input::Placeholder(format!("《{name}》无法读取（{}），请查阅电子版材料包。", e.reason_zh()));
+        }
+    }
+    Err(AppError::Internal("the worker failed on every file".into()))
+}
+
+/// The files of a volume (or only file `only`) the worker fails on when each is drawn alone.
+async fn alone(
+    worker: &Worker,
+    dir: &JobDir,
+    job: &VolumeJob,
+    limits: crate::worker::Limits,
+    only: Option<usize>,
+) -> Vec<(usize, WorkerError)> {
+    let mut out = Vec::new();
+    for (i, input) in job.inputs.iter().enumerate() {
+        if matches!(input, Input::Placeholder(_)) || only.is_some_and(|o| o != i) {
+            continue;
+        }
+        let single = VolumeJob {
+            files: vec![job.files[i].clone()],
+            inputs: vec![input.clone()],
+            target: dir.path().join("alone.pdf"),
+            progress: dir.path().join("alone-progress"),
+            ..job.clone()
+        };
+        if let Err(e) =
+            worker.run_limited::<VolumeDone>(dir, &Job::PrintVolume(single), worker.timeout(), limits).await
+        {
+            out.push((i, e));
+        }
+    }
+    out
+}
+
+/// Logs that a file could not be read, and why: the office finds it in the audit log.
+async fn unreadable(state: &AppState, f: &PlannedFile, e: &WorkerError) {
+    let entry = AuditEntry {
+        department: Some(f.department.clone()),
+        ..AuditEntry::by_server("unreadable", format!("{} sha256={} {}", f.path, f.sha256, e.reason_zh()))
+    };
+    if let Err(e) = state.db.log(entry).await {
+        tracing::warn!(error = %e, "cannot log an unreadable file");
+    }
 }
 
 /// Where each file of a plan is in the paper version (`03 质量安全监管 第5–6页`), by 序号, for

@@ -1,80 +1,162 @@
 //! Office files (Word, Excel, PowerPoint, WPS, RTF) turned into PDF pages by LibreOffice when
-//! the server has it (`soffice` on PATH, or `[print] soffice`): one conversion at a time, in a
-//! profile of its own for the build, with a time limit per file. Without it, or when a file
-//! does not convert in time, the file gets a placeholder page as before.
+//! the server has it (`soffice` on PATH, or `[print] soffice`): each conversion is a worker job
+//! (`Job::Convert`) of its own, with a fresh profile in its folder, no network, and the
+//! server's time limit, past which the whole process group (`soffice.bin` too) is killed.
+//! What a document links from outside (a picture at a URL, a file on the server) is taken out
+//! of an OOXML file before LibreOffice sees it. Without LibreOffice, or when a file does not
+//! convert, the file gets a placeholder page.
 
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::worker::Context;
 
 /// Extensions LibreOffice opens that a clerk may file.
 const CONVERTIBLE: [&str; 12] =
     ["doc", "docx", "xls", "xlsx", "ppt", "pptx", "wps", "et", "dps", "rtf", "odt", "ods"];
+/// OOXML, whose external relationships are taken out before conversion.
+const OOXML: [&str; 3] = ["docx", "xlsx", "pptx"];
+/// The most a part of an OOXML file rewritten here may hold (its relationships).
+const MAX_RELS: u64 = 4 << 20;
 
 pub fn is_convertible(name: &str) -> bool {
-    name.rsplit_once('.').is_some_and(|(_, ext)| CONVERTIBLE.contains(&ext.to_ascii_lowercase().as_str()))
+    CONVERTIBLE.contains(&extension(name).as_str())
 }
 
-/// A LibreOffice for one print build.
-pub struct Converter {
-    soffice: PathBuf,
-    timeout: Duration,
-    /// Holds the profile and the files being converted; removed with the build.
-    work: tempfile::TempDir,
+fn extension(name: &str) -> String {
+    name.rsplit_once('.').map(|(_, ext)| ext.to_ascii_lowercase()).unwrap_or_default()
 }
 
-impl Converter {
-    /// LibreOffice as configured (`None`: looked for on PATH; `""`: never used).
-    pub fn find(configured: Option<&str>, timeout: Duration) -> Option<Converter> {
-        let soffice = match configured.map(str::trim) {
-            Some("") => return None,
-            Some(path) => PathBuf::from(path),
-            None => std::env::var_os("PATH").and_then(|paths| {
-                std::env::split_paths(&paths)
-                    .flat_map(|dir| ["soffice", "soffice.exe", "libreoffice"].map(|n| dir.join(n)))
-                    .find(|p| p.is_file())
-            })?,
-        };
-        let work = tempfile::tempdir().ok()?;
-        Some(Converter { soffice, timeout, work })
+/// LibreOffice as configured (`None`: looked for on PATH; `""`: never used).
+pub fn find(configured: Option<&str>) -> Option<PathBuf> {
+    match configured.map(str::trim) {
+        Some("") => None,
+        Some(path) => Some(PathBuf::from(path)),
+        None => std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .flat_map(|dir| ["soffice", "soffice.exe", "libreoffice"].map(|n| dir.join(n)))
+                .find(|p| p.is_file())
+        }),
     }
+}
 
-    /// The PDF LibreOffice makes of `bytes` (a file named `name`), or why there is none.
-    pub fn convert(&self, name: &str, bytes: &[u8]) -> Result<Vec<u8>, String> {
-        let ext = name.rsplit_once('.').map_or("bin", |(_, e)| e);
-        let dir = tempfile::tempdir_in(self.work.path()).map_err(|e| e.to_string())?;
-        let input = dir.path().join(format!("input.{ext}"));
-        std::fs::write(&input, bytes).map_err(|e| e.to_string())?;
-        let profile = url_of(&self.work.path().join("profile"));
-        let mut child = Command::new(&self.soffice)
-            .arg(format!("-env:UserInstallation={profile}"))
-            .args(["--headless", "--norestore", "--convert-to", "pdf", "--outdir"])
-            .arg(dir.path())
-            .arg(&input)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("LibreOffice did not start: {e}"))?;
-        let deadline = Instant::now() + self.timeout;
-        loop {
-            match child.try_wait().map_err(|e| e.to_string())? {
-                Some(_) => break,
-                None if Instant::now() >= deadline => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(format!("LibreOffice did not finish within {} s", self.timeout.as_secs()));
-                }
-                // A child process has no future to await here (a blocking thread): look again soon.
-                None => std::thread::sleep(Duration::from_millis(50)),
-            }
+/// One conversion, in the worker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConvertJob {
+    pub soffice: PathBuf,
+    /// The stored file (or a copy).
+    pub input: PathBuf,
+    /// Its name as filed (for its extension).
+    pub name: String,
+    /// Where the PDF goes.
+    pub out: PathBuf,
+}
+
+/// Converts, answers the PDF's size (in the worker: the job's folder holds the profile and the
+/// copy LibreOffice reads).
+pub fn convert(job: &ConvertJob, context: &Context) -> Result<u64, String> {
+    let ext = extension(&job.name);
+    let ext = if CONVERTIBLE.contains(&ext.as_str()) { ext } else { "bin".into() };
+    let input = context.dir.join(format!("input.{ext}"));
+    if OOXML.contains(&ext.as_str()) {
+        let stripped = strip_external_links(&job.input, &input);
+        if let Err(e) = stripped {
+            tracing::info!(error = %e, "an OOXML file's relationships cannot be read: converted as it is");
+            std::fs::copy(&job.input, &input).map_err(|e| e.to_string())?;
         }
-        std::fs::read(dir.path().join("input.pdf")).map_err(|_| "LibreOffice made no PDF of it".to_string())
+    } else {
+        std::fs::copy(&job.input, &input).map_err(|e| e.to_string())?;
     }
+    let status = Command::new(&job.soffice)
+        .arg(format!("-env:UserInstallation={}", url_of(&context.dir.join("profile"))))
+        .args(["--headless", "--norestore", "--nolockcheck", "--convert-to", "pdf", "--outdir"])
+        .arg(&context.dir)
+        .arg(&input)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map_err(|e| format!("LibreOffice 未能启动（{e}）"))?;
+    let made = context.dir.join("input.pdf");
+    if !made.is_file() {
+        return Err(format!("LibreOffice 未生成 PDF（{status}）"));
+    }
+    std::fs::copy(&made, &job.out).map_err(|e| e.to_string())
+}
+
+/// Copies the OOXML file `from` to `to` without its external relationships other than
+/// hyperlinks: a linked picture or object would make LibreOffice fetch a URL, or read a file
+/// of the server, while it converts.
+fn strip_external_links(from: &Path, to: &Path) -> zip::result::ZipResult<usize> {
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(from)?)?;
+    let mut out = zip::ZipWriter::new(std::fs::File::create(to)?);
+    let external = regex::Regex::new(r#"(?s)<Relationship\b[^>]*TargetMode\s*=\s*["']External["'][^>]*/>"#)
+        .expect("a valid pattern");
+    let mut taken = 0;
+    for i in 0..archive.len() {
+        let entry = archive.by_index(i)?;
+        let name = entry.name()?.to_string();
+        if !Path::new(&name).extension().is_some_and(|e| e.eq_ignore_ascii_case("rels")) {
+            out.raw_copy_file(entry)?;
+            continue;
+        }
+        let mut text = String::new();
+        let read = entry.take(MAX_RELS).read_to_string(&mut text)?;
+        if read as u64 >= MAX_RELS {
+            return Err(zip::result::ZipError::InvalidArchive("relationships too large".into()));
+        }
+        let kept = external.replace_all(&text, |found: &regex::Captures<'_>| {
+            if found[0].contains("/hyperlink\"") || found[0].contains("/hyperlink'") {
+                found[0].to_string()
+            } else {
+                taken += 1;
+                String::new()
+            }
+        });
+        out.start_file(name, zip::write::SimpleFileOptions::default())?;
+        out.write_all(kept.as_bytes())?;
+    }
+    out.finish()?;
+    Ok(taken)
 }
 
 /// A `file://` URL of a local folder, as LibreOffice's `-env:UserInstallation` wants it.
 fn url_of(path: &Path) -> String {
     let text = path.to_string_lossy().replace('\\', "/");
     if text.starts_with('/') { format!("file://{text}") } else { format!("file:///{text}") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn external_pictures_are_taken_out_and_hyperlinks_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let (from, to) = (dir.path().join("a.docx"), dir.path().join("b.docx"));
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&from).unwrap());
+        let options = zip::write::SimpleFileOptions::default();
+        zip.start_file("word/document.xml", options).unwrap();
+        zip.write_all(b"<w:document/>").unwrap();
+        zip.start_file("word/_rels/document.xml.rels", options).unwrap();
+        zip.write_all(
+            br#"<Relationships><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/image" Target="http://127.0.0.1:9/x.png" TargetMode="External"/><Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink" Target="https://example.org/" TargetMode="External"/><Relationship Id="rId3" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/></Relationships>"#,
+        )
+        .unwrap();
+        zip.finish().unwrap();
+        assert_eq!(strip_external_links(&from, &to).unwrap(), 1);
+        let mut archive = zip::ZipArchive::new(std::fs::File::open(&to).unwrap()).unwrap();
+        let mut rels = String::new();
+        archive.by_name("word/_rels/document.xml.rels").unwrap().read_to_string(&mut rels).unwrap();
+        assert!(!rels.contains("127.0.0.1") && rels.contains("example.org") && rels.contains("styles.xml"));
+        let mut doc = String::new();
+        archive.by_name("word/document.xml").unwrap().read_to_string(&mut doc).unwrap();
+        assert_eq!(doc, "<w:document/>");
+        // Not a zip: an error, not a panic.
+        std::fs::write(&from, b"not a zip").unwrap();
+        assert!(strip_external_links(&from, &to).is_err());
+    }
 }

@@ -70,15 +70,24 @@ impl Folder {
 }
 
 impl Shelf for Folder {
-    /// An empty part file and its description, both durable.
+    /// An empty part file and its description, both durable; nothing at all when it fails (a
+    /// full disk).
     fn make(&self, id: &str, info: &UploadInfo) -> io::Result<()> {
-        File::create_new(self.part(id))?.sync_all()?;
         let temp = self.dir.join(format!("{id}.json.new"));
-        let mut file = File::create_new(&temp)?;
-        file.write_all(&serde_json::to_vec(info).map_err(io::Error::other)?)?;
-        file.sync_all()?;
-        fs::rename(&temp, self.meta(id))?;
-        crate::durable::sync_folder(&self.dir)
+        let made = (|| {
+            File::create_new(self.part(id))?.sync_all()?;
+            let mut file = File::create_new(&temp)?;
+            file.write_all(&serde_json::to_vec(info).map_err(io::Error::other)?)?;
+            file.sync_all()?;
+            fs::rename(&temp, self.meta(id))?;
+            crate::durable::sync_folder(&self.dir)
+        })();
+        if made.is_err() {
+            for path in [self.part(id), temp, self.meta(id)] {
+                let _ = fs::remove_file(path);
+            }
+        }
+        made
     }
 
     fn read(&self, id: &str) -> io::Result<Option<Held>> {

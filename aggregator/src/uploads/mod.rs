@@ -79,6 +79,18 @@ pub struct Uploads {
     busy: Arc<Mutex<HashSet<String>>>,
     /// When this instance last looked for expired uploads.
     swept: Mutex<Option<Instant>>,
+    /// Held while a creation checks a department's quota and makes its upload, so that two
+    /// creations of this instance cannot both take the last place.
+    creating: Mutex<()>,
+}
+
+/// Why a department may not start another upload now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quota {
+    /// It holds this many open uploads already.
+    Uploads(usize),
+    /// Its open uploads promise this many bytes already.
+    Bytes(u64),
 }
 
 /// Held while a request writes to an upload; dropping it frees the upload.
@@ -114,7 +126,7 @@ impl Uploads {
     }
 
     fn on(shelf: Box<dyn Shelf>, expire: Duration) -> Uploads {
-        Uploads { shelf, expire, busy: Arc::default(), swept: Mutex::default() }
+        Uploads { shelf, expire, busy: Arc::default(), swept: Mutex::default(), creating: Mutex::default() }
     }
 
     /// Starts an upload: durable before the id is handed out.
@@ -140,6 +152,43 @@ impl Uploads {
         let _claim = self.claim(&id).ok_or_else(|| io::Error::other("upload id taken"))?;
         self.shelf.make(&id, info)?;
         Ok(id)
+    }
+
+    /// Starts an upload unless the department would then hold more than `max_open` uploads or
+    /// promise more than `max_bytes` bytes: a refused creation makes nothing.
+    pub fn create_within(
+        &self,
+        info: &UploadInfo,
+        max_open: usize,
+        max_bytes: u64,
+    ) -> io::Result<Result<String, Quota>> {
+        let _one = self.creating.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let open: Vec<Upload> = self
+            .list()?
+            .into_iter()
+            .map(|(_, u)| u)
+            .filter(|u| u.info.department == info.department)
+            .collect();
+        let promised: u64 = open.iter().map(|u| u.info.length).sum();
+        if open.len() >= max_open {
+            return Ok(Err(Quota::Uploads(open.len())));
+        }
+        if promised.saturating_add(info.length) > max_bytes {
+            return Ok(Err(Quota::Bytes(promised)));
+        }
+        self.create(info).map(Ok)
+    }
+
+    /// Every open upload (expired ones are removed on the way), oldest first.
+    pub fn list(&self) -> io::Result<Vec<(String, Upload)>> {
+        let mut out = Vec::new();
+        for id in self.shelf.ids()? {
+            if let Some(upload) = self.get(&id)? {
+                out.push((id, upload));
+            }
+        }
+        out.sort_by_key(|(_, u)| u.info.created);
+        Ok(out)
     }
 
     /// The upload `id`, if it exists and has not expired (an expired one is removed).

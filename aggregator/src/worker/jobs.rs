@@ -15,6 +15,12 @@ pub enum Job {
     Probe(super::Probe),
     /// A stored file read: text, fields, scan checks (`reading::job`).
     Read(crate::reading::job::ReadJob),
+    /// A picture's first page as a PNG preview (`pictures::preview`).
+    Preview(crate::pictures::PreviewJob),
+    /// An Office file turned into a PDF by LibreOffice (`print::convert`).
+    Convert(crate::print::ConvertJob),
+    /// A printed volume drawn (`print::render`).
+    PrintVolume(crate::print::VolumeJob),
 }
 
 /// What a job may know of where it runs.
@@ -32,5 +38,8 @@ pub fn dispatch(job: Job, context: &Context) -> Result<serde_json::Value, String
     match job {
         Job::Probe(probe) => answer(probe.run(context)),
         Job::Read(job) => answer(job.run()),
+        Job::Preview(job) => answer(crate::pictures::preview(&job)),
+        Job::Convert(job) => answer(crate::print::convert(&job, context)),
+        Job::PrintVolume(job) => answer(crate::print::render(&job)),
     }
 }

@@ -63,7 +63,9 @@ impl WorkerError {
     /// Why, for the office and the clerks (「无法读取（…）」 wraps it).
     pub fn reason_zh(&self) -> String {
         match self {
-            WorkerError::Crashed { detail, .. } if detail.contains("overflowed its stack") => {
+            WorkerError::Crashed { detail, .. }
+                if detail.contains("overflowed its stack") || detail.contains("stack overflow") =>
+            {
                 "文件结构嵌套过深，读取时出错".into()
             }
             WorkerError::Crashed { .. } => "文件已损坏或格式异常，读取时出错".into(),

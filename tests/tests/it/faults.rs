@@ -244,7 +244,7 @@ async fn a_full_disk_gives_clear_errors_and_recovers_when_space_returns() {
     assert_eq!(r.status().as_u16(), 507);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"], "storage_full");
-    assert!(body["message"].as_str().unwrap().contains("free space"), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("服务器磁盘已满"), "{body}");
     assert_eq!(server.state.blobs.temp_files().unwrap(), 0);
 
     // An agent keeps its files waiting, with the server's reason, while the disk is full ...
@@ -258,7 +258,7 @@ async fn a_full_disk_gives_clear_errors_and_recovers_when_space_returns() {
     let state = agent.state.join("agent.sqlite3");
     eventually_within(AFTER_FAULTS, "every file refused for want of space", || async {
         let errors = waiting_errors(&state);
-        (errors.len() == files.len() && errors.iter().all(|e| e.contains("free space"))).then_some(())
+        (errors.len() == files.len() && errors.iter().all(|e| e.contains("磁盘已满"))).then_some(())
     })
     .await;
 

@@ -47,11 +47,25 @@ async fn put(client: &Client, base: &str, path: &str, token: &str, body: Value) 
 
 /// The 目录 (HTML) of a fresh bundle and the names in it.
 async fn bundle(client: &Client, base: &str, office: &str) -> (String, Vec<String>) {
-    let built: Value =
-        client.post(format!("{base}/api/v1/bundles")).bearer_auth(office).send().await.unwrap().json().await.unwrap();
+    let built: Value = client
+        .post(format!("{base}/api/v1/bundles"))
+        .bearer_auth(office)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let name = built["name"].as_str().unwrap();
-    let bytes =
-        client.get(format!("{base}/api/v1/bundles/{name}")).bearer_auth(office).send().await.unwrap().bytes().await.unwrap();
+    let bytes = client
+        .get(format!("{base}/api/v1/bundles/{name}"))
+        .bearer_auth(office)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
     let names: Vec<String> = zip.file_names().filter_map(Result::ok).map(|n| n.to_string()).collect();
     let toc = names.iter().find(|n| n.ends_with("00 目录.html")).unwrap().clone();
@@ -106,7 +120,10 @@ async fn documents_are_read_into_their_fields_the_catalogue_and_search() {
 
     // A phrase only OCR saw is found by the office and by its department, never by another.
     let phrase: String = scanned.paragraphs[0].chars().skip(4).take(6).collect();
-    let url = format!("/api/v1/search?q={}", percent_encoding::utf8_percent_encode(&phrase, percent_encoding::NON_ALPHANUMERIC));
+    let url = format!(
+        "/api/v1/search?q={}",
+        percent_encoding::utf8_percent_encode(&phrase, percent_encoding::NON_ALPHANUMERIC)
+    );
     let hits = server.get(&url, &office).await;
     assert!(hits.as_array().unwrap().iter().any(|h| h["path"] == files[1].0), "{phrase}: {hits}");
     assert!(hits[0]["snippet"].as_str().unwrap().contains(&format!("【{phrase}】")), "{hits}");
@@ -117,11 +134,23 @@ async fn documents_are_read_into_their_fields_the_catalogue_and_search() {
 
     // The office corrects a 题名; the correction is what the list and the 目录 say from then on.
     let corrected = "关于开展2021年质量月活动的通知（更正）";
-    let r = put(&client, &base, "/api/v1/facts", &office,
-        json!({"department": "market", "path": files[0].0, "field": "title", "value": corrected})).await;
+    let r = put(
+        &client,
+        &base,
+        "/api/v1/facts",
+        &office,
+        json!({"department": "market", "path": files[0].0, "field": "title", "value": corrected}),
+    )
+    .await;
     assert_eq!(r, StatusCode::NO_CONTENT);
-    let r = put(&client, &base, "/api/v1/facts", &market,
-        json!({"department": "market", "path": files[0].0, "field": "title", "value": "x"})).await;
+    let r = put(
+        &client,
+        &base,
+        "/api/v1/facts",
+        &market,
+        json!({"department": "market", "path": files[0].0, "field": "title", "value": "x"}),
+    )
+    .await;
     assert_eq!(r, StatusCode::FORBIDDEN, "a department corrects nothing");
     let list = server.get("/api/v1/evidence", &market).await;
     let facts = facts_of(list.as_array().unwrap(), files[0].0);
@@ -160,7 +189,10 @@ async fn a_classified_file_is_held_out_of_the_hand_in_until_the_office_releases_
     assert_eq!(facts_of(&list, plain_path)["classification"], Value::Null);
 
     let status = server.get("/api/v1/status", &office).await;
-    assert_eq!(status["held"], json!([{"department": "market", "path": secret_path, "classification": "秘密★1年"}]));
+    assert_eq!(
+        status["held"],
+        json!([{"department": "market", "path": secret_path, "classification": "秘密★1年"}])
+    );
     let own = server.get("/api/v1/status", &market).await;
     assert_eq!(own["held"].as_array().unwrap().len(), 1, "the department is told too");
     let (_, names) = bundle(&client, &base, &office).await;

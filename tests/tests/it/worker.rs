@@ -13,7 +13,7 @@ fn worker(data: &std::path::Path) -> Worker {
     Worker::new(&settings, data)
 }
 
-const PATIENT: Duration = Duration::from_secs(60);
+const PATIENT: Duration = Duration::from_mins(1);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_is_answered_in_a_folder_of_its_own_without_network() {
@@ -62,7 +62,7 @@ async fn every_limit_costs_the_job_alone() {
     let started = Instant::now();
     let slept = worker.run::<u64>(&Job::Probe(Probe::Sleep(600)), Duration::from_secs(1)).await;
     assert!(matches!(slept, Err(WorkerError::Timeout(_))), "{slept:?}");
-    assert!(started.elapsed() < Duration::from_secs(60));
+    assert!(started.elapsed() < Duration::from_mins(1));
 
     let deep = worker.run::<u64>(&Job::Probe(Probe::Recurse(1_000_000)), PATIENT).await;
     assert!(matches!(&deep, Err(WorkerError::Crashed { signal: Some(_), .. })), "{deep:?}");
@@ -175,11 +175,11 @@ fn zlib_zeros(n: u64) -> Vec<u8> {
     out
 }
 
-fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+fn png_chunk(out: &mut Vec<u8>, kind: [u8; 4], data: &[u8]) {
     out.extend((data.len() as u32).to_be_bytes());
     out.extend(kind);
     out.extend(data);
-    out.extend(crc32(&[kind, data]).to_be_bytes());
+    out.extend(crc32(&[&kind, data]).to_be_bytes());
 }
 
 /// A black RGB PNG of `side`², a few MB whatever its side; with `broken`, pixels that do not
@@ -189,7 +189,7 @@ fn png(side: u32, broken: bool) -> Vec<u8> {
     let mut header = side.to_be_bytes().to_vec();
     header.extend(side.to_be_bytes());
     header.extend([8, 2, 0, 0, 0]);
-    png_chunk(&mut out, b"IHDR", &header);
+    png_chunk(&mut out, *b"IHDR", &header);
     let data = if broken {
         let mut good = zlib_zeros(u64::from(side) * (1 + 3 * u64::from(side)));
         good.truncate(good.len() / 3);
@@ -198,8 +198,8 @@ fn png(side: u32, broken: bool) -> Vec<u8> {
     } else {
         zlib_zeros(u64::from(side) * (1 + 3 * u64::from(side)))
     };
-    png_chunk(&mut out, b"IDAT", &data);
-    png_chunk(&mut out, b"IEND", b"");
+    png_chunk(&mut out, *b"IDAT", &data);
+    png_chunk(&mut out, *b"IEND", b"");
     out
 }
 
@@ -372,17 +372,15 @@ async fn hostile_files_cost_themselves_alone_in_previews_and_print() {
             .unwrap();
         let status = r.status().as_u16();
         let body = r.bytes().await.unwrap();
-        match *name {
-            "05 黑白32000.tif" => {
-                assert_eq!(status, 200, "{name}");
-                let shown = image::load_from_memory(&body).unwrap();
-                assert!(shown.width() <= 1600 && shown.height() <= 1600);
-            }
-            _ => {
-                assert_eq!(status, 415, "{name}: {}", String::from_utf8_lossy(&body));
-                let text = String::from_utf8_lossy(&body);
-                assert!(text.contains("无法预览"), "{name}: {text}");
-            }
+        if *name == "05 黑白32000.tif" {
+            // Shrunk while it was expanded.
+            assert_eq!(status, 200, "{name}");
+            let shown = image::load_from_memory(&body).unwrap();
+            assert!(shown.width() <= 1600 && shown.height() <= 1600);
+        } else {
+            assert_eq!(status, 415, "{name}: {}", String::from_utf8_lossy(&body));
+            let text = String::from_utf8_lossy(&body);
+            assert!(text.contains("无法预览"), "{name}: {text}");
         }
     }
     assert!(server.get("/api/v1/status", &office).await.is_object());
@@ -399,11 +397,26 @@ async fn hostile_files_cost_themselves_alone_in_previews_and_print() {
     for name in ["01 正常文件.pdf", "09 正常文件二.pdf", "05 黑白32000.tif"] {
         assert!(!problems.contains(name), "{name} should print:\n{problems}");
     }
-    assert!(problems.contains("十万页.pdf") && problems.contains("页数过多"), "{problems}");
-    let (volume, pages) = &report.written[0];
-    assert!(volume.exists());
-    // Cover, 目录, and at least a page for each file.
-    assert!(*pages >= 2 + files.len(), "{pages}");
+    let line = |name: &str| problems.lines().find(|l| l.contains(name)).unwrap_or_default().to_string();
+    assert!(line("十万页.pdf").contains("页数过多"), "{problems}");
+    assert!(line("嵌套.pdf").contains("无法读取（文件结构嵌套过深"), "{problems}");
+    assert!(line("大图20000.png").contains("20000×20000"), "{problems}");
+    // What cost the worker its life is in the audit log, by file.
+    let audit = server.get("/api/v1/audit", &office).await;
+    let unreadable: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "unreadable")
+        .map(|e| e["detail"].as_str().unwrap())
+        .collect();
+    assert_eq!(unreadable.len(), 1, "{unreadable:?}");
+    assert!(unreadable[0].contains("嵌套.pdf"), "{unreadable:?}");
+    // Every volume written: a cover, a 目录, and at least a page for each content (the two
+    // good PDFs are one content, printed once).
+    assert!(report.written.iter().all(|(volume, _)| volume.exists()));
+    let pages: usize = report.written.iter().map(|(_, pages)| pages).sum();
+    assert!(pages >= 2 * report.written.len() + files.len() - 1, "{:?}", report.written);
     assert!(trap.accept().is_err(), "LibreOffice reached for the linked picture");
     // The worker never held more than its limit; the server barely grew.
     assert!(server.state.worker.peak_rss() > 0);
@@ -412,5 +425,128 @@ async fn hostile_files_cost_themselves_alone_in_previews_and_print() {
     assert!(grown < 300 << 20, "the server's own memory grew by {} MiB", grown >> 20);
     // And it keeps answering.
     assert!(server.get("/api/v1/status", &office).await.is_object());
+    server.stop().await;
+}
+
+// ── what a client may hold open ───────────────────────────────────────────────────────────
+
+async fn create_upload(server: &yingjian_tests::Aggregator, token: &str, length: u64) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{}/api/v1/uploads", server.url()))
+        .bearer_auth(token)
+        .header("tus-resumable", "1.0.0")
+        .header("upload-length", length.to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
+fn parts(data: &std::path::Path) -> usize {
+    std::fs::read_dir(data.join("tmp/uploads")).unwrap().count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_department_holds_few_uploads_open_and_the_office_sees_and_removes_them() {
+    let dir = temp();
+    let data = dir.path().join("data");
+    let server = yingjian_tests::Aggregator::start_with(&data, |c| {
+        c.uploads.max_open = 3;
+        c.uploads.max_promised_bytes = 1000;
+    })
+    .await;
+    let police = server.token(Some("police")).await;
+    let other = server.token(Some("market")).await;
+    let office = server.token(None).await;
+    for _ in 0..3 {
+        assert_eq!(create_upload(&server, &police, 100).await.status().as_u16(), 201);
+    }
+    let refused = create_upload(&server, &police, 100).await;
+    assert_eq!(refused.status().as_u16(), 429);
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["error"], "too_many");
+    assert!(body["message"].as_str().unwrap().contains("断点续传"), "{body}");
+    assert_eq!(parts(&data), 6, "a refused creation leaves nothing");
+    // Bytes promised count too, per department.
+    assert_eq!(create_upload(&server, &other, 900).await.status().as_u16(), 201);
+    let refused = create_upload(&server, &other, 200).await;
+    assert_eq!(refused.status().as_u16(), 429);
+    assert_eq!(parts(&data), 8);
+
+    // The office sees them, by department and PC, and removes one (audited).
+    let page = server.page(&office, "/uploads").await;
+    assert!(page.contains("未完成的上传") && page.contains("pc-1"), "{page}");
+    let open = server.state.uploads.list().unwrap();
+    assert_eq!(open.len(), 4);
+    let (id, _) = open.iter().find(|(_, u)| u.info.department == "police").unwrap();
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let login = client
+        .post(format!("{}/login", server.url()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={office}"))
+        .send()
+        .await
+        .unwrap();
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+    let removed = client
+        .post(format!("{}/uploads/remove", server.url()))
+        .header("cookie", cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("id={id}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(removed.status().is_redirection(), "{}", removed.status());
+    assert_eq!(parts(&data), 6);
+    let audit = server.get("/api/v1/audit", &office).await;
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "upload_removed" && e["department"] == "police")
+    );
+    // The place it held is free again.
+    assert_eq!(create_upload(&server, &police, 100).await.status().as_u16(), 201);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_holds_few_event_streams_open() {
+    let dir = temp();
+    let server =
+        yingjian_tests::Aggregator::start_with(&dir.path().join("data"), |c| c.max_event_streams = 2).await;
+    let police = server.token(Some("police")).await;
+    let open = || async {
+        reqwest::Client::new()
+            .get(format!("{}/api/v1/events", server.url()))
+            .bearer_auth(&police)
+            .send()
+            .await
+            .unwrap()
+    };
+    let first = open().await;
+    let second = open().await;
+    assert_eq!((first.status().as_u16(), second.status().as_u16()), (200, 200));
+    let third = open().await;
+    assert_eq!(third.status().as_u16(), 429);
+    let body: serde_json::Value = third.json().await.unwrap();
+    assert!(body["message"].as_str().unwrap().contains("实时更新"), "{body}");
+    // Another token is not held back by this one's.
+    let other = server.token(Some("market")).await;
+    let r = reqwest::Client::new()
+        .get(format!("{}/api/v1/events", server.url()))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    // A stream closed gives its place back.
+    drop(first);
+    yingjian_tests::eventually("a place for another stream", || async {
+        let r = open().await;
+        (r.status().as_u16() == 200).then_some(())
+    })
+    .await;
+    drop(second);
     server.stop().await;
 }

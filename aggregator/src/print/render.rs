@@ -1,0 +1,161 @@
+//! `Job::PrintVolume`, in the worker: a volume's files read and drawn into one PDF written where
+//! the server asked. Before it reads or draws each file it notes which in a progress file, so
+//! that when a file kills the worker (a crash, a limit, the time) the server knows which one
+//! cost the volume and prints it as a placeholder instead.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Printed, draw, flatten};
+use crate::bundle::PlannedFile;
+
+/// A file of more pages is not placed in a volume (its pages would be held until the volume is
+/// written): it gets a placeholder page.
+pub const MAX_PRINTED_PAGES: usize = 3000;
+
+/// A volume to draw.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VolumeJob {
+    /// The CJK font file and the face in it.
+    pub font: (PathBuf, u32),
+    /// The cover's lines.
+    pub heading: String,
+    pub title: String,
+    pub as_of: String,
+    /// Each item's line in the 目录 and the outline.
+    pub headings: BTreeMap<String, String>,
+    pub files: Vec<PlannedFile>,
+    /// What each file is read from, in the same order.
+    pub inputs: Vec<Input>,
+    /// Where the PDF is written (whole or not at all).
+    pub target: PathBuf,
+    /// Where the worker notes the file it is at.
+    pub progress: PathBuf,
+}
+
+/// What a file of a volume is read from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Input {
+    /// The stored file (or a copy of it): placed as the PDF or the picture it is.
+    File(PathBuf),
+    /// The PDF LibreOffice made of an Office file.
+    Converted(PathBuf),
+    /// A page saying why the file is not printed here.
+    Placeholder(String),
+}
+
+/// What a drawn volume holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VolumeDone {
+    /// The pages each file took.
+    pub pages: Vec<usize>,
+    /// The volume's pages.
+    pub total: usize,
+    /// For each file that got a placeholder page, why (in Chinese).
+    pub placeholders: Vec<Option<String>>,
+}
+
+/// Where a worker was when it stopped: reading or drawing the file at this index, or neither.
+pub fn progress_of(path: &Path) -> Option<usize> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let last = text.lines().last()?;
+    let (step, index) = last.split_once(' ')?;
+    matches!(step, "load" | "draw").then(|| index.parse().ok()).flatten()
+}
+
+/// Draws the volume (in the worker).
+pub fn render(job: &VolumeJob) -> Result<VolumeDone, String> {
+    let font = super::font::load(&job.font.0, job.font.1)?;
+    let mut progress = std::fs::File::create(&job.progress).map_err(|e| e.to_string())?;
+    let mut note = |step: &str, i: Option<usize>| {
+        // Unbuffered: the line is in the file however this process ends.
+        let line = i.map_or_else(|| format!("{step}\n"), |i| format!("{step} {i}\n"));
+        let _ = progress.write_all(line.as_bytes());
+    };
+    let mut printed = Vec::with_capacity(job.files.len());
+    for (i, (f, input)) in job.files.iter().zip(&job.inputs).enumerate() {
+        note("load", Some(i));
+        printed.push(load(f, input));
+    }
+    let placeholders = printed
+        .iter()
+        .map(|p| if let Printed::Placeholder(why) = p { Some(why.clone()) } else { None })
+        .collect();
+    let pages: Vec<usize> = printed.iter().map(Printed::pages).collect();
+    let cover = draw::Cover { heading: &job.heading, volume: &job.title, as_of: &job.as_of };
+    let files: Vec<&PlannedFile> = job.files.iter().collect();
+    let (bytes, total) =
+        draw::volume(&font, &job.headings, &cover, &files, printed, &pages, &mut |i| note("draw", Some(i)))?;
+    note("write", None);
+    crate::durable::write(&job.target, &bytes).map_err(|e| e.to_string())?;
+    Ok(VolumeDone { pages, total, placeholders })
+}
+
+/// What a file prints as.
+fn load(f: &PlannedFile, input: &Input) -> Printed {
+    let name = f.path.rsplit('/').next().unwrap_or(&f.path);
+    let (path, converted) = match input {
+        Input::Placeholder(why) => return Printed::Placeholder(why.clone()),
+        Input::File(path) => (path, false),
+        Input::Converted(path) => (path, true),
+    };
+    let unread = || Printed::Placeholder(format!("《{name}》读取失败，请查阅电子版材料包。"));
+    match std::fs::metadata(path) {
+        Ok(m) if m.len() <= crate::blobs::MAX_READ_WHOLE => {}
+        Ok(_) => {
+            return Printed::Placeholder(format!(
+                "《{name}》较大（超过 64 MB），未合并打印，请查阅电子版材料包。"
+            ));
+        }
+        Err(_) => return unread(),
+    }
+    let Ok(bytes) = std::fs::read(path) else { return unread() };
+    let damaged = || {
+        Printed::Placeholder(if converted {
+            format!("《{name}》转换为 PDF 后无法读取，原件见电子版材料包。")
+        } else {
+            format!("《{name}》是损坏或加密的 PDF 文件，无法合并打印，请查阅电子版材料包中的原件。")
+        })
+    };
+    match yingjian_shared::sniff(&bytes[..bytes.len().min(16)]) {
+        Some("pdf") => pdf(bytes).unwrap_or_else(|why| match why {
+            PdfRefusal::Unreadable => damaged(),
+            PdfRefusal::TooManyPages(n) => Printed::Placeholder(format!(
+                "《{name}》页数过多（{n} 页，超过 {MAX_PRINTED_PAGES} 页），未合并打印，请查阅电子版材料包。"
+            )),
+        }),
+        Some("jpeg" | "png" | "bmp" | "tiff" | "gif" | "webp") => match draw::pictures(bytes) {
+            Ok(pictures) if !pictures.is_empty() => Printed::Pictures(pictures),
+            Ok(_) => Printed::Placeholder(format!("《{name}》图片无法解码，请查阅电子版材料包。")),
+            Err(why) => Printed::Placeholder(format!("《{name}》无法读取（{why}），请查阅电子版材料包。")),
+        },
+        _ => Printed::Placeholder(format!(
+            "《{name}》为 Word、Excel、WPS、OFD 或视频等格式，此处不能直接打印，原件见电子版材料包。"
+        )),
+    }
+}
+
+enum PdfRefusal {
+    Unreadable,
+    TooManyPages(usize),
+}
+
+/// A PDF that reads and has pages, no more than a volume takes: counted before its annotations
+/// are drawn in (which reads every page).
+fn pdf(bytes: Vec<u8>) -> Result<Printed, PdfRefusal> {
+    let pages = |bytes: Vec<u8>| -> Result<(krilla::pdf::Pdf, usize), PdfRefusal> {
+        let pdf = krilla::pdf::Pdf::new(bytes).map_err(|_| PdfRefusal::Unreadable)?;
+        match pdf.pages().len() {
+            0 => Err(PdfRefusal::Unreadable),
+            n if n > MAX_PRINTED_PAGES => Err(PdfRefusal::TooManyPages(n)),
+            n => Ok((pdf, n)),
+        }
+    };
+    drop(pages(bytes.clone())?);
+    let (pdf, n) = pages(flatten::annotations_into_pages(bytes))?;
+    Ok(Printed::Pdf(Arc::new(pdf), n))
+}
