@@ -43,6 +43,7 @@ pub fn file_facts(
     told: &Told<'_>,
     r: &EvidenceEntry,
     near: &[NearDuplicate],
+    reading: bool,
 ) -> FileFacts {
     let f = knowledge.of(r, told);
     let source = |s: Option<yingjian_shared::FieldSource>| s.map_or("", |s| s.label());
@@ -64,6 +65,8 @@ pub fn file_facts(
         parts.push(format!("日期不在考核年度（{}年）", told.catalogue.year));
     }
     let state = match f.read {
+        // With reading turned off nothing will be read: nothing to say.
+        ReadState::Queued if !reading => String::new(),
         ReadState::Queued => "正在识别文字".to_string(),
         ReadState::Failed => format!("无法读取文字（{}）", f.failure.as_deref().unwrap_or("原因不明")),
         ReadState::Done => String::new(),
@@ -117,7 +120,9 @@ pub async fn overview_reading(state: &AppState, status: &Status) -> Result<Overv
     let told = state.told();
     let records = state.db.evidence(None).await?;
     let a = status.analysis;
-    let mut progress = if a.queued > 0 {
+    let mut progress = if !state.config.reading.enabled {
+        "未开启".to_string()
+    } else if a.queued > 0 {
         format!("正在识别 {} 份，已识别 {} 份", a.queued, a.done)
     } else {
         format!("全部 {} 份已识别", a.done + a.failed)

@@ -749,7 +749,13 @@ pub async fn item(
                 let near =
                     near.get(&(r.department.clone(), r.path.to_string())).map_or(&[][..], Vec::as_slice);
                 ItemFile {
-                    facts: super::reading::file_facts(&knowledge, &told, r, near),
+                    facts: super::reading::file_facts(
+                        &knowledge,
+                        &told,
+                        r,
+                        near,
+                        state.config.reading.enabled,
+                    ),
                     verdict,
                     verdict_class,
                     kind: r.kind.map_or("", Kind::label),

@@ -164,12 +164,9 @@ impl Knowledge {
             .or_else(|| {
                 let title = title.as_ref().map(|(t, _)| t.as_str())?;
                 archival::issuer(title).map(|i| (i, FieldSource::Name))
-            })
-            .or_else(|| {
-                // Reports, cases and the department's own photos are its own documents.
-                (r.placement != Filed::Item || picture)
-                    .then(|| (full_name(told, &r.department), FieldSource::Name))
             });
+        // Unknown: the body that filed it, in full (平顶山市公安局), with no source of its own.
+        let filer = issuer.is_none().then(|| full_name(told, &r.department));
         let out_of_year = date.as_ref().is_some_and(|(d, _)| !in_window(d));
         WireFacts {
             read: state,
@@ -181,7 +178,7 @@ impl Knowledge {
                 title: title.as_ref().map(|v| v.1),
             },
             doc_number: doc_number.map(|v| v.0),
-            issuer: issuer.map(|v| v.0),
+            issuer: issuer.map(|v| v.0).or(filer),
             date: date.map(|v| v.0),
             title: title.map(|v| v.0),
             pages: read.and_then(|f| f.pages.or(f.printed)),

@@ -38,6 +38,8 @@ impl TestServer {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config { data: dir.path().join("data"), ..Config::default() };
+        // Reading (OCR) costs seconds of CPU a page: the tests about what was read turn it on.
+        config.reading.enabled = false;
         adjust(&mut config);
         let state = AppState::open(config).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -88,6 +90,19 @@ impl TestServer {
         let r = self.req(Method::GET, "/api/v1/status", token).send().await.unwrap();
         assert_eq!(r.status(), StatusCode::OK);
         r.json().await.unwrap()
+    }
+
+    /// Waits until the worker has read every file on record.
+    pub async fn read_all(&self, office: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+        loop {
+            let status = self.status(office).await;
+            if status["analysis"]["queued"] == 0 {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "files still unread: {}", status["analysis"]);
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
     }
 
     pub fn temp_files(&self) -> usize {
