@@ -105,6 +105,8 @@ fn near_line(catalogue: &Catalogue, _knowledge: &Knowledge, n: &NearDuplicate) -
 
 /// The overview's part: reading progress, held files, rescans of the same paper.
 pub struct OverviewReading {
+    /// Files are read at all (`[reading] enabled`).
+    pub enabled: bool,
     /// 「正在识别 N 份」 or 「全部 N 份已识别」.
     pub progress: String,
     /// (department name, department id, path, mark) of each held file.
@@ -159,7 +161,7 @@ pub async fn overview_reading(state: &AppState, status: &Status) -> Result<Overv
             *findings.entry(r.department.clone()).or_default() += 1;
         }
     }
-    Ok(OverviewReading { progress, held, rescans, findings })
+    Ok(OverviewReading { enabled: state.config.reading.enabled, progress, held, rescans, findings })
 }
 
 // ── 搜索 ───────────────────────────────────────────────────────────────────

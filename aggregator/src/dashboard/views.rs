@@ -112,6 +112,8 @@ pub struct Nav {
     pub(super) who: String,
     pub(super) links: Vec<NavLink>,
     pub(super) generated: String,
+    /// The 搜索 box, where files are read (the text is what it searches most).
+    pub(super) search: bool,
 }
 
 pub(super) fn nav(state: &AppState, caller: &Caller, active: &str) -> Nav {
@@ -138,6 +140,7 @@ pub(super) fn nav(state: &AppState, caller: &Caller, active: &str) -> Nav {
             .map(|(href, label)| NavLink { active: href == active, href, label })
             .collect(),
         generated: local(Timestamp::now()),
+        search: state.config.reading.enabled,
     }
 }
 
@@ -714,6 +717,8 @@ struct ItemPage {
     upload_targets: Vec<(String, String)>,
     /// A scored item; a deduction or veto item needs none (a 情况说明 may be filed).
     scored: bool,
+    /// Files are read: each file's fields and findings are shown.
+    reading: bool,
 }
 
 pub async fn item(
@@ -809,6 +814,7 @@ pub async fn item(
         key_point: format!("（{}）{}", chinese_numeral(kp.code), kp.name),
         focus: item.focus.clone().or_else(|| kp.focus.clone()),
         scored: item.is_scored(),
+        reading: state.config.reading.enabled,
         departments,
         office: caller.is_office(),
         upload_targets: if caller.department.as_ref().is_some_and(|own| item.has_department(own)) {
