@@ -2,12 +2,7 @@
 //! worker found in its text, its pages, scan findings and near-duplicate signature, and the
 //! pages it took in the last print. The reading itself happens in `reading/`, in the worker.
 
-use std::io::Cursor;
-
 use yingjian_shared::{QualityFinding, ReadState, TextSource};
-
-/// A JPEG's EXIF is in its first segments (an APP1 segment is at most 64 KiB).
-const JPEG_HEAD: usize = 256 << 10;
 
 /// One blob's reading, as the database keeps it.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,15 +44,4 @@ impl Default for Facts {
             printed: None,
         }
     }
-}
-
-/// A JPEG's EXIF Orientation (1–8; 1 when it has none): how the picture is turned to be seen.
-pub fn exif_orientation(jpeg: &[u8]) -> u8 {
-    let head = &jpeg[..jpeg.len().min(JPEG_HEAD)];
-    exif::Reader::new()
-        .read_from_container(&mut Cursor::new(head))
-        .ok()
-        .and_then(|exif| exif.get_field(exif::Tag::Orientation, exif::In::PRIMARY)?.value.get_uint(0))
-        .and_then(|v| u8::try_from(v).ok())
-        .unwrap_or(1)
 }

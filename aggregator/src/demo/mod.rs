@@ -133,7 +133,7 @@ pub async fn run(
             }
         }
         Err(e) => {
-            tracing::warn!(error = %e, "the demo's documents need a Chinese font; plain samples instead")
+            tracing::warn!(error = %e, "the demo's documents need a Chinese font; plain samples instead");
         }
     }
     for sample in dropped {

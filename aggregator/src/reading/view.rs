@@ -46,11 +46,6 @@ impl Knowledge {
         Ok(Knowledge { facts, corrections, released })
     }
 
-    /// The blob's reading, when it has been read.
-    pub fn blob(&self, sha256: &str) -> Option<&Facts> {
-        self.facts.get(sha256)
-    }
-
     /// The 密级 mark that keeps this record out of the hand-in, unless the office released it.
     pub fn hold(&self, r: &EvidenceEntry) -> Option<&str> {
         let mark = self.facts.get(r.sha256.as_str())?.classification.as_deref()?;

@@ -94,7 +94,7 @@ impl TestServer {
 
     /// Waits until the worker has read every file on record.
     pub async fn read_all(&self, office: &str) {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_mins(10);
         loop {
             let status = self.status(office).await;
             if status["analysis"]["queued"] == 0 {

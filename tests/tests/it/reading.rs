@@ -13,7 +13,7 @@ use yingjian_reader::corpus::{self, Degrade, Spec, Truth};
 use yingjian_tests::{Aggregator, deliver, eventually_within, temp};
 
 /// OCR of a page takes a few CPU-seconds; a loaded two-core machine may take much longer.
-const READING: Duration = Duration::from_secs(600);
+const READING: Duration = Duration::from_mins(10);
 
 async fn reading_server(data: &Path) -> Aggregator {
     Aggregator::start_with(data, |c| c.reading.enabled = true).await
