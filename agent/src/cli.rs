@@ -243,7 +243,7 @@ pub fn init_logging(folder: Option<&std::path::Path>) {
             .filename_suffix("log")
             .max_log_files(LOG_DAYS)
             .build(folder)
-            .map_err(|e| eprintln!("cannot log to {}: {e}", folder.display()))
+            // An unusable state folder is told once, by the agent itself, in the clerk's words.
             .ok()
     });
     let file = file.map(|appender| tracing_subscriber::fmt::layer().with_writer(appender).with_ansi(false));

@@ -1,8 +1,13 @@
 //! The aggregator's v1 API as the agent uses it.
 
+use std::future::Future;
 use std::io::Read;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -18,14 +23,30 @@ use crate::error::{AgentError, AgentResult};
 const TUS_RESUMABLE: &str = "tus-resumable";
 const TUS_VERSION: &str = "1.0.0";
 
-/// Upload bodies are read in chunks of this size, a few ahead of the network.
-const BODY_CHUNK: usize = 256 << 10;
+/// Upload bodies are read in chunks of this size, a few ahead of the network. Small enough
+/// that a slow link still takes one well within the stall interval: taking chunks is how an
+/// upload shows that bytes move.
+const BODY_CHUNK: usize = 64 << 10;
 const BODY_CHUNKS_AHEAD: usize = 4;
+/// How much of an upload may sit in buffers (the HTTP library's and the system's) after the
+/// last chunk was taken, and the slowest link it is allowed to drain at: the pace of the body
+/// says nothing once all of it fits in the buffers.
+const IN_BUFFERS: u64 = 8 << 20;
+const SLOWEST_LINK: f64 = 16.0 * 1024.0;
+/// How long a request other than an upload may wait for its next byte.
+pub const DEFAULT_STALL: Duration = Duration::from_mins(1);
 
 #[derive(Clone)]
 pub struct Client {
+    /// Requests with small bodies: a read that waits longer than the stall interval fails.
     http: reqwest::Client,
+    /// Uploads: no timer on the whole; `guarded` fails one only when no byte moves.
+    upload: reqwest::Client,
     base: String,
+    stall: Duration,
+    /// The pace of the last upload that took long enough to measure, in bytes per second
+    /// (0: not known yet).
+    pace: Arc<AtomicU64>,
 }
 
 impl Client {
@@ -40,24 +61,92 @@ impl Client {
         if let Ok(host) = HeaderValue::from_str(host) {
             headers.insert(HOST_HEADER, host);
         }
-        let mut builder = reqwest::Client::builder();
-        if let Some(path) = ca_cert {
-            let pem = std::fs::read(path).map_err(|e| {
-                AgentError::Config(format!("cannot read the CA certificate {}: {e}", path.display()))
-            })?;
-            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-                AgentError::Config(format!("{} is not a PEM certificate: {e}", path.display()))
-            })?;
-            builder = builder.tls_certs_merge(certs);
+        let certs = match ca_cert {
+            Some(path) => {
+                let pem = std::fs::read(path).map_err(|e| {
+                    AgentError::Config(format!("cannot read the CA certificate {}: {e}", path.display()))
+                })?;
+                Some(reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                    AgentError::Config(format!("{} is not a PEM certificate: {e}", path.display()))
+                })?)
+            }
+            None => None,
+        };
+        let builder = || {
+            let mut builder = reqwest::Client::builder()
+                .default_headers(headers.clone())
+                .connect_timeout(Duration::from_secs(10))
+                // A link that died without a word is noticed by the system too.
+                .tcp_keepalive(Duration::from_secs(30))
+                .user_agent(concat!("yingjian-agent/", env!("CARGO_PKG_VERSION")));
+            if let Some(certs) = &certs {
+                builder = builder.tls_certs_merge(certs.clone());
+            }
+            builder
+        };
+        // No overall timeout on either: a 1 GiB scan over a slow link takes as long as it takes.
+        // The read timeout runs while a request waits for any byte back, which an upload does
+        // for its whole length: uploads are on a client without it.
+        let http = builder().read_timeout(DEFAULT_STALL).build()?;
+        let upload = builder();
+        // Bytes that sit unacknowledged for the stall interval end the connection: a dead link
+        // is noticed even once the whole body is in the system's buffers.
+        #[cfg(any(target_os = "android", target_os = "fuchsia", target_os = "linux"))]
+        let upload = upload.tcp_user_timeout(DEFAULT_STALL);
+        let upload = upload.build()?;
+        Ok(Client {
+            http,
+            upload,
+            base: base.to_string(),
+            stall: DEFAULT_STALL,
+            pace: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// Fails uploads after `stall` without a byte moving (by default a minute).
+    #[must_use]
+    pub fn with_stall(mut self, stall: Duration) -> Client {
+        self.stall = stall;
+        self
+    }
+
+    /// Whether sending `size` bytes would take longer than the stall interval at the pace
+    /// last seen: such a file goes by resumable upload, so that a cut costs no more than the
+    /// part under way.
+    pub fn would_take_long(&self, size: u64) -> bool {
+        let pace = self.pace.load(Ordering::Relaxed);
+        pace > 0 && size / pace >= self.stall.as_secs()
+    }
+
+    /// Runs an upload (`send`), failing it when its body has not moved for the stall interval,
+    /// or, once the body is all taken, when the answer takes longer than the stall interval
+    /// plus what the buffers may still hold would take on a slow link (a dead link is noticed
+    /// sooner by the system: `tcp_user_timeout`). Records the pace.
+    async fn guarded<T>(&self, moved: &Moved, send: impl Future<Output = AgentResult<T>>) -> AgentResult<T> {
+        tokio::pin!(send);
+        let started = Instant::now();
+        loop {
+            let (last, bytes, done) = moved.get();
+            let mut patience = self.stall;
+            if done {
+                patience += Duration::from_secs_f64(IN_BUFFERS.min(bytes) as f64 / SLOWEST_LINK);
+            }
+            tokio::select! {
+                result = &mut send => {
+                    let secs = started.elapsed().as_secs_f64();
+                    // Short uploads say little about the link.
+                    if result.is_ok() && secs >= 1.0 {
+                        self.pace.store((bytes as f64 / secs) as u64, Ordering::Relaxed);
+                    }
+                    return result;
+                }
+                () = tokio::time::sleep_until(last + patience) => {
+                    if moved.get() == (last, bytes, done) {
+                        return Err(AgentError::Stalled(self.stall.as_secs()));
+                    }
+                }
+            }
         }
-        let http = builder
-            .default_headers(headers)
-            .connect_timeout(Duration::from_secs(10))
-            // No overall timeout: a 1 GiB scan over a slow link takes as long as it takes.
-            .read_timeout(Duration::from_mins(2))
-            .user_agent(concat!("yingjian-agent/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        Ok(Client { http, base: base.to_string() })
     }
 
     fn url(&self, path: &str) -> String {
@@ -80,8 +169,10 @@ impl Client {
 
     /// Streams the file from disk; the server checks that it hashes to `sha256`.
     pub async fn put_blob(&self, sha256: &str, file: &Path, size: u64) -> AgentResult<()> {
-        let r = self.http.put(self.url(&format!("/api/v1/blobs/{sha256}"))).header(CONTENT_LENGTH, size);
-        check(r.body(file_body(file, 0).await?).send().await?).await.map(|_| ())
+        let moved = Moved::new(size);
+        let body = file_body(file, 0, moved.clone()).await?;
+        let r = self.upload.put(self.url(&format!("/api/v1/blobs/{sha256}"))).header(CONTENT_LENGTH, size);
+        self.guarded(&moved, async { check(r.body(body).send().await?).await.map(|_| ()) }).await
     }
 
     /// Starts a resumable (tus) upload of `size` bytes and answers its address.
@@ -129,21 +220,24 @@ impl Client {
         from: u64,
         size: u64,
     ) -> AgentResult<Option<BlobStored>> {
+        let moved = Moved::new(size - from);
+        let body = file_body(file, from, moved.clone()).await?;
         let r = self
-            .http
+            .upload
             .patch(url)
             .header(TUS_RESUMABLE, TUS_VERSION)
             .header("upload-offset", from)
             .header(CONTENT_TYPE, "application/offset+octet-stream")
             .header(CONTENT_LENGTH, size - from)
-            .body(file_body(file, from).await?)
-            .send()
-            .await?;
-        let r = check(r).await?;
-        if r.status() == StatusCode::NO_CONTENT {
-            return Ok(None);
-        }
-        Ok(Some(r.json().await?))
+            .body(body);
+        self.guarded(&moved, async {
+            let r = check(r.send().await?).await?;
+            if r.status() == StatusCode::NO_CONTENT {
+                return Ok(None);
+            }
+            Ok(Some(r.json().await?))
+        })
+        .await
     }
 
     /// Gives up the upload at `url` (best effort: an upload left alone expires).
@@ -182,10 +276,33 @@ impl Client {
     }
 }
 
+/// How far an upload's body has got: when a chunk was last taken, how many bytes were taken,
+/// and whether all were.
+#[derive(Clone)]
+struct Moved(Arc<Mutex<(Instant, u64, bool)>>, u64);
+
+impl Moved {
+    /// For a body of `len` bytes.
+    fn new(len: u64) -> Moved {
+        Moved(Arc::new(Mutex::new((Instant::now(), 0, false))), len)
+    }
+
+    fn get(&self) -> (Instant, u64, bool) {
+        *self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn taken(&self, bytes: u64, done: bool) {
+        let mut moved = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let total = moved.1 + bytes;
+        // The HTTP library may never ask past the last byte of a body of known length.
+        *moved = (Instant::now(), total, done || total >= self.1);
+    }
+}
+
 /// A request body read from the file, from byte `from` on, by one blocking task for the whole
 /// file (tokio's file reads hand every chunk to the blocking pool and copy it once more). The
-/// task stops when the request is dropped.
-async fn file_body(path: &Path, from: u64) -> AgentResult<Body> {
+/// task stops when the request is dropped. Each chunk taken is told to `moved`.
+async fn file_body(path: &Path, from: u64, moved: Moved) -> AgentResult<Body> {
     let mut file = tokio::fs::File::open(path).await?.into_std().await;
     std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(from))?;
     let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(BODY_CHUNKS_AHEAD);
@@ -204,7 +321,15 @@ async fn file_body(path: &Path, from: u64) -> AgentResult<Body> {
             }
         }
     });
-    let chunks = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+    let chunks = futures_util::stream::unfold((rx, moved), |(mut rx, moved)| async move {
+        let chunk = rx.recv().await;
+        match &chunk {
+            Some(Ok(bytes)) => moved.taken(bytes.len() as u64, false),
+            Some(Err(_)) => {}
+            None => moved.taken(0, true),
+        }
+        chunk.map(|c| (c, (rx, moved)))
+    });
     Ok(Body::wrap_stream(chunks))
 }
 

@@ -23,6 +23,9 @@ pub struct AgentConfig {
     /// Full rescan period, in seconds: events get lost.
     pub rescan_secs: u64,
     pub heartbeat_secs: u64,
+    /// A transfer fails when no byte of it has moved for this long, in seconds (never because
+    /// it is long).
+    pub stall_secs: u64,
     /// Watch by polling instead of native events (network shares).
     pub poll: bool,
     /// An extra CA certificate (PEM) to trust for https://, for intranets with their own CA.
@@ -39,6 +42,7 @@ impl Default for AgentConfig {
             settle_ms: 2000,
             rescan_secs: 300,
             heartbeat_secs: 60,
+            stall_secs: 60,
             poll: false,
             ca_cert: None,
         }

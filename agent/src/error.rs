@@ -20,6 +20,18 @@ pub enum AgentError {
     /// The Windows service manager refused (or this is not Windows).
     #[error("service: {0}")]
     Service(String),
+    /// Another agent holds the state folder.
+    #[error(
+        "本机已经有一个上传程序在运行（状态文件夹 {}），不用再启动一个。要重新启动，请先关闭正在运行的那个。",
+        .0.display()
+    )]
+    AlreadyRunning(std::path::PathBuf),
+    /// The state folder cannot be made or written.
+    #[error("上传程序的状态文件夹 {} 无法使用：{}。请换一个有写入权限的文件夹（agent.toml 中的 state），或以管理员身份运行。", .0.display(), crate::words::io_reason(.1))]
+    StateFolder(std::path::PathBuf, std::io::Error),
+    /// No byte of a transfer moved for the stall interval: the link is down or the server hangs.
+    #[error("no byte moved for {0} s: the link is down or the server does not answer")]
+    Stalled(u64),
     /// The server answered with an error; `status` is the HTTP status.
     #[error("the server refused ({status}): {message}")]
     Server { status: u16, code: String, message: String },
@@ -34,19 +46,53 @@ impl AgentError {
             if (400..500).contains(status) && !matches!(status, 401 | 408 | 409 | 423 | 429)
                && code != "hash_mismatch")
     }
-}
 
-impl AgentError {
-    /// A refusal as the clerk reads it (in `status`, the heartbeat and the dashboard): what
-    /// happened and what to do, with the server's own words last.
+    /// Errors that say the server (or the way to it) is in trouble, not the file: what failed
+    /// so is tried again the moment any request succeeds.
+    pub fn waits_for_server(&self) -> bool {
+        match self {
+            AgentError::Network(_) | AgentError::Stalled(_) => true,
+            AgentError::Server { status, .. } => matches!(status, 401 | 408 | 429) || *status >= 500,
+            _ => false,
+        }
+    }
+
+    /// A refusal or failure as the clerk reads it (in `status`, the heartbeat and the
+    /// dashboard): one sentence in Chinese, what happened and what to do.
     pub fn for_clerk(&self) -> String {
         match self {
-            AgentError::Server { status: 413, .. } => "文件太大，服务器不接收：请拆分或压缩后重新放入".into(),
-            AgentError::Server { status: 401 | 403, message, .. } => {
-                format!("服务器不接受本机的令牌或权限（{message}）：请联系市质量强市办公室")
+            AgentError::Server { status: 413, .. } => {
+                "文件太大，服务器不接收：请拆分或压缩后重新放入。".into()
             }
-            AgentError::Server { message, .. } => format!("服务器不接收：{message}"),
-            other => format!("未能上传：{other}"),
+            AgentError::Server { status: 401, .. } => {
+                "服务器不认本机的令牌：请向市质量强市办公室要一个新令牌，填入 agent.toml 后重新启动上传程序。"
+                    .into()
+            }
+            AgentError::Server { status, message, .. } => match crate::words::server_message(message) {
+                Some(message) => message,
+                None if *status >= 500 => "服务器暂时出了故障：上传程序会自动重试，无需操作。".into(),
+                None => format!("服务器不接收这个文件（代码 {status}）：请联系市质量强市办公室。"),
+            },
+            AgentError::Network(_) => "连不上服务器：请检查网络；恢复后会自动上传。".into(),
+            AgentError::Stalled(secs) => {
+                format!("网络中断或太慢（{secs} 秒没有传出数据）：恢复后会接着上传。")
+            }
+            AgentError::Io(e) => format!("{}。", crate::words::io_reason(e)),
+            AgentError::State(_) | AgentError::StateFolder(..) => {
+                "上传程序的状态文件写不进去（磁盘满了？）：请腾出磁盘空间，之后会自动继续。".into()
+            }
+            other => other.to_string(),
+        }
+    }
+
+    /// Whether this is the agent's own disk being full (its state folder).
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            AgentError::State(rusqlite::Error::SqliteFailure(e, _)) => {
+                e.code == rusqlite::ErrorCode::DiskFull
+            }
+            AgentError::Io(e) | AgentError::StateFolder(_, e) => crate::words::is_disk_full(e),
+            _ => false,
         }
     }
 }

@@ -9,7 +9,7 @@ use yingjian_shared::{
     item_folder_name,
 };
 
-use crate::hidden::write_hidden;
+use crate::newfile;
 use crate::scan::MARKER_FILE;
 
 /// Creates the item folders of `department`, 自评报告/, 典型案例/, the guide and the marker.
@@ -41,10 +41,16 @@ pub fn init_folder(
         created.push(path);
     }
     let guide = folder.join(GUIDE_FILE);
-    if !guide.exists() {
-        fs::write(&guide, guide_text(catalogue, department))?;
+    // Written once (the clerk may have added to it), and never through a link.
+    if fs::symlink_metadata(&guide).is_err() {
+        newfile::replace(&guide, guide_text(catalogue, department).as_bytes(), false)?;
     }
-    write_hidden(&folder.join(MARKER_FILE), format!("{}\n", department.id).as_bytes())?;
+    let marker = folder.join(MARKER_FILE);
+    let content = format!("{}\n", department.id);
+    // Rewritten only when it says something else: a marker in place is left alone.
+    if newfile::read_no_link(&marker).ok().as_deref() != Some(content.as_bytes()) {
+        newfile::replace(&marker, content.as_bytes(), true)?;
+    }
     Ok(created)
 }
 
@@ -53,11 +59,11 @@ fn guide_text(catalogue: &Catalogue, department: &Department) -> String {
         "\u{feff}{name}迎检材料使用说明\r\n\
          \r\n\
          1. 把扫描好的印证材料放进对应事项的文件夹（文件夹名以事项编号开头，如“08.03”），放好即自动上传，无需其他操作。\r\n\
-         2. 每个事项文件夹里可以再建“文件、文稿、图片、信息、宣传资料”五个子文件夹分类存放；不分也可以。\r\n\
+         2. 请在每个事项文件夹里按类别再建子文件夹“文件、文稿、图片、信息、宣传资料”，把材料按类放进去。直接放在事项文件夹里的文件算“未分类”（图片自动算作“图片”）；每个事项要有至少两类材料相互印证，只有一类材料（未分类的不算）的事项显示为“待完善”。\r\n\
          3. 图片要有文字说明：把图片文件名改成说明文字，或在图片旁边放一个同名的 .txt 文件写说明。\r\n\
          4. 自评报告放进“{REPORT_FOLDER}”文件夹，典型案例放进“{CASES_FOLDER}”文件夹（每个案例一个文件或一个文件夹）。\r\n\
          5. 放在事项文件夹以外的文件不会上传，市质量强市办公室会看到提醒。\r\n\
-         6. 删除或移出文件夹的文件会自动撤回。请不要删除本文件夹中的隐藏文件。\r\n\
+         6. 删除或移出文件夹的文件会自动从服务器撤下。请不要删除本文件夹中的隐藏文件。\r\n\
          7. 本文件夹中的“{TODO_FILE}”随时列出本单位还缺什么、哪些文件被退回及原因、哪些文件没能上传，请常打开看看。\r\n\
          8. 联系人名单（附件4，分管领导、工作人员各 1 名）请用本单位令牌登录迎检系统网页，在本单位页面填写；没装客户端的电脑也可以在那里上传材料。\r\n\
          \r\n\

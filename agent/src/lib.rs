@@ -5,8 +5,9 @@ mod cli;
 mod client;
 mod config;
 mod error;
-mod hidden;
 mod init;
+mod lock;
+mod newfile;
 mod report;
 mod scan;
 mod service;
@@ -14,6 +15,7 @@ mod state;
 mod sync;
 mod todo;
 mod watch;
+mod words;
 
 pub use cli::{Cli, execute};
 pub use config::AgentConfig;

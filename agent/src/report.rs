@@ -1,32 +1,42 @@
 //! `status`: what the clerk reads, in Chinese: what is uploaded, what waits, what is left out
 //! and why, and what the department still lacks on the server.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
+use std::path::Path;
 
 use jiff::Timestamp;
 use yingjian_shared::{
-    Catalogue, EvidenceEntry, Filed, HeldFile, ItemState, Kind, WatchMode, chinese_date_time, size_text,
+    Catalogue, EvidenceEntry, Filed, HeldFile, ItemState, Kind, SkipReason, WatchMode, chinese_date_time,
+    size_text,
 };
 
 use crate::client::Client;
 use crate::config::AgentConfig;
 use crate::error::{AgentError, AgentResult};
-use crate::scan::{MARKER_FILE, absence, scan};
-use crate::state::{FileState, State};
+use crate::lock;
+use crate::scan::{Found, MARKER_FILE, Scan, absence, scan};
+use crate::state::{FileRow, FileState, State};
+use crate::words;
 
-/// The report of `status`, from the local state, a fresh look at the folder and the server's
-/// status (when it answers).
+/// Files listed by name at most, in `status`; the rest are counted.
+const LISTED: usize = 50;
+
+/// The report of `status`, from the local state, a fresh look at the folder (what is there
+/// and not sent yet is counted from the folder itself, so that it is true when the agent is
+/// not running) and the server's status (when it answers).
 pub async fn status_report(
     config: &AgentConfig,
     catalogue: &Catalogue,
     client: &Client,
 ) -> AgentResult<String> {
+    let running = lock::is_held(&config.state);
     let state = State::open(&config.state)?;
-    let rows = state.all()?;
-    let count = |s: FileState| rows.iter().filter(|r| r.state == s).count();
+    let rows: HashMap<String, FileRow> = state.all()?.into_iter().map(|r| (r.path.clone(), r)).collect();
     let folder = &config.folder;
     let marker = std::fs::read_to_string(folder.join(MARKER_FILE)).unwrap_or_default();
     let own = catalogue.department(marker.trim()).map(|d| d.name.clone());
+    let server = client.status().await;
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -34,23 +44,91 @@ pub async fn status_report(
         folder.display(),
         own.map(|n| format!("（{n}）")).unwrap_or_default()
     );
-    if let Some(why) = absence(folder) {
+    let absent = absence(folder);
+    if let Some(why) = absent {
         let _ = writeln!(out, "{}", pause_advice(why, folder));
     }
-    let failed: Vec<_> = rows.iter().filter(|r| r.state == FileState::Failed).collect();
+    let found = if absent.is_none() { scan(catalogue, folder, folder) } else { Scan::default() };
+
+    // What is on the server, what waits, from the folder and the state together.
+    let mut synced = 0;
+    let mut waiting: Vec<&Found> = Vec::new();
+    let mut present = HashSet::new();
+    for f in &found.evidence {
+        present.insert(f.rel.as_str());
+        match rows.get(f.rel.as_str()) {
+            Some(r) if (r.size, r.mtime) == (f.size, f.mtime) && r.state == FileState::Synced => synced += 1,
+            Some(r) if (r.size, r.mtime) == (f.size, f.mtime) && r.state == FileState::Failed => {}
+            _ => waiting.push(f),
+        }
+    }
+    let withdrawing = rows
+        .values()
+        .filter(|r| r.state != FileState::Failed)
+        .filter(|r| {
+            r.state == FileState::Withdraw || (absent.is_none() && !present.contains(r.path.as_str()))
+        })
+        .count();
+    let failed: Vec<&FileRow> = rows.values().filter(|r| r.state == FileState::Failed).collect();
+    let mut failed = failed;
+    failed.sort_by(|a, b| a.path.cmp(&b.path));
+    if !running {
+        let _ = writeln!(
+            out,
+            "上传程序没有在运行：新放入的文件不会上传。请启动上传程序（运行 yingjian-agent run，或请电脑管理员启动“迎检材料上传”服务）。"
+        );
+    }
+    let why_waiting = if waiting.is_empty() && withdrawing == 0 {
+        None
+    } else if !running {
+        Some("上传程序没有在运行".to_string())
+    } else if absent.is_some() {
+        Some("同步已暂停".to_string())
+    } else if !has_room(&config.state) {
+        Some("上传程序所在的磁盘已满，请腾出磁盘空间".to_string())
+    } else {
+        match &server {
+            Err(AgentError::Network(_)) => Some("连不上服务器，恢复后自动上传".to_string()),
+            Err(e @ AgentError::Server { status: 401, .. }) => Some(e.for_clerk()),
+            Err(AgentError::Server { status: 500.., .. }) => {
+                Some("服务器暂时出了故障，恢复后自动上传".to_string())
+            }
+            _ => None,
+        }
+    };
     let _ = writeln!(
         out,
-        "已上传 {} 个，待上传 {} 个，待撤回 {} 个，未能上传 {} 个{}",
-        count(FileState::Synced),
-        count(FileState::Send),
-        count(FileState::Withdraw),
+        "已上传 {synced} 个，待上传 {} 个{}，已删除、待从服务器撤下 {withdrawing} 个，未能上传 {} 个{}",
+        waiting.len(),
+        why_waiting.map(|w| format!("（{w}）")).unwrap_or_default(),
         failed.len(),
         if failed.is_empty() { "。" } else { "：" }
     );
-    for r in failed {
-        let _ = writeln!(out, "  {}：{}", r.path, r.error.as_deref().unwrap_or("服务器不接收"));
+    for r in &failed {
+        let reason = r.error.as_deref().and_then(words::server_message);
+        let _ = writeln!(
+            out,
+            "  {}：{}",
+            r.path,
+            reason.as_deref().unwrap_or("服务器不接收，请联系市质量强市办公室。")
+        );
     }
-    let found = scan(catalogue, folder, folder);
+    if !waiting.is_empty() {
+        let _ = writeln!(out, "还没有上传的文件 {} 个：", waiting.len());
+        for f in waiting.iter().take(LISTED) {
+            match unreadable(&f.os) {
+                Some(why) => {
+                    let _ = writeln!(out, "  {}：{}", f.rel, why.label());
+                }
+                None => {
+                    let _ = writeln!(out, "  {}", f.rel);
+                }
+            }
+        }
+        if waiting.len() > LISTED {
+            let _ = writeln!(out, "  ……等共 {} 个", waiting.len());
+        }
+    }
     if !found.skipped.is_empty() {
         let _ = writeln!(out, "不上传的文件 {} 个：", found.skipped.len());
         for s in &found.skipped {
@@ -64,15 +142,22 @@ pub async fn status_report(
             let _ = writeln!(out, "  {u}");
         }
     }
-    match client.status().await {
+    match server {
         Ok(status) => {
             for d in &status.departments {
                 let _ =
                     writeln!(out, "\n{}：已覆盖 {} 分，共 {} 分", d.name, d.points_covered, d.points_total);
                 for i in d.items.iter().filter(|i| i.status != ItemState::Complete) {
                     let title = catalogue.item(i.code).map(|it| it.short_title.as_str()).unwrap_or_default();
-                    let _ =
-                        writeln!(out, "  {} {title}：{}。{}", i.code, i.status.label(), i.reasons.join("；"));
+                    let reasons: Vec<String> =
+                        i.reasons.iter().filter_map(|r| words::server_message(r)).collect();
+                    let _ = writeln!(
+                        out,
+                        "  {} {title}：{}。{}",
+                        i.code.padded(),
+                        i.status.label(),
+                        reasons.join("；")
+                    );
                 }
                 if !d.report {
                     let _ = writeln!(out, "  自评报告：未交");
@@ -92,7 +177,7 @@ pub async fn status_report(
         Err(AgentError::Network(_)) => {
             let _ = writeln!(
                 out,
-                "\n暂时连不上服务器 {}，看不到本单位还缺哪些材料：请检查网络或服务器地址（客户端会自动重试上传）。",
+                "\n暂时连不上服务器 {}，看不到本单位还缺哪些材料：请检查网络或服务器地址（上传程序会自动重试上传）。",
                 config.server
             );
         }
@@ -101,6 +186,25 @@ pub async fn status_report(
         }
     }
     Ok(out)
+}
+
+/// Why a file cannot be read now, if it cannot.
+fn unreadable(os: &Path) -> Option<SkipReason> {
+    let e = std::fs::File::open(os).err()?;
+    if words::is_locked(&e) {
+        Some(SkipReason::Locked)
+    } else {
+        (e.kind() == std::io::ErrorKind::PermissionDenied).then_some(SkipReason::Unreadable)
+    }
+}
+
+/// Whether the state folder's disk has room for the agent to go on (a clerk who may not write
+/// there is not told the disk is full).
+fn has_room(folder: &Path) -> bool {
+    let probe = folder.join("status-room-check.tmp");
+    let written = std::fs::write(&probe, vec![0u8; 64 << 10]);
+    let _ = std::fs::remove_file(&probe);
+    !matches!(written, Err(e) if words::is_disk_full(&e))
 }
 
 /// The receipt (回执): every file the server holds from the department, in catalogue order, with

@@ -95,7 +95,7 @@ pub fn absence(root: &Path) -> Option<WatchMode> {
 
 /// Whether `os` is reached through a linked folder below `root` (`os` itself included when
 /// `include_self`). Walks never enter linked folders; events from inside one must not either.
-fn through_linked_folder(root: &Path, os: &Path, include_self: bool) -> bool {
+pub fn through_linked_folder(root: &Path, os: &Path, include_self: bool) -> bool {
     let Ok(rel) = os.strip_prefix(root) else { return true };
     let mut at = root.to_path_buf();
     let parts: Vec<_> = rel.components().collect();
@@ -294,12 +294,44 @@ pub fn is_caption_file(rel: &RelPath, siblings: &HashSet<String>) -> bool {
             .any(|s| is_image_name(s) && s.rsplit_once('.').is_some_and(|(stem, _)| stem == rel.file_stem()))
 }
 
-/// The caption of a picture from a same-stem `.txt` beside it, if there is one.
-pub fn sidecar_caption(os: &Path) -> Option<String> {
+/// The caption of a picture from a same-stem `.txt` beside it, if there is one that the link
+/// rules let the agent read (`open_inside`).
+pub fn sidecar_caption(root: &Path, os: &Path) -> Option<String> {
     let mut raw = String::new();
-    fs::File::open(os.with_extension("txt")).ok()?.take(MAX_CAPTION_BYTES).read_to_string(&mut raw).ok()?;
+    open_inside(root, &os.with_extension("txt"))?.take(MAX_CAPTION_BYTES).read_to_string(&mut raw).ok()?;
     let caption = limits::truncate(raw.trim_start_matches('\u{feff}').trim(), limits::CAPTION_CHARS);
     (!caption.is_empty()).then_some(caption)
+}
+
+/// Opens a file in the evidence folder for reading by the rules evidence is read by: never
+/// reached through a linked folder, and a link only to a plain file inside the folder. Anything
+/// else is not opened at all: a caption linked to a file elsewhere would otherwise upload that
+/// file's first lines, read with the agent's rights.
+pub fn open_inside(root: &Path, os: &Path) -> Option<fs::File> {
+    if through_linked_folder(root, os, false) {
+        return None;
+    }
+    let meta = fs::symlink_metadata(os).ok()?;
+    if meta.file_type().is_symlink() {
+        let target = fs::canonicalize(os).ok()?;
+        let canonical_root = fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+        if !target.starts_with(&canonical_root) || !target.is_file() {
+            return None;
+        }
+        return fs::File::open(target).ok();
+    }
+    if !meta.is_file() {
+        return None;
+    }
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        // Swapped for a link since it was looked at: not opened.
+        options.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits().cast_signed());
+    }
+    options.open(os).ok()
 }
 
 #[cfg(all(test, unix))]
@@ -326,5 +358,37 @@ mod tests {
         assert!(scan(catalogue, &root, &item.join("linked")).evidence.is_empty());
         assert!(matches!(scan_one(catalogue, &root, &item.join("linked/secret.pdf")), One::Other));
         assert!(matches!(scan_one(catalogue, &root, &item.join("own.pdf")), One::Evidence(_)));
+    }
+
+    #[test]
+    fn a_caption_linked_out_of_the_folder_is_not_read_and_is_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("evidence");
+        let catalogue = Catalogue::builtin();
+        crate::init::init_folder(catalogue, catalogue.department("police").unwrap(), &root).unwrap();
+        let secret = dir.path().join("secret.txt");
+        fs::write(&secret, "机密").unwrap();
+        let item = root.join("08.03 昆仑2021专项行动");
+        fs::write(item.join("现场.jpg"), b"jpeg").unwrap();
+        std::os::unix::fs::symlink(&secret, item.join("现场.txt")).unwrap();
+        // A caption linked to a file inside the folder follows the rules of evidence: read.
+        fs::write(item.join("会场.jpg"), b"jpeg").unwrap();
+        fs::write(item.join("说明原文.md"), "会场布置").unwrap();
+        std::os::unix::fs::symlink(item.join("说明原文.md"), item.join("会场.txt")).unwrap();
+
+        assert_eq!(sidecar_caption(&root, &item.join("现场.jpg")), None);
+        assert_eq!(sidecar_caption(&root, &item.join("会场.jpg")).as_deref(), Some("会场布置"));
+        let found = scan(catalogue, &root, &root);
+        let listed: Vec<(&str, SkipReason)> =
+            found.skipped.iter().map(|s| (s.name.as_str(), s.reason)).collect();
+        assert_eq!(listed, [("08.03 昆仑2021专项行动/现场.txt", SkipReason::Link)]);
+        // Through a linked folder, not even a plain caption is read.
+        let linked = root.join("08.03 昆仑2021专项行动/linked");
+        let elsewhere = dir.path().join("elsewhere");
+        fs::create_dir_all(&elsewhere).unwrap();
+        fs::write(elsewhere.join("p.jpg"), b"jpeg").unwrap();
+        fs::write(elsewhere.join("p.txt"), "elsewhere").unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &linked).unwrap();
+        assert_eq!(sidecar_caption(&root, &linked.join("p.jpg")), None);
     }
 }

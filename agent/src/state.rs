@@ -92,7 +92,11 @@ pub struct FileRow {
 /// threads; there is never contention.
 pub struct State {
     conn: Mutex<Connection>,
+    folder: std::path::PathBuf,
 }
+
+/// Bytes that must fit on the state folder's disk before the agent takes new work again.
+const ROOM_PROBE: usize = 256 << 10;
 
 /// Retries back off exponentially from a second up to this.
 const MAX_BACKOFF_MS: i64 = 5 * 60 * 1000;
@@ -116,7 +120,7 @@ impl State {
             tx.pragma_update(None, "user_version", done + 1)?;
             tx.commit()?;
         }
-        Ok(State { conn: Mutex::new(conn) })
+        Ok(State { conn: Mutex::new(conn), folder: folder.to_path_buf() })
     }
 
     fn conn(&self) -> MutexGuard<'_, Connection> {
@@ -302,6 +306,23 @@ impl State {
              WHERE offline = 1 AND state IN ('send', 'withdraw')",
             [],
         )?)
+    }
+
+    /// A new start: whatever an earlier run left backing off is due now.
+    pub fn fresh_start(&self) -> AgentResult<()> {
+        self.conn().execute(
+            "UPDATE files SET next_try = 0, attempts = 0 WHERE state IN ('send', 'withdraw') AND next_try > 0",
+            [],
+        )?;
+        Ok(())
+    }
+
+    /// Whether the state folder's disk has room again: a small file can be written there.
+    pub fn has_room(&self) -> bool {
+        let probe = self.folder.join("room-check.tmp");
+        let written = std::fs::write(&probe, vec![0u8; ROOM_PROBE]);
+        let _ = std::fs::remove_file(&probe);
+        written.is_ok()
     }
 
     /// A refusal the clerk must fix (wrong folder, too large): kept until the file changes.

@@ -3,9 +3,9 @@
 //! report, cases and contacts, returned files with the office's reasons, the office's notes,
 //! refused, left-out and misplaced files, the deadlines and days left. UTF-8 with a BOM and CRLF
 //! line ends, so that Notepad shows it; never uploaded (the folder convention ignores it);
-//! rewritten only when its content changes.
+//! rewritten only when its content changes. It says when it was written, and when the
+//! server could not be asked, that what it says of the server may be out of date.
 
-use std::io::{self, Write as _};
 use std::path::Path;
 
 use jiff::Timestamp;
@@ -13,15 +13,24 @@ use yingjian_shared::{
     Catalogue, DepartmentStatus, EvidenceListed, HeldFile, TODO_FILE, chinese_date_time, countdown, reminders,
 };
 
+use crate::newfile::{self, WriteError};
+
 /// What the agent itself knows of the folder, beside the server's status.
 pub struct Local<'a> {
     /// Refused by the server: path and reason.
     pub failed: &'a [(String, String)],
     /// Left out: shown name and reason.
-    pub skipped: &'a [(String, &'static str)],
+    pub skipped: &'a [(String, &'a str)],
     pub unsorted: &'a [String],
     /// What the server read in the department's files (scan findings, dates), when it answered.
     pub read: &'a [EvidenceListed],
+    /// Not read yet, and why (no permission, locked by another program).
+    pub unreadable: &'a [(String, String)],
+    /// Files waiting to be sent, and why sending waits, if it does.
+    pub waiting: u64,
+    pub held_back: Option<&'a str>,
+    /// The server could not be asked just now: what it said is from this time.
+    pub lost_since: Option<Timestamp>,
 }
 
 /// The to-do text for `department` at `now`.
@@ -38,6 +47,16 @@ pub fn render(
         out.push_str("\r\n");
     };
     line(&mut out, &format!("{}迎检待办", department.name));
+    line(&mut out, &format!("更新时间：{}", chinese_date_time(now)));
+    if let Some(at) = local.lost_since {
+        line(
+            &mut out,
+            &format!(
+                "与服务器失去联系，以下内容可能已过时（服务器上的情况取自 {}）。",
+                chinese_date_time(at)
+            ),
+        );
+    }
     line(&mut out, "");
     let deadlines = &catalogue.deadlines;
     line(&mut out, "截止时间：");
@@ -57,6 +76,7 @@ pub fn render(
             countdown(now, deadlines.evidence)
         ),
     );
+    line(&mut out, "  联系人名单请用本单位令牌登录迎检系统网页，在本单位页面填写。");
     line(&mut out, "");
 
     let lacks: Vec<String> =
@@ -110,6 +130,15 @@ pub fn render(
         })
         .collect();
     section(&mut out, "日期不在考核年度的文件：", &dates);
+    if local.waiting > 0 {
+        line(&mut out, "");
+        match local.held_back {
+            Some(why) => line(&mut out, &format!("待上传的文件 {} 个（暂停上传）：{why}", local.waiting)),
+            None => line(&mut out, &format!("待上传的文件 {} 个，正在上传。", local.waiting)),
+        }
+    }
+    let unreadable: Vec<String> = local.unreadable.iter().map(|(p, r)| format!("  {p}：{r}")).collect();
+    section(&mut out, "暂时读不了、还没上传的文件：", &unreadable);
     let failed: Vec<String> = local.failed.iter().map(|(p, r)| format!("  {p}：{r}")).collect();
     section(&mut out, "未能上传的文件：", &failed);
     let skipped: Vec<String> = local.skipped.iter().map(|(n, r)| format!("  {n}：{r}")).collect();
@@ -134,18 +163,15 @@ fn section(out: &mut String, title: &str, lines: &[String]) {
     }
 }
 
-/// Writes the to-do file into `folder` unless it already says `text`: temp → sync → rename, so
-/// a clerk never opens half a file. Returns whether it wrote.
-pub fn write_if_changed(folder: &Path, text: &str) -> io::Result<bool> {
+/// Writes the to-do file into `folder` unless it already says `text`: a new file beside it,
+/// flushed, renamed over it (`newfile::replace`), so that a clerk never opens half a file and no
+/// link planted there is written through. Returns whether it wrote.
+pub fn write_if_changed(folder: &Path, text: &str) -> Result<bool, WriteError> {
     let path = folder.join(TODO_FILE);
     let content = format!("\u{feff}{text}");
-    if std::fs::read(&path).is_ok_and(|old| old == content.as_bytes()) {
+    if newfile::read_no_link(&path).is_ok_and(|old| old == content.as_bytes()) {
         return Ok(false);
     }
-    let temp = folder.join(format!(".{TODO_FILE}.new"));
-    let mut file = std::fs::File::create(&temp)?;
-    file.write_all(content.as_bytes())?;
-    file.sync_all()?;
-    std::fs::rename(&temp, &path)?;
+    newfile::replace(&path, content.as_bytes(), false)?;
     Ok(true)
 }

@@ -11,7 +11,7 @@ use notify_debouncer_full::{
 use tokio::sync::mpsc;
 use yingjian_shared::WatchMode;
 
-use crate::hidden::write_hidden;
+use crate::newfile;
 use crate::sync::Seen;
 
 /// Short: a renamed-in file should reach the server well within a second.
@@ -147,23 +147,26 @@ pub async fn start(
 }
 
 /// Writes a hidden file and waits for its event: on network shares native events never come.
+/// The file is new, under a name no one can plant a link at ahead.
 async fn canary_seen(folder: &Path, rx: &mut mpsc::UnboundedReceiver<Change>) -> bool {
-    let canary = folder.join(CANARY_FILE);
-    if write_hidden(&canary, b"yingjian").is_err() {
+    let Ok((mut file, canary)) = newfile::create_beside(&folder.join(CANARY_FILE), true) else {
         return false;
-    }
-    let seen = tokio::time::timeout(CANARY_WAIT, async {
-        while let Some(change) = rx.recv().await {
-            if let Change::Paths(paths) = change
-                && paths.iter().any(|(p, _)| p.ends_with(CANARY_FILE))
-            {
-                return true;
+    };
+    let written = std::io::Write::write_all(&mut file, b"yingjian").is_ok();
+    drop(file);
+    let seen = written
+        && tokio::time::timeout(CANARY_WAIT, async {
+            while let Some(change) = rx.recv().await {
+                if let Change::Paths(paths) = change
+                    && paths.iter().any(|(p, _)| p.file_name() == canary.file_name())
+                {
+                    return true;
+                }
             }
-        }
-        false
-    })
-    .await
-    .unwrap_or(false);
+            false
+        })
+        .await
+        .unwrap_or(false);
     let _ = std::fs::remove_file(&canary);
     seen
 }

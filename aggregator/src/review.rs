@@ -4,7 +4,7 @@
 //! The API and the dashboard's forms both come here.
 
 use jiff::Timestamp;
-use yingjian_shared::{EventKind, Note, Review, Verdict, limits};
+use yingjian_shared::{EventKind, ItemCode, Note, Review, Verdict, limits};
 
 use crate::auth::Caller;
 use crate::db::AuditEntry;
@@ -39,10 +39,7 @@ pub async fn apply_review(state: &AppState, caller: &Caller, review: Review) -> 
     let detail = match (review.verdict, &reason) {
         (Verdict::Returned, Some(reason)) => format!("{}：退回：{reason}", review.path),
         (Verdict::Returned, None) => {
-            return Err(AppError::Unprocessable(
-                "退回时请填写退回理由（a returned file needs a reason: say what the department must change）"
-                    .into(),
-            ));
+            return Err(AppError::Unprocessable("退回时请填写退回理由，写明需要单位修改什么。".into()));
         }
         (Verdict::Accepted, _) => format!("{}：通过", review.path),
         (Verdict::Cleared, _) => format!("{}：撤销审核", review.path),
@@ -51,12 +48,43 @@ pub async fn apply_review(state: &AppState, caller: &Caller, review: Review) -> 
     let path = review.path.to_string();
     if !state.db.review(department.clone(), path, review.verdict, reason, audit).await? {
         return Err(AppError::NotFound(match review.verdict {
-            Verdict::Cleared => "这个文件没有可撤销的审核意见（no verdict to take back）".into(),
-            _ => format!("{}没有报送文件“{}”（no such file on record）", review.department, review.path),
+            Verdict::Cleared => "这个文件没有可撤销的审核意见。".into(),
+            _ => format!("{}没有报送文件“{}”。", review.department, review.path),
         }));
     }
     state.publish(EventKind::Review, Some(&department), Some(review.path), None);
     Ok(())
+}
+
+/// 「全部通过」: accepts every file of a department (of one item, if given) that has no verdict
+/// on its version yet, each audited as if accepted one by one. How many were accepted.
+pub async fn accept_all(
+    state: &AppState,
+    caller: &Caller,
+    department: &str,
+    item: Option<ItemCode>,
+) -> AppResult<usize> {
+    caller.require_office()?;
+    let department = department_id(state, department)?;
+    let verdicts = state.db.verdicts(department.clone()).await?;
+    let open: Vec<_> = state
+        .db
+        .evidence(Some(department.clone()))
+        .await?
+        .into_iter()
+        .filter(|r| item.is_none_or(|code| r.item == Some(code)))
+        .filter(|r| verdicts.get(r.path.as_str()).is_none_or(|v| v.sha256 != r.sha256.as_str()))
+        .collect();
+    for r in &open {
+        let review = Review {
+            department: department.clone(),
+            path: r.path.clone(),
+            verdict: Verdict::Accepted,
+            reason: None,
+        };
+        apply_review(state, caller, review).await?;
+    }
+    Ok(open.len())
 }
 
 /// Sets or clears the office's note: what the API and the item page's form both do.

@@ -82,6 +82,7 @@ pub fn read_file(
         Some("zip") => {
             let kind = office_kind(&bytes).ok_or(ReadError::Unsupported)?;
             pages.layer.extend(text::office(&bytes, kind)?);
+            pages.count = text::office_pages(&bytes, kind);
         }
         _ => return Err(ReadError::Unsupported),
     }

@@ -191,6 +191,13 @@ pub enum SkipReason {
     Link,
     /// 0 bytes: not evidence.
     Empty,
+    /// The agent may not read it (permissions): tried again now and then until it can.
+    Unreadable,
+    /// Another program holds it open and locked (Windows): tried again until it lets go.
+    Locked,
+    /// Not a file: the agent's own disk (its state folder) is full, so nothing new is taken
+    /// until space returns; `name` is the state folder.
+    DiskFull,
 }
 
 impl SkipReason {
@@ -202,6 +209,11 @@ impl SkipReason {
             SkipReason::NameClash => "与同一文件夹中另一个文件同名（字符写法不同），请重命名其中一个",
             SkipReason::Link => "是快捷方式（链接），不会上传：请把文件本身放进来",
             SkipReason::Empty => "是空文件（0 字节），不会上传",
+            SkipReason::Unreadable => {
+                "无法读取：没有权限。请让这台电脑的上传程序能读取它（文件属性 → 安全），之后会自动上传"
+            }
+            SkipReason::Locked => "被其他程序占用：请关闭正在使用它的程序（扫描、编辑软件），之后会自动上传",
+            SkipReason::DiskFull => "上传程序所在的磁盘已满：请腾出磁盘空间，之后会自动继续上传",
         }
     }
 }

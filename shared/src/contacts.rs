@@ -33,8 +33,17 @@ pub fn is_landline(text: &str) -> bool {
     digits.starts_with('0') && (10..=16).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// The 电话、传真 field: one or more landlines (or mobiles), separated by 、 , ; / or spaces,
-/// each optionally labelled 电话 or 传真.
+/// A local number within the city, 7 or 8 digits (`2588106`, as the notice itself gives one):
+/// the city's area code is implied.
+pub fn is_local(text: &str) -> bool {
+    let digits: String = text.trim().chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    (7..=8).contains(&digits.len())
+        && matches!(digits.as_bytes()[0], b'2'..=b'9')
+        && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The 电话、传真 field: one or more landlines, local numbers or mobiles, separated by 、 , ; /
+/// or spaces, each optionally labelled 电话 or 传真.
 pub fn is_phone_field(text: &str) -> bool {
     let parts: Vec<&str> = text
         .split(['、', ',', '，', ';', '；', '/'])
@@ -43,7 +52,7 @@ pub fn is_phone_field(text: &str) -> bool {
         })
         .filter(|p| !p.is_empty())
         .collect();
-    !parts.is_empty() && parts.iter().all(|p| is_landline(p) || is_mobile(p))
+    !parts.is_empty() && parts.iter().all(|p| is_landline(p) || is_local(p) || is_mobile(p))
 }
 
 /// An e-mail address, as far as a form can tell: one `@`, something before it, a dotted domain.
@@ -66,7 +75,7 @@ pub fn problems(c: &Contact) -> Vec<(&'static str, &'static str)> {
         out.push(("mobile", "手机号码应为 11 位数字，以 13 至 19 开头"));
     }
     if !c.phone.trim().is_empty() && !is_phone_field(&c.phone) {
-        out.push(("phone", "请填写带区号的电话，如 0375-2661234"));
+        out.push(("phone", "请填写电话，如 0375-2661234，本市电话也可写 2661234"));
     }
     if !c.email.trim().is_empty() && !is_email(&c.email) {
         out.push(("email", "邮箱格式不正确，如 name@example.gov.cn"));
@@ -122,6 +131,11 @@ mod tests {
         }
         assert!(is_phone_field("电话0375-2661234、传真0375-2661235"));
         assert!(is_phone_field("0375-2661234 / 13800000000"));
+        assert!(is_phone_field("2588106"), "the notice's own number");
+        assert!(is_phone_field("电话2661234、传真26612356"));
+        for bad in ["258810", "125881060", "0588106"] {
+            assert!(!is_phone_field(bad), "{bad}");
+        }
         assert!(!is_phone_field("找办公室"));
         assert!(is_email("zhang.san@pds.gov.cn"));
         for bad in ["zhang", "@pds.gov.cn", "a@b", "a@b..cn", "a b@pds.gov.cn"] {

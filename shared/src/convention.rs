@@ -49,7 +49,7 @@ impl Kind {
     ];
 
     /// The Chinese name, which is also the kind subfolder's name.
-    pub fn label(self) -> &'static str {
+    pub const fn label(self) -> &'static str {
         match self {
             Kind::Document => "文件",
             Kind::Manuscript => "文稿",

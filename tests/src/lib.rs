@@ -315,6 +315,7 @@ impl DeptAgent {
             settle_ms: 500,
             rescan_secs: 300,
             heartbeat_secs: 1,
+            stall_secs: 60,
             poll: false,
             ca_cert: None,
         };

@@ -116,7 +116,9 @@ async fn deliver(
         None => return Ok(Sent::Gone),
     }
     if !client.has_blob(&row.sha256).await? {
-        if row.size >= RESUMABLE_FROM {
+        // Large files, and any that would take longer than the stall interval on this link,
+        // go resumably: a cut then costs only the part under way.
+        if row.size >= RESUMABLE_FROM || client.would_take_long(row.size) {
             resumable::send(client, state, rel, os, (row.size, row.mtime), Some(&row.sha256)).await?;
         } else {
             client.put_blob(&row.sha256, os, row.size).await?;

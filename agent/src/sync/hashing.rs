@@ -3,13 +3,14 @@
 
 use std::path::{Path, PathBuf};
 
-use yingjian_shared::{RelPath, Sha256Hex, sha256_reader};
+use yingjian_shared::{RelPath, Sha256Hex, SkipReason, sha256_reader};
 
 use super::resumable;
 use crate::client::Client;
 use crate::error::AgentResult;
 use crate::scan::stat;
 use crate::state::State;
+use crate::words;
 
 /// A file hashed, with the size and mtime it was hashed at.
 pub struct Hashing {
@@ -23,7 +24,8 @@ pub struct Hashing {
 pub enum Hashed {
     Done(Sha256Hex),
     Changed,
-    Locked,
+    /// It cannot be read now: no permission, or another program has it locked.
+    Unreadable(SkipReason),
     Gone,
 }
 
@@ -68,14 +70,22 @@ pub async fn hash_while_uploading(
     Ok(hashed)
 }
 
+/// Why a file cannot be read, as the clerk is told.
+fn unreadable(e: &std::io::Error) -> SkipReason {
+    if words::is_locked(e) { SkipReason::Locked } else { SkipReason::Unreadable }
+}
+
 /// Hashes the file, then checks that it did not change while being hashed.
 pub fn hash_if_unchanged(os: &Path, size: u64, mtime: i64) -> Hashed {
     let file = match std::fs::File::open(os) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Hashed::Gone,
-        Err(_) => return Hashed::Locked,
+        Err(e) => return Hashed::Unreadable(unreadable(&e)),
     };
-    let Ok((sha, len)) = sha256_reader(file) else { return Hashed::Locked };
+    let (sha, len) = match sha256_reader(file) {
+        Ok(done) => done,
+        Err(e) => return Hashed::Unreadable(unreadable(&e)),
+    };
     match stat(os) {
         Some(now) if now == (size, mtime) && len == size => Hashed::Done(sha),
         Some(_) => Hashed::Changed,

@@ -1,10 +1,12 @@
 //! The agent's engine: reconcile the folder with the local state, settle new files, hash them,
 //! and drive the upload and withdrawal queue, with heartbeats to the server. The decisions live
 //! in parts of their own: `settle` (when a file is completely written), `hashing`, `deliver`
-//! (the delivery slots), `server_check`.
+//! (the delivery slots), `server_check`, and `reporter` (the heartbeat and the to-do file, run
+//! beside the deliveries so that neither waits on the other).
 
 mod deliver;
 mod hashing;
+mod reporter;
 mod resumable;
 mod server_check;
 mod settle;
@@ -18,6 +20,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use jiff::Timestamp;
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use yingjian_shared::{
     Catalogue, FailedFile, Heartbeat, PendingFile, RelPath, SkipReason, SkippedFile, WatchMode,
@@ -26,15 +29,17 @@ use yingjian_shared::{
 
 use deliver::{Delivery, Sent, Slots};
 use hashing::{Hashed, Hashing, hash_if_unchanged, hash_while_uploading};
+use reporter::{Heard, Reporter, Snapshot};
 use settle::Candidates;
 pub use settle::Seen;
 
 use crate::client::Client;
 use crate::config::AgentConfig;
 use crate::error::{AgentError, AgentResult};
+use crate::lock::{self, StateLock};
+use crate::newfile;
 use crate::scan::{self, Found, absence, relative, shown, sidecar_caption, stat};
 use crate::state::{FileRow, FileState, State};
-use crate::todo;
 use crate::watch::{self, Change, Watch};
 
 const TICK: Duration = Duration::from_millis(50);
@@ -55,13 +60,15 @@ const UPLOAD_WHILE_HASHING_FROM: u64 = 64 << 20;
 const LARGE_AT_ONCE: usize = 2;
 /// Batches of at least this many files to hash are reported to the progress callback.
 const PROGRESS_FROM: usize = 100;
-/// While the server is unreachable, it is looked for after this long, then twice as long each
-/// time, up to `PROBE_UP_TO`.
+/// While the server is unreachable (or in trouble), it is looked for after this long, then
+/// twice as long each time, up to `PROBE_UP_TO`: its return is noticed within seconds.
 const PROBE_FROM: Duration = Duration::from_secs(1);
-const PROBE_UP_TO: Duration = Duration::from_secs(10);
-/// How often the agent compares what it delivered with the server's records when the server
-/// never seemed to go away (after an outage, and at start, it does so at once).
-const CHECK_SERVER_EVERY: Duration = Duration::from_hours(1);
+const PROBE_UP_TO: Duration = Duration::from_secs(5);
+/// While the agent's own disk is full, whether there is room again is looked at this often.
+const DISK_FULL_RETRY: Duration = Duration::from_secs(2);
+/// After a local error that is not a full disk (the state database in trouble), nothing new
+/// is taken for this long, so that the log is not flooded.
+const TROUBLE_PAUSE: Duration = Duration::from_secs(5);
 
 /// Told how many files of a large batch are left to hash, then 0 when it is done (the CLI
 /// shows it in a terminal; the engine itself prints nothing).
@@ -69,6 +76,8 @@ pub type Progress = Box<dyn Fn(usize) + Send + Sync>;
 
 pub struct Agent {
     config: AgentConfig,
+    /// Held for the agent's life: one agent per state folder.
+    _lock: StateLock,
     root: PathBuf,
     catalogue: Catalogue,
     client: Client,
@@ -98,9 +107,16 @@ pub struct Agent {
     /// While the server is lost, when to look for it next, and how long to wait after that.
     probe_at: Instant,
     probe_every: Duration,
-    /// When the server last confirmed holding everything this agent delivered; `None` when it
-    /// is due (at start, and after the server was unreachable).
-    server_checked: Option<Instant>,
+    /// Counts the times the server was lost: the reporter compares the records after each.
+    outages: u64,
+    /// The heartbeat and the to-do file, in a task of their own (while `run` runs), and what
+    /// it heard of the server.
+    reporter: Option<Reporter>,
+    heard: Option<mpsc::UnboundedReceiver<Heard>>,
+    /// The agent's own disk is full: nothing new is taken; when to look for room again.
+    disk_full: Option<Instant>,
+    /// After another local error, nothing new is taken until then.
+    trouble_until: Option<Instant>,
     progress: Option<Progress>,
     /// A large batch is being hashed and reported.
     reporting: bool,
@@ -115,11 +131,20 @@ impl Agent {
             Ok(Ok(c)) => c,
             _ => Catalogue::builtin().clone(),
         };
-        let state = Arc::new(State::open(&config.state)?);
+        // One agent per state folder: a second would send everything twice.
+        let lock = lock::hold(&config.state)?;
+        let state = Arc::new(State::open(&config.state).map_err(|e| match e {
+            AgentError::Io(io) => AgentError::StateFolder(config.state.clone(), io),
+            other => other,
+        })?);
+        // A restart starts fresh: whatever an earlier run left backing off is due now.
+        state.fresh_start()?;
+        let client = client.with_stall(Duration::from_secs(config.stall_secs.max(1)));
         // Events name absolute paths: a relative folder (`--folder .`) would match none of them.
         let root = std::path::absolute(&config.folder)?;
         Ok(Agent {
             config,
+            _lock: lock,
             root,
             catalogue,
             client,
@@ -139,7 +164,11 @@ impl Agent {
             server_lost: true,
             probe_at: Instant::now(),
             probe_every: PROBE_FROM,
-            server_checked: None,
+            outages: 0,
+            reporter: None,
+            heard: None,
+            disk_full: None,
+            trouble_until: None,
             progress: None,
             reporting: false,
         })
@@ -153,32 +182,54 @@ impl Agent {
     }
 
     /// Runs until `shutdown` completes. Work in flight is left in the queue for the next start.
+    /// Only a bug (a task of its own that panicked) ends it early: a full disk, a server away
+    /// or a file it cannot read are waited out and told.
     pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> AgentResult<()> {
         tokio::pin!(shutdown);
+        let (heard_tx, heard_rx) = mpsc::unbounded_channel();
+        self.reporter = Some(Reporter::start(
+            self.client.clone(),
+            self.state.clone(),
+            self.root.clone(),
+            self.catalogue.clone(),
+            heard_tx,
+        ));
+        self.heard = Some(heard_rx);
         let mut changes = self.resume().await;
         let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         // `resume` has just reconciled: the first periodic rescan is one period away.
         let every = Duration::from_secs(self.config.rescan_secs.max(1));
         let mut rescan = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
         let mut heartbeat = tokio::time::interval(Duration::from_secs(self.config.heartbeat_secs.max(1)));
         let mut presence = tokio::time::interval(Duration::from_secs(1));
         loop {
-            tokio::select! {
+            let done = tokio::select! {
                 () = &mut shutdown => break,
-                Some(change) = recv(&mut changes) => self.on_change(change)?,
+                Some(change) = recv(&mut changes) => self.on_change(change),
+                Some(heard) = recv_heard(&mut self.heard) => self.on_heard(heard),
                 Some(joined) = self.slots.finished(), if !self.slots.is_empty() => {
-                    self.delivered(joined)?;
-                    self.send_due()?;
+                    self.delivered(joined).and_then(|()| self.send_due())
                 }
                 Some(joined) = self.hashing.next(), if !self.hashing.is_empty() => {
-                    let hashing = joined??;
-                    self.hashing_paths.remove(&hashing.rel);
-                    self.hashed(hashing)?;
-                    self.send_due()?;
+                    let hashing = joined?;
+                    match hashing {
+                        Ok(hashing) => {
+                            self.hashing_paths.remove(&hashing.rel);
+                            self.hashed(hashing).and_then(|()| self.send_due())
+                        }
+                        Err(e) => Err(e),
+                    }
                 }
                 _ = tick.tick() => {
-                    self.settle_ready().await?;
-                    self.send_due()?;
+                    if self.taking() {
+                        match self.settle_ready().await {
+                            Ok(()) => self.send_due(),
+                            Err(e) => Err(e),
+                        }
+                    } else {
+                        Ok(())
+                    }
                 }
                 _ = presence.tick() => {
                     let absent = absence(&self.root);
@@ -188,11 +239,18 @@ impl Agent {
                     self.paused = self.paused.and(absent);
                     if self.server_lost && Instant::now() >= self.probe_at {
                         // The heartbeat doubles as the probe: the first to succeed ends the wait.
-                        self.heartbeat().await;
+                        self.probe_at = Instant::now() + self.probe_every;
+                        self.probe_every = (self.probe_every * 2).min(PROBE_UP_TO);
+                        self.publish()
+                    } else {
+                        Ok(())
                     }
                 }
-                _ = rescan.tick() => self.reconcile()?,
-                _ = heartbeat.tick() => self.heartbeat().await,
+                _ = rescan.tick() => self.reconcile(),
+                _ = heartbeat.tick() => self.publish(),
+            };
+            if let Err(e) = done {
+                self.trouble(e)?;
             }
         }
         for hashing in &self.hashing {
@@ -202,8 +260,60 @@ impl Agent {
         Ok(())
     }
 
+    /// A local error: a full disk is waited out (and told); anything else pauses new work for
+    /// a moment. Only an internal task that panicked (a bug) ends the agent.
+    fn trouble(&mut self, e: AgentError) -> AgentResult<()> {
+        if matches!(e, AgentError::Task(_)) {
+            return Err(e);
+        }
+        let now = Instant::now();
+        if e.is_disk_full() {
+            if self.disk_full.is_none() {
+                tracing::error!(state = %self.config.state.display(), error = %e,
+                    "the agent's disk is full: nothing new is taken until there is room again");
+                self.disk_full = Some(now + DISK_FULL_RETRY);
+                // Said at once, not at the next heartbeat.
+                let _ = self.publish();
+            }
+            self.disk_full = Some(now + DISK_FULL_RETRY);
+        } else {
+            tracing::error!(error = %e, "local error; going on in a moment");
+            self.trouble_until = Some(now + TROUBLE_PAUSE);
+        }
+        Ok(())
+    }
+
+    /// Whether new work is taken now: not while the disk is full (but whether there is room
+    /// again is looked at every few seconds) or just after a local error.
+    fn taking(&mut self) -> bool {
+        let now = Instant::now();
+        if self.trouble_until.is_some_and(|t| now < t) {
+            return false;
+        }
+        self.trouble_until = None;
+        match self.disk_full {
+            None => true,
+            Some(retry) if now < retry => false,
+            Some(_) => {
+                if self.state.has_room() {
+                    tracing::info!("there is room on the agent's disk again: going on");
+                    self.disk_full = None;
+                    // What changed meanwhile may not all have been recorded: look again.
+                    if let Err(e) = self.reconcile() {
+                        tracing::warn!(error = %e, "reconcile failed");
+                    }
+                    let _ = self.publish();
+                    true
+                } else {
+                    self.disk_full = Some(now + DISK_FULL_RETRY);
+                    false
+                }
+            }
+        }
+    }
+
     /// (Re)starts watching and reconciles; pauses instead while the folder is not there.
-    async fn resume(&mut self) -> Option<tokio::sync::mpsc::UnboundedReceiver<Change>> {
+    async fn resume(&mut self) -> Option<mpsc::UnboundedReceiver<Change>> {
         self.watch = None;
         if let Some(why) = absence(&self.root) {
             if self.paused.is_none() {
@@ -274,10 +384,29 @@ impl Agent {
         if f.os != self.naive_path(&f.rel) {
             self.disk.insert(f.rel.clone(), f.os.clone());
         }
-        if known.is_some_and(|r| r.size == f.size && r.mtime == f.mtime && r.state != FileState::Withdraw) {
+        if let Some(r) = known
+            && r.size == f.size
+            && r.mtime == f.mtime
+            && r.state != FileState::Withdraw
+        {
+            // The picture did not change, but its caption may have (while the agent was not
+            // running, say): then its record goes again.
+            if self.caption_moved(&f, r) {
+                self.candidates.again(f.rel, f.os, f.size, f.mtime, Instant::now());
+            }
             return;
         }
         self.candidates.want(f.rel, f.os, f.size, f.mtime, seen, Instant::now());
+    }
+
+    /// Whether a picture's caption `.txt` says something else than its record (gone, new or
+    /// edited). A picture without either costs one look at the folder entry, no read.
+    fn caption_moved(&self, f: &Found, row: &FileRow) -> bool {
+        if !is_image_name(f.rel.file_name()) {
+            return false;
+        }
+        let txt = std::fs::symlink_metadata(f.os.with_extension("txt")).is_ok();
+        (txt || row.caption.is_some()) && sidecar_caption(&self.root, &f.os) != row.caption
     }
 
     /// Logs each file newly left out, once.
@@ -319,8 +448,8 @@ impl Agent {
                 self.unsorted.extend(found.unsorted);
                 skipped.extend(found.skipped.into_iter().map(|f| (f.name, f.reason)));
             } else if std::fs::symlink_metadata(&os).is_ok() {
-                if os.extension().is_some_and(|e| e.eq_ignore_ascii_case("txt")) {
-                    self.caption_changed(&os)?;
+                if is_txt(&os) {
+                    self.caption_changed(&os);
                 }
                 match scan::scan_one(&self.catalogue, &self.root, &os) {
                     scan::One::Evidence(f) => {
@@ -342,6 +471,10 @@ impl Agent {
                     scan::One::Other => {}
                 }
             } else if let Some(rel) = relative(&self.root, &os) {
+                if is_txt(&os) {
+                    // A caption deleted: the picture's record goes again, without it.
+                    self.caption_changed(&os);
+                }
                 if let Some(why) = absence(&self.root) {
                     // The whole folder went away: not a mass deletion.
                     self.paused = Some(why);
@@ -363,10 +496,15 @@ impl Agent {
     }
 
     /// A `.txt` beside a picture changed: the picture's record must carry the new caption.
-    fn caption_changed(&mut self, txt: &Path) -> AgentResult<()> {
-        let Some(dir) = txt.parent() else { return Ok(()) };
-        let Some(stem) = txt.file_stem() else { return Ok(()) };
-        for entry in std::fs::read_dir(dir)?.flatten() {
+    fn caption_changed(&mut self, txt: &Path) {
+        let Some(dir) = txt.parent() else { return };
+        let Some(stem) = txt.file_stem() else { return };
+        // Nothing is looked at through a linked folder.
+        if scan::through_linked_folder(&self.root, txt, false) {
+            return;
+        }
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
             let path = entry.path();
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
@@ -379,7 +517,6 @@ impl Agent {
             };
             self.candidates.again(rel, path, size, mtime, Instant::now());
         }
-        Ok(())
     }
 
     /// Hashes candidates that have held still long enough, and queues them.
@@ -441,14 +578,18 @@ impl Agent {
         let Hashing { rel, os, size, mtime, hashed } = hashing;
         match hashed {
             Hashed::Done(sha) => {
-                let caption = if is_image_name(rel.file_name()) { sidecar_caption(&os) } else { None };
+                let caption =
+                    if is_image_name(rel.file_name()) { sidecar_caption(&self.root, &os) } else { None };
                 if self.state.settled(rel.as_str(), size, mtime, sha.as_str(), caption.as_deref())? {
                     tracing::debug!(path = %rel, size, "queued");
                 }
                 self.candidates.taken(&rel, Instant::now());
             }
             Hashed::Changed => self.candidates.changed(&rel, Instant::now()),
-            Hashed::Locked => self.candidates.locked(&rel, Instant::now()),
+            Hashed::Unreadable(why) => {
+                tracing::debug!(path = %rel, reason = why.label(), "cannot read it now; trying again later");
+                self.candidates.unreadable(&rel, why, Instant::now());
+            }
             Hashed::Gone => {
                 self.candidates.remove(&rel);
             }
@@ -472,22 +613,34 @@ impl Agent {
     fn server_gone(&mut self) {
         if !self.server_lost {
             self.probe_every = PROBE_FROM;
+            self.probe_at = Instant::now() + self.probe_every;
+            self.outages += 1;
         }
         self.server_lost = true;
-        self.server_checked = None;
-        self.probe_at = Instant::now() + self.probe_every;
-        self.probe_every = (self.probe_every * 2).min(PROBE_UP_TO);
+    }
+
+    /// What the heartbeat learnt of the server.
+    fn on_heard(&mut self, heard: Heard) -> AgentResult<()> {
+        match heard {
+            Heard::Reached => self.server_here(),
+            Heard::Lost => {
+                self.server_gone();
+                Ok(())
+            }
+            Heard::Refused => Ok(()),
+        }
     }
 
     /// A request succeeded: if the server had been lost, everything that waited on it is due.
     fn server_here(&mut self) -> AgentResult<()> {
         if self.server_lost {
+            self.server_lost = false;
+            self.offline_until = None;
             let due = self.state.server_back()?;
             if due > 0 {
                 tracing::info!(files = due, "the server is back: sending what waited for it");
             }
-            self.server_lost = false;
-            self.offline_until = None;
+            self.send_due()?;
         }
         Ok(())
     }
@@ -495,7 +648,7 @@ impl Agent {
     /// Starts deliveries from the queue (uploads, records, withdrawals) up to `IN_FLIGHT`.
     /// They run as tasks of their own, so they go on while the next files are hashed.
     fn send_due(&mut self) -> AgentResult<()> {
-        if self.slots.is_full() || !self.online() {
+        if self.slots.is_full() || !self.online() || self.disk_full.is_some() {
             return Ok(());
         }
         for row in self.state.due(BATCH)? {
@@ -533,6 +686,7 @@ impl Agent {
                 self.state.mark_synced(&row)?;
             }
             Ok(Sent::Changed(found)) => {
+                self.server_here()?;
                 // The file changed since it was hashed: settle it again.
                 self.want(found, None, Seen::Changed);
             }
@@ -549,13 +703,17 @@ impl Agent {
             }
             Err(e) => {
                 tracing::debug!(path = %rel, error = %e, attempts = row.attempts + 1, "will retry");
-                let offline = matches!(e, AgentError::Network(_));
-                self.state.retry_later(&row, &e.to_string(), offline)?;
-                if offline {
+                // Unreachable, stalled, in trouble (5xx) or not taking the token: tried again
+                // the moment any request succeeds, not at the end of its backoff.
+                let waits = e.waits_for_server();
+                self.state.retry_later(&row, &e.for_clerk(), waits)?;
+                if matches!(e, AgentError::Network(_) | AgentError::Stalled(_)) {
                     // The rest of the queue would fail the same way: no new delivery for a
                     // moment. (Only a delivery pauses deliveries: a failed heartbeat or probe
                     // must not keep them from ever being tried.)
                     self.offline_until = Some(Instant::now() + OFFLINE_PAUSE);
+                }
+                if waits {
                     self.server_gone();
                 }
             }
@@ -573,15 +731,11 @@ impl Agent {
         rel.components().fold(self.root.clone(), |p, c| p.join(c))
     }
 
-    /// Sends the heartbeat and, when due, checks that the server still holds what it was sent.
-    async fn heartbeat(&mut self) {
-        let (waiting, oldest, failed) = match self.state.queue_summary() {
-            Ok(summary) => summary,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot read the local state");
-                return;
-            }
-        };
+    /// Hands the reporter what the agent knows now, for the heartbeat and the to-do file: it
+    /// sends them beside the deliveries, and what it hears comes back through `heard`.
+    fn publish(&mut self) -> AgentResult<()> {
+        let Some(reporter) = &self.reporter else { return Ok(()) };
+        let (waiting, oldest, failed) = self.state.queue_summary()?;
         let oldest = oldest.and_then(|r| {
             Some(PendingFile {
                 path: RelPath::parse(&r.path).ok()?,
@@ -599,89 +753,77 @@ impl Agent {
             .collect();
         let refused: Vec<(String, String)> =
             failed.iter().map(|f| (f.path.to_string(), f.reason.clone())).collect();
-        let hb = Heartbeat {
-            version: env!("CARGO_PKG_VERSION").to_string(),
-            host: limits::truncate(&self.host, limits::HOST_CHARS),
-            watch_mode: self.watch_mode(),
-            pending: waiting + self.candidates.len() as u64,
-            failed,
-            oldest_pending: oldest,
-            unsorted: self.unsorted.iter().take(limits::LISTED_FILES).cloned().collect(),
-            skipped: self
-                .skipped
+        // Left out, then not read yet, then what keeps the agent itself from going on.
+        let mut skipped: Vec<SkippedFile> =
+            self.skipped.iter().map(|(name, reason)| SkippedFile::new(name.clone(), *reason)).collect();
+        let todo = self.root.join(yingjian_shared::TODO_FILE);
+        if newfile::is_link_or_odd(&todo) {
+            // Never written through: said instead.
+            skipped.push(SkippedFile::new(yingjian_shared::TODO_FILE.to_string(), SkipReason::Link));
+        }
+        let unread = self.candidates.unread();
+        skipped.extend(unread.iter().map(|(rel, why)| SkippedFile::new(rel.to_string(), *why)));
+        if self.disk_full.is_some() {
+            skipped.push(SkippedFile::new(self.config.state.display().to_string(), SkipReason::DiskFull));
+        }
+        let held_back = self.held_back();
+        let snapshot = Snapshot {
+            heartbeat: Heartbeat {
+                version: env!("CARGO_PKG_VERSION").to_string(),
+                host: limits::truncate(&self.host, limits::HOST_CHARS),
+                watch_mode: self.watch_mode(),
+                pending: waiting + self.candidates.len() as u64,
+                failed,
+                oldest_pending: oldest,
+                unsorted: self.unsorted.iter().take(limits::LISTED_FILES).cloned().collect(),
+                skipped: skipped.iter().take(limits::LISTED_FILES).cloned().collect(),
+            },
+            refused,
+            skipped: skipped
                 .iter()
-                .take(limits::LISTED_FILES)
-                .map(|(name, reason)| SkippedFile::new(name.clone(), *reason))
+                .filter(|s| !matches!(s.reason, SkipReason::Unreadable | SkipReason::Locked))
+                .map(|s| (s.name.clone(), s.reason.label().to_string()))
                 .collect(),
+            unreadable: unread.iter().map(|(rel, why)| (rel.to_string(), why.label().to_string())).collect(),
+            unsorted: self.unsorted.iter().map(ToString::to_string).collect(),
+            paused: self.paused.is_some(),
+            waiting: waiting + self.candidates.len() as u64,
+            held_back,
+            outages: self.outages,
         };
-        match self.client.heartbeat(&hb).await {
-            Ok(()) => {
-                if let Err(e) = self.server_here() {
-                    tracing::error!(error = %e, "cannot update the local state");
-                }
-            }
-            Err(e) => {
-                tracing::debug!(error = %e, "heartbeat not delivered");
-                if matches!(e, AgentError::Network(_)) {
-                    self.server_gone();
-                }
-                self.server_checked = None;
-                return;
-            }
+        reporter.publish(snapshot);
+        Ok(())
+    }
+
+    /// Why sending waits, if it does, in the clerk's words.
+    fn held_back(&self) -> Option<String> {
+        if let Some(why) = self.paused {
+            return Some(format!("{}。", why.label()));
         }
-        self.refresh_todo(&refused).await;
-        if self.server_checked.is_none_or(|t| t.elapsed() >= CHECK_SERVER_EVERY) {
-            match server_check::refill(&self.client, &self.state).await {
-                Ok(lost) => {
-                    if lost > 0 {
-                        tracing::warn!(
-                            lost,
-                            "the server lacks files this agent delivered (restored from a backup, or a power cut?): sending them again"
-                        );
-                    }
-                    self.server_checked = Some(Instant::now());
-                }
-                Err(e) => tracing::debug!(error = %e, "cannot compare with the server's records"),
-            }
+        if self.disk_full.is_some() {
+            return Some(SkipReason::DiskFull.label().to_string() + "。");
         }
+        self.server_lost.then(|| "连不上服务器或服务器暂时出了故障，恢复后自动上传。".to_string())
     }
 }
 
-impl Agent {
-    /// Rewrites the clerk's to-do file from the server's status and what the agent sees (not
-    /// while paused: the folder may be an empty mount point).
-    async fn refresh_todo(&self, failed: &[(String, String)]) {
-        if self.paused.is_some() {
-            return;
-        }
-        let status = match self.client.status().await {
-            Ok(status) => status,
-            Err(e) => {
-                tracing::debug!(error = %e, "no status for the to-do file");
-                return;
-            }
-        };
-        let Some(department) = status.departments.first() else { return };
-        let skipped: Vec<(String, &'static str)> =
-            self.skipped.iter().map(|(name, reason)| (name.clone(), reason.label())).collect();
-        let unsorted: Vec<String> = self.unsorted.iter().map(ToString::to_string).collect();
-        // Without the reading the to-do file still says the rest.
-        let read = self.client.evidence_read().await.unwrap_or_default();
-        let local = todo::Local { failed, skipped: &skipped, unsorted: &unsorted, read: &read };
-        let text = todo::render(department, &status.held, &self.catalogue, Timestamp::now(), &local);
-        match todo::write_if_changed(&self.root, &text) {
-            Ok(true) => tracing::debug!("to-do file updated"),
-            Ok(false) => {}
-            Err(e) => tracing::warn!(error = %e, "cannot write the to-do file"),
-        }
-    }
-}
-
-async fn recv(changes: &mut Option<tokio::sync::mpsc::UnboundedReceiver<Change>>) -> Option<Change> {
+async fn recv(changes: &mut Option<mpsc::UnboundedReceiver<Change>>) -> Option<Change> {
     match changes {
         Some(rx) => rx.recv().await,
         None => std::future::pending().await,
     }
+}
+
+async fn recv_heard(heard: &mut Option<mpsc::UnboundedReceiver<Heard>>) -> Option<Heard> {
+    match heard {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Whether `os` names a `.txt` (a picture's caption, perhaps).
+fn is_txt(os: &Path) -> bool {
+    os.extension().is_some_and(|e| e.eq_ignore_ascii_case("txt"))
 }
 
 /// This PC's name, for the office to tell agents apart.

@@ -11,12 +11,19 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use yingjian_shared::RelPath;
+use yingjian_shared::{RelPath, SkipReason};
 
 /// How long a file closed after writing must stay untouched before it is taken.
 pub const CLOSE_GRACE: Duration = Duration::from_millis(500);
 /// The settle time doubles at most this many times for a file that keeps changing.
 const MAX_DOUBLINGS: u32 = 5;
+/// A file that cannot be read is tried again after this long, then twice as long each time,
+/// up to `UNREADABLE_UP_TO` (an event on the file makes it due at once).
+const UNREADABLE_FROM: Duration = Duration::from_secs(1);
+const UNREADABLE_UP_TO: Duration = Duration::from_secs(30);
+/// A file is named as unreadable once it failed this many times (a scanner holding it for a
+/// moment is not worth telling).
+const NAMED_AFTER: u32 = 2;
 
 /// What an event said about a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -39,6 +46,16 @@ pub struct Candidate {
     seen: Seen,
     /// Closes after writing seen while it waited: more than one means a writer in cycles.
     closes: u32,
+    /// It could not be read: why, how many times, and when to try again.
+    unread: Option<Unread>,
+}
+
+/// A file that could not be read, tried again after a while that doubles each time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Unread {
+    why: SkipReason,
+    tries: u32,
+    next: Instant,
 }
 
 /// A file taken recently: if it changes again soon, it waits longer next time.
@@ -65,17 +82,25 @@ impl Candidates {
             stable_since: now,
             seen: Seen::Changed,
             closes: 0,
+            unread: None,
         });
         if seen == Seen::Closed {
             entry.closes += 1;
         }
         entry.seen = entry.seen.max(seen);
+        // Something happened to it (its permissions, its lock): worth trying again now.
+        if let Some(unread) = &mut entry.unread {
+            unread.next = now;
+        }
     }
 
     /// A file to look at again now, whatever was known of it (its caption changed).
     pub fn again(&mut self, rel: RelPath, os: PathBuf, size: u64, mtime: i64, now: Instant) {
-        self.waiting
-            .insert(rel, Candidate { os, size, mtime, stable_since: now, seen: Seen::Complete, closes: 0 });
+        let unread = self.waiting.get(&rel).and_then(|c| c.unread);
+        self.waiting.insert(
+            rel,
+            Candidate { os, size, mtime, stable_since: now, seen: Seen::Complete, closes: 0, unread },
+        );
     }
 
     pub fn get(&self, rel: &RelPath) -> Option<&Candidate> {
@@ -106,11 +131,25 @@ impl Candidates {
         }
     }
 
-    /// Another program holds it open (a scanner still writing): try again a little later.
-    pub fn locked(&mut self, rel: &RelPath, now: Instant) {
+    /// It could not be read (no permission, or another program has it locked): try again
+    /// later, a little later each time.
+    pub fn unreadable(&mut self, rel: &RelPath, why: SkipReason, now: Instant) {
         if let Some(c) = self.waiting.get_mut(rel) {
-            c.stable_since = now;
+            let tries = c.unread.map_or(0, |u| u.tries) + 1;
+            let wait = (UNREADABLE_FROM * 2u32.pow((tries - 1).min(8))).min(UNREADABLE_UP_TO);
+            c.unread = Some(Unread { why, tries, next: now + wait });
         }
+    }
+
+    /// The files that could not be read (more than once), and why.
+    pub fn unread(&self) -> Vec<(RelPath, SkipReason)> {
+        let mut out: Vec<(RelPath, SkipReason)> = self
+            .waiting
+            .iter()
+            .filter_map(|(rel, c)| c.unread.filter(|u| u.tries >= NAMED_AFTER).map(|u| (rel.clone(), u.why)))
+            .collect();
+        out.sort();
+        out
     }
 
     /// How long `rel` must hold still: the settle time, doubled for every version taken
@@ -140,7 +179,7 @@ impl Candidates {
         let mut ready = Vec::new();
         let mut waiting = std::mem::take(&mut self.waiting);
         waiting.retain(|rel, c| {
-            if busy(rel) {
+            if busy(rel) || c.unread.is_some_and(|u| now < u.next) {
                 return true;
             }
             let Some((size, mtime)) = stat(&c.os) else { return false };
@@ -262,16 +301,40 @@ mod tests {
     }
 
     #[test]
-    fn busy_files_wait_and_locked_or_changed_ones_restart_their_clock() {
+    fn busy_files_wait_and_changed_ones_restart_their_clock() {
         let t0 = Instant::now();
         let mut c = Candidates::default();
         c.want(rel("big.pdf"), "b".into(), 10, 1, Seen::Complete, t0);
         let disk = |_: &Path| Some((10, 1));
         assert!(c.ready(t0, SETTLE, |r| r == &rel("big.pdf"), disk).is_empty(), "being hashed");
-        c.locked(&rel("big.pdf"), t0);
-        assert_eq!(c.ready(t0, SETTLE, |_| false, disk), [rel("big.pdf")], "still complete");
         c.changed(&rel("big.pdf"), t0);
         assert!(c.ready(t0 + SETTLE / 2, SETTLE, |_| false, disk).is_empty());
         assert_eq!(c.ready(t0 + SETTLE, SETTLE, |_| false, disk), [rel("big.pdf")]);
+    }
+
+    #[test]
+    fn an_unreadable_file_is_tried_again_later_each_time_and_named_until_it_is_read() {
+        let t0 = Instant::now();
+        let mut c = Candidates::default();
+        let disk = |_: &Path| Some((10, 1));
+        c.want(rel("locked.pdf"), "l".into(), 10, 1, Seen::Complete, t0);
+        assert_eq!(c.ready(t0, SETTLE, |_| false, disk), [rel("locked.pdf")]);
+        c.unreadable(&rel("locked.pdf"), SkipReason::Unreadable, t0);
+        assert!(c.unread().is_empty(), "once is a moment, not worth telling");
+        // Not every tick: only once its wait is over, and the wait doubles.
+        let tick = Duration::from_millis(50);
+        assert!(c.ready(t0 + tick, SETTLE, |_| false, disk).is_empty());
+        assert_eq!(c.ready(t0 + UNREADABLE_FROM, SETTLE, |_| false, disk), [rel("locked.pdf")]);
+        c.unreadable(&rel("locked.pdf"), SkipReason::Unreadable, t0 + UNREADABLE_FROM);
+        assert_eq!(c.unread(), [(rel("locked.pdf"), SkipReason::Unreadable)]);
+        assert!(c.ready(t0 + UNREADABLE_FROM * 2, SETTLE, |_| false, disk).is_empty());
+        assert_eq!(c.ready(t0 + UNREADABLE_FROM * 3, SETTLE, |_| false, disk), [rel("locked.pdf")]);
+        // An event on it (its permissions changed) makes it due at once.
+        c.unreadable(&rel("locked.pdf"), SkipReason::Unreadable, t0 + UNREADABLE_FROM * 3);
+        c.want(rel("locked.pdf"), "l".into(), 10, 1, Seen::Changed, t0 + UNREADABLE_FROM * 3);
+        assert_eq!(c.ready(t0 + UNREADABLE_FROM * 3, SETTLE, |_| false, disk), [rel("locked.pdf")]);
+        // Read at last: no longer named.
+        c.taken(&rel("locked.pdf"), t0 + UNREADABLE_FROM * 4);
+        assert!(c.unread().is_empty());
     }
 }

@@ -1,5 +1,10 @@
-//! The real agent binary, killed with SIGKILL in the middle of an upload, delivers every file
-//! exactly once after a restart.
+//! The real agent binary against the real aggregator on loopback: killed with SIGKILL in the
+//! middle of an upload it delivers every file exactly once after a restart; links never steer
+//! it; one runs per state folder; slow links and slow servers never stall it.
+
+mod clerk;
+mod links;
+mod slow;
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -42,7 +47,8 @@ async fn slow_proxy(target: std::net::SocketAddr) -> (std::net::SocketAddr, Arc<
     (addr, forwarded)
 }
 
-struct AgentProcess(Child);
+/// A process, and the file its standard error goes to.
+pub struct AgentProcess(pub Child, pub std::path::PathBuf);
 
 impl Drop for AgentProcess {
     fn drop(&mut self) {
@@ -62,7 +68,14 @@ fn agent(server: &str, token: &str, folder: &std::path::Path, state: &std::path:
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    AgentProcess(child)
+    AgentProcess(child, std::path::PathBuf::new())
+}
+
+/// The aggregator on `dir/data`, not reading what arrives: these tests are about carrying files.
+fn server(dir: &std::path::Path) -> AppState {
+    let mut config = Config { data: dir.join("data"), ..Config::default() };
+    config.reading.enabled = false;
+    AppState::open(config).unwrap()
 }
 
 async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
@@ -76,7 +89,7 @@ async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_mid_upload_then_restarted_delivers_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
-    let state = AppState::open(Config { data: dir.path().join("data"), ..Config::default() }).unwrap();
+    let state = server(dir.path());
     let token = new_token().unwrap();
     state.db.insert_token(token_hash(&token), Some("police".into()), "pc-1".into()).await.unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -125,7 +138,7 @@ async fn killed_mid_upload_then_restarted_delivers_exactly_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_relative_folder_is_watched() {
     let dir = tempfile::tempdir().unwrap();
-    let state = AppState::open(Config { data: dir.path().join("data"), ..Config::default() }).unwrap();
+    let state = server(dir.path());
     let token = new_token().unwrap();
     state.db.insert_token(token_hash(&token), Some("police".into()), "pc-1".into()).await.unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -157,6 +170,7 @@ async fn a_relative_folder_is_watched() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap(),
+        std::path::PathBuf::new(),
     );
     let on_file = async |n: usize| state.db.evidence(Some("police".into())).await.unwrap().len() == n;
     // Delivered by the first reconcile, which runs once the watcher is up.
@@ -174,4 +188,145 @@ async fn a_relative_folder_is_watched() {
         })
     };
     wait_for("the log file", async || logged()).await;
+}
+
+/// A server on loopback with a department's token and the office's, and a department folder
+/// laid out by `init`: how the tests below begin.
+pub struct Setup {
+    pub dir: tempfile::TempDir,
+    pub server: AppState,
+    pub addr: std::net::SocketAddr,
+    pub token: String,
+    pub office: String,
+    pub folder: std::path::PathBuf,
+    pub agent_state: std::path::PathBuf,
+}
+
+impl Setup {
+    pub async fn new() -> Setup {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let dir = tempfile::tempdir().unwrap();
+        let server = server(dir.path());
+        let token = new_token().unwrap();
+        server.db.insert_token(token_hash(&token), Some("police".into()), "pc-1".into()).await.unwrap();
+        let office = new_token().unwrap();
+        server.db.insert_token(token_hash(&office), None, "office".into()).await.unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(launch(server.clone(), listener, std::future::pending()));
+        let folder = dir.path().join("evidence");
+        let catalogue = Catalogue::builtin();
+        yingjian_agent::init_folder(catalogue, catalogue.department("police").unwrap(), &folder).unwrap();
+        let agent_state = dir.path().join("state");
+        Setup { dir, server, addr, token, office, folder, agent_state }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The item folder whose name starts with `code`.
+    pub fn item(&self, code: &str) -> std::path::PathBuf {
+        std::fs::read_dir(&self.folder)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.file_name().unwrap().to_str().unwrap().starts_with(code))
+            .unwrap()
+    }
+
+    /// `agent.toml` for the agent binary against `server`, with `extra` lines.
+    pub fn config(&self, server: &str, extra: &str) -> std::path::PathBuf {
+        let path = self.dir.path().join("agent.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "server = \"{server}\"\ntoken = \"{}\"\nfolder = \"{}\"\nstate = \"{}\"\nsettle_ms = 100\nheartbeat_secs = 1\n{extra}\n",
+                self.token,
+                self.folder.display(),
+                self.agent_state.display()
+            ),
+        )
+        .unwrap();
+        path
+    }
+
+    pub async fn records(&self) -> Vec<yingjian_shared::EvidenceEntry> {
+        self.server.db.evidence(Some("police".into())).await.unwrap()
+    }
+
+    /// The department's status as the office sees it.
+    pub async fn status(&self) -> Option<yingjian_shared::DepartmentStatus> {
+        let status: yingjian_shared::Status = reqwest::Client::new()
+            .get(format!("{}/api/v1/status", self.url()))
+            .bearer_auth(&self.office)
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        status.departments.into_iter().find(|d| d.id == "police")
+    }
+
+    /// What the agent's heartbeat lists as left out or unread: (name, reason label).
+    pub async fn skipped(&self) -> Vec<(String, String)> {
+        let Some(status) = self.status().await else { return Vec::new() };
+        status
+            .agents
+            .iter()
+            .flat_map(|a| a.skipped.iter().map(|s| (s.name.clone(), s.message.clone())))
+            .collect()
+    }
+}
+
+/// The agent binary running `args` (with the config file), its output kept.
+pub fn agent_with(config: &std::path::Path, args: &[&str], wrap: &[&str]) -> AgentProcess {
+    static RUNS: AtomicU64 = AtomicU64::new(0);
+    let exe = env!("CARGO_BIN_EXE_yingjian-agent");
+    let mut command = match wrap.split_first() {
+        Some((first, rest)) => {
+            let mut c = Command::new(first);
+            c.args(rest).arg(exe);
+            c
+        }
+        None => Command::new(exe),
+    };
+    // What it says goes to a file beside the config (a pipe nobody reads would fill up and
+    // stop it).
+    let said = config.with_extension(format!("{}.stderr", RUNS.fetch_add(1, Ordering::SeqCst)));
+    let child = command
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .env_remove("YINGJIAN_TOKEN")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&said).unwrap())
+        .spawn()
+        .unwrap();
+    AgentProcess(child, said)
+}
+
+/// `yingjian-agent status` with the config file, as the clerk runs it.
+pub fn status_cli(config: &std::path::Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_yingjian-agent"))
+        .args(["status", "--config"])
+        .arg(config)
+        .env_remove("YINGJIAN_TOKEN")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Polls `check` until it answers `Some`, failing after `patience`.
+pub async fn eventually<T>(what: &str, patience: Duration, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + patience;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

@@ -23,6 +23,8 @@ const WRITEBACK_EVERY: usize = 32 << 20;
 
 /// `tmp/uploads/` holds the partial resumable uploads (`crate::uploads`), which outlive a restart.
 const UPLOADS: &str = "uploads";
+/// The name a blob write in progress starts with (the worker's job folders sit beside them).
+const WRITING: &str = "upload-";
 
 /// The data folder's `blobs/` and `tmp/`.
 #[derive(Debug, Clone)]
@@ -52,7 +54,7 @@ impl BlobStore for LocalBlobs {
     fn begin(&self, size: Option<u64>) -> io::Result<Box<dyn BlobWrite>> {
         let mut random = [0u8; 12];
         getrandom::fill(&mut random).map_err(io::Error::other)?;
-        let path = self.tmp.join(format!("upload-{}", to_hex(&random)));
+        let path = self.tmp.join(format!("{WRITING}{}", to_hex(&random)));
         let (file, direct) = direct_io::create_new(&path, size.filter(|_| self.direct))?;
         Ok(Box::new(LocalWriter {
             file,
@@ -120,7 +122,10 @@ impl BlobStore for LocalBlobs {
     }
 
     fn temp_files(&self) -> io::Result<usize> {
-        Ok(fs::read_dir(&self.tmp)?.flatten().filter(|e| e.file_name() != UPLOADS).count())
+        Ok(fs::read_dir(&self.tmp)?
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(WRITING))
+            .count())
     }
 }
 

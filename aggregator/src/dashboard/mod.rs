@@ -24,7 +24,7 @@ use crate::auth::{
     Caller, SESSION_DAYS, WEB_AGENT, new_session_id, session_cookie, session_from_parts, token_hash,
 };
 use crate::error::AppError;
-use crate::review::{apply_note, apply_review};
+use crate::review::{accept_all, apply_note, apply_review};
 use crate::state::AppState;
 
 pub use views::PageError;
@@ -53,6 +53,7 @@ pub fn router() -> Router<AppState> {
         .route("/bundles/print", axum::routing::post(views::build_print))
         .route("/bundles/print/{file}", get(views::printed))
         .route("/reviews", axum::routing::post(review_form))
+        .route("/reviews/all", axum::routing::post(accept_all_form))
         .route("/notes", axum::routing::post(note_form))
         .route("/search", get(reading::search))
         .route("/holds", axum::routing::post(reading::hold_form))
@@ -144,6 +145,23 @@ async fn review_form(
     let path = RelPath::parse(&form.path).map_err(|e| AppError::BadRequest(e.to_string()))?;
     let review = Review { department: form.department, path, verdict: form.verdict, reason: form.reason };
     apply_review(&state, &caller, review).await?;
+    Ok(Redirect::to(back_to(form.back.as_deref())))
+}
+
+#[derive(Deserialize)]
+struct AcceptAllForm {
+    department: String,
+    item: Option<ItemCode>,
+    back: Option<String>,
+}
+
+/// The department and item pages' 全部通过.
+async fn accept_all_form(
+    State(state): State<AppState>,
+    Viewer(caller): Viewer,
+    Form(form): Form<AcceptAllForm>,
+) -> Result<Redirect, PageError> {
+    accept_all(&state, &caller, &form.department, form.item).await?;
     Ok(Redirect::to(back_to(form.back.as_deref())))
 }
 

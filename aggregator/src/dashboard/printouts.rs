@@ -36,6 +36,13 @@ fn issuer(state: &AppState) -> String {
     format!("{}质量强市工作领导小组办公室", state.config.city)
 }
 
+/// A department as the city's own notice addresses it: 市工业和信息化局, 市市场监管局; one
+/// named after the city already (平顶山海关) as it is.
+fn addressee(city: &str, name: &str) -> String {
+    let place = city.trim_end_matches('市');
+    if !place.is_empty() && name.starts_with(place) { name.to_string() } else { format!("市{name}") }
+}
+
 fn notices_of(
     state: &AppState,
     caller: &crate::auth::Caller,
@@ -49,7 +56,7 @@ fn notices_of(
         notices: departments
             .iter()
             .map(|d| Notice {
-                department: d.name.clone(),
+                department: addressee(&state.config.city, &d.name),
                 lacks: reminders::lacking(d, &state.catalogue),
                 returned: reminders::open_returns(d),
             })
@@ -149,4 +156,17 @@ pub async fn receipt(
         rows,
     };
     Ok(Html(page.render()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::addressee;
+
+    #[test]
+    fn a_notice_addresses_departments_by_the_names_the_city_uses() {
+        assert_eq!(addressee("平顶山市", "工业和信息化局"), "市工业和信息化局");
+        assert_eq!(addressee("平顶山市", "市场监管局"), "市市场监管局");
+        assert_eq!(addressee("平顶山市", "平顶山海关"), "平顶山海关");
+        assert_eq!(addressee("", "公安局"), "市公安局");
+    }
 }

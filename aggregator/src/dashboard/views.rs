@@ -219,6 +219,35 @@ struct Overview {
     duplicates: Vec<(String, String, Vec<String>)>,
     activity: Vec<String>,
     reading: super::reading::OverviewReading,
+    rechecks: Vec<Recheck>,
+    /// Where the review forms come back to.
+    back: &'static str,
+}
+
+/// 待复核: a return the department has answered (a new version, or the file withdrawn), for the
+/// office to 通过, 退回 again or 撤销.
+struct Recheck {
+    department: String,
+    department_id: String,
+    path: String,
+    line: String,
+}
+
+fn rechecks(status: &Status) -> Vec<Recheck> {
+    status
+        .departments
+        .iter()
+        .flat_map(|d| {
+            d.items.iter().flat_map(|i| i.returned.iter()).chain(&d.returned).filter(|r| r.answered).map(
+                |r| Recheck {
+                    department: d.name.clone(),
+                    department_id: d.id.clone(),
+                    path: r.path.to_string(),
+                    line: format!("{}（退回理由：{}）", r.path, r.reason),
+                },
+            )
+        })
+        .collect()
 }
 
 /// 逾期, 临近截止 (a deadline within three days and what it asks for not all in), or 按期.
@@ -337,6 +366,8 @@ pub async fn overview(State(state): State<AppState>, Viewer(caller): Viewer) -> 
         .collect();
     let page = Overview {
         nav: nav(&state, &caller, "/overview"),
+        rechecks: rechecks(&status),
+        back: "/overview",
         points_total: status.points_total.to_string(),
         points_covered: status.points_covered.to_string(),
         points_complete: points_in(ItemState::Complete).to_string(),
@@ -478,13 +509,16 @@ struct DepartmentPage {
     points_total: String,
     points_covered: String,
     items: Vec<DeptItem>,
-    reports: Vec<String>,
-    cases: Vec<String>,
+    reports: Vec<DeptFile>,
+    cases: Vec<DeptFile>,
     cases_note: String,
+    /// Where the review forms come back to.
+    back: String,
     contacts: Vec<Vec<String>>,
     contacts_filed: bool,
     /// Folders a department may upload into from its own page: (path prefix, label).
-    upload_targets: Vec<(String, String)>,
+    upload_targets: Vec<UploadTarget>,
+    upload_kinds: [&'static str; 5],
     /// Its files uploaded from the browser, which it may withdraw here: (path, line).
     web_files: Vec<(String, String)>,
     contact_rows: Vec<contacts_form::RowView>,
@@ -503,18 +537,32 @@ struct DepartmentPage {
 fn upload_targets<'a>(
     items: impl Iterator<Item = &'a yingjian_shared::Item>,
     reports_and_cases: bool,
-) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = items
-        .map(|i| {
-            let folder = item_folder_name(i.code, &i.short_title);
-            (folder.clone(), folder)
-        })
+) -> Vec<UploadTarget> {
+    let mut out: Vec<UploadTarget> = items
+        .map(|i| UploadTarget { folder: item_folder_name(i.code, &i.short_title), item: true })
         .collect();
     if reports_and_cases {
-        out.extend([REPORT_FOLDER, CASES_FOLDER].map(|f| (f.to_string(), f.to_string())));
+        out.extend(
+            [REPORT_FOLDER, CASES_FOLDER].map(|f| UploadTarget { folder: f.to_string(), item: false }),
+        );
     }
     out
 }
+
+/// A folder the browser may upload into; an item's takes a 类别 subfolder.
+pub struct UploadTarget {
+    folder: String,
+    item: bool,
+}
+
+/// The 类别 the upload form offers, as the kind subfolders are named.
+const UPLOAD_KINDS: [&str; 5] = [
+    Kind::Document.label(),
+    Kind::Manuscript.label(),
+    Kind::Picture.label(),
+    Kind::Information.label(),
+    Kind::Publicity.label(),
+];
 
 fn file_line(r: &EvidenceEntry) -> String {
     let kind = r.kind.map_or("", Kind::label);
@@ -551,6 +599,10 @@ pub async fn department_page(
     let d = status.departments.first().ok_or_else(|| AppError::NotFound("没有这个责任单位。".into()))?;
     let records = state.db.evidence(Some(dept.id.clone())).await?;
     let verdicts = state.db.verdicts(dept.id.clone()).await?;
+    let dept_file = |r: &EvidenceEntry| {
+        let (verdict, verdict_class) = verdict_of(verdicts.get(r.path.as_str()), r);
+        DeptFile { line: file_line(r), path: r.path.to_string(), verdict, verdict_class }
+    };
     let items = d
         .items
         .iter()
@@ -567,14 +619,7 @@ pub async fn department_page(
                     .into_iter()
                     .chain(review_lines(s))
                     .collect(),
-                files: records
-                    .iter()
-                    .filter(|r| r.item == Some(s.code))
-                    .map(|r| {
-                        let (verdict, verdict_class) = verdict_of(verdicts.get(r.path.as_str()), r);
-                        DeptFile { line: file_line(r), path: r.path.to_string(), verdict, verdict_class }
-                    })
-                    .collect(),
+                files: records.iter().filter(|r| r.item == Some(s.code)).map(dept_file).collect(),
             }
         })
         .collect();
@@ -582,7 +627,7 @@ pub async fn department_page(
     let of = |placement: Filed| {
         let mut files: Vec<&EvidenceEntry> = records.iter().filter(|r| r.placement == placement).collect();
         files.sort_by(|a, b| yingjian_shared::natural::natural_cmp(a.path.as_str(), b.path.as_str()));
-        files.into_iter().map(file_line).collect::<Vec<_>>()
+        files.into_iter().map(dept_file).collect::<Vec<_>>()
     };
     let stored = match state.db.contacts_of(dept.id.clone()).await? {
         Some(body) => serde_json::from_str::<Contacts>(&body).map(|cs| cs.contacts).unwrap_or_default(),
@@ -634,6 +679,7 @@ pub async fn department_page(
         office: caller.is_office(),
         name: d.name.clone(),
         contacts_filed: d.contacts,
+        upload_kinds: UPLOAD_KINDS,
         upload_targets: if caller.department.as_deref() == Some(dept.id.as_str()) {
             upload_targets(c.items_for(&dept.id).filter(|i| i.is_scored()), true)
         } else {
@@ -652,6 +698,7 @@ pub async fn department_page(
         reports: of(Filed::Report),
         cases: of(Filed::Case),
         cases_note,
+        back: format!("/departments/{}", dept.id),
         contacts,
         agents,
         unsorted: d.unsorted.iter().map(ToString::to_string).collect(),
@@ -714,7 +761,10 @@ struct ItemPage {
     /// The office may return and accept files, and write notes.
     office: bool,
     /// A responsible department may upload into the item's folder from here.
-    upload_targets: Vec<(String, String)>,
+    upload_targets: Vec<UploadTarget>,
+    upload_kinds: [&'static str; 5],
+    /// Where the review forms come back to.
+    back: String,
     /// A scored item; a deduction or veto item needs none (a 情况说明 may be filed).
     scored: bool,
     /// Files are read: each file's fields and findings are shown.
@@ -817,6 +867,8 @@ pub async fn item(
         reading: state.config.reading.enabled,
         departments,
         office: caller.is_office(),
+        back: format!("/items/{code}"),
+        upload_kinds: UPLOAD_KINDS,
         upload_targets: if caller.department.as_ref().is_some_and(|own| item.has_department(own)) {
             upload_targets(std::iter::once(item), false)
         } else {

@@ -642,8 +642,8 @@ impl Postgres {
                    NOT EXISTS (SELECT 1 FROM evidence e
                                WHERE e.department = r.department AND e.path = r.path AND e.sha256 = r.sha256)
                    OR EXISTS (SELECT 1 FROM evidence e
-                              WHERE e.department = r.department AND e.path = r.path AND e.sha256 != r.sha256
-                                AND e.received > r.at)
+                              WHERE e.department = r.department AND e.path = r.path
+                                AND (e.sha256 != r.sha256 OR e.caption IS NOT NULL) AND e.received > r.at)
                  FROM reviews r WHERE r.verdict = 'returned' ORDER BY r.department, r.path",
                 &[],
             )

@@ -524,14 +524,15 @@ impl Sqlite {
                 data.contacts =
                     stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, ts(r.get(2)?))))?.collect::<Result<_, _>>()?;
                 let mut stmt = tx.prepare_cached(
-                    // Answered: the returned version is gone from the path, or a newer version was
-                    // filed at the path since (from any PC of the department, or the browser).
+                    // Answered: the returned version is gone from the path, or since the return a
+                    // newer version was filed at the path (from any PC of the department, or the
+                    // browser) or a caption given to it (a picture returned for lacking one).
                     "SELECT r.department, r.path, r.item, r.placement, r.reason, r.at,
                        NOT EXISTS (SELECT 1 FROM evidence e INDEXED BY evidence_path
                                    WHERE e.department = r.department AND e.path = r.path AND e.sha256 = r.sha256)
                        OR EXISTS (SELECT 1 FROM evidence e INDEXED BY evidence_path
-                                  WHERE e.department = r.department AND e.path = r.path AND e.sha256 != r.sha256
-                                    AND e.received > r.at)
+                                  WHERE e.department = r.department AND e.path = r.path
+                                    AND (e.sha256 != r.sha256 OR e.caption IS NOT NULL) AND e.received > r.at)
                      FROM reviews r WHERE r.verdict = 'returned' ORDER BY r.department, r.path",
                 )?;
                 data.returned = stmt

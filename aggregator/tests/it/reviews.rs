@@ -130,3 +130,69 @@ async fn a_returned_report_is_not_counted_until_it_is_answered_and_a_withdrawal_
     assert_eq!(s.file(&police, report, &pdf("report, signed")).await, StatusCode::OK);
     assert_eq!(police_of(&s.status(&police).await)["report"], true);
 }
+
+#[tokio::test]
+async fn answered_returns_wait_in_the_recheck_list_and_all_of_a_department_is_accepted_at_once() {
+    let s = TestServer::start().await;
+    let office = s.token(None, "office").await;
+    let police = s.token(Some("police"), "pc-1").await;
+    let picture = "08.03 昆仑2021专项行动/图片/销毁假冒商品现场.jpg";
+    let report = "自评报告/公安局自评报告.pdf";
+    for (path, bytes) in [(NOTICE, pdf("first draft")), (picture, jpeg("scene")), (report, pdf("report"))] {
+        assert_eq!(s.file(&police, path, &bytes).await, StatusCode::OK);
+    }
+    let page = async |path: &str| {
+        s.client.get(s.url(path)).bearer_auth(&office).send().await.unwrap().text().await.unwrap()
+    };
+    // A report is reviewable like evidence.
+    let department = page("/departments/police").await;
+    assert!(department.contains(r#"id="review-police-自评报告/公安局自评报告.pdf""#), "{department}");
+    let returned =
+        json!({"department": "police", "path": report, "verdict": "returned", "reason": "缺少盖章"});
+    assert_eq!(put(&s, "/api/v1/reviews", &office, returned).await, StatusCode::NO_CONTENT);
+    assert!(!page("/overview").await.contains("待复核"), "nothing answered yet");
+    // The department answers with a new version: the office finds it under 待复核.
+    assert_eq!(s.file(&police, report, &pdf("report, stamped")).await, StatusCode::OK);
+    let overview = page("/overview").await;
+    assert!(overview.contains("<h2>待复核</h2>") && overview.contains("退回理由：缺少盖章"), "{overview}");
+
+    // 全部通过: every file without a verdict on its version, each audited.
+    let accepted = s
+        .client
+        .post(s.url("/reviews/all"))
+        .bearer_auth(&office)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("department=police&back=%2Fdepartments%2Fpolice")
+        .send()
+        .await
+        .unwrap();
+    assert!(accepted.status().is_success() || accepted.status().is_redirection(), "{}", accepted.status());
+    let verdicts = s.status(&office).await;
+    assert_eq!(item(&verdicts, "8.3")["status"], "complete");
+    assert!(!page("/overview").await.contains("待复核"), "the answered return was accepted");
+    let department = page("/departments/police").await;
+    assert_eq!(department.matches(">通过</span>").count(), 3, "{department}");
+    let audit: Value =
+        s.req(Method::GET, "/api/v1/audit", &office).send().await.unwrap().json().await.unwrap();
+    let reviews = audit.as_array().unwrap().iter().filter(|e| e["action"] == "review").count();
+    assert_eq!(reviews, 4, "one return and three acceptances: {audit}");
+}
+
+#[tokio::test]
+async fn a_caption_given_to_a_picture_answers_its_return() {
+    let s = TestServer::start().await;
+    let office = s.token(None, "office").await;
+    let police = s.token(Some("police"), "pc-1").await;
+    let picture = "08.03 昆仑2021专项行动/图片/IMG_0001.jpg";
+    let bytes = jpeg("scene");
+    assert_eq!(s.file(&police, picture, &bytes).await, StatusCode::OK);
+    let returned =
+        json!({"department": "police", "path": picture, "verdict": "returned", "reason": "请补充文字说明"});
+    assert_eq!(put(&s, "/api/v1/reviews", &office, returned).await, StatusCode::NO_CONTENT);
+    assert_eq!(item(&s.status(&office).await, "8.3")["returned"][0]["answered"], false);
+    // The same picture, now with the caption the clerk put beside it.
+    let record = json!({"path": picture, "sha256": super::sha(&bytes), "size": bytes.len(),
+                        "modified": "2021-12-01T08:00:00Z", "caption": "2021年6月1日 销毁假冒商品现场"});
+    assert_eq!(put(&s, "/api/v1/evidence", &police, record).await, StatusCode::OK);
+    assert_eq!(item(&s.status(&office).await, "8.3")["returned"][0]["answered"], true);
+}

@@ -43,6 +43,37 @@ pub fn office(bytes: &[u8], kind: &str) -> Result<Vec<Line>, ReadError> {
     }
 }
 
+/// The page count the authoring program saved with the document when it last laid it out
+/// (Word's and LibreOffice's `docProps/app.xml` `<Pages>`, ODF's `meta:page-count`); `None` for
+/// a workbook, or when it is not there.
+pub fn office_pages(bytes: &[u8], kind: &str) -> Option<u32> {
+    let mut zip = Zip::open(bytes).ok()?;
+    let (part, element, attribute): (&str, &[u8], Option<&[u8]>) = match kind {
+        "docx" => ("docProps/app.xml", b"Pages", None),
+        "odt" => ("meta.xml", b"document-statistic", Some(b"page-count")),
+        _ => return None,
+    };
+    let xml = zip.part(part).ok()??;
+    let mut reader = quick_xml::Reader::from_reader(xml.as_slice());
+    let mut in_element = false;
+    loop {
+        match reader.read_event().ok()? {
+            Event::Start(e) | Event::Empty(e) if e.local_name().as_ref() == element => match attribute {
+                Some(name) => {
+                    let value = e.attributes().flatten().find(|a| a.key.local_name().as_ref() == name)?.value;
+                    return std::str::from_utf8(&value).ok()?.trim().parse().ok().filter(|n| *n > 0);
+                }
+                None => in_element = true,
+            },
+            Event::Text(t) if in_element => {
+                return std::str::from_utf8(&t).ok()?.trim().parse().ok().filter(|n| *n > 0);
+            }
+            Event::Eof => return None,
+            _ => {}
+        }
+    }
+}
+
 fn damaged(why: impl std::fmt::Display) -> ReadError {
     ReadError::Damaged(why.to_string())
 }
@@ -463,6 +494,21 @@ mod tests {
                 "正文"
             ]
         );
+    }
+
+    #[test]
+    fn page_counts_as_the_authoring_program_saved_them() {
+        let app = br#"<?xml version="1.0"?><Properties xmlns="http://schemas.openxmlformats.org/officeDocument/2006/extended-properties"><Template></Template><Pages>3</Pages><Words>120</Words></Properties>"#;
+        assert_eq!(office_pages(&zip_of(&[("docProps/app.xml", app)]), "docx"), Some(3));
+        let meta = br#"<office:document-meta xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:meta="urn:oasis:names:tc:opendocument:xmlns:meta:1.0"><office:meta><meta:document-statistic meta:table-count="0" meta:page-count="2"/></office:meta></office:document-meta>"#;
+        assert_eq!(office_pages(&zip_of(&[("meta.xml", meta)]), "odt"), Some(2));
+        // Absent, zero or not a number: unknown, not a guess.
+        assert_eq!(office_pages(&zip_of(&[("word/document.xml", b"<w:document/>")]), "docx"), None);
+        let zero = b"<Properties><Pages>0</Pages></Properties>";
+        assert_eq!(office_pages(&zip_of(&[("docProps/app.xml", zero)]), "docx"), None);
+        let junk = b"<Properties><Pages>many</Pages></Properties>";
+        assert_eq!(office_pages(&zip_of(&[("docProps/app.xml", junk)]), "docx"), None);
+        assert_eq!(office_pages(b"not a zip", "docx"), None);
     }
 
     #[test]

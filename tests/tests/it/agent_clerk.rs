@@ -124,7 +124,10 @@ async fn odd_names_links_and_empty_files_are_listed_with_a_reason_never_dropped(
         assert!(page.contains(reason), "the page names {reason}");
     }
     let status = status_cli(&agent);
-    assert!(status.contains("已上传 2 个，待上传 0 个，待撤回 0 个，未能上传 0 个。"), "{status}");
+    assert!(
+        status.contains("已上传 2 个，待上传 0 个，已删除、待从服务器撤下 0 个，未能上传 0 个。"),
+        "{status}"
+    );
     assert!(status.contains("不上传的文件 8 个："), "{status}");
     assert!(status.contains("\u{FFFD}第二页.pdf：文件名含无法识别的字符，请重命名"), "{status}");
     assert!(status.contains("公安局"), "the department by name: {status}");

@@ -186,8 +186,34 @@ async fn the_office_watches_evidence_arrive_live() {
     assert_eq!(kept, json!([true, "being read"]), "the open preview was carried over, not rebuilt");
 
     // The office returns the first file (the picture) with a reason, from the item page's form.
+    // Without a reason the browser asks on the spot: the page stays, nothing is sent.
     let form = browser.find(Locator::Css("form.review")).await.unwrap();
+    form.find(Locator::Css("button[value=returned]")).await.unwrap().click().await.unwrap();
+    let asked = browser
+        .execute(
+            "return document.querySelector('form.review input[name=reason]').validity.valueMissing",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(asked, json!(true));
+    assert!(browser.current_url().await.unwrap().path().ends_with("/items/8.3"));
+    // A reason half-typed when another department's file arrives survives the live refresh.
     form.find(Locator::Css("input[name=reason]")).await.unwrap().send_keys("请补充盖章页").await.unwrap();
+    browser.execute("document.body.removeAttribute('data-refreshed')", vec![]).await.unwrap();
+    file(&server, &water, "01.06 水利建设质量工作水平评价/再补充说明.pdf", b"%PDF-1.4 more still").await;
+    eventually("the live refresh", || async {
+        let done =
+            browser.execute("return document.body.getAttribute('data-refreshed')", vec![]).await.ok()?;
+        done.as_str().map(|_| ())
+    })
+    .await;
+    let typed = browser
+        .execute("return document.querySelector('form.review input[name=reason]').value", vec![])
+        .await
+        .unwrap();
+    assert_eq!(typed, json!("请补充盖章页"), "the typed reason was kept");
+    let form = browser.find(Locator::Css("form.review")).await.unwrap();
     form.find(Locator::Css("button[value=returned]")).await.unwrap().click().await.unwrap();
     eventually("the return on the item page", || async {
         let main = browser.find(Locator::Css("main")).await.ok()?.text().await.ok()?;
@@ -347,6 +373,12 @@ async fn a_department_uploads_from_the_browser_and_answers_a_return() {
         browser.current_url().await.ok()?.path().ends_with("/departments/police").then_some(())
     })
     .await;
+    // Files chosen before their 类别: asked for it, nothing sent.
+    let input = browser.find(Locator::Css("form[data-upload] input[type=file]")).await.unwrap();
+    input.send_keys(&small.display().to_string()).await.unwrap();
+    assert!(text(&browser, "form[data-upload] .problem").await.contains("请先选择类别"));
+    assert!(server.get("/api/v1/evidence", &police).await.as_array().unwrap().is_empty());
+    click(&browser, "form[data-upload] select[name=kind] option[value='文件']").await;
     let input = browser.find(Locator::Css("form[data-upload] input[type=file]")).await.unwrap();
     input.send_keys(&format!("{}\n{}", small.display(), large.display())).await.unwrap();
     eventually("both uploaded", || async {
@@ -361,7 +393,8 @@ async fn a_department_uploads_from_the_browser_and_answers_a_return() {
     assert!(records.iter().all(|r| r["agent"] == "网页上传"), "{records:?}");
     let big_record = records.iter().find(|r| r["size"] == big.len()).unwrap();
     assert_eq!(big_record["sha256"], yingjian_tests::sha(&big));
-    assert_eq!(big_record["path"], "08.03 昆仑2021专项行动/专项行动总结（扫描件）.pdf");
+    assert_eq!(big_record["path"], "08.03 昆仑2021专项行动/文件/专项行动总结（扫描件）.pdf");
+    assert_eq!(big_record["kind"], "document");
     eventually("the page lists them", || async {
         let main = browser.find(Locator::Css("main")).await.ok()?.text().await.ok()?;
         main.contains("网页上传的文件").then_some(())
@@ -372,7 +405,7 @@ async fn a_department_uploads_from_the_browser_and_answers_a_return() {
     let r = reqwest::Client::new()
         .put(format!("{}/api/v1/reviews", server.url()))
         .bearer_auth(&office)
-        .json(&json!({"department": "police", "path": "08.03 昆仑2021专项行动/部署会议纪要.pdf",
+        .json(&json!({"department": "police", "path": "08.03 昆仑2021专项行动/文件/部署会议纪要.pdf",
                       "verdict": "returned", "reason": "请补充会议签到表"}))
         .send()
         .await
@@ -386,8 +419,13 @@ async fn a_department_uploads_from_the_browser_and_answers_a_return() {
     screenshot(&browser, "upload-returned").await;
 
     // A PC of the department delivers a new version at the same path: the return is answered.
-    file(&server, &police, "08.03 昆仑2021专项行动/部署会议纪要.pdf", b"%PDF-1.4 minutes and sign-in sheet")
-        .await;
+    file(
+        &server,
+        &police,
+        "08.03 昆仑2021专项行动/文件/部署会议纪要.pdf",
+        b"%PDF-1.4 minutes and sign-in sheet",
+    )
+    .await;
     let status = server.department_status(&office, "police").await;
     let item = status["items"].as_array().unwrap().iter().find(|i| i["code"] == "8.3").unwrap().clone();
     assert_eq!(item["returned"][0]["answered"], true, "{item}");
@@ -396,8 +434,10 @@ async fn a_department_uploads_from_the_browser_and_answers_a_return() {
     let r = reqwest::Client::new()
         .put(format!("{}/api/v1/reviews", server.url()))
         .bearer_auth(&office)
-        .json(&json!({"department": "police", "path": "08.03 昆仑2021专项行动/专项行动总结（扫描件）.pdf",
-                      "verdict": "returned", "reason": "缺第3页"}))
+        .json(
+            &json!({"department": "police", "path": "08.03 昆仑2021专项行动/文件/专项行动总结（扫描件）.pdf",
+                      "verdict": "returned", "reason": "缺第3页"}),
+        )
         .send()
         .await
         .unwrap();
@@ -431,5 +471,63 @@ async fn a_department_uploads_from_the_browser_and_answers_a_return() {
         (records.as_array()?.iter().filter(|r| r["agent"] == "网页上传").count() == 1).then_some(())
     })
     .await;
+    tokio::time::timeout(Duration::from_secs(10), browser.close()).await.ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_upload_cut_off_goes_on_from_where_the_server_has_it() {
+    use yingjian_tests::tus::{create, header, patch};
+    let dir = temp();
+    let server = Aggregator::start(&dir.path().join("data")).await;
+    let police = server.token(Some("police")).await;
+    let scan = dir.path().join("执法案卷.pdf");
+    let mut bytes = b"%PDF-1.4 ".to_vec();
+    bytes.extend((0..9u32 << 20).map(|i| (i % 253) as u8));
+    std::fs::write(&scan, &bytes).unwrap();
+    // What the page had sent before it was reloaded: the first 4 MiB chunk.
+    let client = reqwest::Client::new();
+    let created =
+        create(&client, &server.url(), &police, bytes.len(), "filename 5omn5rOV5qGI5Y23LnBkZg==").await;
+    let location = header(&created, "location");
+    let first = patch(&client, &format!("{}{location}", server.url()), &police, 0, &bytes[..4 << 20]).await;
+    assert!(first.status().is_success());
+
+    let (_driver, browser) = browser(&dir.path().join("profile")).await;
+    login(&browser, &server, &police).await;
+    eventually("the department's page", || async {
+        browser.current_url().await.ok()?.path().ends_with("/departments/police").then_some(())
+    })
+    .await;
+    // tus-js-client's own record of that upload, as it keeps one per file in the browser.
+    let modified = std::fs::metadata(&scan).unwrap().modified().unwrap();
+    let modified = modified.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
+    let fingerprint =
+        format!("tus-br-执法案卷.pdf-application/pdf-{}-{modified}-/api/v1/uploads", bytes.len());
+    let record = json!({"size": bytes.len(), "metadata": {"filename": "执法案卷.pdf"},
+                        "creationTime": "before the reload", "uploadUrl": location});
+    browser
+        .execute(
+            "localStorage.setItem(arguments[0], arguments[1])",
+            vec![json!(format!("tus::{fingerprint}::1")), json!(record.to_string())],
+        )
+        .await
+        .unwrap();
+
+    click(&browser, "form[data-upload] select[name=kind] option[value='文件']").await;
+    let input = browser.find(Locator::Css("form[data-upload] input[type=file]")).await.unwrap();
+    input.send_keys(&scan.display().to_string()).await.unwrap();
+    eventually("uploaded", || async {
+        let list = browser.find(Locator::Css("form[data-upload] .progress")).await.ok()?.text().await.ok()?;
+        list.contains("已上传").then_some(())
+    })
+    .await;
+    // Resumed: the upload begun before is the one completed (a fresh start would leave it open).
+    assert!(server.state.uploads.list().unwrap().is_empty(), "the earlier upload was finished, not left");
+    let records = server.get("/api/v1/evidence", &police).await;
+    let record = &records.as_array().unwrap()[0];
+    assert_eq!(record["sha256"], yingjian_tests::sha(&bytes));
+    assert_eq!(record["path"], "08.03 昆仑2021专项行动/文件/执法案卷.pdf");
+    let left = browser.execute("return localStorage.length", vec![]).await.unwrap();
+    assert_eq!(left, json!(0), "nothing to resume once done");
     tokio::time::timeout(Duration::from_secs(10), browser.close()).await.ok();
 }

@@ -38,7 +38,13 @@ fn assert_fields(facts: &Value, truth: &Truth, what: &str) {
     assert_eq!(facts["doc_number"].as_str(), truth.doc_number.as_deref(), "{what}: 文号 {facts}");
     assert_eq!(facts["date"].as_str(), Some(truth.date.as_str()), "{what}: 日期 {facts}");
     assert_eq!(facts["issuer"].as_str(), Some(truth.issuer.as_str()), "{what}: 责任者 {facts}");
-    assert_eq!(facts["pages"].as_u64(), Some(u64::from(truth.pages)), "{what}: 页数 {facts}");
+    // A .docx carries its page count only if the program that saved it laid it out (Word and WPS
+    // do; LibreOffice converting without a screen does not): otherwise 页数 stays blank.
+    let pages = facts["pages"].as_u64();
+    assert!(
+        pages == Some(u64::from(truth.pages)) || (what == "Word" && pages.is_none()),
+        "{what}: 页数 {facts}"
+    );
 }
 
 async fn put(client: &Client, base: &str, path: &str, token: &str, body: Value) -> StatusCode {
@@ -81,9 +87,9 @@ async fn documents_are_read_into_their_fields_the_catalogue_and_search() {
     std::fs::create_dir_all(&made).unwrap();
     // A notice as LibreOffice writes it, a grey 200-dpi scan of another with a seal over the
     // date, and a Word file.
-    let notice = Spec::random(11).one_page();
-    let scanned = Spec::random(12).one_page();
-    let word = Spec::random(13).one_page();
+    // Unmarked: a 密级 mark would hold them out of the 目录 (the next test is about that).
+    let unmarked = |seed| Spec { classification: None, ..Spec::random(seed).one_page() };
+    let (notice, scanned, word) = (unmarked(11), unmarked(12), unmarked(13));
     let (notice_pdf, notice_truth) = corpus::text_pdf(&notice, &made).unwrap();
     let (scan_pdf, scan_truth) = corpus::scanned_pdf(&scanned, &made, 200, &Degrade::CLEAN).unwrap();
     let (docx, docx_truth) = corpus::docx(&word, &made).unwrap();
@@ -114,7 +120,11 @@ async fn documents_are_read_into_their_fields_the_catalogue_and_search() {
     // The 目录 takes 文号 and 日期 from the documents, never the scan day.
     let (toc, _) = bundle(&client, &base, &office).await;
     for truth in [&notice_truth, &scan_truth, &docx_truth] {
-        assert!(toc.contains(truth.doc_number.as_deref().unwrap()), "{} in the 目录", truth.title);
+        assert!(
+            toc.contains(truth.doc_number.as_deref().unwrap()),
+            "{:?} in the 目录: {toc}",
+            truth.doc_number
+        );
         assert!(toc.contains(&truth.date.replace('-', "")), "{} in the 目录", truth.date);
     }
 
