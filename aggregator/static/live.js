@@ -26,6 +26,7 @@
         main.replaceWith(next);
         if (focused && focused !== document.body && document.contains(focused)) focused.focus();
         document.body.setAttribute("data-refreshed", String(Date.now()));
+        document.dispatchEvent(new Event("live:refreshed"));
         pollWhilePending();
       });
   }

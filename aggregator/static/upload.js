@@ -14,7 +14,11 @@
   var running = 0;
 
   function formOf(el) { return el && el.closest ? el.closest("form[data-upload]") : null; }
-  function mb(bytes) { return (bytes / 1048576).toFixed(1) + " MB"; }
+  function mb(bytes) {
+    if (bytes < 1024) return bytes + " B";
+    if (bytes < 1048576) return (bytes / 1024).toFixed(1) + " KB";
+    return (bytes / 1048576).toFixed(1) + " MB";
+  }
   function duration(seconds) {
     if (!isFinite(seconds)) return "";
     if (seconds < 60) return "约剩 " + Math.max(1, Math.round(seconds)) + " 秒";

@@ -32,6 +32,7 @@ use readahead::Piece;
 
 pub use plan::PlannedFile;
 pub use shelf::{Bundles, Failure};
+pub use toc::contacts_xlsx;
 pub use verify::{VerifyError, VerifyReport, verify};
 
 /// How the bundle's files are laid out in the zip.

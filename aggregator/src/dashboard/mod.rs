@@ -2,7 +2,9 @@
 //! behind an opaque cookie, and a few lines of JavaScript that refresh a page when the server
 //! announces a change. Every page works without JavaScript.
 
+mod archive;
 mod contacts_form;
+mod contacts_list;
 mod files;
 mod partial;
 mod printouts;
@@ -43,7 +45,11 @@ pub fn router() -> Router<AppState> {
         .route("/departments/{id}/notice", get(printouts::notice))
         .route("/departments/{id}/receipt", get(printouts::receipt))
         .route("/notices", get(printouts::notices))
+        .route("/contacts", get(contacts_list::page))
+        .route("/contacts.xlsx", get(contacts_list::xlsx))
         .route("/items/{code}", get(views::item))
+        .route("/items/{code}/files.zip", get(archive::item))
+        .route("/departments/{id}/files.zip", get(archive::department))
         .route("/audit", get(views::audit))
         .route("/uploads", get(partial::page))
         .route("/uploads/remove", axum::routing::post(partial::remove))
@@ -62,6 +68,7 @@ pub fn router() -> Router<AppState> {
         .route("/files/{sha256}/preview.png", get(files::preview))
         .route("/static/style.css", get(|| async { asset("text/css; charset=utf-8", STYLE) }))
         .route("/static/live.js", get(|| async { asset("text/javascript; charset=utf-8", LIVE_JS) }))
+        .route("/static/table.js", get(|| async { asset("text/javascript; charset=utf-8", TABLE_JS) }))
         .route("/static/upload.js", get(|| async { asset("text/javascript; charset=utf-8", UPLOAD_JS) }))
         .route("/static/vendor/tus.min.js", get(|| async { asset("text/javascript; charset=utf-8", TUS_JS) }))
 }
@@ -69,6 +76,7 @@ pub fn router() -> Router<AppState> {
 /// Assets are embedded in the binary: nothing to install beside it, no build step.
 const STYLE: &str = include_str!("../../static/style.css");
 const LIVE_JS: &str = include_str!("../../static/live.js");
+const TABLE_JS: &str = include_str!("../../static/table.js");
 const UPLOAD_JS: &str = include_str!("../../static/upload.js");
 /// tus-js-client 4.3.1 (MIT, `static/vendor/tus-js-client-LICENSE.txt`), the tus project's
 /// browser client, as published on npm (`dist/tus.min.js`).

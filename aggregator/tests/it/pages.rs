@@ -395,3 +395,73 @@ async fn a_tiff_scan_previews_as_png_for_those_who_may_see_it() {
     assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert!(r.text().await.unwrap().contains("无法预览"));
 }
+
+#[tokio::test]
+async fn the_office_sees_every_departments_contacts_at_once_and_exports_them() {
+    let (s, office, police) = city().await;
+    let (status, html) = page(&s, &office, "/contacts").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("已报 1 / 13 个单位"), "{html}");
+    assert!(html.contains("张伟") && html.contains("13800000001") && html.contains("0375-2588101"), "{html}");
+    assert_eq!(html.matches(r#"<td class="no">未报</td>"#).count(), 12, "{html}");
+    // A department may not look.
+    assert_eq!(page(&s, &police, "/contacts").await.0, StatusCode::FORBIDDEN);
+    assert_eq!(page(&s, &police, "/contacts.xlsx").await.0, StatusCode::FORBIDDEN);
+
+    // The export, read back by an independent reader (openpyxl).
+    let cookie = session(&s, &office).await;
+    let r = s.client.get(s.url("/contacts.xlsx")).header("cookie", cookie).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let disposition = r.headers()["content-disposition"].to_str().unwrap().to_string();
+    assert!(disposition.starts_with("attachment;") && disposition.contains(".xlsx"), "{disposition}");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("contacts.xlsx");
+    std::fs::write(&path, r.bytes().await.unwrap()).unwrap();
+    let script = "import openpyxl, sys\nsheet = openpyxl.load_workbook(sys.argv[1]).active\n\
+                  print([[c for c in row] for row in sheet.iter_rows(min_row=3, values_only=True)])";
+    let py = std::process::Command::new("python3").arg("-c").arg(script).arg(&path).output().unwrap();
+    assert!(py.status.success(), "python: {}", String::from_utf8_lossy(&py.stderr));
+    let rows = String::from_utf8_lossy(&py.stdout);
+    assert!(rows.contains("'公安局', '分管领导', '张伟'") && rows.contains("'李娜'"), "{rows}");
+}
+
+#[tokio::test]
+async fn every_file_of_an_item_or_a_department_downloads_as_one_zip() {
+    let (s, office, police) = city().await;
+    let customs = s.token(Some("customs"), "pc-9").await;
+    let fetch = async |token: &str, path: &str| {
+        let cookie = session(&s, token).await;
+        let r = s.client.get(s.url(path)).header("cookie", cookie).send().await.unwrap();
+        (r.status(), r.bytes().await.unwrap().to_vec())
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // Read back by an independent reader (Python's zipfile): every name with its SHA-256.
+    let listing = |bytes: &[u8]| {
+        let path = dir.path().join("download.zip");
+        std::fs::write(&path, bytes).unwrap();
+        let script = "import hashlib, sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\n\
+                      for i in z.infolist(): print(i.filename, hashlib.sha256(z.read(i)).hexdigest())";
+        let py = std::process::Command::new("python3").arg("-c").arg(script).arg(&path).output().unwrap();
+        assert!(py.status.success(), "python: {}", String::from_utf8_lossy(&py.stderr));
+        String::from_utf8(py.stdout).unwrap()
+    };
+    let (status, item) = fetch(&office, "/items/8.3/files.zip").await;
+    assert_eq!(status, StatusCode::OK);
+    let item = listing(&item);
+    let notice = format!(
+        "公安局/08.03 昆仑2021专项行动/文件/关于开展“昆仑2021”专项行动的通知.pdf {}",
+        super::sha(&pdf("notice"))
+    );
+    assert!(item.contains(&notice), "{item}");
+    assert_eq!(item.lines().count(), 2, "{item}");
+
+    let (status, own) = fetch(&police, "/departments/police/files.zip").await;
+    assert_eq!(status, StatusCode::OK);
+    let own = listing(&own);
+    assert!(own.contains("典型案例/案例一 侵犯商标专用权案.pdf") && own.contains("自评报告/"), "{own}");
+    assert_eq!(own.lines().count(), 5, "{own}");
+    // Another department's files are not its to download; an item shows a department its own.
+    assert_eq!(fetch(&customs, "/departments/police/files.zip").await.0, StatusCode::FORBIDDEN);
+    let (_, theirs) = fetch(&customs, "/items/8.3/files.zip").await;
+    assert!(listing(&theirs).is_empty());
+}

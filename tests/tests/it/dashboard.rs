@@ -132,6 +132,49 @@ async fn the_office_watches_evidence_arrive_live() {
     let feed = text(&browser, "#activity").await;
     assert!(feed.contains("机构设置通知.pdf"), "{feed}");
 
+    // The departments sorted by a heading (the other way on a second click) and filtered; both
+    // kept through a live refresh.
+    let first_department = async || {
+        let script = "var r = Array.prototype.find.call(document.querySelectorAll('#departments tr[data-dept]'), \
+                      function (r) { return !r.hidden; }); return r ? r.getAttribute('data-dept') : null;";
+        browser.execute(script, vec![]).await.unwrap()
+    };
+    let first_covered = async || {
+        let script =
+            "return document.querySelector('#departments tr[data-dept] td:nth-child(6)').textContent";
+        browser.execute(script, vec![]).await.unwrap()
+    };
+    click(&browser, "#departments tr:first-child th:nth-child(6)").await;
+    assert_eq!(first_covered().await, json!("0"), "fewest points covered first");
+    click(&browser, "#departments tr:first-child th:nth-child(6)").await;
+    assert_eq!(first_covered().await, json!("5"), "then most");
+    browser
+        .find(Locator::Css("input[data-filter-for=departments]"))
+        .await
+        .unwrap()
+        .send_keys("水利")
+        .await
+        .unwrap();
+    assert_eq!(first_department().await, json!("water"));
+    let shown = browser
+        .execute(
+            "return document.querySelectorAll('#departments tr[data-dept]:not([hidden])').length",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(shown, json!(1), "only the department asked for");
+    browser.execute("document.body.removeAttribute('data-refreshed')", vec![]).await.unwrap();
+    file(&server, &water, "01.06 水利建设质量工作水平评价/附件.pdf", b"%PDF-1.4 attachment").await;
+    eventually("the live refresh", || async {
+        let done =
+            browser.execute("return document.body.getAttribute('data-refreshed')", vec![]).await.ok()?;
+        done.as_str().map(|_| ())
+    })
+    .await;
+    assert_eq!(first_department().await, json!("water"), "the filter outlives the refresh");
+    screenshot(&browser, "overview-filtered").await;
+
     browser.goto(&format!("{}/matrix", server.url())).await.unwrap();
     assert!(text(&browser, "table.matrix").await.contains("昆仑2021专项行动"));
     screenshot(&browser, "matrix").await;
