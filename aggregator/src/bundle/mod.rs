@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 use yingjian_shared::{Contacts, EvidenceEntry, format_of, sha256_reader};
-use zip::write::SimpleFileOptions;
+use zip::write::FullFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
 use crate::blobs::BlobStore;
@@ -30,6 +30,7 @@ use crate::facts::Facts;
 use crate::state::AppState;
 use readahead::Piece;
 
+pub use names::unicode_named;
 pub use plan::PlannedFile;
 pub use shelf::{Bundles, Failure};
 pub use toc::contacts_xlsx;
@@ -273,12 +274,14 @@ fn write_zip(job: &Job<'_>, blobs: &dyn BlobStore, out_dir: &Path, target: &Path
     let payload = format!("{}/{}", p.root, job.layout.payload_prefix());
     let temp = tempfile::Builder::new().prefix(PARTIAL_PREFIX).tempfile_in(out_dir)?;
     let mut zip = ZipWriter::new(BufWriter::with_capacity(1 << 20, temp));
-    let options = |name: &str, size: u64| {
-        SimpleFileOptions::default()
-            .compression_method(compression_for(name))
+    // `entry` is the whole name in the zip: a name beyond ASCII also goes in a Unicode Path field.
+    let options = |entry: &str, size: u64| -> AppResult<FullFileOptions<'static, 'static>> {
+        let options = FullFileOptions::default()
+            .compression_method(compression_for(entry))
             .last_modified_time(date)
             .unix_permissions(0o644)
-            .large_file(size >= u64::from(u32::MAX))
+            .large_file(size >= u64::from(u32::MAX));
+        names::unicode_named(options, entry).map_err(zip_error)
     };
     // The tag files are known before the payload is copied: they go first, so a bag reader
     // finds bagit.txt at once.
@@ -298,11 +301,13 @@ fn write_zip(job: &Job<'_>, blobs: &dyn BlobStore, out_dir: &Path, target: &Path
     }
     tags.push((TAG_MANIFEST, &tag_manifest));
     for (name, text) in tags {
-        zip.start_file(format!("{}/{name}", p.root), options(name, text.len() as u64)).map_err(zip_error)?;
+        let entry = format!("{}/{name}", p.root);
+        zip.start_file(entry.as_str(), options(&entry, text.len() as u64)?).map_err(zip_error)?;
         zip.write_all(text.as_bytes())?;
     }
     for (name, bytes) in &p.generated {
-        zip.start_file(format!("{payload}{name}"), options(name, bytes.len() as u64)).map_err(zip_error)?;
+        let entry = format!("{payload}{name}");
+        zip.start_file(entry.as_str(), options(&entry, bytes.len() as u64)?).map_err(zip_error)?;
         zip.write_all(bytes)?;
     }
     let total: u64 = p.files.iter().map(|f| f.size).sum();
@@ -310,7 +315,8 @@ fn write_zip(job: &Job<'_>, blobs: &dyn BlobStore, out_dir: &Path, target: &Path
     readahead::with_read_ahead(blobs, &blobs_in_order, |pieces, emptied| -> AppResult<()> {
         let mut done = 0u64;
         for f in &p.files {
-            zip.start_file(format!("{payload}{}", f.path), options(&f.path, f.size)).map_err(zip_error)?;
+            let entry = format!("{payload}{}", f.path);
+            zip.start_file(entry.as_str(), options(&entry, f.size)?).map_err(zip_error)?;
             let copied = loop {
                 match pieces.recv() {
                     Ok(Piece::Bytes(mut chunk)) => {

@@ -148,6 +148,23 @@ pub fn shorten(name: &str, max: usize) -> String {
     format!("{short}…{ext}")
 }
 
+/// `options` for an entry named `entry`, with the Info-ZIP Unicode Path extra field (0x7075:
+/// version 1, the CRC-32 of the name as stored, the name in UTF-8) when the name is beyond
+/// ASCII. The UTF-8 flag alone is not read by some unpackers (the one built into older Windows
+/// among them); this field is.
+pub fn unicode_named(
+    mut options: zip::write::FullFileOptions<'static, 'static>,
+    entry: &str,
+) -> zip::result::ZipResult<zip::write::FullFileOptions<'static, 'static>> {
+    if !entry.is_ascii() {
+        let mut field = vec![1];
+        field.extend_from_slice(&crc32fast::hash(entry.as_bytes()).to_le_bytes());
+        field.extend_from_slice(entry.as_bytes());
+        options.add_extra_field(0x7075, field, false)?;
+    }
+    Ok(options)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

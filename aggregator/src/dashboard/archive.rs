@@ -13,11 +13,12 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use tokio::sync::mpsc;
 use yingjian_shared::{EvidenceEntry, ItemCode};
-use zip::write::SimpleFileOptions;
+use zip::write::FullFileOptions;
 
 use super::files::percent_encode;
 use super::views::{PageError, Viewer};
 use crate::blobs::BlobStore;
+use crate::bundle::unicode_named;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -74,9 +75,10 @@ fn unique(seen: &mut HashSet<String>, name: String) -> String {
 fn write_zip(store: &dyn BlobStore, entries: &[Entry], sink: Sink) -> io::Result<()> {
     let mut zip = zip::ZipWriter::new_stream(sink);
     for e in entries {
-        let options = SimpleFileOptions::default()
+        let options = FullFileOptions::default()
             .compression_method(zip::CompressionMethod::Stored)
             .large_file(e.size >= u64::from(u32::MAX));
+        let options = unicode_named(options, &e.name).map_err(io::Error::other)?;
         zip.start_file(e.name.as_str(), options).map_err(io::Error::other)?;
         io::copy(&mut store.open_blob(&e.sha256)?, &mut zip)?;
     }

@@ -110,13 +110,24 @@ async fn bundles_are_ordered_safe_identical_and_verifiable() {
         .unwrap();
     assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
     let script = r"
-import hashlib, sys, zipfile, io
+import hashlib, io, struct, sys, zipfile, zlib
 import openpyxl
 z = zipfile.ZipFile(sys.argv[1])
 root = z.namelist()[0].split('/')[0] + '/'
 manifest = dict(reversed(l.split('  ', 1)) for l in z.read(root + 'manifest-sha256.txt').decode().splitlines())
 for info in z.infolist():
     assert info.flag_bits & 0x800, 'UTF-8 flag missing on ' + info.filename
+    # Beside the flag, a Chinese name is in an Info-ZIP Unicode Path field (for older unpackers).
+    if not info.filename.isascii():
+        extra, i, field = info.extra, 0, None
+        while i + 4 <= len(extra):
+            kind, size = struct.unpack('<HH', extra[i:i + 4])
+            if kind == 0x7075:
+                field = extra[i + 4:i + 4 + size]
+            i += 4 + size
+        assert field and field[0] == 1, 'no Unicode Path field on ' + info.filename
+        assert struct.unpack('<I', field[1:5])[0] == zlib.crc32(info.filename.encode()), info.filename
+        assert field[5:].decode() == info.filename, info.filename
     name = info.filename[len(root):]
     if name in ('manifest-sha256.txt', 'bag-info.txt', 'tagmanifest-sha256.txt'):
         continue
