@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use yingjian_shared::{Catalogue, chinese_numeral};
 
 use crate::auth::{new_token, token_hash};
@@ -93,6 +93,10 @@ pub enum Command {
     VerifyBundle {
         /// The bundle: a zip, or an unpacked folder.
         file: PathBuf,
+        /// The language of what it prints: zh (Chinese, for the clerk who receives the bundle)
+        /// or en.
+        #[arg(long, value_enum, default_value_t = VerifyLang::Zh)]
+        lang: VerifyLang,
     },
     /// Write the printable PDFs (纸质版): one per 考核领域, and one each for the 自评报告 and
     /// the 典型案例, each with a cover, its 目录 with 起止页, bookmarks and page numbers.
@@ -136,6 +140,22 @@ pub enum Command {
         #[command(flatten)]
         store: StoreArgs,
     },
+}
+
+/// `verify-bundle --lang`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum VerifyLang {
+    Zh,
+    En,
+}
+
+impl From<VerifyLang> for crate::bundle::Lang {
+    fn from(lang: VerifyLang) -> Self {
+        match lang {
+            VerifyLang::Zh => crate::bundle::Lang::Zh,
+            VerifyLang::En => crate::bundle::Lang::En,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -271,42 +291,17 @@ pub async fn run(cli: Cli) -> AppResult<()> {
             println!("{}", built.path.display());
             Ok(())
         }
-        Command::VerifyBundle { file } => {
+        Command::VerifyBundle { file, lang } => {
             let report = crate::bundle::verify(&file).map_err(|e| AppError::Config(e.to_string()))?;
-            for (what, names) in
-                [("missing", &report.missing), ("extra", &report.extra), ("altered", &report.altered)]
-            {
-                for name in names {
-                    println!("{what}: {name}");
-                }
-            }
-            if let Some(oxum) = &report.oxum_mismatch {
-                println!("payload: {oxum}");
-            }
-            match &report.fingerprint {
-                Some((named, false)) => {
-                    println!("fingerprint: the name says {named}, the manifest does not have it");
-                }
-                Some((named, true)) => println!("fingerprint: {named} matches the manifest"),
-                None => println!("fingerprint: the name carries none (renamed?); the files were checked"),
+            let (lines, verdict) = report.describe(&file.display().to_string(), lang.into());
+            for line in lines {
+                println!("{line}");
             }
             if report.is_intact() {
-                println!(
-                    "{}: {} files, {} bytes, all match the manifest{}",
-                    file.display(),
-                    report.files,
-                    report.bytes,
-                    if report.layout == crate::bundle::Layout::BagIt { " (a BagIt 1.0 bag)" } else { "" }
-                );
+                println!("{verdict}");
                 Ok(())
             } else {
-                Err(AppError::Config(format!(
-                    "{} does not match its manifest ({} missing, {} extra, {} altered): build it again from the server",
-                    file.display(),
-                    report.missing.len(),
-                    report.extra.len(),
-                    report.altered.len()
-                )))
+                Err(AppError::Config(verdict))
             }
         }
         Command::Print { store, out } => {

@@ -34,7 +34,7 @@ pub use names::unicode_named;
 pub use plan::PlannedFile;
 pub use shelf::{Bundles, Failure};
 pub use toc::contacts_xlsx;
-pub use verify::{VerifyError, VerifyReport, verify};
+pub use verify::{Lang, VerifyError, VerifyReport, verify};
 
 /// How the bundle's files are laid out in the zip.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

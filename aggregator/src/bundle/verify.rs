@@ -51,8 +51,86 @@ pub enum VerifyError {
     NotABundle(String, String),
 }
 
-/// Files that file managers leave in folders they show; never part of a bundle.
+/// Files that file managers leave in folders they show: never part of a bundle, so named as
+/// extra like any other, with what they are.
 const LITTER: [&str; 3] = ["Thumbs.db", "desktop.ini", ".DS_Store"];
+
+/// The language `verify-bundle` speaks: Chinese for the clerks who receive the bundle, English
+/// on request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+impl VerifyReport {
+    /// One line per problem, then the verdict, for the bundle shown as `shown`.
+    pub fn describe(&self, shown: &str, lang: Lang) -> (Vec<String>, String) {
+        let zh = lang == Lang::Zh;
+        let mut lines = Vec::new();
+        for name in &self.missing {
+            lines.push(if zh { format!("缺少：{name}") } else { format!("missing: {name}") });
+        }
+        for name in &self.extra {
+            let litter = LITTER.iter().any(|l| name.rsplit('/').next() == Some(l));
+            lines.push(match (zh, litter) {
+                (true, true) => format!("多出：{name}（文件管理器生成的系统文件，删除后再校验）"),
+                (true, false) => format!("多出：{name}"),
+                (false, true) => {
+                    format!("extra: {name} (a file manager's own file: delete it and check again)")
+                }
+                (false, false) => format!("extra: {name}"),
+            });
+        }
+        for name in &self.altered {
+            lines.push(if zh { format!("被改动：{name}") } else { format!("altered: {name}") });
+        }
+        if let Some(oxum) = &self.oxum_mismatch {
+            lines.push(if zh { format!("数据量不符：{oxum}") } else { format!("payload: {oxum}") });
+        }
+        lines.push(match (&self.fingerprint, zh) {
+            (Some((named, false)), true) => format!("指纹：文件名中的 {named} 与清单不符"),
+            (Some((named, false)), false) => {
+                format!("fingerprint: the name says {named}, the manifest does not have it")
+            }
+            (Some((named, true)), true) => format!("指纹：{named}，与清单一致"),
+            (Some((named, true)), false) => format!("fingerprint: {named} matches the manifest"),
+            (None, true) => "指纹：文件名中没有指纹（可能被改过名），已逐个核对文件".to_string(),
+            (None, false) => {
+                "fingerprint: the name carries none (renamed?); the files were checked".to_string()
+            }
+        });
+        let bag = self.layout == Layout::BagIt;
+        let verdict = match (self.is_intact(), zh) {
+            (true, true) => format!(
+                "{shown}：{} 个文件，{} 字节，全部与清单一致{}",
+                self.files,
+                self.bytes,
+                if bag { "（BagIt 1.0 格式）" } else { "" }
+            ),
+            (true, false) => format!(
+                "{shown}: {} files, {} bytes, all match the manifest{}",
+                self.files,
+                self.bytes,
+                if bag { " (a BagIt 1.0 bag)" } else { "" }
+            ),
+            (false, true) => format!(
+                "{shown} 与清单不符（缺少 {} 个，多出 {} 个，被改动 {} 个）：请从服务器重新生成材料包",
+                self.missing.len(),
+                self.extra.len(),
+                self.altered.len()
+            ),
+            (false, false) => format!(
+                "{shown} does not match its manifest ({} missing, {} extra, {} altered): build it again from the server",
+                self.missing.len(),
+                self.extra.len(),
+                self.altered.len()
+            ),
+        };
+        (lines, verdict)
+    }
+}
 
 /// A bundle's files, by `/`-separated path: inside a zip, or below a folder.
 enum Source {
@@ -181,7 +259,7 @@ pub fn verify(path: &Path) -> Result<VerifyReport, VerifyError> {
             report.extra.push(name.clone());
             continue;
         };
-        if tag_files.contains(&relative) || LITTER.iter().any(|l| relative.rsplit('/').next() == Some(l)) {
+        if tag_files.contains(&relative) {
             continue;
         }
         match expected.remove(relative) {

@@ -209,10 +209,21 @@ async fn tampering_is_detected_and_named() {
     assert!(!cli.status.success());
     let stdout = String::from_utf8_lossy(&cli.stdout);
     assert!(
-        stdout.contains("altered: ")
-            && stdout.contains("missing: 00 自评报告")
-            && stdout.contains("extra: 多出来的.pdf")
+        stdout.contains("被改动：")
+            && stdout.contains("缺少：00 自评报告")
+            && stdout.contains("多出：多出来的.pdf"),
+        "{stdout}"
     );
+    let stderr = String::from_utf8_lossy(&cli.stderr);
+    assert!(stderr.contains("与清单不符（缺少 1 个，多出 1 个，被改动 1 个）"), "{stderr}");
+    // In English on request.
+    let cli = Command::new(env!("CARGO_BIN_EXE_yingjian-aggregator"))
+        .args(["verify-bundle", "--lang", "en"])
+        .arg(&tampered)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&cli.stdout);
+    assert!(stdout.contains("altered: ") && stdout.contains("extra: 多出来的.pdf"), "{stdout}");
     let not_zip = s.dir.path().join("not.zip");
     std::fs::write(&not_zip, b"hello").unwrap();
     assert!(bundle::verify(&not_zip).is_err());

@@ -221,6 +221,21 @@ async fn the_bagit_bag_validates_and_verify_bundle_reads_folders_tags_and_names(
     let plain_root = plain_dir.path().join("平顶山市2021年度质量工作考核迎检材料");
     let v = bundle::verify(&plain_root).unwrap();
     assert!(v.is_intact() && v.files == 12, "{v:?}");
+    // A file a Mac's Finder leaves behind is not part of the bundle: named, with what it is.
+    let finder = plain_root.join(".DS_Store");
+    std::fs::write(&finder, b"Bud1").unwrap();
+    let v = bundle::verify(&plain_root).unwrap();
+    assert!(!v.is_intact() && v.extra == [".DS_Store"], "{v:?}");
+    let said = Command::new(env!("CARGO_BIN_EXE_yingjian-aggregator"))
+        .arg("verify-bundle")
+        .arg(&plain_root)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&said.stdout).contains("多出：.DS_Store（文件管理器生成的系统文件"),
+        "{said:?}"
+    );
+    std::fs::remove_file(&finder).unwrap();
     let info = plain_root.join("bag-info.txt");
     let edited = std::fs::read_to_string(&info).unwrap().replace("平顶山市", "洛阳市");
     std::fs::write(&info, edited).unwrap();
@@ -231,7 +246,7 @@ async fn the_bagit_bag_validates_and_verify_bundle_reads_folders_tags_and_names(
         .unwrap();
     assert!(!cli.status.success());
     assert!(
-        String::from_utf8_lossy(&cli.stdout).contains("altered: bag-info.txt"),
+        String::from_utf8_lossy(&cli.stdout).contains("被改动：bag-info.txt"),
         "{}",
         String::from_utf8_lossy(&cli.stdout)
     );
