@@ -3,9 +3,15 @@
 //! announces a change. Every page works without JavaScript.
 
 mod archive;
+mod audit;
+mod bundles_page;
 mod contacts_form;
 mod contacts_list;
+mod department;
 mod files;
+mod item;
+mod matrix;
+mod overview;
 mod partial;
 mod printouts;
 mod reading;
@@ -37,9 +43,9 @@ pub fn router() -> Router<AppState> {
         .route("/", get(home))
         .route("/login", get(login_form).post(login))
         .route("/logout", axum::routing::post(logout))
-        .route("/overview", get(views::overview))
-        .route("/matrix", get(views::matrix))
-        .route("/departments/{id}", get(views::department))
+        .route("/overview", get(overview::overview))
+        .route("/matrix", get(matrix::matrix))
+        .route("/departments/{id}", get(department::department))
         .route("/departments/{id}/contacts", axum::routing::post(contacts_submit))
         .route("/departments/{id}/withdraw", axum::routing::post(withdraw_submit))
         .route("/departments/{id}/notice", get(printouts::notice))
@@ -47,17 +53,17 @@ pub fn router() -> Router<AppState> {
         .route("/notices", get(printouts::notices))
         .route("/contacts", get(contacts_list::page))
         .route("/contacts.xlsx", get(contacts_list::xlsx))
-        .route("/items/{code}", get(views::item))
+        .route("/items/{code}", get(item::item))
         .route("/items/{code}/files.zip", get(archive::item))
         .route("/departments/{id}/files.zip", get(archive::department))
-        .route("/audit", get(views::audit))
+        .route("/audit", get(audit::audit))
         .route("/uploads", get(partial::page))
         .route("/uploads/remove", axum::routing::post(partial::remove))
-        .route("/bundles", get(views::bundles))
-        .route("/bundles/build", axum::routing::post(views::build_bundle))
-        .route("/bundles/{file}", get(views::report))
-        .route("/bundles/print", axum::routing::post(views::build_print))
-        .route("/bundles/print/{file}", get(views::printed))
+        .route("/bundles", get(bundles_page::bundles))
+        .route("/bundles/build", axum::routing::post(bundles_page::build_bundle))
+        .route("/bundles/{file}", get(bundles_page::report))
+        .route("/bundles/print", axum::routing::post(bundles_page::build_print))
+        .route("/bundles/print/{file}", get(bundles_page::printed))
         .route("/reviews", axum::routing::post(review_form))
         .route("/reviews/all", axum::routing::post(accept_all_form))
         .route("/notes", axum::routing::post(note_form))
@@ -210,8 +216,8 @@ async fn contacts_submit(
     let list = contacts_form::parse(&form);
     let (problems, whole) = crate::contacts::check(&list);
     if !problems.is_empty() || whole.is_some() {
-        let attempt = views::ContactsAttempt { list, problems, whole };
-        return Ok(views::department_page(&state, &caller, &department, Some(attempt))
+        let attempt = department::ContactsAttempt { list, problems, whole };
+        return Ok(department::department_page(&state, &caller, &department, Some(attempt))
             .await?
             .into_response());
     }
