@@ -1,0 +1,156 @@
+//! Heartbeats, contacts, the office's reviews and notes, and the audit log, in PostgreSQL.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use yingjian_shared::{AuditRecord, Verdict};
+
+use super::{Postgres, append_audit, written_by_us};
+use crate::db::{AuditEntry, DbResult, FileVerdict, ms, ts};
+
+impl Postgres {
+    pub async fn put_heartbeat(&self, department: String, agent: String, body: String) -> DbResult<()> {
+        let c = self.client().await?;
+        c.execute(
+            "INSERT INTO heartbeats (department, agent, at, body) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (department, agent) DO UPDATE SET at = excluded.at, body = excluded.body",
+            &[&department, &agent, &ms(Timestamp::now()), &body],
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn put_contacts(&self, department: String, body: String, actor: AuditEntry) -> DbResult<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        tx.execute(
+            "INSERT INTO contacts (department, body, updated) VALUES ($1, $2, $3)
+             ON CONFLICT (department) DO UPDATE SET body = excluded.body, updated = excluded.updated",
+            &[&department, &body, &ms(actor.at)],
+        )
+        .await?;
+        append_audit(&tx, &actor).await?;
+        Ok(tx.commit().await?)
+    }
+
+    pub async fn contacts_of(&self, department: String) -> DbResult<Option<String>> {
+        let c = self.client().await?;
+        Ok(c.query_opt("SELECT body FROM contacts WHERE department = $1", &[&department])
+            .await?
+            .map(|r| r.get(0)))
+    }
+
+    pub async fn review(
+        &self,
+        department: String,
+        path: String,
+        verdict: Verdict,
+        reason: Option<String>,
+        actor: AuditEntry,
+    ) -> DbResult<bool> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let changed = match verdict {
+            Verdict::Cleared => {
+                tx.execute("DELETE FROM reviews WHERE department = $1 AND path = $2", &[&department, &path])
+                    .await?
+            }
+            verdict => {
+                tx.execute(
+                    "INSERT INTO reviews (department, path, sha256, placement, item, verdict, reason, at)
+                     SELECT department, path, sha256, placement, item, $3, $4, $5 FROM evidence
+                     WHERE department = $1 AND path = $2 ORDER BY received DESC LIMIT 1
+                     ON CONFLICT (department, path) DO UPDATE SET sha256 = excluded.sha256,
+                       placement = excluded.placement, item = excluded.item, verdict = excluded.verdict,
+                       reason = excluded.reason, at = excluded.at",
+                    &[&department, &path, &verdict.wire(), &reason, &ms(actor.at)],
+                )
+                .await?
+            }
+        };
+        if changed == 0 {
+            return Ok(false);
+        }
+        append_audit(&tx, &actor).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub async fn verdicts(&self, department: String) -> DbResult<HashMap<String, FileVerdict>> {
+        let c = self.client().await?;
+        let rows = c
+            .query("SELECT path, verdict, reason, sha256 FROM reviews WHERE department = $1", &[&department])
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let wire: String = r.get(1);
+                let verdict =
+                    Verdict::from_wire(&wire).ok_or_else(|| written_by_us("reviews.verdict", &wire))?;
+                Ok((r.get(0), FileVerdict { verdict, reason: r.get(2), sha256: r.get(3) }))
+            })
+            .collect()
+    }
+
+    pub async fn note(
+        &self,
+        department: String,
+        item: String,
+        text: String,
+        actor: AuditEntry,
+    ) -> DbResult<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        if text.is_empty() {
+            tx.execute("DELETE FROM notes WHERE department = $1 AND item = $2", &[&department, &item])
+                .await?;
+        } else {
+            tx.execute(
+                "INSERT INTO notes (department, item, text, at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (department, item) DO UPDATE SET text = excluded.text, at = excluded.at",
+                &[&department, &item, &text, &ms(actor.at)],
+            )
+            .await?;
+        }
+        append_audit(&tx, &actor).await?;
+        Ok(tx.commit().await?)
+    }
+
+    pub async fn log(&self, entry: AuditEntry) -> DbResult<()> {
+        let c = self.client().await?;
+        append_audit(&c, &entry).await
+    }
+
+    pub async fn audit(&self, limit: u32, before_id: Option<i64>) -> DbResult<Vec<AuditRecord>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT id, at, department, agent, host, action, detail FROM audit
+                 WHERE $1::BIGINT IS NULL OR id < $1 ORDER BY id DESC LIMIT $2",
+                &[&before_id, &i64::from(limit)],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| AuditRecord {
+                id: r.get(0),
+                at: ts(r.get(1)),
+                department: r.get(2),
+                agent: r.get(3),
+                host: r.get(4),
+                action: r.get(5),
+                detail: r.get(6),
+            })
+            .collect())
+    }
+
+    pub async fn audit_of(&self, action: &'static str, limit: u32) -> DbResult<Vec<(Timestamp, String)>> {
+        let c = self.client().await?;
+        let rows = c
+            .query(
+                "SELECT at, detail FROM audit WHERE action = $1 ORDER BY id DESC LIMIT $2",
+                &[&action, &i64::from(limit)],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| (ts(r.get(0)), r.get(1))).collect())
+    }
+}

@@ -1,0 +1,167 @@
+//! Heartbeats, contacts, the office's reviews and notes, and the audit log, in SQLite.
+
+use jiff::Timestamp;
+use rusqlite::{OptionalExtension, params};
+use yingjian_shared::{AuditRecord, Verdict};
+
+use super::{Sqlite, append_audit, parsed};
+use crate::db::{AuditEntry, DbResult, FileVerdict, ms, ts};
+
+impl Sqlite {
+    pub async fn put_heartbeat(&self, department: String, agent: String, body: String) -> DbResult<()> {
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO heartbeats (department, agent, at, body) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (department, agent) DO UPDATE SET at = excluded.at, body = excluded.body",
+                params![department, agent, ms(Timestamp::now()), body],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn put_contacts(&self, department: String, body: String, actor: AuditEntry) -> DbResult<()> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "INSERT INTO contacts (department, body, updated) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (department) DO UPDATE SET body = excluded.body, updated = excluded.updated",
+                params![department, body, ms(actor.at)],
+            )?;
+            append_audit(&tx, &actor)?;
+            tx.commit()
+        })
+        .await
+    }
+
+    /// A department's contacts as filed (JSON), if any.
+    pub async fn contacts_of(&self, department: String) -> DbResult<Option<String>> {
+        self.call(move |c| {
+            c.query_row("SELECT body FROM contacts WHERE department = ?1", [department], |r| r.get(0))
+                .optional()
+        })
+        .await
+    }
+
+    /// Records the office's verdict on the current version of a department's file (the newest
+    /// record at that path, whichever PC filed it), or takes it back (`Verdict::Cleared`).
+    /// False when there is nothing to review: no such record, or no verdict to take back.
+    pub async fn review(
+        &self,
+        department: String,
+        path: String,
+        verdict: Verdict,
+        reason: Option<String>,
+        actor: AuditEntry,
+    ) -> DbResult<bool> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            let changed = match verdict {
+                Verdict::Cleared => tx.execute(
+                    "DELETE FROM reviews WHERE department = ?1 AND path = ?2",
+                    params![department, path],
+                )?,
+                verdict => tx.execute(
+                    "INSERT INTO reviews (department, path, sha256, placement, item, verdict, reason, at)
+                     SELECT department, path, sha256, placement, item, ?3, ?4, ?5 FROM evidence
+                     WHERE department = ?1 AND path = ?2 ORDER BY received DESC LIMIT 1
+                     ON CONFLICT (department, path) DO UPDATE SET sha256 = excluded.sha256,
+                       placement = excluded.placement, item = excluded.item, verdict = excluded.verdict,
+                       reason = excluded.reason, at = excluded.at",
+                    params![department, path, verdict.wire(), reason, ms(actor.at)],
+                )?,
+            };
+            if changed == 0 {
+                return Ok(false);
+            }
+            append_audit(&tx, &actor)?;
+            tx.commit()?;
+            Ok(true)
+        })
+        .await
+    }
+
+    /// The office's verdicts on a department's files, by path.
+    pub async fn verdicts(
+        &self,
+        department: String,
+    ) -> DbResult<std::collections::HashMap<String, FileVerdict>> {
+        self.call(move |c| {
+            let mut stmt =
+                c.prepare("SELECT path, verdict, reason, sha256 FROM reviews WHERE department = ?1")?;
+            stmt.query_map([department], |r| {
+                let verdict = parsed(r, 1, Verdict::from_wire)?;
+                Ok((r.get(0)?, FileVerdict { verdict, reason: r.get(2)?, sha256: r.get(3)? }))
+            })?
+            .collect()
+        })
+        .await
+    }
+
+    /// Sets (or, with an empty text, clears) the office's note on a department's item.
+    pub async fn note(
+        &self,
+        department: String,
+        item: String,
+        text: String,
+        actor: AuditEntry,
+    ) -> DbResult<()> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            if text.is_empty() {
+                tx.execute(
+                    "DELETE FROM notes WHERE department = ?1 AND item = ?2",
+                    params![department, item],
+                )?;
+            } else {
+                tx.execute(
+                    "INSERT INTO notes (department, item, text, at) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (department, item) DO UPDATE SET text = excluded.text, at = excluded.at",
+                    params![department, item, text, ms(actor.at)],
+                )?;
+            }
+            append_audit(&tx, &actor)?;
+            tx.commit()
+        })
+        .await
+    }
+
+    /// Logs something that changed nothing else in the database (a bundle built or failed).
+    pub async fn log(&self, entry: AuditEntry) -> DbResult<()> {
+        self.call(move |c| append_audit(c, &entry)).await
+    }
+
+    /// Audit entries, newest first.
+    pub async fn audit(&self, limit: u32, before_id: Option<i64>) -> DbResult<Vec<AuditRecord>> {
+        self.call(move |c| {
+            let mut stmt = c.prepare(
+                "SELECT id, at, department, agent, host, action, detail FROM audit
+                 WHERE ?1 IS NULL OR id < ?1 ORDER BY id DESC LIMIT ?2",
+            )?;
+            stmt.query_map(params![before_id, limit], |r| {
+                Ok(AuditRecord {
+                    id: r.get(0)?,
+                    at: ts(r.get(1)?),
+                    department: r.get(2)?,
+                    agent: r.get(3)?,
+                    host: r.get(4)?,
+                    action: r.get(5)?,
+                    detail: r.get(6)?,
+                })
+            })?
+            .collect()
+        })
+        .await
+    }
+
+    /// The newest `limit` audit entries of one `action` (e.g. `bundle`, as `Bundles::build`
+    /// logs it: `name (trigger) covered=x/y`): when, and the detail.
+    pub async fn audit_of(&self, action: &'static str, limit: u32) -> DbResult<Vec<(Timestamp, String)>> {
+        self.call(move |c| {
+            let mut stmt =
+                c.prepare("SELECT at, detail FROM audit WHERE action = ?1 ORDER BY id DESC LIMIT ?2")?;
+            stmt.query_map(params![action, limit], |r| Ok((ts(r.get(0)?), r.get(1)?)))?.collect()
+        })
+        .await
+    }
+}
