@@ -43,7 +43,7 @@ async fn browser(profile: &std::path::Path) -> (Driver, Client) {
             "binary": "/usr/bin/chromium",
             "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                      "--disable-background-networking", "--disable-component-update", "--no-first-run",
-                     "--disable-sync", "--window-size=1400,1000", format!("--user-data-dir={}", profile.display())]
+                     "--disable-sync", "--window-size=1366,768", format!("--user-data-dir={}", profile.display())]
         }),
     );
     let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
@@ -77,6 +77,19 @@ fn screenshots() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// Makes `change` (something the server announces) and waits until the open page has refreshed
+/// itself after it.
+async fn refreshed_after(browser: &Client, change: impl Future<Output = ()>) {
+    browser.execute("document.body.removeAttribute('data-refreshed')", vec![]).await.unwrap();
+    change.await;
+    eventually("the live refresh", || async {
+        let done =
+            browser.execute("return document.body.getAttribute('data-refreshed')", vec![]).await.ok()?;
+        done.as_str().map(|_| ())
+    })
+    .await;
 }
 
 async fn screenshot(browser: &Client, name: &str) {
@@ -164,13 +177,10 @@ async fn the_office_watches_evidence_arrive_live() {
         .await
         .unwrap();
     assert_eq!(shown, json!(1), "only the department asked for");
-    browser.execute("document.body.removeAttribute('data-refreshed')", vec![]).await.unwrap();
-    file(&server, &water, "01.06 水利建设质量工作水平评价/附件.pdf", b"%PDF-1.4 attachment").await;
-    eventually("the live refresh", || async {
-        let done =
-            browser.execute("return document.body.getAttribute('data-refreshed')", vec![]).await.ok()?;
-        done.as_str().map(|_| ())
-    })
+    refreshed_after(
+        &browser,
+        file(&server, &water, "01.06 水利建设质量工作水平评价/附件.pdf", b"%PDF-1.4 attachment"),
+    )
     .await;
     assert_eq!(first_department().await, json!("water"), "the filter outlives the refresh");
     screenshot(&browser, "overview-filtered").await;
@@ -208,15 +218,12 @@ async fn the_office_watches_evidence_arrive_live() {
 
     // A PDF preview being read survives a live refresh: the very element stays, open.
     let opened = r#"var d = document.querySelector("details[id^='preview-police-']"); d.open = true;
-        d.querySelector("iframe").setAttribute("data-marker", "being read");
-        document.body.removeAttribute("data-refreshed");"#;
+        d.querySelector("iframe").setAttribute("data-marker", "being read");"#;
     browser.execute(opened, vec![]).await.unwrap();
-    file(&server, &water, "01.06 水利建设质量工作水平评价/补充说明.pdf", b"%PDF-1.4 more").await;
-    eventually("the live refresh", || async {
-        let done =
-            browser.execute("return document.body.getAttribute('data-refreshed')", vec![]).await.ok()?;
-        done.as_str().map(|_| ())
-    })
+    refreshed_after(
+        &browser,
+        file(&server, &water, "01.06 水利建设质量工作水平评价/补充说明.pdf", b"%PDF-1.4 more"),
+    )
     .await;
     let kept = browser
         .execute(
@@ -243,14 +250,8 @@ async fn the_office_watches_evidence_arrive_live() {
     assert!(browser.current_url().await.unwrap().path().ends_with("/items/8.3"));
     // A reason half-typed when another department's file arrives survives the live refresh.
     form.find(Locator::Css("input[name=reason]")).await.unwrap().send_keys("请补充盖章页").await.unwrap();
-    browser.execute("document.body.removeAttribute('data-refreshed')", vec![]).await.unwrap();
-    file(&server, &water, "01.06 水利建设质量工作水平评价/再补充说明.pdf", b"%PDF-1.4 more still").await;
-    eventually("the live refresh", || async {
-        let done =
-            browser.execute("return document.body.getAttribute('data-refreshed')", vec![]).await.ok()?;
-        done.as_str().map(|_| ())
-    })
-    .await;
+    let more = file(&server, &water, "01.06 水利建设质量工作水平评价/再补充说明.pdf", b"%PDF-1.4 more still");
+    refreshed_after(&browser, more).await;
     let typed = browser
         .execute("return document.querySelector('form.review input[name=reason]').value", vec![])
         .await
@@ -360,12 +361,10 @@ async fn a_department_fills_in_its_contacts_and_a_live_refresh_keeps_what_it_typ
 
     // Something changes on the server while the clerk is typing: the page refreshes itself
     // around the form, which keeps what was typed.
-    let before = browser.find(Locator::Css("body")).await.unwrap().attr("data-refreshed").await.unwrap();
-    file(&server, &police, "08.03 昆仑2021专项行动/部署会议纪要.pdf", b"%PDF-1.4 minutes").await;
-    eventually("the live refresh", || async {
-        let now = browser.find(Locator::Css("body")).await.ok()?.attr("data-refreshed").await.ok()?;
-        (now.is_some() && now != before).then_some(())
-    })
+    refreshed_after(
+        &browser,
+        file(&server, &police, "08.03 昆仑2021专项行动/部署会议纪要.pdf", b"%PDF-1.4 minutes"),
+    )
     .await;
     assert!(text(&browser, "main").await.contains("部署会议纪要.pdf"), "the page did refresh");
     assert_eq!(field(&browser, "0_name").await, "张伟", "the half-typed form survived the refresh");
