@@ -8,50 +8,8 @@ use std::io;
 /// in brackets for the logs), item codes as the folders spell them (`01.04`, not `1.4`).
 /// `None` when nothing Chinese is left.
 pub fn server_message(message: &str) -> Option<String> {
-    let chinese = pad_item_codes(strip_english_brackets(message).trim());
-    chinese.chars().any(is_cjk).then_some(chinese)
-}
-
-fn is_cjk(c: char) -> bool {
-    matches!(c, '\u{4e00}'..='\u{9fff}' | '\u{3400}'..='\u{4dbf}')
-}
-
-/// Drops every bracketed part, `（…）` or `(…)`, that holds no Chinese.
-fn strip_english_brackets(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(open) = rest.find(['（', '(']) {
-        out.push_str(&rest[..open]);
-        let after = &rest[open..];
-        let width = after.chars().next().map_or(1, char::len_utf8);
-        // The matching close, counting nested brackets of either form.
-        let mut depth = 0usize;
-        let mut end = None;
-        for (i, c) in after.char_indices() {
-            match c {
-                '（' | '(' => depth += 1,
-                '）' | ')' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        end = Some(i + c.len_utf8());
-                        break;
-                    }
-                }
-                _ => {}
-            }
-        }
-        let Some(end) = end else {
-            out.push_str(after);
-            return out;
-        };
-        let inner = &after[width..end - after[..end].chars().next_back().map_or(1, char::len_utf8)];
-        if inner.chars().any(is_cjk) {
-            out.push_str(&after[..end]);
-        }
-        rest = &after[end..];
-    }
-    out.push_str(rest);
-    out
+    let chinese = pad_item_codes(yingjian_shared::chinese::without_english(message).trim());
+    yingjian_shared::chinese::has_chinese(&chinese).then_some(chinese)
 }
 
 /// `事项 1.4` → `事项 01.04`: codes after 事项 as the folders spell them.

@@ -47,9 +47,11 @@ pub async fn apply_review(state: &AppState, caller: &Caller, review: Review) -> 
     let audit = entry(caller, &department, "review", detail);
     let path = review.path.to_string();
     if !state.db.review(department.clone(), path, review.verdict, reason, audit).await? {
-        return Err(AppError::NotFound(match review.verdict {
-            Verdict::Cleared => "这个文件没有可撤销的审核意见。".into(),
-            _ => format!("{}没有报送文件“{}”。", review.department, review.path),
+        let name = state.catalogue.department(&department).map_or(department.as_str(), |d| d.name.as_str());
+        return Err(AppError::NotFound(if review.verdict == Verdict::Cleared {
+            "这个文件没有可撤销的审核意见。".into()
+        } else {
+            format!("{name}没有报送文件“{}”。", review.path)
         }));
     }
     state.publish(EventKind::Review, Some(&department), Some(review.path), None);

@@ -4,6 +4,7 @@
 mod api;
 mod catalogue;
 mod china_time;
+pub mod chinese;
 pub mod contacts;
 mod content;
 mod convention;

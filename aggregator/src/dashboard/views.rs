@@ -61,7 +61,18 @@ impl IntoResponse for PageError {
             s if s.is_server_error() => "服务器出错",
             _ => "请求有误",
         };
-        let page = ErrorPage { title, message: self.0.to_string() };
+        // A person reads the Chinese alone: the English half in brackets, and an internal
+        // error's detail, are for the log.
+        let said = yingjian_shared::chinese::without_english(&self.0.to_string());
+        let message = if status.is_server_error() {
+            tracing::warn!(error = %self.0, "a page failed");
+            "服务器出错，请稍后再试；如果反复出现，请联系系统管理员。".to_string()
+        } else if yingjian_shared::chinese::has_chinese(&said) {
+            said.trim().to_string()
+        } else {
+            format!("{title}。")
+        };
+        let page = ErrorPage { title, message };
         let body = page.render().unwrap_or_else(|_| title.to_string());
         (status, Html(body)).into_response()
     }

@@ -465,3 +465,39 @@ async fn every_file_of_an_item_or_a_department_downloads_as_one_zip() {
     let (_, theirs) = fetch(&customs, "/items/8.3/files.zip").await;
     assert!(listing(&theirs).is_empty());
 }
+
+/// A message without what it quotes of the request (“…”): the words the page itself chose.
+fn own_words(message: &str) -> String {
+    message
+        .split('“')
+        .enumerate()
+        .map(|(i, part)| if i == 0 { part } else { part.split_once('”').map_or("", |p| p.1) })
+        .collect()
+}
+
+#[tokio::test]
+async fn error_pages_speak_chinese_alone() {
+    let (s, office, police) = city().await;
+    let cookie = session(&s, &office).await;
+    // What the API says in two languages, a page says in Chinese.
+    let cases: [(&str, &[(&str, &str)]); 3] = [
+        ("/reviews", &[("department", "nobody"), ("path", "a.pdf"), ("verdict", "accepted")]),
+        (
+            "/reviews",
+            &[("department", "police"), ("path", "08.03 昆仑2021专项行动/没有.pdf"), ("verdict", "accepted")],
+        ),
+        ("/notes", &[("department", "police"), ("item", "1.1"), ("text", "x")]),
+    ];
+    for (path, fields) in cases {
+        let (status, _, html) = post_form(&s, &cookie, path, fields).await;
+        assert!(status.is_client_error(), "{path}: {status}");
+        let message = html.split("<p>").nth(1).unwrap().split("</p>").next().unwrap();
+        assert!(!own_words(message).chars().any(|c| c.is_ascii_alphabetic()), "{path}: {message}");
+        assert!(message.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "{path}: {message}");
+    }
+    // A department's token on another department's page.
+    let (status, html) = page(&s, &police, "/departments/customs").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let message = html.split("<p>").nth(1).unwrap().split("</p>").next().unwrap();
+    assert!(!own_words(message).chars().any(|c| c.is_ascii_alphabetic()), "{message}");
+}
