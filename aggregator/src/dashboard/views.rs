@@ -116,8 +116,6 @@ pub struct Nav {
     pub(super) who: String,
     pub(super) links: Vec<NavLink>,
     pub(super) generated: String,
-    /// The 搜索 box, where files are read (the text is what it searches most).
-    pub(super) search: bool,
 }
 
 pub(super) fn nav(state: &AppState, caller: &Caller, active: &str) -> Nav {
@@ -144,7 +142,6 @@ pub(super) fn nav(state: &AppState, caller: &Caller, active: &str) -> Nav {
             .map(|(href, label)| NavLink { active: href == active, href, label })
             .collect(),
         generated: local(Timestamp::now()),
-        search: state.config.reading.enabled,
     }
 }
 

@@ -501,3 +501,19 @@ async fn error_pages_speak_chinese_alone() {
     let message = html.split("<p>").nth(1).unwrap().split("</p>").next().unwrap();
     assert!(!own_words(message).chars().any(|c| c.is_ascii_alphabetic()), "{message}");
 }
+
+#[tokio::test]
+async fn every_page_searches_file_names_and_captions_even_where_nothing_is_read() {
+    let (s, office, police) = city().await;
+    let customs = s.token(Some("customs"), "pc-9").await;
+    let (status, overview) = page(&s, &office, "/overview").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(overview.contains(r#"action="/search""#), "the 搜索 box is on every page");
+    let q = percent_encoding::utf8_percent_encode("专项行动的通知", percent_encoding::NON_ALPHANUMERIC);
+    let (_, found) = page(&s, &office, &format!("/search?q={q}")).await;
+    assert!(found.contains("找到 1 个文件") && found.contains("昆仑2021"), "{found}");
+    let (_, own) = page(&s, &police, &format!("/search?q={q}")).await;
+    assert!(own.contains("找到 1 个文件"), "{own}");
+    let (_, theirs) = page(&s, &customs, &format!("/search?q={q}")).await;
+    assert!(theirs.contains("找到 0 个文件"), "another department's names are not searched: {theirs}");
+}
