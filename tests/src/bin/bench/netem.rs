@@ -2,8 +2,10 @@
 //! file cut three times on the way, sent by the agent (resumably), against `curl` sending bytes
 //! of the same size uncut over the same link. `BENCH_ONLY=netem`; root only.
 //!
-//! `BENCH_NETEM_MIB` (default 300) and `BENCH_NETEM` (the netem settings of each direction,
-//! default `rate 20mbit delay 20ms loss 1%`: 40 ms round trip) change the scenario. A kernel
+//! `BENCH_NETEM_MIB` (default 300), `BENCH_NETEM` (the netem settings of each direction,
+//! default `rate 20mbit delay 20ms loss 1%`: 40 ms round trip) and `BENCH_NETEM_CUTS` (default
+//! 3, at most 3; 0 sends the agent's file uncut, as curl's) change the scenario: a county
+//! office's line is `BENCH_NETEM_MIB=4 BENCH_NETEM='rate 200kbit delay 20ms' BENCH_NETEM_CUTS=0`. A kernel
 //! without netem (`sch_netem`) gets the rate alone, shaped by `tbf`, and the table says so.
 
 use std::net::SocketAddr;
@@ -133,7 +135,7 @@ pub async fn netem(bin: &Path, scratch: &Path, t: &mut Table) -> Result<()> {
     let curl_secs = t0.elapsed().as_secs_f64();
     let curl_wire = Link::sent() - before;
 
-    // The agent, its connection cut at 30 %, 55 % and 80 % of the file.
+    // The agent, its connection cut as many times as asked.
     let catalogue = yingjian_shared::Catalogue::builtin();
     let folder = scratch.join("netem-evidence");
     yingjian_agent::init_folder(catalogue, catalogue.department("police").context("police")?, &folder)?;
@@ -159,7 +161,9 @@ pub async fn netem(bin: &Path, scratch: &Path, t: &mut Table) -> Result<()> {
     let (relayed, before) = (relay.sent(), Link::sent());
     let t0 = Instant::now();
     std::fs::rename(&cut, folder.join("08.03 昆仑2021专项行动/大卷扫描.pdf"))?;
-    let mut cuts = vec![0.8, 0.55, 0.3];
+    let cut_count = usize::try_from(env_num("BENCH_NETEM_CUTS", 3)).unwrap_or(3).min(3);
+    // Cut at 30 %, 55 % and 80 % of the file (as many as asked), the next cut last.
+    let mut cuts: Vec<f64> = [0.3, 0.55, 0.8].into_iter().take(cut_count).rev().collect();
     loop {
         if let Some(&at) = cuts.last()
             && (relay.sent() - relayed) as f64 >= at * size as f64
@@ -193,13 +197,13 @@ pub async fn netem(bin: &Path, scratch: &Path, t: &mut Table) -> Result<()> {
         format!("{:.3}× the file on the wire", curl_wire as f64 / size as f64),
     );
     t.row(
-        "the same size by the agent, cut 3 times (s)",
+        &format!("the same size by the agent, cut {cut_count} times (s)"),
         format!("{agent_secs:.1}"),
         format!("{curl_secs:.1}"),
         format!("{:.2}× curl's time (bar: 1.10)", agent_secs / curl_secs),
     );
     t.row(
-        "  on the wire, cut 3 times (× the file)",
+        &format!("  on the wire, cut {cut_count} times (× the file)"),
         format!("{:.3}", agent_wire as f64 / size as f64),
         format!("{:.3}", curl_wire as f64 / size as f64),
         "bar: 1.10; restarting from byte 0 each time would be 1.8".into(),
