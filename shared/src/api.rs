@@ -92,7 +92,10 @@ impl EvidenceEntry {
     /// by path within each.
     pub fn catalogue_cmp(&self, other: &EvidenceEntry) -> std::cmp::Ordering {
         let key = |r: &EvidenceEntry| (r.placement != Filed::Item, r.placement == Filed::Case, r.place());
-        key(self).cmp(&key(other)).then_with(|| self.path.cmp(&other.path))
+        // 案例二 before 案例十一, as people number them.
+        key(self)
+            .cmp(&key(other))
+            .then_with(|| crate::natural::natural_cmp(self.path.as_str(), other.path.as_str()))
     }
 }
 

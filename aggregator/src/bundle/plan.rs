@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use yingjian_shared::natural::natural_cmp;
 use yingjian_shared::{Catalogue, EvidenceEntry, Facts, Filed, Kind};
 
 use super::names::{MAX_PATH_CHARS, Namer, sanitize, shorten};
@@ -96,9 +97,9 @@ pub fn plan(
         [(Filed::Report, "00 自评报告", "00.01"), (Filed::Case, "00 典型案例", "00.02")]
     {
         let mut of: Vec<&EvidenceEntry> = rows.iter().filter(|r| r.placement == placement).collect();
-        of.sort_by_key(|r| {
-            (dept_order.get(r.department.as_str()).copied().unwrap_or(usize::MAX), r.path.as_str())
-        });
+        // By department, then as people number them (案例二 before 案例十一).
+        let rank = |r: &EvidenceEntry| dept_order.get(r.department.as_str()).copied().unwrap_or(usize::MAX);
+        of.sort_by(|a, b| rank(a).cmp(&rank(b)).then_with(|| natural_cmp(a.path.as_str(), b.path.as_str())));
         let mut seen = HashSet::new();
         let mut n = 0;
         for r in of {

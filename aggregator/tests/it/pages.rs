@@ -322,12 +322,26 @@ async fn the_office_returns_a_file_from_the_department_page() {
 
 #[tokio::test]
 async fn typical_cases_are_listed_in_the_order_they_are_numbered() {
-    let (s, _office, police) = city().await;
+    let (s, office, police) = city().await;
     s.file(&police, "典型案例/案例十一 假冒伪劣案.pdf", &pdf("case 11")).await;
     s.file(&police, "典型案例/案例二 制售假药案.pdf", &pdf("case 2")).await;
+    // 三 is U+4E09, before 二 (U+4E8C) in code order: listed by code point, 案例三 would come first.
+    s.file(&police, "典型案例/案例三 虚假宣传案.pdf", &pdf("case 3")).await;
+    // The department's page, its 回执 and the bundle all number them 一, 二, 十一.
     let (_, html) = page(&s, &police, "/departments/police").await;
-    let at = |name: &str| html.find(name).unwrap_or_else(|| panic!("{name} listed"));
-    assert!(at("案例一 ") < at("案例二 ") && at("案例二 ") < at("案例十一 "), "一, 二, 十一");
+    let (_, receipt) = page(&s, &police, "/departments/police/receipt").await;
+    let r = s.req(Method::POST, "/api/v1/bundles", &office).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let name = r.json::<serde_json::Value>().await.unwrap()["name"].as_str().unwrap().to_string();
+    let zip = s.req(Method::GET, &format!("/api/v1/bundles/{name}"), &office).send().await.unwrap();
+    let zip = zip.bytes().await.unwrap();
+    let archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
+    let entries = archive.file_names().map(|n| n.unwrap().into_owned()).collect::<Vec<_>>().join("\n");
+    for listing in [&html, &receipt, &entries] {
+        let at = |name: &str| listing.find(name).unwrap_or_else(|| panic!("{name} listed: {listing}"));
+        let order = [at("案例一 "), at("案例二 "), at("案例三 "), at("案例十一 ")];
+        assert!(order.is_sorted(), "一, 二, 三, 十一: {listing}");
+    }
 }
 
 #[tokio::test]
