@@ -27,8 +27,9 @@ pub struct VerifyReport {
     pub extra: Vec<String>,
     /// In both, with another SHA-256 (tag files such as `bag-info.txt` included).
     pub altered: Vec<String>,
-    /// bag-info's Payload-Oxum does not match what is there.
-    pub oxum_mismatch: Option<String>,
+    /// bag-info's Payload-Oxum does not match what is there: (what it says, what is there),
+    /// each `bytes.files`.
+    pub oxum_mismatch: Option<(String, String)>,
     /// The fingerprint in the bundle's name, when it has one, and whether the manifest has it.
     pub fingerprint: Option<(String, bool)>,
 }
@@ -45,9 +46,10 @@ impl VerifyReport {
 
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
-    #[error("cannot read {0}: {1}")]
+    // Read by the clerk who receives the bundle: Chinese, the system's own detail in brackets.
+    #[error("无法读取 {0}（{1}）")]
     Io(String, io::Error),
-    #[error("{0} is not a bundle the bundle command wrote: {1}")]
+    #[error("{0} 不是本系统生成的材料包：{1}")]
     NotABundle(String, String),
 }
 
@@ -87,7 +89,12 @@ impl VerifyReport {
             lines.push(if zh { format!("被改动：{name}") } else { format!("altered: {name}") });
         }
         if let Some(oxum) = &self.oxum_mismatch {
-            lines.push(if zh { format!("数据量不符：{oxum}") } else { format!("payload: {oxum}") });
+            let (said, held) = oxum;
+            lines.push(if zh {
+                format!("数据量不符：bag-info.txt 写的是 {said}，材料包里是 {held}（字节数.文件数）")
+            } else {
+                format!("payload: bag-info says {said}, the bundle holds {held}")
+            });
         }
         lines.push(match (&self.fingerprint, zh) {
             (Some((named, false)), true) => format!("指纹：文件名中的 {named} 与清单不符"),
@@ -197,7 +204,7 @@ fn parse_manifest(text: &str) -> Result<Vec<(String, String)>, String> {
         .map(|line| {
             line.split_once(char::is_whitespace)
                 .map(|(sha, path)| (sha.to_ascii_lowercase(), path.trim_start().to_string()))
-                .ok_or_else(|| format!("a manifest line is malformed: {line:?}"))
+                .ok_or_else(|| format!("清单中有一行格式不对：{line:?}"))
         })
         .collect()
 }
@@ -226,7 +233,7 @@ pub fn verify(path: &Path) -> Result<VerifyReport, VerifyError> {
         Source::Folder(path.to_path_buf())
     } else {
         let file = File::open(path).map_err(io_error)?;
-        Source::Zip(ZipArchive::new(file).map_err(|e| not_a_bundle(e.to_string()))?)
+        Source::Zip(ZipArchive::new(file).map_err(|e| not_a_bundle(format!("不是有效的 zip 文件（{e}）")))?)
     };
     let names = source.names().map_err(io_error)?;
     // The root holds the manifest: the zip's one folder, or an unpacked folder or its parent.
@@ -235,7 +242,7 @@ pub fn verify(path: &Path) -> Result<VerifyReport, VerifyError> {
         .filter_map(|n| n.strip_suffix(MANIFEST))
         .filter(|root| root.is_empty() || (root.matches('/').count() == 1 && root.ends_with('/')))
         .min_by_key(|root| root.len())
-        .ok_or_else(|| not_a_bundle(format!("no {MANIFEST} at its root")))?
+        .ok_or_else(|| not_a_bundle(format!("根目录下没有 {MANIFEST}")))?
         .to_string();
     if !root.is_empty() {
         // The folder given was the one above the bundle's root: its name is the bundle's.
@@ -249,7 +256,7 @@ pub fn verify(path: &Path) -> Result<VerifyReport, VerifyError> {
     let mut expected: BTreeMap<String, String> = BTreeMap::new();
     for (sha, name) in &manifest {
         if expected.insert(name.clone(), sha.clone()).is_some() {
-            return Err(not_a_bundle(format!("the manifest lists {name} twice")));
+            return Err(not_a_bundle(format!("清单中 {name} 出现了两次")));
         }
     }
 
@@ -292,8 +299,7 @@ pub fn verify(path: &Path) -> Result<VerifyReport, VerifyError> {
         let oxum = info.lines().find_map(|l| l.strip_prefix("Payload-Oxum:")).map(str::trim);
         let actual = format!("{}.{}", report.bytes, report.files);
         if oxum.is_some_and(|o| o != actual) && report.missing.is_empty() {
-            report.oxum_mismatch =
-                Some(format!("bag-info says {}, the bundle holds {actual}", oxum.unwrap_or("")));
+            report.oxum_mismatch = Some((oxum.unwrap_or("").to_string(), actual));
         }
     }
     if let Some(named) = names_for_fingerprint.into_iter().flatten().find_map(|n| named_fingerprint(&n)) {

@@ -227,6 +227,16 @@ async fn tampering_is_detected_and_named() {
     let not_zip = s.dir.path().join("not.zip");
     std::fs::write(&not_zip, b"hello").unwrap();
     assert!(bundle::verify(&not_zip).is_err());
+    let cli = Command::new(env!("CARGO_BIN_EXE_yingjian-aggregator"))
+        .arg("verify-bundle")
+        .arg(&not_zip)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&cli.stderr);
+    assert!(
+        !cli.status.success() && stderr.contains("不是本系统生成的材料包：不是有效的 zip 文件"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]
