@@ -9,6 +9,7 @@ use yingjian_shared::{Catalogue, chinese_numeral};
 
 use crate::auth::{new_token, token_hash};
 use crate::config::{Config, load_catalogue};
+use crate::db::Recount;
 use crate::error::{AppError, AppResult};
 use crate::server::Server;
 use crate::state::AppState;
@@ -371,6 +372,20 @@ pub async fn run(cli: Cli) -> AppResult<()> {
                 findings.len(),
                 unreferenced.len()
             );
+            // The status counts the triggers keep, against a count of the records themselves.
+            let wrong = state.db.status_counts().await?.differences(&state.db.recount_status().await?);
+            for difference in &wrong {
+                println!("{difference}");
+            }
+            if wrong.is_empty() {
+                println!("status counts agree with the records");
+            } else {
+                state
+                    .db
+                    .count_against(state.deadlines.evidence, crate::reading::VERSION, Recount::Always)
+                    .await?;
+                println!("status counts: {} wrong, counted again from the records", wrong.len());
+            }
             if findings.is_empty() {
                 Ok(())
             } else {

@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use yingjian_shared::{
     AgentHealth, AreaStatus, Catalogue, Contacts, Deadlines, DepartmentStatus, DuplicateCopy, DuplicateGroup,
     Heartbeat, Item, ItemState, ItemStatus, Kind, Points, RelPath, Returned, SkippedFile, Status, contacts,
+    extension_fits,
 };
 
 use crate::db::{ReturnedFile, StatusData};
@@ -252,6 +253,21 @@ impl Reviews<'_> {
 struct Review<'a> {
     returned: &'a [&'a ReturnedFile],
     note: Option<&'a str>,
+}
+
+/// Why a file makes its item 待完善, if it does.
+pub fn problem_of(
+    path: &RelPath,
+    kind: Option<yingjian_shared::Kind>,
+    captioned: bool,
+    magic: Option<&str>,
+) -> Option<&'static str> {
+    if let (Some(ext), Some(magic)) = (path.extension(), magic)
+        && !extension_fits(&ext, magic)
+    {
+        return Some("mismatch");
+    }
+    (kind == Some(yingjian_shared::Kind::Picture) && !captioned).then_some("uncaptioned")
 }
 
 fn wire(r: &ReturnedFile) -> Option<Returned> {

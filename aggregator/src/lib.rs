@@ -32,5 +32,7 @@ pub use auth::{new_token, token_hash};
 pub use cli::{Cli, init_logging, run};
 pub use config::{Config, TlsFiles};
 pub use error::{AppError, AppResult};
+/// The reader's version: what was read by an older one is read again.
+pub use reading::VERSION as READER_VERSION;
 pub use server::{Server, launch};
 pub use state::AppState;

@@ -1,12 +1,13 @@
-//! The office's review of departments' files: a verdict (通过, 退回 with a reason, taken back)
-//! and notes on items, audited and published, and read back by completeness, where a return
+//! The office's review of departments' files: a verdict (通过, 退回 with a reason, taken back),
+//! a file's 类别, and notes on items, audited and published, and read back by completeness, where a return
 //! holds its item at 待完善 until the department answers it with a new version or a withdrawal.
 //! The API and the dashboard's forms both come here.
 
 use jiff::Timestamp;
-use yingjian_shared::{EventKind, ItemCode, Note, Review, Verdict, limits};
+use yingjian_shared::{EventKind, Filed, ItemCode, KindChange, Note, Review, Verdict, limits};
 
 use crate::auth::Caller;
+use crate::completeness::problem_of;
 use crate::db::AuditEntry;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -87,6 +88,43 @@ pub async fn accept_all(
         apply_review(state, caller, review).await?;
     }
     Ok(open.len())
+}
+
+/// Gives a department's file in an item a 类别 whatever its folder says (the clerk filed a
+/// picture with the documents, or in no kind folder): what the API and the item page's form
+/// both do. Every record at the path takes it, with the problem it brings (a picture without a
+/// caption), and the agent's next sending keeps it.
+pub async fn apply_kind(state: &AppState, caller: &Caller, change: KindChange) -> AppResult<()> {
+    caller.require_office()?;
+    limits::kind_change(&change)?;
+    let department = department_id(state, &change.department)?;
+    let records: Vec<_> = state
+        .db
+        .evidence(Some(department.clone()))
+        .await?
+        .into_iter()
+        .filter(|r| r.path == change.path)
+        .collect();
+    let Some(first) = records.first() else {
+        let name = state.catalogue.department(&department).map_or(department.as_str(), |d| d.name.as_str());
+        return Err(AppError::NotFound(format!("{name}没有报送文件“{}”。", change.path)));
+    };
+    if first.placement != Filed::Item {
+        return Err(AppError::Unprocessable(
+            "只有事项的印证材料分类别，自评报告和典型案例不分（only evidence in an item has a kind）".into(),
+        ));
+    }
+    let mut problems = Vec::new();
+    for r in &records {
+        let magic = state.db.blob(r.sha256.to_string()).await?.and_then(|(_, magic)| magic);
+        let problem = problem_of(&r.path, Some(change.kind), r.caption.is_some(), magic.as_deref());
+        problems.push((r.agent.clone(), problem.map(str::to_string)));
+    }
+    let detail = format!("{}：类别改为{}", change.path, change.kind.label());
+    let audit = entry(caller, &department, "kind", detail);
+    state.db.set_kind(department.clone(), change.path.to_string(), change.kind, problems, audit).await?;
+    state.publish(EventKind::Evidence, Some(&department), Some(change.path), None);
+    Ok(())
 }
 
 /// Sets or clears the office's note: what the API and the item page's form both do.

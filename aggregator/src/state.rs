@@ -1,11 +1,12 @@
 //! `AppState`: everything a request handler may reach — the stores, the catalogue, the live
 //! events, the shutdown signal and the status document with its snapshot cache.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use bytes::Bytes;
 use jiff::Timestamp;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
@@ -14,7 +15,7 @@ use yingjian_shared::{Catalogue, Deadlines, Event, EventKind, RelPath, Status};
 use crate::blobs::{BlobStore, LocalBlobs, S3Blobs};
 use crate::bundle::Bundles;
 use crate::config::Config;
-use crate::db::{Db, StatusData};
+use crate::db::{Db, Recount, StatusData};
 use crate::error::{AppError, AppResult};
 use crate::print::Printouts;
 use crate::reading::{Knowledge, Told};
@@ -25,6 +26,33 @@ use crate::worker::Worker;
 /// Every field of an event is length-capped, so this bounds what a subscriber that never reads
 /// can hold, whoever sends what.
 const EVENT_BACKLOG: usize = 1024;
+
+/// How long the revoked tokens, once asked of the database, answer every open stream.
+const REVOKED_FRESH: Duration = Duration::from_secs(1);
+
+/// A change as every open event stream sends it: the event, and its Server-Sent Events frame
+/// (`data: <JSON>`), made once for all of them.
+#[derive(Debug, Clone)]
+pub struct Announced {
+    pub event: Arc<Event>,
+    pub frame: Bytes,
+}
+
+impl Announced {
+    fn new(event: Event, json: &str) -> Announced {
+        Announced { event: Arc::new(event), frame: Bytes::from(format!("data: {json}\n\n")) }
+    }
+}
+
+impl std::ops::Deref for Announced {
+    type Target = Event;
+    fn deref(&self) -> &Event {
+        &self.event
+    }
+}
+
+/// The revoked tokens' ids and when they were asked of the database.
+type Revoked = (std::time::Instant, Arc<HashSet<i64>>);
 
 /// A database snapshot for completeness and the change generation it was read at.
 type CachedStatus = (u64, Arc<StatusData>);
@@ -46,12 +74,14 @@ pub struct AppState {
     pub catalogue: Arc<Catalogue>,
     pub deadlines: Deadlines,
     pub config: Arc<Config>,
-    pub events: broadcast::Sender<Event>,
+    pub events: broadcast::Sender<Announced>,
     /// Cancelled when the server stops: ends the event streams and the nightly job, which would
     /// otherwise keep a graceful shutdown waiting forever.
     pub shutdown: CancellationToken,
     /// The last database snapshot for completeness, with the change generation it was read at.
     status_cache: Arc<tokio::sync::Mutex<Option<CachedStatus>>>,
+    /// Set once the kept counts are this process's deadline and reader's (`Db::count_against`).
+    counted: Arc<tokio::sync::OnceCell<bool>>,
     /// Bumped by every change; a cached snapshot of an older generation is read again.
     generation: Arc<AtomicU64>,
     /// Wakes the background reading of new content.
@@ -60,6 +90,9 @@ pub struct AppState {
     knowledge_cache: Arc<tokio::sync::Mutex<Option<CachedKnowledge>>>,
     /// The live event streams open on this instance, by token.
     streams: Arc<Mutex<HashMap<i64, usize>>>,
+    /// Shared by the open streams: a thousand of them ask the database once a second, not a
+    /// thousand times.
+    revoked: Arc<tokio::sync::Mutex<Option<Revoked>>>,
 }
 
 /// An open event stream's place among its token's: given back when dropped.
@@ -127,10 +160,12 @@ impl AppState {
             events,
             shutdown: CancellationToken::new(),
             status_cache: Arc::default(),
+            counted: Arc::default(),
             generation: Arc::default(),
             reading: crate::reading::Queue::default(),
             knowledge_cache: Arc::default(),
             streams: Arc::default(),
+            revoked: Arc::default(),
         })
     }
 
@@ -156,14 +191,15 @@ impl AppState {
         self.generation.fetch_add(1, Ordering::SeqCst);
         let event =
             Event { kind, department: department.map(str::to_string), path, detail, at: Timestamp::now() };
+        let payload = serde_json::to_string(&event).unwrap_or_default();
         if !self.db.announces() {
             // No subscriber is not an error.
-            let _ = self.events.send(event);
+            let _ = self.events.send(Announced::new(event, &payload));
             return;
         }
         // Every instance, this one too, hears it from the database (`hear_announcements`).
         let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
-        let (db, payload) = (self.db.clone(), serde_json::to_string(&event).unwrap_or_default());
+        let db = self.db.clone();
         runtime.spawn(async move {
             if let Err(e) = db.announce(payload).await {
                 tracing::warn!(error = %e, "cannot announce a change to the other instances");
@@ -179,11 +215,28 @@ impl AppState {
             .listen(self.shutdown.clone(), move |payload| {
                 generation.fetch_add(1, Ordering::SeqCst);
                 // `None`: the connection was (re)opened and something may have been missed.
-                if let Some(event) = payload.and_then(|p| serde_json::from_str::<Event>(&p).ok()) {
-                    let _ = events.send(event);
+                if let Some(payload) = payload
+                    && let Ok(event) = serde_json::from_str::<Event>(&payload)
+                {
+                    let _ = events.send(Announced::new(event, &payload));
                 }
             })
             .await;
+    }
+
+    /// Whether a token was revoked, as the database said within the last second (by the CLI
+    /// of another process or instance, so it is asked, not told).
+    pub async fn revoked(&self, token: i64) -> AppResult<bool> {
+        let mut known = self.revoked.lock().await;
+        let fresh = known.as_ref().filter(|(asked, _)| asked.elapsed() < REVOKED_FRESH);
+        let ids = if let Some((_, ids)) = fresh {
+            ids.clone()
+        } else {
+            let ids: Arc<HashSet<i64>> = Arc::new(self.db.revoked_tokens().await?.into_iter().collect());
+            *known = Some((std::time::Instant::now(), ids.clone()));
+            ids
+        };
+        Ok(ids.contains(&token))
     }
 
     /// The change generation: equal before and after a series of reads means they saw one state.
@@ -202,7 +255,14 @@ impl AppState {
         {
             return Ok(data.clone());
         }
-        let data = Arc::new(self.db.status_data(self.deadlines.evidence).await?);
+        // The counts were kept against the deadline and reader of whoever served last: made
+        // this process's own once, before it first reads them.
+        self.counted
+            .get_or_try_init(|| {
+                self.db.count_against(self.deadlines.evidence, crate::reading::VERSION, Recount::IfChanged)
+            })
+            .await?;
+        let data = Arc::new(self.db.status_data().await?);
         *cache = Some((generation, data.clone()));
         Ok(data)
     }
@@ -229,11 +289,10 @@ impl AppState {
     /// The status document, for the whole city (`None`) or one department, with the reading's
     /// progress and the files held for a 密级 mark.
     pub async fn status(&self, department: Option<&str>) -> AppResult<Status> {
-        let mut status = self.status_of(&*self.status_data().await?, department);
-        status.analysis = self.db.analysis(crate::reading::VERSION).await?;
-        let knowledge = self.knowledge().await?;
-        let records = self.db.evidence(department.map(str::to_string)).await?;
-        status.held = knowledge.held(&records);
+        let data = self.status_data().await?;
+        let mut status = self.status_of(&data, department);
+        status.analysis = data.analysis;
+        status.held = self.db.held(department.map(str::to_string)).await?;
         Ok(status)
     }
 

@@ -360,6 +360,15 @@ pub struct Review {
     pub reason: Option<String>,
 }
 
+/// `PUT /api/v1/kinds` (office): the 类别 of a department's file in an item, whatever its
+/// folder says; it holds when the file is sent again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KindChange {
+    pub department: String,
+    pub path: RelPath,
+    pub kind: Kind,
+}
+
 /// `PUT /api/v1/notes` (office): a note to a department on one of its items; empty clears it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Note {

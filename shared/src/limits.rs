@@ -3,7 +3,7 @@
 
 use thiserror::Error;
 
-use crate::api::{Contacts, Heartbeat, Note, Review};
+use crate::api::{Contacts, Heartbeat, KindChange, Note, Review};
 
 /// A PC's name.
 pub const HOST_CHARS: usize = 100;
@@ -89,6 +89,10 @@ pub fn heartbeat(hb: &Heartbeat) -> Result<(), TooLong> {
 pub fn review(r: &Review) -> Result<(), TooLong> {
     text("department", &r.department, CONTACT_FIELD_CHARS)?;
     r.reason.as_deref().map_or(Ok(()), |reason| text("reason", reason, REASON_CHARS))
+}
+
+pub fn kind_change(k: &KindChange) -> Result<(), TooLong> {
+    text("department", &k.department, CONTACT_FIELD_CHARS)
 }
 
 pub fn note(n: &Note) -> Result<(), TooLong> {

@@ -154,6 +154,13 @@ pub async fn audit_counts(base: &str, office: &str) -> BTreeMap<String, usize> {
     counts
 }
 
+/// Asserts that the status counts a database kept with each change equal a count of its records.
+pub async fn assert_counts_kept(db: &yingjian_aggregator::db::Db) {
+    let kept = db.status_counts().await.unwrap();
+    assert!(!kept.groups.is_empty(), "records were counted");
+    assert_eq!(kept, db.recount_status().await.unwrap(), "the kept status counts differ from a recount");
+}
+
 /// The SHA-256 of `bytes`, as the wire spells it.
 pub fn sha(bytes: &[u8]) -> String {
     sha256_reader(bytes).unwrap().0.to_string()

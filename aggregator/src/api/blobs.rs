@@ -121,7 +121,8 @@ async fn store(
 
     // Hashing and writing run on a blocking thread, fed through a bounded channel, so the
     // network read and the disk write overlap and memory stays at a few chunks.
-    let mut writer = crate::blobs::blocking(&state.blobs, move |b| b.begin(declared)).await?;
+    let named = expected.clone();
+    let mut writer = crate::blobs::blocking(&state.blobs, move |b| b.begin(declared, named.as_ref())).await?;
     let (tx, mut rx) = mpsc::channel::<Bytes>(CHUNKS_IN_FLIGHT);
     let disk = tokio::task::spawn_blocking(move || writer.fill(&mut || rx.blocking_recv()).map(|()| writer));
     let received = receive_into(body, max, &tx).await;
@@ -130,10 +131,7 @@ async fn store(
     received?;
     check_length(declared, writer.written())?;
 
-    let named = expected.clone();
-    let committed = tokio::task::spawn_blocking(move || writer.commit(named.as_ref()))
-        .await
-        .map_err(AppError::internal)?;
+    let committed = tokio::task::spawn_blocking(move || writer.commit()).await.map_err(AppError::internal)?;
     let stored = match committed {
         Ok(stored) => stored,
         Err(CommitError::Mismatch { actual }) => {

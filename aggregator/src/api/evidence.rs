@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use yingjian_shared::{
     EventKind, EvidenceAck, EvidenceEntry, EvidenceListed, EvidenceRecord, Filed, Placement, RelPath,
-    Withdrawn, caption_from_file_name, classify, extension_fits, limits,
+    Withdrawn, caption_from_file_name, classify, limits,
 };
 
 use super::ApiJson;
@@ -31,7 +31,9 @@ pub async fn put(
                     item.short_title
                 )));
             }
-            (Filed::Item, Some(code), Some(kind))
+            // The office's 类别, if it gave the file one, over what its folder says.
+            let given = state.db.kind_override(department.clone(), record.path.to_string()).await?;
+            (Filed::Item, Some(code), Some(given.unwrap_or(kind)))
         }
         Placement::Report => (Filed::Report, None, None),
         Placement::Case => (Filed::Case, None, None),
@@ -75,7 +77,7 @@ pub async fn put(
         .map(|c| c.trim().to_string())
         .filter(|c| !c.is_empty())
         .or_else(|| caption_from_file_name(record.path.file_name()));
-    let problem = problem_of(&record.path, kind, caption.is_some(), magic.as_deref());
+    let problem = crate::completeness::problem_of(&record.path, kind, caption.is_some(), magic.as_deref());
     let row = EvidenceEntry {
         department: department.clone(),
         agent: caller.agent.clone(),
@@ -96,21 +98,6 @@ pub async fn put(
         state.reading.wake();
     }
     Ok(Json(EvidenceAck { path: record.path, placement: filed, item, kind, changed }))
-}
-
-/// Why a file makes its item 待完善, if it does.
-fn problem_of(
-    path: &RelPath,
-    kind: Option<yingjian_shared::Kind>,
-    captioned: bool,
-    magic: Option<&str>,
-) -> Option<&'static str> {
-    if let (Some(ext), Some(magic)) = (path.extension(), magic)
-        && !extension_fits(&ext, magic)
-    {
-        return Some("mismatch");
-    }
-    (kind == Some(yingjian_shared::Kind::Picture) && !captioned).then_some("uncaptioned")
 }
 
 #[derive(Deserialize)]

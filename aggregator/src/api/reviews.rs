@@ -1,13 +1,14 @@
-//! `PUT /api/v1/reviews` and `PUT /api/v1/notes` (office), over `crate::review`.
+//! `PUT /api/v1/reviews`, `PUT /api/v1/kinds` and `PUT /api/v1/notes` (office), over
+//! `crate::review`.
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use yingjian_shared::{Note, Review};
+use yingjian_shared::{KindChange, Note, Review};
 
 use super::ApiJson;
 use crate::auth::Caller;
 use crate::error::AppResult;
-use crate::review::{apply_note, apply_review};
+use crate::review::{apply_kind, apply_note, apply_review};
 use crate::state::AppState;
 
 pub async fn review(
@@ -16,6 +17,15 @@ pub async fn review(
     ApiJson(review): ApiJson<Review>,
 ) -> AppResult<StatusCode> {
     apply_review(&state, &caller, review).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn kind(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(change): ApiJson<KindChange>,
+) -> AppResult<StatusCode> {
+    apply_kind(&state, &caller, change).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

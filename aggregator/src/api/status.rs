@@ -4,21 +4,21 @@ use std::convert::Infallible;
 use std::time::{Duration, Instant};
 
 use axum::Json;
+use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::header;
-use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures_util::{Stream, StreamExt};
+use bytes::Bytes;
+use futures_util::StreamExt;
 use serde::Deserialize;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
-use yingjian_shared::{Catalogue, Event, Status};
+use yingjian_shared::{Catalogue, Status};
 
 use crate::auth::Caller;
 use crate::dashboard::wording::audit_line;
-use crate::db::Db;
 use crate::error::{AppError, AppResult};
-use crate::state::{AppState, StreamSlot};
+use crate::state::{Announced, AppState, StreamSlot};
 
 /// The catalogue with the deadlines in force (the configuration may move them).
 pub async fn catalogue(State(state): State<AppState>, _caller: Caller) -> Json<Catalogue> {
@@ -36,13 +36,16 @@ pub async fn status(State(state): State<AppState>, caller: Caller) -> AppResult<
 const RECHECK_BUSY: Duration = Duration::from_secs(1);
 const RECHECK_IDLE: Duration = Duration::from_secs(15);
 
+/// What a stream sends after `RECHECK_IDLE` without events (a comment), so that proxies keep it.
+const KEEP_ALIVE: &[u8] = b":\n\n";
+/// What a stream that fell behind is sent: the page reloads everything.
+const RESYNC: &[u8] = b"event: resync\ndata: {}\n\n";
+
 /// Server-Sent Events: one `message` per change; a department sees only its own. The stream ends
 /// when the server stops and when its token is revoked (revoked by the CLI of another process,
-/// so it is asked, not told).
-pub async fn events(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> AppResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
+/// so it is asked, not told). Each change's frame is made once (`Announced`) and the same bytes
+/// go to every stream.
+pub async fn events(State(state): State<AppState>, caller: Caller) -> AppResult<Response> {
     // Each stream holds a connection: a token may not hold them all.
     let slot = state.open_stream(caller.token_id).ok_or_else(|| {
         AppError::TooManyRequests(format!(
@@ -53,7 +56,7 @@ pub async fn events(
     let open = Open {
         rx: state.events.subscribe(),
         caller,
-        db: state.db.clone(),
+        state: state.clone(),
         checked: Instant::now(),
         _slot: slot,
     };
@@ -63,31 +66,30 @@ pub async fn events(
             if (next.is_err() || open.checked.elapsed() >= RECHECK_BUSY) && !open.still_live().await {
                 return None;
             }
-            let event = match next {
-                Err(_) => continue,
-                Ok(Ok(event)) => event,
-                // Missed events: tell the page to reload everything.
-                Ok(Err(RecvError::Lagged(_))) => {
-                    return Some((Ok(SseEvent::default().event("resync").data("{}")), open));
+            let frame = match next {
+                Err(_) => Bytes::from_static(KEEP_ALIVE),
+                Ok(Ok(event))
+                    if open.caller.department.is_none() || event.department == open.caller.department =>
+                {
+                    event.frame.clone()
                 }
+                Ok(Ok(_)) => continue,
+                Ok(Err(RecvError::Lagged(_))) => Bytes::from_static(RESYNC),
                 Ok(Err(RecvError::Closed)) => return None,
             };
-            if open.caller.department.is_some() && event.department != open.caller.department {
-                continue;
-            }
-            let data = serde_json::to_string(&event).unwrap_or_default();
-            return Some((Ok(SseEvent::default().data(data)), open));
+            return Some((Ok::<_, Infallible>(frame), open));
         }
     });
-    let stream = stream.take_until(state.shutdown.clone().cancelled_owned());
-    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(RECHECK_IDLE)))
+    let body = Body::from_stream(stream.take_until(state.shutdown.clone().cancelled_owned()));
+    let headers = [(header::CONTENT_TYPE, "text/event-stream"), (header::CACHE_CONTROL, "no-cache")];
+    Ok((headers, body).into_response())
 }
 
 /// An open event stream.
 struct Open {
-    rx: broadcast::Receiver<Event>,
+    rx: broadcast::Receiver<Announced>,
     caller: Caller,
-    db: Db,
+    state: AppState,
     checked: Instant,
     /// Held while the stream is open.
     _slot: StreamSlot,
@@ -96,7 +98,7 @@ struct Open {
 impl Open {
     async fn still_live(&mut self) -> bool {
         self.checked = Instant::now();
-        self.db.token_live(self.caller.token_id).await.unwrap_or(false)
+        self.state.revoked(self.caller.token_id).await.is_ok_and(|revoked| !revoked)
     }
 }
 

@@ -51,7 +51,7 @@ impl LocalBlobs {
 }
 
 impl BlobStore for LocalBlobs {
-    fn begin(&self, size: Option<u64>) -> io::Result<Box<dyn BlobWrite>> {
+    fn begin(&self, size: Option<u64>, expected: Option<&Sha256Hex>) -> io::Result<Box<dyn BlobWrite>> {
         let mut random = [0u8; 12];
         getrandom::fill(&mut random).map_err(io::Error::other)?;
         let path = self.tmp.join(format!("{WRITING}{}", to_hex(&random)));
@@ -62,6 +62,7 @@ impl BlobStore for LocalBlobs {
             guard: TempGuard(Some(path)),
             hasher: Sha256Stream::new(),
             prefix: Vec::with_capacity(16),
+            expected: expected.cloned(),
             store: self.clone(),
         }))
     }
@@ -137,6 +138,7 @@ struct LocalWriter {
     guard: TempGuard,
     hasher: Sha256Stream,
     prefix: Vec<u8>,
+    expected: Option<Sha256Hex>,
     store: LocalBlobs,
 }
 
@@ -209,11 +211,11 @@ impl BlobWrite for LocalWriter {
 
     /// Syncs, checks the hash against `expected` when the uploader named one, and renames the
     /// blob into place under its hash.
-    fn commit(mut self: Box<Self>, expected: Option<&Sha256Hex>) -> Result<Stored, CommitError> {
+    fn commit(mut self: Box<Self>) -> Result<Stored, CommitError> {
         self.file.sync_all()?;
         forget_cached(&self.file);
         let (actual, size) = self.hasher.finish();
-        if expected.is_some_and(|e| e != &actual) {
+        if self.expected.as_ref().is_some_and(|e| e != &actual) {
             return Err(CommitError::Mismatch { actual });
         }
         let target = self.store.path_of(actual.as_str());
@@ -281,7 +283,7 @@ mod tests {
         let (sha, _) = expected.finish();
         // Of unknown size, through the page cache; of known size, past it where it can.
         for size in [None, Some(total as u64)] {
-            let mut w = store.begin(size).unwrap();
+            let mut w = store.begin(size, Some(&sha)).unwrap();
             let mut left = total >> 20;
             w.fill(&mut || {
                 (left > 0).then(|| {
@@ -290,7 +292,7 @@ mod tests {
                 })
             })
             .unwrap();
-            assert_eq!(w.commit(Some(&sha)).unwrap().size, total as u64);
+            assert_eq!(w.commit().unwrap().size, total as u64);
             assert_eq!(store.verify(sha.as_str(), total as u64), None);
         }
     }
@@ -299,9 +301,9 @@ mod tests {
     fn a_committed_blob_is_under_its_hash_and_verifies() {
         let (_dir, store) = store();
         let (sha, _) = sha256_reader(&b"%PDF-1.4 hello"[..]).unwrap();
-        let mut w = store.begin(None).unwrap();
+        let mut w = store.begin(None, Some(&sha)).unwrap();
         fill(&mut w, &[b"%PDF-1.4 ", b"hello"]);
-        let stored = w.commit(Some(&sha)).unwrap();
+        let stored = w.commit().unwrap();
         assert_eq!((stored.sha256, stored.size, stored.magic), (sha.clone(), 14, Some("pdf")));
         assert_eq!(fs::read(store.path_of(sha.as_str())).unwrap(), b"%PDF-1.4 hello");
         assert_eq!(store.temp_files().unwrap(), 0);
@@ -312,9 +314,9 @@ mod tests {
     fn a_blob_uploaded_without_a_hash_is_stored_under_the_one_it_has() {
         let (_dir, store) = store();
         let (sha, _) = sha256_reader(&b"unnamed upload"[..]).unwrap();
-        let mut w = store.begin(None).unwrap();
+        let mut w = store.begin(None, None).unwrap();
         fill(&mut w, &[b"unnamed ", b"upload"]);
-        assert_eq!(w.commit(None).unwrap().sha256, sha);
+        assert_eq!(w.commit().unwrap().sha256, sha);
         assert_eq!(store.verify(sha.as_str(), 14), None);
         assert_eq!(store.temp_files().unwrap(), 0);
     }
@@ -323,11 +325,11 @@ mod tests {
     fn a_mismatch_or_an_abandoned_write_leaves_nothing() {
         let (_dir, store) = store();
         let (wrong, _) = sha256_reader(&b"other"[..]).unwrap();
-        let mut w = store.begin(None).unwrap();
+        let mut w = store.begin(None, Some(&wrong)).unwrap();
         fill(&mut w, &[b"bytes"]);
-        assert!(matches!(w.commit(Some(&wrong)), Err(CommitError::Mismatch { .. })));
+        assert!(matches!(w.commit(), Err(CommitError::Mismatch { .. })));
         assert!(!store.path_of(wrong.as_str()).exists());
-        let mut w = store.begin(None).unwrap();
+        let mut w = store.begin(None, None).unwrap();
         fill(&mut w, &[b"half"]);
         assert_eq!(store.temp_files().unwrap(), 1);
         drop(w);
@@ -338,9 +340,9 @@ mod tests {
     fn a_damaged_blob_is_not_copied_as_if_it_were_whole() {
         let (_dir, store) = store();
         let (sha, _) = sha256_reader(&b"content"[..]).unwrap();
-        let mut w = store.begin(None).unwrap();
+        let mut w = store.begin(None, Some(&sha)).unwrap();
         fill(&mut w, &[b"content"]);
-        w.commit(Some(&sha)).unwrap();
+        w.commit().unwrap();
         let mut out = Vec::new();
         assert_eq!(store.copy_verified(sha.as_str(), &mut out).unwrap(), 7);
         assert_eq!(out, b"content");
@@ -353,9 +355,9 @@ mod tests {
     fn verify_names_altered_and_missing_blobs() {
         let (_dir, store) = store();
         let (sha, _) = sha256_reader(&b"content"[..]).unwrap();
-        let mut w = store.begin(None).unwrap();
+        let mut w = store.begin(None, Some(&sha)).unwrap();
         fill(&mut w, &[b"content"]);
-        w.commit(Some(&sha)).unwrap();
+        w.commit().unwrap();
         fs::write(store.path_of(sha.as_str()), b"tampered").unwrap();
         assert!(matches!(store.verify(sha.as_str(), 7), Some(ScrubFinding::Altered { .. })));
         fs::remove_file(store.path_of(sha.as_str())).unwrap();

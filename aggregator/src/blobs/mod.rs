@@ -25,8 +25,10 @@ pub use s3::S3Blobs;
 pub const MAX_READ_WHOLE: u64 = 64 << 20;
 
 pub trait BlobStore: Send + Sync {
-    /// Starts a new blob, of `size` bytes if the uploader said so.
-    fn begin(&self, size: Option<u64>) -> io::Result<Box<dyn BlobWrite>>;
+    /// Starts a new blob, of `size` bytes if the uploader said so, to be kept only if it
+    /// hashes to `expected` when the uploader named a hash: such a write may go straight where
+    /// the blob belongs (the object store's multipart upload, completed only once it checks).
+    fn begin(&self, size: Option<u64>, expected: Option<&Sha256Hex>) -> io::Result<Box<dyn BlobWrite>>;
     /// Streams a stored blob (blocking reads: call it off the async threads).
     fn open_blob(&self, sha256: &str) -> io::Result<Box<dyn Read + Send>>;
     /// The stored length of a blob.
@@ -104,7 +106,7 @@ pub fn store_from(
     size: Option<u64>,
     expected: Option<&Sha256Hex>,
 ) -> io::Result<Result<Stored, Sha256Hex>> {
-    let mut writer = store.begin(size)?;
+    let mut writer = store.begin(size, expected)?;
     let mut failed = None;
     writer.fill(&mut || {
         let mut chunk = vec![0u8; 1 << 20];
@@ -123,7 +125,7 @@ pub fn store_from(
     if let Some(e) = failed {
         return Err(e);
     }
-    match writer.commit(expected) {
+    match writer.commit() {
         Ok(stored) => Ok(Ok(stored)),
         Err(CommitError::Io(e)) => Err(e),
         Err(CommitError::Mismatch { actual }) => Ok(Err(actual)),
@@ -182,9 +184,9 @@ pub trait BlobWrite: Send {
     fn fill(&mut self, next: &mut dyn FnMut() -> Option<Bytes>) -> io::Result<()>;
     /// Bytes written so far.
     fn written(&self) -> u64;
-    /// Makes the blob durable, checks it against `expected` when the uploader named a hash, and
-    /// only then makes it visible under the hash it has.
-    fn commit(self: Box<Self>, expected: Option<&Sha256Hex>) -> Result<Stored, CommitError>;
+    /// Makes the blob durable, checks it against the hash named at `begin`, if any, and only
+    /// then makes it visible under the hash it has.
+    fn commit(self: Box<Self>) -> Result<Stored, CommitError>;
 }
 
 /// Why a finished write was not stored.

@@ -2,11 +2,13 @@
 //! instances can share: `blobs/ab/cd/<sha256>`, as in the data folder.
 //!
 //! A write is hashed as it streams. One that fits in a part (5 MiB) is held, checked, and put
-//! under its key in one request; a larger one is a multipart upload to `tmp/<random>`, a few
-//! parts in memory at most, and `commit` checks the hash, then copies the object to its final
-//! key and deletes the temporary one. Either way nothing is visible under a hash before it is
-//! verified. A write dropped
-//! before its commit aborts its upload. The store's calls are async underneath: they run on a
+//! under its key in one request; a larger one is a multipart upload, a few parts in memory at
+//! most. When the uploader named the hash (the agent's usual path) the upload goes to the
+//! blob's own key and `commit` completes it only once the hash checks, aborting it otherwise:
+//! the parts of an upload are invisible until it is completed, so no copy is needed. Without a
+//! hash the key is not known before the end: the upload goes to `tmp/<random>`, and `commit`
+//! copies it to its key and deletes the temporary one. Either way nothing is visible under a
+//! hash before it is verified. A write dropped before its commit aborts its upload. The store's calls are async underneath: they run on a
 //! small runtime of the store's own while the calling (blocking) thread waits for the answer,
 //! so the `BlobStore` seam stays as blocking as the folder's, and no caller's runtime is
 //! blocked on or entered.
@@ -247,14 +249,19 @@ impl S3Blobs {
 }
 
 impl BlobStore for S3Blobs {
-    fn begin(&self, _size: Option<u64>) -> io::Result<Box<dyn BlobWrite>> {
-        let mut random = [0u8; 12];
-        getrandom::fill(&mut random).map_err(io::Error::other)?;
-        let tmp = Key::from(format!("tmp/upload-{}", to_hex(&random)));
+    fn begin(&self, _size: Option<u64>, expected: Option<&Sha256Hex>) -> io::Result<Box<dyn BlobWrite>> {
+        let key = if let Some(sha) = expected {
+            Self::key_of(sha.as_str())
+        } else {
+            let mut random = [0u8; 12];
+            getrandom::fill(&mut random).map_err(io::Error::other)?;
+            Key::from(format!("tmp/upload-{}", to_hex(&random)))
+        };
         self.inner.writing.fetch_add(1, Ordering::SeqCst);
         Ok(Box::new(S3Writer {
             blobs: self.clone(),
-            tmp,
+            key,
+            expected: expected.cloned(),
             small: Some(Vec::new()),
             upload: None,
             hasher: Sha256Stream::new(),
@@ -339,11 +346,13 @@ impl BlobStore for S3Blobs {
 
 struct S3Writer {
     blobs: S3Blobs,
-    tmp: Key,
+    /// Where a multipart upload goes: the blob's key when its hash was named, else temporary.
+    key: Key,
+    expected: Option<Sha256Hex>,
     /// The bytes, while they fit in one part: such a blob is checked and then put straight
     /// under its key, in one request. `None` once a multipart upload has taken over.
     small: Option<Vec<u8>>,
-    /// The multipart upload to `tmp`, for a blob larger than one part.
+    /// The multipart upload to `key`, for a blob larger than one part.
     upload: Option<WriteMultipart>,
     hasher: Sha256Stream,
     prefix: Vec<u8>,
@@ -364,9 +373,9 @@ impl BlobWrite for S3Writer {
                     small.extend_from_slice(&chunk);
                     continue;
                 }
-                // Larger than a part: from now on a multipart upload to `tmp`.
+                // Larger than a part: from now on a multipart upload to `key`.
                 let held = Bytes::from(self.small.take().unwrap_or_default());
-                let (store, key) = (self.blobs.inner.store.clone(), self.tmp.clone());
+                let (store, key) = (self.blobs.inner.store.clone(), self.key.clone());
                 let upload = self.blobs.run(async move { store.put_multipart(&key).await })?;
                 let mut upload = WriteMultipart::new_with_chunk_size(upload, PART);
                 upload.put(held);
@@ -382,10 +391,10 @@ impl BlobWrite for S3Writer {
         self.written
     }
 
-    fn commit(mut self: Box<Self>, expected: Option<&Sha256Hex>) -> Result<Stored, CommitError> {
+    fn commit(mut self: Box<Self>) -> Result<Stored, CommitError> {
         let hasher = std::mem::replace(&mut self.hasher, Sha256Stream::new());
         let (actual, size) = hasher.finish();
-        let mismatch = expected.is_some_and(|e| *e != actual);
+        let mismatch = self.expected.as_ref().is_some_and(|e| *e != actual);
         if let Some(small) = self.small.take() {
             if mismatch {
                 return Err(CommitError::Mismatch { actual });
@@ -400,15 +409,18 @@ impl BlobWrite for S3Writer {
             let _ = self.blobs.run(async move { upload.abort().await });
             return Err(CommitError::Mismatch { actual });
         }
+        // Completed under the blob's key when it was named (checked above), else at `tmp`.
         self.blobs.run(async move { upload.finish().await })?;
-        let (store, tmp, target) =
-            (self.blobs.inner.store.clone(), self.tmp.clone(), S3Blobs::key_of(actual.as_str()));
-        // The same bytes may be there already (another instance, another department): a copy
-        // over them writes the same bytes.
-        self.blobs.run(async move {
-            store.copy(&tmp, &target).await?;
-            store.delete(&tmp).await
-        })?;
+        if self.expected.is_none() {
+            let (store, tmp, target) =
+                (self.blobs.inner.store.clone(), self.key.clone(), S3Blobs::key_of(actual.as_str()));
+            // The same bytes may be there already (another instance, another department): a
+            // copy over them writes the same bytes.
+            self.blobs.run(async move {
+                store.copy(&tmp, &target).await?;
+                store.delete(&tmp).await
+            })?;
+        }
         Ok(Stored { sha256: actual, size, magic: sniff(&self.prefix) })
     }
 }

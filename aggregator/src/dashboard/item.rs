@@ -15,6 +15,8 @@ use crate::state::AppState;
 
 struct ItemFile {
     kind: &'static str,
+    /// The kind's wire name, for the office's 更改类别 chooser.
+    kind_wire: &'static str,
     caption: String,
     path: String,
     href: String,
@@ -60,6 +62,8 @@ struct ItemPage {
     /// A responsible department may upload into the item's folder from here.
     upload_targets: Vec<UploadTarget>,
     upload_kinds: [&'static str; 5],
+    /// What the office may make a file: (wire name, label).
+    kinds: Vec<(&'static str, &'static str)>,
     /// Where the review forms come back to.
     back: String,
     /// A scored item; a deduction or veto item needs none (a 情况说明 may be filed).
@@ -111,6 +115,7 @@ pub async fn item(
                     verdict,
                     verdict_class,
                     kind: r.kind.map_or("", Kind::label),
+                    kind_wire: r.kind.map_or("", Kind::wire),
                     caption: r.caption.clone().unwrap_or_else(|| name.clone()),
                     href: format!("/files/{}?name={}", r.sha256, super::files::percent_encode(&name)),
                     path: r.path.to_string(),
@@ -166,6 +171,7 @@ pub async fn item(
         office: caller.is_office(),
         back: format!("/items/{code}"),
         upload_kinds: UPLOAD_KINDS,
+        kinds: Kind::ALL.iter().map(|k| (k.wire(), k.label())).collect(),
         upload_targets: if caller.department.as_ref().is_some_and(|own| item.has_department(own)) {
             upload_targets(std::iter::once(item), false)
         } else {

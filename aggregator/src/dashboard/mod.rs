@@ -26,13 +26,13 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
-use yingjian_shared::{ItemCode, Note, RelPath, Review, Verdict};
+use yingjian_shared::{ItemCode, Kind, KindChange, Note, RelPath, Review, Verdict};
 
 use crate::auth::{
     Caller, SESSION_DAYS, WEB_AGENT, new_session_id, session_cookie, session_from_parts, token_hash,
 };
 use crate::error::AppError;
-use crate::review::{accept_all, apply_note, apply_review};
+use crate::review::{accept_all, apply_kind, apply_note, apply_review};
 use crate::state::AppState;
 
 pub use views::PageError;
@@ -66,6 +66,7 @@ pub fn router() -> Router<AppState> {
         .route("/bundles/print/{file}", get(bundles_page::printed))
         .route("/reviews", axum::routing::post(review_form))
         .route("/reviews/all", axum::routing::post(accept_all_form))
+        .route("/kinds", axum::routing::post(kind_form))
         .route("/notes", axum::routing::post(note_form))
         .route("/search", get(reading::search))
         .route("/holds", axum::routing::post(reading::hold_form))
@@ -176,6 +177,25 @@ async fn accept_all_form(
     Form(form): Form<AcceptAllForm>,
 ) -> Result<Redirect, PageError> {
     accept_all(&state, &caller, &form.department, form.item).await?;
+    Ok(Redirect::to(back_to(form.back.as_deref())))
+}
+
+#[derive(Deserialize)]
+struct KindForm {
+    department: String,
+    path: String,
+    kind: Kind,
+    back: Option<String>,
+}
+
+/// The item page's 更改类别.
+async fn kind_form(
+    State(state): State<AppState>,
+    Viewer(caller): Viewer,
+    Form(form): Form<KindForm>,
+) -> Result<Redirect, PageError> {
+    let path = RelPath::parse(&form.path).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    apply_kind(&state, &caller, KindChange { department: form.department, path, kind: form.kind }).await?;
     Ok(Redirect::to(back_to(form.back.as_deref())))
 }
 

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use crate::facts::Facts;
 use jiff::Timestamp;
-use yingjian_shared::{Analysis, AuditRecord, EvidenceEntry, FieldName, Verdict};
+use yingjian_shared::{Analysis, AuditRecord, EvidenceEntry, FieldName, HeldFile, Kind, Verdict};
 
 use postgres::Postgres;
 use sqlite::Sqlite;
@@ -164,10 +164,70 @@ pub struct ReturnedFile {
     pub answered: bool,
 }
 
+/// The status document's counts, kept by triggers with every change (migrations/009_counts.sql),
+/// or counted again from the records.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Counts {
+    /// In (department, placement, item, kind) order.
+    pub groups: Vec<EvidenceGroup>,
+    pub reading: Analysis,
+}
+
+impl Counts {
+    /// Where the counts kept (`self`) differ from those counted again, one line each.
+    pub fn differences(&self, recounted: &Counts) -> Vec<String> {
+        let key =
+            |g: &EvidenceGroup| (g.department.clone(), g.placement.clone(), g.item.clone(), g.kind.clone());
+        let kept: HashMap<_, _> = self.groups.iter().map(|g| (key(g), g)).collect();
+        let counted: HashMap<_, _> = recounted.groups.iter().map(|g| (key(g), g)).collect();
+        let mut out: Vec<String> = kept
+            .keys()
+            .chain(counted.keys().filter(|k| !kept.contains_key(*k)))
+            .filter(|k| kept.get(*k) != counted.get(*k))
+            .map(|k| format!("counts of {k:?}: kept {:?}, counted {:?}", kept.get(k), counted.get(k)))
+            .collect();
+        out.sort();
+        if self.reading != recounted.reading {
+            out.push(format!("reading counts: kept {:?}, counted {:?}", self.reading, recounted.reading));
+        }
+        out
+    }
+}
+
+/// When `count_against` counts every record again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recount {
+    /// Only when the deadline or the reader changed: at start.
+    IfChanged,
+    /// `scrub`, repairing counts it found wrong.
+    Always,
+}
+
+/// Reading progress from the rows of `reading_counts` (class, blobs).
+fn analysis_of(rows: impl IntoIterator<Item = (String, i64)>) -> Analysis {
+    let mut a = Analysis::default();
+    for (class, blobs) in rows {
+        let n = blobs.max(0) as u64;
+        match class.as_str() {
+            "queued" => a.queued += n,
+            "done" => a.done += n,
+            "failed" => a.failed += n,
+            _ => {}
+        }
+    }
+    a
+}
+
+/// A key column of `evidence_counts`: '' stands for none.
+fn unkeyed(value: String) -> Option<String> {
+    (!value.is_empty()).then_some(value)
+}
+
 /// Everything `completeness` reads, fetched in one transaction so it is consistent.
 #[derive(Debug, Default, Clone)]
 pub struct StatusData {
     pub groups: Vec<EvidenceGroup>,
+    pub analysis: Analysis,
     pub problems: Vec<ProblemFile>,
     /// (department, path) of every typical-case file.
     pub case_paths: Vec<(String, String)>,
@@ -375,6 +435,7 @@ pub const TABLES: &[(&str, &[(&str, Column)])] = {
             ],
         ),
         ("hold_releases", &[("department", Text), ("path", Text), ("sha256", Text), ("at", Int)]),
+        ("kind_overrides", &[("department", Text), ("path", Text), ("kind", Text), ("at", Int)]),
     ]
 };
 
@@ -448,8 +509,8 @@ questions! {
     /// The live (not revoked) token with this hash.
     fn find_token(&self, hash: String) -> DbResult<Option<TokenRow>>;
     fn list_tokens(&self) -> DbResult<Vec<TokenRow>>;
-    /// Whether the token is still live: open event streams ask now and then.
-    fn token_live(&self, id: i64) -> DbResult<bool>;
+    /// The ids of every revoked token: open event streams ask now and then (`AppState::revoked`).
+    fn revoked_tokens(&self) -> DbResult<Vec<i64>>;
     /// Opens a dashboard session for a token; `hash` is the SHA-256 of the cookie's session id.
     fn create_session(&self, hash: String, token_id: i64, expires: Timestamp) -> DbResult<()>;
     /// The live token behind an unexpired session.
@@ -478,8 +539,9 @@ questions! {
     fn set_reading(&self, sha256: String, facts: Facts, text: String, version: i64) -> DbResult<()>;
     /// What was read in every blob some record points at (queued ones are absent).
     fn facts(&self) -> DbResult<HashMap<String, Facts>>;
-    /// Reading progress over the blobs records point at.
-    fn analysis(&self, version: i64) -> DbResult<Analysis>;
+    /// The records held back for a 密级 mark the office has not released, of one department
+    /// or all, in path order.
+    fn held(&self, department: Option<String>) -> DbResult<Vec<HeldFile>>;
     /// The office's corrections of fields.
     fn corrections(&self) -> DbResult<Vec<Correction>>;
     /// Records (or, with an empty value, drops) a correction, audited.
@@ -506,7 +568,14 @@ questions! {
     /// The records that point at one blob.
     fn records_of_blob(&self, sha256: String) -> DbResult<Vec<EvidenceEntry>>;
     /// What completeness needs, read in one transaction.
-    fn status_data(&self, evidence_deadline: Timestamp) -> DbResult<StatusData>;
+    fn status_data(&self) -> DbResult<StatusData>;
+    /// Makes the kept counts those against this evidence deadline and reader version, counting
+    /// every record again when either changed (or `Recount::Always`); true when it did.
+    fn count_against(&self, deadline: Timestamp, reader_version: i64, when: Recount) -> DbResult<bool>;
+    /// The counts as kept.
+    fn status_counts(&self) -> DbResult<Counts>;
+    /// The counts counted again from the records, for `scrub` and the tests.
+    fn recount_status(&self) -> DbResult<Counts>;
 
     // ── heartbeats, contacts, reviews, audit ────────────────────────────────
     fn put_heartbeat(&self, department: String, agent: String, body: String) -> DbResult<()>;
@@ -517,6 +586,11 @@ questions! {
     /// record at that path, whichever PC filed it), or takes it back (`Verdict::Cleared`).
     /// False when there is nothing to review: no such record, or no verdict to take back.
     fn review(&self, department: String, path: String, verdict: Verdict, reason: Option<String>, actor: AuditEntry) -> DbResult<bool>;
+    /// The 类别 the office gave a department's file, if it gave one.
+    fn kind_override(&self, department: String, path: String) -> DbResult<Option<Kind>>;
+    /// Gives a department's file a 类别, audited: kept for the path, and set on its records
+    /// (each agent's, with the problem that kind gives it).
+    fn set_kind(&self, department: String, path: String, kind: Kind, problems: Vec<(String, Option<String>)>, actor: AuditEntry) -> DbResult<()>;
     /// The office's verdicts on a department's files, by path.
     fn verdicts(&self, department: String) -> DbResult<HashMap<String, FileVerdict>>;
     /// Sets (or, with an empty text, clears) the office's note on a department's item.

@@ -18,15 +18,17 @@ use yingjian_shared::{EvidenceEntry, Filed, ItemCode, Kind, RelPath, Sha256Hex};
 
 use super::sqlite::Sqlite;
 use super::{
-    AuditEntry, Cell, DbError, DbResult, EvidenceGroup, ProblemFile, ReturnedFile, StatusData, TABLES,
-    TokenRow, ms, ts,
+    AuditEntry, Cell, DbError, DbResult, ProblemFile, ReturnedFile, StatusData, TABLES, TokenRow, ms, ts,
 };
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/001_init.sql"),
     include_str!("../../migrations/postgres/002_readings.sql"),
+    include_str!("../../migrations/postgres/003_counts.sql"),
+    include_str!("../../migrations/postgres/004_kind_overrides.sql"),
 ];
 
+mod counts;
 mod office;
 mod reading;
 /// The advisory lock key under which the schema is changed.
@@ -156,6 +158,9 @@ impl Postgres {
     pub async fn insert_all(&self, from: &Sqlite) -> DbResult<()> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
+        // Row by row, the status counts would be updated once a row, in one transaction: they
+        // are counted once, at the end (migrations/postgres/003_counts.sql).
+        tx.batch_execute("SET LOCAL yingjian.counting = 'off'").await?;
         for (table, columns) in TABLES {
             let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
             let identity = names.contains(&"id");
@@ -194,6 +199,7 @@ impl Postgres {
                 .await?;
             }
         }
+        counts::count_all(&tx).await?;
         Ok(tx.commit().await?)
     }
 
@@ -319,9 +325,13 @@ impl Postgres {
         Ok(rows.iter().map(token_row).collect())
     }
 
-    pub async fn token_live(&self, id: i64) -> DbResult<bool> {
+    pub async fn revoked_tokens(&self) -> DbResult<Vec<i64>> {
         let c = self.client().await?;
-        Ok(c.query_opt("SELECT 1 FROM tokens WHERE id = $1 AND revoked IS NULL", &[&id]).await?.is_some())
+        Ok(c.query("SELECT id FROM tokens WHERE revoked IS NOT NULL", &[])
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect())
     }
 
     pub async fn create_session(&self, hash: String, token_id: i64, expires: Timestamp) -> DbResult<()> {
@@ -571,7 +581,7 @@ impl Postgres {
         rows.iter().map(evidence_row).collect()
     }
 
-    pub async fn status_data(&self, evidence_deadline: Timestamp) -> DbResult<StatusData> {
+    pub async fn status_data(&self) -> DbResult<StatusData> {
         let mut c = self.client().await?;
         // One snapshot for every query, as SQLite's transaction gives.
         let tx = c
@@ -580,25 +590,7 @@ impl Postgres {
             .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
             .start()
             .await?;
-        let groups = tx
-            .query(
-                "SELECT department, placement, item, kind, COUNT(*), MAX(received),
-                        COUNT(*) FILTER (WHERE received > $1)
-                 FROM evidence GROUP BY department, placement, item, kind",
-                &[&ms(evidence_deadline)],
-            )
-            .await?
-            .iter()
-            .map(|r| EvidenceGroup {
-                department: r.get(0),
-                placement: r.get(1),
-                item: r.get(2),
-                kind: r.get(3),
-                files: r.get::<_, i64>(4) as u64,
-                last_received: ts(r.get(5)),
-                late: r.get::<_, i64>(6) as u64,
-            })
-            .collect();
+        let kept = counts::counts(&tx, counts::KEPT_GROUPS, counts::KEPT_READING).await?;
         let problems = tx
             .query(
                 "SELECT department, item, path, problem FROM evidence WHERE problem IS NOT NULL ORDER BY department, path",
@@ -666,7 +658,17 @@ impl Postgres {
             .map(|r| (r.get(0), r.get(1), r.get(2)))
             .collect();
         tx.commit().await?;
-        Ok(StatusData { groups, problems, case_paths, duplicates, heartbeats, contacts, returned, notes })
+        Ok(StatusData {
+            groups: kept.groups,
+            analysis: kept.reading,
+            problems,
+            case_paths,
+            duplicates,
+            heartbeats,
+            contacts,
+            returned,
+            notes,
+        })
     }
 }
 

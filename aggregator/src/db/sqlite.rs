@@ -11,8 +11,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use yingjian_shared::{EvidenceEntry, Filed, ItemCode, Kind, RelPath, Sha256Hex};
 
 use super::{
-    AuditEntry, Cell, Column, DbError, DbResult, EvidenceGroup, ProblemFile, ReturnedFile, StatusData,
-    TABLES, TokenRow, ms, ts,
+    AuditEntry, Cell, Column, DbError, DbResult, ProblemFile, ReturnedFile, StatusData, TABLES, TokenRow, ms,
+    ts,
 };
 
 const MIGRATIONS: &[&str] = &[
@@ -24,10 +24,18 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/006_blob_facts.sql"),
     include_str!("../../migrations/007_printed_pages.sql"),
     include_str!("../../migrations/008_readings.sql"),
+    include_str!("../../migrations/009_counts.sql"),
+    include_str!("../../migrations/010_kind_overrides.sql"),
 ];
 
+mod counts;
 mod office;
 mod reading;
+
+/// The counts as the triggers keep them (`counts`).
+const KEPT_GROUPS: &str =
+    "SELECT department, placement, item, kind, files, late, last_received FROM evidence_counts";
+const KEPT_READING: &str = "SELECT class, blobs FROM reading_counts";
 
 impl From<rusqlite::Error> for DbError {
     fn from(e: rusqlite::Error) -> Self {
@@ -192,11 +200,10 @@ impl Sqlite {
     }
 
     /// Whether the token is still live: open event streams ask now and then.
-    pub async fn token_live(&self, id: i64) -> DbResult<bool> {
-        self.call(move |c| {
-            c.query_row("SELECT 1 FROM tokens WHERE id = ?1 AND revoked IS NULL", [id], |_| Ok(()))
-                .optional()
-                .map(|r| r.is_some())
+    pub async fn revoked_tokens(&self) -> DbResult<Vec<i64>> {
+        self.call(|c| {
+            let mut stmt = c.prepare_cached("SELECT id FROM tokens WHERE revoked IS NOT NULL")?;
+            stmt.query_map([], |r| r.get(0))?.collect()
         })
         .await
     }
@@ -476,30 +483,13 @@ impl Sqlite {
     }
 
     /// What completeness needs, read in one transaction.
-    pub async fn status_data(&self, evidence_deadline: Timestamp) -> DbResult<StatusData> {
+    pub async fn status_data(&self) -> DbResult<StatusData> {
         self.call(move |c| {
             let tx = c.transaction()?;
             let mut data = StatusData::default();
             {
-                let mut stmt = tx.prepare_cached(
-                    // The covering index keeps this an index scan; without statistics the planner
-                    // would otherwise look up every row in the table.
-                    "SELECT department, placement, item, kind, COUNT(*), MAX(received), SUM(received > ?1)
-                     FROM evidence INDEXED BY evidence_groups GROUP BY department, placement, item, kind",
-                )?;
-                data.groups = stmt
-                    .query_map([ms(evidence_deadline)], |r| {
-                        Ok(EvidenceGroup {
-                            department: r.get(0)?,
-                            placement: r.get(1)?,
-                            item: r.get(2)?,
-                            kind: r.get(3)?,
-                            files: r.get::<_, i64>(4)? as u64,
-                            last_received: ts(r.get(5)?),
-                            late: r.get::<_, i64>(6)? as u64,
-                        })
-                    })?
-                    .collect::<Result<_, _>>()?;
+                let kept = counts::counts(&tx, KEPT_GROUPS, KEPT_READING)?;
+                (data.groups, data.analysis) = (kept.groups, kept.reading);
                 let mut stmt = tx.prepare_cached(
                     "SELECT department, item, path, problem FROM evidence WHERE problem IS NOT NULL ORDER BY department, path",
                 )?;
@@ -511,9 +501,10 @@ impl Sqlite {
                 let mut stmt = tx.prepare_cached("SELECT department, path FROM evidence WHERE placement = 'case'")?;
                 data.case_paths = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
                 let mut stmt = tx.prepare_cached(
+                    // The shared blobs first (CROSS JOIN keeps that order), then their records.
                     "SELECT e.sha256, e.department, e.path FROM blobs b INDEXED BY blobs_shared
-                     JOIN evidence e ON e.sha256 = b.sha256
-                     WHERE b.refs > 1 ORDER BY e.sha256, e.department, e.path",
+                     CROSS JOIN evidence e WHERE e.sha256 = b.sha256
+                     AND b.refs > 1 ORDER BY e.sha256, e.department, e.path",
                 )?;
                 data.duplicates =
                     stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;

@@ -5,8 +5,8 @@
 use std::collections::{HashMap, HashSet};
 
 use yingjian_shared::{
-    Catalogue, EvidenceEntry, Facts as WireFacts, FieldName, FieldSource, FieldSources, Filed, HeldFile,
-    Kind, NearDuplicate, ReadState, TextSource,
+    Catalogue, EvidenceEntry, Facts as WireFacts, FieldName, FieldSource, FieldSources, Filed, Kind,
+    NearDuplicate, ReadState, TextSource,
 };
 
 use super::near;
@@ -51,20 +51,6 @@ impl Knowledge {
         let mark = self.facts.get(r.sha256.as_str())?.classification.as_deref()?;
         let key = (r.department.clone(), r.path.to_string(), r.sha256.to_string());
         (!self.released.contains(&key)).then_some(mark)
-    }
-
-    /// Every record held back, in the order given.
-    pub fn held<'a>(&self, records: impl IntoIterator<Item = &'a EvidenceEntry>) -> Vec<HeldFile> {
-        records
-            .into_iter()
-            .filter_map(|r| {
-                self.hold(r).map(|mark| HeldFile {
-                    department: r.department.clone(),
-                    path: r.path.clone(),
-                    classification: mark.to_string(),
-                })
-            })
-            .collect()
     }
 
     /// The near-duplicates of every record: other records whose content is a different scan

@@ -5,6 +5,7 @@ mod api;
 mod bundle;
 mod cli;
 mod completeness;
+mod counts;
 mod crash;
 mod demo;
 mod handin;

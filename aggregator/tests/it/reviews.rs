@@ -196,3 +196,76 @@ async fn a_caption_given_to_a_picture_answers_its_return() {
     assert_eq!(put(&s, "/api/v1/evidence", &police, record).await, StatusCode::OK);
     assert_eq!(item(&s.status(&office).await, "8.3")["returned"][0]["answered"], true);
 }
+
+#[tokio::test]
+async fn the_office_gives_a_file_its_kind_and_it_holds_when_the_file_is_sent_again() {
+    let s = TestServer::start().await;
+    let office = s.token(None, "office").await;
+    let police = s.token(Some("police"), "pc-1").await;
+    // Both in the item folder itself, in no kind folder: 未分类, and the item 待完善.
+    let notice = "08.03 昆仑2021专项行动/通知.pdf";
+    let picture = "08.03 昆仑2021专项行动/IMG_0001.jpg";
+    let bytes = jpeg("scene");
+    assert_eq!(s.file(&police, notice, &pdf("notice")).await, StatusCode::OK);
+    assert_eq!(s.file(&police, picture, &bytes).await, StatusCode::OK);
+    assert_eq!(item(&s.status(&office).await, "8.3")["status"], "incomplete");
+
+    // Refused: a department may not, a file not on record, a report has no kind.
+    let change = |path: &str, kind: &str| json!({"department": "公安局", "path": path, "kind": kind});
+    assert_eq!(put(&s, "/api/v1/kinds", &police, change(notice, "document")).await, StatusCode::FORBIDDEN);
+    let missing = change("08.03 昆仑2021专项行动/没有.pdf", "document");
+    assert_eq!(put(&s, "/api/v1/kinds", &office, missing).await, StatusCode::NOT_FOUND);
+    assert_eq!(s.file(&police, "自评报告/自评报告.pdf", &pdf("report")).await, StatusCode::OK);
+    let report = change("自评报告/自评报告.pdf", "document");
+    assert_eq!(put(&s, "/api/v1/kinds", &office, report).await, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(put(&s, "/api/v1/kinds", &office, change(notice, "nonsense")).await, StatusCode::BAD_REQUEST);
+
+    // The notice by the API, the picture by the item page's form.
+    assert_eq!(put(&s, "/api/v1/kinds", &office, change(notice, "document")).await, StatusCode::NO_CONTENT);
+    let page = s.req(Method::GET, "/items/8.3", &office).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("更改类别"), "{page}");
+    let form = format!("department=police&path={picture}&kind=picture&back=%2Fitems%2F8.3");
+    let r = s
+        .req(Method::POST, "/kinds", &office)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let listed: Value =
+        s.req(Method::GET, "/api/v1/evidence", &police).send().await.unwrap().json().await.unwrap();
+    let kind_of =
+        |path: &str| listed.as_array().unwrap().iter().find(|r| r["path"] == path).unwrap()["kind"].clone();
+    assert_eq!((kind_of(notice), kind_of(picture)), (json!("document"), json!("picture")));
+    // A picture now: without a caption it still holds the item, for that reason alone.
+    let i = item(&s.status(&office).await, "8.3").clone();
+    assert_eq!(i["status"], "incomplete");
+    assert!(i["reasons"].to_string().contains("说明"), "{i}");
+
+    // The agent sends the picture again with its caption: still a picture, and the item complete.
+    let record = json!({"path": picture, "sha256": super::sha(&bytes), "size": bytes.len(),
+                        "modified": "2021-12-01T08:00:00Z", "caption": "2021年6月1日 销毁假冒商品现场"});
+    let ack: Value = s
+        .req(Method::PUT, "/api/v1/evidence", &police)
+        .json(&record)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ack["kind"], "picture");
+    assert_eq!(item(&s.status(&office).await, "8.3")["status"], "complete");
+
+    // Audited, in Chinese on the audit page; the status counts followed.
+    let audit: Value =
+        s.req(Method::GET, "/api/v1/audit", &office).send().await.unwrap().json().await.unwrap();
+    let kinds: Vec<_> = audit.as_array().unwrap().iter().filter(|e| e["action"] == "kind").collect();
+    assert_eq!(kinds.len(), 2);
+    assert!(kinds.iter().any(|e| e["detail"].as_str().unwrap().ends_with("类别改为图片")), "{kinds:?}");
+    let page = s.req(Method::GET, "/audit", &office).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("更改类别"));
+    let kept = s.state.db.status_counts().await.unwrap();
+    assert_eq!(kept, s.state.db.recount_status().await.unwrap());
+}

@@ -261,6 +261,8 @@ async fn city(instances: usize, adjust: impl Fn(&mut Config)) {
         .map(yingjian_shared::Item::score)
         .sum();
     assert_eq!(last.points_covered, covered);
+    // What the status was assembled from, kept with each change, equals a count of the records.
+    yingjian_tests::assert_counts_kept(&server.state.db).await;
     let joint = last.departments.iter().flat_map(|d| &d.items).filter(|i| i.code == ItemCode::new(6, 4));
     assert_eq!(joint.filter(|i| i.status == ItemState::Complete).count(), 2, "6.4 complete for both");
 

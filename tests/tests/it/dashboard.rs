@@ -266,6 +266,23 @@ async fn the_office_watches_evidence_arrive_live() {
     .await;
     assert!(text(&browser, "main").await.contains("待完善"), "a returned file holds its item");
     screenshot(&browser, "item-returned").await;
+    // The office gives the notice another 类别 on the same page: 更改, 文稿, 更改类别.
+    let change = browser.find(Locator::XPath("//details[contains(@id, '通知')]")).await.unwrap();
+    change.find(Locator::Css("summary")).await.unwrap().click().await.unwrap();
+    change.find(Locator::Css("select")).await.unwrap().select_by_label("文稿").await.unwrap();
+    change.find(Locator::XPath(".//button[text()='更改类别']")).await.unwrap().click().await.unwrap();
+    eventually("the notice as 文稿", || async {
+        let listed = server.get("/api/v1/evidence", &police).await;
+        let notice = listed
+            .as_array()?
+            .iter()
+            .find(|r| r["path"].as_str().is_some_and(|p| p.contains("通知")))?
+            .clone();
+        (notice["kind"] == "manuscript").then_some(())
+    })
+    .await;
+    let log = server.get("/api/v1/audit", &office).await;
+    assert!(log.to_string().contains("类别改为文稿"), "{log}");
     browser.goto(&format!("{}/departments/police", server.url())).await.unwrap();
     assert!(text(&browser, "main").await.contains("已退回《销毁假冒商品现场.jpg》：请补充盖章页"));
     screenshot(&browser, "department").await;

@@ -64,6 +64,7 @@ async fn assert_exactly_once(url: &str, office: &str, data: &Path, files: usize)
         scrub.contains(&format!("{files} blobs checked, 0 damaged, 0 stored without a record")),
         "{scrub}"
     );
+    assert!(scrub.contains("status counts agree with the records"), "{scrub}");
     let left: Vec<_> = fs::read_dir(data.join("tmp"))
         .unwrap()
         .chain(fs::read_dir(data.join("tmp/uploads")).unwrap())

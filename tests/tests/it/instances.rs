@@ -250,6 +250,8 @@ async fn an_instance_killed_mid_sync_loses_nothing() {
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{said}");
     assert!(said.contains(&format!("{expected} blobs checked, 0 damaged")), "{said}");
+    // The status counts both instances kept, one of them killed mid-transaction, are right.
+    assert!(said.contains("status counts agree with the records"), "{said}");
     drop(b);
 }
 

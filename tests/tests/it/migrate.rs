@@ -91,6 +91,8 @@ async fn a_city_moves_into_postgresql_and_an_object_store_unchanged() {
         s.as_object_mut().unwrap().remove("generated");
     }
     assert_eq!(status_after, status_before);
+    // The counts kept as the rows arrived in PostgreSQL equal a count of them.
+    yingjian_tests::assert_counts_kept(&moved.db).await;
     // New records go on after the copied ids.
     let token = yingjian_aggregator::new_token().unwrap();
     let id =

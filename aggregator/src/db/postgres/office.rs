@@ -1,9 +1,9 @@
-//! Heartbeats, contacts, the office's reviews and notes, and the audit log, in PostgreSQL.
+//! Heartbeats, contacts, the office's reviews, 类别 and notes, and the audit log, in PostgreSQL.
 
 use std::collections::HashMap;
 
 use jiff::Timestamp;
-use yingjian_shared::{AuditRecord, Verdict};
+use yingjian_shared::{AuditRecord, Kind, Verdict};
 
 use super::{Postgres, append_audit, written_by_us};
 use crate::db::{AuditEntry, DbResult, FileVerdict, ms, ts};
@@ -74,6 +74,49 @@ impl Postgres {
         append_audit(&tx, &actor).await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    pub async fn kind_override(&self, department: String, path: String) -> DbResult<Option<Kind>> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt(
+                "SELECT kind FROM kind_overrides WHERE department = $1 AND path = $2",
+                &[&department, &path],
+            )
+            .await?;
+        row.map(|r| {
+            let kind: String = r.get(0);
+            Kind::from_wire(&kind).ok_or_else(|| written_by_us("kind_overrides.kind", &kind))
+        })
+        .transpose()
+    }
+
+    pub async fn set_kind(
+        &self,
+        department: String,
+        path: String,
+        kind: Kind,
+        problems: Vec<(String, Option<String>)>,
+        actor: AuditEntry,
+    ) -> DbResult<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        tx.execute(
+            "INSERT INTO kind_overrides (department, path, kind, at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (department, path) DO UPDATE SET kind = excluded.kind, at = excluded.at",
+            &[&department, &path, &kind.wire(), &ms(actor.at)],
+        )
+        .await?;
+        for (agent, problem) in problems {
+            tx.execute(
+                "UPDATE evidence SET kind = $4, problem = $5 WHERE department = $1 AND path = $2 AND agent = $3",
+                &[&department, &path, &agent, &kind.wire(), &problem],
+            )
+            .await?;
+        }
+        append_audit(&tx, &actor).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     pub async fn verdicts(&self, department: String) -> DbResult<HashMap<String, FileVerdict>> {

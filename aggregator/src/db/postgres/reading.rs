@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use jiff::Timestamp;
-use yingjian_shared::{Analysis, FieldName};
+use yingjian_shared::FieldName;
 
 use super::{Postgres, append_audit};
 use crate::db::{AuditEntry, Correction, DbResult, SearchRow, codec, ms};
@@ -94,24 +94,6 @@ impl Postgres {
                 )
             })
             .collect())
-    }
-
-    pub async fn analysis(&self, version: i64) -> DbResult<Analysis> {
-        let c = self.client().await?;
-        let r = c
-            .query_one(
-                "SELECT COUNT(*) FILTER (WHERE r.sha256 IS NULL OR r.version < $1),
-                        COUNT(*) FILTER (WHERE r.version >= $1 AND r.state = 'done'),
-                        COUNT(*) FILTER (WHERE r.version >= $1 AND r.state = 'failed')
-                 FROM blobs b LEFT JOIN readings r ON r.sha256 = b.sha256 WHERE b.refs > 0",
-                &[&version],
-            )
-            .await?;
-        Ok(Analysis {
-            queued: r.get::<_, i64>(0) as u64,
-            done: r.get::<_, i64>(1) as u64,
-            failed: r.get::<_, i64>(2) as u64,
-        })
     }
 
     pub async fn corrections(&self) -> DbResult<Vec<Correction>> {

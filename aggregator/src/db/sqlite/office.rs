@@ -1,8 +1,8 @@
-//! Heartbeats, contacts, the office's reviews and notes, and the audit log, in SQLite.
+//! Heartbeats, contacts, the office's reviews, 类别 and notes, and the audit log, in SQLite.
 
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
-use yingjian_shared::{AuditRecord, Verdict};
+use yingjian_shared::{AuditRecord, Kind, Verdict};
 
 use super::{Sqlite, append_audit, parsed};
 use crate::db::{AuditEntry, DbResult, FileVerdict, ms, ts};
@@ -77,6 +77,45 @@ impl Sqlite {
             append_audit(&tx, &actor)?;
             tx.commit()?;
             Ok(true)
+        })
+        .await
+    }
+
+    pub async fn kind_override(&self, department: String, path: String) -> DbResult<Option<Kind>> {
+        self.call(move |c| {
+            c.query_row(
+                "SELECT kind FROM kind_overrides WHERE department = ?1 AND path = ?2",
+                params![department, path],
+                |r| parsed(r, 0, Kind::from_wire),
+            )
+            .optional()
+        })
+        .await
+    }
+
+    pub async fn set_kind(
+        &self,
+        department: String,
+        path: String,
+        kind: Kind,
+        problems: Vec<(String, Option<String>)>,
+        actor: AuditEntry,
+    ) -> DbResult<()> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "INSERT INTO kind_overrides (department, path, kind, at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (department, path) DO UPDATE SET kind = excluded.kind, at = excluded.at",
+                params![department, path, kind.wire(), ms(actor.at)],
+            )?;
+            for (agent, problem) in problems {
+                tx.execute(
+                    "UPDATE evidence SET kind = ?4, problem = ?5 WHERE department = ?1 AND path = ?2 AND agent = ?3",
+                    params![department, path, agent, kind.wire(), problem],
+                )?;
+            }
+            append_audit(&tx, &actor)?;
+            tx.commit()
         })
         .await
     }

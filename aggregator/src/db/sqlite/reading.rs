@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 use rusqlite::params;
-use yingjian_shared::{Analysis, FieldName};
+use yingjian_shared::FieldName;
 
 use super::{Sqlite, append_audit};
 use crate::db::{AuditEntry, Correction, DbResult, SearchRow, codec, ms};
@@ -26,9 +26,14 @@ impl Sqlite {
         self.call(move |c| {
             let tx = c.transaction()?;
             tx.execute(
-                "INSERT OR REPLACE INTO readings (sha256, version, state, text_source, pages, doc_number, issuer,
+                // An upsert, not INSERT OR REPLACE: a replacing delete fires no trigger, and the
+                // reading counts follow the row's updates (migrations/009_counts.sql).
+                "INSERT INTO readings (sha256, version, state, text_source, pages, doc_number, issuer,
                     doc_date, title, classification, quality, signature, failure, read_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                 ON CONFLICT (sha256) DO UPDATE SET version = ?2, state = ?3, text_source = ?4, pages = ?5,
+                    doc_number = ?6, issuer = ?7, doc_date = ?8, title = ?9, classification = ?10,
+                    quality = ?11, signature = ?12, failure = ?13, read_at = ?14",
                 params![
                     sha256,
                     version,
@@ -83,26 +88,6 @@ impl Sqlite {
                 ))
             })?
             .collect()
-        })
-        .await
-    }
-
-    pub async fn analysis(&self, version: i64) -> DbResult<Analysis> {
-        self.call(move |c| {
-            c.query_row(
-                "SELECT COALESCE(SUM(r.sha256 IS NULL OR r.version < ?1), 0),
-                        COALESCE(SUM(r.version >= ?1 AND r.state = 'done'), 0),
-                        COALESCE(SUM(r.version >= ?1 AND r.state = 'failed'), 0)
-                 FROM blobs b LEFT JOIN readings r ON r.sha256 = b.sha256 WHERE b.refs > 0",
-                [version],
-                |r| {
-                    Ok(Analysis {
-                        queued: r.get::<_, i64>(0)? as u64,
-                        done: r.get::<_, i64>(1)? as u64,
-                        failed: r.get::<_, i64>(2)? as u64,
-                    })
-                },
-            )
         })
         .await
     }

@@ -6,10 +6,12 @@
 //! `BENCH_ONLY=flood` (only the hostile-client rows), `BENCH_ONLY=netem` (only the slow-link
 //! rows of `netem`, which the whole run leaves out: root only, several minutes),
 //! `BENCH_ONLY=scaleout` (PostgreSQL + Garage beside SQLite + a folder: `scaleout`, also at the
-//! end of the whole run when both are installed).
+//! end of the whole run when both are installed), `BENCH_ONLY=streams` (1,000 open event
+//! streams against one: `streams`, also in the whole run).
 
 mod netem;
 mod scaleout;
+mod streams;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -165,6 +167,7 @@ async fn main() -> Result<()> {
         Ok("flood") => return flood(&bin, scratch.path(), &mut t).await,
         Ok("netem") => return netem::netem(&bin, scratch.path(), &mut t).await,
         Ok("scaleout") => return scaleout::scaleout(&bin, scratch.path(), &mut t).await,
+        Ok("streams") => return streams::streams(&bin, scratch.path(), &mut t).await,
         _ => {}
     }
 
@@ -566,6 +569,7 @@ async fn main() -> Result<()> {
     drop(agent);
     drop(server);
     flood(&bin, scratch.path(), &mut t).await?;
+    streams::streams(&bin, scratch.path(), &mut t).await?;
     scaleout::scaleout(&bin, scratch.path(), &mut t).await?;
     Ok(())
 }
