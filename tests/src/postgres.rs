@@ -88,7 +88,7 @@ impl Postgres {
     /// must succeed.
     pub fn sql(&self, statements: &str) {
         let port = self.port.to_string();
-        self.run(&[
+        let _ = self.run(&[
             "psql",
             "-h",
             "127.0.0.1",
@@ -104,8 +104,14 @@ impl Postgres {
         ]);
     }
 
-    /// Runs a server program as the cluster's owner; it must succeed.
-    fn run(&self, args: &[&str]) {
+    /// The rows a query answers, one a line, fields split by `|` (`psql -At`).
+    pub fn query(&self, query: &str) -> String {
+        let port = self.port.to_string();
+        self.run(&["psql", "-h", "127.0.0.1", "-p", &port, "-U", "postgres", "-At", "-c", query])
+    }
+
+    /// Runs a server program as the cluster's owner; it must succeed. What it printed.
+    fn run(&self, args: &[&str]) -> String {
         let out =
             as_owner(&self.bin.join(args[0])).args(&args[1..]).current_dir(self.dir.path()).output().unwrap();
         let log = std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default();
@@ -115,6 +121,7 @@ impl Postgres {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 }
 

@@ -12,6 +12,7 @@ mod handin;
 mod pages;
 mod print;
 mod reviews;
+mod schema;
 
 use std::net::SocketAddr;
 

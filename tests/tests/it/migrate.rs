@@ -1,9 +1,12 @@
 //! `migrate`: a populated SQLite + folder state moved into PostgreSQL + Garage, verified; the
-//! bundle built before and after is byte-identical, and a second run only verifies.
+//! bundle built before and after is byte-identical, a second run only verifies, and every
+//! column of PostgreSQL's schema is carried.
 
+use std::collections::BTreeSet;
 use std::process::Command;
 
 use yingjian_aggregator::bundle::{Bundles, Layout};
+use yingjian_aggregator::db::{NOT_CARRIED, TABLES};
 use yingjian_aggregator::{AppState, Config};
 use yingjian_tests::garage::Garage;
 use yingjian_tests::postgres::Postgres;
@@ -78,6 +81,20 @@ async fn a_city_moves_into_postgresql_and_an_object_store_unchanged() {
     let again = migrate();
     assert!(again.contains("blobs: 0 sent, 2 already there"), "{again}");
     assert!(again.contains("tables already there, verified"), "{again}");
+    // Every column PostgreSQL's migrations make is carried, or derived by the target itself.
+    let columns = pg.query(
+        "SELECT table_name || '.' || column_name FROM information_schema.columns WHERE table_schema = 'public'",
+    );
+    let schema: BTreeSet<String> = columns
+        .lines()
+        .filter(|c| !NOT_CARRIED.iter().any(|n| c == n || c.split('.').next() == Some(*n)))
+        .map(str::to_string)
+        .collect();
+    let carried: BTreeSet<String> = TABLES
+        .iter()
+        .flat_map(|(table, columns)| columns.iter().map(move |(c, _)| format!("{table}.{c}")))
+        .collect();
+    assert_eq!(schema, carried);
 
     // The moved state: the same bundle, byte for byte, and the same status.
     let moved = AppState::open(Config::load(Some(&config)).unwrap()).unwrap();
