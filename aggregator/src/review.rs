@@ -1,7 +1,7 @@
 //! The office's review of departments' files: a verdict (通过, 退回 with a reason, taken back),
-//! a file's 类别, and notes on items, audited and published, and read back by completeness, where a return
-//! holds its item at 待完善 until the department answers it with a new version or a withdrawal.
-//! The API and the dashboard's forms both come here.
+//! a file's 类别, and notes on items, audited and published, and read back by completeness,
+//! where a return holds its item at 待完善 until the department answers it with a new version
+//! or a withdrawal. The API and the dashboard's forms both come here.
 
 use jiff::Timestamp;
 use yingjian_shared::{EventKind, Filed, ItemCode, KindChange, Note, Review, Verdict, limits};

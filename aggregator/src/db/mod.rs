@@ -203,6 +203,12 @@ pub enum Recount {
     Always,
 }
 
+/// The counts as the triggers keep them, the same SQL on both engines: the columns in the order
+/// the engines' `counts` read them.
+const KEPT_GROUPS: &str =
+    "SELECT department, placement, item, kind, files, late, last_received FROM evidence_counts";
+const KEPT_READING: &str = "SELECT class, blobs FROM reading_counts";
+
 /// Reading progress from the rows of `reading_counts` (class, blobs).
 fn analysis_of(rows: impl IntoIterator<Item = (String, i64)>) -> Analysis {
     let mut a = Analysis::default();

@@ -590,7 +590,7 @@ impl Postgres {
             .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
             .start()
             .await?;
-        let kept = counts::counts(&tx, counts::KEPT_GROUPS, counts::KEPT_READING).await?;
+        let kept = counts::counts(&tx, super::KEPT_GROUPS, super::KEPT_READING).await?;
         let problems = tx
             .query(
                 "SELECT department, item, path, problem FROM evidence WHERE problem IS NOT NULL ORDER BY department, path",

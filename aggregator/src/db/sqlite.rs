@@ -11,8 +11,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use yingjian_shared::{EvidenceEntry, Filed, ItemCode, Kind, RelPath, Sha256Hex};
 
 use super::{
-    AuditEntry, Cell, Column, DbError, DbResult, ProblemFile, ReturnedFile, StatusData, TABLES, TokenRow, ms,
-    ts,
+    AuditEntry, Cell, Column, DbError, DbResult, KEPT_GROUPS, KEPT_READING, ProblemFile, ReturnedFile,
+    StatusData, TABLES, TokenRow, ms, ts,
 };
 
 const MIGRATIONS: &[&str] = &[
@@ -31,11 +31,6 @@ const MIGRATIONS: &[&str] = &[
 mod counts;
 mod office;
 mod reading;
-
-/// The counts as the triggers keep them (`counts`).
-const KEPT_GROUPS: &str =
-    "SELECT department, placement, item, kind, files, late, last_received FROM evidence_counts";
-const KEPT_READING: &str = "SELECT class, blobs FROM reading_counts";
 
 impl From<rusqlite::Error> for DbError {
     fn from(e: rusqlite::Error) -> Self {
@@ -199,7 +194,6 @@ impl Sqlite {
         .await
     }
 
-    /// Whether the token is still live: open event streams ask now and then.
     pub async fn revoked_tokens(&self) -> DbResult<Vec<i64>> {
         self.call(|c| {
             let mut stmt = c.prepare_cached("SELECT id FROM tokens WHERE revoked IS NOT NULL")?;

@@ -6,12 +6,9 @@ use jiff::Timestamp;
 use yingjian_shared::{HeldFile, RelPath};
 
 use super::{Postgres, written_by_us};
-use crate::db::{Counts, DbResult, EvidenceGroup, Recount, analysis_of, ms, ts, unkeyed};
-
-/// The counts as the triggers keep them.
-pub(super) const KEPT_GROUPS: &str =
-    "SELECT department, placement, item, kind, files, late, last_received FROM evidence_counts";
-pub(super) const KEPT_READING: &str = "SELECT class, blobs FROM reading_counts";
+use crate::db::{
+    Counts, DbResult, EvidenceGroup, KEPT_GROUPS, KEPT_READING, Recount, analysis_of, ms, ts, unkeyed,
+};
 
 /// The groups counted from the records, against the deadline in `count_basis`; the same
 /// columns as `evidence_counts`.

@@ -5,8 +5,10 @@ use jiff::Timestamp;
 use rusqlite::{Connection, params};
 use yingjian_shared::{HeldFile, RelPath};
 
-use super::{KEPT_GROUPS, KEPT_READING, Sqlite, parsed};
-use crate::db::{Counts, DbResult, EvidenceGroup, Recount, analysis_of, ms, ts, unkeyed};
+use super::{Sqlite, parsed};
+use crate::db::{
+    Counts, DbResult, EvidenceGroup, KEPT_GROUPS, KEPT_READING, Recount, analysis_of, ms, ts, unkeyed,
+};
 
 /// The groups counted from the records, against the deadline in `count_basis`; the same
 /// columns as `evidence_counts`.
