@@ -4,7 +4,7 @@
 //! or a withdrawal. The API and the dashboard's forms both come here.
 
 use jiff::Timestamp;
-use yingjian_shared::{EventKind, Filed, ItemCode, KindChange, Note, Review, Verdict, limits};
+use yingjian_shared::{EventKind, ItemCode, KindChange, Note, Placement, Review, Verdict, classify, limits};
 
 use crate::auth::Caller;
 use crate::completeness::problem_of;
@@ -98,21 +98,21 @@ pub async fn apply_kind(state: &AppState, caller: &Caller, change: KindChange) -
     caller.require_office()?;
     limits::kind_change(&change)?;
     let department = department_id(state, &change.department)?;
+    let Placement::Item { code, .. } = classify(&state.catalogue, &change.path) else {
+        return Err(AppError::Unprocessable(
+            "只有事项的印证材料分类别，自评报告和典型案例不分（only evidence in an item has a kind）".into(),
+        ));
+    };
     let records: Vec<_> = state
         .db
-        .evidence(Some(department.clone()))
+        .evidence_of_item(department.clone(), code.to_string())
         .await?
         .into_iter()
         .filter(|r| r.path == change.path)
         .collect();
-    let Some(first) = records.first() else {
+    if records.is_empty() {
         let name = state.catalogue.department(&department).map_or(department.as_str(), |d| d.name.as_str());
         return Err(AppError::NotFound(format!("{name}没有报送文件“{}”。", change.path)));
-    };
-    if first.placement != Filed::Item {
-        return Err(AppError::Unprocessable(
-            "只有事项的印证材料分类别，自评报告和典型案例不分（only evidence in an item has a kind）".into(),
-        ));
     }
     let mut problems = Vec::new();
     for r in &records {

@@ -81,7 +81,7 @@ pub struct AppState {
     /// The last database snapshot for completeness, with the change generation it was read at.
     status_cache: Arc<tokio::sync::Mutex<Option<CachedStatus>>>,
     /// Set once the kept counts are this process's deadline and reader's (`Db::count_against`).
-    counted: Arc<tokio::sync::OnceCell<bool>>,
+    counted: Arc<tokio::sync::OnceCell<()>>,
     /// Bumped by every change; a cached snapshot of an older generation is read again.
     generation: Arc<AtomicU64>,
     /// Wakes the background reading of new content.
@@ -258,8 +258,11 @@ impl AppState {
         // The counts were kept against the deadline and reader of whoever served last: made
         // this process's own once, before it first reads them.
         self.counted
-            .get_or_try_init(|| {
-                self.db.count_against(self.deadlines.evidence, crate::reading::VERSION, Recount::IfChanged)
+            .get_or_try_init(|| async {
+                self.db
+                    .count_against(self.deadlines.evidence, crate::reading::VERSION, Recount::IfChanged)
+                    .await?;
+                AppResult::Ok(())
             })
             .await?;
         let data = Arc::new(self.db.status_data().await?);

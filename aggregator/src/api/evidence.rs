@@ -11,6 +11,7 @@ use yingjian_shared::{
 
 use super::ApiJson;
 use crate::auth::Caller;
+use crate::db::Holding;
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -31,9 +32,7 @@ pub async fn put(
                     item.short_title
                 )));
             }
-            // The office's 类别, if it gave the file one, over what its folder says.
-            let given = state.db.kind_override(department.clone(), record.path.to_string()).await?;
-            (Filed::Item, Some(code), Some(given.unwrap_or(kind)))
+            (Filed::Item, Some(code), Some(kind))
         }
         Placement::Report => (Filed::Report, None, None),
         Placement::Case => (Filed::Case, None, None),
@@ -56,8 +55,11 @@ pub async fn put(
     };
     // Only content the department delivered itself: another department's blob is unknown here,
     // with the same answer as a blob nobody sent.
-    let held = state.db.held_blob(department.clone(), record.sha256.to_string()).await?;
-    let Some((size, magic)) = held else {
+    let held = state
+        .db
+        .held_for_filing(department.clone(), record.sha256.to_string(), record.path.to_string())
+        .await?;
+    let Some(Holding { size, magic, kind: given }) = held else {
         return Err(AppError::Conflict(
             "服务器还没有这个文件的内容，正在重新上传（the blob is not stored yet: PUT /api/v1/blobs/{sha256} first）".into(),
         ));
@@ -68,6 +70,8 @@ pub async fn put(
             record.size
         )));
     }
+    // The office's 类别, if it gave the path one, over what its folder says.
+    let kind = kind.map(|folder| given.unwrap_or(folder));
     if let Some(caption) = &record.caption {
         limits::caption(caption)?;
     }

@@ -130,6 +130,16 @@ pub struct FileVerdict {
     pub sha256: String,
 }
 
+/// A blob a department delivered, as a record of it is filed at a path.
+#[derive(Debug)]
+pub struct Holding {
+    pub size: u64,
+    /// The sniffed content type.
+    pub magic: Option<String>,
+    /// The 类别 the office gave the path, over what its folder says.
+    pub kind: Option<Kind>,
+}
+
 /// Evidence counted by department, placement, item and kind: what completeness needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvidenceGroup {
@@ -535,6 +545,9 @@ questions! {
     // ── blobs ───────────────────────────────────────────────────────────────
     /// Size of a stored blob and its sniffed content type.
     fn blob(&self, sha256: String) -> DbResult<Option<(u64, Option<String>)>>;
+    /// What filing a record of `department` at `path` for a blob needs, in one question: the
+    /// blob if the department delivered it itself, and the 类别 the office gave the path.
+    fn held_for_filing(&self, department: String, sha256: String, path: String) -> DbResult<Option<Holding>>;
     /// The blob if `department` has delivered it itself: what a department may see.
     fn held_blob(&self, department: String, sha256: String) -> DbResult<Option<(u64, Option<String>)>>;
     /// Records that `actor.department` delivered a blob that is now stored under its final
@@ -598,8 +611,6 @@ questions! {
     /// record at that path, whichever PC filed it), or takes it back (`Verdict::Cleared`).
     /// False when there is nothing to review: no such record, or no verdict to take back.
     fn review(&self, department: String, path: String, verdict: Verdict, reason: Option<String>, actor: AuditEntry) -> DbResult<bool>;
-    /// The 类别 the office gave a department's file, if it gave one.
-    fn kind_override(&self, department: String, path: String) -> DbResult<Option<Kind>>;
     /// Gives a department's file a 类别, audited: kept for the path, and set on its records
     /// (each agent's, with the problem that kind gives it).
     fn set_kind(&self, department: String, path: String, kind: Kind, problems: Vec<(String, Option<String>)>, actor: AuditEntry) -> DbResult<()>;

@@ -18,7 +18,8 @@ use yingjian_shared::{EvidenceEntry, Filed, ItemCode, Kind, RelPath, Sha256Hex};
 
 use super::sqlite::Sqlite;
 use super::{
-    AuditEntry, Cell, DbError, DbResult, ProblemFile, ReturnedFile, StatusData, TABLES, TokenRow, ms, ts,
+    AuditEntry, Cell, DbError, DbResult, Holding, ProblemFile, ReturnedFile, StatusData, TABLES, TokenRow,
+    ms, ts,
 };
 
 const MIGRATIONS: &[&str] = &[
@@ -397,6 +398,27 @@ impl Postgres {
         let c = self.client().await?;
         let row = c.query_opt("SELECT size, magic FROM blobs WHERE sha256 = $1", &[&sha256]).await?;
         Ok(row.map(|r| (r.get::<_, i64>(0) as u64, r.get(1))))
+    }
+
+    pub async fn held_for_filing(
+        &self,
+        department: String,
+        sha256: String,
+        path: String,
+    ) -> DbResult<Option<Holding>> {
+        let c = self.client().await?;
+        let row = c
+            .query_opt(
+                "SELECT b.size, b.magic, (SELECT kind FROM kind_overrides o WHERE o.department = $1 AND o.path = $3)
+                 FROM blob_holders h JOIN blobs b ON b.sha256 = h.sha256 WHERE h.department = $1 AND h.sha256 = $2",
+                &[&department, &sha256, &path],
+            )
+            .await?;
+        Ok(row.map(|r| Holding {
+            size: r.get::<_, i64>(0) as u64,
+            magic: r.get(1),
+            kind: r.get::<_, Option<String>>(2).as_deref().and_then(Kind::from_wire),
+        }))
     }
 
     pub async fn held_blob(

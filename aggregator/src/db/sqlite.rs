@@ -11,8 +11,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use yingjian_shared::{EvidenceEntry, Filed, ItemCode, Kind, RelPath, Sha256Hex};
 
 use super::{
-    AuditEntry, Cell, Column, DbError, DbResult, KEPT_GROUPS, KEPT_READING, ProblemFile, ReturnedFile,
-    StatusData, TABLES, TokenRow, ms, ts,
+    AuditEntry, Cell, Column, DbError, DbResult, Holding, KEPT_GROUPS, KEPT_READING, ProblemFile,
+    ReturnedFile, StatusData, TABLES, TokenRow, ms, ts,
 };
 
 const MIGRATIONS: &[&str] = &[
@@ -281,6 +281,30 @@ impl Sqlite {
     }
 
     /// The blob if `department` has delivered it itself: what a department may see.
+    pub async fn held_for_filing(
+        &self,
+        department: String,
+        sha256: String,
+        path: String,
+    ) -> DbResult<Option<Holding>> {
+        self.call(move |c| {
+            c.query_row(
+                "SELECT b.size, b.magic, (SELECT kind FROM kind_overrides o WHERE o.department = ?1 AND o.path = ?3)
+                 FROM blob_holders h JOIN blobs b ON b.sha256 = h.sha256 WHERE h.department = ?1 AND h.sha256 = ?2",
+                [department, sha256, path],
+                |r| {
+                    Ok(Holding {
+                        size: r.get::<_, i64>(0)? as u64,
+                        magic: r.get(1)?,
+                        kind: r.get::<_, Option<String>>(2)?.as_deref().and_then(Kind::from_wire),
+                    })
+                },
+            )
+            .optional()
+        })
+        .await
+    }
+
     pub async fn held_blob(
         &self,
         department: String,

@@ -241,7 +241,7 @@ async fn the_office_gives_a_file_its_kind_and_it_holds_when_the_file_is_sent_aga
     // A picture now: without a caption it still holds the item, for that reason alone.
     let i = item(&s.status(&office).await, "8.3").clone();
     assert_eq!(i["status"], "incomplete");
-    assert!(i["reasons"].to_string().contains("说明"), "{i}");
+    assert!(i["reasons"].to_string().contains("图片缺少文字说明"), "{i}");
 
     // The agent sends the picture again with its caption: still a picture, and the item complete.
     let record = json!({"path": picture, "sha256": super::sha(&bytes), "size": bytes.len(),

@@ -270,6 +270,7 @@ async fn the_office_watches_evidence_arrive_live() {
     let change = browser.find(Locator::XPath("//details[contains(@id, '通知')]")).await.unwrap();
     change.find(Locator::Css("summary")).await.unwrap().click().await.unwrap();
     change.find(Locator::Css("select")).await.unwrap().select_by_label("文稿").await.unwrap();
+    screenshot(&browser, "item-kind").await;
     change.find(Locator::XPath(".//button[text()='更改类别']")).await.unwrap().click().await.unwrap();
     eventually("the notice as 文稿", || async {
         let listed = server.get("/api/v1/evidence", &police).await;

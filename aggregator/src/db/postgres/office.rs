@@ -76,21 +76,6 @@ impl Postgres {
         Ok(true)
     }
 
-    pub async fn kind_override(&self, department: String, path: String) -> DbResult<Option<Kind>> {
-        let c = self.client().await?;
-        let row = c
-            .query_opt(
-                "SELECT kind FROM kind_overrides WHERE department = $1 AND path = $2",
-                &[&department, &path],
-            )
-            .await?;
-        row.map(|r| {
-            let kind: String = r.get(0);
-            Kind::from_wire(&kind).ok_or_else(|| written_by_us("kind_overrides.kind", &kind))
-        })
-        .transpose()
-    }
-
     pub async fn set_kind(
         &self,
         department: String,

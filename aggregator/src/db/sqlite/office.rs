@@ -81,18 +81,6 @@ impl Sqlite {
         .await
     }
 
-    pub async fn kind_override(&self, department: String, path: String) -> DbResult<Option<Kind>> {
-        self.call(move |c| {
-            c.query_row(
-                "SELECT kind FROM kind_overrides WHERE department = ?1 AND path = ?2",
-                params![department, path],
-                |r| parsed(r, 0, Kind::from_wire),
-            )
-            .optional()
-        })
-        .await
-    }
-
     pub async fn set_kind(
         &self,
         department: String,
