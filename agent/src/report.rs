@@ -146,7 +146,7 @@ pub async fn status_report(
         Ok(status) => {
             for d in &status.departments {
                 let _ =
-                    writeln!(out, "\n{}：已覆盖 {} 分，共 {} 分", d.name, d.points_covered, d.points_total);
+                    writeln!(out, "\n{}：已齐全 {} 分，共 {} 分", d.name, d.points_complete, d.points_total);
                 for i in d.items.iter().filter(|i| i.status != ItemState::Complete) {
                     let title = catalogue.item(i.code).map(|it| it.short_title.as_str()).unwrap_or_default();
                     let reasons: Vec<String> =

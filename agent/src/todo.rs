@@ -85,16 +85,16 @@ pub fn render(
         line(
             &mut out,
             &format!(
-                "材料已齐全（已覆盖 {} 分，共 {} 分）。",
-                department.points_covered, department.points_total
+                "材料已齐全（{} / {} 分）。",
+                department.points_complete, department.points_total
             ),
         );
     } else {
         line(
             &mut out,
             &format!(
-                "还缺的材料（已覆盖 {} 分，共 {} 分）：",
-                department.points_covered, department.points_total
+                "还缺的材料（已齐全 {} 分，共 {} 分）：",
+                department.points_complete, department.points_total
             ),
         );
         for l in &lacks {

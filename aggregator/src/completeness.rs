@@ -123,12 +123,11 @@ pub fn compute(
                     item_status(item, kinds, problems, &reviews.of(id, &code))
                 })
                 .collect();
-            let points_covered: Points = scored
-                .iter()
-                .zip(&items)
-                .filter(|(_, s)| s.status != ItemState::Missing)
-                .map(|(i, _)| i.score())
-                .sum();
+            let points_in = |pass: fn(ItemState) -> bool| -> Points {
+                scored.iter().zip(&items).filter(|(_, s)| pass(s.status)).map(|(i, _)| i.score()).sum()
+            };
+            let points_complete = points_in(|s| s == ItemState::Complete);
+            let points_covered = points_in(|s| s != ItemState::Missing);
             let case_count = cases.get(id).map_or(0, |c| c.len() as u64);
             let (contacts_ok, contacts_at) = contacts.get(id).copied().unwrap_or((false, now));
             let evidence_missing =
@@ -141,6 +140,7 @@ pub fn compute(
                 id: d.id.clone(),
                 name: d.name.clone(),
                 points_total: catalogue.points_for(id),
+                points_complete,
                 points_covered,
                 report: reports.contains_key(id) && !report_returned,
                 cases: case_count,
@@ -161,7 +161,8 @@ pub fn compute(
         })
         .collect();
 
-    // City totals: an item is covered when every responsible department has evidence for it.
+    // City totals: an item is 齐全 when every responsible department's evidence is, covered when
+    // every one has sent something.
     let state_of = |item: &Item| -> Vec<ItemState> {
         let code = item.code.to_string();
         item.departments
@@ -179,12 +180,15 @@ pub fn compute(
     };
     let in_scope = |item: &Item| scope.is_none_or(|s| item.has_department(s));
     let mut areas = Vec::new();
-    let (mut total, mut covered, mut at_risk) = (Points::ZERO, Points::ZERO, Points::ZERO);
+    let (mut total, mut complete, mut covered, mut at_risk) = (Points::ZERO, Points::ZERO, Points::ZERO, Points::ZERO);
     for area in &catalogue.areas {
-        let (mut a_total, mut a_covered) = (Points::ZERO, Points::ZERO);
+        let (mut a_total, mut a_complete, mut a_covered) = (Points::ZERO, Points::ZERO, Points::ZERO);
         for item in area.key_points.iter().flat_map(|k| &k.items).filter(|i| i.is_scored() && in_scope(i)) {
             let states = state_of(item);
             a_total = a_total + item.score();
+            if states.iter().all(|s| *s == ItemState::Complete) {
+                a_complete = a_complete + item.score();
+            }
             if states.iter().all(|s| *s != ItemState::Missing) {
                 a_covered = a_covered + item.score();
             }
@@ -194,11 +198,13 @@ pub fn compute(
             }
         }
         total = total + a_total;
+        complete = complete + a_complete;
         covered = covered + a_covered;
         areas.push(AreaStatus {
             code: area.code,
             name: area.name.clone(),
             points_total: a_total,
+            points_complete: a_complete,
             points_covered: a_covered,
         });
     }
@@ -222,6 +228,7 @@ pub fn compute(
     Status {
         catalogue_year: catalogue.year,
         points_total: total,
+        points_complete: complete,
         points_covered: covered,
         points_at_risk: at_risk,
         areas,

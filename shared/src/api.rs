@@ -442,6 +442,10 @@ pub struct DepartmentStatus {
     pub id: String,
     pub name: String,
     pub points_total: Points,
+    /// The headline figure: points of the department's items whose evidence is 齐全.
+    #[serde(default)]
+    pub points_complete: Points,
+    /// Points of items the department has sent something for, 齐全 or not.
     pub points_covered: Points,
     pub report: bool,
     pub cases: u64,
@@ -500,6 +504,8 @@ pub struct AreaStatus {
     pub code: u8,
     pub name: String,
     pub points_total: Points,
+    #[serde(default)]
+    pub points_complete: Points,
     pub points_covered: Points,
 }
 
@@ -508,6 +514,11 @@ pub struct AreaStatus {
 pub struct Status {
     pub catalogue_year: u16,
     pub points_total: Points,
+    /// The headline figure, the same on every page: points of items 齐全 for every responsible
+    /// department.
+    #[serde(default)]
+    pub points_complete: Points,
+    /// Points of items every responsible department has sent something for, 齐全 or not.
     pub points_covered: Points,
     /// Points of items with some evidence that is not yet complete.
     pub points_at_risk: Points,

@@ -169,7 +169,7 @@ pub(crate) async fn planned(state: &AppState) -> AppResult<Planned> {
     for f in &mut files {
         f.printed = spans.remove(&f.number);
     }
-    let coverage = format!("{}/{}", status.points_covered, status.points_total);
+    let coverage = format!("{}/{}", status.points_complete, status.points_total);
     Ok(Planned { files, facts, local, root, contacts, coverage })
 }
 

@@ -14,7 +14,7 @@ use crate::state::AppState;
 const SUMMARY_COLUMNS: [Column; 9] = [
     ("责任单位", 20.0),
     ("涉及分值", 10.0),
-    ("已覆盖", 10.0),
+    ("已齐全分值", 12.0),
     ("齐全", 8.0),
     ("待完善", 8.0),
     ("缺失", 8.0),
@@ -51,7 +51,7 @@ fn tables(catalogue: &Catalogue, status: &Status) -> Tables {
             vec![
                 d.name.as_str().into(),
                 Cell::Number(d.points_total.as_f64()),
-                Cell::Number(d.points_covered.as_f64()),
+                Cell::Number(d.points_complete.as_f64()),
                 count(ItemState::Complete),
                 count(ItemState::Incomplete),
                 count(ItemState::Missing),
@@ -95,7 +95,7 @@ fn tables(catalogue: &Catalogue, status: &Status) -> Tables {
 struct ReportHtml<'a> {
     title: &'a str,
     as_of: &'a str,
-    points_covered: String,
+    points_complete: String,
     points_total: String,
     tables: &'a Tables,
 }
@@ -111,7 +111,7 @@ pub async fn build(state: &AppState) -> AppResult<Report> {
     let html = ReportHtml {
         title: &title,
         as_of: &as_of,
-        points_covered: status.points_covered.to_string(),
+        points_complete: status.points_complete.to_string(),
         points_total: status.points_total.to_string(),
         tables: &tables,
     }

@@ -98,7 +98,7 @@ impl Bundles {
             Ok(built) if !built.fresh => return result,
             Ok(built) => {
                 *lock(&self.inner.last_failure) = None;
-                ("bundle", format!("{} ({trigger}) covered={}", built.name, built.coverage))
+                ("bundle", format!("{} ({trigger}) complete={}", built.name, built.coverage))
             }
             Err(e) => {
                 let reason = failure_reason(e);

@@ -24,7 +24,7 @@ struct BundleRow {
     /// When it was built, and by what (每晚自动, 打包页, …).
     built: String,
     size: String,
-    covered: String,
+    complete: String,
 }
 
 #[derive(Template)]
@@ -45,7 +45,7 @@ struct BundlesPage {
 
 pub async fn bundles(State(state): State<AppState>, Viewer(caller): Viewer) -> PageResult {
     office_only(&caller)?;
-    // Who built what and what it covered, from the audit log: `name (trigger) covered=x/y`.
+    // Who built what and how much of it was 齐全, from the audit log: `name (trigger) complete=x/y`.
     let builds: HashMap<String, (String, String)> = state
         .db
         .audit_of("bundle", 200)
@@ -55,9 +55,9 @@ pub async fn bundles(State(state): State<AppState>, Viewer(caller): Viewer) -> P
             let mut parts = detail.split(' ');
             let name = parts.next()?.to_string();
             let how = parts.next().and_then(trigger_label).unwrap_or_default();
-            let covered =
-                parts.find_map(|p| p.strip_prefix("covered=")).unwrap_or_default().replace('/', " / ");
-            Some((name, (format!("{} {how}", local(at)), covered)))
+            let complete =
+                parts.find_map(|p| p.strip_prefix("complete=")).unwrap_or_default().replace('/', " / ");
+            Some((name, (format!("{} {how}", local(at)), complete)))
         })
         .collect();
     // Blocking: the shelves may be an object store.
@@ -74,10 +74,10 @@ pub async fn bundles(State(state): State<AppState>, Viewer(caller): Viewer) -> P
                 b.name.split('-').nth(2).zip(b.name.split('-').nth(3)).map_or_else(String::new, |(d, t)| {
                     format!("{}-{}-{} {}:{}", &d[..4], &d[4..6], &d[6..8], &t[..2], &t[2..4])
                 });
-            let (built, covered) =
+            let (built, complete) =
                 builds.get(&b.name).cloned().unwrap_or_else(|| (local(b.created), String::new()));
             BundleRow {
-                covered,
+                complete,
                 layout: if b.name.ends_with("-bagit.zip") { "BagIt 包" } else { "文件夹" },
                 built,
                 size: size_text(b.size),

@@ -1,13 +1,14 @@
 //! Downloading and previewing a stored file by its hash, for whoever may see a record of it.
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 use yingjian_shared::{Sha256Hex, format_of};
 
+use super::form::PageQuery;
 use super::PageError;
 use super::views::Viewer;
 use crate::auth::Caller;
@@ -46,7 +47,7 @@ pub async fn download(
     State(state): State<AppState>,
     Viewer(caller): Viewer,
     Path(raw): Path<String>,
-    Query(q): Query<NameQuery>,
+    PageQuery(q): PageQuery<NameQuery>,
 ) -> Result<Response, PageError> {
     let (sha, name) = visible(&state, &caller, &raw, q.name).await?;
     let key = sha.to_string();

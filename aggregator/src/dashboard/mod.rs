@@ -9,6 +9,7 @@ mod contacts_form;
 mod contacts_list;
 mod department;
 mod files;
+mod form;
 mod item;
 mod matrix;
 mod overview;
@@ -18,9 +19,8 @@ mod reading;
 mod views;
 pub(crate) mod wording;
 
-use axum::Form;
 use axum::Router;
-use axum::extract::{Query, Request, State};
+use axum::extract::{Request, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -36,6 +36,7 @@ use crate::review::{accept_all, apply_kind, apply_note, apply_review};
 use crate::state::AppState;
 
 pub use views::PageError;
+use form::{PageForm, PageQuery};
 use views::Viewer;
 
 pub fn router() -> Router<AppState> {
@@ -113,7 +114,7 @@ struct LoginQuery {
     next: Option<String>,
 }
 
-async fn login_form(Query(q): Query<LoginQuery>) -> Result<Html<String>, PageError> {
+async fn login_form(PageQuery(q): PageQuery<LoginQuery>) -> Result<Html<String>, PageError> {
     views::login_page(None, q.next.as_deref())
 }
 
@@ -123,7 +124,7 @@ struct LoginForm {
     next: Option<String>,
 }
 
-async fn login(State(state): State<AppState>, Form(form): Form<LoginForm>) -> Result<Response, PageError> {
+async fn login(State(state): State<AppState>, PageForm(form): PageForm<LoginForm>) -> Result<Response, PageError> {
     let token = form.token.trim();
     let found = if token.len() > 200 { None } else { state.db.find_token(token_hash(token)).await? };
     let Some(row) = found else {
@@ -155,7 +156,7 @@ struct ReviewForm {
 async fn review_form(
     State(state): State<AppState>,
     Viewer(caller): Viewer,
-    Form(form): Form<ReviewForm>,
+    PageForm(form): PageForm<ReviewForm>,
 ) -> Result<Redirect, PageError> {
     let path = RelPath::parse(&form.path).map_err(|e| AppError::BadRequest(e.to_string()))?;
     let review = Review { department: form.department, path, verdict: form.verdict, reason: form.reason };
@@ -174,7 +175,7 @@ struct AcceptAllForm {
 async fn accept_all_form(
     State(state): State<AppState>,
     Viewer(caller): Viewer,
-    Form(form): Form<AcceptAllForm>,
+    PageForm(form): PageForm<AcceptAllForm>,
 ) -> Result<Redirect, PageError> {
     accept_all(&state, &caller, &form.department, form.item).await?;
     Ok(Redirect::to(back_to(form.back.as_deref())))
@@ -192,7 +193,7 @@ struct KindForm {
 async fn kind_form(
     State(state): State<AppState>,
     Viewer(caller): Viewer,
-    Form(form): Form<KindForm>,
+    PageForm(form): PageForm<KindForm>,
 ) -> Result<Redirect, PageError> {
     let path = RelPath::parse(&form.path).map_err(|e| AppError::BadRequest(e.to_string()))?;
     apply_kind(&state, &caller, KindChange { department: form.department, path, kind: form.kind }).await?;
@@ -210,7 +211,7 @@ struct NoteForm {
 async fn note_form(
     State(state): State<AppState>,
     Viewer(caller): Viewer,
-    Form(form): Form<NoteForm>,
+    PageForm(form): PageForm<NoteForm>,
 ) -> Result<Redirect, PageError> {
     let back = format!("/items/{}", form.item);
     apply_note(&state, &caller, Note { department: form.department, item: form.item, text: form.text })
@@ -224,7 +225,7 @@ async fn contacts_submit(
     State(state): State<AppState>,
     Viewer(caller): Viewer,
     axum::extract::Path(id): axum::extract::Path<String>,
-    Form(form): Form<std::collections::HashMap<String, String>>,
+    PageForm(form): PageForm<std::collections::HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     let department = state
         .catalogue
@@ -255,7 +256,7 @@ async fn withdraw_submit(
     State(state): State<AppState>,
     Viewer(caller): Viewer,
     axum::extract::Path(id): axum::extract::Path<String>,
-    Form(form): Form<WithdrawForm>,
+    PageForm(form): PageForm<WithdrawForm>,
 ) -> Result<Redirect, PageError> {
     let department = caller
         .department

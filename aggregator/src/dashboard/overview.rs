@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::response::Html;
 use jiff::{SignedDuration, Timestamp};
 use yingjian_shared::{
-    Catalogue, DepartmentStatus, ItemCode, ItemState, Points, Status, chinese_numeral, countdown,
+    Catalogue, DepartmentStatus, ItemState, Status, chinese_numeral, countdown,
 };
 
 use super::views::{Nav, PageResult, Viewer, dept_name, local, nav, office_only};
@@ -22,7 +22,7 @@ struct DeadlineCard {
 struct AreaRow {
     name: String,
     total: String,
-    covered: String,
+    complete: String,
     open: String,
 }
 
@@ -33,7 +33,7 @@ struct DeptRow {
     incomplete: usize,
     missing: usize,
     points_total: String,
-    points_covered: String,
+    points_complete: String,
     report: &'static str,
     report_class: &'static str,
     cases: String,
@@ -147,7 +147,7 @@ fn dept_row(catalogue: &Catalogue, d: &DepartmentStatus, late: (&'static str, &'
         incomplete: count(ItemState::Incomplete),
         missing: count(ItemState::Missing),
         points_total: d.points_total.to_string(),
-        points_covered: d.points_covered.to_string(),
+        points_complete: d.points_complete.to_string(),
         report: if d.report { "已交" } else { "未交" },
         report_class: if d.report { "yes" } else { "no" },
         cases: if min_cases > 0 { format!("{} / 至少{min_cases}", d.cases) } else { d.cases.to_string() },
@@ -168,28 +168,6 @@ pub async fn overview(State(state): State<AppState>, Viewer(caller): Viewer) -> 
     let status: Status = state.status(None).await?;
     let now = Timestamp::now();
     let c = &state.catalogue;
-    // Every scored item in one of three: 齐全 for all its departments, nothing from any, or in
-    // between; so the three cards add up to the total.
-    let state_of = |code: ItemCode| -> ItemState {
-        let seen: Vec<ItemState> = status
-            .departments
-            .iter()
-            .flat_map(|d| d.items.iter().filter(|s| s.code == code).map(|s| s.status))
-            .collect();
-        if seen.iter().all(|s| *s == ItemState::Complete) {
-            ItemState::Complete
-        } else if seen.iter().all(|s| *s == ItemState::Missing) {
-            ItemState::Missing
-        } else {
-            ItemState::Incomplete
-        }
-    };
-    let points_in = |wanted: ItemState| -> Points {
-        c.items()
-            .filter(|i| i.is_scored() && state_of(i.code) == wanted)
-            .map(yingjian_shared::Item::score)
-            .sum()
-    };
     // What people did: a record says what an upload before it only counted in bytes.
     let activity = state
         .db
@@ -209,9 +187,10 @@ pub async fn overview(State(state): State<AppState>, Viewer(caller): Viewer) -> 
         back: "/overview",
         points_total: status.points_total.to_string(),
         points_covered: status.points_covered.to_string(),
-        points_complete: points_in(ItemState::Complete).to_string(),
-        points_partial: points_in(ItemState::Incomplete).to_string(),
-        points_missing: points_in(ItemState::Missing).to_string(),
+        // Every scored item is in one of three, so the cards add up to the total.
+        points_complete: status.points_complete.to_string(),
+        points_partial: status.points_at_risk.to_string(),
+        points_missing: (status.points_total - status.points_complete - status.points_at_risk).to_string(),
         deadlines: vec![
             DeadlineCard {
                 label: "联系人名单截止",
@@ -230,8 +209,8 @@ pub async fn overview(State(state): State<AppState>, Viewer(caller): Viewer) -> 
             .map(|a| AreaRow {
                 name: format!("{}、{}", chinese_numeral(a.code), a.name),
                 total: a.points_total.to_string(),
-                covered: a.points_covered.to_string(),
-                open: (a.points_total - a.points_covered).to_string(),
+                complete: a.points_complete.to_string(),
+                open: (a.points_total - a.points_complete).to_string(),
             })
             .collect(),
         departments: status

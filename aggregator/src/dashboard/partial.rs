@@ -3,13 +3,13 @@
 //! (audited), so that nothing a client holds open on the server is invisible.
 
 use askama::Template;
-use axum::Form;
 use axum::extract::State;
 use axum::response::{Html, Redirect};
 use jiff::Timestamp;
 use serde::Deserialize;
 use yingjian_shared::{china_time, size_text};
 
+use super::form::PageForm;
 use super::PageError;
 use super::views::{Nav, Viewer, nav};
 use crate::db::AuditEntry;
@@ -87,7 +87,7 @@ pub struct RemoveForm {
 pub async fn remove(
     State(state): State<AppState>,
     Viewer(caller): Viewer,
-    Form(form): Form<RemoveForm>,
+    PageForm(form): PageForm<RemoveForm>,
 ) -> Result<Redirect, PageError> {
     office(&caller)?;
     let uploads = state.uploads.clone();

@@ -6,8 +6,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use askama::Template;
-use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::{Html, Redirect};
 use serde::Deserialize;
 use yingjian_shared::{
@@ -15,6 +14,7 @@ use yingjian_shared::{
     Status,
 };
 
+use super::form::{PageForm, PageQuery};
 use super::views::{Nav, PageError, PageResult, Viewer, nav};
 use crate::error::AppError;
 use crate::reading::{Knowledge, Told, office};
@@ -194,7 +194,7 @@ struct SearchPage {
 pub async fn search(
     State(state): State<AppState>,
     Viewer(caller): Viewer,
-    Query(q): Query<SearchQuery>,
+    PageQuery(q): PageQuery<SearchQuery>,
 ) -> PageResult {
     let found = office::search(&state, &caller, &q.q).await?;
     let hits = found
@@ -244,7 +244,7 @@ pub struct HoldForm {
 pub async fn hold_form(
     State(state): State<AppState>,
     Viewer(caller): Viewer,
-    Form(form): Form<HoldForm>,
+    PageForm(form): PageForm<HoldForm>,
 ) -> Result<Redirect, PageError> {
     let path = RelPath::parse(&form.path).map_err(|e| AppError::BadRequest(e.to_string()))?;
     office::apply_hold(
@@ -269,7 +269,7 @@ pub struct FactsForm {
 pub async fn facts_form(
     State(state): State<AppState>,
     Viewer(caller): Viewer,
-    Form(form): Form<FactsForm>,
+    PageForm(form): PageForm<FactsForm>,
 ) -> Result<Redirect, PageError> {
     let path = RelPath::parse(&form.path).map_err(|e| AppError::BadRequest(e.to_string()))?;
     let field = FieldName::from_wire(&form.field).ok_or_else(|| AppError::BadRequest("没有这一项".into()))?;

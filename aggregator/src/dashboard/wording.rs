@@ -77,7 +77,10 @@ fn readable_detail(detail: &str) -> (String, Option<String>) {
             continue;
         } else if let Some(size) = part.strip_prefix("size=").and_then(|s| s.parse::<u64>().ok()) {
             (true, format!("（{}）", size_text(size)))
+        } else if let Some(complete) = part.strip_prefix("complete=") {
+            (false, format!("已齐全 {} 分", complete.replace('/', " / ")))
         } else if let Some(covered) = part.strip_prefix("covered=") {
+            // Builds logged before the headline figure was 已齐全.
             (false, format!("已覆盖 {} 分", covered.replace('/', " / ")))
         } else if let Some(id) = part.strip_prefix('#').filter(|id| id.bytes().all(|b| b.is_ascii_digit())) {
             (false, format!("第{id}号"))
@@ -116,8 +119,8 @@ mod tests {
         assert_eq!(readable_detail(&format!("sha256={sha} size=3145728")).0, "3.0 MB");
         assert_eq!(readable_detail("token #3").0, "令牌 第3号");
         assert_eq!(
-            readable_detail("yingjian-2021-x.zip (nightly) covered=42.5/100").0,
-            "yingjian-2021-x.zip（每晚自动） 已覆盖 42.5 / 100 分"
+            readable_detail("yingjian-2021-x.zip (nightly) complete=42.5/100").0,
+            "yingjian-2021-x.zip（每晚自动） 已齐全 42.5 / 100 分"
         );
         assert_eq!(readable_detail("张三、李四"), ("张三、李四".to_string(), None));
     }

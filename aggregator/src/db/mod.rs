@@ -623,6 +623,6 @@ questions! {
     /// Audit entries, newest first.
     fn audit(&self, limit: u32, before_id: Option<i64>) -> DbResult<Vec<AuditRecord>>;
     /// The newest `limit` audit entries of one `action` (e.g. `bundle`, as `Bundles::build`
-    /// logs it: `name (trigger) covered=x/y`): when, and the detail.
+    /// logs it: `name (trigger) complete=x/y`): when, and the detail.
     fn audit_of(&self, action: &'static str, limit: u32) -> DbResult<Vec<(Timestamp, String)>>;
 }

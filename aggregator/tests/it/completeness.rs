@@ -67,17 +67,22 @@ async fn item_department_and_city_completeness() {
     let p = dept(&status, "police");
     assert_eq!(p["points_total"], 5.0);
     assert_eq!(p["points_covered"], 5.0);
+    // The headline figure counts only what is 齐全: 8.3, not 11.2.
+    assert_eq!(p["points_complete"], 4.0);
     assert_eq!(p["report"], true);
     assert_eq!(p["cases"], 3);
     assert_eq!(p["cases_ok"], true);
     assert_eq!(dept(&status, "housing")["cases_ok"], false, "housing needs at least 3 cases");
     assert_eq!(dept(&status, "water")["cases_ok"], true, "water needs none");
     assert_eq!(dept(&status, "customs")["points_covered"], 3.5);
+    assert_eq!(dept(&status, "customs")["points_complete"], 3.5);
 
     // City: 8.3 + 11.2 + 1.1 + 1.2 + 3.1; 6.4 is not covered until commerce files too.
     assert_eq!(status["points_covered"], 4.0 + 1.0 + 5.0 + 4.0 + 2.0);
     // At risk: 11.2, 1.2, 3.1 (one kind) and the half-filed 6.4.
     assert_eq!(status["points_at_risk"], 1.0 + 4.0 + 2.0 + 3.5);
+    // 齐全 for the city: 8.3 and 1.1; 6.4 is 齐全 for customs alone.
+    assert_eq!(status["points_complete"], 4.0 + 5.0);
     assert_eq!(status["points_total"], 100.0);
     let dups = status["duplicates"].as_array().unwrap();
     assert_eq!(dups.len(), 1);

@@ -365,19 +365,42 @@ async fn a_deadline_hours_away_with_nothing_in_is_not_on_time_and_unknown_pages_
     assert_eq!(r.json::<serde_json::Value>().await.unwrap()["error"], "not_found");
 }
 
+/// The number in the element with `id` on a page.
+fn figure(html: &str, id: &str) -> f64 {
+    let at = html.find(&format!(r#"id="{id}">"#)).unwrap_or_else(|| panic!("#{id}: {html}")) + id.len() + 6;
+    html[at..].split('<').next().unwrap().parse().unwrap()
+}
+
 #[tokio::test]
-async fn the_overview_cards_add_up_to_the_total() {
-    let (s, office, _police) = city().await;
+async fn one_headline_figure_on_every_page_and_the_cards_add_up_to_the_total() {
+    let (s, office, police) = city().await;
     let (_, html) = page(&s, &office, "/overview").await;
-    let card = |id: &str| -> f64 {
-        let at = html.find(&format!(r#"id="{id}">"#)).unwrap() + id.len() + 6;
-        html[at..].split('<').next().unwrap().parse().unwrap()
-    };
     let (complete, partial, missing) =
-        (card("points-complete"), card("points-partial"), card("points-missing"));
-    assert!(partial > 0.0 && missing > 0.0, "the fixture has some of each");
+        (figure(&html, "points-complete"), figure(&html, "points-partial"), figure(&html, "points-missing"));
+    assert!(complete > 0.0 && partial > 0.0 && missing > 0.0, "the fixture has some of each");
     assert!((complete + partial + missing - 100.0).abs() < 1e-9, "{complete} + {partial} + {missing}");
     assert!(html.contains("= 共 100 分"));
+
+    // 已齐全 is the headline: the same number from the API, on the overview, the department's
+    // page, the office's report and the 打包 page; 已覆盖 is said nowhere.
+    let status = s.status(&office).await;
+    assert_eq!(status["points_complete"], complete);
+    let police_complete = status["departments"].as_array().unwrap().iter().find(|d| d["id"] == "police").unwrap()
+        ["points_complete"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(police_complete, 4.0, "8.3 is 齐全, 11.2 lacks a caption");
+    let (_, department) = page(&s, &police, "/departments/police").await;
+    assert_eq!(figure(&department, "points-complete"), police_complete);
+    let (_, report) = page(&s, &office, "/bundles/report.html").await;
+    assert!(report.contains(&format!("已齐全 {complete} / 100 分")), "{report}");
+    let r = s.req(Method::POST, "/api/v1/bundles", &office).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let (_, bundles) = page(&s, &office, "/bundles").await;
+    assert!(bundles.contains("已齐全分值") && bundles.contains(&format!(">{complete} / 100<")), "{bundles}");
+    for listing in [&html, &department, &report, &bundles] {
+        assert!(!listing.contains("已覆盖"), "one headline figure: {listing}");
+    }
 }
 
 #[tokio::test]
@@ -494,8 +517,12 @@ async fn error_pages_speak_chinese_alone() {
     let (s, office, police) = city().await;
     let cookie = session(&s, &office).await;
     // What the API says in two languages, a page says in Chinese.
-    let cases: [(&str, &[(&str, &str)]); 3] = [
+    let cases: [(&str, &[(&str, &str)]); 6] = [
         ("/reviews", &[("department", "nobody"), ("path", "a.pdf"), ("verdict", "accepted")]),
+        // Forms a browser would never send: fields missing, a value not among the choices.
+        ("/reviews", &[("department", "police")]),
+        ("/kinds", &[("department", "police"), ("path", "a.pdf"), ("kind", "nonsense")]),
+        ("/holds", &[]),
         (
             "/reviews",
             &[("department", "police"), ("path", "08.03 昆仑2021专项行动/没有.pdf"), ("verdict", "accepted")],
@@ -509,6 +536,21 @@ async fn error_pages_speak_chinese_alone() {
         assert!(!own_words(message).chars().any(|c| c.is_ascii_alphabetic()), "{path}: {message}");
         assert!(message.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "{path}: {message}");
     }
+    // A form body of another type.
+    let r = s
+        .client
+        .post(s.url("/notes"))
+        .header("cookie", &cookie)
+        .header("origin", s.url(""))
+        .header("content-type", "text/plain")
+        .body("department=police")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let html = r.text().await.unwrap();
+    let message = html.split("<p>").nth(1).unwrap().split("</p>").next().unwrap();
+    assert!(message.contains("请从页面上的表单提交") && !message.contains("Content-Type"), "{message}");
     // A department's token on another department's page.
     let (status, html) = page(&s, &police, "/departments/customs").await;
     assert_eq!(status, StatusCode::FORBIDDEN);

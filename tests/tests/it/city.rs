@@ -218,6 +218,7 @@ async fn city(instances: usize, adjust: impl Fn(&mut Config)) {
     })
     .await;
     assert!(mid.points_covered < mid.points_total);
+    assert!(mid.points_complete <= mid.points_covered);
 
     // Round two: the other half, typical cases, contacts filed by each department.
     for (id, token, url, agent) in &agents {

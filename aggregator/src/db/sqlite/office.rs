@@ -182,7 +182,7 @@ impl Sqlite {
     }
 
     /// The newest `limit` audit entries of one `action` (e.g. `bundle`, as `Bundles::build`
-    /// logs it: `name (trigger) covered=x/y`): when, and the detail.
+    /// logs it: `name (trigger) complete=x/y`): when, and the detail.
     pub async fn audit_of(&self, action: &'static str, limit: u32) -> DbResult<Vec<(Timestamp, String)>> {
         self.call(move |c| {
             let mut stmt =
