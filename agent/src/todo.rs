@@ -84,10 +84,7 @@ pub fn render(
     if lacks.is_empty() {
         line(
             &mut out,
-            &format!(
-                "材料已齐全（{} / {} 分）。",
-                department.points_complete, department.points_total
-            ),
+            &format!("材料已齐全（{} / {} 分）。", department.points_complete, department.points_total),
         );
     } else {
         line(

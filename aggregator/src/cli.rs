@@ -11,6 +11,7 @@ use crate::auth::{new_token, token_hash};
 use crate::config::{Config, load_catalogue};
 use crate::db::Recount;
 use crate::error::{AppError, AppResult};
+use crate::print::Of;
 use crate::server::Server;
 use crate::state::AppState;
 
@@ -105,7 +106,8 @@ pub enum Command {
     Print {
         #[command(flatten)]
         store: StoreArgs,
-        /// Folder to write the PDFs into; the data folder's print/ by default.
+        /// Folder to write the PDFs into; the data folder's print/ by default. Only a print
+        /// there is the print of record, whose 起止页 the bundle's 目录 gives.
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -307,8 +309,11 @@ pub async fn run(cli: Cli) -> AppResult<()> {
         }
         Command::Print { store, out } => {
             let state = store.open()?;
-            let dir = out.unwrap_or_else(|| state.printouts.dir().to_path_buf());
-            let report = crate::print::build(&state, &dir).await?;
+            // Only the print into the printouts folder is the one the 目录's 起止页 follow.
+            let official = state.printouts.dir().to_path_buf();
+            let of = if out.as_ref().is_none_or(|o| *o == official) { Of::Record } else { Of::Copy };
+            let dir = out.unwrap_or(official);
+            let report = crate::print::build(&state, &dir, of).await?;
             for (path, pages) in &report.written {
                 println!("{}\t{pages} pages", path.display());
             }
@@ -373,7 +378,8 @@ pub async fn run(cli: Cli) -> AppResult<()> {
                 unreferenced.len()
             );
             // The status counts the triggers keep, against a count of the records themselves.
-            let wrong = state.db.status_counts().await?.differences(&state.db.recount_status().await?);
+            let (kept, counted) = state.db.kept_and_counted().await?;
+            let wrong = kept.differences(&counted);
             for difference in &wrong {
                 println!("{difference}");
             }

@@ -180,7 +180,8 @@ pub fn compute(
     };
     let in_scope = |item: &Item| scope.is_none_or(|s| item.has_department(s));
     let mut areas = Vec::new();
-    let (mut total, mut complete, mut covered, mut at_risk) = (Points::ZERO, Points::ZERO, Points::ZERO, Points::ZERO);
+    let (mut total, mut complete, mut covered, mut at_risk) =
+        (Points::ZERO, Points::ZERO, Points::ZERO, Points::ZERO);
     for area in &catalogue.areas {
         let (mut a_total, mut a_complete, mut a_covered) = (Points::ZERO, Points::ZERO, Points::ZERO);
         for item in area.key_points.iter().flat_map(|k| &k.items).filter(|i| i.is_scored() && in_scope(i)) {

@@ -14,6 +14,7 @@ mod dashboard;
 pub mod db;
 mod demo;
 mod direct_io;
+mod download_name;
 mod durable;
 mod error;
 pub mod facts;

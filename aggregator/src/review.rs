@@ -4,7 +4,9 @@
 //! or a withdrawal. The API and the dashboard's forms both come here.
 
 use jiff::Timestamp;
-use yingjian_shared::{EventKind, ItemCode, KindChange, Note, Placement, Review, Verdict, classify, limits};
+use yingjian_shared::{
+    EventKind, ItemCode, KindChange, Note, Placement, Review, SendChoice, Verdict, classify, limits,
+};
 
 use crate::auth::Caller;
 use crate::completeness::problem_of;
@@ -124,6 +126,40 @@ pub async fn apply_kind(state: &AppState, caller: &Caller, change: KindChange) -
     let audit = entry(caller, &department, "kind", detail);
     state.db.set_kind(department.clone(), change.path.to_string(), change.kind, problems, audit).await?;
     state.publish(EventKind::Evidence, Some(&department), Some(change.path), None);
+    Ok(())
+}
+
+/// The office's choice before the hand-in for a file with a question over it
+/// (`bundle::preflight`): what the API and the 打包 page both do. For a file with a 密级 mark,
+/// sending is its release from the hold, and leaving it out holds it again.
+pub async fn apply_choice(state: &AppState, caller: &Caller, choice: SendChoice) -> AppResult<()> {
+    caller.require_office()?;
+    limits::send_choice(&choice)?;
+    let department = department_id(state, &choice.department)?;
+    let found =
+        state.db.evidence(Some(department.clone())).await?.into_iter().find(|r| r.path == choice.path);
+    let Some(record) = found else {
+        let name = state.catalogue.department(&department).map_or(department.as_str(), |d| d.name.as_str());
+        return Err(AppError::NotFound(format!("{name}没有报送文件“{}”。", choice.path)));
+    };
+    let (path, sha256) = (choice.path.to_string(), record.sha256.to_string());
+    let knowledge = state.knowledge().await?;
+    if knowledge.mark(&record).is_some() {
+        let release = choice.send == Some(true);
+        if release != knowledge.hold(&record).is_none() {
+            let detail = if release { "解除密级暂扣，同意报送" } else { "恢复密级暂扣" };
+            let audit = entry(caller, &department, "hold", format!("{path}：{detail}"));
+            state.db.release_hold(department.clone(), path.clone(), sha256.clone(), release, audit).await?;
+        }
+    }
+    let detail = match choice.send {
+        Some(true) => "报送",
+        Some(false) => "不报送",
+        None => "撤销选择，暂不报送",
+    };
+    let audit = entry(caller, &department, "choose", format!("{path}：{detail}"));
+    state.db.choose_send(department.clone(), path, sha256, choice.send, audit).await?;
+    state.publish(EventKind::Review, Some(&department), Some(choice.path), None);
     Ok(())
 }
 

@@ -369,6 +369,36 @@ pub struct KindChange {
     pub kind: Kind,
 }
 
+/// `PUT /api/v1/choices` (office): whether a file with a question over it (returned and not
+/// answered, a picture without a caption, a 密级 mark) goes into the hand-in. Until the office
+/// chooses, it stays out; `None` takes the choice back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SendChoice {
+    pub department: String,
+    pub path: RelPath,
+    pub send: Option<bool>,
+}
+
+/// Whether a questioned file goes into the hand-in: until the office chooses, it does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SendDecision {
+    Undecided,
+    Send,
+    LeaveOut,
+}
+
+/// `GET /api/v1/choices` (office): a file with a question over it before the hand-in, what the
+/// questions are (in Chinese, as the 打包 page says them) and the office's choice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QuestionedFile {
+    pub department: String,
+    pub path: RelPath,
+    pub sha256: Sha256Hex,
+    pub questions: Vec<String>,
+    pub decision: SendDecision,
+}
+
 /// `PUT /api/v1/notes` (office): a note to a department on one of its items; empty clears it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Note {

@@ -3,7 +3,7 @@
 
 use thiserror::Error;
 
-use crate::api::{Contacts, Heartbeat, KindChange, Note, Review};
+use crate::api::{Contacts, Heartbeat, KindChange, Note, Review, SendChoice};
 
 /// A PC's name.
 pub const HOST_CHARS: usize = 100;
@@ -93,6 +93,10 @@ pub fn review(r: &Review) -> Result<(), TooLong> {
 
 pub fn kind_change(k: &KindChange) -> Result<(), TooLong> {
     text("department", &k.department, CONTACT_FIELD_CHARS)
+}
+
+pub fn send_choice(c: &SendChoice) -> Result<(), TooLong> {
+    text("department", &c.department, CONTACT_FIELD_CHARS)
 }
 
 pub fn note(n: &Note) -> Result<(), TooLong> {

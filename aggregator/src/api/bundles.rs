@@ -63,7 +63,7 @@ pub async fn download(
     let headers = [
         (CONTENT_TYPE, "application/zip".to_string()),
         (CONTENT_LENGTH, size.to_string()),
-        (CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+        (CONTENT_DISPOSITION, crate::download_name::attachment(&name)),
     ];
     Ok((headers, Body::from_stream(crate::blobs::reader_stream(reader))).into_response())
 }

@@ -40,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/reviews", put(reviews::review))
         .route("/api/v1/notes", put(reviews::note))
         .route("/api/v1/kinds", put(reviews::kind))
+        .route("/api/v1/choices", get(reviews::choices).put(reviews::choice))
         .route("/api/v1/search", get(reading::search))
         .route("/api/v1/holds", put(reading::hold))
         .route("/api/v1/facts", put(reading::correct))

@@ -1,14 +1,16 @@
-//! `PUT /api/v1/reviews`, `PUT /api/v1/kinds` and `PUT /api/v1/notes` (office), over
+//! `PUT /api/v1/reviews`, `PUT /api/v1/kinds`, `GET`/`PUT /api/v1/choices` and
+//! `PUT /api/v1/notes` (office), over
 //! `crate::review`.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use yingjian_shared::{KindChange, Note, Review};
+use yingjian_shared::{KindChange, Note, QuestionedFile, Review, SendChoice};
 
 use super::ApiJson;
 use crate::auth::Caller;
 use crate::error::AppResult;
-use crate::review::{apply_kind, apply_note, apply_review};
+use crate::review::{apply_choice, apply_kind, apply_note, apply_review};
 use crate::state::AppState;
 
 pub async fn review(
@@ -26,6 +28,20 @@ pub async fn kind(
     ApiJson(change): ApiJson<KindChange>,
 ) -> AppResult<StatusCode> {
     apply_kind(&state, &caller, change).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn choices(State(state): State<AppState>, caller: Caller) -> AppResult<Json<Vec<QuestionedFile>>> {
+    caller.require_office()?;
+    Ok(Json(crate::bundle::preflight::of_now(&state).await?))
+}
+
+pub async fn choice(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(choice): ApiJson<SendChoice>,
+) -> AppResult<StatusCode> {
+    apply_choice(&state, &caller, choice).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

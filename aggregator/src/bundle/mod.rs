@@ -3,9 +3,11 @@
 //! same content is also written as a BagIt 1.0 bag (`Layout::BagIt`) for standard validators.
 //! What the city still lacks is not in it: that is the office's own report (`report`).
 
+mod index;
 mod names;
 pub mod nightly;
 mod plan;
+pub mod preflight;
 mod readahead;
 pub mod report;
 mod sheet;
@@ -13,7 +15,7 @@ mod shelf;
 mod toc;
 mod verify;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::fs;
 use std::io::{self, BufWriter, Write};
@@ -86,10 +88,61 @@ pub const BAG_INFO: &str = "bag-info.txt";
 pub const BAGIT_TXT: &str = "bagit.txt";
 const BAGIT_DECLARATION: &str = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n";
 
-/// The fingerprint in a bundle's name: the start of the SHA-256 of its payload manifest, with
-/// paths relative to the payload (so both layouts of one state share it).
-pub fn fingerprint(payload_manifest: &str) -> io::Result<String> {
-    Ok(sha256_reader(payload_manifest.as_bytes())?.0.as_str()[..8].to_string())
+/// The contact list in the payload.
+const CONTACTS: &str = "00 联系人名单.xlsx";
+
+/// What a bundle's name ends with when its 目录 has the 起止页 of the paper of record.
+const PAGED_SUFFIX: &str = "-含页码";
+
+/// A bundle's name: `平顶山市2021年度质量工作考核材料-20220117-173000-1a2b3c4d[-含页码][-bagit].zip`,
+/// the time of the state's last change and the state's fingerprint (both layouts of one state
+/// share it, and printing the paper does not change it).
+fn bundle_name(
+    state: &AppState,
+    local: jiff::civil::DateTime,
+    fingerprint: &str,
+    paged: bool,
+    layout: Layout,
+) -> String {
+    format!(
+        "{}{}年度质量工作考核材料-{}-{fingerprint}{}{}.zip",
+        names::sanitize(&state.config.city),
+        state.catalogue.year,
+        local.strftime("%Y%m%d-%H%M%S"),
+        if paged { PAGED_SUFFIX } else { "" },
+        layout.name_suffix()
+    )
+}
+
+/// What a bundle's name says, read back (`bundle_name`); `None` for any other name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameParts<'a> {
+    /// `20220117`, `173000`.
+    pub date: &'a str,
+    pub time: &'a str,
+    pub fingerprint: &'a str,
+    pub paged: bool,
+    pub layout: Layout,
+}
+
+impl NameParts<'_> {
+    pub fn of(name: &str) -> Option<NameParts<'_>> {
+        let stem = name.strip_suffix(".zip")?;
+        let (stem, layout) =
+            stem.strip_suffix("-bagit").map_or((stem, Layout::Plain), |s| (s, Layout::BagIt));
+        let (stem, paged) = stem.strip_suffix(PAGED_SUFFIX).map_or((stem, false), |s| (s, true));
+        let mut parts = stem.rsplitn(4, '-');
+        let (fingerprint, time, date, prefix) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+        let ok = prefix.ends_with("年度质量工作考核材料")
+            && !prefix.starts_with('.')
+            && !prefix.contains(['/', '\\', ':'])
+            && digits(date, 8)
+            && digits(time, 6)
+            && fingerprint.len() == 8
+            && fingerprint.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        ok.then_some(NameParts { date, time, fingerprint, paged, layout })
+    }
 }
 
 /// Content already compressed (or a scan) is stored as it is; the rest is deflated.
@@ -115,6 +168,11 @@ struct Prepared {
     /// The 目录 and the contact list, made in memory (they are small).
     generated: Vec<(String, Vec<u8>)>,
     files: Vec<PlannedFile>,
+    /// The index tag file (`index::INDEX`).
+    index: Vec<u8>,
+    fingerprint: String,
+    /// When the paper of record of this state was printed, if it was.
+    printed: Option<Timestamp>,
     /// `sha256  path` per payload file, paths relative to the payload.
     manifest: String,
     payload_bytes: u64,
@@ -132,8 +190,15 @@ pub(crate) struct Planned {
     /// The state's last change, in China time.
     pub local: jiff::civil::DateTime,
     root: String,
-    contacts: Vec<(String, Contacts)>,
+    /// `00 联系人名单.xlsx` and the index tag file (`index`).
+    contacts: Vec<u8>,
+    index: Vec<u8>,
     coverage: String,
+    /// The state's fingerprint (`index::state_fingerprint`): the bundle's name, the paper's
+    /// covers and footers.
+    pub fingerprint: String,
+    /// When the paper of record of this very state was printed: the 起止页 are its own.
+    pub printed: Option<Timestamp>,
 }
 
 /// Plans the files of the current state, from one state: the records, the contacts and the
@@ -162,39 +227,70 @@ pub(crate) async fn planned(state: &AppState) -> AppResult<Planned> {
     let knowledge = state.knowledge().await?;
     let facts = state.db.facts().await?;
     let told = state.told();
-    // A file with a 密级 mark stays out until the office releases it.
-    let rows: Vec<EvidenceEntry> = rows.into_iter().filter(|r| knowledge.hold(r).is_none()).collect();
+    // A file with a question over it (returned, uncaptioned, a 密级 mark) goes out only when the
+    // office chose to send it.
+    let choices = state.db.send_choices().await?;
+    let out: HashSet<(&str, &str)> = preflight::questioned(&rows, &data, &knowledge, &choices)
+        .iter()
+        .filter(|q| !q.goes_out())
+        .map(|q| (q.record.department.as_str(), q.record.path.as_str()))
+        .collect();
+    let rows: Vec<EvidenceEntry> =
+        rows.iter().filter(|r| !out.contains(&(r.department.as_str(), r.path.as_str()))).cloned().collect();
     let mut files = plan::plan(&state.catalogue, &root, &rows, &|r| knowledge.of(r, &told));
-    let mut spans = crate::print::spans(&state.catalogue, &files, &facts);
+    let contacts = toc::contacts_xlsx(&state.catalogue, &state.config.city, &contacts, workbook_date(local))
+        .map_err(AppError::internal)?;
+    // 页数 counted by the print (an Office file's converted pages) is the paper's, like the
+    // 起止页: not part of the state, and given only with the paper of record.
+    let counted: Vec<Option<u32>> = files.iter().map(|f| f.pages).collect();
     for f in &mut files {
-        f.printed = spans.remove(&f.number);
+        f.pages = facts.get(&f.sha256).and_then(|x| x.pages);
+    }
+    let index = index::index_csv(&files).map_err(AppError::internal)?;
+    let contacts_sha = sha256_reader(&contacts[..])?.0;
+    let payload = std::iter::once((contacts_sha.as_str(), CONTACTS))
+        .chain(files.iter().map(|f| (f.sha256.as_str(), f.path.as_str())));
+    let fingerprint = index::state_fingerprint(&index, payload)?;
+    // The 起止页 are those of the paper of record, and only when it is of this state.
+    let printed = state.db.print_record().await?.filter(|(of, _)| *of == fingerprint).map(|(_, at)| at);
+    if printed.is_some() {
+        let mut spans = crate::print::spans(&state.catalogue, &files, &facts);
+        for (f, pages) in files.iter_mut().zip(counted) {
+            f.printed = spans.remove(&f.number);
+            f.pages = pages;
+        }
     }
     let coverage = format!("{}/{}", status.points_complete, status.points_total);
-    Ok(Planned { files, facts, local, root, contacts, coverage })
+    Ok(Planned { files, facts, local, root, contacts, index, coverage, fingerprint, printed })
 }
 
 /// Plans the bundle of the current state. The name carries the time of the last change and a
 /// fingerprint of what it holds: an unchanged state keeps its name, any change gives a new one.
 async fn prepare(state: &AppState, layout: Layout) -> AppResult<Prepared> {
-    let Planned { files, local, root, contacts, coverage, .. } = planned(state).await?;
-    let year = state.catalogue.year;
+    let Planned { files, local, root, contacts, index, coverage, fingerprint, printed, .. } =
+        planned(state).await?;
     let day = workbook_date(local);
     let title = format!("{}{}印证材料目录", state.config.city, state.catalogue.name);
     let as_of_text = local.strftime("%Y年%-m月%-d日").to_string();
+    let print_line = match printed {
+        Some(at) => format!(
+            "状态校验码 {fingerprint}；起止页依据 {} 生成的纸质版（封面和页脚印有同一校验码）。",
+            yingjian_shared::china_time(at).strftime("%Y年%-m月%-d日 %H:%M")
+        ),
+        None => format!("状态校验码 {fingerprint}；本状态尚未生成纸质版，起止页空缺。"),
+    };
     let generated: Vec<(String, Vec<u8>)> = vec![
         (
             "00 目录.html".into(),
-            toc::toc_html(&state.catalogue, &title, &as_of_text, &files).map_err(AppError::internal)?,
+            toc::toc_html(&state.catalogue, &title, &as_of_text, &print_line, &files)
+                .map_err(AppError::internal)?,
         ),
         (
             "00 目录.xlsx".into(),
             toc::toc_xlsx(&state.catalogue, &title, &files, day).map_err(AppError::internal)?,
         ),
-        (
-            "00 联系人名单.xlsx".into(),
-            toc::contacts_xlsx(&state.catalogue, &state.config.city, &contacts, day)
-                .map_err(AppError::internal)?,
-        ),
+        (CONTACTS.into(), contacts),
+        ("00 校验信息.xlsx".into(), toc::checks_xlsx(&title, &files, day).map_err(AppError::internal)?),
     ];
     let mut manifest = String::new();
     let mut payload_bytes = 0;
@@ -206,9 +302,20 @@ async fn prepare(state: &AppState, layout: Layout) -> AppResult<Prepared> {
         let _ = writeln!(manifest, "{}  {}", f.sha256, f.path);
         payload_bytes += f.size;
     }
-    let stamp = local.strftime("%Y%m%d-%H%M%S");
-    let name = format!("yingjian-{year}-{stamp}-{}{}.zip", fingerprint(&manifest)?, layout.name_suffix());
-    Ok(Prepared { name, root, local, generated, files, manifest, payload_bytes, coverage })
+    let name = bundle_name(state, local, &fingerprint, printed.is_some(), layout);
+    Ok(Prepared {
+        name,
+        root,
+        local,
+        generated,
+        files,
+        index,
+        fingerprint,
+        printed,
+        manifest,
+        payload_bytes,
+        coverage,
+    })
 }
 
 fn workbook_date(local: jiff::civil::DateTime) -> (u16, u8, u8) {
@@ -238,11 +345,17 @@ async fn build_into(
         return Ok(Built { path: target, name, size, files: count, coverage, fresh: false });
     }
     let organization = if state.config.city.is_empty() { &state.catalogue.name } else { &state.config.city };
+    // Which paper this bundle goes with: the fingerprint on the covers and footers.
+    let paper = prepared.printed.map_or_else(
+        || "none".to_string(),
+        |at| yingjian_shared::china_time(at).strftime("%Y-%m-%d %H:%M").to_string(),
+    );
     let bag_info = format!(
-        "Source-Organization: {organization}\nBagging-Date: {}\nExternal-Description: {}{}印证材料\nPayload-Oxum: {}.{}\n",
+        "Source-Organization: {organization}\nBagging-Date: {}\nExternal-Description: {}{}印证材料\nExternal-Identifier: {}\nYingjian-Paper-Printed: {paper}\nPayload-Oxum: {}.{}\n",
         prepared.local.strftime("%Y-%m-%d"),
         state.config.city,
         state.catalogue.name,
+        prepared.fingerprint,
         prepared.payload_bytes,
         prepared.generated.len() + prepared.files.len(),
     );
@@ -294,7 +407,8 @@ fn write_zip(job: &Job<'_>, blobs: &dyn BlobStore, out_dir: &Path, target: &Path
     if job.layout == Layout::BagIt {
         tags.push((BAGIT_TXT, BAGIT_DECLARATION));
     }
-    tags.extend([(BAG_INFO, job.bag_info.as_str()), (MANIFEST, manifest.as_str())]);
+    let index = std::str::from_utf8(&p.index).map_err(AppError::internal)?;
+    tags.extend([(BAG_INFO, job.bag_info.as_str()), (MANIFEST, manifest.as_str()), (index::INDEX, index)]);
     let mut tag_manifest = String::new();
     for (name, text) in &tags {
         let _ = writeln!(tag_manifest, "{}  {name}", sha256_reader(text.as_bytes())?.0);

@@ -23,6 +23,8 @@ pub struct PlannedFile {
     /// `8.3`, or 自评报告 / 典型案例.
     pub item: String,
     pub department: String,
+    /// The 类别 of evidence in an item; none for a report or a case.
+    pub kind: Option<Kind>,
     /// 文号, as read in the document (or told by its caption or name, or the office).
     pub doc_number: Option<String>,
     /// 责任者 in full; empty when unknown.
@@ -76,6 +78,7 @@ pub fn plan(
                 reference,
                 item,
                 department: dept_name(&r.department),
+                kind: (r.placement == Filed::Item).then_some(kind),
                 doc_number: facts.doc_number,
                 author: facts.issuer.unwrap_or_default(),
                 date: facts.date.map(|d| d.replace('-', "")),

@@ -88,6 +88,13 @@ pub fn workbook(date: (u16, u8, u8)) -> Result<Workbook, XlsxError> {
     Ok(wb)
 }
 
+/// 宋体 with the GB2312 character set: Excel and WPS find SimSun by name, LibreOffice takes the
+/// character set to choose Simplified Chinese glyphs from whatever CJK font it has (without it,
+/// it may print Japanese forms).
+fn font() -> Format {
+    Format::new().set_font_name("宋体").set_font_charset(134).set_font_size(10.5)
+}
+
 /// Width of a text in character cells: a Chinese character (or any wide one) takes two.
 fn display_width(text: &str) -> f64 {
     text.chars().map(|c| if c.is_ascii() { 1.0 } else { 2.0 }).sum()
@@ -103,12 +110,12 @@ pub fn table(
 ) -> Result<(), XlsxError> {
     let sheet: &mut Worksheet = wb.add_worksheet().set_name(name)?;
     let last = columns.len() as u16 - 1;
-    let border = Format::new().set_border(FormatBorder::Thin).set_align(FormatAlign::VerticalCenter);
+    let border = font().set_border(FormatBorder::Thin).set_align(FormatAlign::VerticalCenter);
     let text = border.clone().set_text_wrap();
     let number = border.clone().set_align(FormatAlign::Center);
     let header = border.clone().set_bold().set_align(FormatAlign::Center).set_background_color(0x00E8_E8E8);
     let heading = text.clone().set_bold().set_background_color(0x00F4_F4F4);
-    let title_format = Format::new()
+    let title_format = font()
         .set_bold()
         .set_font_size(16)
         .set_align(FormatAlign::Center)

@@ -173,7 +173,10 @@ impl Bundles {
             }
         }
         // By the state's time in the name, then (for two states in one second) by when built.
-        let key = |b: &BundleInfo| (b.name.get(..29).unwrap_or_default().to_string(), b.created);
+        let key = |b: &BundleInfo| {
+            let when = super::NameParts::of(&b.name).map(|p| format!("{}{}", p.date, p.time));
+            (when.unwrap_or_default(), b.created)
+        };
         out.sort_by_key(|b| std::cmp::Reverse(key(b)));
         Ok(out)
     }
@@ -244,12 +247,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// A bundle name as this module makes them: `yingjian-…` of ASCII letters, digits, `-` and `.`.
+/// A bundle name as this module makes them (`super::NameParts`), never a path.
 fn checked_name(name: &str) -> Option<&str> {
-    let ok = name.starts_with("yingjian-")
-        && name.rsplit_once('.').is_some_and(|(_, ext)| ext == "zip")
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
-    ok.then_some(name)
+    super::NameParts::of(name).map(|_| name)
 }
 
 /// Why a build failed, in words for the office.
@@ -274,18 +274,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let bundles = Bundles::new(dir.path().to_path_buf());
         for day in 10..20 {
-            fs::write(dir.path().join(format!("yingjian-2021-202201{day}-020000-abcdef01.zip")), b"x")
-                .unwrap();
+            fs::write(
+                dir.path().join(format!("平顶山市2021年度质量工作考核材料-202201{day}-020000-abcdef01.zip")),
+                b"x",
+            )
+            .unwrap();
         }
         fs::write(dir.path().join("notes.txt"), b"kept").unwrap();
-        fs::write(dir.path().join(format!("{PARTIAL_PREFIX}yingjian-2021.zip")), b"half").unwrap();
+        fs::write(dir.path().join(format!("{PARTIAL_PREFIX}平顶山市2021年度质量工作考核材料.zip")), b"half")
+            .unwrap();
         let removed = bundles.prune(7).unwrap();
         assert_eq!(
             removed,
             [
-                "yingjian-2021-20220112-020000-abcdef01.zip",
-                "yingjian-2021-20220111-020000-abcdef01.zip",
-                "yingjian-2021-20220110-020000-abcdef01.zip"
+                "平顶山市2021年度质量工作考核材料-20220112-020000-abcdef01.zip",
+                "平顶山市2021年度质量工作考核材料-20220111-020000-abcdef01.zip",
+                "平顶山市2021年度质量工作考核材料-20220110-020000-abcdef01.zip"
             ]
         );
         assert_eq!(bundles.list().unwrap().len(), 7);
@@ -293,6 +297,6 @@ mod tests {
         bundles.clear_partial().unwrap();
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 8, "the partial build is gone, the rest stays");
         assert!(bundles.open("../yingjian.sqlite3").is_none());
-        assert!(bundles.open("yingjian-2021-20220119-020000-abcdef01.zip").is_some());
+        assert!(bundles.open("平顶山市2021年度质量工作考核材料-20220119-020000-abcdef01.zip").is_some());
     }
 }

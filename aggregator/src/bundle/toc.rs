@@ -15,10 +15,11 @@ const TOC_COLUMNS: [Column; 9] = [
     ("档号", 11.0),
     ("文号", 20.0),
     ("责任者", 20.0),
-    ("题名", 50.0),
+    ("题名", 44.0),
     ("日期", 10.0),
     ("页数", 6.0),
-    ("起止页", 16.0),
+    // Wide enough for `03 质量安全监管 第123–130页` on one line.
+    ("起止页", 26.0),
     ("备注", 16.0),
 ];
 
@@ -69,6 +70,8 @@ fn heading(catalogue: &Catalogue, item: &str) -> String {
 struct TocHtml<'a> {
     title: &'a str,
     as_of: &'a str,
+    /// The state's fingerprint and the paper its 起止页 come from.
+    paper: &'a str,
     rows: Vec<TocRow<'a>>,
 }
 
@@ -76,9 +79,10 @@ pub fn toc_html(
     catalogue: &Catalogue,
     title: &str,
     as_of: &str,
+    paper: &str,
     files: &[PlannedFile],
 ) -> Result<Vec<u8>, askama::Error> {
-    let page = TocHtml { title, as_of, rows: toc_rows(catalogue, files) };
+    let page = TocHtml { title, as_of, paper, rows: toc_rows(catalogue, files) };
     Ok(page.render()?.into_bytes())
 }
 
@@ -107,6 +111,13 @@ pub fn toc_xlsx(
         })
         .collect();
     sheet::table(&mut wb, "目录", title, &TOC_COLUMNS, &rows)?;
+    wb.save_to_buffer()
+}
+
+/// `00 校验信息.xlsx`: each file's path, size and SHA-256, in a workbook of its own so that
+/// printing the 目录 prints the 目录 alone.
+pub fn checks_xlsx(title: &str, files: &[PlannedFile], date: (u16, u8, u8)) -> Result<Vec<u8>, XlsxError> {
+    let mut wb = sheet::workbook(date)?;
     let checks: Vec<Row> = files
         .iter()
         .map(|f| {

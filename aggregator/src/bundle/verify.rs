@@ -1,10 +1,9 @@
 //! `verify-bundle`: recomputes every file's SHA-256 and compares a bundle — the zip, or the
 //! folder it was unpacked into, in either layout — with its manifest, its tag files with the
-//! tag manifest, the payload with `Payload-Oxum`, and the manifest with the fingerprint in the
-//! bundle's name.
+//! tag manifest, the payload with `Payload-Oxum`, and the state's fingerprint in the bundle's
+//! name with the manifest and the file index.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
@@ -12,7 +11,8 @@ use std::path::{Path, PathBuf};
 use yingjian_shared::sha256_reader;
 use zip::ZipArchive;
 
-use super::{BAG_INFO, BAGIT_TXT, Layout, MANIFEST, TAG_MANIFEST, fingerprint};
+use super::index::{INDEX, state_fingerprint};
+use super::{BAG_INFO, BAGIT_TXT, Layout, MANIFEST, NameParts, TAG_MANIFEST};
 
 /// What `verify-bundle` found; `is_intact` when nothing is missing, extra or altered.
 #[derive(Debug, Default, PartialEq)]
@@ -209,18 +209,6 @@ fn parse_manifest(text: &str) -> Result<Vec<(String, String)>, String> {
         .collect()
 }
 
-/// The fingerprint a bundle name carries: `yingjian-2021-20220117-173000-1a2b3c4d[-bagit][.zip]`.
-fn named_fingerprint(name: &str) -> Option<String> {
-    let name = name.strip_suffix(".zip").unwrap_or(name);
-    let name = name.strip_suffix("-bagit").unwrap_or(name);
-    let parts: Vec<&str> = name.split('-').collect();
-    let ok = parts.len() == 5
-        && parts[0] == "yingjian"
-        && parts[4].len() == 8
-        && parts[4].bytes().all(|b| b.is_ascii_hexdigit());
-    ok.then(|| parts[4].to_ascii_lowercase())
-}
-
 /// Checks the bundle at `path` (a zip or a folder) against its manifests.
 pub fn verify(path: &Path) -> Result<VerifyReport, VerifyError> {
     let shown = path.display().to_string();
@@ -260,7 +248,7 @@ pub fn verify(path: &Path) -> Result<VerifyReport, VerifyError> {
         }
     }
 
-    let tag_files = [BAGIT_TXT, BAG_INFO, MANIFEST, TAG_MANIFEST];
+    let tag_files = [BAGIT_TXT, BAG_INFO, MANIFEST, TAG_MANIFEST, INDEX];
     for name in &names {
         let Some(relative) = name.strip_prefix(&root) else {
             report.extra.push(name.clone());
@@ -302,14 +290,21 @@ pub fn verify(path: &Path) -> Result<VerifyReport, VerifyError> {
             report.oxum_mismatch = Some((oxum.unwrap_or("").to_string(), actual));
         }
     }
-    if let Some(named) = names_for_fingerprint.into_iter().flatten().find_map(|n| named_fingerprint(&n)) {
+    // An unpacked folder's name is the zip's without `.zip`.
+    let claimed = names_for_fingerprint.into_iter().flatten().find_map(|n| {
+        NameParts::of(&format!("{}.zip", n.strip_suffix(".zip").unwrap_or(&n)))
+            .map(|p| p.fingerprint.to_string())
+    });
+    if let Some(named) = claimed {
         let prefix = report.layout.payload_prefix();
-        let mut payload = String::new();
-        for (sha, name) in &manifest {
-            let _ = writeln!(payload, "{sha}  {}", name.strip_prefix(prefix).unwrap_or(name));
-        }
-        let actual = fingerprint(&payload).map_err(io_error)?;
-        report.fingerprint = Some((named.clone(), actual == named));
+        let payload =
+            manifest.iter().map(|(sha, name)| (sha.as_str(), name.strip_prefix(prefix).unwrap_or(name)));
+        // Without the index the state cannot be told: the name is not borne out.
+        let actual = match source.text(&format!("{root}{INDEX}")) {
+            Ok(index) => Some(state_fingerprint(index.as_bytes(), payload).map_err(io_error)?),
+            Err(_) => None,
+        };
+        report.fingerprint = Some((named.clone(), actual.as_deref() == Some(named.as_str())));
     }
     Ok(report)
 }

@@ -15,7 +15,6 @@ use tokio::sync::mpsc;
 use yingjian_shared::{EvidenceEntry, ItemCode};
 use zip::write::FullFileOptions;
 
-use super::files::percent_encode;
 use super::views::{PageError, Viewer};
 use crate::blobs::BlobStore;
 use crate::bundle::unicode_named;
@@ -100,7 +99,7 @@ fn zip_response(store: Arc<dyn BlobStore>, entries: Vec<Entry>, name: &str) -> R
     let body = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
     let headers = [
         (CONTENT_TYPE, "application/zip".to_string()),
-        (CONTENT_DISPOSITION, format!("attachment; filename*=UTF-8''{}", percent_encode(name))),
+        (CONTENT_DISPOSITION, crate::download_name::attachment(name)),
     ];
     (headers, Body::from_stream(body)).into_response()
 }

@@ -1,5 +1,5 @@
-//! 打包: build the bundle and the 纸质版 now, list what was built, download them and the
-//! office's report.
+//! 打包: what goes out unchosen is chosen first (`bundle::preflight`), then build the bundle
+//! and the 纸质版 now, list what was built, download them and the office's report.
 
 use std::collections::HashMap;
 
@@ -7,13 +7,30 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use yingjian_shared::size_text;
+use serde::Deserialize;
+use yingjian_shared::{RelPath, SendChoice, SendDecision, size_text};
 
+use super::form::PageForm;
 use super::views::{Nav, PageError, PageResult, Viewer, local, nav, office_only};
 use super::wording::trigger_label;
-use crate::bundle::Layout;
+use crate::bundle::preflight;
+use crate::bundle::{Layout, NameParts};
 use crate::error::AppError;
+use crate::review::apply_choice;
 use crate::state::AppState;
+
+/// A file with a question over it, and the office's choice.
+struct ChoiceRow {
+    department_id: String,
+    department: String,
+    path: String,
+    sha256: String,
+    questions: String,
+    decision: &'static str,
+    class: &'static str,
+    can_send: bool,
+    can_leave_out: bool,
+}
 
 /// A bundle in the 打包 page's list.
 struct BundleRow {
@@ -31,12 +48,16 @@ struct BundleRow {
 #[template(path = "bundles.html")]
 struct BundlesPage {
     nav: Nav,
+    choices: Vec<ChoiceRow>,
+    undecided: usize,
     progress: Option<String>,
     failure: Option<String>,
     schedule: String,
     last_nightly: String,
     bundles: Vec<BundleRow>,
-    /// The 纸质版: whether a build runs, its PDFs (name, size), what the last build met.
+    /// The 纸质版: whether it is of the current state (class, words), whether a build runs, its
+    /// PDFs (name, size), what the last build met.
+    paper: (&'static str, String),
     printing: bool,
     printed: Vec<(String, String)>,
     print_outcome: Option<String>,
@@ -69,16 +90,22 @@ pub async fn bundles(State(state): State<AppState>, Viewer(caller): Viewer) -> P
         .map_err(AppError::from)?
         .into_iter()
         .map(|b| {
-            // yingjian-2021-20220117-173000-abcdef01.zip: the time of the last change it holds.
-            let as_of =
-                b.name.split('-').nth(2).zip(b.name.split('-').nth(3)).map_or_else(String::new, |(d, t)| {
-                    format!("{}-{}-{} {}:{}", &d[..4], &d[4..6], &d[6..8], &t[..2], &t[2..4])
-                });
+            // The name holds the time of the last change it holds.
+            let parts = NameParts::of(&b.name);
+            let as_of = parts.as_ref().map_or_else(String::new, |p| {
+                let (d, t) = (p.date, p.time);
+                format!("{}-{}-{} {}:{}", &d[..4], &d[4..6], &d[6..8], &t[..2], &t[2..4])
+            });
             let (built, complete) =
                 builds.get(&b.name).cloned().unwrap_or_else(|| (local(b.created), String::new()));
             BundleRow {
                 complete,
-                layout: if b.name.ends_with("-bagit.zip") { "BagIt 包" } else { "文件夹" },
+                layout: match parts.as_ref().map(|p| (p.layout, p.paged)) {
+                    Some((Layout::BagIt, true)) => "BagIt 包，含起止页",
+                    Some((Layout::BagIt, false)) => "BagIt 包",
+                    Some((Layout::Plain, true)) => "文件夹，含起止页",
+                    _ => "文件夹",
+                },
                 built,
                 size: size_text(b.size),
                 as_of,
@@ -109,19 +136,113 @@ pub async fn bundles(State(state): State<AppState>, Viewer(caller): Viewer) -> P
         Some((at, Ok(problems))) => (Some(format!("{} 已生成", local(at))), problems),
         Some((at, Err(why))) => (Some(format!("{} 生成失败：{why}", local(at))), Vec::new()),
     };
+    let choices = choice_rows(&state).await?;
+    let paper = paper_state(&state).await?;
     let page = BundlesPage {
         nav: nav(&state, &caller, "/bundles"),
+        undecided: choices.iter().filter(|c| c.class == "incomplete").count(),
+        choices,
         progress,
         failure,
         schedule,
         last_nightly,
         bundles,
+        paper,
         printing: state.printouts.is_building(),
         printed: printed.into_iter().map(|(n, size)| (n, size_text(size))).collect(),
         print_outcome,
         print_problems,
     };
     Ok(Html(page.render()?))
+}
+
+/// Whether the paper of record is of the current state: paper and zip go together only then.
+async fn paper_state(state: &AppState) -> Result<(&'static str, String), PageError> {
+    let now = crate::bundle::planned(state).await?.fingerprint;
+    Ok(match state.db.print_record().await? {
+        None => ("muted", "尚未生成纸质版：材料包目录中的起止页暂时空缺。".to_string()),
+        Some((of, at)) if of == now => (
+            "yes",
+            format!(
+                "纸质版是当前状态（{} 生成，校验码 {of}）：此后打包的材料包名称带“含页码”，目录中的起止页与纸质版一致。",
+                local(at)
+            ),
+        ),
+        Some((of, at)) => (
+            "no",
+            format!(
+                "纸质版生成（{}，校验码 {of}）之后材料有变化，与当前材料包（校验码 {now}）不一致：请重新生成纸质版，再打包。",
+                local(at)
+            ),
+        ),
+    })
+}
+
+/// The questioned files of the current state, each with the office's choice.
+async fn choice_rows(state: &AppState) -> Result<Vec<ChoiceRow>, PageError> {
+    let rows = preflight::of_now(state)
+        .await?
+        .into_iter()
+        .map(|q| {
+            let (decision, class) = match q.decision {
+                SendDecision::Undecided => ("待确认（暂不报送）", "incomplete"),
+                SendDecision::Send => ("报送", "yes"),
+                SendDecision::LeaveOut => ("不报送", "no"),
+            };
+            ChoiceRow {
+                department: state
+                    .catalogue
+                    .department(&q.department)
+                    .map_or_else(|| q.department.clone(), |d| d.name.clone()),
+                department_id: q.department,
+                path: q.path.to_string(),
+                sha256: q.sha256.to_string(),
+                questions: q.questions.join("；"),
+                decision,
+                class,
+                can_send: q.decision != SendDecision::Send,
+                can_leave_out: q.decision != SendDecision::LeaveOut,
+            }
+        })
+        .collect();
+    Ok(rows)
+}
+
+#[derive(Deserialize)]
+pub struct ChoiceForm {
+    /// Absent for 「其余全部」: every file not chosen yet.
+    department: Option<String>,
+    path: Option<String>,
+    choice: String,
+}
+
+/// 「报送」 / 「不报送」 beside a questioned file, or for every one not chosen yet.
+pub async fn choose(
+    State(state): State<AppState>,
+    Viewer(caller): Viewer,
+    PageForm(form): PageForm<ChoiceForm>,
+) -> Result<Redirect, PageError> {
+    office_only(&caller)?;
+    let send = match form.choice.as_str() {
+        "send" => Some(true),
+        "leave_out" => Some(false),
+        "undecided" => None,
+        _ => return Err(AppError::BadRequest("请选择“报送”或“不报送”。".into()).into()),
+    };
+    let files: Vec<(String, String)> = match (form.department, form.path) {
+        (Some(department), Some(path)) => vec![(department, path)],
+        _ => choice_rows(&state)
+            .await?
+            .into_iter()
+            .filter(|c| c.class == "incomplete")
+            .map(|c| (c.department_id, c.path))
+            .collect(),
+    };
+    for (department, path) in files {
+        let path = RelPath::parse(&path).map_err(|e| AppError::BadRequest(e.to_string()))?;
+        apply_choice(&state, &caller, SendChoice { department, path, send }).await?;
+    }
+    Ok(Redirect::to("/bundles#preflight"))
 }
 
 /// Starts a bundle in the background and goes back to the list; the page shows the progress
@@ -168,7 +289,7 @@ pub async fn printed(
         .map_err(AppError::internal)?
         .ok_or_else(|| AppError::NotFound("没有这个打印文件".into()))?;
     let body = axum::body::Body::from_stream(crate::blobs::reader_stream(pdf));
-    let disposition = format!("inline; filename*=UTF-8''{}", super::files::percent_encode(&file));
+    let disposition = crate::download_name::inline(&file);
     Ok(([(CONTENT_TYPE, "application/pdf".to_string()), (CONTENT_DISPOSITION, disposition)], body)
         .into_response())
 }
@@ -194,6 +315,6 @@ pub async fn report(
         _ => return Err(AppError::NotFound("没有这份报告".into()).into()),
     };
     let name = format!("{}-{}.{ext}", report.title, report.stamp);
-    let disposition = format!("attachment; filename*=UTF-8''{}", super::files::percent_encode(&name));
+    let disposition = crate::download_name::attachment(&name);
     Ok(([(CONTENT_TYPE, mime.to_string()), (CONTENT_DISPOSITION, disposition)], body).into_response())
 }

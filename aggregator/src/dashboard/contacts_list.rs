@@ -69,7 +69,7 @@ pub async fn xlsx(State(state): State<AppState>, Viewer(caller): Viewer) -> Resu
     let body = crate::bundle::contacts_xlsx(&state.catalogue, &state.config.city, &list, day)
         .map_err(AppError::internal)?;
     let name = format!("{}{}年度质量工作考核联系人员名单.xlsx", state.config.city, state.catalogue.year);
-    let disposition = format!("attachment; filename*=UTF-8''{}", super::files::percent_encode(&name));
+    let disposition = crate::download_name::attachment(&name);
     let mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
     Ok(([(CONTENT_TYPE, mime.to_string()), (CONTENT_DISPOSITION, disposition)], body).into_response())
 }

@@ -4,12 +4,11 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::Deserialize;
 use yingjian_shared::{Sha256Hex, format_of};
 
-use super::form::PageQuery;
 use super::PageError;
+use super::form::PageQuery;
 use super::views::Viewer;
 use crate::auth::Caller;
 use crate::error::AppError;
@@ -56,7 +55,7 @@ pub async fn download(
     let headers = [
         (CONTENT_TYPE, content_type(&name).to_string()),
         (CONTENT_LENGTH, size.to_string()),
-        (CONTENT_DISPOSITION, format!("inline; filename*=UTF-8''{}", percent_encode(&name))),
+        (CONTENT_DISPOSITION, crate::download_name::inline(&name)),
     ];
     Ok((headers, Body::from_stream(body)).into_response())
 }
@@ -116,12 +115,4 @@ pub(super) fn needs_png_preview(name: &str) -> bool {
 
 fn content_type(name: &str) -> &'static str {
     format_of(name).map_or("application/octet-stream", |f| f.mime)
-}
-
-/// What RFC 3986 leaves unreserved stays as it is; everything else is percent-encoded.
-const NAME: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
-
-/// Percent-encoding of a UTF-8 name, for URLs and RFC 5987 Content-Disposition.
-pub(super) fn percent_encode(name: &str) -> String {
-    utf8_percent_encode(name, NAME).to_string()
 }

@@ -117,7 +117,7 @@ pub async fn item(
                     kind: r.kind.map_or("", Kind::label),
                     kind_wire: r.kind.map_or("", Kind::wire),
                     caption: r.caption.clone().unwrap_or_else(|| name.clone()),
-                    href: format!("/files/{}?name={}", r.sha256, super::files::percent_encode(&name)),
+                    href: format!("/files/{}?name={}", r.sha256, crate::download_name::percent_encode(&name)),
                     path: r.path.to_string(),
                     size: size_text(r.size),
                     received: local(r.received),
@@ -127,7 +127,7 @@ pub async fn item(
                     picture: if super::files::needs_png_preview(&name) {
                         format!("/files/{}/preview.png", r.sha256)
                     } else {
-                        format!("/files/{}?name={}", r.sha256, super::files::percent_encode(&name))
+                        format!("/files/{}?name={}", r.sha256, crate::download_name::percent_encode(&name))
                     },
                     pdf: name.to_ascii_lowercase().ends_with(".pdf"),
                 }

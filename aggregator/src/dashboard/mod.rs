@@ -35,8 +35,8 @@ use crate::error::AppError;
 use crate::review::{accept_all, apply_kind, apply_note, apply_review};
 use crate::state::AppState;
 
-pub use views::PageError;
 use form::{PageForm, PageQuery};
+pub use views::PageError;
 use views::Viewer;
 
 pub fn router() -> Router<AppState> {
@@ -62,6 +62,7 @@ pub fn router() -> Router<AppState> {
         .route("/uploads/remove", axum::routing::post(partial::remove))
         .route("/bundles", get(bundles_page::bundles))
         .route("/bundles/build", axum::routing::post(bundles_page::build_bundle))
+        .route("/choices", axum::routing::post(bundles_page::choose))
         .route("/bundles/{file}", get(bundles_page::report))
         .route("/bundles/print", axum::routing::post(bundles_page::build_print))
         .route("/bundles/print/{file}", get(bundles_page::printed))
@@ -124,7 +125,10 @@ struct LoginForm {
     next: Option<String>,
 }
 
-async fn login(State(state): State<AppState>, PageForm(form): PageForm<LoginForm>) -> Result<Response, PageError> {
+async fn login(
+    State(state): State<AppState>,
+    PageForm(form): PageForm<LoginForm>,
+) -> Result<Response, PageError> {
     let token = form.token.trim();
     let found = if token.len() > 200 { None } else { state.db.find_token(token_hash(token)).await? };
     let Some(row) = found else {

@@ -5,9 +5,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::Html;
 use jiff::{SignedDuration, Timestamp};
-use yingjian_shared::{
-    Catalogue, DepartmentStatus, ItemState, Status, chinese_numeral, countdown,
-};
+use yingjian_shared::{Catalogue, DepartmentStatus, ItemState, Status, chinese_numeral, countdown};
 
 use super::views::{Nav, PageResult, Viewer, dept_name, local, nav, office_only};
 use super::wording::audit_line;

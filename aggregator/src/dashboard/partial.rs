@@ -9,8 +9,8 @@ use jiff::Timestamp;
 use serde::Deserialize;
 use yingjian_shared::{china_time, size_text};
 
-use super::form::PageForm;
 use super::PageError;
+use super::form::PageForm;
 use super::views::{Nav, Viewer, nav};
 use crate::db::AuditEntry;
 use crate::error::AppError;

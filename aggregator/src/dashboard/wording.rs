@@ -47,6 +47,7 @@ pub fn action_label(action: &str) -> &'static str {
         "nightly" => "每晚自动打包",
         "review" => "审核材料",
         "kind" => "更改类别",
+        "choose" => "打包确认",
         "note" => "事项备注",
         "unreadable" => "无法读取文件",
         "upload_removed" => "删除未完成的上传",

@@ -160,6 +160,15 @@ pub struct ProblemFile {
     pub problem: String,
 }
 
+/// The office's choice for one version of a questioned file (`send_choices`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SendChoiceRow {
+    pub department: String,
+    pub path: String,
+    pub sha256: String,
+    pub send: bool,
+}
+
 /// A file the office returned, as completeness reads it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReturnedFile {
@@ -458,6 +467,11 @@ pub const TABLES: &[(&str, &[(&str, Column)])] = {
         ),
         ("hold_releases", &[("department", Text), ("path", Text), ("sha256", Text), ("at", Int)]),
         ("kind_overrides", &[("department", Text), ("path", Text), ("kind", Text), ("at", Int)]),
+        ("print_record", &[("id", Int), ("fingerprint", Text), ("at", Int)]),
+        (
+            "send_choices",
+            &[("department", Text), ("path", Text), ("sha256", Text), ("choice", Text), ("at", Int)],
+        ),
     ]
 };
 
@@ -578,8 +592,10 @@ questions! {
     /// Records whose name, caption or read text contains `needle` (any case), of one
     /// department or all, at most `limit`.
     fn search(&self, needle: String, department: Option<String>, limit: u32) -> DbResult<Vec<SearchRow>>;
-    /// The pages each content took in the last print build.
-    fn set_printed_pages(&self, printed: Vec<(String, u32)>) -> DbResult<()>;
+    /// The pages each content took in the print of record, and the state it was of.
+    fn set_printed_pages(&self, printed: Vec<(String, u32)>, fingerprint: String, at: Timestamp) -> DbResult<()>;
+    /// The state the print of record was of, and when it was made.
+    fn print_record(&self) -> DbResult<Option<(String, Timestamp)>>;
 
     // ── evidence ────────────────────────────────────────────────────────────
     /// Files a record; false when an identical one was already on file (a re-send).
@@ -599,8 +615,9 @@ questions! {
     fn count_against(&self, deadline: Timestamp, reader_version: i64, when: Recount) -> DbResult<bool>;
     /// The counts as kept.
     fn status_counts(&self) -> DbResult<Counts>;
-    /// The counts counted again from the records, for `scrub` and the tests.
-    fn recount_status(&self) -> DbResult<Counts>;
+    /// The counts as kept, and counted again from the records, both of one snapshot (a server
+    /// may be writing meanwhile): for `scrub` and the tests.
+    fn kept_and_counted(&self) -> DbResult<(Counts, Counts)>;
 
     // ── heartbeats, contacts, reviews, audit ────────────────────────────────
     fn put_heartbeat(&self, department: String, agent: String, body: String) -> DbResult<()>;
@@ -614,6 +631,10 @@ questions! {
     /// Gives a department's file a 类别, audited: kept for the path, and set on its records
     /// (each agent's, with the problem that kind gives it).
     fn set_kind(&self, department: String, path: String, kind: Kind, problems: Vec<(String, Option<String>)>, actor: AuditEntry) -> DbResult<()>;
+    /// The office's choices for questioned files before the hand-in.
+    fn send_choices(&self) -> DbResult<Vec<SendChoiceRow>>;
+    /// Records (or, with `None`, takes back) the office's choice for a version of a file, audited.
+    fn choose_send(&self, department: String, path: String, sha256: String, send: Option<bool>, actor: AuditEntry) -> DbResult<()>;
     /// The office's verdicts on a department's files, by path.
     fn verdicts(&self, department: String) -> DbResult<HashMap<String, FileVerdict>>;
     /// Sets (or, with an empty text, clears) the office's note on a department's item.

@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/008_readings.sql"),
     include_str!("../../migrations/009_counts.sql"),
     include_str!("../../migrations/010_kind_overrides.sql"),
+    include_str!("../../migrations/011_hand_in.sql"),
 ];
 
 mod counts;
@@ -364,7 +365,12 @@ impl Sqlite {
     }
 
     /// The pages each content took in the last print build.
-    pub async fn set_printed_pages(&self, printed: Vec<(String, u32)>) -> DbResult<()> {
+    pub async fn set_printed_pages(
+        &self,
+        printed: Vec<(String, u32)>,
+        fingerprint: String,
+        at: Timestamp,
+    ) -> DbResult<()> {
         self.call(move |c| {
             let tx = c.transaction()?;
             {
@@ -373,7 +379,22 @@ impl Sqlite {
                     stmt.execute(params![sha, pages])?;
                 }
             }
+            tx.execute(
+                "INSERT INTO print_record (id, fingerprint, at) VALUES (1, ?1, ?2)
+                 ON CONFLICT (id) DO UPDATE SET fingerprint = excluded.fingerprint, at = excluded.at",
+                params![fingerprint, ms(at)],
+            )?;
             tx.commit()
+        })
+        .await
+    }
+
+    pub async fn print_record(&self) -> DbResult<Option<(String, Timestamp)>> {
+        self.call(|c| {
+            c.query_row("SELECT fingerprint, at FROM print_record WHERE id = 1", [], |r| {
+                Ok((r.get(0)?, ts(r.get(1)?)))
+            })
+            .optional()
         })
         .await
     }

@@ -21,10 +21,28 @@ use super::Printed;
 use crate::bundle::PlannedFile;
 
 const A4: (f32, f32) = (595.28, 841.89);
+/// A4 turned: the 目录's pages, wide enough for its nine columns.
+const A4_ACROSS: (f32, f32) = (A4.1, A4.0);
 const MARGIN: f32 = 56.0;
-/// Lines of the 目录 on a page: fixed, so the 起止页 are known before a page is drawn.
-const TOC_ROWS: usize = 30;
-const TOC_ROW: f32 = 22.0;
+/// The 目录's columns (DA/T 22-2015) and their widths in points, filling the turned page.
+const TOC_COLUMNS: [(&str, f32); 9] = [
+    ("序号", 28.0),
+    ("档号", 58.0),
+    ("文号", 100.0),
+    ("责任者", 100.0),
+    ("题名", 233.0),
+    ("日期", 52.0),
+    ("页数", 30.0),
+    ("起止页", 64.0),
+    ("备注", 64.0),
+];
+const TOC_SIZE: f32 = 9.0;
+const TOC_LINE: f32 = 12.0;
+/// Above and below a row's lines.
+const TOC_PAD: f32 = 6.0;
+/// Where the header row's text stands, and how far rows may go down.
+const TOC_TOP: f32 = MARGIN + 40.0;
+const TOC_BOTTOM: f32 = A4_ACROSS.1 - MARGIN + 10.0;
 /// Pictures are placed at most this many pixels on their long side (A4 at 240 dpi).
 const PICTURE_SIDE: u32 = 2800;
 
@@ -35,6 +53,8 @@ pub struct Cover<'a> {
     pub volume: &'a str,
     /// `2026年12月2日`: the state's last change.
     pub as_of: &'a str,
+    /// The state's fingerprint, which the bundle's name carries: paper and zip go together.
+    pub fingerprint: &'a str,
 }
 
 fn width_of(text: &str, size: f32) -> f32 {
@@ -76,10 +96,74 @@ fn rule(surface: &mut Surface<'_>, x1: f32, x2: f32, y: f32) {
     }
 }
 
-/// One line of a volume's 目录.
-enum TocLine<'a> {
-    Heading(String),
-    File(&'a PlannedFile, usize, usize),
+/// A row of a volume's 目录, each cell wrapped to its column (titles are never cut): an item's
+/// heading across the page, or a file.
+enum TocRow {
+    Heading(Vec<String>),
+    File([Vec<String>; 9]),
+}
+
+impl TocRow {
+    fn heading(text: &str) -> TocRow {
+        TocRow::Heading(wrap(text, TOC_SIZE + 0.5, A4_ACROSS.0 - 2.0 * MARGIN))
+    }
+
+    /// A file's row; `pages` and `span` are its 页数 and 起止页 on paper (blank when not known).
+    fn file(f: &PlannedFile, pages: Option<usize>, span: &str) -> TocRow {
+        let texts = [
+            f.number.to_string(),
+            f.reference.clone(),
+            f.doc_number.clone().unwrap_or_default(),
+            f.author.clone(),
+            f.title.clone(),
+            f.date.clone().unwrap_or_default(),
+            pages.map(|p| p.to_string()).unwrap_or_default(),
+            span.to_string(),
+            f.remarks.join("；"),
+        ];
+        TocRow::File(std::array::from_fn(|c| wrap(&texts[c], TOC_SIZE, TOC_COLUMNS[c].1 - 6.0)))
+    }
+
+    fn height(&self) -> f32 {
+        let lines = match self {
+            TocRow::Heading(lines) => lines.len(),
+            TocRow::File(cells) => cells.iter().map(Vec::len).max().unwrap_or(1),
+        };
+        lines.max(1) as f32 * TOC_LINE + TOC_PAD
+    }
+}
+
+/// The 目录's rows in pages: as many as fit under the header row, at least one page.
+fn toc_pages(rows: &[TocRow]) -> Vec<std::ops::Range<usize>> {
+    let room = TOC_BOTTOM - (TOC_TOP + TOC_PAD);
+    let (mut out, mut start, mut used) = (Vec::new(), 0, 0.0);
+    for (i, row) in rows.iter().enumerate() {
+        if used + row.height() > room && i > start {
+            out.push(start..i);
+            (start, used) = (i, 0.0);
+        }
+        used += row.height();
+    }
+    out.push(start..rows.len());
+    out
+}
+
+/// The 目录's rows of `files`, a heading before each item's; `cells(i)` gives file `i`'s 页数
+/// and 起止页.
+fn toc_rows(
+    files: &[&PlannedFile],
+    title_of: &dyn Fn(&str) -> String,
+    cells: &dyn Fn(usize) -> (Option<usize>, String),
+) -> Vec<TocRow> {
+    let mut rows = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        if i == 0 || files[i - 1].item != f.item {
+            rows.push(TocRow::heading(&title_of(&f.item)));
+        }
+        let (pages, span) = cells(i);
+        rows.push(TocRow::file(f, pages, &span));
+    }
+    rows
 }
 
 /// An item's line in the 目录 and the outline (`08.03 …（…）`).
@@ -91,13 +175,16 @@ pub fn heading(catalogue: &Catalogue, item: &str) -> String {
 }
 
 /// The first page of each file in a volume of files taking `pages`, and the volume's pages: a
-/// cover, the 目录 (a line per file and per item, `TOC_ROWS` a page), then the files. The
-/// electronic 目录 reads its 起止页 from here too.
-pub fn layout(files: &[&PlannedFile], pages: &[usize]) -> (Vec<usize>, usize) {
-    let headings =
-        files.windows(2).filter(|w| w[0].item != w[1].item).count() + usize::from(!files.is_empty());
-    let toc_pages = (files.len() + headings).div_ceil(TOC_ROWS).max(1);
-    let mut next = 1 + toc_pages + 1;
+/// cover, the 目录 (its rows wrapped, as many pages as they take; `title_of` gives an item's
+/// heading), then the files. The electronic 目录 reads its 起止页 from here too.
+pub fn layout(
+    files: &[&PlannedFile],
+    pages: &[usize],
+    title_of: &dyn Fn(&str) -> String,
+) -> (Vec<usize>, usize) {
+    // A 起止页 always fits its column's one line: the rows' heights do not wait for them.
+    let rows = toc_rows(files, title_of, &|i| (Some(pages[i]), String::new()));
+    let mut next = 1 + toc_pages(&rows).len() + 1;
     let starts = pages
         .iter()
         .map(|p| {
@@ -122,15 +209,14 @@ pub fn volume(
 ) -> Result<(Vec<u8>, usize), String> {
     let title_of = |item: &str| headings.get(item).cloned().unwrap_or_else(|| item.to_string());
     // The 目录 first, with every file's 起止页: cover, then the 目录's own pages, then the files.
-    let (starts, total) = layout(files, pages);
-    let mut lines = Vec::new();
-    for (i, f) in files.iter().enumerate() {
-        if i == 0 || files[i - 1].item != f.item {
-            lines.push(TocLine::Heading(title_of(&f.item)));
-        }
-        lines.push(TocLine::File(f, starts[i], starts[i] + pages[i] - 1));
-    }
-
+    let (starts, total) = layout(files, pages, &title_of);
+    // 页数 on paper: what was printed of the file, unless only a page about it was.
+    let placeholder: Vec<bool> = printed.iter().map(|p| matches!(p, Printed::Placeholder(_))).collect();
+    let rows = toc_rows(files, &title_of, &|i| {
+        let counted = if placeholder[i] { files[i].pages.map(|p| p as usize) } else { Some(pages[i]) };
+        let (from, to) = (starts[i], starts[i] + pages[i] - 1);
+        (counted, if from == to { from.to_string() } else { format!("{from}–{to}") })
+    });
     let configuration =
         ConfigurationBuilder::new().with_version(PdfVersion::Pdf20).finish().map_err(|e| format!("{e:?}"))?;
     let mut doc = Document::new_with(SerializeSettings { configuration, ..SerializeSettings::default() });
@@ -143,6 +229,8 @@ pub fn volume(
         draw(&mut surface);
         let stamp = format!("第 {number} 页");
         centred(&mut surface, font, size.0, size.1 - 22.0, 9.0, &stamp);
+        let mark = format!("校验码 {}", cover.fingerprint);
+        text(&mut surface, font, size.0 - MARGIN - width_of(&mark, 7.0), size.1 - 22.0, 7.0, &mark);
         surface.finish();
         page.finish();
     };
@@ -153,28 +241,51 @@ pub fn volume(
         centred(s, font, A4.0, 380.0, 20.0, cover.volume);
         centred(s, font, A4.0, 640.0, 12.0, &format!("材料截至 {}", cover.as_of));
         centred(s, font, A4.0, 665.0, 12.0, &format!("共 {total} 页，{} 个文件", files.len()));
+        centred(
+            s,
+            font,
+            A4.0,
+            690.0,
+            12.0,
+            &format!("状态校验码 {}（与电子版材料包名称中的校验码相同）", cover.fingerprint),
+        );
+        centred(s, font, A4.0, 715.0, 10.0, "页码：本册从封面起连续编排，目录中的起止页即本册页码");
     });
-    for chunk in lines.chunks(TOC_ROWS).chain(std::iter::repeat_n(&[][..], usize::from(lines.is_empty()))) {
-        page(&mut doc, A4, &mut |s| {
-            centred(s, font, A4.0, MARGIN + 10.0, 16.0, &format!("{} 目录", cover.volume));
-            let top = MARGIN + 44.0;
-            let columns = [MARGIN, MARGIN + 34.0, MARGIN + 110.0, A4.0 - MARGIN - 70.0];
-            for (x, label) in columns.iter().zip(["序号", "档号", "题名", "起止页"]) {
-                text(s, font, *x, top, 10.0, label);
+    let (width, right) = (A4_ACROSS.0, A4_ACROSS.0 - MARGIN);
+    let xs: Vec<f32> =
+        TOC_COLUMNS.iter().scan(MARGIN, |x, (_, w)| Some(std::mem::replace(x, *x + w))).collect();
+    for range in toc_pages(&rows) {
+        page(&mut doc, A4_ACROSS, &mut |s| {
+            centred(s, font, width, MARGIN - 4.0, 16.0, &format!("{} 目录", cover.volume));
+            for (x, (label, _)) in xs.iter().zip(TOC_COLUMNS) {
+                text(s, font, x + 3.0, TOC_TOP, 9.5, label);
             }
-            rule(s, MARGIN, A4.0 - MARGIN, top + 6.0);
-            for (row, line) in chunk.iter().enumerate() {
-                let y = top + TOC_ROW * (row as f32 + 1.0);
-                match line {
-                    TocLine::Heading(h) => text(s, font, MARGIN, y, 10.0, &fit(h, 10.0, A4.0 - 2.0 * MARGIN)),
-                    TocLine::File(f, from, to) => {
-                        text(s, font, columns[0], y, 9.5, &f.number.to_string());
-                        text(s, font, columns[1], y, 9.5, &f.reference);
-                        text(s, font, columns[2], y, 9.5, &fit(&f.title, 9.5, columns[3] - columns[2] - 8.0));
-                        let span = if from == to { from.to_string() } else { format!("{from}–{to}") };
-                        text(s, font, columns[3], y, 9.5, &span);
+            let mut y = TOC_TOP + TOC_PAD;
+            rule(s, MARGIN, right, y - 2.0);
+            for row in &rows[range.clone()] {
+                match row {
+                    TocRow::Heading(lines) => {
+                        for (k, line) in lines.iter().enumerate() {
+                            text(
+                                s,
+                                font,
+                                MARGIN + 3.0,
+                                y + TOC_LINE * (k as f32 + 1.0),
+                                TOC_SIZE + 0.5,
+                                line,
+                            );
+                        }
+                    }
+                    TocRow::File(cells) => {
+                        for (x, lines) in xs.iter().zip(cells) {
+                            for (k, line) in lines.iter().enumerate() {
+                                text(s, font, x + 3.0, y + TOC_LINE * (k as f32 + 1.0), TOC_SIZE, line);
+                            }
+                        }
                     }
                 }
+                y += row.height();
+                rule(s, MARGIN, right, y - 2.0);
             }
         });
     }

@@ -32,7 +32,8 @@ pub use render::{Input, VolumeDone, VolumeJob, render};
 pub use shelf::{PRINTED, Printouts};
 
 /// A volume's input is read into memory for the PDF writer, which holds what it embeds until the
-/// volume is written: past this much, an area goes on in a second volume (（续）).
+/// volume is written: past this much, an area goes on in a further volume (（续01）, （续02）…,
+/// numbered so that they sort).
 const MAX_VOLUME_INPUT: u64 = 128 << 20;
 /// A volume's worker holds its input and the PDF it makes: twice a job's usual memory.
 const VOLUME_MEMORY_FACTOR: u64 = 2;
@@ -66,6 +67,14 @@ impl Printed {
     }
 }
 
+/// Whether a build is the office's print of record, whose 起止页 the 目录 then gives, or a copy
+/// made elsewhere (`print --out`), which changes nothing of the hand-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Of {
+    Record,
+    Copy,
+}
+
 /// What a print build made and met.
 #[derive(Debug, Default)]
 pub struct PrintReport {
@@ -96,7 +105,7 @@ pub fn volumes<'a, S: std::hash::BuildHasher>(
             let (file_name, title) = if part == 0 {
                 (format!("{}.pdf", key.0), key.1.clone())
             } else {
-                (format!("{}（续{}）.pdf", key.0, part), format!("{}（续{}）", key.1, part))
+                (format!("{}（续{part:02}）.pdf", key.0), format!("{}（续{part:02}）", key.1))
             };
             out.push(Volume { file_name, title, files: Vec::new() });
         }
@@ -126,8 +135,14 @@ fn area_of(catalogue: &Catalogue, code: ItemCode) -> Option<(u8, String)> {
 /// volume drawn by the worker; a file that makes the worker crash, exceed a limit or time out
 /// costs that file alone: it gets a placeholder page 「无法读取（原因）」 naming it, an audit
 /// entry, and the volume is drawn again without it.
-pub async fn build(state: &AppState, out_dir: &Path) -> AppResult<PrintReport> {
-    let crate::bundle::Planned { files, facts, local, .. } = crate::bundle::planned(state).await?;
+pub async fn build(state: &AppState, out_dir: &Path, of: Of) -> AppResult<PrintReport> {
+    let crate::bundle::Planned { mut files, facts, local, fingerprint, .. } =
+        crate::bundle::planned(state).await?;
+    // The paper counts its own pages: what an earlier print counted is not read here, so the same
+    // state prints the same bytes whether or not it was printed before.
+    for f in &mut files {
+        f.pages = facts.get(&f.sha256).and_then(|x| x.pages);
+    }
     let as_of = local.strftime("%Y年%-m月%-d日").to_string();
     let font = font::locate(state.config.print.font.as_deref())?;
     let soffice = office::find(state.config.print.soffice.as_deref());
@@ -151,6 +166,7 @@ pub async fn build(state: &AppState, out_dir: &Path) -> AppResult<PrintReport> {
             heading: heading.clone(),
             title: volume.title.clone(),
             as_of: as_of.clone(),
+            fingerprint: fingerprint.clone(),
             headings: volume
                 .files
                 .iter()
@@ -178,8 +194,10 @@ pub async fn build(state: &AppState, out_dir: &Path) -> AppResult<PrintReport> {
     tokio::task::spawn_blocking(move || crate::durable::sync_folder(&out))
         .await
         .map_err(AppError::internal)??;
-    // So that the electronic 目录 gives the same 起止页 as the paper.
-    state.db.set_printed_pages(printed_pages).await?;
+    // So that the electronic 目录 gives the same 起止页 as the paper of record.
+    if of == Of::Record {
+        state.db.set_printed_pages(printed_pages, fingerprint, jiff::Timestamp::now()).await?;
+    }
     Ok(report)
 }
 
@@ -342,7 +360,7 @@ pub(crate) fn spans(
             .map(|f| facts.get(&f.sha256).and_then(|x| x.printed).map(|p| p as usize))
             .collect();
         let Some(pages) = pages else { continue };
-        let (starts, _) = draw::layout(&volume.files, &pages);
+        let (starts, _) = draw::layout(&volume.files, &pages, &|item| draw::heading(catalogue, item));
         let stem = volume.file_name.trim_end_matches(".pdf");
         for ((f, start), n) in volume.files.iter().zip(starts).zip(pages) {
             let span = if n <= 1 { format!("{start}") } else { format!("{start}–{}", start + n - 1) };
@@ -365,6 +383,7 @@ mod tests {
             reference: format!("08.03-{number:03}"),
             item: "8.3".into(),
             department: "公安局".into(),
+            kind: None,
             doc_number: None,
             author: "公安局".into(),
             title: format!("f{number}"),
@@ -385,7 +404,10 @@ mod tests {
         let names = |facts: &HashMap<String, Facts>| -> Vec<String> {
             volumes(catalogue, &files, facts).into_iter().map(|v| v.file_name).collect()
         };
-        assert_eq!(names(&readable(&["1", "2", "3"])), ["03 质量安全监管.pdf", "03 质量安全监管（续1）.pdf"]);
+        assert_eq!(
+            names(&readable(&["1", "2", "3"])),
+            ["03 质量安全监管.pdf", "03 质量安全监管（续01）.pdf"]
+        );
         // Files that will only get a placeholder take no room.
         assert_eq!(names(&readable(&["1"])), ["03 质量安全监管.pdf"]);
     }

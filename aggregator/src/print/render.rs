@@ -26,6 +26,8 @@ pub struct VolumeJob {
     pub heading: String,
     pub title: String,
     pub as_of: String,
+    /// The state's fingerprint, on the cover and every page's footer: the zip's name has it.
+    pub fingerprint: String,
     /// Each item's line in the 目录 and the outline.
     pub headings: BTreeMap<String, String>,
     pub files: Vec<PlannedFile>,
@@ -86,7 +88,12 @@ pub fn render(job: &VolumeJob) -> Result<VolumeDone, String> {
         .map(|p| if let Printed::Placeholder(why) = p { Some(why.clone()) } else { None })
         .collect();
     let pages: Vec<usize> = printed.iter().map(Printed::pages).collect();
-    let cover = draw::Cover { heading: &job.heading, volume: &job.title, as_of: &job.as_of };
+    let cover = draw::Cover {
+        heading: &job.heading,
+        volume: &job.title,
+        as_of: &job.as_of,
+        fingerprint: &job.fingerprint,
+    };
     let files: Vec<&PlannedFile> = job.files.iter().collect();
     let (bytes, total) =
         draw::volume(&font, &job.headings, &cover, &files, printed, &pages, &mut |i| note("draw", Some(i)))?;

@@ -61,7 +61,7 @@ impl Printouts {
     /// removes volumes an earlier state had that this one has not.
     pub async fn build(&self, state: &AppState) {
         let _one_at_a_time = self.inner.building.lock().await;
-        let outcome = match super::build(state, self.dir()).await {
+        let outcome = match super::build(state, self.dir(), super::Of::Record).await {
             Ok(PrintReport { written, problems }) => {
                 let kept: Vec<PathBuf> = written.into_iter().map(|(p, _)| p).collect();
                 let printouts = self.clone();

@@ -46,9 +46,14 @@ impl Knowledge {
         Ok(Knowledge { facts, corrections, released })
     }
 
+    /// The 密级 mark read on this record's content, released or not.
+    pub fn mark(&self, r: &EvidenceEntry) -> Option<&str> {
+        self.facts.get(r.sha256.as_str())?.classification.as_deref()
+    }
+
     /// The 密级 mark that keeps this record out of the hand-in, unless the office released it.
     pub fn hold(&self, r: &EvidenceEntry) -> Option<&str> {
-        let mark = self.facts.get(r.sha256.as_str())?.classification.as_deref()?;
+        let mark = self.mark(r)?;
         let key = (r.department.clone(), r.path.to_string(), r.sha256.to_string());
         (!self.released.contains(&key)).then_some(mark)
     }

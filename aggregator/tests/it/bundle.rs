@@ -49,14 +49,16 @@ async fn bundles_are_ordered_safe_identical_and_verifiable() {
     let root = "2021年度质量工作考核迎检材料/";
     let relative: Vec<&str> = names.iter().map(|n| n.strip_prefix(root).unwrap()).collect();
     assert_eq!(
-        &relative[..8],
+        &relative[..10],
         [
             "bag-info.txt",
             "manifest-sha256.txt",
+            "file-index.csv",
             "tagmanifest-sha256.txt",
             "00 目录.html",
             "00 目录.xlsx",
             "00 联系人名单.xlsx",
+            "00 校验信息.xlsx",
             "00 自评报告/公安局/公安局自评报告.pdf",
             "00 典型案例/公安局/案例一/判决书.pdf",
         ]
@@ -100,7 +102,7 @@ async fn bundles_are_ordered_safe_identical_and_verifiable() {
 
     let report = bundle::verify(&built.path).unwrap();
     assert!(report.is_intact(), "{report:?}");
-    assert_eq!(report.files, built.files + 3);
+    assert_eq!(report.files, built.files + 4, "the evidence and four generated files");
 
     // The CLI agrees, and an independent reader (Python's zipfile and openpyxl) reads it back.
     let cli = Command::new(env!("CARGO_BIN_EXE_yingjian-aggregator"))
@@ -129,12 +131,12 @@ for info in z.infolist():
         assert struct.unpack('<I', field[1:5])[0] == zlib.crc32(info.filename.encode()), info.filename
         assert field[5:].decode() == info.filename, info.filename
     name = info.filename[len(root):]
-    if name in ('manifest-sha256.txt', 'bag-info.txt', 'tagmanifest-sha256.txt'):
+    if name in ('manifest-sha256.txt', 'bag-info.txt', 'tagmanifest-sha256.txt', 'file-index.csv'):
         continue
     assert hashlib.sha256(z.read(info)).hexdigest() == manifest.pop(name), name
 assert not manifest, manifest
 book = openpyxl.load_workbook(io.BytesIO(z.read(root + '00 目录.xlsx')))
-assert book.sheetnames == ['目录', '校验信息'], book.sheetnames
+assert book.sheetnames == ['目录'], book.sheetnames
 sheet = book['目录']
 header = [c.value for c in sheet[2]]
 assert header == ['序号', '档号', '文号', '责任者', '题名', '日期', '页数', '起止页', '备注'], header
@@ -307,4 +309,130 @@ async fn the_configured_city_names_the_bundle_the_dashboard_and_the_bag() {
     );
     let page = s.req(Method::GET, "/overview", &office).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("<h1>平顶山市2021年度质量工作考核"), "the dashboard's title");
+}
+
+/// What the 打包 page lists for the office to choose, and what the bundle then holds.
+async fn questioned(s: &TestServer, cookie: &str) -> String {
+    let r = s.client.get(s.url("/bundles")).header("cookie", cookie).send().await.unwrap();
+    let html = r.text().await.unwrap();
+    match html.split_once(r#"<table id="choices">"#) {
+        Some((_, rest)) => rest.split("</table>").next().unwrap().to_string(),
+        None => String::new(),
+    }
+}
+
+async fn choose(s: &TestServer, cookie: &str, fields: &[(&str, &str)]) {
+    let (status, _, body) = super::pages::post_form(s, cookie, "/choices", fields).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+}
+
+#[tokio::test]
+async fn nothing_with_a_question_over_it_goes_out_until_the_office_chooses_and_the_night_keeps_the_choice() {
+    let (s, office) = city().await;
+    let police = s.token(Some("police"), "pc-9").await;
+    let cookie = super::pages::session(&s, &office).await;
+    // Three questions: a returned notice, a picture without a caption, a page marked 秘密.
+    let review = serde_json::json!({"department": "police", "path": "08.03 昆仑2021专项行动/文件/通知.pdf",
+        "verdict": "returned", "reason": "缺少盖章页"});
+    assert_eq!(
+        s.req(Method::PUT, "/api/v1/reviews", &office).json(&review).send().await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
+    let marked = yingjian_aggregator::facts::Facts {
+        read: yingjian_shared::ReadState::Done,
+        classification: Some("秘密★1年".into()),
+        ..Default::default()
+    };
+    let secret = pdf("draft");
+    s.state
+        .db
+        .set_reading(super::sha(&secret), marked, String::new(), yingjian_aggregator::READER_VERSION)
+        .await
+        .unwrap();
+    let listed = questioned(&s, &cookie).await;
+    for (path, question) in [
+        ("通知.pdf", "已退回、单位未答复：缺少盖章页"),
+        ("IMG_0001.jpg", "图片缺少文字说明"),
+        ("报告:草稿?.pdf", "标有密级：秘密★1年"),
+    ] {
+        let row =
+            listed.split("<tr").find(|r| r.contains(path)).unwrap_or_else(|| panic!("{path}: {listed}"));
+        assert!(row.contains(question) && row.contains("待确认（暂不报送）"), "{row}");
+    }
+    assert_eq!(listed.matches("<tr data-path").count(), 3, "{listed}");
+
+    // Unchosen, none of them goes out: not in the zip, not in its 目录.
+    let out = s.dir.path().join("out");
+    let shelf = bundle::Bundles::new(out);
+    let first =
+        entries(&shelf.build(&s.state, "test", Layout::Plain, |_, _| {}).await.unwrap().path).join("\n");
+    for name in ["通知.pdf", "IMG_0001", "草稿"] {
+        assert!(!first.contains(name), "{name} went out unchosen: {first}");
+    }
+    assert!(first.contains("销毁现场.jpg"), "{first}");
+
+    // The office sends the picture, leaves the notice out, and releases the marked page.
+    choose(
+        &s,
+        &cookie,
+        &[("department", "police"), ("path", "11.02 公安打假/IMG_0001.jpg"), ("choice", "send")],
+    )
+    .await;
+    choose(
+        &s,
+        &cookie,
+        &[
+            ("department", "police"),
+            ("path", "08.03 昆仑2021专项行动/文件/通知.pdf"),
+            ("choice", "leave_out"),
+        ],
+    )
+    .await;
+    choose(&s, &cookie, &[("choice", "send")]).await;
+    let listed = questioned(&s, &cookie).await;
+    assert!(!listed.contains("待确认"), "{listed}");
+    let notice = listed.split("<tr").find(|r| r.contains("通知.pdf")).unwrap();
+    assert!(notice.contains(">不报送<") && notice.contains(r#"value="send""#), "{notice}");
+    let second =
+        entries(&shelf.build(&s.state, "test", Layout::Plain, |_, _| {}).await.unwrap().path).join("\n");
+    assert!(
+        second.contains("IMG_0001") && second.contains("草稿") && !second.contains("通知.pdf"),
+        "{second}"
+    );
+    // Each choice is audited, the release as a release.
+    let audit: Vec<String> =
+        s.state.db.audit_of("choose", 10).await.unwrap().into_iter().map(|e| e.1).collect();
+    assert_eq!(audit.len(), 3, "{audit:?}");
+    assert!(audit.iter().any(|d| d.ends_with("通知.pdf：不报送")), "{audit:?}");
+    assert_eq!(s.state.db.audit_of("hold", 10).await.unwrap().len(), 1);
+
+    // A new version of the returned notice answers the return: no longer questioned, it goes out,
+    // in the night's bundle too.
+    s.file(&police, "08.03 昆仑2021专项行动/文件/通知.pdf", &pdf("notice with its seal")).await;
+    assert!(!questioned(&s, &cookie).await.contains("通知.pdf"));
+    let night = nightly::run_once(&s.state, 3).await.unwrap().expect("a change, a bundle");
+    let night = entries(&s.state.bundles.dir().join(&night)).join("\n");
+    assert!(night.contains("通知.pdf") && night.contains("IMG_0001"), "{night}");
+
+    // A choice is for the version it was made on: a new picture at the path asks again.
+    s.file(&police, "11.02 公安打假/IMG_0001.jpg", &jpeg("another camera")).await;
+    let listed = questioned(&s, &cookie).await;
+    assert!(listed.split("<tr").any(|r| r.contains("IMG_0001") && r.contains("待确认")), "{listed}");
+    // Only the office chooses, and only for files that exist.
+    let r = s
+        .req(Method::PUT, "/api/v1/choices", &police)
+        .json(
+            &serde_json::json!({"department": "police", "path": "11.02 公安打假/IMG_0001.jpg", "send": true}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = s
+        .req(Method::PUT, "/api/v1/choices", &office)
+        .json(&serde_json::json!({"department": "police", "path": "11.02 公安打假/没有.jpg", "send": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }

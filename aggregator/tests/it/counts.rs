@@ -14,8 +14,8 @@ use crate::{TestServer, jpeg, pdf, sha};
 
 /// The counts as kept, after checking they equal a recount.
 async fn kept(s: &TestServer) -> Counts {
-    let kept = s.state.db.status_counts().await.unwrap();
-    assert_eq!(kept, s.state.db.recount_status().await.unwrap(), "kept counts differ from a recount");
+    let (kept, counted) = s.state.db.kept_and_counted().await.unwrap();
+    assert_eq!(kept, counted, "kept counts differ from a recount");
     kept
 }
 

@@ -49,6 +49,10 @@ async fn city() -> (TestServer, String) {
         assert!(s.file(token, &path, &bytes).await.is_success(), "{path}");
     }
     s.read_all(&office).await;
+    // The camera-named picture has no caption: the office sends it all the same.
+    let send = serde_json::json!({"department": "police", "path": format!("{item}/图片/IMG_0001.jpg"), "send": true});
+    let r = s.req(Method::PUT, "/api/v1/choices", &office).json(&send).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
     (s, office)
 }
 
@@ -85,11 +89,15 @@ import openpyxl
 z = zipfile.ZipFile(sys.argv[1])
 root = z.namelist()[0].split('/')[0] + '/'
 book = openpyxl.load_workbook(io.BytesIO(z.read(root + '00 目录.xlsx')))
-assert book.sheetnames == ['目录', '校验信息'], book.sheetnames
+assert book.sheetnames == ['目录'], 'the 目录 prints alone: %s' % book.sheetnames
 ws = book['目录']
+# A Chinese font declared with its character set, so LibreOffice prints Chinese glyph forms.
+assert (ws['A1'].font.name, ws['A1'].font.charset) == ('宋体', 134), (ws['A1'].font.name, ws['A1'].font.charset)
+assert ws.column_dimensions['H'].width >= 24, 'the 起止页 on one line'
+checks_book = openpyxl.load_workbook(io.BytesIO(z.read(root + '00 校验信息.xlsx')))
 assert ws['A1'].value == '平顶山市迎接2021年度河南省政府质量工作考核印证材料目录', ws['A1'].value
 assert [c.value for c in ws[2]] == ['序号', '档号', '文号', '责任者', '题名', '日期', '页数', '起止页', '备注']
-for sheet in book.worksheets:
+for sheet in book.worksheets + checks_book.worksheets:
     setup = sheet.page_setup
     assert setup.orientation == 'landscape' and str(setup.paperSize) == '9', (setup.orientation, setup.paperSize)
     # fitToWidth is left out when 1, its default in OOXML (ECMA-376 §18.3.1.63).
@@ -105,7 +113,7 @@ for row in ws.iter_rows(min_row=3):
     assert all(c.border.left.style == 'thin' for c in row), 'borders'
     assert isinstance(row[0].value, int), 'numbers stored as numbers'
     rows[row[4].value] = [c.value for c in row]
-checks = [[c.value for c in r] for r in book['校验信息'].iter_rows(min_row=3)]
+checks = [[c.value for c in r] for r in checks_book['校验信息'].iter_rows(min_row=3)]
 text = ' '.join(str(c.value) for r in ws.iter_rows() for c in r)
 assert 'SHA' not in text and not any(len(str(c.value)) == 64 for r in ws.iter_rows() for c in r), 'hashes are in 校验信息 only'
 print(json.dumps({'rows': rows, 'headings': headings, 'checks': checks}, ensure_ascii=False))
@@ -211,6 +219,32 @@ async fn the_bagit_bag_validates_and_verify_bundle_reads_folders_tags_and_names(
     let said = python(validate, &[&root]);
     assert!(said.starts_with("平顶山市 "), "{said}");
     assert!(root.join("data/00 目录.xlsx").exists());
+    // The index a receiving system imports: a tag file the bag's tag manifest covers, a row a
+    // payload file with its 目录 fields, and its hash the payload manifest's.
+    let index = r"
+import csv, hashlib, json, sys
+root = sys.argv[1]
+rows = list(csv.DictReader(open(root + '/file-index.csv', encoding='utf-8', newline='')))
+tags = dict(l.split('  ', 1)[::-1] for l in open(root + '/tagmanifest-sha256.txt', encoding='utf-8').read().splitlines())
+assert tags['file-index.csv'] == hashlib.sha256(open(root + '/file-index.csv', 'rb').read()).hexdigest()
+manifest = dict(l.split('  ', 1)[::-1] for l in open(root + '/manifest-sha256.txt', encoding='utf-8').read().splitlines())
+assert all(manifest['data/' + r['path']] == r['sha256'] for r in rows), 'every row is a payload file'
+print(json.dumps(rows, ensure_ascii=False))
+";
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&python(index, &[&root])).unwrap();
+    assert_eq!(rows.len(), 9, "{rows:?}");
+    let notice = rows.iter().find(|r| r["title"].as_str().unwrap().contains("质量工作要点")).unwrap();
+    assert_eq!(
+        (&notice["item"], &notice["kind"], &notice["doc_number"], &notice["author"], &notice["pages"]),
+        (
+            &serde_json::json!("8.3"),
+            &serde_json::json!("document"),
+            &serde_json::json!("平质强办〔2022〕1号"),
+            &serde_json::json!("平顶山市公安局"),
+            &serde_json::json!("3")
+        ),
+        "{notice}"
+    );
     let v = bundle::verify(&bag.path).unwrap();
     assert!(v.is_intact() && v.layout == Layout::BagIt, "{v:?}");
     assert_eq!(v.fingerprint.as_ref().map(|f| f.1), Some(true));
@@ -220,7 +254,7 @@ async fn the_bagit_bag_validates_and_verify_bundle_reads_folders_tags_and_names(
     unzip(&plain.path, plain_dir.path());
     let plain_root = plain_dir.path().join("平顶山市2021年度质量工作考核迎检材料");
     let v = bundle::verify(&plain_root).unwrap();
-    assert!(v.is_intact() && v.files == 12, "{v:?}");
+    assert!(v.is_intact() && v.files == 13, "{v:?}");
     // A file a Mac's Finder leaves behind is not part of the bundle: named, with what it is.
     let finder = plain_root.join(".DS_Store");
     std::fs::write(&finder, b"Bud1").unwrap();
@@ -258,7 +292,8 @@ async fn the_bagit_bag_validates_and_verify_bundle_reads_folders_tags_and_names(
     assert!(!bundle::verify(&root).unwrap().is_intact(), "the bag's tag manifest covers bag-info.txt too");
 
     // The name's fingerprint: a renamed copy with another one is caught, a plain rename is not.
-    let forged = out.join(plain.name.replace(&plain.name[30..38], "00000000"));
+    let named = bundle::NameParts::of(&plain.name).unwrap().fingerprint.to_string();
+    let forged = out.join(plain.name.replace(&named, "00000000"));
     std::fs::copy(&plain.path, &forged).unwrap();
     let v = bundle::verify(&forged).unwrap();
     assert_eq!(v.fingerprint, Some(("00000000".to_string(), false)));

@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use yingjian_aggregator::print::Of;
+
 use super::{TestServer, pdf_pages, tiff_pages};
 
 fn poppler(tool: &str, args: &[&str], file: &Path) -> String {
@@ -167,6 +169,18 @@ fn encrypted_pdf() -> Vec<u8> {
     out
 }
 
+/// The 目录 page of a bundle.
+fn toc_of(bundle: &Path) -> String {
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(bundle).unwrap()).unwrap();
+    let mut toc = String::new();
+    std::io::Read::read_to_string(
+        &mut archive.by_name("平顶山市2021年度质量工作考核迎检材料/00 目录.html").unwrap(),
+        &mut toc,
+    )
+    .unwrap();
+    toc
+}
+
 #[tokio::test]
 async fn the_paper_version_has_every_page_numbered_bookmarked_and_in_order() {
     // Without LibreOffice (`soffice = ""`): the Word file gets a placeholder.
@@ -219,7 +233,7 @@ async fn the_paper_version_has_every_page_numbered_bookmarked_and_in_order() {
         assert!(problems.contains(name), "{name} gets a placeholder and a line: {problems}");
     }
     let out = scratch.path().join("print");
-    let built = yingjian_aggregator::print::build(&s.state, &out).await.unwrap();
+    let built = yingjian_aggregator::print::build(&s.state, &out, Of::Record).await.unwrap();
     assert_eq!(built.problems.len(), 3, "{:?}", built.problems);
     let written: Vec<PathBuf> = built.written.iter().map(|(p, _)| p.clone()).collect();
     let names: Vec<String> =
@@ -246,10 +260,26 @@ async fn the_paper_version_has_every_page_numbered_bookmarked_and_in_order() {
     // The 目录 gives each file's 起止页, after the cover and the 目录: within the item 文件 then
     // 图片, each by name (加密 3, 损坏 4, 方案 5–6, 检查记录 7, 通知 8–10, 仓库 11, 查获物品 12,
     // 现场检查记录 13–15, 销毁现场 16).
-    for row in ["08.03-003方案5–6", "08.03-005通知8–10", "08.03-008现场检查记录13–15", "08.03-009销毁现场16"]
+    // Each row on A4 turned with the nine columns: 序号, 档号, 文号, 责任者, 题名, 日期, 页数,
+    // 起止页, 备注.
+    let laid_out = poppler("pdftotext", &["-layout", "-f", "2", "-l", "2"], evidence);
+    let row = |reference: &str| -> Vec<String> {
+        let line = laid_out
+            .lines()
+            .find(|l| l.contains(reference))
+            .unwrap_or_else(|| panic!("{reference}: {laid_out}"));
+        line.split_whitespace().map(str::to_string).collect()
+    };
+    for heading in ["序号", "档号", "文号", "责任者", "题名", "日期", "页数", "起止页", "备注"]
     {
-        assert!(squeezed.contains(row), "{row} in the 目录: {text}");
+        assert!(laid_out.contains(heading), "{heading}: {laid_out}");
     }
+    assert_eq!(row("08.03-003"), ["4", "08.03-003", "平顶山市公安局", "方案", "2", "5–6", "文件"]);
+    assert_eq!(row("08.03-005"), ["6", "08.03-005", "平顶山市公安局", "通知", "3", "8–10", "文件"]);
+    assert_eq!(row("08.03-008"), ["9", "08.03-008", "平顶山市公安局", "现场检查记录", "3", "13–15", "图片"]);
+    // A placeholder's 页数 is not the page about it.
+    assert_eq!(row("08.03-002")[..4], ["3", "08.03-002", "平顶山市公安局", "损坏的扫描件"]);
+    assert!(!row("08.03-002").contains(&"1".to_string()), "{laid_out}");
     assert!(
         squeezed.contains("销毁现场") && squeezed.contains("电子版"),
         "captions and placeholders: {text}"
@@ -271,19 +301,21 @@ async fn the_paper_version_has_every_page_numbered_bookmarked_and_in_order() {
         .status()
         .unwrap();
     assert!(status.success());
+    // The cover and the 目录 large enough to read.
+    let status = Command::new("pdftoppm")
+        .args(["-png", "-r", "72", "-f", "1", "-l", "2"])
+        .arg(evidence)
+        .arg(look.join("volume-readable"))
+        .status()
+        .unwrap();
+    assert!(status.success());
 
     // The electronic 目录 built after it gives the same 起止页 (and names the volume).
     let bundle = yingjian_aggregator::bundle::Bundles::new(scratch.path().join("bundles"))
         .build(&s.state, "test", yingjian_aggregator::bundle::Layout::Plain, |_, _| {})
         .await
         .unwrap();
-    let mut archive = zip::ZipArchive::new(std::fs::File::open(&bundle.path).unwrap()).unwrap();
-    let mut toc = String::new();
-    std::io::Read::read_to_string(
-        &mut archive.by_name("平顶山市2021年度质量工作考核迎检材料/00 目录.html").unwrap(),
-        &mut toc,
-    )
-    .unwrap();
+    let toc = toc_of(&bundle.path);
     for (title, span) in [
         ("方案", "03 质量安全监管 第5–6页"),
         ("现场检查记录", "03 质量安全监管 第13–15页"),
@@ -296,9 +328,46 @@ async fn the_paper_version_has_every_page_numbered_bookmarked_and_in_order() {
         assert!(row.contains(&format!("<td>{span}</td>")), "{title}: {row}");
     }
 
+    // Paper and zip go together: the bundle is named for the state's fingerprint and says its
+    // 起止页 are those of the paper of record, whose cover and every footer carry the fingerprint.
+    let shelf = yingjian_aggregator::bundle::Bundles::new(scratch.path().join("bundles"));
+    let parts = yingjian_aggregator::bundle::NameParts::of(&bundle.name).expect("a bundle's name");
+    let fingerprint = parts.fingerprint.to_string();
+    assert!(bundle.name.starts_with("平顶山市2021年度质量工作考核材料-") && parts.paged, "{}", bundle.name);
+    assert_eq!(squeezed.matches(&format!("校验码{fingerprint}")).count(), pages_of(evidence) + 1, "{text}");
+    assert!(toc.contains(&format!("状态校验码 {fingerprint}；起止页依据")), "{toc}");
+    let checked = yingjian_aggregator::bundle::verify(&bundle.path).unwrap();
+    assert!(checked.is_intact() && checked.fingerprint == Some((fingerprint.clone(), true)), "{checked:?}");
+    // The evidence changes: that paper is not of this state, so no 起止页 at all, and a print
+    // elsewhere (`print --out`) changes nothing of the hand-in.
+    assert!(
+        s.file(&police, &format!("{item}/文件/补充通知.pdf"), &pdf_pages("more", 1, None)).await.is_success()
+    );
+    yingjian_aggregator::print::build(&s.state, &scratch.path().join("copy"), Of::Copy).await.unwrap();
+    let changed =
+        shelf.build(&s.state, "test", yingjian_aggregator::bundle::Layout::Plain, |_, _| {}).await.unwrap();
+    let changed_parts = yingjian_aggregator::bundle::NameParts::of(&changed.name).unwrap();
+    assert!(!changed_parts.paged && changed_parts.fingerprint != fingerprint, "{}", changed.name);
+    let changed_toc = toc_of(&changed.path);
+    assert!(
+        !changed_toc.contains("第5–6页") && changed_toc.contains("本状态尚未生成纸质版，起止页空缺"),
+        "{changed_toc}"
+    );
+    // The paper of record printed again: the same fingerprint as the zip without page numbers;
+    // the zip built now has them.
+    let new_fingerprint = changed_parts.fingerprint.to_string();
+    yingjian_aggregator::print::build(&s.state, &out, Of::Record).await.unwrap();
+    let paged =
+        shelf.build(&s.state, "test", yingjian_aggregator::bundle::Layout::Plain, |_, _| {}).await.unwrap();
+    let paged_parts = yingjian_aggregator::bundle::NameParts::of(&paged.name).unwrap();
+    assert!(paged_parts.paged && paged_parts.fingerprint == new_fingerprint, "{}", paged.name);
+    assert!(toc_of(&paged.path).contains("03 质量安全监管 第5–6页"));
+    let cover = poppler("pdftotext", &["-f", "1", "-l", "1"], &out.join("03 质量安全监管.pdf"));
+    assert!(cover.contains(&format!("状态校验码 {new_fingerprint}")), "{cover}");
+
     // Built twice from the same state: the same bytes.
     let again = scratch.path().join("again");
-    yingjian_aggregator::print::build(&s.state, &again).await.unwrap();
+    yingjian_aggregator::print::build(&s.state, &again, Of::Copy).await.unwrap();
     assert_eq!(std::fs::read(evidence).unwrap(), std::fs::read(again.join("03 质量安全监管.pdf")).unwrap());
 }
 
@@ -309,7 +378,7 @@ async fn a_photo_taken_upright_is_printed_upright() {
     let scratch = tempfile::tempdir().unwrap();
     let photo = upright_photo(scratch.path());
     assert!(s.file(&police, "08.03 昆仑2021专项行动/图片/竖拍的照片.jpg", &photo).await.is_success());
-    let built = yingjian_aggregator::print::build(&s.state, scratch.path()).await.unwrap();
+    let built = yingjian_aggregator::print::build(&s.state, scratch.path(), Of::Copy).await.unwrap();
     let volume = &built.written[0].0;
     assert_eq!(pages_of(volume), 3, "cover, 目录, the photo");
     let look = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/print");
@@ -348,7 +417,7 @@ async fn a_seal_in_an_annotation_is_printed_with_its_page() {
     assert!(
         s.file(&police, "08.03 昆仑2021专项行动/文件/盖章的通知.pdf", &annotated_pdf()).await.is_success()
     );
-    let built = yingjian_aggregator::print::build(&s.state, scratch.path()).await.unwrap();
+    let built = yingjian_aggregator::print::build(&s.state, scratch.path(), Of::Copy).await.unwrap();
     let volume = &built.written[0].0;
     assert_eq!(pages_of(volume), 3, "cover, 目录, the page");
     let text = poppler("pdftotext", &["-f", "3", "-l", "3", "-layout"], volume);
@@ -421,7 +490,7 @@ async fn office_files_are_converted_when_libreoffice_is_there() {
     let xlsx = book.save_to_buffer().unwrap();
     s.file(&police, "08.03 昆仑2021专项行动/文件/登记表.xlsx", &xlsx).await;
     let out = tempfile::tempdir().unwrap();
-    let built = yingjian_aggregator::print::build(&s.state, out.path()).await.unwrap();
+    let built = yingjian_aggregator::print::build(&s.state, out.path(), Of::Copy).await.unwrap();
     let volume = &built.written[0].0;
     let text: String = poppler("pdftotext", &[], volume).chars().filter(|c| !c.is_whitespace()).collect();
     let on_path =

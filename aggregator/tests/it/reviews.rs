@@ -266,6 +266,6 @@ async fn the_office_gives_a_file_its_kind_and_it_holds_when_the_file_is_sent_aga
     assert!(kinds.iter().any(|e| e["detail"].as_str().unwrap().ends_with("类别改为图片")), "{kinds:?}");
     let page = s.req(Method::GET, "/audit", &office).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("更改类别"));
-    let kept = s.state.db.status_counts().await.unwrap();
-    assert_eq!(kept, s.state.db.recount_status().await.unwrap());
+    let (kept, counted) = s.state.db.kept_and_counted().await.unwrap();
+    assert_eq!(kept, counted);
 }

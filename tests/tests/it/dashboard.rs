@@ -288,28 +288,47 @@ async fn the_office_watches_evidence_arrive_live() {
     assert!(text(&browser, "main").await.contains("已退回《销毁假冒商品现场.jpg》：请补充盖章页"));
     screenshot(&browser, "department").await;
 
-    // The bundle page: build now, and the new bundle is listed for download.
+    // Printed on A4 as the office prints them: whole headings, not a character a line.
+    let department = print_a4(&browser, "department").await;
+    assert!(department.contains("自评报告") && department.contains("联系人"), "{department}");
+    browser.goto(&format!("{}/overview", server.url())).await.unwrap();
+    let overview = print_a4(&browser, "overview").await;
+    for heading in ["责任单位", "已齐全分值", "自评报告", "典型案例"] {
+        assert!(overview.contains(heading), "{heading} whole on paper: {overview}");
+    }
+    browser.goto(&format!("{}/items/8.3", server.url())).await.unwrap();
+    let item = print_a4(&browser, "item").await;
+    assert!(item.contains("公安局") && item.contains("通知"), "{item}");
+    browser.goto(&format!("{}/departments/police/receipt", server.url())).await.unwrap();
+    let receipt = print_a4(&browser, "receipt").await;
+    assert!(receipt.contains("签字") && receipt.contains("盖章"), "{receipt}");
+
+    // The bundle page: the returned picture waits for the office's choice before anything is
+    // built; sent, it goes out.
     browser.goto(&format!("{}/bundles", server.url())).await.unwrap();
+    let row = browser
+        .find(Locator::XPath("//table[@id='choices']//tr[contains(., '销毁假冒商品现场.jpg')]"))
+        .await
+        .unwrap();
+    assert!(row.text().await.unwrap().contains("待确认（暂不报送）"));
+    screenshot(&browser, "bundles-preflight").await;
+    row.find(Locator::Css("button[value=send]")).await.unwrap().click().await.unwrap();
+    eventually("the picture chosen to go out", || async {
+        let table = browser.find(Locator::Id("choices")).await.ok()?.text().await.ok()?;
+        (table.contains("报送") && !table.contains("待确认")).then_some(())
+    })
+    .await;
     click(&browser, "#build").await;
     eventually("the bundle in the list, without a reload", || async {
         let table = browser.find(Locator::Id("bundles")).await.ok()?.text().await.ok()?;
-        table.contains("yingjian-2021-").then_some(())
+        table.contains("2021年度质量工作考核材料-").then_some(())
     })
     .await;
     screenshot(&browser, "bundles").await;
 
     // The 催办通知, printed as the office prints them: A4, a page a department.
     browser.goto(&format!("{}/notices", server.url())).await.unwrap();
-    let a4 = fantoccini::wd::PrintConfiguration::builder()
-        .size(fantoccini::wd::PrintSize::A4)
-        .background(true)
-        .build()
-        .unwrap();
-    let pdf = browser.print(a4).await.unwrap();
-    let printed = screenshots().join("notices.pdf");
-    std::fs::write(&printed, pdf).unwrap();
-    let read = Command::new("pdftotext").arg(&printed).arg("-").output().expect("pdftotext (poppler-utils)");
-    let read = String::from_utf8(read.stdout).unwrap();
+    let read = print_a4(&browser, "notices").await;
     assert_eq!(read.matches("催办通知").count(), 13, "a notice for each department that lacks something");
     // pdftotext ends every page with a form feed: no page holds the start of two notices (a long
     // one goes on to a second page).
@@ -319,13 +338,6 @@ async fn the_office_watches_evidence_arrive_live() {
         "{} pages",
         pages.len()
     );
-    // The first page as a picture, for a person to look at.
-    Command::new("pdftoppm")
-        .args(["-png", "-r", "60", "-f", "1", "-l", "1"])
-        .arg(&printed)
-        .arg(screenshots().join("notice"))
-        .status()
-        .unwrap();
 
     // A department token: its own page only.
     browser.goto(&format!("{}/login", server.url())).await.unwrap();
@@ -340,6 +352,26 @@ async fn the_office_watches_evidence_arrive_live() {
     browser.goto(&format!("{}/overview", server.url())).await.unwrap();
     assert!(text(&browser, "body").await.contains("无权查看"));
     tokio::time::timeout(Duration::from_secs(10), browser.close()).await.ok();
+}
+
+/// Prints the page open in `browser` on A4 as the office would (`<name>.pdf` beside the
+/// screenshots, its first page as `<name>-a4-1.png` for a person to look at); the text printed.
+async fn print_a4(browser: &Client, name: &str) -> String {
+    let a4 = fantoccini::wd::PrintConfiguration::builder()
+        .size(fantoccini::wd::PrintSize::A4)
+        .background(true)
+        .build()
+        .unwrap();
+    let printed = screenshots().join(format!("{name}.pdf"));
+    std::fs::write(&printed, browser.print(a4).await.unwrap()).unwrap();
+    Command::new("pdftoppm")
+        .args(["-png", "-r", "60", "-f", "1", "-l", "1"])
+        .arg(&printed)
+        .arg(screenshots().join(format!("{name}-a4")))
+        .status()
+        .unwrap();
+    let read = Command::new("pdftotext").arg(&printed).arg("-").output().expect("pdftotext (poppler-utils)");
+    String::from_utf8(read.stdout).unwrap()
 }
 
 /// The value of the form field named `name`.

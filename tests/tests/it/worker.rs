@@ -387,7 +387,9 @@ async fn hostile_files_cost_themselves_alone_in_previews_and_print() {
 
     // The print build: every volume written, each hostile file a placeholder naming it.
     let out = dir.path().join("print");
-    let report = yingjian_aggregator::print::build(&server.state, &out).await.unwrap();
+    let report = yingjian_aggregator::print::build(&server.state, &out, yingjian_aggregator::print::Of::Copy)
+        .await
+        .unwrap();
     assert!(!report.written.is_empty());
     let problems = report.problems.join("\n");
     for name in ["02 嵌套.pdf", "03 大图16000.png", "04 大图20000.png", "06 坏像素.png", "08 十万页.pdf"]

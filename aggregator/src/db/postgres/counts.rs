@@ -52,8 +52,19 @@ impl Postgres {
         counts(&self.client().await?, KEPT_GROUPS, KEPT_READING).await
     }
 
-    pub async fn recount_status(&self) -> DbResult<Counts> {
-        counts(&self.client().await?, GROUPS_COUNTED, READING_COUNTED).await
+    pub async fn kept_and_counted(&self) -> DbResult<(Counts, Counts)> {
+        let mut c = self.client().await?;
+        // One snapshot for both: REPEATABLE READ sees the database as of the first query.
+        let tx = c
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
+        let kept = counts(&tx, KEPT_GROUPS, KEPT_READING).await?;
+        let counted = counts(&tx, GROUPS_COUNTED, READING_COUNTED).await?;
+        tx.commit().await?;
+        Ok((kept, counted))
     }
 
     pub async fn held(&self, department: Option<String>) -> DbResult<Vec<HeldFile>> {

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use yingjian_shared::{AuditRecord, Kind, Verdict};
 
 use super::{Postgres, append_audit, written_by_us};
-use crate::db::{AuditEntry, DbResult, FileVerdict, ms, ts};
+use crate::db::{AuditEntry, DbResult, FileVerdict, SendChoiceRow, ms, ts};
 
 impl Postgres {
     pub async fn put_heartbeat(&self, department: String, agent: String, body: String) -> DbResult<()> {
@@ -99,6 +99,54 @@ impl Postgres {
             )
             .await?;
         }
+        append_audit(&tx, &actor).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn send_choices(&self) -> DbResult<Vec<SendChoiceRow>> {
+        let c = self.client().await?;
+        let rows = c.query("SELECT department, path, sha256, choice FROM send_choices", &[]).await?;
+        Ok(rows
+            .iter()
+            .map(|r| SendChoiceRow {
+                department: r.get(0),
+                path: r.get(1),
+                sha256: r.get(2),
+                send: r.get::<_, &str>(3) == "send",
+            })
+            .collect())
+    }
+
+    pub async fn choose_send(
+        &self,
+        department: String,
+        path: String,
+        sha256: String,
+        send: Option<bool>,
+        actor: AuditEntry,
+    ) -> DbResult<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        match send {
+            Some(send) => {
+                let choice = if send { "send" } else { "leave_out" };
+                tx.execute(
+                    "INSERT INTO send_choices (department, path, sha256, choice, at) VALUES ($1, $2, $3, $4, $5)
+                     ON CONFLICT (department, path) DO UPDATE
+                     SET sha256 = excluded.sha256, choice = excluded.choice, at = excluded.at",
+                    &[&department, &path, &sha256, &choice, &ms(actor.at)],
+                )
+                .await?
+            }
+            None => {
+                tx.execute(
+                    "DELETE FROM send_choices WHERE department = $1 AND path = $2",
+                    &[&department, &path],
+                )
+                .await?
+            }
+        };
         append_audit(&tx, &actor).await?;
         tx.commit().await?;
         Ok(())

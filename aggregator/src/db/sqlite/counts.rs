@@ -56,8 +56,16 @@ impl Sqlite {
         self.call(|c| counts(c, KEPT_GROUPS, KEPT_READING)).await
     }
 
-    pub async fn recount_status(&self) -> DbResult<Counts> {
-        self.call(|c| counts(c, GROUPS_COUNTED, READING_COUNTED)).await
+    pub async fn kept_and_counted(&self) -> DbResult<(Counts, Counts)> {
+        self.call(|c| {
+            // One read transaction: one snapshot of the database for both.
+            let tx = c.transaction()?;
+            let both =
+                (counts(&tx, KEPT_GROUPS, KEPT_READING)?, counts(&tx, GROUPS_COUNTED, READING_COUNTED)?);
+            tx.commit()?;
+            Ok(both)
+        })
+        .await
     }
 
     pub async fn held(&self, department: Option<String>) -> DbResult<Vec<HeldFile>> {

@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, params};
 use yingjian_shared::{AuditRecord, Kind, Verdict};
 
 use super::{Sqlite, append_audit, parsed};
-use crate::db::{AuditEntry, DbResult, FileVerdict, ms, ts};
+use crate::db::{AuditEntry, DbResult, FileVerdict, SendChoiceRow, ms, ts};
 
 impl Sqlite {
     pub async fn put_heartbeat(&self, department: String, agent: String, body: String) -> DbResult<()> {
@@ -102,6 +102,50 @@ impl Sqlite {
                     params![department, path, agent, kind.wire(), problem],
                 )?;
             }
+            append_audit(&tx, &actor)?;
+            tx.commit()
+        })
+        .await
+    }
+
+    pub async fn send_choices(&self) -> DbResult<Vec<SendChoiceRow>> {
+        self.call(|c| {
+            let mut stmt = c.prepare("SELECT department, path, sha256, choice FROM send_choices")?;
+            stmt.query_map([], |r| {
+                Ok(SendChoiceRow {
+                    department: r.get(0)?,
+                    path: r.get(1)?,
+                    sha256: r.get(2)?,
+                    send: r.get::<_, String>(3)? == "send",
+                })
+            })?
+            .collect()
+        })
+        .await
+    }
+
+    pub async fn choose_send(
+        &self,
+        department: String,
+        path: String,
+        sha256: String,
+        send: Option<bool>,
+        actor: AuditEntry,
+    ) -> DbResult<()> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            match send {
+                Some(send) => tx.execute(
+                    "INSERT INTO send_choices (department, path, sha256, choice, at) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (department, path) DO UPDATE
+                     SET sha256 = excluded.sha256, choice = excluded.choice, at = excluded.at",
+                    params![department, path, sha256, if send { "send" } else { "leave_out" }, ms(actor.at)],
+                )?,
+                None => tx.execute(
+                    "DELETE FROM send_choices WHERE department = ?1 AND path = ?2",
+                    params![department, path],
+                )?,
+            };
             append_audit(&tx, &actor)?;
             tx.commit()
         })
