@@ -191,11 +191,14 @@ pub struct PrintSettings {
     pub soffice: Option<String>,
     /// Longest LibreOffice may take over one file.
     pub office_timeout_secs: u64,
+    /// About how many pages a volume holds: an area with more goes on in further volumes (续01,
+    /// 续02 …), cut between files, with a 总目录 of the area across them.
+    pub volume_pages: usize,
 }
 
 impl Default for PrintSettings {
     fn default() -> Self {
-        PrintSettings { font: None, soffice: None, office_timeout_secs: 120 }
+        PrintSettings { font: None, soffice: None, office_timeout_secs: 120, volume_pages: 300 }
     }
 }
 

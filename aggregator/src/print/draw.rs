@@ -55,6 +55,10 @@ pub struct Cover<'a> {
     pub as_of: &'a str,
     /// The state's fingerprint, which the bundle's name carries: paper and zip go together.
     pub fingerprint: &'a str,
+    /// How the pages are numbered, as the cover says it.
+    pub numbering: &'a str,
+    /// Above the 目录's pages: `三、质量安全监管 目录`.
+    pub toc_title: &'a str,
 }
 
 fn width_of(text: &str, size: f32) -> f32 {
@@ -196,27 +200,46 @@ pub fn layout(
     (starts, next - 1)
 }
 
-/// Draws a volume; answers its bytes and its page count. `pages[i]` is what `printed[i]` takes;
-/// `headings` are the items' lines (`heading`); `drawing(i)` is told before file `i` is drawn.
+/// What a drawing makes: a volume of files, or an area's 总目录 across its volumes.
+pub enum Contents<'a> {
+    /// The files, as `printed[i]` taking `pages[i]` pages.
+    Files { printed: Vec<Printed>, pages: &'a [usize] },
+    /// Only the cover and the 目录, each file's 页数 and where it is (`续01 5–6`) given.
+    Index { pages: &'a [Option<usize>], spans: &'a [String] },
+}
+
+/// Draws a volume; answers its bytes and its page count. `headings` are the items' lines
+/// (`heading`); `drawing(i)` is told before file `i` is drawn.
 pub fn volume(
     font: &Font,
     headings: &BTreeMap<String, String>,
     cover: &Cover<'_>,
     files: &[&PlannedFile],
-    printed: Vec<Printed>,
-    pages: &[usize],
+    contents: Contents<'_>,
     drawing: &mut dyn FnMut(usize),
 ) -> Result<(Vec<u8>, usize), String> {
     let title_of = |item: &str| headings.get(item).cloned().unwrap_or_else(|| item.to_string());
     // The 目录 first, with every file's 起止页: cover, then the 目录's own pages, then the files.
-    let (starts, total) = layout(files, pages, &title_of);
-    // 页数 on paper: what was printed of the file, unless only a page about it was.
-    let placeholder: Vec<bool> = printed.iter().map(|p| matches!(p, Printed::Placeholder(_))).collect();
-    let rows = toc_rows(files, &title_of, &|i| {
-        let counted = if placeholder[i] { files[i].pages.map(|p| p as usize) } else { Some(pages[i]) };
-        let (from, to) = (starts[i], starts[i] + pages[i] - 1);
-        (counted, if from == to { from.to_string() } else { format!("{from}–{to}") })
-    });
+    let (printed, starts, total, rows) = match contents {
+        Contents::Files { printed, pages } => {
+            let (starts, total) = layout(files, pages, &title_of);
+            // 页数 on paper: what was printed of the file, unless only a page about it was.
+            let placeholder: Vec<bool> =
+                printed.iter().map(|p| matches!(p, Printed::Placeholder(_))).collect();
+            let rows = toc_rows(files, &title_of, &|i| {
+                let counted =
+                    if placeholder[i] { files[i].pages.map(|p| p as usize) } else { Some(pages[i]) };
+                let (from, to) = (starts[i], starts[i] + pages[i] - 1);
+                (counted, if from == to { from.to_string() } else { format!("{from}–{to}") })
+            });
+            (printed, starts, total, rows)
+        }
+        Contents::Index { pages, spans } => {
+            let rows = toc_rows(files, &title_of, &|i| (pages[i], spans[i].clone()));
+            let total = 1 + toc_pages(&rows).len();
+            (Vec::new(), Vec::new(), total, rows)
+        }
+    };
     let configuration =
         ConfigurationBuilder::new().with_version(PdfVersion::Pdf20).finish().map_err(|e| format!("{e:?}"))?;
     let mut doc = Document::new_with(SerializeSettings { configuration, ..SerializeSettings::default() });
@@ -249,14 +272,14 @@ pub fn volume(
             12.0,
             &format!("状态校验码 {}（与电子版材料包名称中的校验码相同）", cover.fingerprint),
         );
-        centred(s, font, A4.0, 715.0, 10.0, "页码：本册从封面起连续编排，目录中的起止页即本册页码");
+        centred(s, font, A4.0, 715.0, 10.0, cover.numbering);
     });
     let (width, right) = (A4_ACROSS.0, A4_ACROSS.0 - MARGIN);
     let xs: Vec<f32> =
         TOC_COLUMNS.iter().scan(MARGIN, |x, (_, w)| Some(std::mem::replace(x, *x + w))).collect();
     for range in toc_pages(&rows) {
         page(&mut doc, A4_ACROSS, &mut |s| {
-            centred(s, font, width, MARGIN - 4.0, 16.0, &format!("{} 目录", cover.volume));
+            centred(s, font, width, MARGIN - 4.0, 16.0, cover.toc_title);
             for (x, (label, _)) in xs.iter().zip(TOC_COLUMNS) {
                 text(s, font, x + 3.0, TOC_TOP, 9.5, label);
             }

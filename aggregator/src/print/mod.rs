@@ -40,11 +40,30 @@ const VOLUME_MEMORY_FACTOR: u64 = 2;
 
 /// One printable PDF.
 pub struct Volume<'a> {
-    /// `01 质量水平状况.pdf`.
+    /// `01 质量水平状况.pdf`, `01 质量水平状况（续01）.pdf`.
     pub file_name: String,
     /// `一、质量水平状况`, as the cover says it.
     pub title: String,
+    /// The area's `01 质量水平状况` and `一、质量水平状况`, and which of its volumes this is
+    /// (0 the first, then 续01 …).
+    pub area: (String, String),
+    pub part: usize,
     pub files: Vec<&'a PlannedFile>,
+}
+
+/// How a volume's pages are numbered, as its cover says it.
+const NUMBERING: &str = "页码：本册从封面起连续编排，目录中的起止页即本册页码";
+
+/// A volume as drawn, for its area's 总目录: each file's 页数 on paper and where it is.
+struct Placed<'v, 'a> {
+    volume: &'v Volume<'a>,
+    rows: Vec<(Option<usize>, String)>,
+}
+
+/// Where in an area's volumes: `首册 5–6`, `续01 1–3`.
+fn place(part: usize, from: usize, to: usize) -> String {
+    let volume = if part == 0 { "首册".to_string() } else { format!("续{part:02}") };
+    if from == to { format!("{volume} {from}") } else { format!("{volume} {from}–{to}") }
 }
 
 /// What a file becomes on paper.
@@ -84,21 +103,28 @@ pub struct PrintReport {
     pub problems: Vec<String>,
 }
 
-/// The volumes of a plan, in catalogue order. What counts towards a volume's input is what will
-/// be embedded: files whose pages the content examination could tell (`facts`).
+/// The volumes of a plan, in catalogue order, each of about `volume_pages` pages at most (as
+/// read: a file whose pages are not known counts one) and `MAX_VOLUME_INPUT` of input, cut
+/// between files: known from the state alone, so the electronic 目录 finds the same volumes.
+/// What counts towards a volume's input is what will be embedded: files whose pages the content
+/// examination could tell (`facts`).
 pub fn volumes<'a, S: std::hash::BuildHasher>(
     catalogue: &Catalogue,
     files: &'a [PlannedFile],
     facts: &HashMap<String, Facts, S>,
+    volume_pages: usize,
 ) -> Vec<Volume<'a>> {
     let input =
         |f: &PlannedFile| if facts.get(&f.sha256).is_some_and(|x| x.pages.is_some()) { f.size } else { 0 };
+    let pages = |f: &PlannedFile| facts.get(&f.sha256).and_then(|x| x.pages).map_or(1, |p| p as usize);
     let mut out: Vec<Volume<'a>> = Vec::new();
     let mut push = |key: (String, String), f: &'a PlannedFile| {
         let fits = out.last().is_some_and(|v| {
             let same = v.file_name.starts_with(&key.0);
             let held: u64 = v.files.iter().map(|f| input(f)).sum();
-            same && (held + input(f) <= MAX_VOLUME_INPUT || v.files.is_empty())
+            let filled: usize = v.files.iter().map(|f| pages(f)).sum();
+            same && (v.files.is_empty()
+                || (held + input(f) <= MAX_VOLUME_INPUT && filled + pages(f) <= volume_pages.max(1)))
         });
         if !fits {
             let part = out.iter().filter(|v| v.file_name.starts_with(&key.0)).count();
@@ -107,7 +133,7 @@ pub fn volumes<'a, S: std::hash::BuildHasher>(
             } else {
                 (format!("{}（续{part:02}）.pdf", key.0), format!("{}（续{part:02}）", key.1))
             };
-            out.push(Volume { file_name, title, files: Vec::new() });
+            out.push(Volume { file_name, title, area: key.clone(), part, files: Vec::new() });
         }
         out.last_mut().expect("just pushed").files.push(f);
     };
@@ -155,7 +181,11 @@ pub async fn build(state: &AppState, out_dir: &Path, of: Of) -> AppResult<PrintR
         .map_err(AppError::internal)??;
     let mut report = PrintReport::default();
     let mut printed_pages = Vec::new();
-    for volume in volumes(&catalogue, &files, &facts) {
+    let heading_of = |item: &str| draw::heading(&catalogue, item);
+    // Where each file went, for the 总目录 of an area printed in several volumes.
+    let mut placed: Vec<Placed<'_, '_>> = Vec::new();
+    let all = volumes(&catalogue, &files, &facts, state.config.print.volume_pages);
+    for volume in &all {
         let dir = state.worker.folder()?;
         let mut inputs = Vec::with_capacity(volume.files.len());
         for f in &volume.files {
@@ -167,6 +197,9 @@ pub async fn build(state: &AppState, out_dir: &Path, of: Of) -> AppResult<PrintR
             title: volume.title.clone(),
             as_of: as_of.clone(),
             fingerprint: fingerprint.clone(),
+            numbering: NUMBERING.into(),
+            toc_title: format!("{} 目录", volume.title),
+            index: None,
             headings: volume
                 .files
                 .iter()
@@ -189,6 +222,52 @@ pub async fn build(state: &AppState, out_dir: &Path, of: Of) -> AppResult<PrintR
         printed_pages
             .extend(volume.files.iter().zip(&done.pages).map(|(f, p)| (f.sha256.clone(), *p as u32)));
         report.written.push((out_dir.join(&volume.file_name), done.total));
+        let (starts, _) = draw::layout(&volume.files, &done.pages, &heading_of);
+        let rows = volume.files.iter().enumerate().map(|(i, f)| {
+            let shown = if done.placeholders[i].is_some() {
+                f.pages.map(|p| p as usize)
+            } else {
+                Some(done.pages[i])
+            };
+            (shown, place(volume.part, starts[i], starts[i] + done.pages[i] - 1))
+        });
+        placed.push(Placed { volume, rows: rows.collect() });
+    }
+    // An area in several volumes gets a 总目录 across them, sorting before its first volume.
+    for (area, title) in all.iter().filter(|v| v.part == 1).map(|v| &v.area) {
+        let of_area: Vec<&Placed<'_, '_>> = placed.iter().filter(|p| p.volume.area.0 == *area).collect();
+        let parts = of_area.len();
+        let file_name = format!("{area} 总目录.pdf");
+        let dir = state.worker.folder()?;
+        let job = VolumeJob {
+            font: font.clone(),
+            heading: heading.clone(),
+            title: format!("{title}（总目录）"),
+            as_of: as_of.clone(),
+            fingerprint: fingerprint.clone(),
+            numbering: format!(
+                "本领域材料共 {parts} 册（首册、续01 至 续{:02}），起止页为所在册的页码",
+                parts - 1
+            ),
+            toc_title: format!("{title} 总目录"),
+            index: Some(of_area.iter().flat_map(|p| p.rows.iter().cloned()).collect()),
+            headings: of_area
+                .iter()
+                .flat_map(|p| &p.volume.files)
+                .map(|f| (f.item.clone(), heading_of(&f.item)))
+                .collect(),
+            files: of_area.iter().flat_map(|p| p.volume.files.iter().map(|f| (*f).clone())).collect(),
+            inputs: Vec::new(),
+            target: out_dir.join(&file_name),
+            progress: dir.path().join("progress"),
+        };
+        let limits = state.worker.limits();
+        let done = state
+            .worker
+            .run_limited::<VolumeDone>(&dir, &Job::PrintVolume(Box::new(job)), state.worker.timeout(), limits)
+            .await
+            .map_err(|e| AppError::Internal(format!("{file_name}: {e}")))?;
+        report.written.push((out_dir.join(&file_name), done.total));
     }
     let out = out_dir.to_path_buf();
     tokio::task::spawn_blocking(move || crate::durable::sync_folder(&out))
@@ -272,7 +351,12 @@ async fn draw_volume(state: &AppState, dir: &JobDir, mut job: VolumeJob) -> AppR
     for _ in 0..=job.files.len() {
         let _ = std::fs::remove_file(&job.progress);
         let failure = match worker
-            .run_limited::<VolumeDone>(dir, &Job::PrintVolume(job.clone()), worker.timeout(), limits)
+            .run_limited::<VolumeDone>(
+                dir,
+                &Job::PrintVolume(Box::new(job.clone())),
+                worker.timeout(),
+                limits,
+            )
             .await
         {
             Ok(done) => return Ok(done),
@@ -325,8 +409,9 @@ async fn alone(
             progress: dir.path().join("alone-progress"),
             ..job.clone()
         };
-        if let Err(e) =
-            worker.run_limited::<VolumeDone>(dir, &Job::PrintVolume(single), worker.timeout(), limits).await
+        if let Err(e) = worker
+            .run_limited::<VolumeDone>(dir, &Job::PrintVolume(Box::new(single)), worker.timeout(), limits)
+            .await
         {
             out.push((i, e));
         }
@@ -351,9 +436,10 @@ pub(crate) fn spans(
     catalogue: &Catalogue,
     files: &[PlannedFile],
     facts: &HashMap<String, Facts>,
+    volume_pages: usize,
 ) -> HashMap<usize, String> {
     let mut out = HashMap::new();
-    for volume in volumes(catalogue, files, facts) {
+    for volume in volumes(catalogue, files, facts, volume_pages) {
         let pages: Option<Vec<usize>> = volume
             .files
             .iter()
@@ -402,7 +488,7 @@ mod tests {
             shas.iter().map(|s| ((*s).to_string(), Facts { pages: Some(10), ..Facts::default() })).collect()
         };
         let names = |facts: &HashMap<String, Facts>| -> Vec<String> {
-            volumes(catalogue, &files, facts).into_iter().map(|v| v.file_name).collect()
+            volumes(catalogue, &files, facts, 300).into_iter().map(|v| v.file_name).collect()
         };
         assert_eq!(
             names(&readable(&["1", "2", "3"])),

@@ -28,6 +28,12 @@ pub struct VolumeJob {
     pub as_of: String,
     /// The state's fingerprint, on the cover and every page's footer: the zip's name has it.
     pub fingerprint: String,
+    /// How the pages are numbered (the cover's last line), and the 目录 pages' title.
+    pub numbering: String,
+    pub toc_title: String,
+    /// An area's 总目录 instead of a volume: each file's 页数 and where it is (`续01 5–6`);
+    /// nothing is read.
+    pub index: Option<Vec<(Option<usize>, String)>>,
     /// Each item's line in the 目录 and the outline.
     pub headings: BTreeMap<String, String>,
     pub files: Vec<PlannedFile>,
@@ -78,6 +84,22 @@ pub fn render(job: &VolumeJob) -> Result<VolumeDone, String> {
         let line = i.map_or_else(|| format!("{step}\n"), |i| format!("{step} {i}\n"));
         let _ = progress.write_all(line.as_bytes());
     };
+    let cover = draw::Cover {
+        heading: &job.heading,
+        volume: &job.title,
+        as_of: &job.as_of,
+        fingerprint: &job.fingerprint,
+        numbering: &job.numbering,
+        toc_title: &job.toc_title,
+    };
+    let files: Vec<&PlannedFile> = job.files.iter().collect();
+    if let Some(index) = &job.index {
+        let (pages, spans): (Vec<Option<usize>>, Vec<String>) = index.iter().cloned().unzip();
+        let contents = draw::Contents::Index { pages: &pages, spans: &spans };
+        let (bytes, total) = draw::volume(&font, &job.headings, &cover, &files, contents, &mut |_| {})?;
+        crate::durable::write(&job.target, &bytes).map_err(|e| e.to_string())?;
+        return Ok(VolumeDone { pages: Vec::new(), total, placeholders: Vec::new() });
+    }
     let mut printed = Vec::with_capacity(job.files.len());
     for (i, (f, input)) in job.files.iter().zip(&job.inputs).enumerate() {
         note("load", Some(i));
@@ -88,15 +110,9 @@ pub fn render(job: &VolumeJob) -> Result<VolumeDone, String> {
         .map(|p| if let Printed::Placeholder(why) = p { Some(why.clone()) } else { None })
         .collect();
     let pages: Vec<usize> = printed.iter().map(Printed::pages).collect();
-    let cover = draw::Cover {
-        heading: &job.heading,
-        volume: &job.title,
-        as_of: &job.as_of,
-        fingerprint: &job.fingerprint,
-    };
-    let files: Vec<&PlannedFile> = job.files.iter().collect();
+    let contents = draw::Contents::Files { printed, pages: &pages };
     let (bytes, total) =
-        draw::volume(&font, &job.headings, &cover, &files, printed, &pages, &mut |i| note("draw", Some(i)))?;
+        draw::volume(&font, &job.headings, &cover, &files, contents, &mut |i| note("draw", Some(i)))?;
     note("write", None);
     crate::durable::write(&job.target, &bytes).map_err(|e| e.to_string())?;
     Ok(VolumeDone { pages, total, placeholders })

@@ -19,8 +19,8 @@ pub enum Job {
     Preview(crate::pictures::PreviewJob),
     /// An Office file turned into a PDF by LibreOffice (`print::convert`).
     Convert(crate::print::ConvertJob),
-    /// A printed volume drawn (`print::render`).
-    PrintVolume(crate::print::VolumeJob),
+    /// A printed volume drawn (`print::render`); boxed, the largest by far.
+    PrintVolume(Box<crate::print::VolumeJob>),
 }
 
 /// What a job may know of where it runs.

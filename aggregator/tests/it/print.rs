@@ -504,3 +504,65 @@ async fn office_files_are_converted_when_libreoffice_is_there() {
         assert!(text.contains("此处不能直接打印"), "{text}");
     }
 }
+
+#[tokio::test]
+async fn an_area_past_its_pages_goes_on_in_volumes_that_sort_with_a_general_catalogue_across_them() {
+    let s = TestServer::with_config(|c| {
+        c.city = "平顶山市".into();
+        c.print.soffice = Some(String::new());
+        c.print.volume_pages = 6;
+    })
+    .await;
+    let police = s.token(Some("police"), "pc-1").await;
+    let item = "08.03 昆仑2021专项行动/文件";
+    for (name, pages) in [("a通知", 3), ("b方案", 4), ("c报告", 2), ("d总结", 3), ("e简报", 1)] {
+        let path = format!("{item}/{name}.pdf");
+        let bytes = pdf_pages(name, pages, None);
+        assert!(s.file(&police, &path, &bytes).await.is_success());
+        // Volumes are cut by the pages read in each file (what the reader would say).
+        let read = yingjian_aggregator::facts::Facts {
+            read: yingjian_shared::ReadState::Done,
+            pages: Some(pages),
+            ..Default::default()
+        };
+        let version = yingjian_aggregator::READER_VERSION;
+        s.state.db.set_reading(super::sha(&bytes), read, String::new(), version).await.unwrap();
+    }
+    let out = tempfile::tempdir().unwrap();
+    let built = yingjian_aggregator::print::build(&s.state, out.path(), Of::Record).await.unwrap();
+    let mut names: Vec<String> =
+        built.written.iter().map(|(p, _)| p.file_name().unwrap().to_string_lossy().to_string()).collect();
+    names.sort();
+    // Cut between files at six pages: 3 | 4 + 2 | 3 + 1, the 总目录 first as the names sort.
+    assert_eq!(
+        names,
+        [
+            "03 质量安全监管 总目录.pdf",
+            "03 质量安全监管.pdf",
+            "03 质量安全监管（续01）.pdf",
+            "03 质量安全监管（续02）.pdf"
+        ]
+    );
+    let index = out.path().join("03 质量安全监管 总目录.pdf");
+    assert_eq!(pages_of(&index), 2, "a cover and the 总目录");
+    let laid_out = poppler("pdftotext", &["-layout"], &index);
+    assert!(laid_out.contains("本领域材料共 3 册"), "{laid_out}");
+    let row = |title: &str| -> Vec<String> {
+        let line =
+            laid_out.lines().find(|l| l.contains(title)).unwrap_or_else(|| panic!("{title}: {laid_out}"));
+        line.split_whitespace().map(str::to_string).collect()
+    };
+    // Each file with its volume and its pages there: after a cover and a page of 目录.
+    assert_eq!(row("a通知")[4..], ["3", "首册", "3–5", "文件"]);
+    assert_eq!(row("b方案")[4..], ["4", "续01", "3–6", "文件"]);
+    assert_eq!(row("c报告")[4..], ["2", "续01", "7–8", "文件"]);
+    assert_eq!(row("d总结")[4..], ["3", "续02", "3–5", "文件"]);
+    assert_eq!(row("e简报")[4..], ["1", "续02", "6", "文件"]);
+    // The electronic 目录 says the same, naming the volume's file.
+    let bundle = yingjian_aggregator::bundle::Bundles::new(out.path().join("bundles"))
+        .build(&s.state, "test", yingjian_aggregator::bundle::Layout::Plain, |_, _| {})
+        .await
+        .unwrap();
+    let toc = toc_of(&bundle.path);
+    assert!(toc.contains("<td>03 质量安全监管（续02） 第3–5页</td>"), "{toc}");
+}
