@@ -194,7 +194,7 @@ impl Client {
         let location =
             r.headers().get(LOCATION).and_then(|v| v.to_str().ok()).ok_or_else(|| AgentError::Server {
                 status: r.status().as_u16(),
-                code: "no_location".into(),
+                code: None,
                 message: "the server started an upload but did not say where".into(),
             })?;
         Ok(if location.starts_with('/') { self.url(location) } else { location.to_string() })
@@ -340,7 +340,6 @@ async fn check(r: Response) -> AgentResult<Response> {
         return Ok(r);
     }
     let body: Option<ErrorBody> = r.json().await.ok();
-    let (code, message) =
-        body.map_or_else(|| ("http".to_string(), status.to_string()), |b| (b.error, b.message));
+    let (code, message) = body.map_or_else(|| (None, status.to_string()), |b| (Some(b.error), b.message));
     Err(AgentError::Server { status: status.as_u16(), code, message })
 }

@@ -1,6 +1,7 @@
 //! The agent's error type.
 
 use thiserror::Error;
+use yingjian_shared::ErrorCode;
 
 #[derive(Debug, Error)]
 pub enum AgentError {
@@ -32,9 +33,10 @@ pub enum AgentError {
     /// No byte of a transfer moved for the stall interval: the link is down or the server hangs.
     #[error("no byte moved for {0} s: the link is down or the server does not answer")]
     Stalled(u64),
-    /// The server answered with an error; `status` is the HTTP status.
+    /// The server answered with an error; `status` is the HTTP status, `code` what the server
+    /// called it (none when it did not say, or the agent found the answer wanting).
     #[error("the server refused ({status}): {message}")]
-    Server { status: u16, code: String, message: String },
+    Server { status: u16, code: Option<ErrorCode>, message: String },
 }
 
 impl AgentError {
@@ -44,7 +46,7 @@ impl AgentError {
     pub fn is_permanent(&self) -> bool {
         matches!(self, AgentError::Server { status, code, .. }
             if (400..500).contains(status) && !matches!(status, 401 | 408 | 409 | 423 | 429)
-               && code != "hash_mismatch")
+               && *code != Some(ErrorCode::HashMismatch))
     }
 
     /// Errors that say the server (or the way to it) is in trouble, not the file: what failed

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use thiserror::Error;
-use yingjian_shared::ErrorBody;
+use yingjian_shared::{ErrorBody, ErrorCode};
 
 use crate::db::DbError;
 
@@ -47,6 +47,9 @@ pub enum AppError {
     Db(#[from] DbError),
     #[error("{}", storage_message(.0))]
     Io(#[from] std::io::Error),
+    /// A stored file a build needs is missing or damaged (`scrub` finds which).
+    #[error("{0}")]
+    BlobUnavailable(String),
     /// A fault of the server's own (a failed task, an unwritable document): never the disk's.
     #[error("internal error: {0}")]
     Internal(String),
@@ -85,26 +88,30 @@ impl AppError {
         }
     }
 
-    pub(crate) fn status_and_code(&self) -> (StatusCode, &'static str) {
+    pub(crate) fn status_and_code(&self) -> (StatusCode, ErrorCode) {
         match self {
-            AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-            AppError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
-            AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            AppError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
-            AppError::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, "unsupported_version"),
+            AppError::BadRequest(_) => (StatusCode::BAD_REQUEST, ErrorCode::BadRequest),
+            AppError::Unauthorized => (StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized),
+            AppError::Forbidden(_) => (StatusCode::FORBIDDEN, ErrorCode::Forbidden),
+            AppError::NotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
+            AppError::Conflict(_) => (StatusCode::CONFLICT, ErrorCode::Conflict),
+            AppError::PreconditionFailed(_) => {
+                (StatusCode::PRECONDITION_FAILED, ErrorCode::UnsupportedVersion)
+            }
             AppError::UnsupportedMediaType(_) => {
-                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, ErrorCode::UnsupportedMediaType)
             }
-            AppError::Locked(_) => (StatusCode::LOCKED, "locked"),
-            AppError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
-            AppError::HashMismatch { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "hash_mismatch"),
-            AppError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unprocessable"),
-            AppError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many"),
-            e if e.is_storage_full() => (StatusCode::INSUFFICIENT_STORAGE, "storage_full"),
-            AppError::Db(_) | AppError::Io(_) | AppError::Internal(_) | AppError::Config(_) => {
-                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
-            }
+            AppError::Locked(_) => (StatusCode::LOCKED, ErrorCode::Locked),
+            AppError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::TooLarge),
+            AppError::HashMismatch { .. } => (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::HashMismatch),
+            AppError::Unprocessable(_) => (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::Unprocessable),
+            AppError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooMany),
+            e if e.is_storage_full() => (StatusCode::INSUFFICIENT_STORAGE, ErrorCode::StorageFull),
+            AppError::Db(_)
+            | AppError::Io(_)
+            | AppError::BlobUnavailable(_)
+            | AppError::Internal(_)
+            | AppError::Config(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
         }
     }
 }
@@ -122,7 +129,7 @@ impl IntoResponse for AppError {
         if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
-        let body = ErrorBody { error: code.to_string(), message: self.to_string() };
+        let body = ErrorBody { error: code, message: self.to_string() };
         (status, Json(body)).into_response()
     }
 }

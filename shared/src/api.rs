@@ -12,11 +12,39 @@ use crate::relpath::RelPath;
 /// Header in which the agent names its PC, for the server's audit log.
 pub const HOST_HEADER: &str = "x-yingjian-host";
 
+/// The stable machine-readable code of an error response (`ErrorBody::error`): spelled here
+/// alone, for the server that says it and the agent that reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    Conflict,
+    /// A protocol version this server does not speak (tus).
+    UnsupportedVersion,
+    UnsupportedMediaType,
+    /// Another request is working on the same resource.
+    Locked,
+    TooLarge,
+    /// The bytes sent hash to another SHA-256 than the one named.
+    HashMismatch,
+    Unprocessable,
+    /// Past what one department or token may hold open.
+    TooMany,
+    StorageFull,
+    Internal,
+    /// A code from a newer server.
+    #[serde(other)]
+    Other,
+}
+
 /// Every 4xx/5xx response body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorBody {
-    /// Stable machine-readable code, e.g. `hash_mismatch`.
-    pub error: String,
+    /// Stable machine-readable code.
+    pub error: ErrorCode,
     /// What went wrong and what to do, for a person.
     pub message: String,
 }

@@ -18,10 +18,10 @@ pub mod reminders;
 
 pub use api::{
     AgentHealth, AreaStatus, AuditRecord, BlobStored, BundleInfo, Contact, ContactRole, Contacts,
-    DepartmentStatus, DuplicateCopy, DuplicateGroup, ErrorBody, Event, EventKind, EvidenceAck, EvidenceEntry,
-    EvidenceRecord, FailedFile, Filed, HOST_HEADER, Heartbeat, ItemState, ItemStatus, KindChange, Note,
-    PendingFile, QuestionedFile, Returned, Review, SendChoice, SendDecision, SkipReason, SkippedFile, Status,
-    Verdict, WatchMode, Withdrawn,
+    DepartmentStatus, DuplicateCopy, DuplicateGroup, ErrorBody, ErrorCode, Event, EventKind, EvidenceAck,
+    EvidenceEntry, EvidenceRecord, FailedFile, Filed, HOST_HEADER, Heartbeat, ItemState, ItemStatus,
+    KindChange, Note, PendingFile, QuestionedFile, Returned, Review, SendChoice, SendDecision, SkipReason,
+    SkippedFile, Status, Verdict, WatchMode, Withdrawn,
 };
 pub use catalogue::{
     Area, BUILTIN_CATALOGUE_TOML, CaseRules, Catalogue, CatalogueError, Deadlines, Department, Item,

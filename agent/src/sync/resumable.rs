@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use yingjian_shared::{BlobStored, RelPath};
+use yingjian_shared::{BlobStored, ErrorCode, RelPath};
 
 use crate::client::Client;
 use crate::error::{AgentError, AgentResult};
@@ -49,7 +49,7 @@ pub async fn send(
                     // Started before the hash was known, and the file changed on the way.
                     return Err(AgentError::Server {
                         status: 422,
-                        code: "hash_mismatch".into(),
+                        code: Some(ErrorCode::HashMismatch),
                         message: "the file changed while it was uploaded".into(),
                     });
                 }
@@ -58,7 +58,7 @@ pub async fn send(
             Ok(None) => {
                 return Err(AgentError::Server {
                     status: 409,
-                    code: "incomplete".into(),
+                    code: None,
                     message: "the server holds less than was sent: the agent goes on from where it is".into(),
                 });
             }
@@ -72,7 +72,7 @@ pub async fn send(
     }
     Err(AgentError::Server {
         status: 409,
-        code: "upload_lost".into(),
+        code: None,
         message: "the server dropped the upload twice: it is sent again later".into(),
     })
 }

@@ -444,12 +444,12 @@ fn write_zip(job: &Job<'_>, blobs: &dyn BlobStore, out_dir: &Path, target: &Path
                 }
             };
             let copied = copied.map_err(|e| match e.kind() {
-                io::ErrorKind::NotFound => AppError::Internal(format!("blob {} is missing", f.sha256)),
-                io::ErrorKind::InvalidData => AppError::Internal(e.to_string()),
+                io::ErrorKind::NotFound => AppError::BlobUnavailable(format!("blob {} is missing", f.sha256)),
+                io::ErrorKind::InvalidData => AppError::BlobUnavailable(e.to_string()),
                 _ => AppError::from(e),
             })?;
             if copied != f.size {
-                return Err(AppError::Internal(format!(
+                return Err(AppError::BlobUnavailable(format!(
                     "blob {} has {copied} bytes, not {}",
                     f.sha256, f.size
                 )));

@@ -258,7 +258,7 @@ pub(super) fn failure_reason(e: &AppError) -> String {
         return "服务器磁盘已满：请清理空间后重新打包。".into();
     }
     match e {
-        AppError::Internal(detail) if detail.starts_with("blob ") => {
+        AppError::BlobUnavailable(detail) => {
             format!("有已存文件损坏或丢失，请运行 yingjian-aggregator scrub 检查（{detail}）。")
         }
         e => format!("打包时出错，已保留上一个成功的包（{e}）。"),

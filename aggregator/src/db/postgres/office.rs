@@ -229,4 +229,31 @@ impl Postgres {
             .await?;
         Ok(rows.iter().map(|r| (ts(r.get(0)), r.get(1))).collect())
     }
+
+    pub async fn set_printed_pages(
+        &self,
+        printed: Vec<(String, u32)>,
+        fingerprint: String,
+        at: Timestamp,
+    ) -> DbResult<()> {
+        let mut c = self.client().await?;
+        let tx = c.transaction().await?;
+        let stmt = tx.prepare("UPDATE blobs SET printed_pages = $2 WHERE sha256 = $1").await?;
+        for (sha, pages) in printed {
+            tx.execute(&stmt, &[&sha, &i64::from(pages)]).await?;
+        }
+        tx.execute(
+            "INSERT INTO print_record (id, fingerprint, at) VALUES (1, $1, $2)
+             ON CONFLICT (id) DO UPDATE SET fingerprint = excluded.fingerprint, at = excluded.at",
+            &[&fingerprint, &ms(at)],
+        )
+        .await?;
+        Ok(tx.commit().await?)
+    }
+
+    pub async fn print_record(&self) -> DbResult<Option<(String, Timestamp)>> {
+        let c = self.client().await?;
+        let row = c.query_opt("SELECT fingerprint, at FROM print_record WHERE id = 1", &[]).await?;
+        Ok(row.map(|r| (r.get(0), ts(r.get(1)))))
+    }
 }

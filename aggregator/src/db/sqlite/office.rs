@@ -235,4 +235,38 @@ impl Sqlite {
         })
         .await
     }
+
+    pub async fn set_printed_pages(
+        &self,
+        printed: Vec<(String, u32)>,
+        fingerprint: String,
+        at: Timestamp,
+    ) -> DbResult<()> {
+        self.call(move |c| {
+            let tx = c.transaction()?;
+            {
+                let mut stmt = tx.prepare("UPDATE blobs SET printed_pages = ?2 WHERE sha256 = ?1")?;
+                for (sha, pages) in printed {
+                    stmt.execute(params![sha, pages])?;
+                }
+            }
+            tx.execute(
+                "INSERT INTO print_record (id, fingerprint, at) VALUES (1, ?1, ?2)
+                 ON CONFLICT (id) DO UPDATE SET fingerprint = excluded.fingerprint, at = excluded.at",
+                params![fingerprint, ms(at)],
+            )?;
+            tx.commit()
+        })
+        .await
+    }
+
+    pub async fn print_record(&self) -> DbResult<Option<(String, Timestamp)>> {
+        self.call(|c| {
+            c.query_row("SELECT fingerprint, at FROM print_record WHERE id = 1", [], |r| {
+                Ok((r.get(0)?, ts(r.get(1)?)))
+            })
+            .optional()
+        })
+        .await
+    }
 }
