@@ -104,14 +104,19 @@ fn bundle_name(
     paged: bool,
     layout: Layout,
 ) -> String {
+    let city = city_prefix(state);
     format!(
-        "{}{}年度质量工作考核材料-{}-{fingerprint}{}{}.zip",
-        names::sanitize(&state.config.city),
+        "{city}{}年度质量工作考核材料-{}-{fingerprint}{}{}.zip",
         state.catalogue.year,
         local.strftime("%Y%m%d-%H%M%S"),
         if paged { PAGED_SUFFIX } else { "" },
         layout.name_suffix()
     )
+}
+
+/// The city as the bundle's root folder and name begin with it (nothing when none is set).
+fn city_prefix(state: &AppState) -> String {
+    if state.config.city.is_empty() { String::new() } else { names::sanitize(&state.config.city) }
 }
 
 /// What a bundle's name says, read back (`bundle_name`); `None` for any other name.
@@ -222,7 +227,7 @@ pub(crate) async fn planned(state: &AppState) -> AppResult<Planned> {
         .filter_map(|(dept, body, _)| serde_json::from_str(body).ok().map(|c| (dept.clone(), c)))
         .collect();
     let local = yingjian_shared::china_time(as_of(&rows, &data.contacts));
-    let city = if state.config.city.is_empty() { String::new() } else { names::sanitize(&state.config.city) };
+    let city = city_prefix(state);
     let root = format!("{city}{}年度质量工作考核迎检材料", state.catalogue.year);
     let knowledge = state.knowledge().await?;
     let facts = state.db.facts().await?;

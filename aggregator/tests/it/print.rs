@@ -545,6 +545,15 @@ async fn an_area_past_its_pages_goes_on_in_volumes_that_sort_with_a_general_cata
     );
     let index = out.path().join("03 质量安全监管 总目录.pdf");
     assert_eq!(pages_of(&index), 2, "a cover and the 总目录");
+    let look = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/print");
+    std::fs::create_dir_all(&look).unwrap();
+    let status = Command::new("pdftoppm")
+        .args(["-png", "-r", "72", "-f", "2", "-l", "2", "-singlefile"])
+        .arg(&index)
+        .arg(look.join("general-catalogue"))
+        .status()
+        .unwrap();
+    assert!(status.success());
     let laid_out = poppler("pdftotext", &["-layout"], &index);
     assert!(laid_out.contains("本领域材料共 3 册"), "{laid_out}");
     let row = |title: &str| -> Vec<String> {
