@@ -235,11 +235,12 @@ pub(crate) async fn planned(state: &AppState) -> AppResult<Planned> {
     // A file with a question over it (returned, uncaptioned, a 密级 mark) goes out only when the
     // office chose to send it.
     let choices = state.db.send_choices().await?;
-    let out: HashSet<(&str, &str)> = preflight::questioned(&rows, &data, &knowledge, &choices)
-        .iter()
-        .filter(|q| !q.goes_out())
-        .map(|q| (q.record.department.as_str(), q.record.path.as_str()))
-        .collect();
+    let out: HashSet<(&str, &str)> =
+        preflight::questioned(&state.catalogue, &rows, &data, &knowledge, &choices)
+            .iter()
+            .filter(|q| !q.goes_out())
+            .map(|q| (q.record.department.as_str(), q.record.path.as_str()))
+            .collect();
     let rows: Vec<EvidenceEntry> =
         rows.iter().filter(|r| !out.contains(&(r.department.as_str(), r.path.as_str()))).cloned().collect();
     let mut files = plan::plan(&state.catalogue, &root, &rows, &|r| knowledge.of(r, &told));

@@ -1,11 +1,12 @@
 //! Before the hand-in: the files with a question over them — returned by the office and not
-//! answered, pictures without a caption, a 密级 mark — and the office's choice for each. Until
+//! answered, pictures without a caption, a 密级 mark, another scan of the same paper in the
+//! same item — and the office's choice for each. Until
 //! the office chooses to send one, it stays out of the bundle and the 纸质版, the nightly
 //! build's too; the 打包 page lists each with its choice.
 
 use std::collections::HashMap;
 
-use yingjian_shared::{EvidenceEntry, QuestionedFile, SendDecision};
+use yingjian_shared::{Catalogue, EvidenceEntry, Filed, QuestionedFile, SendDecision};
 
 use crate::db::{SendChoiceRow, StatusData};
 use crate::error::AppResult;
@@ -20,6 +21,8 @@ pub enum Question {
     Uncaptioned,
     /// The 密级 mark read on it.
     Classified(String),
+    /// Another scan of the same paper is in the same item: `部门 path` of each.
+    Rescan(Vec<String>),
 }
 
 impl Question {
@@ -29,6 +32,9 @@ impl Question {
             Question::Returned(reason) => format!("已退回、单位未答复：{reason}"),
             Question::Uncaptioned => "图片缺少文字说明".into(),
             Question::Classified(mark) => format!("标有密级：{mark}"),
+            Question::Rescan(others) => {
+                format!("与同一事项中的{}为同一份材料的不同扫描件，请选择报送哪一份", others.join("、"))
+            }
         }
     }
 }
@@ -50,11 +56,19 @@ impl Questioned<'_> {
 /// The questioned records among `records`, in their order, each with the office's choice for its
 /// version. A held file is sent once released from its hold (「确无密级，同意报送」).
 pub fn questioned<'a>(
+    catalogue: &Catalogue,
     records: &'a [EvidenceEntry],
     data: &StatusData,
     knowledge: &Knowledge,
     choices: &[SendChoiceRow],
 ) -> Vec<Questioned<'a>> {
+    // Rescans within one item: across items, each item needs its own copy.
+    let item_of: HashMap<(&str, &str), Option<yingjian_shared::ItemCode>> = records
+        .iter()
+        .filter(|r| r.placement == Filed::Item)
+        .map(|r| ((r.department.as_str(), r.path.as_str()), r.item))
+        .collect();
+    let near = knowledge.near_duplicates(records);
     let returned: HashMap<(&str, &str), &str> = data
         .returned
         .iter()
@@ -83,6 +97,24 @@ pub fn questioned<'a>(
             if uncaptioned.contains(&key) {
                 questions.push(Question::Uncaptioned);
             }
+            let item = item_of.get(&key).copied().flatten();
+            let same_item: Vec<String> = near
+                .get(&(r.department.clone(), path.to_string()))
+                .into_iter()
+                .flatten()
+                .filter(|o| {
+                    item.is_some() && item_of.get(&(o.department.as_str(), o.path.as_str())) == Some(&item)
+                })
+                .map(|o| {
+                    let name = catalogue
+                        .department(&o.department)
+                        .map_or(o.department.as_str(), |d| d.name.as_str());
+                    format!("{name}《{}》", o.path.file_name())
+                })
+                .collect();
+            if !same_item.is_empty() {
+                questions.push(Question::Rescan(same_item));
+            }
             let mark = knowledge.mark(r);
             if let Some(mark) = mark {
                 questions.push(Question::Classified(mark.to_string()));
@@ -110,7 +142,7 @@ pub async fn of_now(state: &AppState) -> AppResult<Vec<QuestionedFile>> {
     let data = state.status_data().await?;
     let knowledge = state.knowledge().await?;
     let choices = state.db.send_choices().await?;
-    Ok(questioned(&records, &data, &knowledge, &choices)
+    Ok(questioned(&state.catalogue, &records, &data, &knowledge, &choices)
         .into_iter()
         .map(|q| QuestionedFile {
             department: q.record.department.clone(),

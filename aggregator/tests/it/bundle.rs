@@ -438,3 +438,54 @@ async fn nothing_with_a_question_over_it_goes_out_until_the_office_chooses_and_t
         .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_paper_scanned_twice_into_one_item_waits_for_the_office_to_choose_which_copy() {
+    let (s, office) = city().await;
+    let police = s.token(Some("police"), "pc-9").await;
+    let cookie = super::pages::session(&s, &office).await;
+    let (first, second, elsewhere) = (pdf("scan one"), pdf("scan two"), pdf("scan three"));
+    s.file(&police, "08.03 昆仑2021专项行动/文件/扫描一.pdf", &first).await;
+    s.file(&police, "08.03 昆仑2021专项行动/文件/扫描二.pdf", &second).await;
+    s.file(&police, "11.02 公安打假/扫描三.pdf", &elsewhere).await;
+    // What the reader says of three scans of one paper: the same text, so the same signature.
+    for bytes in [&first, &second, &elsewhere] {
+        let read = yingjian_aggregator::facts::Facts {
+            read: yingjian_shared::ReadState::Done,
+            signature: (0..128).collect(),
+            ..Default::default()
+        };
+        let version = yingjian_aggregator::READER_VERSION;
+        s.state.db.set_reading(super::sha(bytes), read, String::new(), version).await.unwrap();
+    }
+    let listed = questioned(&s, &cookie).await;
+    for (name, other) in [("扫描一.pdf", "《扫描二.pdf》"), ("扫描二.pdf", "《扫描一.pdf》")]
+    {
+        let at = format!(r#" data-path="08.03 昆仑2021专项行动/文件/{name}""#);
+        let row =
+            listed.split("<tr").find(|r| r.starts_with(&at)).unwrap_or_else(|| panic!("{name}: {listed}"));
+        assert!(row.contains(&format!("与同一事项中的公安局{other}为同一份材料的不同扫描件")), "{row}");
+    }
+    assert!(!listed.contains("扫描三"), "another item needs its own copy: {listed}");
+    // The office keeps one: the bundle holds that one and the other item's.
+    choose(
+        &s,
+        &cookie,
+        &[("department", "police"), ("path", "08.03 昆仑2021专项行动/文件/扫描一.pdf"), ("choice", "send")],
+    )
+    .await;
+    choose(
+        &s,
+        &cookie,
+        &[
+            ("department", "police"),
+            ("path", "08.03 昆仑2021专项行动/文件/扫描二.pdf"),
+            ("choice", "leave_out"),
+        ],
+    )
+    .await;
+    let shelf = bundle::Bundles::new(s.dir.path().join("out"));
+    let names =
+        entries(&shelf.build(&s.state, "test", Layout::Plain, |_, _| {}).await.unwrap().path).join("\n");
+    assert!(names.contains("扫描一") && !names.contains("扫描二") && names.contains("扫描三"), "{names}");
+}
