@@ -128,6 +128,9 @@ pub struct NameParts<'a> {
     pub fingerprint: &'a str,
     pub paged: bool,
     pub layout: Layout,
+    /// Built before the state's fingerprint (`yingjian-2021-…`): still listed and served, its
+    /// fingerprint of an older kind that `verify-bundle` does not check.
+    pub legacy: bool,
 }
 
 impl NameParts<'_> {
@@ -139,14 +142,15 @@ impl NameParts<'_> {
         let mut parts = stem.rsplitn(4, '-');
         let (fingerprint, time, date, prefix) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
         let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
-        let ok = prefix.ends_with("年度质量工作考核材料")
+        let legacy = !paged && prefix.strip_prefix("yingjian-").is_some_and(|year| digits(year, 4));
+        let ok = (prefix.ends_with("年度质量工作考核材料") || legacy)
             && !prefix.starts_with('.')
             && !prefix.contains(['/', '\\', ':'])
             && digits(date, 8)
             && digits(time, 6)
             && fingerprint.len() == 8
             && fingerprint.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        ok.then_some(NameParts { date, time, fingerprint, paged, layout })
+        ok.then_some(NameParts { date, time, fingerprint, paged, layout, legacy })
     }
 }
 

@@ -1,8 +1,8 @@
 //! Before the hand-in: the files with a question over them — returned by the office and not
 //! answered, pictures without a caption, a 密级 mark, another scan of the same paper in the
-//! same item — and the office's choice for each. Until
-//! the office chooses to send one, it stays out of the bundle and the 纸质版, the nightly
-//! build's too; the 打包 page lists each with its choice.
+//! same item — and the office's choice for each. Until the office chooses to send one, it
+//! stays out of the bundle and the 纸质版, the nightly build's too; the 打包 page lists each
+//! with its choice.
 
 use std::collections::HashMap;
 

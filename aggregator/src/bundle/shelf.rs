@@ -294,6 +294,12 @@ mod tests {
         );
         assert_eq!(bundles.list().unwrap().len(), 7);
         assert!(dir.path().join("notes.txt").exists());
+        // One built before the state's fingerprint is still listed and served.
+        let old = "yingjian-2021-20211231-020000-abcdef01.zip";
+        fs::write(dir.path().join(old), b"x").unwrap();
+        assert!(bundles.list().unwrap().iter().any(|b| b.name == old));
+        assert!(bundles.open(old).is_some());
+        fs::remove_file(dir.path().join(old)).unwrap();
         bundles.clear_partial().unwrap();
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 8, "the partial build is gone, the rest stays");
         assert!(bundles.open("../yingjian.sqlite3").is_none());

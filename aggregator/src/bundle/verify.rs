@@ -293,6 +293,7 @@ pub fn verify(path: &Path) -> Result<VerifyReport, VerifyError> {
     // An unpacked folder's name is the zip's without `.zip`.
     let claimed = names_for_fingerprint.into_iter().flatten().find_map(|n| {
         NameParts::of(&format!("{}.zip", n.strip_suffix(".zip").unwrap_or(&n)))
+            .filter(|p| !p.legacy)
             .map(|p| p.fingerprint.to_string())
     });
     if let Some(named) = claimed {

@@ -302,6 +302,11 @@ print(json.dumps(rows, ensure_ascii=False))
     std::fs::copy(&plain.path, &renamed).unwrap();
     let v = bundle::verify(&renamed).unwrap();
     assert!(v.is_intact() && v.fingerprint.is_none(), "{v:?}");
+    // A name of the kind bundles had before the state's fingerprint: its files are checked.
+    let older = out.join("yingjian-2021-20220117-173000-00000000.zip");
+    std::fs::copy(&plain.path, &older).unwrap();
+    let v = bundle::verify(&older).unwrap();
+    assert!(v.is_intact() && v.fingerprint.is_none(), "{v:?}");
 }
 
 #[tokio::test]
