@@ -199,7 +199,7 @@ pub(crate) struct Planned {
     /// The state's last change, in China time.
     pub local: jiff::civil::DateTime,
     root: String,
-    /// `00 联系人名单.xlsx` and the index tag file (`index`).
+    /// `00 联系人名单.xlsx`, and the index tag file.
     contacts: Vec<u8>,
     index: Vec<u8>,
     coverage: String,
@@ -236,8 +236,7 @@ pub(crate) async fn planned(state: &AppState) -> AppResult<Planned> {
     let knowledge = state.knowledge().await?;
     let facts = state.db.facts().await?;
     let told = state.told();
-    // A file with a question over it (returned, uncaptioned, a 密级 mark) goes out only when the
-    // office chose to send it.
+    // A file with a question over it (`preflight`) goes out only when the office chose to send it.
     let choices = state.db.send_choices().await?;
     let out: HashSet<(&str, &str)> =
         preflight::questioned(&state.catalogue, &rows, &data, &knowledge, &choices)
