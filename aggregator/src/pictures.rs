@@ -114,14 +114,36 @@ pub fn png_at_most(picture: DynamicImage, side: u32) -> Result<Vec<u8>, PictureE
 pub struct PreviewJob {
     pub input: std::path::PathBuf,
     pub side: u32,
+    /// Which page (1-based) of a PDF or a TIFF; a picture has one.
+    #[serde(default = "first_page")]
+    pub page: u32,
     pub out: std::path::PathBuf,
+}
+
+fn first_page() -> u32 {
+    1
 }
 
 /// Runs a `PreviewJob`; answers the PNG's size.
 pub fn preview(job: &PreviewJob) -> Result<u64, String> {
     let bytes = std::fs::read(&job.input).map_err(|e| e.to_string())?;
-    let page = first(&bytes, job.side).map_err(|e| e.to_string())?;
-    let png = png_at_most(page.picture, job.side).map_err(|e| e.to_string())?;
+    let page = job.page.max(1);
+    let picture = match yingjian_shared::sniff(&bytes[..bytes.len().min(16)]) {
+        // Drawn small: a thumbnail needs no more than 40 dpi.
+        Some("pdf") => {
+            let budget = yingjian_reader::pages::Budget { dpi: 40.0, ..Default::default() };
+            let drawn =
+                yingjian_reader::pages::pdf_page(&bytes, page - 1, &budget).map_err(|e| e.to_string())?;
+            DynamicImage::ImageRgb8(drawn.image)
+        }
+        Some("tiff") => {
+            let most = usize::try_from(page).unwrap_or(usize::MAX);
+            let mut pages = tiff_pages(&bytes, job.side, most).map_err(|e| e.to_string())?;
+            (pages.len() == most).then(|| pages.pop()).flatten().ok_or("no such page")?.picture
+        }
+        _ => first(&bytes, job.side).map_err(|e| e.to_string())?.picture,
+    };
+    let png = png_at_most(picture, job.side).map_err(|e| e.to_string())?;
     std::fs::write(&job.out, &png).map_err(|e| e.to_string())?;
     Ok(png.len() as u64)
 }

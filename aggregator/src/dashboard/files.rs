@@ -60,8 +60,9 @@ pub async fn download(
     Ok((headers, Body::from_stream(body)).into_response())
 }
 
-/// Neither side of a preview is longer.
+/// Neither side of a preview is longer; nor of a page's thumbnail beside a scan finding.
 const PREVIEW_SIDE: u32 = 1600;
+const THUMB_SIDE: u32 = 240;
 /// How long a preview may take, waiting for a worker included.
 const PREVIEW_TIME: std::time::Duration = std::time::Duration::from_secs(20);
 
@@ -74,7 +75,29 @@ pub async fn preview(
     Viewer(caller): Viewer,
     Path(raw): Path<String>,
 ) -> Result<Response, PageError> {
-    let (sha, _) = visible(&state, &caller, &raw, None).await?;
+    picture(&state, &caller, &raw, 1, PREVIEW_SIDE).await
+}
+
+/// `/files/{sha256}/pages/{n}.png`: page `n` of a scan (PDF or TIFF) as a small PNG, beside
+/// what the scan checks found on it; made like `preview`.
+pub async fn page(
+    State(state): State<AppState>,
+    Viewer(caller): Viewer,
+    Path((raw, page)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let page = page.strip_suffix(".png").and_then(|n| n.parse::<u32>().ok()).filter(|n| *n >= 1);
+    let page = page.ok_or_else(|| AppError::NotFound("没有这一页。".into()))?;
+    picture(&state, &caller, &raw, page, THUMB_SIDE).await
+}
+
+async fn picture(
+    state: &AppState,
+    caller: &Caller,
+    raw: &str,
+    page: u32,
+    longest: u32,
+) -> Result<Response, PageError> {
+    let (sha, _) = visible(state, caller, raw, None).await?;
     let key = sha.to_string();
     let size = crate::blobs::blocking(&state.blobs, move |b| b.len(&key)).await.map_err(AppError::from)?;
     if size > crate::blobs::MAX_READ_WHOLE {
@@ -87,7 +110,7 @@ pub async fn preview(
             .await
             .map_err(AppError::from)?;
     let out = dir.path().join("preview.png");
-    let job = Job::Preview(PreviewJob { input, side: PREVIEW_SIDE, out: out.clone() });
+    let job = Job::Preview(PreviewJob { input, side: longest, page, out: out.clone() });
     let ran = tokio::time::timeout(PREVIEW_TIME, state.worker.run_in::<u64>(&dir, &job, PREVIEW_TIME)).await;
     let made = match ran.unwrap_or(Err(WorkerError::Timeout(PREVIEW_TIME))) {
         Ok(_) => tokio::fs::read(&out).await.map_err(AppError::from),

@@ -75,6 +75,7 @@ pub fn router() -> Router<AppState> {
         .route("/facts", axum::routing::post(reading::facts_form))
         .route("/files/{sha256}", get(files::download))
         .route("/files/{sha256}/preview.png", get(files::preview))
+        .route("/files/{sha256}/pages/{page}", get(files::page))
         .route("/static/style.css", get(|| async { asset("text/css; charset=utf-8", STYLE) }))
         .route("/static/live.js", get(|| async { asset("text/javascript; charset=utf-8", LIVE_JS) }))
         .route("/static/table.js", get(|| async { asset("text/javascript; charset=utf-8", TABLE_JS) }))

@@ -30,8 +30,8 @@ pub struct FileFacts {
     pub held: String,
     /// The 密级 mark of a file the office released.
     pub released: String,
-    /// Scan findings, a sentence each.
-    pub findings: Vec<String>,
+    /// Scan findings, a sentence each, with the address of the page's thumbnail.
+    pub findings: Vec<(String, String)>,
     /// 「与商务局 06.04 的《…》为同一份材料的不同扫描件」.
     pub near: Vec<String>,
     /// The current value of each correctable field, for the correction form.
@@ -78,7 +78,11 @@ pub fn file_facts(
         state,
         held,
         released,
-        findings: f.quality.iter().map(yingjian_shared::QualityFinding::advice).collect(),
+        findings: f
+            .quality
+            .iter()
+            .map(|q| (q.advice(), format!("/files/{}/pages/{}.png", r.sha256, q.page)))
+            .collect(),
         near: near.iter().map(|n| near_line(told.catalogue, knowledge, n)).collect(),
         fields: FieldName::ALL
             .into_iter()

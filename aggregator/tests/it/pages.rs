@@ -570,3 +570,53 @@ async fn every_page_searches_file_names_and_captions_even_where_nothing_is_read(
     let (_, theirs) = page(&s, &customs, &format!("/search?q={q}")).await;
     assert!(theirs.contains("找到 0 个文件"), "another department's names are not searched: {theirs}");
 }
+
+#[tokio::test]
+async fn a_scan_finding_shows_its_page_beside_it_to_those_who_may_see_the_file() {
+    let s = TestServer::with_config(|c| c.reading.enabled = true).await;
+    let office = s.token(None, "office").await;
+    let police = s.token(Some("police"), "pc-1").await;
+    let customs = s.token(Some("customs"), "pc-2").await;
+    let scan = super::pdf_pages("scan", 2, None);
+    s.file(&police, "08.03 昆仑2021专项行动/文件/扫描件.pdf", &scan).await;
+    s.read_all(&office).await;
+    // What the scan checks would say of a blank second page.
+    let sha = super::sha(&scan);
+    let found = yingjian_aggregator::facts::Facts {
+        read: yingjian_shared::ReadState::Done,
+        pages: Some(2),
+        quality: vec![yingjian_shared::QualityFinding {
+            code: yingjian_shared::QualityCode::BlankPage,
+            page: 2,
+            value: 0.0,
+        }],
+        ..Default::default()
+    };
+    s.state
+        .db
+        .set_reading(sha.clone(), found, String::new(), yingjian_aggregator::READER_VERSION)
+        .await
+        .unwrap();
+    let (_, html) = page(&s, &office, "/items/8.3").await;
+    let thumb = format!("/files/{sha}/pages/2.png");
+    let line = html.lines().find(|l| l.contains("第2页为空白页")).unwrap_or_else(|| panic!("{html}"));
+    assert!(line.contains(&format!(r#"<img class="thumb no-print" src="{thumb}""#)), "{line}");
+    // The page itself, small, for the office and the department that sent it.
+    for token in [&office, &police] {
+        let r = s.client.get(s.url(&thumb)).bearer_auth(token).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()["content-type"], "image/png");
+        let png = image::load_from_memory(&r.bytes().await.unwrap()).unwrap();
+        assert!(png.width() > 0 && png.width().max(png.height()) <= 240, "{}×{}", png.width(), png.height());
+    }
+    let get = |path: String, token: &str| s.client.get(s.url(&path)).bearer_auth(token).send();
+    assert_eq!(
+        get(format!("/files/{sha}/pages/3.png"), &office).await.unwrap().status(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+    assert_eq!(
+        get(format!("/files/{sha}/pages/0.png"), &office).await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(get(thumb, &customs).await.unwrap().status(), StatusCode::NOT_FOUND);
+}
