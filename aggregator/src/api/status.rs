@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
-use yingjian_shared::{Catalogue, Status};
+use yingjian_shared::{AuditRecord, Catalogue, Status};
 
 use crate::auth::Caller;
 use crate::dashboard::wording::audit_line;
@@ -116,28 +116,11 @@ pub async fn audit(
     Query(q): Query<AuditQuery>,
 ) -> AppResult<Response> {
     caller.require_office()?;
-    let csv = q.format.as_deref() == Some("csv");
-    let limit = q.limit.unwrap_or(if csv { u32::MAX } else { 200 });
+    let as_csv = q.format.as_deref() == Some("csv");
+    let limit = q.limit.unwrap_or(if as_csv { u32::MAX } else { 200 });
     let entries = state.db.audit(limit, q.before).await?;
-    if csv {
-        // For people with a spreadsheet: Chinese headers, names and China time (the JSON is
-        // the machine-readable form).
-        let mut out = String::from("\u{feff}编号,时间,单位,客户端,计算机,操作,内容,SHA-256\r\n");
-        for e in &entries {
-            let line = audit_line(&state.catalogue, e);
-            let fields = [
-                e.id.to_string(),
-                line.time,
-                line.who,
-                line.agent,
-                line.host,
-                line.action.to_string(),
-                line.detail,
-                line.sha256.unwrap_or_default(),
-            ];
-            out.push_str(&fields.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
-            out.push_str("\r\n");
-        }
+    if as_csv {
+        let out = audit_csv(&state.catalogue, &entries).map_err(AppError::internal)?;
         let headers = [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
             (
@@ -150,8 +133,31 @@ pub async fn audit(
     Ok(Json(entries).into_response())
 }
 
-/// RFC 4180 quoting; a leading formula character is defused for spreadsheet programs.
-fn csv_field(field: &str) -> String {
-    let field = if field.starts_with(['=', '+', '-', '@']) { format!("'{field}") } else { field.to_string() };
-    if field.contains([',', '"', '\r', '\n']) { format!("\"{}\"", field.replace('"', "\"\"")) } else { field }
+/// For people with a spreadsheet: Chinese headers, names and China time, a BOM for Excel (the
+/// JSON is the machine-readable form).
+fn audit_csv(catalogue: &Catalogue, entries: &[AuditRecord]) -> Result<Vec<u8>, csv::Error> {
+    let mut out = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer("\u{feff}".as_bytes().to_vec());
+    out.write_record(["编号", "时间", "单位", "客户端", "计算机", "操作", "内容", "SHA-256"])?;
+    for e in entries {
+        let line = audit_line(catalogue, e);
+        let fields = [
+            e.id.to_string(),
+            line.time,
+            line.who,
+            line.agent,
+            line.host,
+            line.action.to_string(),
+            line.detail,
+            line.sha256.unwrap_or_default(),
+        ];
+        out.write_record(fields.iter().map(|f| defused(f)))?;
+    }
+    out.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+}
+
+/// A field a spreadsheet program would take for a formula is kept as text.
+fn defused(field: &str) -> String {
+    if field.starts_with(['=', '+', '-', '@']) { format!("'{field}") } else { field.to_string() }
 }
