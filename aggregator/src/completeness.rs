@@ -263,6 +263,9 @@ struct Review<'a> {
     note: Option<&'a str>,
 }
 
+/// The problem of a picture without a caption, as records keep it.
+pub const UNCAPTIONED: &str = "uncaptioned";
+
 /// Why a file makes its item 待完善, if it does.
 pub fn problem_of(
     path: &RelPath,
@@ -275,7 +278,7 @@ pub fn problem_of(
     {
         return Some("mismatch");
     }
-    (kind == Some(yingjian_shared::Kind::Picture) && !captioned).then_some("uncaptioned")
+    (kind == Some(yingjian_shared::Kind::Picture) && !captioned).then_some(UNCAPTIONED)
 }
 
 fn wire(r: &ReturnedFile) -> Option<Returned> {
@@ -306,7 +309,7 @@ fn item_status(
     let mut reasons = Vec::new();
     // A returned file holds its item at 待完善 until a new version comes or it is withdrawn.
     reasons.extend(returned.iter().filter(|r| !r.answered).map(Returned::line));
-    for (problem, text) in [("uncaptioned", "图片缺少文字说明"), ("mismatch", "文件内容与扩展名不符")]
+    for (problem, text) in [(UNCAPTIONED, "图片缺少文字说明"), ("mismatch", "文件内容与扩展名不符")]
     {
         let names: Vec<&str> = problems
             .into_iter()

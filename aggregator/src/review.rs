@@ -5,7 +5,8 @@
 
 use jiff::Timestamp;
 use yingjian_shared::{
-    EventKind, ItemCode, KindChange, Note, Placement, Review, SendChoice, Verdict, classify, limits,
+    EventKind, HoldRelease, ItemCode, KindChange, Note, Placement, Review, SendChoice, Verdict, classify,
+    limits,
 };
 
 use crate::auth::Caller;
@@ -135,22 +136,14 @@ pub async fn apply_kind(state: &AppState, caller: &Caller, change: KindChange) -
 pub async fn apply_choice(state: &AppState, caller: &Caller, choice: SendChoice) -> AppResult<()> {
     caller.require_office()?;
     limits::send_choice(&choice)?;
-    let department = department_id(state, &choice.department)?;
-    let found =
-        state.db.evidence(Some(department.clone())).await?.into_iter().find(|r| r.path == choice.path);
-    let Some(record) = found else {
-        let name = state.catalogue.department(&department).map_or(department.as_str(), |d| d.name.as_str());
-        return Err(AppError::NotFound(format!("{name}没有报送文件“{}”。", choice.path)));
-    };
+    let (department, record) =
+        crate::reading::office::record(state, &choice.department, &choice.path).await?;
     let (path, sha256) = (choice.path.to_string(), record.sha256.to_string());
     let knowledge = state.knowledge().await?;
-    if knowledge.mark(&record).is_some() {
-        let release = choice.send == Some(true);
-        if release != knowledge.hold(&record).is_none() {
-            let detail = if release { "解除密级暂扣，同意报送" } else { "恢复密级暂扣" };
-            let audit = entry(caller, &department, "hold", format!("{path}：{detail}"));
-            state.db.release_hold(department.clone(), path.clone(), sha256.clone(), release, audit).await?;
-        }
+    let release = choice.send == Some(true);
+    if knowledge.mark(&record).is_some() && release != knowledge.hold(&record).is_none() {
+        let hold = HoldRelease { department: department.clone(), path: choice.path.clone(), release };
+        crate::reading::office::apply_hold(state, caller, hold).await?;
     }
     let detail = match choice.send {
         Some(true) => "报送",

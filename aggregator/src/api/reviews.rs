@@ -33,7 +33,7 @@ pub async fn kind(
 
 pub async fn choices(State(state): State<AppState>, caller: Caller) -> AppResult<Json<Vec<QuestionedFile>>> {
     caller.require_office()?;
-    Ok(Json(crate::bundle::preflight::of_now(&state).await?))
+    Ok(Json(crate::bundle::planned(&state).await?.questioned))
 }
 
 pub async fn choice(

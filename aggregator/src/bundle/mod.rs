@@ -22,7 +22,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
-use yingjian_shared::{Contacts, EvidenceEntry, format_of, sha256_reader};
+use yingjian_shared::{Contacts, EvidenceEntry, QuestionedFile, SendDecision, format_of, sha256_reader};
 use zip::write::FullFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
@@ -208,6 +208,8 @@ pub(crate) struct Planned {
     pub fingerprint: String,
     /// When the paper of record of this very state was printed: the 起止页 are its own.
     pub printed: Option<Timestamp>,
+    /// The files with a question over them, and the office's choice for each (`preflight`).
+    pub questioned: Vec<QuestionedFile>,
 }
 
 /// Plans the files of the current state, from one state: the records, the contacts and the
@@ -238,12 +240,12 @@ pub(crate) async fn planned(state: &AppState) -> AppResult<Planned> {
     let told = state.told();
     // A file with a question over it (`preflight`) goes out only when the office chose to send it.
     let choices = state.db.send_choices().await?;
-    let out: HashSet<(&str, &str)> =
-        preflight::questioned(&state.catalogue, &rows, &data, &knowledge, &choices)
-            .iter()
-            .filter(|q| !q.goes_out())
-            .map(|q| (q.record.department.as_str(), q.record.path.as_str()))
-            .collect();
+    let questioned = preflight::questioned(&state.catalogue, &rows, &data, &knowledge, &choices);
+    let out: HashSet<(&str, &str)> = questioned
+        .iter()
+        .filter(|q| q.decision != SendDecision::Send)
+        .map(|q| (q.department.as_str(), q.path.as_str()))
+        .collect();
     let rows: Vec<EvidenceEntry> =
         rows.iter().filter(|r| !out.contains(&(r.department.as_str(), r.path.as_str()))).cloned().collect();
     let mut files = plan::plan(&state.catalogue, &root, &rows, &|r| knowledge.of(r, &told));
@@ -271,7 +273,7 @@ pub(crate) async fn planned(state: &AppState) -> AppResult<Planned> {
         }
     }
     let coverage = format!("{}/{}", status.points_complete, status.points_total);
-    Ok(Planned { files, facts, local, root, contacts, index, coverage, fingerprint, printed })
+    Ok(Planned { files, facts, local, root, contacts, index, coverage, fingerprint, printed, questioned })
 }
 
 /// Plans the bundle of the current state. The name carries the time of the last change and a

@@ -1,67 +1,27 @@
 //! Before the hand-in: the files with a question over them — returned by the office and not
 //! answered, pictures without a caption, a 密级 mark, another scan of the same paper in the
 //! same item — and the office's choice for each. Until the office chooses to send one, it
-//! stays out of the bundle and the 纸质版, the nightly build's too; the 打包 page lists each
-//! with its choice.
+//! stays out of the bundle and the 纸质版, the nightly build's too; the 打包 page and
+//! `GET /api/v1/choices` list each with its choice (`Planned::questioned`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use yingjian_shared::{Catalogue, EvidenceEntry, Filed, QuestionedFile, SendDecision};
 
+use crate::completeness::UNCAPTIONED;
 use crate::db::{SendChoiceRow, StatusData};
-use crate::error::AppResult;
 use crate::reading::Knowledge;
-use crate::state::AppState;
 
-/// Why a file waits for the office's choice.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Question {
-    /// Returned with this reason, and the department has not sent a new version.
-    Returned(String),
-    Uncaptioned,
-    /// The 密级 mark read on it.
-    Classified(String),
-    /// Another scan of the same paper is in the same item: `部门 path` of each.
-    Rescan(Vec<String>),
-}
-
-impl Question {
-    /// As the 打包 page says it.
-    pub fn words(&self) -> String {
-        match self {
-            Question::Returned(reason) => format!("已退回、单位未答复：{reason}"),
-            Question::Uncaptioned => "图片缺少文字说明".into(),
-            Question::Classified(mark) => format!("标有密级：{mark}"),
-            Question::Rescan(others) => {
-                format!("与同一事项中的{}为同一份材料的不同扫描件，请选择报送哪一份", others.join("、"))
-            }
-        }
-    }
-}
-
-/// A record the office decides on.
-#[derive(Debug, Clone)]
-pub struct Questioned<'a> {
-    pub record: &'a EvidenceEntry,
-    pub questions: Vec<Question>,
-    pub decision: SendDecision,
-}
-
-impl Questioned<'_> {
-    pub fn goes_out(&self) -> bool {
-        self.decision == SendDecision::Send
-    }
-}
-
-/// The questioned records among `records`, in their order, each with the office's choice for its
-/// version. A held file is sent once released from its hold (「确无密级，同意报送」).
-pub fn questioned<'a>(
+/// The questioned records among `records`, in their order, each with its questions as the 打包
+/// page says them and the office's choice for its version. A held file is sent once released
+/// from its hold (「确无密级，同意报送」).
+pub fn questioned(
     catalogue: &Catalogue,
-    records: &'a [EvidenceEntry],
+    records: &[EvidenceEntry],
     data: &StatusData,
     knowledge: &Knowledge,
     choices: &[SendChoiceRow],
-) -> Vec<Questioned<'a>> {
+) -> Vec<QuestionedFile> {
     // Rescans within one item: across items, each item needs its own copy.
     let item_of: HashMap<(&str, &str), Option<yingjian_shared::ItemCode>> = records
         .iter()
@@ -75,27 +35,30 @@ pub fn questioned<'a>(
         .filter(|r| !r.answered)
         .map(|r| ((r.department.as_str(), r.path.as_str()), r.reason.as_str()))
         .collect();
-    let uncaptioned: std::collections::HashSet<(&str, &str)> = data
+    let uncaptioned: HashSet<(&str, &str)> = data
         .problems
         .iter()
-        .filter(|p| p.problem == "uncaptioned")
+        .filter(|p| p.problem == UNCAPTIONED)
         .map(|p| (p.department.as_str(), p.path.as_str()))
         .collect();
     let chosen: HashMap<(&str, &str, &str), bool> = choices
         .iter()
         .map(|c| ((c.department.as_str(), c.path.as_str(), c.sha256.as_str()), c.send))
         .collect();
+    // The same version of a path sent by two of a department's agents is one file to decide on.
+    let mut seen = HashSet::new();
     records
         .iter()
+        .filter(|r| seen.insert((r.department.as_str(), r.path.as_str(), r.sha256.as_str())))
         .filter_map(|r| {
             let path = r.path.as_str();
             let key = (r.department.as_str(), path);
             let mut questions = Vec::new();
             if let Some(reason) = returned.get(&key) {
-                questions.push(Question::Returned((*reason).to_string()));
+                questions.push(format!("已退回、单位未答复：{reason}"));
             }
             if uncaptioned.contains(&key) {
-                questions.push(Question::Uncaptioned);
+                questions.push("图片缺少文字说明".to_string());
             }
             let item = item_of.get(&key).copied().flatten();
             let same_item: Vec<String> = near
@@ -113,11 +76,14 @@ pub fn questioned<'a>(
                 })
                 .collect();
             if !same_item.is_empty() {
-                questions.push(Question::Rescan(same_item));
+                questions.push(format!(
+                    "与同一事项中的{}为同一份材料的不同扫描件，请选择报送哪一份",
+                    same_item.join("、")
+                ));
             }
             let mark = knowledge.mark(r);
             if let Some(mark) = mark {
-                questions.push(Question::Classified(mark.to_string()));
+                questions.push(format!("标有密级：{mark}"));
             }
             if questions.is_empty() {
                 return None;
@@ -131,25 +97,13 @@ pub fn questioned<'a>(
                 Some(false) => SendDecision::LeaveOut,
                 _ => SendDecision::Undecided,
             };
-            Some(Questioned { record: r, questions, decision })
+            Some(QuestionedFile {
+                department: r.department.clone(),
+                path: r.path.clone(),
+                sha256: r.sha256.clone(),
+                questions,
+                decision,
+            })
         })
         .collect()
-}
-
-/// The questioned files of the current state, for the 打包 page and `GET /api/v1/choices`.
-pub async fn of_now(state: &AppState) -> AppResult<Vec<QuestionedFile>> {
-    let records = state.db.evidence(None).await?;
-    let data = state.status_data().await?;
-    let knowledge = state.knowledge().await?;
-    let choices = state.db.send_choices().await?;
-    Ok(questioned(&state.catalogue, &records, &data, &knowledge, &choices)
-        .into_iter()
-        .map(|q| QuestionedFile {
-            department: q.record.department.clone(),
-            path: q.record.path.clone(),
-            sha256: q.record.sha256.clone(),
-            questions: q.questions.iter().map(Question::words).collect(),
-            decision: q.decision,
-        })
-        .collect())
 }

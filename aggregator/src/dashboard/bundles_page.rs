@@ -8,12 +8,11 @@ use axum::extract::{Path, State};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use yingjian_shared::{RelPath, SendChoice, SendDecision, size_text};
+use yingjian_shared::{Catalogue, QuestionedFile, RelPath, SendChoice, SendDecision, size_text};
 
 use super::form::PageForm;
 use super::views::{Nav, PageError, PageResult, Viewer, local, nav, office_only};
 use super::wording::trigger_label;
-use crate::bundle::preflight;
 use crate::bundle::{Layout, NameParts};
 use crate::error::AppError;
 use crate::review::apply_choice;
@@ -136,11 +135,13 @@ pub async fn bundles(State(state): State<AppState>, Viewer(caller): Viewer) -> P
         Some((at, Ok(problems))) => (Some(format!("{} 已生成", local(at))), problems),
         Some((at, Err(why))) => (Some(format!("{} 生成失败：{why}", local(at))), Vec::new()),
     };
-    let choices = choice_rows(&state).await?;
-    let paper = paper_state(&state).await?;
+    let planned = crate::bundle::planned(&state).await?;
+    let paper = paper_state(&state, &planned.fingerprint).await?;
+    let undecided = planned.questioned.iter().filter(|q| q.decision == SendDecision::Undecided).count();
+    let choices = choice_rows(&state.catalogue, planned.questioned);
     let page = BundlesPage {
         nav: nav(&state, &caller, "/bundles"),
-        undecided: choices.iter().filter(|c| c.class == "incomplete").count(),
+        undecided,
         choices,
         progress,
         failure,
@@ -157,8 +158,7 @@ pub async fn bundles(State(state): State<AppState>, Viewer(caller): Viewer) -> P
 }
 
 /// Whether the paper of record is of the current state: paper and zip go together only then.
-async fn paper_state(state: &AppState) -> Result<(&'static str, String), PageError> {
-    let now = crate::bundle::planned(state).await?.fingerprint;
+async fn paper_state(state: &AppState, now: &str) -> Result<(&'static str, String), PageError> {
     Ok(match state.db.print_record().await? {
         None => ("muted", "尚未生成纸质版：材料包目录中的起止页暂时空缺。".to_string()),
         Some((of, at)) if of == now => (
@@ -178,10 +178,9 @@ async fn paper_state(state: &AppState) -> Result<(&'static str, String), PageErr
     })
 }
 
-/// The questioned files of the current state, each with the office's choice.
-async fn choice_rows(state: &AppState) -> Result<Vec<ChoiceRow>, PageError> {
-    let rows = preflight::of_now(state)
-        .await?
+/// The questioned files, each with the office's choice, as the page shows them.
+fn choice_rows(catalogue: &Catalogue, questioned: Vec<QuestionedFile>) -> Vec<ChoiceRow> {
+    questioned
         .into_iter()
         .map(|q| {
             let (decision, class) = match q.decision {
@@ -190,8 +189,7 @@ async fn choice_rows(state: &AppState) -> Result<Vec<ChoiceRow>, PageError> {
                 SendDecision::LeaveOut => ("不报送", "no"),
             };
             ChoiceRow {
-                department: state
-                    .catalogue
+                department: catalogue
                     .department(&q.department)
                     .map_or_else(|| q.department.clone(), |d| d.name.clone()),
                 department_id: q.department,
@@ -204,8 +202,7 @@ async fn choice_rows(state: &AppState) -> Result<Vec<ChoiceRow>, PageError> {
                 can_leave_out: q.decision != SendDecision::LeaveOut,
             }
         })
-        .collect();
-    Ok(rows)
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -229,17 +226,19 @@ pub async fn choose(
         "undecided" => None,
         _ => return Err(AppError::BadRequest("请选择“报送”或“不报送”。".into()).into()),
     };
-    let files: Vec<(String, String)> = match (form.department, form.path) {
-        (Some(department), Some(path)) => vec![(department, path)],
-        _ => choice_rows(&state)
+    let files: Vec<(String, RelPath)> = match (form.department, form.path) {
+        (Some(department), Some(path)) => {
+            vec![(department, RelPath::parse(&path).map_err(|e| AppError::BadRequest(e.to_string()))?)]
+        }
+        _ => crate::bundle::planned(&state)
             .await?
+            .questioned
             .into_iter()
-            .filter(|c| c.class == "incomplete")
-            .map(|c| (c.department_id, c.path))
+            .filter(|q| q.decision == SendDecision::Undecided)
+            .map(|q| (q.department, q.path))
             .collect(),
     };
     for (department, path) in files {
-        let path = RelPath::parse(&path).map_err(|e| AppError::BadRequest(e.to_string()))?;
         apply_choice(&state, &caller, SendChoice { department, path, send }).await?;
     }
     Ok(Redirect::to("/bundles#preflight"))

@@ -28,7 +28,11 @@ fn entry(caller: &Caller, department: &str, action: &str, detail: String) -> Aud
 }
 
 /// The department's current record at `path`.
-async fn record(state: &AppState, department: &str, path: &RelPath) -> AppResult<(String, EvidenceEntry)> {
+pub(crate) async fn record(
+    state: &AppState,
+    department: &str,
+    path: &RelPath,
+) -> AppResult<(String, EvidenceEntry)> {
     let id = state
         .catalogue
         .department(department)
