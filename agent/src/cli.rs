@@ -6,11 +6,12 @@ use clap::{Args, Parser, Subcommand};
 use yingjian_shared::Catalogue;
 
 use crate::client::Client;
-use crate::config::AgentConfig;
+use crate::config::{AgentConfig, default_config_path};
 use crate::error::{AgentError, AgentResult};
 use crate::init::init_folder;
 use crate::report::{receipt_report, status_report};
 use crate::service;
+use crate::setup::{Setup, setup};
 use crate::sync::{Agent, host_name};
 
 #[derive(Debug, Parser)]
@@ -55,6 +56,29 @@ pub enum Command {
         receipt: bool,
         #[command(flatten)]
         settings: Settings,
+    },
+    /// Set this PC up in one step (what the installers run): write the config file where
+    /// `run` and `status` look for it, and lay out the evidence folder for the token's
+    /// department.
+    #[command(
+        after_help = "Example:\n  yingjian-agent setup --server http://10.1.2.3:8080 --token yj_…\n\nThe config file goes to C:\\ProgramData\\Yingjian\\agent.toml on Windows, ~/.config/yingjian/agent.toml elsewhere;\nthe folder to C:\\迎检材料 on Windows, the desktop's 迎检材料 elsewhere."
+    )]
+    Setup {
+        /// The aggregator's address, e.g. http://10.1.2.3:8080.
+        #[arg(long)]
+        server: String,
+        /// This installation's token (or YINGJIAN_TOKEN in the environment).
+        #[arg(long, env = "YINGJIAN_TOKEN", hide_env_values = true)]
+        token: String,
+        /// The department (id, name or alias); learned from the server when not given.
+        #[arg(long)]
+        dept: Option<String>,
+        /// The evidence folder to lay out.
+        #[arg(long)]
+        folder: Option<PathBuf>,
+        /// Where to write the config file.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// The agent as a Windows service: started at boot, restarted on failure.
     #[command(subcommand)]
@@ -110,7 +134,9 @@ pub struct Settings {
 
 impl Settings {
     fn resolve(self) -> AgentResult<AgentConfig> {
-        let mut c = AgentConfig::load(self.config.as_deref())?;
+        // Without --config, the file `setup` wrote, if there is one.
+        let config = self.config.or_else(|| default_config_path().ok().filter(|p| p.is_file()));
+        let mut c = AgentConfig::load(config.as_deref())?;
         if let Some(v) = self.server {
             c.server = v;
         }
@@ -179,6 +205,12 @@ async fn run(cli: Cli) -> AgentResult<()> {
                 }));
             }
             agent.run(stop_signal()).await
+        }
+        Command::Setup { server, token, dept, folder, config } => {
+            // An installer passes what it was not given as empty (`DEPT=`).
+            let dept = dept.filter(|d| !d.trim().is_empty());
+            print!("{}", setup(Setup { server, token, dept, folder, config }).await?);
+            Ok(())
         }
         Command::Service(ServiceCommand::Install { config }) => service::install(&config),
         Command::Service(ServiceCommand::Uninstall) => service::uninstall(),

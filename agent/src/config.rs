@@ -49,14 +49,16 @@ impl Default for AgentConfig {
     }
 }
 
-/// On Windows, on the desktop every user of the PC sees (`C:\\Users\\Public\\Desktop`), where a
-/// clerk finds it and a service can reach it; elsewhere beside where the agent is started.
+/// On Windows at the root of the system drive (`C:\\迎检材料`): a folder made there by the
+/// service or the installer lets every user of the PC add and change files (the drive root's
+/// inherited permissions), which the public desktop does not; the installer puts a shortcut to
+/// it on the desktop. Elsewhere beside where the agent is started.
 fn default_folder() -> PathBuf {
     #[cfg(windows)]
     {
-        let public =
-            std::env::var_os("PUBLIC").map_or_else(|| PathBuf::from(r"C:\Users\Public"), PathBuf::from);
-        public.join("Desktop").join("迎检材料")
+        let drive =
+            std::env::var_os("SystemDrive").map_or_else(|| "C:".into(), |d| d.to_string_lossy().into_owned());
+        PathBuf::from(format!("{drive}\\迎检材料"))
     }
     #[cfg(not(windows))]
     PathBuf::from("迎检材料")
@@ -67,12 +69,59 @@ fn default_folder() -> PathBuf {
 fn default_state() -> PathBuf {
     #[cfg(windows)]
     {
-        let data =
-            std::env::var_os("ProgramData").map_or_else(|| PathBuf::from(r"C:\ProgramData"), PathBuf::from);
-        data.join("Yingjian").join("agent")
+        program_data().join("agent")
     }
     #[cfg(not(windows))]
     PathBuf::from("yingjian-agent-state")
+}
+
+#[cfg(windows)]
+fn program_data() -> PathBuf {
+    let data =
+        std::env::var_os("ProgramData").map_or_else(|| PathBuf::from(r"C:\ProgramData"), PathBuf::from);
+    data.join("Yingjian")
+}
+
+/// Where `setup` writes the config file, and where `run`, `status` and `init` read it when no
+/// `--config` is given: `C:\\ProgramData\\Yingjian\\agent.toml` for the service on Windows,
+/// the user's own (`~/.config/yingjian/agent.toml`) elsewhere, where the agent runs as the
+/// clerk's user service.
+#[cfg_attr(windows, expect(clippy::unnecessary_wraps, reason = "fails only where there is no home folder"))]
+pub fn default_config_path() -> AgentResult<PathBuf> {
+    #[cfg(windows)]
+    {
+        Ok(program_data().join("agent.toml"))
+    }
+    #[cfg(not(windows))]
+    Ok(dirs::config_dir().ok_or_else(no_home)?.join("yingjian").join("agent.toml"))
+}
+
+/// The evidence folder `setup` lays out unless told: on Linux on the clerk's desktop, where a
+/// clerk finds it (`~/桌面/迎检材料` on a Chinese desktop).
+#[cfg_attr(windows, expect(clippy::unnecessary_wraps, reason = "fails only where there is no home folder"))]
+pub fn setup_folder() -> AgentResult<PathBuf> {
+    #[cfg(windows)]
+    {
+        Ok(default_folder())
+    }
+    #[cfg(not(windows))]
+    Ok(dirs::desktop_dir().or_else(dirs::home_dir).ok_or_else(no_home)?.join("迎检材料"))
+}
+
+/// The agent's state folder as `setup` sets it: out of sight (`~/.local/state/yingjian` on Linux).
+#[cfg_attr(windows, expect(clippy::unnecessary_wraps, reason = "fails only where there is no home folder"))]
+pub fn setup_state() -> AgentResult<PathBuf> {
+    #[cfg(windows)]
+    {
+        Ok(default_state())
+    }
+    #[cfg(not(windows))]
+    Ok(dirs::state_dir().ok_or_else(no_home)?.join("yingjian"))
+}
+
+#[cfg(not(windows))]
+fn no_home() -> AgentError {
+    AgentError::Config("no home folder (HOME is not set): pass --config, --folder and --state".into())
 }
 
 impl AgentConfig {

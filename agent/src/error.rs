@@ -18,6 +18,9 @@ pub enum AgentError {
     /// A task of the agent's own panicked: a bug, which stops the agent.
     #[error("an internal task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// `setup` cannot set this PC up; said to whoever installs, in Chinese.
+    #[error("{0}")]
+    Setup(String),
     /// The Windows service manager refused (or this is not Windows).
     #[error("service: {0}")]
     Service(String),

@@ -11,6 +11,7 @@ mod newfile;
 mod report;
 mod scan;
 mod service;
+mod setup;
 mod state;
 mod sync;
 mod todo;

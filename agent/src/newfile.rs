@@ -39,8 +39,16 @@ fn random_suffix() -> String {
     format!("{:x}{:016x}", std::process::id(), hasher.finish())
 }
 
+/// Who may read what the agent writes: everyone who can see the folder, or (a file holding the
+/// token) its owner alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readers {
+    All,
+    Owner,
+}
+
 /// Creates a new file at `path`, failing if anything (a link included) is there already.
-pub fn create_new(path: &Path, hidden: bool) -> io::Result<File> {
+fn create_new(path: &Path, hidden: bool, readers: Readers) -> io::Result<File> {
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -48,7 +56,12 @@ pub fn create_new(path: &Path, hidden: bool) -> io::Result<File> {
         use std::os::unix::fs::OpenOptionsExt as _;
         // O_EXCL alone already refuses a link at the last component; O_NOFOLLOW says so twice.
         options.custom_flags(rustix::fs::OFlags::NOFOLLOW.bits().cast_signed());
+        if readers == Readers::Owner {
+            options.mode(0o600);
+        }
     }
+    #[cfg(not(unix))]
+    let _ = readers;
     #[cfg(windows)]
     {
         use std::os::windows::fs::OpenOptionsExt as _;
@@ -70,10 +83,14 @@ pub fn create_new(path: &Path, hidden: bool) -> io::Result<File> {
 /// Creates a new file beside `dest` under a random name (hidden: it starts with a dot), and
 /// answers it with its path.
 pub fn create_beside(dest: &Path, hidden: bool) -> io::Result<(File, PathBuf)> {
+    create_beside_for(dest, hidden, Readers::All)
+}
+
+fn create_beside_for(dest: &Path, hidden: bool, readers: Readers) -> io::Result<(File, PathBuf)> {
     let dir = dest.parent().unwrap_or(Path::new("."));
     let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let temp = dir.join(format!(".{}.{}.new", name.trim_start_matches('.'), random_suffix()));
-    Ok((create_new(&temp, hidden)?, temp))
+    Ok((create_new(&temp, hidden, readers)?, temp))
 }
 
 /// Whether `path` is a link (or anything but a plain file); a missing file is not.
@@ -107,10 +124,19 @@ pub fn read_no_link(path: &Path) -> io::Result<Vec<u8>> {
 /// so that a reader never sees half a file. Refused if `dest` is a link (renaming would replace
 /// only the link, but a link there is someone's doing and is reported, not silently undone).
 pub fn replace(dest: &Path, contents: &[u8], hidden: bool) -> Result<(), WriteError> {
+    replace_for(dest, contents, hidden, Readers::All)
+}
+
+/// [`replace`] for a file only its owner may read, from its first byte (the config file).
+pub fn replace_private(dest: &Path, contents: &[u8]) -> Result<(), WriteError> {
+    replace_for(dest, contents, false, Readers::Owner)
+}
+
+fn replace_for(dest: &Path, contents: &[u8], hidden: bool, readers: Readers) -> Result<(), WriteError> {
     if is_link_or_odd(dest) {
         return Err(WriteError::Link(dest.to_path_buf()));
     }
-    let (mut file, temp) = create_beside(dest, hidden)?;
+    let (mut file, temp) = create_beside_for(dest, hidden, readers)?;
     let written = file.write_all(contents).and_then(|()| file.sync_all());
     drop(file);
     let renamed = written.and_then(|()| rename(&temp, dest));
@@ -145,12 +171,12 @@ mod tests {
         let dest = dir.path().join("dest.txt");
         std::os::unix::fs::symlink(&outside, &dest).unwrap();
         assert!(matches!(replace(&dest, b"agent", false), Err(WriteError::Link(_))));
-        assert!(create_new(&dest, false).is_err(), "never opened through the link");
+        assert!(create_new(&dest, false, Readers::All).is_err(), "never opened through the link");
         assert!(read_no_link(&dest).is_err());
         // A dangling link: O_EXCL refuses to create its target.
         let dangling = dir.path().join("dangling");
         std::os::unix::fs::symlink(dir.path().join("made-through-link"), &dangling).unwrap();
-        assert!(create_new(&dangling, false).is_err());
+        assert!(create_new(&dangling, false, Readers::All).is_err());
         assert!(!dir.path().join("made-through-link").exists());
         assert_eq!(fs::read(&outside).unwrap(), b"precious");
     }

@@ -97,6 +97,14 @@ mod windows {
         };
         let service = manager.create_service(&info, ServiceAccess::CHANGE_CONFIG | ServiceAccess::START)?;
         service.set_description(DESCRIPTION)?;
+        restart_on_failure(&service)?;
+        service.start(&[] as &[&OsStr])?;
+        println!("已安装并启动服务 {NAME}：开机自动运行，出错后自动重启。");
+        Ok(())
+    }
+
+    /// Restarted by the service manager 10 s after a failure, a crash or a non-zero exit.
+    fn restart_on_failure(service: &windows_service::service::Service) -> AgentResult<()> {
         let restart =
             ServiceAction { action_type: ServiceActionType::Restart, delay: Duration::from_secs(10) };
         service.update_failure_actions(ServiceFailureActions {
@@ -106,9 +114,14 @@ mod windows {
             actions: Some(vec![restart.clone(), restart.clone(), restart]),
         })?;
         service.set_failure_actions_on_non_crash_failures(true)?;
-        service.start(&[] as &[&OsStr])?;
-        println!("已安装并启动服务 {NAME}：开机自动运行，出错后自动重启。");
         Ok(())
+    }
+
+    /// The service's own restart actions, set at each start: an installer that made the
+    /// service (the MSI's ServiceInstall) cannot set them.
+    fn restart_self_on_failure() -> AgentResult<()> {
+        let manager = ServiceManager::local_computer(None::<&str>, ServiceManagerAccess::CONNECT)?;
+        restart_on_failure(&manager.open_service(NAME, ServiceAccess::CHANGE_CONFIG)?)
     }
 
     pub fn uninstall() -> AgentResult<()> {
@@ -162,6 +175,9 @@ mod windows {
             })
         };
         report(ServiceState::Running, ServiceControlAccept::STOP | ServiceControlAccept::SHUTDOWN, 0)?;
+        if let Err(e) = restart_self_on_failure() {
+            tracing::warn!(error = %e, "cannot set the service's restart-on-failure actions");
+        }
         let result = (|| {
             let config = AgentConfig::load(CONFIG.get().map(PathBuf::as_path))?;
             crate::cli::init_logging(Some(&config.log_folder()));

@@ -8,7 +8,7 @@ use crate::{Setup, agent_with, eventually, status_cli};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_agent_on_the_same_state_folder_says_one_is_running_and_exits() {
-    let setup = Setup::new().await;
+    let setup = Setup::start();
     let config = setup.config(&setup.url(), "");
     let _first = agent_with(&config, &["run"], &[]);
     fs::write(setup.item("08.03").join("第一份.pdf"), b"%PDF-1.4 first").unwrap();
@@ -27,7 +27,7 @@ async fn a_second_agent_on_the_same_state_folder_says_one_is_running_and_exits()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_says_the_agent_is_not_running_and_names_what_is_not_sent() {
-    let setup = Setup::new().await;
+    let setup = Setup::start();
     let config = setup.config(&setup.url(), "");
     let mut agent = agent_with(&config, &["run"], &[]);
     let item = setup.item("08.03");
@@ -57,7 +57,7 @@ async fn status_says_the_agent_is_not_running_and_names_what_is_not_sent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deleted_caption_clears_the_caption_on_the_server() {
-    let setup = Setup::new().await;
+    let setup = Setup::start();
     let config = setup.config(&setup.url(), "");
     let _agent = agent_with(&config, &["run"], &[]);
     let item = setup.item("08.03");
@@ -83,7 +83,7 @@ async fn a_deleted_caption_clears_the_caption_on_the_server() {
 async fn a_file_the_agent_may_not_read_is_named_and_sent_once_it_may() {
     use std::os::unix::fs::PermissionsExt;
 
-    let setup = Setup::new().await;
+    let setup = Setup::start();
     let root = rustix_is_root();
     let wrap: &[&str] =
         if root { &["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] } else { &[] };
@@ -160,7 +160,7 @@ impl Drop for Mounted {
 async fn its_own_disk_full_the_agent_stays_up_says_so_and_goes_on_when_there_is_room() {
     use std::io::Write;
 
-    let setup = Setup::new().await;
+    let setup = Setup::start();
     fs::create_dir_all(&setup.agent_state).unwrap();
     let mounted = rustix_is_root()
         && std::process::Command::new("mount")

@@ -12,7 +12,7 @@ use crate::{Setup, agent_with, eventually};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn links_where_the_agent_reads_captions_or_writes_are_never_followed() {
-    let setup = Setup::new().await;
+    let setup = Setup::start();
     let outside = setup.dir.path().join("outside");
     fs::create_dir_all(&outside).unwrap();
     let secret = outside.join("secret.txt");

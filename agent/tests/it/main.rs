@@ -4,6 +4,8 @@
 
 mod clerk;
 mod links;
+mod server;
+mod setup;
 mod slow;
 
 use std::process::{Child, Command, Stdio};
@@ -13,8 +15,9 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use yingjian_aggregator::{AppState, Config, launch, new_token, token_hash};
 use yingjian_shared::Catalogue;
+
+use crate::server::TestServer;
 
 /// Forwards to `target`, the client's bytes slowly (about 1 MB/s), counting them.
 async fn slow_proxy(target: std::net::SocketAddr) -> (std::net::SocketAddr, Arc<AtomicU64>) {
@@ -58,7 +61,7 @@ impl Drop for AgentProcess {
 }
 
 fn agent(server: &str, token: &str, folder: &std::path::Path, state: &std::path::Path) -> AgentProcess {
-    let child = Command::new(env!("CARGO_BIN_EXE_yingjian-agent"))
+    let child = agent_command(&[])
         .args(["run", "--server", server, "--settle-ms", "100", "--folder"])
         .arg(folder)
         .arg("--state")
@@ -71,13 +74,6 @@ fn agent(server: &str, token: &str, folder: &std::path::Path, state: &std::path:
     AgentProcess(child, std::path::PathBuf::new())
 }
 
-/// The aggregator on `dir/data`, not reading what arrives: these tests are about carrying files.
-fn server(dir: &std::path::Path) -> AppState {
-    let mut config = Config { data: dir.join("data"), ..Config::default() };
-    config.reading.enabled = false;
-    AppState::open(config).unwrap()
-}
-
 async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_mins(1);
     while !check().await {
@@ -88,71 +84,41 @@ async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_mid_upload_then_restarted_delivers_exactly_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let state = server(dir.path());
-    let token = new_token().unwrap();
-    state.db.insert_token(token_hash(&token), Some("police".into()), "pc-1".into()).await.unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server_addr = listener.local_addr().unwrap();
-    tokio::spawn(launch(state.clone(), listener, std::future::pending()));
-    let (proxy, forwarded) = slow_proxy(server_addr).await;
-
-    let folder = dir.path().join("evidence");
-    let catalogue = Catalogue::builtin();
-    yingjian_agent::init_folder(catalogue, catalogue.department("police").unwrap(), &folder).unwrap();
+    let setup = Setup::start();
+    let (proxy, forwarded) = slow_proxy(setup.server.addr).await;
     let big: Vec<u8> = (0..4 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
-    std::fs::write(folder.join("08.03 昆仑2021专项行动/专项行动总结（扫描件）.pdf"), &big).unwrap();
-    std::fs::write(folder.join("11.02 公安打假机构力量和机制建设/机构设置文件.pdf"), b"%PDF-1.4 small")
-        .unwrap();
-    let agent_state = dir.path().join("state");
+    std::fs::write(setup.item("08.03").join("专项行动总结（扫描件）.pdf"), &big).unwrap();
+    std::fs::write(setup.item("11.02").join("机构设置文件.pdf"), b"%PDF-1.4 small").unwrap();
 
-    let mut first = agent(&format!("http://{proxy}"), &token, &folder, &agent_state);
+    let mut first = agent(&format!("http://{proxy}"), &setup.server.token, &setup.folder, &setup.agent_state);
     wait_for("the upload to be under way", async || forwarded.load(Ordering::SeqCst) > 1024 * 1024).await;
     first.0.kill().unwrap();
     first.0.wait().unwrap();
-    let big_on_file = async || {
-        state
-            .db
-            .evidence(Some("police".into()))
-            .await
-            .unwrap()
-            .iter()
-            .any(|r| r.path.as_str().starts_with("08.03"))
-    };
+    let big_on_file = async || setup.records().await.iter().any(|r| r.path.as_str().starts_with("08.03"));
     assert!(!big_on_file().await, "the big file cannot be on file: its upload was cut off");
     // The server drops the broken upload and its temporary file.
-    wait_for("the temporary file to go", async || state.blobs.temp_files().unwrap() == 0).await;
+    wait_for("the temporary file to go", async || setup.server.temp_files() == 0).await;
 
-    let _second = agent(&format!("http://{server_addr}"), &token, &folder, &agent_state);
-    wait_for("both files on file", async || {
-        state.db.evidence(Some("police".into())).await.unwrap().len() == 2
-    })
-    .await;
-    let blobs = state.db.all_blobs().await.unwrap();
-    assert_eq!(blobs.len(), 2, "each content stored once: {blobs:?}");
-    let log = state.db.audit(1000, None).await.unwrap();
+    let _second = agent(&setup.url(), &setup.server.token, &setup.folder, &setup.agent_state);
+    wait_for("both files on file", async || setup.records().await.len() == 2).await;
+    assert_eq!(setup.server.blob_files(), 2, "each content stored once");
+    let log = setup.audit().await;
     let count = |action: &str| log.iter().filter(|e| e.action == action).count();
     assert_eq!((count("upload"), count("record")), (2, 2), "exactly once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_relative_folder_is_watched() {
-    let dir = tempfile::tempdir().unwrap();
-    let state = server(dir.path());
-    let token = new_token().unwrap();
-    state.db.insert_token(token_hash(&token), Some("police".into()), "pc-1".into()).await.unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(launch(state.clone(), listener, std::future::pending()));
-    let catalogue = Catalogue::builtin();
-    let folder = dir.path().join("evidence");
-    yingjian_agent::init_folder(catalogue, catalogue.department("police").unwrap(), &folder).unwrap();
-    let item = folder.join("08.03 昆仑2021专项行动");
+    let setup = Setup::start();
+    let dir = setup.dir.path();
+    let item = setup.item("08.03");
     std::fs::write(item.join("启动前.pdf"), b"%PDF-1.4 before").unwrap();
+    let server = setup.url();
+    let token = &setup.server.token;
 
     // `--folder evidence`, as a clerk would type it in the folder above.
     let _agent = AgentProcess(
-        Command::new(env!("CARGO_BIN_EXE_yingjian-agent"))
+        agent_command(&[])
             .args([
                 "run",
                 "--server",
@@ -164,15 +130,15 @@ async fn a_relative_folder_is_watched() {
                 "--state",
                 "state",
             ])
-            .current_dir(dir.path())
-            .env("YINGJIAN_TOKEN", &token)
+            .current_dir(dir)
+            .env("YINGJIAN_TOKEN", token)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap(),
         std::path::PathBuf::new(),
     );
-    let on_file = async |n: usize| state.db.evidence(Some("police".into())).await.unwrap().len() == n;
+    let on_file = async |n: usize| setup.records().await.len() == n;
     // Delivered by the first reconcile, which runs once the watcher is up.
     wait_for("the file that was there before", async || on_file(1).await).await;
     // Delivered only if events under a relative folder are understood (the rescan is minutes away).
@@ -180,7 +146,7 @@ async fn a_relative_folder_is_watched() {
     wait_for("the file written after the start", async || on_file(2).await).await;
     // The log goes to a daily file in the state folder too (a service has no console).
     let logged = || {
-        std::fs::read_dir(dir.path().join("state/logs")).ok().into_iter().flatten().flatten().any(|e| {
+        std::fs::read_dir(dir.join("state/logs")).ok().into_iter().flatten().flatten().any(|e| {
             let path = e.path();
             path.file_name().is_some_and(|n| n.to_string_lossy().starts_with("agent."))
                 && path.extension().is_some_and(|x| x == "log")
@@ -194,35 +160,25 @@ async fn a_relative_folder_is_watched() {
 /// laid out by `init`: how the tests below begin.
 pub struct Setup {
     pub dir: tempfile::TempDir,
-    pub server: AppState,
-    pub addr: std::net::SocketAddr,
-    pub token: String,
-    pub office: String,
+    pub server: TestServer,
     pub folder: std::path::PathBuf,
     pub agent_state: std::path::PathBuf,
 }
 
 impl Setup {
-    pub async fn new() -> Setup {
+    pub fn start() -> Setup {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tempfile::tempdir().unwrap();
-        let server = server(dir.path());
-        let token = new_token().unwrap();
-        server.db.insert_token(token_hash(&token), Some("police".into()), "pc-1".into()).await.unwrap();
-        let office = new_token().unwrap();
-        server.db.insert_token(token_hash(&office), None, "office".into()).await.unwrap();
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(launch(server.clone(), listener, std::future::pending()));
+        let server = TestServer::start(dir.path());
         let folder = dir.path().join("evidence");
         let catalogue = Catalogue::builtin();
         yingjian_agent::init_folder(catalogue, catalogue.department("police").unwrap(), &folder).unwrap();
         let agent_state = dir.path().join("state");
-        Setup { dir, server, addr, token, office, folder, agent_state }
+        Setup { dir, server, folder, agent_state }
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr)
     }
 
     /// The item folder whose name starts with `code`.
@@ -241,8 +197,8 @@ impl Setup {
         std::fs::write(
             &path,
             format!(
-                "server = \"{server}\"\ntoken = \"{}\"\nfolder = \"{}\"\nstate = \"{}\"\nsettle_ms = 100\nheartbeat_secs = 1\n{extra}\n",
-                self.token,
+                "server = \"{server}\"\ntoken = \"{}\"\nfolder = '{}'\nstate = '{}'\nsettle_ms = 100\nheartbeat_secs = 1\n{extra}\n",
+                self.server.token,
                 self.folder.display(),
                 self.agent_state.display()
             ),
@@ -251,15 +207,39 @@ impl Setup {
         path
     }
 
+    /// What the server holds from the department, as the agent asks for it.
     pub async fn records(&self) -> Vec<yingjian_shared::EvidenceEntry> {
-        self.server.db.evidence(Some("police".into())).await.unwrap()
+        reqwest::Client::new()
+            .get(format!("{}/api/v1/evidence", self.url()))
+            .bearer_auth(&self.server.token)
+            .send()
+            .await
+            .unwrap()
+            .error_for_status()
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// The audit log, newest first.
+    pub async fn audit(&self) -> Vec<Logged> {
+        reqwest::Client::new()
+            .get(format!("{}/api/v1/audit?limit=1000", self.url()))
+            .bearer_auth(&self.server.office)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     /// The department's status as the office sees it.
     pub async fn status(&self) -> Option<yingjian_shared::DepartmentStatus> {
         let status: yingjian_shared::Status = reqwest::Client::new()
             .get(format!("{}/api/v1/status", self.url()))
-            .bearer_auth(&self.office)
+            .bearer_auth(&self.server.office)
             .send()
             .await
             .ok()?
@@ -280,18 +260,16 @@ impl Setup {
     }
 }
 
+/// An entry of the audit log.
+#[derive(serde::Deserialize)]
+pub struct Logged {
+    pub action: String,
+}
+
 /// The agent binary running `args` (with the config file), its output kept.
 pub fn agent_with(config: &std::path::Path, args: &[&str], wrap: &[&str]) -> AgentProcess {
     static RUNS: AtomicU64 = AtomicU64::new(0);
-    let exe = env!("CARGO_BIN_EXE_yingjian-agent");
-    let mut command = match wrap.split_first() {
-        Some((first, rest)) => {
-            let mut c = Command::new(first);
-            c.args(rest).arg(exe);
-            c
-        }
-        None => Command::new(exe),
-    };
+    let mut command = agent_command(wrap);
     // What it says goes to a file beside the config (a pipe nobody reads would fill up and
     // stop it).
     let said = config.with_extension(format!("{}.stderr", RUNS.fetch_add(1, Ordering::SeqCst)));
@@ -307,9 +285,27 @@ pub fn agent_with(config: &std::path::Path, args: &[&str], wrap: &[&str]) -> Age
     AgentProcess(child, said)
 }
 
+/// The agent binary as a command, started through `wrap` (another user, say) and, for a build
+/// of another architecture, through the emulator that `YINGJIAN_TEST_WRAP` names
+/// (`qemu-aarch64-static -L /usr/aarch64-linux-gnu`).
+pub fn agent_command(wrap: &[&str]) -> Command {
+    let emulator = std::env::var("YINGJIAN_TEST_WRAP").unwrap_or_default();
+    let mut words =
+        wrap.iter().map(|w| (*w).to_string()).chain(emulator.split_whitespace().map(str::to_string));
+    let exe = env!("CARGO_BIN_EXE_yingjian-agent");
+    match words.next() {
+        Some(first) => {
+            let mut command = Command::new(first);
+            command.args(words).arg(exe);
+            command
+        }
+        None => Command::new(exe),
+    }
+}
+
 /// `yingjian-agent status` with the config file, as the clerk runs it.
 pub fn status_cli(config: &std::path::Path) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_yingjian-agent"))
+    let out = agent_command(&[])
         .args(["status", "--config"])
         .arg(config)
         .env_remove("YINGJIAN_TOKEN")

@@ -100,8 +100,8 @@ impl Proxy {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_heartbeat_the_server_holds_delays_no_file() {
-    let setup = Setup::new().await;
-    let proxy = Proxy::start(setup.addr).await;
+    let setup = Setup::start();
+    let proxy = Proxy::start(setup.server.addr).await;
     proxy.hold_heartbeats.store(true, Ordering::SeqCst);
     let config = setup.config(&proxy.url(), "");
     let _agent = agent_with(&config, &["run"], &[]);
@@ -116,8 +116,8 @@ async fn a_heartbeat_the_server_holds_delays_no_file() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_transfer_longer_than_the_stall_interval_is_not_cut_and_a_cut_goes_on_where_it_was() {
-    let setup = Setup::new().await;
-    let proxy = Proxy::start(setup.addr).await;
+    let setup = Setup::start();
+    let proxy = Proxy::start(setup.server.addr).await;
     // A stall interval of 2 s; the first file takes about 6 s at 128 KiB/s.
     let config = setup.config(&proxy.url(), "stall_secs = 2");
     proxy.rate.store(128 << 10, Ordering::SeqCst);
@@ -151,8 +151,8 @@ async fn a_transfer_longer_than_the_stall_interval_is_not_cut_and_a_cut_goes_on_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_spell_of_503s_what_waited_goes_at_once() {
-    let setup = Setup::new().await;
-    let proxy = Proxy::start(setup.addr).await;
+    let setup = Setup::start();
+    let proxy = Proxy::start(setup.server.addr).await;
     let config = setup.config(&proxy.url(), "");
     let _agent = agent_with(&config, &["run"], &[]);
     fs_write(&setup.item("08.03").join("之前.pdf"), b"%PDF-1.4 before");

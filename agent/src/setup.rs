@@ -1,0 +1,129 @@
+//! `setup`: a PC made ready in one step, as the installers run it (the MSI's custom action, the
+//! Debian package's first run): the config file written where `run` and `status` look for it,
+//! the evidence folder laid out for the department the token belongs to.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use yingjian_shared::Catalogue;
+
+use crate::client::Client;
+use crate::config::{AgentConfig, default_config_path, setup_folder, setup_state};
+use crate::error::{AgentError, AgentResult};
+use crate::init::init_folder;
+use crate::newfile;
+use crate::sync::host_name;
+
+/// What `setup` was told; what it was not told takes this PC's defaults.
+pub struct Setup {
+    pub server: String,
+    pub token: String,
+    pub dept: Option<String>,
+    pub folder: Option<PathBuf>,
+    pub config: Option<PathBuf>,
+}
+
+/// How long the server may take to answer at install time: an installer must not hang.
+const ASK_SERVER: Duration = Duration::from_secs(15);
+
+/// Writes the config file and lays out the folder; says in Chinese what it did.
+pub async fn setup(setup: Setup) -> AgentResult<String> {
+    let config_path = setup.config.map_or_else(default_config_path, Ok)?;
+    let config = AgentConfig {
+        server: setup.server.trim().to_string(),
+        token: Some(setup.token.trim().to_string()),
+        folder: absolute(setup.folder.map_or_else(setup_folder, Ok)?)?,
+        state: absolute(setup_state()?)?,
+        ..AgentConfig::default()
+    };
+    let base = config.base_url()?;
+    let client = Client::new(&base, config.token()?, &host_name(), None)?;
+    let answer = tokio::time::timeout(ASK_SERVER, async {
+        let catalogue = client.catalogue().await?;
+        let status = client.status().await?;
+        AgentResult::Ok((catalogue, status))
+    })
+    .await;
+    let (catalogue, own) = match answer {
+        // A department's token sees its own department alone; the office's sees them all.
+        Ok(Ok((catalogue, status))) => match <[_; 1]>::try_from(status.departments) {
+            Ok([own]) => (catalogue, Some(own.id)),
+            Err(_) => {
+                return Err(AgentError::Setup(
+                    "这是市质量强市办公室的令牌，不属于任何单位：请使用本单位的令牌。".into(),
+                ));
+            }
+        },
+        Ok(Err(AgentError::Server { status: 401, .. })) => {
+            return Err(AgentError::Setup(
+                "服务器不认这个令牌（令牌有误或已被撤销）：请向市质量强市办公室索取本单位的令牌。".into(),
+            ));
+        }
+        // Unreachable now (a PC set up before it is on the network): the department must be
+        // named, and the built-in catalogue lays the folder out.
+        Ok(Err(_)) | Err(_) if setup.dept.is_some() => (Catalogue::builtin().clone(), None),
+        Ok(Err(e)) => {
+            return Err(AgentError::Setup(format!(
+                "无法连接服务器 {base}（{e}）：请检查服务器地址和网络，或用 --dept 指定本单位后再装。"
+            )));
+        }
+        Err(_) => {
+            return Err(AgentError::Setup(format!(
+                "服务器 {base} 在 {} 秒内没有应答：请检查服务器地址和网络，或用 --dept 指定本单位后再装。",
+                ASK_SERVER.as_secs()
+            )));
+        }
+    };
+    let wanted = setup
+        .dept
+        .as_deref()
+        .or(own.as_deref())
+        .ok_or_else(|| AgentError::Setup("请用 --dept 指定本单位。".into()))?;
+    let department = catalogue.department(wanted).ok_or_else(|| {
+        let known: Vec<&str> = catalogue.departments.iter().map(|d| d.name.as_str()).collect();
+        AgentError::Setup(format!("没有名为“{wanted}”的单位，可选：{}", known.join("、")))
+    })?;
+    if let Some(id) = own.filter(|id| *id != department.id) {
+        let owner = catalogue.department(&id).map_or(id.as_str(), |d| d.name.as_str());
+        return Err(AgentError::Setup(format!("这个令牌属于{owner}，不是{}：请核对令牌。", department.name)));
+    }
+    write_config(&config_path, &config)?;
+    let created = init_folder(&catalogue, department, &config.folder)?;
+    Ok(format!(
+        "已为{}设置好本机：配置文件 {}，迎检材料文件夹 {}（新建 {} 个文件夹）。\n",
+        department.name,
+        config_path.display(),
+        config.folder.display(),
+        created.len()
+    ))
+}
+
+fn absolute(path: PathBuf) -> AgentResult<PathBuf> {
+    Ok(std::path::absolute(path)?)
+}
+
+/// The config file, readable by its owner only (it holds the token), written whole and never
+/// through a link.
+fn write_config(path: &Path, config: &AgentConfig) -> AgentResult<()> {
+    #[derive(serde::Serialize)]
+    struct Written<'a> {
+        server: &'a str,
+        token: &'a str,
+        folder: &'a Path,
+        state: &'a Path,
+    }
+    let written = Written {
+        server: &config.server,
+        token: config.token()?,
+        folder: &config.folder,
+        state: &config.state,
+    };
+    let text = toml::to_string(&written)
+        .map_err(|e| AgentError::Setup(format!("文件夹路径无法写入配置文件（{e}）：请换一个文件夹。")))?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let text = format!("# Written by `yingjian-agent setup`; docs/install.md lists every key.\n{text}");
+    newfile::replace_private(path, text.as_bytes()).map_err(std::io::Error::from)?;
+    Ok(())
+}
