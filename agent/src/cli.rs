@@ -76,6 +76,12 @@ pub enum Command {
         /// The evidence folder to lay out.
         #[arg(long)]
         folder: Option<PathBuf>,
+        /// The agent's own state folder.
+        #[arg(long)]
+        state: Option<PathBuf>,
+        /// Extra CA certificate (PEM) to trust for an https:// server.
+        #[arg(long)]
+        ca_cert: Option<PathBuf>,
         /// Where to write the config file.
         #[arg(long)]
         config: Option<PathBuf>,
@@ -206,10 +212,10 @@ async fn run(cli: Cli) -> AgentResult<()> {
             }
             agent.run(stop_signal()).await
         }
-        Command::Setup { server, token, dept, folder, config } => {
+        Command::Setup { server, token, dept, folder, state, ca_cert, config } => {
             // An installer passes what it was not given as empty (`DEPT=`).
             let dept = dept.filter(|d| !d.trim().is_empty());
-            print!("{}", setup(Setup { server, token, dept, folder, config }).await?);
+            print!("{}", setup(Setup { server, token, dept, folder, state, ca_cert, config }).await?);
             Ok(())
         }
         Command::Service(ServiceCommand::Install { config }) => service::install(&config),

@@ -20,6 +20,8 @@ pub struct Setup {
     pub token: String,
     pub dept: Option<String>,
     pub folder: Option<PathBuf>,
+    pub state: Option<PathBuf>,
+    pub ca_cert: Option<PathBuf>,
     pub config: Option<PathBuf>,
 }
 
@@ -33,11 +35,15 @@ pub async fn setup(setup: Setup) -> AgentResult<String> {
         server: setup.server.trim().to_string(),
         token: Some(setup.token.trim().to_string()),
         folder: absolute(setup.folder.map_or_else(setup_folder, Ok)?)?,
-        state: absolute(setup_state()?)?,
+        state: absolute(setup.state.map_or_else(setup_state, Ok)?)?,
+        ca_cert: setup.ca_cert.map(absolute).transpose()?,
         ..AgentConfig::default()
     };
-    let base = config.base_url()?;
-    let client = Client::new(&base, config.token()?, &host_name(), None)?;
+    let base = config.base_url().map_err(|_| {
+        AgentError::Setup(format!("服务器地址“{}”应以 http:// 或 https:// 开头。", config.server))
+    })?;
+    let token = config.token().map_err(|_| AgentError::Setup("请给出本单位的令牌。".into()))?;
+    let client = Client::new(&base, token, &host_name(), config.ca_cert.as_deref())?;
     let answer = tokio::time::timeout(ASK_SERVER, async {
         let catalogue = client.catalogue().await?;
         let status = client.status().await?;
@@ -111,12 +117,15 @@ fn write_config(path: &Path, config: &AgentConfig) -> AgentResult<()> {
         token: &'a str,
         folder: &'a Path,
         state: &'a Path,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ca_cert: Option<&'a Path>,
     }
     let written = Written {
         server: &config.server,
         token: config.token()?,
         folder: &config.folder,
         state: &config.state,
+        ca_cert: config.ca_cert.as_deref(),
     };
     let text = toml::to_string(&written)
         .map_err(|e| AgentError::Setup(format!("文件夹路径无法写入配置文件（{e}）：请换一个文件夹。")))?;

@@ -28,9 +28,12 @@ async fn setup_from_the_address_and_token_alone_makes_a_pc_that_delivers() {
     let home = setup.dir.path().join("home");
     let config = home.join("agent.toml");
     let folder = home.join("迎检材料");
+    let state = home.join("state");
     let (ok, said) = setup_cli(
         &home,
         &[
+            "--state",
+            state.to_str().unwrap(),
             "--server",
             &setup.url(),
             "--token",
