@@ -8,6 +8,6 @@ UPDATE ServiceInstall SET Description='把本单位的迎检材料文件夹上�
 UPDATE Directory SET DefaultDir='YINGJIAN|迎检材料' WHERE Directory='EVIDENCEFOLDER'
 UPDATE Shortcut SET Name='迎检材料' WHERE Shortcut='EvidenceShortcut'
 UPDATE Shortcut SET Description='放入迎检材料的文件夹' WHERE Shortcut='EvidenceShortcut'
-UPDATE LaunchCondition SET Description='请给出服务器地址和本单位令牌，例如：msiexec /i yingjian-agent.msi SERVER=http://10.1.2.3:8080 TOKEN=yj_…' WHERE Condition='Installed OR (SERVER AND TOKEN)'
+UPDATE LaunchCondition SET Description='请给出服务器地址和本单位令牌，例如：msiexec /i yingjian-agent.msi SERVER=http://10.1.2.3:8080 TOKEN=yj_…' WHERE Condition='Installed OR WIX_UPGRADE_DETECTED OR (SERVER AND TOKEN)'
 UPDATE LaunchCondition SET Description='已经安装了更新的版本。' WHERE Condition='NOT WIX_DOWNGRADE_DETECTED'
 UPDATE Feature SET Title='迎检材料上传程序' WHERE Feature='Main'
