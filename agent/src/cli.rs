@@ -7,8 +7,8 @@ use yingjian_shared::Catalogue;
 
 use crate::client::Client;
 use crate::config::{AgentConfig, default_config_path};
-use crate::error::{AgentError, AgentResult};
-use crate::init::init_folder;
+use crate::error::AgentResult;
+use crate::init::{department_named, init_folder};
 use crate::report::{receipt_report, status_report};
 use crate::service;
 use crate::setup::{Setup, setup};
@@ -185,10 +185,7 @@ async fn run(cli: Cli) -> AgentResult<()> {
             let config = settings.resolve()?;
             let folder = config.folder.clone();
             let catalogue = server_catalogue(&config).await.unwrap_or_else(|| Catalogue::builtin().clone());
-            let department = catalogue.department(&dept).ok_or_else(|| {
-                let known: Vec<&str> = catalogue.departments.iter().map(|d| d.name.as_str()).collect();
-                AgentError::Config(format!("no department {dept:?}: use one of {}", known.join("、")))
-            })?;
+            let department = department_named(&catalogue, &dept)?;
             let created = init_folder(&catalogue, department, &folder)?;
             for path in &created {
                 println!("已创建 {}", path.display());

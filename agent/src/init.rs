@@ -9,8 +9,17 @@ use yingjian_shared::{
     item_folder_name,
 };
 
+use crate::error::{AgentError, AgentResult};
 use crate::newfile;
 use crate::scan::MARKER_FILE;
+
+/// The department `name` (id, name or alias) names, or a refusal in Chinese listing them all.
+pub fn department_named<'a>(catalogue: &'a Catalogue, name: &str) -> AgentResult<&'a Department> {
+    catalogue.department(name).ok_or_else(|| {
+        let known: Vec<&str> = catalogue.departments.iter().map(|d| d.name.as_str()).collect();
+        AgentError::Config(format!("没有名为“{name}”的单位，可选：{}", known.join("、")))
+    })
+}
 
 /// Creates the item folders of `department`, 自评报告/, 典型案例/, the guide and the marker.
 /// Idempotent: an item folder whose code already exists (under any title) is left alone.

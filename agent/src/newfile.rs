@@ -42,7 +42,7 @@ fn random_suffix() -> String {
 /// Who may read what the agent writes: everyone who can see the folder, or (a file holding the
 /// token) its owner alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Readers {
+enum Readers {
     All,
     Owner,
 }

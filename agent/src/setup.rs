@@ -10,9 +10,10 @@ use yingjian_shared::Catalogue;
 use crate::client::Client;
 use crate::config::{AgentConfig, default_config_path, setup_folder, setup_state};
 use crate::error::{AgentError, AgentResult};
-use crate::init::init_folder;
+use crate::init::{department_named, init_folder};
 use crate::newfile;
 use crate::sync::host_name;
+use crate::words::io_reason;
 
 /// What `setup` was told; what it was not told takes this PC's defaults.
 pub struct Setup {
@@ -69,8 +70,9 @@ pub async fn setup(setup: Setup) -> AgentResult<String> {
         // named, and the built-in catalogue lays the folder out.
         Ok(Err(_)) | Err(_) if setup.dept.is_some() => (Catalogue::builtin().clone(), None),
         Ok(Err(e)) => {
+            tracing::warn!(error = %e, "setup cannot reach the server");
             return Err(AgentError::Setup(format!(
-                "无法连接服务器 {base}（{e}）：请检查服务器地址和网络，或用 --dept 指定本单位后再装。"
+                "无法连接服务器 {base}：请检查服务器地址和网络，或用 --dept 指定本单位后再装。"
             )));
         }
         Err(_) => {
@@ -85,16 +87,25 @@ pub async fn setup(setup: Setup) -> AgentResult<String> {
         .as_deref()
         .or(own.as_deref())
         .ok_or_else(|| AgentError::Setup("请用 --dept 指定本单位。".into()))?;
-    let department = catalogue.department(wanted).ok_or_else(|| {
-        let known: Vec<&str> = catalogue.departments.iter().map(|d| d.name.as_str()).collect();
-        AgentError::Setup(format!("没有名为“{wanted}”的单位，可选：{}", known.join("、")))
-    })?;
+    let department = department_named(&catalogue, wanted)?;
     if let Some(id) = own.filter(|id| *id != department.id) {
         let owner = catalogue.department(&id).map_or(id.as_str(), |d| d.name.as_str());
         return Err(AgentError::Setup(format!("这个令牌属于{owner}，不是{}：请核对令牌。", department.name)));
     }
-    write_config(&config_path, &config)?;
-    let created = init_folder(&catalogue, department, &config.folder)?;
+    // What can be refused is refused before anything is made: the config file's text, a link
+    // where it goes; then the folder, so that a folder that cannot be made leaves no config.
+    let text = config_text(&config)?;
+    if newfile::is_link_or_odd(&config_path) {
+        return Err(cannot_write(&config_path, "那里是一个链接，为安全起见不写入"));
+    }
+    let created = init_folder(&catalogue, department, &config.folder).map_err(|e| {
+        AgentError::Setup(format!(
+            "无法创建迎检材料文件夹 {}：{}。请换一个文件夹（--folder）。",
+            config.folder.display(),
+            io_reason(&e)
+        ))
+    })?;
+    write_config(&config_path, &text)?;
     Ok(format!(
         "已为{}设置好本机：配置文件 {}，迎检材料文件夹 {}（新建 {} 个文件夹）。\n",
         department.name,
@@ -108,9 +119,8 @@ fn absolute(path: PathBuf) -> AgentResult<PathBuf> {
     Ok(std::path::absolute(path)?)
 }
 
-/// The config file, readable by its owner only (it holds the token), written whole and never
-/// through a link.
-fn write_config(path: &Path, config: &AgentConfig) -> AgentResult<()> {
+/// The config file's text: what `setup` was told, every path absolute.
+fn config_text(config: &AgentConfig) -> AgentResult<String> {
     #[derive(serde::Serialize)]
     struct Written<'a> {
         server: &'a str,
@@ -128,11 +138,22 @@ fn write_config(path: &Path, config: &AgentConfig) -> AgentResult<()> {
         ca_cert: config.ca_cert.as_deref(),
     };
     let text = toml::to_string(&written)
-        .map_err(|e| AgentError::Setup(format!("文件夹路径无法写入配置文件（{e}）：请换一个文件夹。")))?;
+        .map_err(|_| AgentError::Setup("文件夹的名字无法写进配置文件：请换一个文件夹。".into()))?;
+    Ok(format!("# Written by `yingjian-agent setup`; docs/install.md lists every key.\n{text}"))
+}
+
+/// The config file, readable by its owner only (it holds the token), written whole and never
+/// through a link.
+fn write_config(path: &Path, text: &str) -> AgentResult<()> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        std::fs::create_dir_all(dir).map_err(|e| cannot_write(path, io_reason(&e)))?;
     }
-    let text = format!("# Written by `yingjian-agent setup`; docs/install.md lists every key.\n{text}");
-    newfile::replace_private(path, text.as_bytes()).map_err(std::io::Error::from)?;
-    Ok(())
+    newfile::replace_private(path, text.as_bytes()).map_err(|e| match e {
+        newfile::WriteError::Link(_) => cannot_write(path, "那里是一个链接，为安全起见不写入"),
+        newfile::WriteError::Io(e) => cannot_write(path, io_reason(&e)),
+    })
+}
+
+fn cannot_write(path: &Path, reason: &str) -> AgentError {
+    AgentError::Setup(format!("无法写入配置文件 {}：{reason}。", path.display()))
 }

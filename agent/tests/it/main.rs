@@ -50,17 +50,18 @@ async fn slow_proxy(target: std::net::SocketAddr) -> (std::net::SocketAddr, Arc<
     (addr, forwarded)
 }
 
-/// A process, and the file its standard error goes to.
-pub struct AgentProcess(pub Child, pub std::path::PathBuf);
+/// A process, killed when the test ends, and the file its standard error goes to (empty when
+/// it goes nowhere).
+pub struct Running(pub Child, pub std::path::PathBuf);
 
-impl Drop for AgentProcess {
+impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
 }
 
-fn agent(server: &str, token: &str, folder: &std::path::Path, state: &std::path::Path) -> AgentProcess {
+fn agent(server: &str, token: &str, folder: &std::path::Path, state: &std::path::Path) -> Running {
     let child = agent_command(&[])
         .args(["run", "--server", server, "--settle-ms", "100", "--folder"])
         .arg(folder)
@@ -71,7 +72,7 @@ fn agent(server: &str, token: &str, folder: &std::path::Path, state: &std::path:
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    AgentProcess(child, std::path::PathBuf::new())
+    Running(child, std::path::PathBuf::new())
 }
 
 async fn wait_for(what: &str, mut check: impl AsyncFnMut() -> bool) {
@@ -117,7 +118,7 @@ async fn a_relative_folder_is_watched() {
     let token = &setup.server.token;
 
     // `--folder evidence`, as a clerk would type it in the folder above.
-    let _agent = AgentProcess(
+    let _agent = Running(
         agent_command(&[])
             .args([
                 "run",
@@ -209,30 +210,18 @@ impl Setup {
 
     /// What the server holds from the department, as the agent asks for it.
     pub async fn records(&self) -> Vec<yingjian_shared::EvidenceEntry> {
-        reqwest::Client::new()
-            .get(format!("{}/api/v1/evidence", self.url()))
-            .bearer_auth(&self.server.token)
-            .send()
-            .await
-            .unwrap()
-            .error_for_status()
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.get("/api/v1/evidence", &self.server.token).await
     }
 
     /// The audit log, newest first.
     pub async fn audit(&self) -> Vec<Logged> {
-        reqwest::Client::new()
-            .get(format!("{}/api/v1/audit?limit=1000", self.url()))
-            .bearer_auth(&self.server.office)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.get("/api/v1/audit?limit=1000", &self.server.office).await
+    }
+
+    async fn get<T: serde::de::DeserializeOwned>(&self, path: &str, token: &str) -> T {
+        let response =
+            reqwest::Client::new().get(format!("{}{path}", self.url())).bearer_auth(token).send().await;
+        response.unwrap().error_for_status().unwrap().json().await.unwrap()
     }
 
     /// The department's status as the office sees it.
@@ -267,7 +256,7 @@ pub struct Logged {
 }
 
 /// The agent binary running `args` (with the config file), its output kept.
-pub fn agent_with(config: &std::path::Path, args: &[&str], wrap: &[&str]) -> AgentProcess {
+pub fn agent_with(config: &std::path::Path, args: &[&str], wrap: &[&str]) -> Running {
     static RUNS: AtomicU64 = AtomicU64::new(0);
     let mut command = agent_command(wrap);
     // What it says goes to a file beside the config (a pipe nobody reads would fill up and
@@ -282,7 +271,7 @@ pub fn agent_with(config: &std::path::Path, args: &[&str], wrap: &[&str]) -> Age
         .stderr(std::fs::File::create(&said).unwrap())
         .spawn()
         .unwrap();
-    AgentProcess(child, said)
+    Running(child, said)
 }
 
 /// The agent binary as a command, started through `wrap` (another user, say) and, for a build

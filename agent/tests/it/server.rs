@@ -9,8 +9,10 @@
 
 use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::Running;
 
 pub struct TestServer {
     pub addr: std::net::SocketAddr,
@@ -19,17 +21,7 @@ pub struct TestServer {
     pub office: String,
     /// Its data folder.
     pub data: PathBuf,
-    _process: Option<Stopped>,
-}
-
-/// The server's process, stopped when the test ends.
-struct Stopped(Child);
-
-impl Drop for Stopped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+    _process: Option<Running>,
 }
 
 impl TestServer {
@@ -69,7 +61,7 @@ impl TestServer {
         let mut line = String::new();
         said.read_line(&mut line).unwrap();
         let addr = line.trim().rsplit("://").next().unwrap().parse().unwrap_or_else(|_| panic!("{line:?}"));
-        TestServer { addr, token: police, office, data, _process: Some(Stopped(child)) }
+        TestServer { addr, token: police, office, data, _process: Some(Running(child, PathBuf::new())) }
     }
 
     /// Blobs stored (each a file under `blobs/`).

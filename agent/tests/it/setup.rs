@@ -143,3 +143,37 @@ async fn on_linux_setup_writes_the_clerks_own_config_that_status_finds() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// What an installer may meet on a PC: the config file's place taken by a link (to a file the
+/// agent must not overwrite), a folder that cannot be made. Refused in Chinese, nothing made.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_writes_through_no_link_and_makes_nothing_when_the_folder_cannot_be() {
+    let setup = Setup::start();
+    let home = setup.dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let outside = setup.dir.path().join("outside.txt");
+    std::fs::write(&outside, "precious").unwrap();
+    let config = home.join("agent.toml");
+    std::os::unix::fs::symlink(&outside, &config).unwrap();
+    let folder = home.join("迎检材料");
+    let url = setup.url();
+    let run = |config: &Path, folder: &Path| {
+        let (config, folder) = (config.to_str().unwrap(), folder.to_str().unwrap());
+        setup_cli(
+            &home,
+            &["--server", &url, "--token", &setup.server.token, "--config", config, "--folder", folder],
+        )
+    };
+    let (ok, said) = run(&config, &folder);
+    assert!(!ok && said.contains("链接"), "{said}");
+    assert_eq!(std::fs::read_to_string(&outside).unwrap(), "precious", "the link's target untouched");
+    assert!(!folder.exists(), "nothing laid out");
+
+    // The folder would go under a file: refused, and no config file is left behind.
+    let config = home.join("other.toml");
+    let (ok, said) = run(&config, &outside.join("迎检材料"));
+    assert!(!ok && said.contains("无法创建迎检材料文件夹"), "{said}");
+    assert!(!said.contains("error") && !said.contains("os error"), "Chinese alone: {said}");
+    assert!(!config.exists(), "no config for a folder that could not be made");
+}
