@@ -29,9 +29,26 @@ pub struct Setup {
 /// How long the server may take to answer at install time: an installer must not hang.
 const ASK_SERVER: Duration = Duration::from_secs(15);
 
-/// Writes the config file and lays out the folder; says in Chinese what it did.
+/// The file beside the config where `setup` leaves what it said: an installer shows nothing a
+/// program prints, so IT finds the reason for a failed install there.
+const SETUP_LOG: &str = "setup.log";
+
+/// Writes the config file and lays out the folder; says in Chinese what it did, and leaves the
+/// same words (or the refusal) in [`SETUP_LOG`] beside the config file.
 pub async fn setup(setup: Setup) -> AgentResult<String> {
-    let config_path = setup.config.map_or_else(default_config_path, Ok)?;
+    let config_path = setup.config.clone().map_or_else(default_config_path, Ok)?;
+    let result = set_up(setup, &config_path).await;
+    if let Some(dir) = config_path.parent() {
+        let said = result.as_ref().map_or_else(|e| format!("{e}\n"), Clone::clone);
+        // Notepad's text: a BOM, CRLF. Best effort: the words are printed as well.
+        let text = format!("\u{feff}{}", said.replace('\n', "\r\n"));
+        let _ = std::fs::create_dir_all(dir)
+            .map(|()| newfile::replace(&dir.join(SETUP_LOG), text.as_bytes(), false));
+    }
+    result
+}
+
+async fn set_up(setup: Setup, config_path: &Path) -> AgentResult<String> {
     let config = AgentConfig {
         server: setup.server.trim().to_string(),
         token: Some(setup.token.trim().to_string()),
@@ -95,8 +112,8 @@ pub async fn setup(setup: Setup) -> AgentResult<String> {
     // What can be refused is refused before anything is made: the config file's text, a link
     // where it goes; then the folder, so that a folder that cannot be made leaves no config.
     let text = config_text(&config)?;
-    if newfile::is_link_or_odd(&config_path) {
-        return Err(cannot_write(&config_path, "那里是一个链接，为安全起见不写入"));
+    if newfile::is_link_or_odd(config_path) {
+        return Err(cannot_write(config_path, "那里是一个链接，为安全起见不写入"));
     }
     let created = init_folder(&catalogue, department, &config.folder).map_err(|e| {
         AgentError::Setup(format!(
@@ -105,7 +122,7 @@ pub async fn setup(setup: Setup) -> AgentResult<String> {
             io_reason(&e)
         ))
     })?;
-    write_config(&config_path, &text)?;
+    write_config(config_path, &text)?;
     Ok(format!(
         "已为{}设置好本机：配置文件 {}，迎检材料文件夹 {}（新建 {} 个文件夹）。\n",
         department.name,

@@ -1,6 +1,7 @@
 //! `setup`, as the installers run it: the config file and the folder from the server's address
-//! and a token alone; a wrong token, the office's token or no server refused in Chinese with
-//! nothing written.
+//! and a token alone; a wrong token, the office's token, no server, a link where the config
+//! goes and a folder that cannot be made refused in Chinese with no config written, the reason
+//! left in `setup.log` for an installer that shows nothing.
 
 use std::path::Path;
 use std::time::Duration;
@@ -72,7 +73,7 @@ fn setup_item(folder: &Path, code: &str) -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn setup_refuses_a_wrong_token_the_offices_and_an_unreachable_server_in_chinese_and_writes_nothing() {
+async fn setup_refuses_a_wrong_token_the_offices_and_an_unreachable_server_in_chinese_writing_no_config() {
     let setup = Setup::start();
     let home = setup.dir.path().join("home");
     let config = home.join("agent.toml");
@@ -88,6 +89,9 @@ async fn setup_refuses_a_wrong_token_the_offices_and_an_unreachable_server_in_ch
         args.extend(dept.iter().flat_map(|d| ["--dept", *d]));
         let (ok, said) = setup_cli(&home, &args);
         assert!(!ok && said.contains(says), "{said}");
+        // An installer shows none of it: the same words wait beside the config file.
+        let left = std::fs::read_to_string(home.join("setup.log")).unwrap();
+        assert!(left.starts_with('\u{feff}') && left.contains(says) && left.ends_with("\r\n"), "{left:?}");
         assert!(!said.contains("error"), "Chinese alone: {said}");
     }
     // Nothing listens on port 1 (a port closed by the test could be taken by the next test's).
