@@ -7,9 +7,12 @@
 //! rows of `netem`, which the whole run leaves out: root only, several minutes),
 //! `BENCH_ONLY=scaleout` (PostgreSQL + Garage beside SQLite + a folder: `scaleout`, also at the
 //! end of the whole run when both are installed), `BENCH_ONLY=streams` (1,000 open event
-//! streams against one: `streams`, also in the whole run).
+//! streams against one: `streams`, also in the whole run), `BENCH_ONLY=reading` (the reader on
+//! the project's own corpus beside tesseract and RapidOCR: `reading`, which the whole run leaves
+//! out: it needs LibreOffice and poppler, and takes minutes).
 
 mod netem;
+mod reading;
 mod scaleout;
 mod streams;
 
@@ -168,6 +171,7 @@ async fn main() -> Result<()> {
         Ok("netem") => return netem::netem(&bin, scratch.path(), &mut t).await,
         Ok("scaleout") => return scaleout::scaleout(&bin, scratch.path(), &mut t).await,
         Ok("streams") => return streams::streams(&bin, scratch.path(), &mut t).await,
+        Ok("reading") => return reading::reading(scratch.path(), &mut t),
         _ => {}
     }
 
