@@ -61,11 +61,18 @@ pub struct ReadingSettings {
     pub timeout_secs: u64,
     /// Memory of the worker that reads (the OCR models and one page image).
     pub memory_mib: u64,
+    /// The folder of the OCR model files; unset, the models inside the binary. A build without
+    /// them (the Debian package's) reads `/usr/share/yingjian/models` unless this says otherwise.
+    pub models: Option<PathBuf>,
 }
+
+/// Where a build without embedded models finds them: the Debian package puts them there.
+const PACKAGED_MODELS: &str = "/usr/share/yingjian/models";
 
 impl Default for ReadingSettings {
     fn default() -> Self {
-        ReadingSettings { enabled: true, timeout_secs: 600, memory_mib: 2048 }
+        let models = (!cfg!(feature = "embedded-models")).then(|| PathBuf::from(PACKAGED_MODELS));
+        ReadingSettings { enabled: true, timeout_secs: 600, memory_mib: 2048, models }
     }
 }
 

@@ -12,7 +12,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 
 use crate::config::Config;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
 /// Requests in flight when the server is told to stop get this long to finish.
@@ -34,6 +34,15 @@ impl Server {
         state.blobs.clear_tmp()?;
         state.bundles.clear_partial()?;
         let nightly = crate::bundle::nightly::Nightly::from_config(&state.config.bundle)?;
+        // Model files not of this build would fail every scan's reading, one by one: the server
+        // says so now instead.
+        if let (true, Some(folder)) = (state.config.reading.enabled, &state.config.reading.models) {
+            yingjian_reader::ocr::verify_folder(folder).map_err(|e| {
+                AppError::Config(format!(
+                    "[reading] models: {e} (reinstall the package, point models at the folder of this build's models, or set enabled = false)"
+                ))
+            })?;
+        }
         let tls = match &state.config.tls {
             Some(files) => {
                 Some(tokio_rustls::TlsAcceptor::from(crate::tls::server_config(&files.cert, &files.key)?))

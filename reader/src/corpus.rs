@@ -9,6 +9,7 @@
 
 mod convert;
 mod fodt;
+mod labelled;
 mod scan;
 mod spec;
 #[cfg(test)]
@@ -20,6 +21,7 @@ use std::path::{Path, PathBuf};
 use convert::{unique_name, write_fodt};
 
 pub use convert::{convert, docx, rasterise, require, text_pdf, text_pdfs};
+pub use labelled::{Labelled, labelled_set};
 pub use scan::{Degrade, ScanColour, degrade, image_pdf, photo_of, picture, scan_of, scanned_pdf};
 pub use spec::{Issuer, Kind, Rng, Spec, Truth};
 

@@ -3,7 +3,7 @@
 //! image; a picture's OCR; an Office document's own text.
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
@@ -40,14 +40,30 @@ pub struct Reading {
 /// The OCR models, loaded when the first page needs them: most files carry their text.
 #[derive(Default)]
 pub struct OcrOnDemand {
-    loaded: OnceLock<Option<Ocr>>,
+    /// Where the model files are; the embedded models when `None`.
+    folder: Option<PathBuf>,
+    loaded: OnceLock<Result<Ocr, String>>,
 }
 
 impl OcrOnDemand {
-    fn get(&self) -> Option<&Ocr> {
+    /// The models of `folder`, or the embedded ones when there is none.
+    #[must_use]
+    pub fn from(folder: Option<PathBuf>) -> Self {
+        Self { folder, loaded: OnceLock::new() }
+    }
+
+    /// The models, or why they cannot be had: a page that needs them then fails its file, as
+    /// a reading without its OCR would look like a page with no text.
+    fn get(&self) -> Result<&Ocr, ReadError> {
         self.loaded
-            .get_or_init(|| Ocr::load().map_err(|e| eprintln!("OCR is not available: {e}")).ok())
+            .get_or_init(|| {
+                Ocr::load(self.folder.as_deref()).map_err(|e| match e {
+                    ReadError::Model(why) => why,
+                    other => other.to_string(),
+                })
+            })
             .as_ref()
+            .map_err(|why| ReadError::Model(why.clone()))
     }
 }
 
@@ -111,8 +127,10 @@ struct Pages {
     layer: Vec<Line>,
     ocr: Vec<Line>,
     quality: Vec<Finding>,
-    /// A scanned page stored in grey or black and white.
-    colourless_scan: bool,
+    /// Scanned pages seen, and whether any of them carries colour: a colour scan's pages of
+    /// black text alone look grey, so a scan has lost its colour only when no page has any.
+    scans_seen: u32,
+    scan_in_colour: bool,
 }
 
 impl Pages {
@@ -157,14 +175,16 @@ impl Pages {
     }
 
     fn check(&mut self, image: &PageImage, page: u32, t: &Thresholds) {
-        if image.mode != ColourMode::Colour && image.source_dpi.is_some() {
-            self.colourless_scan = true;
+        if image.source_dpi.is_some() {
+            self.scans_seen += 1;
+            self.scan_in_colour |= image.mode == ColourMode::Colour;
         }
         self.quality.extend(quality::check_page(image, page, t));
     }
 
     fn ocr(&mut self, image: &PageImage, page: u32, ocr: Option<&OcrOnDemand>) -> Result<(), ReadError> {
-        let Some(ocr) = ocr.and_then(OcrOnDemand::get) else { return Ok(()) };
+        let Some(ocr) = ocr else { return Ok(()) };
+        let ocr = ocr.get()?;
         for line in ocr.read(&image.image)? {
             self.ocr.push(Line { text: line.text, page, confidence: line.confidence });
         }
@@ -187,7 +207,8 @@ impl Pages {
         let fields = fields::extract(&lines);
         // A red-header notice (it has a 文号 or an issuing body's header) scanned without colour
         // has lost its 红头 and seal.
-        if self.colourless_scan && (fields.doc_number.is_some() || fields.issuer.is_some()) {
+        let colourless_scan = self.scans_seen > 0 && !self.scan_in_colour;
+        if colourless_scan && (fields.doc_number.is_some() || fields.issuer.is_some()) {
             self.quality.push(Finding { code: Code::ColourLost, page: 1, value: 0.0 });
         }
         let mut text = String::new();

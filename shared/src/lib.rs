@@ -36,7 +36,7 @@ pub use convention::{
 pub use hash::{HashError, Sha256Hex, Sha256Stream, sha256_reader, to_hex};
 pub use points::Points;
 pub use reading::{
-    Analysis, EvidenceListed, FactCorrection, Facts, FieldName, FieldSource, FieldSources, HeldFile,
-    HoldRelease, NearDuplicate, QualityCode, QualityFinding, ReadState, SearchHit, TextSource,
+    Analysis, BlankPages, EvidenceListed, FactCorrection, Facts, FieldName, FieldSource, FieldSources,
+    HeldFile, HoldRelease, NearDuplicate, QualityCode, QualityFinding, ReadState, SearchHit, TextSource,
 };
 pub use relpath::{PathError, RelPath};

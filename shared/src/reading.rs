@@ -196,6 +196,10 @@ pub struct Facts {
     /// The item its text suggests, for an unsorted or misplaced file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suggested_item: Option<ItemCode>,
+    /// Blank pages (numbered from 1) the office left out of the printout; the electronic file
+    /// keeps them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unprinted_pages: Vec<u32>,
 }
 
 /// `GET /api/v1/evidence`: a record and what was read in it.
@@ -234,6 +238,16 @@ pub struct HoldRelease {
     pub path: RelPath,
     /// `true` releases the file for the bundle; `false` holds it again.
     pub release: bool,
+}
+
+/// `PUT /api/v1/blank-pages`: the office leaves a file's blank pages (its `blank_page` findings)
+/// out of the printout, or prints them again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlankPages {
+    pub department: String,
+    pub path: RelPath,
+    /// `true` leaves them out; `false` prints them again.
+    pub omit: bool,
 }
 
 /// `PUT /api/v1/facts`: the office corrects a field (an empty value clears the correction).

@@ -43,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/choices", get(reviews::choices).put(reviews::choice))
         .route("/api/v1/search", get(reading::search))
         .route("/api/v1/holds", put(reading::hold))
+        .route("/api/v1/blank-pages", put(reading::blank_pages))
         .route("/api/v1/facts", put(reading::correct))
         .route("/api/v1/bundles", post(bundles::create).get(bundles::list))
         .route("/api/v1/bundles/{name}", get(bundles::download))

@@ -1,11 +1,12 @@
-//! What was read: `GET /api/v1/search`, `PUT /api/v1/holds` and `PUT /api/v1/facts` (office),
+//! What was read: `GET /api/v1/search`, `PUT /api/v1/holds`, `PUT /api/v1/blank-pages` and
+//! `PUT /api/v1/facts` (office),
 //! over `crate::reading::office`.
 
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
-use yingjian_shared::{FactCorrection, HoldRelease, SearchHit};
+use yingjian_shared::{BlankPages, FactCorrection, HoldRelease, SearchHit};
 
 use super::ApiJson;
 use crate::auth::Caller;
@@ -33,6 +34,15 @@ pub async fn hold(
     ApiJson(hold): ApiJson<HoldRelease>,
 ) -> AppResult<StatusCode> {
     office::apply_hold(&state, &caller, hold).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn blank_pages(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(blank): ApiJson<BlankPages>,
+) -> AppResult<StatusCode> {
+    office::apply_blank_pages(&state, &caller, blank).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

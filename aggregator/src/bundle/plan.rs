@@ -38,6 +38,15 @@ pub struct PlannedFile {
     /// 起止页 in the paper version (`03 质量安全监管 第5–6页`), once it has been printed.
     pub printed: Option<String>,
     pub remarks: Vec<String>,
+    /// Blank pages (numbered from 1) the office left out of the printout.
+    #[serde(default)]
+    pub unprinted: Vec<u32>,
+}
+
+/// 备注 of a file printed without its blank pages: 「第2、5页为空白页，纸质版未打印」.
+fn unprinted_remark(pages: &[u32]) -> Option<String> {
+    let list = pages.iter().map(u32::to_string).collect::<Vec<_>>().join("、");
+    (!pages.is_empty()).then(|| format!("第{list}页为空白页，纸质版未打印"))
 }
 
 fn kind_of(row: &EvidenceEntry) -> Kind {
@@ -89,7 +98,11 @@ pub fn plan(
                     vec![kind.label().to_string()]
                 } else {
                     Vec::new()
-                },
+                }
+                .into_iter()
+                .chain(unprinted_remark(&facts.unprinted_pages))
+                .collect(),
+                unprinted: facts.unprinted_pages,
             });
         };
 

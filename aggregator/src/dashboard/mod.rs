@@ -72,6 +72,7 @@ pub fn router() -> Router<AppState> {
         .route("/notes", axum::routing::post(note_form))
         .route("/search", get(reading::search))
         .route("/holds", axum::routing::post(reading::hold_form))
+        .route("/blank-pages", axum::routing::post(reading::blank_pages_form))
         .route("/facts", axum::routing::post(reading::facts_form))
         .route("/files/{sha256}", get(files::download))
         .route("/files/{sha256}/preview.png", get(files::preview))

@@ -1,5 +1,5 @@
 //! What was read, where people look: the 搜索 page, each file's fields and scan findings on the
-//! item page (with the office's correction and 密级 release forms), and the overview's reading
+//! item page (with the office's correction, 密级 release and blank-page forms), and the overview's reading
 //! progress, held files and rescans of the same paper.
 
 use std::collections::HashMap;
@@ -10,8 +10,8 @@ use axum::extract::State;
 use axum::response::{Html, Redirect};
 use serde::Deserialize;
 use yingjian_shared::{
-    Catalogue, EvidenceEntry, FactCorrection, FieldName, HoldRelease, NearDuplicate, ReadState, RelPath,
-    Status,
+    BlankPages, Catalogue, EvidenceEntry, FactCorrection, FieldName, HoldRelease, NearDuplicate, ReadState,
+    RelPath, Status,
 };
 
 use super::form::{PageForm, PageQuery};
@@ -32,6 +32,9 @@ pub struct FileFacts {
     pub released: String,
     /// Scan findings, a sentence each, with the address of the page's thumbnail.
     pub findings: Vec<(String, String)>,
+    /// The blank pages found (「2、5」), and whether the office left them out of the printout.
+    pub blank: String,
+    pub blank_omitted: bool,
     /// 「与商务局 06.04 的《…》为同一份材料的不同扫描件」.
     pub near: Vec<String>,
     /// The current value of each correctable field, for the correction form.
@@ -72,6 +75,7 @@ pub fn file_facts(
         ReadState::Done => String::new(),
     };
     let held = knowledge.hold(r).map(str::to_string).unwrap_or_default();
+    let pages = |p: Vec<u32>| p.iter().map(u32::to_string).collect::<Vec<_>>().join("、");
     let released = if held.is_empty() { f.classification.clone().unwrap_or_default() } else { String::new() };
     FileFacts {
         line: parts.join(" · "),
@@ -83,6 +87,8 @@ pub fn file_facts(
             .iter()
             .map(|q| (q.advice(), format!("/files/{}/pages/{}.png", r.sha256, q.page)))
             .collect(),
+        blank: pages(knowledge.blank_pages(r)),
+        blank_omitted: !f.unprinted_pages.is_empty(),
         near: near.iter().map(|n| near_line(told.catalogue, knowledge, n)).collect(),
         fields: FieldName::ALL
             .into_iter()
@@ -255,6 +261,30 @@ pub async fn hold_form(
         &state,
         &caller,
         HoldRelease { department: form.department, path, release: form.release },
+    )
+    .await?;
+    Ok(Redirect::to(super::back_to(form.back.as_deref())))
+}
+
+#[derive(Deserialize)]
+pub struct BlankPagesForm {
+    department: String,
+    path: String,
+    omit: bool,
+    back: Option<String>,
+}
+
+/// 「纸质版略去空白页」 / 「恢复打印」 beside a file's blank-page findings.
+pub async fn blank_pages_form(
+    State(state): State<AppState>,
+    Viewer(caller): Viewer,
+    PageForm(form): PageForm<BlankPagesForm>,
+) -> Result<Redirect, PageError> {
+    let path = RelPath::parse(&form.path).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    office::apply_blank_pages(
+        &state,
+        &caller,
+        BlankPages { department: form.department, path, omit: form.omit },
     )
     .await?;
     Ok(Redirect::to(super::back_to(form.back.as_deref())))

@@ -466,6 +466,7 @@ pub const TABLES: &[(&str, &[(&str, Column)])] = {
             ],
         ),
         ("hold_releases", &[("department", Text), ("path", Text), ("sha256", Text), ("at", Int)]),
+        ("blank_drops", &[("department", Text), ("path", Text), ("sha256", Text), ("at", Int)]),
         ("kind_overrides", &[("department", Text), ("path", Text), ("kind", Text), ("at", Int)]),
         ("print_record", &[("id", Int), ("fingerprint", Text), ("at", Int)]),
         (
@@ -518,6 +519,26 @@ impl Db {
             });
         }
         Ok(Copied::Copied(copied))
+    }
+}
+
+/// The office's yes-or-no decisions about a version of a department's file, each kept in a table
+/// of `(department, path, sha256, at)` where a row means yes: another version at the path is a
+/// new question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OfficeMark {
+    /// Released from its 密级 hold for the hand-in.
+    HoldReleased,
+    /// Its blank pages left out of the printout.
+    BlankPagesDropped,
+}
+
+impl OfficeMark {
+    fn table(self) -> &'static str {
+        match self {
+            OfficeMark::HoldReleased => "hold_releases",
+            OfficeMark::BlankPagesDropped => "blank_drops",
+        }
     }
 }
 
@@ -585,10 +606,10 @@ questions! {
     fn corrections(&self) -> DbResult<Vec<Correction>>;
     /// Records (or, with an empty value, drops) a correction, audited.
     fn correct(&self, correction: Correction, actor: AuditEntry) -> DbResult<()>;
-    /// (department, path, sha256) of every file the office released from its 密级 hold.
-    fn hold_releases(&self) -> DbResult<Vec<(String, String, String)>>;
-    /// Releases (or holds again) a department's file, audited.
-    fn release_hold(&self, department: String, path: String, sha256: String, release: bool, actor: AuditEntry) -> DbResult<()>;
+    /// (department, path, sha256) of every file the office gave this mark.
+    fn marks(&self, mark: OfficeMark) -> DbResult<Vec<(String, String, String)>>;
+    /// Gives (or takes back) the mark on a version of a department's file, audited.
+    fn set_mark(&self, mark: OfficeMark, department: String, path: String, sha256: String, on: bool, actor: AuditEntry) -> DbResult<()>;
     /// Records whose name, caption or read text contains `needle` (any case), of one
     /// department or all, at most `limit`.
     fn search(&self, needle: String, department: Option<String>, limit: u32) -> DbResult<Vec<SearchRow>>;

@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/009_counts.sql"),
     include_str!("../../migrations/010_kind_overrides.sql"),
     include_str!("../../migrations/011_hand_in.sql"),
+    include_str!("../../migrations/012_blank_drops.sql"),
 ];
 
 mod counts;

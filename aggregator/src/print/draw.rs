@@ -329,9 +329,9 @@ pub fn volume(
             node.push_child(OutlineNode::new(format!("{} {}", f.reference, f.title), dest()));
         }
         match p {
-            Printed::Pdf(pdf, n) => {
+            Printed::Pdf(pdf, pages) => {
                 let document = PdfDocument::new(pdf.clone());
-                for index in 0..n {
+                for index in pages {
                     let (w, h) = pdf.pages()[index].render_dimensions();
                     // Scaled to A4 in its own orientation, keeping the proportions.
                     let sheet = if w > h { (A4.1, A4.0) } else { A4 };

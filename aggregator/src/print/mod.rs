@@ -68,8 +68,8 @@ fn place(part: usize, from: usize, to: usize) -> String {
 
 /// What a file becomes on paper.
 pub enum Printed {
-    /// Pages of a PDF that reads.
-    Pdf(Arc<krilla::pdf::Pdf>, usize),
+    /// Pages of a PDF that reads: the indices of those printed.
+    Pdf(Arc<krilla::pdf::Pdf>, Vec<usize>),
     /// Pictures, each on a page of its own with the caption under it (a TIFF may hold several).
     Pictures(Vec<draw::Picture>),
     /// One page saying where the file is instead, and why.
@@ -77,9 +77,24 @@ pub enum Printed {
 }
 
 impl Printed {
+    /// Without the pages (numbered from 1) the office left out; a file is never left with none.
+    fn without(self, unprinted: &[u32]) -> Printed {
+        let kept = |i: usize| !unprinted.contains(&u32::try_from(i + 1).unwrap_or(u32::MAX));
+        match self {
+            Printed::Pdf(pdf, pages) => {
+                let left: Vec<usize> = pages.iter().copied().filter(|&i| kept(i)).collect();
+                Printed::Pdf(pdf, if left.is_empty() { pages } else { left })
+            }
+            Printed::Pictures(pictures) if (0..pictures.len()).any(kept) => Printed::Pictures(
+                pictures.into_iter().enumerate().filter(|(i, _)| kept(*i)).map(|(_, p)| p).collect(),
+            ),
+            other => other,
+        }
+    }
+
     fn pages(&self) -> usize {
         match self {
-            Printed::Pdf(_, n) => *n,
+            Printed::Pdf(_, pages) => pages.len(),
             Printed::Pictures(p) => p.len().max(1),
             Printed::Placeholder(_) => 1,
         }
@@ -477,6 +492,7 @@ mod tests {
             pages: None,
             printed: None,
             remarks: Vec::new(),
+            unprinted: Vec::new(),
         }
     }
 

@@ -103,7 +103,7 @@ pub fn render(job: &VolumeJob) -> Result<VolumeDone, String> {
     let mut printed = Vec::with_capacity(job.files.len());
     for (i, (f, input)) in job.files.iter().zip(&job.inputs).enumerate() {
         note("load", Some(i));
-        printed.push(load(f, input));
+        printed.push(load(f, input).without(&f.unprinted));
     }
     let placeholders = printed
         .iter()
@@ -180,5 +180,5 @@ fn pdf(bytes: Vec<u8>) -> Result<Printed, PdfRefusal> {
     };
     drop(pages(bytes.clone())?);
     let (pdf, n) = pages(flatten::annotations_into_pages(bytes))?;
-    Ok(Printed::Pdf(Arc::new(pdf), n))
+    Ok(Printed::Pdf(Arc::new(pdf), (0..n).collect()))
 }

@@ -6,19 +6,21 @@ use serde::{Deserialize, Serialize};
 use yingjian_reader::quality::Thresholds;
 use yingjian_reader::{OcrOnDemand, ReadError, Reading, read_file};
 
-/// `Job::Read`: the blob's file (the store's, or a copy in the job's folder) and the thresholds
-/// of the scan checks.
+/// `Job::Read`: the blob's file (the store's, or a copy in the job's folder), the thresholds
+/// of the scan checks and the OCR models' folder (the embedded models when there is none).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReadJob {
     pub blob: PathBuf,
     pub quality: Thresholds,
+    pub models: Option<PathBuf>,
 }
 
 impl ReadJob {
     /// Reads the file; a refusal says why in Chinese. The OCR models load only for a page
     /// without a text layer.
     pub fn run(&self) -> Result<Reading, String> {
-        read_file(&self.blob, Some(&OcrOnDemand::default()), &self.quality).map_err(|e| reason(&e))
+        read_file(&self.blob, Some(&OcrOnDemand::from(self.models.clone())), &self.quality)
+            .map_err(|e| reason(&e))
     }
 }
 

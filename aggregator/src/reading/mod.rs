@@ -99,7 +99,11 @@ async fn read_one(state: &AppState, sha256: &str) -> Result<(Facts, String), Wor
     let settings = &state.config.reading;
     let timeout = Duration::from_secs(settings.timeout_secs.max(1));
     let limits = Limits { memory: settings.memory_mib.max(256) << 20, cpu: timeout };
-    let job = Job::Read(job::ReadJob { blob, quality: state.config.quality.clone() });
+    let job = Job::Read(job::ReadJob {
+        blob,
+        quality: state.config.quality.clone(),
+        models: settings.models.clone(),
+    });
     let reading: yingjian_reader::Reading = state.worker.run_limited(&dir, &job, timeout, limits).await?;
     Ok(facts_of(reading))
 }

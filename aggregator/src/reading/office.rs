@@ -1,13 +1,15 @@
-//! What the office does with what was read: releases a held file, corrects a field, searches.
+//! What the office does with what was read: releases a held file, leaves blank pages out of the
+//! printout, corrects a field, searches.
 //! Audited and published; the API and the dashboard's forms both come here.
 
 use jiff::Timestamp;
 use yingjian_shared::{
-    EventKind, EvidenceEntry, FactCorrection, FieldName, HoldRelease, ItemCode, RelPath, SearchHit,
+    BlankPages, EventKind, EvidenceEntry, FactCorrection, FieldName, HoldRelease, ItemCode, RelPath,
+    SearchHit,
 };
 
 use crate::auth::Caller;
-use crate::db::{AuditEntry, Correction, SearchRow};
+use crate::db::{AuditEntry, Correction, OfficeMark, SearchRow};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -53,11 +55,37 @@ pub async fn apply_hold(state: &AppState, caller: &Caller, hold: HoldRelease) ->
         format!("{}：恢复密级暂扣", hold.path)
     };
     let audit = entry(caller, &department, "hold", detail);
+    let mark = OfficeMark::HoldReleased;
     state
         .db
-        .release_hold(department.clone(), r.path.to_string(), r.sha256.to_string(), hold.release, audit)
+        .set_mark(mark, department.clone(), r.path.to_string(), r.sha256.to_string(), hold.release, audit)
         .await?;
     state.publish(EventKind::Read, Some(&department), Some(hold.path), None);
+    Ok(())
+}
+
+/// Leaves a file's blank pages (as the scan checks found them) out of the printout, or prints
+/// them again. Refused for a file with no blank page.
+pub async fn apply_blank_pages(state: &AppState, caller: &Caller, b: BlankPages) -> AppResult<()> {
+    caller.require_office()?;
+    let (department, r) = record(state, &b.department, &b.path).await?;
+    let blank = state.knowledge().await?.blank_pages(&r);
+    if b.omit && blank.is_empty() {
+        return Err(AppError::Unprocessable(format!("{}没有空白页", b.path)));
+    }
+    let pages = blank.iter().map(u32::to_string).collect::<Vec<_>>().join("、");
+    let detail = if b.omit {
+        format!("{}：纸质版略去空白页（第{pages}页）", b.path)
+    } else {
+        format!("{}：纸质版恢复打印空白页", b.path)
+    };
+    let audit = entry(caller, &department, "blank_pages", detail);
+    let mark = OfficeMark::BlankPagesDropped;
+    state
+        .db
+        .set_mark(mark, department.clone(), r.path.to_string(), r.sha256.to_string(), b.omit, audit)
+        .await?;
+    state.publish(EventKind::Read, Some(&department), Some(b.path), None);
     Ok(())
 }
 

@@ -6,12 +6,12 @@ use std::collections::{HashMap, HashSet};
 
 use yingjian_shared::{
     Catalogue, EvidenceEntry, Facts as WireFacts, FieldName, FieldSource, FieldSources, Filed, Kind,
-    NearDuplicate, ReadState, TextSource,
+    NearDuplicate, QualityCode, ReadState, TextSource,
 };
 
 use super::near;
 use crate::archival;
-use crate::db::{Correction, Db, DbResult};
+use crate::db::{Correction, Db, DbResult, OfficeMark};
 use crate::facts::Facts;
 
 /// Everything known about the stored contents, read at one moment.
@@ -22,6 +22,8 @@ pub struct Knowledge {
     corrections: HashMap<(String, String, FieldName), (String, String)>,
     /// (department, path, sha256) released from their hold.
     released: HashSet<(String, String, String)>,
+    /// (department, path, sha256) whose blank pages are left out of the printout.
+    blanks_omitted: HashSet<(String, String, String)>,
 }
 
 /// A record's fields as the 目录 and the pages show them.
@@ -42,8 +44,24 @@ impl Knowledge {
                 ((department, path, field), (sha256, value))
             })
             .collect();
-        let released = db.hold_releases().await?.into_iter().collect();
-        Ok(Knowledge { facts, corrections, released })
+        let released = db.marks(OfficeMark::HoldReleased).await?.into_iter().collect();
+        let blanks_omitted = db.marks(OfficeMark::BlankPagesDropped).await?.into_iter().collect();
+        Ok(Knowledge { facts, corrections, released, blanks_omitted })
+    }
+
+    fn key(r: &EvidenceEntry) -> (String, String, String) {
+        (r.department.clone(), r.path.to_string(), r.sha256.to_string())
+    }
+
+    /// The pages of this record's content the scan checks found blank.
+    pub fn blank_pages(&self, r: &EvidenceEntry) -> Vec<u32> {
+        let quality = self.facts.get(r.sha256.as_str()).map(|f| f.quality.as_slice()).unwrap_or_default();
+        quality.iter().filter(|q| q.code == QualityCode::BlankPage).map(|q| q.page).collect()
+    }
+
+    /// The blank pages the office left out of this record's printout.
+    pub fn unprinted_pages(&self, r: &EvidenceEntry) -> Vec<u32> {
+        if self.blanks_omitted.contains(&Self::key(r)) { self.blank_pages(r) } else { Vec::new() }
     }
 
     /// The 密级 mark read on this record's content, released or not.
@@ -54,8 +72,7 @@ impl Knowledge {
     /// The 密级 mark that keeps this record out of the hand-in, unless the office released it.
     pub fn hold(&self, r: &EvidenceEntry) -> Option<&str> {
         let mark = self.mark(r)?;
-        let key = (r.department.clone(), r.path.to_string(), r.sha256.to_string());
-        (!self.released.contains(&key)).then_some(mark)
+        (!self.released.contains(&Self::key(r))).then_some(mark)
     }
 
     /// The near-duplicates of every record: other records whose content is a different scan
@@ -174,6 +191,7 @@ impl Knowledge {
             failure: read.and_then(|f| f.failure.clone()),
             out_of_year,
             suggested_item: None,
+            unprinted_pages: self.unprinted_pages(r),
         }
     }
 }

@@ -63,3 +63,26 @@ fn tokens_by_alias_and_clear_errors() {
     let (ok, _, err) = aggregator(&["token", "revoke", "99", "--data", data]);
     assert!(!ok && err.contains("token list"), "{err}");
 }
+
+#[test]
+fn serve_refuses_ocr_models_that_are_not_this_builds() {
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("models");
+    std::fs::create_dir(&models).unwrap();
+    let ours = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../reader/models");
+    for file in ["ch_PP-OCRv4_det_infer.onnx", "ch_PP-OCRv4_rec_infer.onnx"] {
+        std::fs::copy(ours.join(file), models.join(file)).unwrap();
+    }
+    // The orientation model replaced by another file of the same name.
+    std::fs::write(models.join("ch_ppocr_mobile_v2.0_cls_infer.onnx"), b"not the model").unwrap();
+    let config = dir.path().join("aggregator.toml");
+    let toml = format!(
+        "listen = \"127.0.0.1:0\"\ndata = {:?}\n[reading]\nmodels = {:?}\n",
+        dir.path().join("data"),
+        models
+    );
+    std::fs::write(&config, toml).unwrap();
+    let (ok, _, err) = aggregator(&["serve", "--config", config.to_str().unwrap()]);
+    assert!(!ok, "served with a wrong model");
+    assert!(err.contains("[reading] models") && err.contains("ch_ppocr_mobile_v2.0_cls_infer.onnx"), "{err}");
+}

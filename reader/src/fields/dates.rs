@@ -45,7 +45,8 @@ pub(super) fn date_alone(compact: &str) -> Option<String> {
             };
             (year, chinese_number(&c["m"])?, day)
         };
-    if !(1949..=2100).contains(&year) || !(1..=12).contains(&month) {
+    // A year still to come is a misread digit (2027 for 2022), never a document's date.
+    if !(1949..=this_year()).contains(&year) || !(1..=12).contains(&month) {
         return None;
     }
     match day {
@@ -55,6 +56,13 @@ pub(super) fn date_alone(compact: &str) -> Option<String> {
         Some(_) => None,
         None => Some(format!("{year:04}-{month:02}")),
     }
+}
+
+/// The current year, by the clock (to within hours of New Year: enough to refuse a year to come).
+fn this_year() -> u32 {
+    const YEAR_SECS: u64 = 31_556_952; // 365.2425 days
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    1970 + u32::try_from(now / YEAR_SECS).unwrap_or(0)
 }
 
 fn days_in(year: u32, month: u32) -> u32 {
@@ -136,9 +144,15 @@ mod tests {
             ("2021年3月5日印发", None),
             ("于2021年3月1日召开", None),
             ("二〇二一年三月", Some("2021-03")),
+            // Years still to come: misread digits.
+            ("2127年1月22日", None),
+            ("二一二七年一月", None),
         ] {
             assert_eq!(date_alone(&fold(line)).as_deref(), want, "{line}");
         }
+        let next = this_year() + 1;
+        assert_eq!(date_alone(&fold(&format!("{next}年1月22日"))), None, "next year");
+        assert!(date_alone(&fold(&format!("{}年1月22日", this_year()))).is_some(), "this year");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Chinese OCR in pure Rust: the PP-OCR detection, orientation and recognition models (ONNX,
-//! Apache-2.0, embedded in the binary) run with tract. Pages are read on their red channel, so
+//! Apache-2.0, embedded in the binary or read from a folder) run with tract. Pages are read on their red channel, so
 //! red headers and seals fade while black text stays.
 //!
 //! The pipeline follows RapidOCR 1.4.4 (`rapidocr_onnxruntime`), the Python reference for these
@@ -14,11 +14,14 @@ mod detect;
 mod models;
 mod recognise;
 
+use std::path::Path;
+
 use image::{GrayImage, RgbImage};
 
 use crate::ReadError;
 use detect::Quad;
 use models::Models;
+pub use models::verify_folder;
 
 /// One recognised text line, in page pixels.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,9 +52,10 @@ pub struct Ocr {
 }
 
 impl Ocr {
-    /// Parses and optimises the embedded models (about a second of CPU).
-    pub fn load() -> Result<Self, ReadError> {
-        Ok(Self { models: Models::load()?, max_side: DEFAULT_MAX_SIDE })
+    /// Parses and optimises the models (about a second of CPU): those in `folder`, or the
+    /// embedded ones when there is none.
+    pub fn load(folder: Option<&Path>) -> Result<Self, ReadError> {
+        Ok(Self { models: Models::load(folder)?, max_side: DEFAULT_MAX_SIDE })
     }
 
     /// The same models with another limit on the long side the detector works at (clamped to

@@ -22,7 +22,7 @@ const DATE: &str = "2021年3月5日";
 
 fn ocr() -> &'static Ocr {
     static OCR: OnceLock<Ocr> = OnceLock::new();
-    OCR.get_or_init(|| Ocr::load().expect("the embedded models load"))
+    OCR.get_or_init(|| Ocr::load(None).expect("the embedded models load"))
 }
 
 fn notice() -> RgbImage {
@@ -188,10 +188,10 @@ fn cpu_seconds() -> f64 {
 fn probe_time_and_memory() {
     let page = notice();
     let started = cpu_seconds();
-    let ocr = Ocr::load().expect("load");
+    let ocr = Ocr::load(None).expect("load");
     eprintln!("load: {:.2} CPU-s", cpu_seconds() - started);
     for max_side in [DEFAULT_MAX_SIDE, 1600, 1280] {
-        let ocr = Ocr { max_side, ..Ocr::load().expect("load") };
+        let ocr = Ocr { max_side, ..Ocr::load(None).expect("load") };
         let started = cpu_seconds();
         let lines = ocr.read(&page).expect("first read");
         let first = cpu_seconds() - started;

@@ -15,4 +15,5 @@ mod migrate;
 mod reading;
 mod resumable;
 mod s3;
+mod scans;
 mod worker;

@@ -15,8 +15,15 @@ use yingjian_tests::{Aggregator, deliver, eventually_within, temp};
 /// OCR of a page takes a few CPU-seconds; a loaded two-core machine may take much longer.
 const READING: Duration = Duration::from_mins(10);
 
+/// A server that reads, its OCR models taken from their folder as the Debian package's server
+/// does (the other servers of the tests use the models inside the binary).
 async fn reading_server(data: &Path) -> Aggregator {
-    Aggregator::start_with(data, |c| c.reading.enabled = true).await
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../reader/models");
+    Aggregator::start_with(data, |c| {
+        c.reading.enabled = true;
+        c.reading.models = Some(models);
+    })
+    .await
 }
 
 /// The department's evidence list once every file has been read.

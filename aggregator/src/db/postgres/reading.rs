@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use yingjian_shared::FieldName;
 
 use super::{Postgres, append_audit};
-use crate::db::{AuditEntry, Correction, DbResult, SearchRow, codec, ms};
+use crate::db::{AuditEntry, Correction, DbResult, OfficeMark, SearchRow, codec, ms};
 use crate::facts::Facts;
 
 fn pages(p: Option<i64>) -> Option<u32> {
@@ -134,32 +134,36 @@ impl Postgres {
         Ok(tx.commit().await?)
     }
 
-    pub async fn hold_releases(&self) -> DbResult<Vec<(String, String, String)>> {
+    pub async fn marks(&self, mark: OfficeMark) -> DbResult<Vec<(String, String, String)>> {
         let c = self.client().await?;
-        let rows = c.query("SELECT department, path, sha256 FROM hold_releases", &[]).await?;
+        let rows = c.query(&format!("SELECT department, path, sha256 FROM {}", mark.table()), &[]).await?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
     }
 
-    pub async fn release_hold(
+    pub async fn set_mark(
         &self,
+        mark: OfficeMark,
         department: String,
         path: String,
         sha256: String,
-        release: bool,
+        on: bool,
         actor: AuditEntry,
     ) -> DbResult<()> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
-        if release {
+        let table = mark.table();
+        if on {
             tx.execute(
-                "INSERT INTO hold_releases (department, path, sha256, at) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (department, path) DO UPDATE SET sha256 = $3, at = $4",
+                &format!(
+                    "INSERT INTO {table} (department, path, sha256, at) VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (department, path) DO UPDATE SET sha256 = $3, at = $4"
+                ),
                 &[&department, &path, &sha256, &ms(actor.at)],
             )
             .await?;
         } else {
             tx.execute(
-                "DELETE FROM hold_releases WHERE department = $1 AND path = $2",
+                &format!("DELETE FROM {table} WHERE department = $1 AND path = $2"),
                 &[&department, &path],
             )
             .await?;

@@ -7,7 +7,7 @@ use rusqlite::params;
 use yingjian_shared::FieldName;
 
 use super::{Sqlite, append_audit};
-use crate::db::{AuditEntry, Correction, DbResult, SearchRow, codec, ms};
+use crate::db::{AuditEntry, Correction, DbResult, OfficeMark, SearchRow, codec, ms};
 use crate::facts::Facts;
 
 impl Sqlite {
@@ -135,32 +135,34 @@ impl Sqlite {
         .await
     }
 
-    pub async fn hold_releases(&self) -> DbResult<Vec<(String, String, String)>> {
-        self.call(|c| {
-            let mut stmt = c.prepare("SELECT department, path, sha256 FROM hold_releases")?;
+    pub async fn marks(&self, mark: OfficeMark) -> DbResult<Vec<(String, String, String)>> {
+        self.call(move |c| {
+            let mut stmt = c.prepare(&format!("SELECT department, path, sha256 FROM {}", mark.table()))?;
             stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect()
         })
         .await
     }
 
-    pub async fn release_hold(
+    pub async fn set_mark(
         &self,
+        mark: OfficeMark,
         department: String,
         path: String,
         sha256: String,
-        release: bool,
+        on: bool,
         actor: AuditEntry,
     ) -> DbResult<()> {
         self.call(move |c| {
             let tx = c.transaction()?;
-            if release {
+            let table = mark.table();
+            if on {
                 tx.execute(
-                    "INSERT OR REPLACE INTO hold_releases (department, path, sha256, at) VALUES (?1, ?2, ?3, ?4)",
+                    &format!("INSERT OR REPLACE INTO {table} (department, path, sha256, at) VALUES (?1, ?2, ?3, ?4)"),
                     params![department, path, sha256, ms(actor.at)],
                 )?;
             } else {
                 tx.execute(
-                    "DELETE FROM hold_releases WHERE department = ?1 AND path = ?2",
+                    &format!("DELETE FROM {table} WHERE department = ?1 AND path = ?2"),
                     params![department, path],
                 )?;
             }

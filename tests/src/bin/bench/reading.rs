@@ -15,8 +15,8 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use image::{DynamicImage, Rgb, RgbImage};
-use yingjian_reader::corpus::{self, Degrade, Kind, ScanColour, Spec, Truth};
+use image::RgbImage;
+use yingjian_reader::corpus::{self, Degrade, Spec, Truth, labelled_set};
 use yingjian_reader::fields::{self, Fields, Line};
 use yingjian_reader::ocr::Ocr;
 use yingjian_reader::pages::{self, Budget, PageImage};
@@ -121,51 +121,6 @@ fn layer_texts(pdf: &Path) -> Result<Vec<String>> {
         .collect())
 }
 
-fn write_jpeg(img: &DynamicImage, quality: u8, path: &Path) -> Result<()> {
-    let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality).encode_image(img)?;
-    std::fs::write(path, out)?;
-    Ok(())
-}
-
-/// A scan made of page images (see `corpus::scan_of`), each degraded as `how` says.
-fn scan_from(pages: &[RgbImage], dpi: u32, how: &Degrade, path: &Path) -> Result<()> {
-    let mut encoded = Vec::new();
-    for (k, page) in pages.iter().enumerate() {
-        let img = corpus::degrade(page, how, 31 + k as u64);
-        let grey = !matches!(img, DynamicImage::ImageRgb8(_));
-        let mut jpeg = Vec::new();
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, how.jpeg_quality).encode_image(&img)?;
-        encoded.push((jpeg, img.width(), img.height(), grey));
-    }
-    std::fs::write(path, corpus::image_pdf(&encoded, dpi)?)?;
-    Ok(())
-}
-
-/// The page moved by `(dx, dy)` pixels on white paper: the same sheet laid on the glass again.
-fn shifted(page: &RgbImage, dx: i64, dy: i64) -> RgbImage {
-    let (w, h) = page.dimensions();
-    RgbImage::from_fn(w, h, |x, y| {
-        let (sx, sy) = (i64::from(x) - dx, i64::from(y) - dy);
-        if (0..i64::from(w)).contains(&sx) && (0..i64::from(h)).contains(&sy) {
-            *page.get_pixel(sx as u32, sy as u32)
-        } else {
-            Rgb([255, 255, 255])
-        }
-    })
-}
-
-/// The first seed from `seed` whose document is a red-header notice.
-fn notice(mut seed: u64) -> Spec {
-    loop {
-        let spec = Spec::random(seed);
-        if spec.kind == Kind::Notice {
-            return spec;
-        }
-        seed += 1;
-    }
-}
-
 /// The reading corpus (`LAYOUT`): two LibreOffice runs, then scans and photos of the PDFs.
 fn reading_corpus(seed: u64, dir: &Path) -> Result<Vec<Doc>> {
     let mut specs = Vec::new();
@@ -236,13 +191,16 @@ fn short(source: Source) -> &'static str {
 
 const FIELDS: [&str; 6] = ["文号", "责任者", "日期", "题名", "页数", "密级"];
 
-/// Found against wanted, field by field (页数 left out when `pages` is `None`: an OCR engine
-/// alone does not count pages).
-fn pairs(
-    found: &Fields,
-    pages: Option<Option<u32>>,
-    truth: &Truth,
-) -> Vec<(usize, Option<String>, Option<String>)> {
+/// 页数 as an engine tells it.
+#[derive(Clone, Copy)]
+enum Pages {
+    /// An OCR engine alone does not count pages: left out of the comparison.
+    Uncounted,
+    Counted(Option<u32>),
+}
+
+/// Found against wanted, field by field.
+fn pairs(found: &Fields, pages: Pages, truth: &Truth) -> Vec<(usize, Option<String>, Option<String>)> {
     let v = |f: &Option<fields::Field>| f.as_ref().map(|f| f.value.clone());
     let mut out = vec![
         (0, v(&found.doc_number), truth.doc_number.clone()),
@@ -251,7 +209,7 @@ fn pairs(
         (3, v(&found.title), Some(truth.title.clone())),
         (5, v(&found.classification), truth.classification.clone()),
     ];
-    if let Some(pages) = pages {
+    if let Pages::Counted(pages) = pages {
         out.push((4, pages.map(|p| p.to_string()), Some(truth.pages.to_string())));
     }
     out
@@ -303,11 +261,11 @@ impl Tally {
     /// 「文号 3/3, 日期 2/3 (1 blank)…」 for the fields counted.
     fn by_field(&self) -> String {
         let mut out = Vec::new();
-        for i in 0..6 {
+        for (i, field) in FIELDS.iter().enumerate() {
             if self.counted[i] == 0 {
                 continue;
             }
-            let mut s = format!("{} {}/{}", FIELDS[i], self.right[i], self.counted[i]);
+            let mut s = format!("{field} {}/{}", self.right[i], self.counted[i]);
             match (self.blank[i], self.wrong[i]) {
                 (0, 0) => {}
                 (b, 0) => {
@@ -372,11 +330,13 @@ fn compare(truth: &str, got: &str) -> (usize, usize, usize) {
     (edit_distance(&t, &g), t.len(), found)
 }
 
+/// One page as an engine read it: the lines (text, confidence), seconds, CPU-seconds.
+type PageRead = (Vec<(String, f32)>, f64, f64);
+
 /// One OCR engine over the comparison pages.
 #[derive(Default)]
 struct Engine {
-    /// Per page: the lines read (text, confidence), seconds, CPU-seconds.
-    pages: Vec<(Vec<(String, f32)>, f64, f64)>,
+    pages: Vec<PageRead>,
     /// Loading the models (and one warm-up page where the engine keeps them): seconds, CPU-s.
     load: Option<(f64, f64)>,
     version: String,
@@ -422,7 +382,7 @@ impl Engine {
         let mut keys: Vec<usize> = by_doc.keys().copied().collect();
         keys.sort_unstable();
         for k in keys {
-            let found = pairs(&fields::extract(&by_doc[&k]), None, &docs[k].truth);
+            let found = pairs(&fields::extract(&by_doc[&k]), Pages::Uncounted, &docs[k].truth);
             all.add(&docs[k].name, &found, &mut misses);
             per_source.entry(docs[k].source).or_insert_with(Tally::default).add(
                 &docs[k].name,
@@ -478,7 +438,7 @@ fn ocr_pages(docs: &[Doc], dir: &Path) -> Result<Vec<OcrPage>> {
 /// The reader's OCR on each page, models loaded and one page read first (its plans optimised).
 fn ours(pages: &[OcrPage]) -> Result<Engine> {
     let (t, c) = (Instant::now(), self_cpu());
-    let ocr = Ocr::load()?;
+    let ocr = Ocr::load(None)?;
     if let Some(first) = pages.first() {
         ocr.read(&first.image)?;
     }
@@ -561,7 +521,7 @@ fn rapidocr(pages: &[OcrPage]) -> Result<Option<Engine>> {
         let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
         if let Some(load) = v["load"].as_array() {
             engine.load = Some((load[0].as_f64().unwrap_or(f64::NAN), load[1].as_f64().unwrap_or(f64::NAN)));
-            engine.version = v["version"].as_str().unwrap_or("RapidOCR").to_owned();
+            v["version"].as_str().unwrap_or("RapidOCR").clone_into(&mut engine.version);
             continue;
         }
         let lines = v["lines"]
@@ -584,67 +544,6 @@ fn rapidocr(pages: &[OcrPage]) -> Result<Option<Engine>> {
         bail!("RapidOCR answered {} of {} pages", engine.pages.len(), pages.len());
     }
     Ok(Some(engine))
-}
-
-/// A scan made to be flagged (or not), with what the checks should say.
-struct Labelled {
-    name: &'static str,
-    path: PathBuf,
-    /// Findings expected: code and page. Empty: a clean scan.
-    expected: Vec<(Code, u32)>,
-    pages: u32,
-    paper: usize,
-}
-
-/// The labelled set of issue 33: a clean 300-dpi scan and its rescan (other noise, skew and
-/// shift), a clean 200-dpi scan, a 100-dpi scan, a grey scan of a red-header notice, a blank page
-/// after a page, a 4° skew, a blurred phone photo. Each of a different paper but the rescan.
-fn labelled_set(seed: u64, dir: &Path) -> Result<Vec<Labelled>> {
-    let base = seed * 1000 + 500;
-    let specs: Vec<Spec> = (0..7u64).map(|k| notice(base + 10 * k).one_page()).collect();
-    let pdfs = corpus::text_pdfs(&specs, dir)?;
-    let pdf = |k: usize| pdfs[k].0.clone();
-    let at300 = |k: usize| corpus::rasterise(&pdf(k), 300, dir);
-    let clean = Degrade::CLEAN;
-    let mut out = Vec::new();
-    let mut push =
-        |name, path, expected, pages, paper| out.push(Labelled { name, path, expected, pages, paper });
-
-    let original = at300(0)?;
-    let path = dir.join("clean-300.pdf");
-    scan_from(&original, 300, &clean, &path)?;
-    push("clean 300 dpi", path, vec![], 1, 1000);
-    let rescan: Vec<RgbImage> = original.iter().map(|p| shifted(p, 24, -16)).collect();
-    let path = dir.join("rescan-300.pdf");
-    scan_from(&rescan, 300, &Degrade { angle: -0.7, noise: 6.0, jpeg_quality: 70, ..clean }, &path)?;
-    push("rescan of it (noise, 0.7°, shift)", path, vec![], 1, 1000);
-    push("clean 200 dpi", corpus::scan_of(&pdf(1), dir, 200, &clean)?, vec![], 1, 1001);
-    push("100 dpi", corpus::scan_of(&pdf(2), dir, 100, &clean)?, vec![(Code::LowResolution, 1)], 1, 1002);
-    let grey = Degrade { colour: ScanColour::Grey, ..clean };
-    push(
-        "grey red-header notice",
-        corpus::scan_of(&pdf(3), dir, 300, &grey)?,
-        vec![(Code::ColourLost, 1)],
-        1,
-        1003,
-    );
-    let mut with_blank = at300(4)?;
-    let first = with_blank.first().context("a page")?;
-    let blank = RgbImage::from_pixel(first.width(), first.height(), Rgb([252, 252, 250]));
-    with_blank.insert(1, blank);
-    let path = dir.join("blank-page.pdf");
-    scan_from(&with_blank, 300, &Degrade { noise: 3.0, ..clean }, &path)?;
-    let pages = with_blank.len() as u32;
-    push("blank page 2 inserted", path, vec![(Code::BlankPage, 2)], pages, 1004);
-    let skew = Degrade { angle: 4.0, ..clean };
-    push("4° skew", corpus::scan_of(&pdf(5), dir, 300, &skew)?, vec![(Code::Skewed, 1)], 1, 1005);
-    let photo = corpus::photo_of(&pdf(6), dir, base + 6)?;
-    let sharp = image::open(&photo)?.to_rgb8();
-    let blurred = corpus::degrade(&sharp, &Degrade { blur: 3.0, ..clean }, 7);
-    let path = dir.join("blurred-photo.jpg");
-    write_jpeg(&blurred, 85, &path)?;
-    push("blurred phone photo (σ 3 px)", path, vec![(Code::Blurred, 1)], 1, 1006);
-    Ok(out)
 }
 
 /// Decoding and checking every page of a scan or picture, as the worker does: (pages, seconds,
@@ -714,14 +613,18 @@ pub fn reading(scratch: &Path, t: &mut Table) -> Result<()> {
             Ok(reading) => {
                 entry.0.add(
                     &doc.name,
-                    &pairs(&reading.fields, Some(reading.pages), &doc.truth),
+                    &pairs(&reading.fields, Pages::Counted(reading.pages), &doc.truth),
                     &mut details,
                 );
                 readings.push(Some(reading));
             }
             Err(e) => {
                 details.push(format!("{} could not be read: {e}", doc.name));
-                entry.0.add(&doc.name, &pairs(&Fields::default(), Some(None), &doc.truth), &mut details);
+                entry.0.add(
+                    &doc.name,
+                    &pairs(&Fields::default(), Pages::Counted(None), &doc.truth),
+                    &mut details,
+                );
                 readings.push(None);
             }
         }
@@ -1041,7 +944,7 @@ mod tests {
             classification: None,
         };
         let (mut tally, mut misses) = (Tally::default(), Vec::new());
-        tally.add("x", &pairs(&found, Some(Some(2)), &truth), &mut misses);
+        tally.add("x", &pairs(&found, Pages::Counted(Some(2)), &truth), &mut misses);
         assert_eq!(tally.total(), (4, 6, 1, 1), "{misses:?}");
         assert_eq!(
             tally.by_field(),

@@ -1,0 +1,230 @@
+//! Scans fit to hand in (DA/T 31-2017), through the real agent and server: the labelled scans
+//! (a clean 300-dpi scan and a rescan of the same paper, a clean 200-dpi scan, a 100-dpi scan, a
+//! grey scan of a red-header notice, an inserted blank page, a 4° skew, a blurred phone photo)
+//! dropped into a clerk's folder are each flagged with their code and no clean scan is; the
+//! rescans are grouped; the clerk's 迎检待办.txt names each bad scan; and the office leaves the
+//! blank page out of the printout (audited) while the electronic file keeps it.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use yingjian_aggregator::print::Of;
+use yingjian_reader::corpus;
+use yingjian_reader::quality::Code;
+use yingjian_shared::TODO_FILE;
+use yingjian_tests::{Aggregator, DeptAgent, eventually_within, temp};
+
+/// OCR and the checks take seconds of CPU a page; a loaded two-core machine may take much longer.
+const READING: Duration = Duration::from_mins(10);
+
+fn wire(code: Code) -> &'static str {
+    match code {
+        Code::LowResolution => "low_resolution",
+        Code::ColourLost => "colour_lost",
+        Code::BlankPage => "blank_page",
+        Code::Skewed => "skewed",
+        Code::Blurred => "blurred",
+        Code::TooDark => "too_dark",
+    }
+}
+
+fn pages_of(pdf: &Path) -> usize {
+    let info = String::from_utf8(Command::new("pdfinfo").arg(pdf).output().unwrap().stdout).unwrap();
+    info.lines().find_map(|l| l.strip_prefix("Pages:")).unwrap().trim().parse().unwrap()
+}
+
+/// Every questioned file sent and every 密级 hold released, as an office that checked them does:
+/// the whole labelled set goes on paper.
+async fn send_everything(client: &Client, server: &Aggregator, office: &str) {
+    let base = server.url();
+    let choices = server.get("/api/v1/choices", office).await;
+    for c in choices.as_array().unwrap() {
+        let body = json!({"department": c["department"], "path": c["path"], "send": true});
+        let r = client
+            .put(format!("{base}/api/v1/choices"))
+            .bearer_auth(office)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NO_CONTENT, "{c}");
+    }
+    let status = server.get("/api/v1/status", office).await;
+    for h in status["held"].as_array().unwrap() {
+        let body = json!({"department": h["department"], "path": h["path"], "release": true});
+        let r =
+            client.put(format!("{base}/api/v1/holds")).bearer_auth(office).json(&body).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NO_CONTENT, "{h}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_scans_are_flagged_told_to_the_clerk_and_a_blank_page_left_off_the_paper() {
+    let dir = temp();
+    let made = dir.path().join("made");
+    std::fs::create_dir_all(&made).unwrap();
+    let set = corpus::labelled_set(3, &made).unwrap();
+
+    let server = Aggregator::start_with(&dir.path().join("data"), |c| c.reading.enabled = true).await;
+    let (base, client) = (server.url(), Client::new());
+    let token = server.token(Some("police")).await;
+    let office = server.token(None).await;
+    let mut agent = DeptAgent::prepare(dir.path(), "police", &base, &token);
+    let item = agent.item("08.03");
+    let folder = item.file_name().unwrap().to_str().unwrap().to_string();
+    std::fs::create_dir_all(item.join("文件")).unwrap();
+    let paths: Vec<String> = set
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let ext = l.path.extension().unwrap().to_str().unwrap();
+            let name = format!("扫描件{:02}.{ext}", i + 1);
+            std::fs::copy(&l.path, item.join("文件").join(&name)).unwrap();
+            format!("{folder}/文件/{name}")
+        })
+        .collect();
+    agent.start().await;
+
+    let list: Vec<Value> = eventually_within(READING, "every scan delivered and checked", || async {
+        let list = server.get("/api/v1/evidence", &token).await.as_array()?.clone();
+        (list.len() == set.len() && list.iter().all(|e| e["facts"]["read"] == "done")).then_some(list)
+    })
+    .await;
+    let facts = |path: &str| &list.iter().find(|e| e["path"] == path).unwrap()["facts"];
+    for (l, path) in set.iter().zip(&paths) {
+        let found: Vec<(String, u64)> = facts(path)["quality"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|q| (q["code"].as_str().unwrap().to_string(), q["page"].as_u64().unwrap()))
+            .collect();
+        if l.expected.is_empty() {
+            assert!(found.is_empty(), "{}: a clean scan is not flagged, found {found:?}", l.name);
+        }
+        // Nothing it does not have: a colour scan's page of black text alone is not 「颜色丢失」.
+        // A phone photo has no scanner's resolution: its pixels over an A4 page may also say
+        // 「分辨率低」.
+        let photo = l.path.extension().is_some_and(|e| e == "jpg");
+        for (code, _) in &found {
+            assert!(
+                l.expected.iter().any(|e| wire(e.0) == code) || (photo && code == "low_resolution"),
+                "{}: {code} is not what is wrong with it, found {found:?}",
+                l.name
+            );
+        }
+        for (code, page) in &l.expected {
+            assert!(
+                found.contains(&(wire(*code).to_string(), u64::from(*page))),
+                "{}: {code:?} on page {page}, found {found:?}",
+                l.name
+            );
+        }
+    }
+    // The rescan of the same paper, and nothing else, grouped with the clean scan.
+    let twins: Vec<&str> = facts(&paths[0])["near_duplicates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(twins, [paths[1].as_str()], "the rescan pair");
+
+    // The clerk reads each bad scan named in the to-do file, with what to do.
+    let todo = agent.folder.join(TODO_FILE);
+    let bad: Vec<&String> =
+        set.iter().zip(&paths).filter(|(l, _)| !l.expected.is_empty()).map(|(_, p)| p).collect();
+    let text = eventually_within(READING, "every bad scan in the to-do file", || async {
+        let text = std::fs::read_to_string(&todo).ok()?;
+        bad.iter().all(|p| text.contains(p.as_str())).then_some(text)
+    })
+    .await;
+    assert!(text.contains("第2页为空白页"), "{text}");
+    assert!(text.contains("红头文件请用彩色扫描"), "{text}");
+    for (l, path) in set.iter().zip(&paths) {
+        if l.expected.is_empty() {
+            assert!(!text.contains(path.as_str()), "{}: a clean scan is not named: {text}", l.name);
+        }
+    }
+
+    // The paper of record, then again without the blank page.
+    send_everything(&client, &server, &office).await;
+    let volume = "03 质量安全监管.pdf";
+    let out = dir.path().join("print");
+    yingjian_aggregator::print::build(&server.state, &out, Of::Record).await.unwrap();
+    let with_blank = pages_of(&out.join(volume));
+    let blank = &paths[set.iter().position(|l| l.expected.iter().any(|e| e.0 == Code::BlankPage)).unwrap()];
+    let omit = |path: &str, omit: bool| {
+        let body = json!({"department": "police", "path": path, "omit": omit});
+        client.put(format!("{base}/api/v1/blank-pages")).bearer_auth(office.clone()).json(&body).send()
+    };
+    // Refused for a file without a blank page, and for a department.
+    assert_eq!(omit(&paths[0], true).await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let by_clerk = client
+        .put(format!("{base}/api/v1/blank-pages"))
+        .bearer_auth(&token)
+        .json(&json!({"department": "police", "path": blank, "omit": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_clerk.status(), StatusCode::FORBIDDEN);
+    assert_eq!(omit(blank, true).await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(server.audit_count(&office, "blank_pages").await, 1);
+    let listed = server.get("/api/v1/evidence", &token).await;
+    let entry = listed.as_array().unwrap().iter().find(|e| e["path"] == blank.as_str()).unwrap();
+    assert_eq!(entry["facts"]["unprinted_pages"], json!([2]), "{entry}");
+
+    yingjian_aggregator::print::build(&server.state, &out, Of::Record).await.unwrap();
+    assert_eq!(pages_of(&out.join(volume)), with_blank - 1, "one page fewer on paper");
+    // The item page says so, with the form to print it again.
+    let page = server.page(&office, "/items/8.3").await;
+    assert!(
+        page.contains("纸质版已略去空白页（第2页），电子版保留原件") && page.contains("恢复打印"),
+        "{page}"
+    );
+    // The 目录 says why the file has a page fewer on paper; the zip keeps the whole file.
+    let built: Value = client
+        .post(format!("{base}/api/v1/bundles"))
+        .bearer_auth(&office)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let name = built["name"].as_str().unwrap();
+    let zip_bytes = client
+        .get(format!("{base}/api/v1/bundles/{name}"))
+        .bearer_auth(&office)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(zip_bytes.to_vec())).unwrap();
+    let names: Vec<String> = zip.file_names().filter_map(Result::ok).map(|n| n.to_string()).collect();
+    let toc_name = names.iter().find(|n| n.ends_with("00 目录.html")).unwrap().clone();
+    let mut toc = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name(&toc_name).unwrap(), &mut toc).unwrap();
+    assert!(toc.contains("第2页为空白页，纸质版未打印"), "{toc}");
+    let original =
+        std::fs::read(&set.iter().find(|l| l.expected.iter().any(|e| e.0 == Code::BlankPage)).unwrap().path)
+            .unwrap();
+    let stored = names
+        .iter()
+        .find(|n| n.contains("扫描件") && n.ends_with(blank.rsplit('/').next().unwrap()))
+        .unwrap()
+        .clone();
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut zip.by_name(&stored).unwrap(), &mut bytes).unwrap();
+    assert_eq!(bytes, original, "the electronic file keeps every page");
+
+    // Printed again: taken back, the page is on paper again.
+    assert_eq!(omit(blank, false).await.unwrap().status(), StatusCode::NO_CONTENT);
+    yingjian_aggregator::print::build(&server.state, &out, Of::Record).await.unwrap();
+    assert_eq!(pages_of(&out.join(volume)), with_blank);
+    agent.stop().await;
+}
