@@ -11,7 +11,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 use yingjian_tests::{Aggregator, deliver, eventually, temp};
 
-struct Driver(Child);
+pub(crate) struct Driver(Child);
 
 impl Drop for Driver {
     fn drop(&mut self) {
@@ -21,7 +21,7 @@ impl Drop for Driver {
 }
 
 /// Starts chromedriver on a free loopback port; fails with what to install if it is missing.
-async fn browser(profile: &std::path::Path) -> (Driver, Client) {
+pub(crate) async fn browser(profile: &std::path::Path) -> (Driver, Client) {
     let port = StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let driver = Command::new("chromedriver")
         .arg(format!("--port={port}"))
@@ -58,14 +58,14 @@ async fn file(server: &Aggregator, token: &str, path: &str, bytes: &[u8]) {
     deliver(&reqwest::Client::new(), &server.url(), token, path, bytes).await.unwrap();
 }
 
-async fn login(browser: &Client, server: &Aggregator, token: &str) {
+pub(crate) async fn login(browser: &Client, server: &Aggregator, token: &str) {
     browser.goto(&format!("{}/login", server.url())).await.unwrap();
     browser.find(Locator::Id("token")).await.unwrap().send_keys(token).await.unwrap();
     browser.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
 }
 
 /// Clicks what `css` finds, finding it again if a live refresh replaced it in the meantime.
-async fn click(browser: &Client, css: &str) {
+pub(crate) async fn click(browser: &Client, css: &str) {
     eventually(css, || async { browser.find(Locator::Css(css)).await.ok()?.click().await.ok() }).await;
 }
 
@@ -92,7 +92,7 @@ async fn refreshed_after(browser: &Client, change: impl Future<Output = ()>) {
     .await;
 }
 
-async fn screenshot(browser: &Client, name: &str) {
+pub(crate) async fn screenshot(browser: &Client, name: &str) {
     let png = browser.screenshot().await.unwrap();
     std::fs::write(screenshots().join(format!("{name}.png")), png).unwrap();
 }

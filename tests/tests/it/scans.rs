@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use fantoccini::Locator;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use yingjian_aggregator::print::Of;
@@ -16,6 +17,8 @@ use yingjian_reader::corpus;
 use yingjian_reader::quality::Code;
 use yingjian_shared::TODO_FILE;
 use yingjian_tests::{Aggregator, DeptAgent, eventually_within, temp};
+
+use super::dashboard::{browser, click, login, screenshot};
 
 /// OCR and the checks take seconds of CPU a page; a loaded two-core machine may take much longer.
 const READING: Duration = Duration::from_mins(10);
@@ -178,12 +181,31 @@ async fn bad_scans_are_flagged_told_to_the_clerk_and_a_blank_page_left_off_the_p
 
     yingjian_aggregator::print::build(&server.state, &out, Of::Record).await.unwrap();
     assert_eq!(pages_of(&out.join(volume)), with_blank - 1, "one page fewer on paper");
-    // The item page says so, with the form to print it again.
-    let page = server.page(&office, "/items/8.3").await;
-    assert!(
-        page.contains("纸质版已略去空白页（第2页），电子版保留原件") && page.contains("恢复打印"),
-        "{page}"
-    );
+    // The item page says so beside the finding and its page, with the form to print it again
+    // (looked at in target/screenshots/item-scans.png).
+    let (_driver, browser) = browser(&dir.path().join("profile")).await;
+    login(&browser, &server, &office).await;
+    eventually_within(READING, "logged in", || async {
+        (browser.current_url().await.ok()?.path() != "/login").then_some(())
+    })
+    .await;
+    browser.goto(&format!("{base}/items/8.3")).await.unwrap();
+    let restore = "form[action='/blank-pages'] button[value=false]";
+    let form = browser.find(Locator::Css(restore)).await.unwrap();
+    let shown = browser.find(Locator::Css("body")).await.unwrap().text().await.unwrap();
+    assert!(shown.contains("纸质版已略去空白页（第2页），电子版保留原件"), "{shown}");
+    assert!(shown.contains("第2页为空白页"), "{shown}");
+    let at = vec![serde_json::to_value(&form).unwrap()];
+    browser.execute("arguments[0].scrollIntoView({block: 'center'})", at).await.unwrap();
+    // The thumbnails load as they come into view: each one in view drawn before the picture.
+    let drawn = "return Array.from(document.querySelectorAll('img.thumb'))
+        .filter(i => { const r = i.getBoundingClientRect(); return r.bottom > 0 && r.top < innerHeight; })
+        .every(i => i.complete && i.naturalWidth > 0)";
+    eventually_within(READING, "the thumbnails in view", || async {
+        (browser.execute(drawn, vec![]).await.ok()? == json!(true)).then_some(())
+    })
+    .await;
+    screenshot(&browser, "item-scans").await;
     // The 目录 says why the file has a page fewer on paper; the zip keeps the whole file.
     let built: Value = client
         .post(format!("{base}/api/v1/bundles"))
@@ -222,8 +244,15 @@ async fn bad_scans_are_flagged_told_to_the_clerk_and_a_blank_page_left_off_the_p
     std::io::Read::read_to_end(&mut zip.by_name(&stored).unwrap(), &mut bytes).unwrap();
     assert_eq!(bytes, original, "the electronic file keeps every page");
 
-    // Printed again: taken back, the page is on paper again.
-    assert_eq!(omit(blank, false).await.unwrap().status(), StatusCode::NO_CONTENT);
+    // Taken back from the item page: the page is on paper again.
+    click(&browser, restore).await;
+    eventually_within(READING, "the blank page printed again", || async {
+        let listed = server.get("/api/v1/evidence", &token).await;
+        let entry = listed.as_array()?.iter().find(|e| e["path"] == blank.as_str())?.clone();
+        entry["facts"].get("unprinted_pages").is_none().then_some(())
+    })
+    .await;
+    assert_eq!(server.audit_count(&office, "blank_pages").await, 2);
     yingjian_aggregator::print::build(&server.state, &out, Of::Record).await.unwrap();
     assert_eq!(pages_of(&out.join(volume)), with_blank);
     agent.stop().await;
