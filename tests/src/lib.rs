@@ -2,6 +2,7 @@
 //! real temporary folders, and polling helpers that wait for an outcome instead of sleeping.
 
 pub mod garage;
+pub mod hostile;
 pub mod postgres;
 pub mod tus;
 

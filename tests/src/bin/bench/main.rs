@@ -9,8 +9,10 @@
 //! end of the whole run when both are installed), `BENCH_ONLY=streams` (1,000 open event
 //! streams against one: `streams`, also in the whole run), `BENCH_ONLY=reading` (the reader on
 //! the project's own corpus beside tesseract and RapidOCR: `reading`, which the whole run leaves
-//! out: it needs LibreOffice and poppler, and takes minutes).
+//! out: it needs LibreOffice and poppler, and takes minutes), `BENCH_ONLY=hostile` (the hostile
+//! files of the second red team beside a clean set: `hostile`, also in the whole run).
 
+mod hostile;
 mod netem;
 mod reading;
 mod scaleout;
@@ -172,6 +174,7 @@ async fn main() -> Result<()> {
         Ok("scaleout") => return scaleout::scaleout(&bin, scratch.path(), &mut t).await,
         Ok("streams") => return streams::streams(&bin, scratch.path(), &mut t).await,
         Ok("reading") => return reading::reading(scratch.path(), &mut t),
+        Ok("hostile") => return hostile::hostile_rows(&bin, scratch.path(), &mut t).await,
         _ => {}
     }
 
@@ -574,6 +577,7 @@ async fn main() -> Result<()> {
     drop(server);
     flood(&bin, scratch.path(), &mut t).await?;
     streams::streams(&bin, scratch.path(), &mut t).await?;
+    hostile::hostile_rows(&bin, scratch.path(), &mut t).await?;
     scaleout::scaleout(&bin, scratch.path(), &mut t).await?;
     Ok(())
 }
