@@ -484,7 +484,7 @@ async fn main() -> Result<()> {
     std::fs::remove_dir_all(&print_out)?;
 
     // 5. Restart over many unchanged files.
-    let files = env_num("BENCH_FILES", 10_000);
+    let files = env_num("BENCH_FILES", 20_000);
     let many = item.join("many");
     std::fs::create_dir_all(&many)?;
     let written = Instant::now();
@@ -514,6 +514,21 @@ async fn main() -> Result<()> {
         field("elapsed_ms"),
         "-".into(),
         format!("bar: 2000 ms; files hashed again: {}", field("to_hash")),
+    );
+    // The agent left alone over those files: what it costs the clerk's PC while nothing changes.
+    let idle = Duration::from_secs(10);
+    let (wakes0, cpu0) = (wakeups(agent.0.id()), cpu_secs(agent.0.id()));
+    std::thread::sleep(idle);
+    let (wakes1, cpu1) = (wakeups(agent.0.id()), cpu_secs(agent.0.id()));
+    t.row(
+        &format!("agent idle over {} files (wake-ups/s)", field("files")),
+        format!("{:.1}", (wakes1 - wakes0) as f64 / idle.as_secs_f64()),
+        "-".into(),
+        format!(
+            "every thread's context switches over {} s; {:.2} % of a core",
+            idle.as_secs(),
+            100.0 * (cpu1 - cpu0) / idle.as_secs_f64()
+        ),
     );
     // 6. Status with many records.
     let records = env_num("BENCH_RECORDS", 100_000);
@@ -611,6 +626,22 @@ fn start_server_with(bin: &Path, data: &Path, serve: &[&str]) -> Result<(Proc, S
     let server = Proc(child);
     let url = line.trim().rsplit(' ').next().context("address")?.to_string();
     Ok((server, url, police, office))
+}
+
+/// Context switches of every thread of a process so far: how often it woke.
+fn wakeups(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return 0 };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("status")).ok())
+        .flat_map(|status| {
+            status
+                .lines()
+                .filter(|l| l.contains("ctxt_switches:"))
+                .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .collect::<Vec<_>>()
+        })
+        .sum()
 }
 
 /// CPU seconds a process has used, user and system (`/proc/<pid>/stat`, 100 ticks a second).
