@@ -92,7 +92,7 @@ pub fn extract(lines: &[Line]) -> Fields {
     });
 
     let (date_field, date_at) = match date(&lines) {
-        Some((value, i)) => (field(value, &[&lines[i]]), Some(i)),
+        Some((value, i)) => (field(value, &[&lines[i]]).filter(|f| !dates::to_come(&f.value)), Some(i)),
         None => (None, None),
     };
 

@@ -38,7 +38,11 @@ use crate::scan::{self, Found, absence, relative, shown, sidecar_caption, stat};
 use crate::state::{FileRow, FileState, State};
 use crate::watch::{self, Change, Watch};
 
+/// How often files waiting to settle and free delivery slots are looked at while there is work.
 const TICK: Duration = Duration::from_millis(50);
+/// The same with nothing settling, hashing or sending: a queued retry waits at most this long
+/// past its time, and an idle agent on a clerk's PC wakes once a second, not twenty times.
+const IDLE_TICK: Duration = Duration::from_secs(1);
 /// Queue rows read to fill the free delivery slots (the first few may be in flight already).
 const BATCH: usize = 32;
 /// Deliveries running at once. A small file's delivery is mostly waiting (three round trips and
@@ -192,8 +196,8 @@ impl Agent {
         ));
         self.heard = Some(heard_rx);
         let mut changes = self.resume().await;
-        let mut tick = tokio::time::interval(TICK);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let tick = tokio::time::sleep(TICK);
+        tokio::pin!(tick);
         // `resume` has just reconciled: the first periodic rescan is one period away.
         let every = Duration::from_secs(self.config.rescan_secs.max(1));
         let mut rescan = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
@@ -217,7 +221,8 @@ impl Agent {
                         Err(e) => Err(e),
                     }
                 }
-                _ = tick.tick() => {
+                () = &mut tick => {
+                    tick.as_mut().reset(tokio::time::Instant::now() + IDLE_TICK);
                     if self.taking() {
                         match self.settle_ready().await {
                             Ok(()) => self.send_due(),
@@ -247,6 +252,10 @@ impl Agent {
             };
             if let Err(e) = done {
                 self.trouble(e)?;
+            }
+            let soon = tokio::time::Instant::now() + TICK;
+            if self.busy() && tick.deadline() > soon {
+                tick.as_mut().reset(soon);
             }
         }
         for hashing in &self.hashing {
@@ -281,6 +290,11 @@ impl Agent {
 
     /// Whether new work is taken now: not while the disk is full (but whether there is room
     /// again is looked at every few seconds) or just after a local error.
+    /// Files settling, being hashed or sent: the loop looks at them every `TICK`.
+    fn busy(&self) -> bool {
+        self.candidates.len() > 0 || !self.hashing.is_empty() || !self.slots.is_empty()
+    }
+
     fn taking(&mut self) -> bool {
         let now = Instant::now();
         if self.trouble_until.is_some_and(|t| now < t) {

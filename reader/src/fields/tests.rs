@@ -91,6 +91,20 @@ fn a_report_without_doc_number_gives_none_not_a_guess() {
 }
 
 #[test]
+fn a_date_misread_into_a_year_to_come_is_blank_and_still_marks_the_signature() {
+    let f = extract(&lines(&[
+        "平顶山市人民政府办公室2021年度质量工作",
+        "自评报告",
+        "一、基本情况",
+        "全年工作有序推进。",
+        "平顶山市人民政府办公室",
+        "2127年1月22日",
+    ]));
+    assert_eq!(f.date, None);
+    assert_eq!(value(f.issuer.as_ref()), Some("平顶山市人民政府办公室"));
+}
+
+#[test]
 fn a_single_line_report_heading() {
     let f = extract(&lines(&[
         "平顶山市商务局2021年度质量工作自评报告",

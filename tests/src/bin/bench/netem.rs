@@ -35,8 +35,12 @@ fn run(args: &[&str]) -> Result<()> {
 /// The namespace and its veth pair, removed when dropped.
 struct Link;
 
-/// The shaping used when the kernel has no netem: the same rate, no delay, no loss.
-const TBF: &str = "tbf rate 20mbit burst 32kbit latency 400ms";
+/// The shaping used when the kernel has no netem: the same rate (20mbit when netem's settings
+/// name none), no delay, no loss.
+fn tbf(netem: &[&str]) -> String {
+    let rate = netem.windows(2).find(|w| w[0] == "rate").map_or("20mbit", |w| w[1]);
+    format!("tbf rate {rate} burst 32kbit latency 400ms")
+}
 
 impl Link {
     /// Makes the link; answers the shaping in force.
@@ -59,10 +63,11 @@ impl Link {
             run(&[&exec[..], &["tc", "qdisc", "add", "dev", NS_IF, "root", "netem"], &netem].concat())?;
             format!("netem {}", netem.join(" "))
         } else {
-            let tbf: Vec<&str> = TBF.split_whitespace().collect();
+            let shaping = tbf(&netem);
+            let tbf: Vec<&str> = shaping.split_whitespace().collect();
             run(&[&["tc", "qdisc", "add", "dev", HOST_IF, "root"][..], &tbf].concat())?;
             run(&[&exec[..], &["tc", "qdisc", "add", "dev", NS_IF, "root"], &tbf].concat())?;
-            format!("{TBF} (no netem in this kernel: no delay, no loss)")
+            format!("{shaping} (no netem in this kernel: no delay, no loss)")
         };
         Ok((link, shaping))
     }
