@@ -45,8 +45,7 @@ pub struct PlannedFile {
 
 /// 备注 of a file printed without its blank pages: 「第2、5页为空白页，纸质版未打印」.
 fn unprinted_remark(pages: &[u32]) -> Option<String> {
-    let list = pages.iter().map(u32::to_string).collect::<Vec<_>>().join("、");
-    (!pages.is_empty()).then(|| format!("第{list}页为空白页，纸质版未打印"))
+    (!pages.is_empty()).then(|| format!("第{}页为空白页，纸质版未打印", crate::reading::page_list(pages)))
 }
 
 fn kind_of(row: &EvidenceEntry) -> Kind {

@@ -75,7 +75,6 @@ pub fn file_facts(
         ReadState::Done => String::new(),
     };
     let held = knowledge.hold(r).map(str::to_string).unwrap_or_default();
-    let pages = |p: Vec<u32>| p.iter().map(u32::to_string).collect::<Vec<_>>().join("、");
     let released = if held.is_empty() { f.classification.clone().unwrap_or_default() } else { String::new() };
     FileFacts {
         line: parts.join(" · "),
@@ -87,7 +86,7 @@ pub fn file_facts(
             .iter()
             .map(|q| (q.advice(), format!("/files/{}/pages/{}.png", r.sha256, q.page)))
             .collect(),
-        blank: pages(knowledge.blank_pages(r)),
+        blank: crate::reading::page_list(&knowledge.blank_pages(r)),
         blank_omitted: !f.unprinted_pages.is_empty(),
         near: near.iter().map(|n| near_line(told.catalogue, knowledge, n)).collect(),
         fields: FieldName::ALL

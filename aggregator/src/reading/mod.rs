@@ -19,7 +19,7 @@ use crate::facts::Facts;
 use crate::state::AppState;
 use crate::worker::{Job, Limits, WorkerError, blob_input};
 
-pub use view::{Knowledge, Told};
+pub use view::{Knowledge, Told, page_list};
 
 /// The reader's version: bumped when reading learns more, so that every blob is read again.
 pub const VERSION: i64 = 1;

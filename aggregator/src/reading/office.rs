@@ -73,7 +73,7 @@ pub async fn apply_blank_pages(state: &AppState, caller: &Caller, b: BlankPages)
     if b.omit && blank.is_empty() {
         return Err(AppError::Unprocessable(format!("{}没有空白页", b.path)));
     }
-    let pages = blank.iter().map(u32::to_string).collect::<Vec<_>>().join("、");
+    let pages = super::page_list(&blank);
     let detail = if b.omit {
         format!("{}：纸质版略去空白页（第{pages}页）", b.path)
     } else {

@@ -196,6 +196,11 @@ impl Knowledge {
     }
 }
 
+/// Page numbers as people list them: 「2、5」.
+pub fn page_list(pages: &[u32]) -> String {
+    pages.iter().map(u32::to_string).collect::<Vec<_>>().join("、")
+}
+
 /// A department's full name as a 责任者: 平顶山市公安局.
 pub fn full_name(told: &Told<'_>, department: &str) -> String {
     let name = told.catalogue.department(department).map_or(department, |d| d.name.as_str());
