@@ -402,6 +402,48 @@ impl OneDepartment {
     }
 }
 
+/// The hand-in as the office gets it: the bundle of the current state, built through the API and
+/// downloaded, open as a zip.
+pub struct Bundle {
+    zip: zip::ZipArchive<std::io::Cursor<Vec<u8>>>,
+    /// Its name, which carries the state's fingerprint.
+    pub name: String,
+    /// Every name in it.
+    pub names: Vec<String>,
+}
+
+impl Bundle {
+    pub async fn build(base: &str, office: &str) -> Bundle {
+        let client = Client::new();
+        let built = client.post(format!("{base}/api/v1/bundles")).bearer_auth(office).send().await.unwrap();
+        assert!(built.status().is_success(), "bundle: {}", built.status());
+        let built: Value = built.json().await.unwrap();
+        let name = built["name"].as_str().unwrap().to_string();
+        let download = client.get(format!("{base}/api/v1/bundles/{name}")).bearer_auth(office).send();
+        let bytes = download.await.unwrap().bytes().await.unwrap();
+        let zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+        let names = zip.file_names().filter_map(Result::ok).map(|n| n.to_string()).collect();
+        Bundle { zip, name, names }
+    }
+
+    /// The bytes of the one file whose name ends with `suffix`.
+    pub fn file(&mut self, suffix: &str) -> Vec<u8> {
+        let name = self
+            .names
+            .iter()
+            .find(|n| n.ends_with(suffix))
+            .unwrap_or_else(|| panic!("{suffix} in the bundle"));
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut self.zip.by_name(name).unwrap(), &mut bytes).unwrap();
+        bytes
+    }
+
+    /// The 目录, as HTML.
+    pub fn toc(&mut self) -> String {
+        String::from_utf8(self.file("00 目录.html")).unwrap()
+    }
+}
+
 /// Polls `check` until it returns `Some`, failing the test after `PATIENCE`.
 pub async fn eventually<T, F, Fut>(what: &str, check: F) -> T
 where

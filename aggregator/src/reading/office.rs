@@ -50,18 +50,12 @@ pub async fn apply_hold(state: &AppState, caller: &Caller, hold: HoldRelease) ->
     caller.require_office()?;
     let (department, r) = record(state, &hold.department, &hold.path).await?;
     let detail = if hold.release {
-        format!("{}：解除密级暂扣，同意报送", hold.path)
+        "解除密级暂扣，同意报送".to_string()
     } else {
-        format!("{}：恢复密级暂扣", hold.path)
+        "恢复密级暂扣".to_string()
     };
-    let audit = entry(caller, &department, "hold", detail);
-    let mark = OfficeMark::HoldReleased;
-    state
-        .db
-        .set_mark(mark, department.clone(), r.path.to_string(), r.sha256.to_string(), hold.release, audit)
-        .await?;
-    state.publish(EventKind::Read, Some(&department), Some(hold.path), None);
-    Ok(())
+    let audit = (hold.release, "hold", detail);
+    mark(state, caller, OfficeMark::HoldReleased, &department, &r, audit).await
 }
 
 /// Leaves a file's blank pages (as the scan checks found them) out of the printout, or prints
@@ -73,19 +67,28 @@ pub async fn apply_blank_pages(state: &AppState, caller: &Caller, b: BlankPages)
     if b.omit && blank.is_empty() {
         return Err(AppError::Unprocessable(format!("{}没有空白页", b.path)));
     }
-    let pages = super::page_list(&blank);
     let detail = if b.omit {
-        format!("{}：纸质版略去空白页（第{pages}页）", b.path)
+        format!("纸质版略去空白页（第{}页）", super::page_list(&blank))
     } else {
-        format!("{}：纸质版恢复打印空白页", b.path)
+        "纸质版恢复打印空白页".to_string()
     };
-    let audit = entry(caller, &department, "blank_pages", detail);
-    let mark = OfficeMark::BlankPagesDropped;
-    state
-        .db
-        .set_mark(mark, department.clone(), r.path.to_string(), r.sha256.to_string(), b.omit, audit)
-        .await?;
-    state.publish(EventKind::Read, Some(&department), Some(b.path), None);
+    mark(state, caller, OfficeMark::BlankPagesDropped, &department, &r, (b.omit, "blank_pages", detail)).await
+}
+
+/// Gives (`on`) or takes back the office's mark on the version of the file on record, audited as
+/// `action` with 「path：detail」, and tells the pages.
+async fn mark(
+    state: &AppState,
+    caller: &Caller,
+    mark: OfficeMark,
+    department: &str,
+    r: &EvidenceEntry,
+    (on, action, detail): (bool, &str, String),
+) -> AppResult<()> {
+    let audit = entry(caller, department, action, format!("{}：{detail}", r.path));
+    let (path, sha256) = (r.path.to_string(), r.sha256.to_string());
+    state.db.set_mark(mark, department.to_string(), path, sha256, on, audit).await?;
+    state.publish(EventKind::Read, Some(department), Some(r.path.clone()), None);
     Ok(())
 }
 

@@ -3,14 +3,13 @@
 //! list and the bundle's 目录, a 密级 mark held until the office releases it, the office's
 //! corrections, and search that finds words only OCR saw, never in another department's files.
 
-use std::io::Read as _;
 use std::path::Path;
 use std::time::Duration;
 
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use yingjian_reader::corpus::{self, Degrade, Spec, Truth};
-use yingjian_tests::{Aggregator, deliver, eventually_within, temp};
+use yingjian_tests::{Aggregator, Bundle, deliver, eventually_within, temp};
 
 /// OCR of a page takes a few CPU-seconds; a loaded two-core machine may take much longer.
 const READING: Duration = Duration::from_mins(10);
@@ -58,35 +57,6 @@ async fn put(client: &Client, base: &str, path: &str, token: &str, body: Value) 
     client.put(format!("{base}{path}")).bearer_auth(token).json(&body).send().await.unwrap().status()
 }
 
-/// The 目录 (HTML) of a fresh bundle and the names in it.
-async fn bundle(client: &Client, base: &str, office: &str) -> (String, Vec<String>) {
-    let built: Value = client
-        .post(format!("{base}/api/v1/bundles"))
-        .bearer_auth(office)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let name = built["name"].as_str().unwrap();
-    let bytes = client
-        .get(format!("{base}/api/v1/bundles/{name}"))
-        .bearer_auth(office)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
-    let names: Vec<String> = zip.file_names().filter_map(Result::ok).map(|n| n.to_string()).collect();
-    let toc = names.iter().find(|n| n.ends_with("00 目录.html")).unwrap().clone();
-    let mut html = String::new();
-    zip.by_name(&toc).unwrap().read_to_string(&mut html).unwrap();
-    (html, names)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn documents_are_read_into_their_fields_the_catalogue_and_search() {
     let dir = temp();
@@ -125,7 +95,7 @@ async fn documents_are_read_into_their_fields_the_catalogue_and_search() {
     assert_eq!(status["analysis"], json!({"queued": 0, "done": 3, "failed": 0}));
 
     // The 目录 takes 文号 and 日期 from the documents, never the scan day.
-    let (toc, _) = bundle(&client, &base, &office).await;
+    let toc = Bundle::build(&base, &office).await.toc();
     for truth in [&notice_truth, &scan_truth, &docx_truth] {
         assert!(
             toc.contains(truth.doc_number.as_deref().unwrap()),
@@ -173,7 +143,7 @@ async fn documents_are_read_into_their_fields_the_catalogue_and_search() {
     let facts = facts_of(list.as_array().unwrap(), files[0].0);
     assert_eq!(facts["title"], corrected);
     assert_eq!(facts["sources"]["title"], "office");
-    let (toc, _) = bundle(&client, &base, &office).await;
+    let toc = Bundle::build(&base, &office).await.toc();
     assert!(toc.contains(corrected));
     assert_eq!(server.audit_count(&office, "correct").await, 1);
     server.stop().await;
@@ -212,7 +182,7 @@ async fn a_classified_file_is_held_out_of_the_hand_in_until_the_office_releases_
     );
     let own = server.get("/api/v1/status", &market).await;
     assert_eq!(own["held"].as_array().unwrap().len(), 1, "the department is told too");
-    let (_, names) = bundle(&client, &base, &office).await;
+    let names = Bundle::build(&base, &office).await.names;
     assert!(!names.iter().any(|n| n.contains("会议纪要")), "held out: {names:?}");
     assert!(names.iter().any(|n| n.contains("通知")));
     let page = server.page(&office, "/overview").await;
@@ -224,7 +194,7 @@ async fn a_classified_file_is_held_out_of_the_hand_in_until_the_office_releases_
     assert_eq!(put(&client, &base, "/api/v1/holds", &office, release).await, StatusCode::NO_CONTENT);
     let status = server.get("/api/v1/status", &office).await;
     assert_eq!(status["held"], json!([]));
-    let (_, names) = bundle(&client, &base, &office).await;
+    let names = Bundle::build(&base, &office).await.names;
     assert!(names.iter().any(|n| n.contains("会议纪要")), "released: {names:?}");
     assert_eq!(server.audit_count(&office, "hold").await, 1);
     server.stop().await;

@@ -223,22 +223,7 @@ async fn hostile_files_cost_themselves_alone_in_previews_and_print() {
         assert!(facts["read"] == "done" || refused, "{name}: {facts}");
     }
     // The bundle of that state: built, the hostile documents in it as sent (it parses nothing).
-    let built =
-        client.post(format!("{}/api/v1/bundles", server.url())).bearer_auth(&office).send().await.unwrap();
-    assert!(built.status().is_success(), "{}", built.status());
-    let built: serde_json::Value = built.json().await.unwrap();
-    let name = built["name"].as_str().unwrap();
-    let zip = client
-        .get(format!("{}/api/v1/bundles/{name}", server.url()))
-        .bearer_auth(&office)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    let zip = zip::ZipArchive::new(std::io::Cursor::new(zip.to_vec())).unwrap();
-    let names: Vec<String> = zip.file_names().filter_map(Result::ok).map(|n| n.to_string()).collect();
+    let names = yingjian_tests::Bundle::build(&server.url(), &office).await.names;
     for name in ["02 嵌套.pdf", "07 外链图片.docx", "08 十万页.pdf"] {
         assert!(names.iter().any(|n| n.ends_with(name)), "{name} in the bundle: {names:?}");
     }
