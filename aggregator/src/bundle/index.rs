@@ -17,7 +17,7 @@ pub const INDEX: &str = "file-index.csv";
 /// so change when the paper is printed), and the 校验信息, made from what the index says.
 pub const UNFINGERPRINTED: [&str; 3] = ["00 目录.html", "00 目录.xlsx", "00 校验信息.xlsx"];
 
-const COLUMNS: [&str; 13] = [
+const COLUMNS: [&str; 14] = [
     "number",
     "reference",
     "path",
@@ -31,6 +31,9 @@ const COLUMNS: [&str; 13] = [
     "date",
     "title",
     "pages",
+    // The blank pages the office left off the paper (`2;5`): the paper of a state is the same
+    // whoever prints it, so what it leaves out is part of the state.
+    "unprinted_pages",
 ];
 
 /// The index of `files`, a header line then a line a file, in 目录 order (RFC 4180, UTF-8).
@@ -52,6 +55,7 @@ pub fn index_csv(files: &[PlannedFile]) -> Result<Vec<u8>, csv::Error> {
             f.date.as_deref().unwrap_or_default(),
             &f.title,
             &f.pages.map(|p| p.to_string()).unwrap_or_default(),
+            &f.unprinted.iter().map(u32::to_string).collect::<Vec<_>>().join(";"),
         ])?;
     }
     out.into_inner().map_err(|e| csv::Error::from(e.into_error()))

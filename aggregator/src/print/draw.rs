@@ -223,12 +223,10 @@ pub fn volume(
     let (printed, starts, total, rows) = match contents {
         Contents::Files { printed, pages } => {
             let (starts, total) = layout(files, pages, &title_of);
-            // 页数 on paper: what was printed of the file, unless only a page about it was.
             let placeholder: Vec<bool> =
                 printed.iter().map(|p| matches!(p, Printed::Placeholder(_))).collect();
             let rows = toc_rows(files, &title_of, &|i| {
-                let counted =
-                    if placeholder[i] { files[i].pages.map(|p| p as usize) } else { Some(pages[i]) };
+                let counted = super::pages_shown(files[i], pages[i], placeholder[i]);
                 let (from, to) = (starts[i], starts[i] + pages[i] - 1);
                 (counted, if from == to { from.to_string() } else { format!("{from}–{to}") })
             });

@@ -101,6 +101,17 @@ impl Printed {
     }
 }
 
+/// 页数 in a 目录 on paper: what was printed of the file, unless only a page about it was, or the
+/// office left its blank pages out (the document still has them): then its page count as read.
+fn pages_shown(f: &PlannedFile, printed: usize, placeholder: bool) -> Option<usize> {
+    let read = f.pages.map(|p| p as usize);
+    match (placeholder, f.unprinted.is_empty()) {
+        (true, _) => read,
+        (false, false) => read.or(Some(printed)),
+        (false, true) => Some(printed),
+    }
+}
+
 /// Whether a build is the office's print of record, whose 起止页 the 目录 then gives, or a copy
 /// made elsewhere (`print --out`), which changes nothing of the hand-in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -239,11 +250,7 @@ pub async fn build(state: &AppState, out_dir: &Path, of: Of) -> AppResult<PrintR
         report.written.push((out_dir.join(&volume.file_name), done.total));
         let (starts, _) = draw::layout(&volume.files, &done.pages, &heading_of);
         let rows = volume.files.iter().enumerate().map(|(i, f)| {
-            let shown = if done.placeholders[i].is_some() {
-                f.pages.map(|p| p as usize)
-            } else {
-                Some(done.pages[i])
-            };
+            let shown = pages_shown(f, done.pages[i], done.placeholders[i].is_some());
             (shown, place(volume.part, starts[i], starts[i] + done.pages[i] - 1))
         });
         placed.push(Placed { volume, rows: rows.collect() });

@@ -12,11 +12,12 @@ use std::time::Duration;
 use fantoccini::Locator;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
+use yingjian_aggregator::bundle::NameParts;
 use yingjian_aggregator::print::Of;
 use yingjian_reader::corpus;
 use yingjian_reader::quality::Code;
 use yingjian_shared::TODO_FILE;
-use yingjian_tests::{Aggregator, DeptAgent, eventually_within, temp};
+use yingjian_tests::{Aggregator, Bundle, DeptAgent, eventually_within, temp};
 
 use super::dashboard::{browser, click, login, screenshot};
 
@@ -158,6 +159,7 @@ async fn bad_scans_are_flagged_told_to_the_clerk_and_a_blank_page_left_off_the_p
     let out = dir.path().join("print");
     yingjian_aggregator::print::build(&server.state, &out, Of::Record).await.unwrap();
     let with_blank = pages_of(&out.join(volume));
+    let before = Bundle::build(&base, &office).await.name;
     let blank = &paths[set.iter().position(|l| l.expected.iter().any(|e| e.0 == Code::BlankPage)).unwrap()];
     let omit = |path: &str, omit: bool| {
         let body = json!({"department": "police", "path": path, "omit": omit});
@@ -181,6 +183,32 @@ async fn bad_scans_are_flagged_told_to_the_clerk_and_a_blank_page_left_off_the_p
 
     yingjian_aggregator::print::build(&server.state, &out, Of::Record).await.unwrap();
     assert_eq!(pages_of(&out.join(volume)), with_blank - 1, "one page fewer on paper");
+    // Its 目录 still counts the file's two pages, one of them on paper (起止页 a single page).
+    let position = set.iter().position(|l| l.expected.iter().any(|e| e.0 == Code::BlankPage)).unwrap();
+    let reference = format!("08.03-{:03}", position + 1);
+    let text = Command::new("pdftotext")
+        .args(["-layout", "-f", "2", "-l", "2"])
+        .arg(out.join(volume))
+        .arg("-")
+        .output();
+    let text = String::from_utf8(text.unwrap().stdout).unwrap();
+    let row: Vec<&str> = text
+        .lines()
+        .find(|l| l.contains(&reference))
+        .unwrap_or_else(|| panic!("{reference}: {text}"))
+        .split_whitespace()
+        .collect();
+    assert!(row.windows(2).any(|w| w[0] == "2" && w[1].parse::<u32>().is_ok()), "页数 2, one page: {row:?}");
+    // The 目录, with the 备注, for a person to look at (target/print/scans-toc-02.png).
+    let look = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/print");
+    std::fs::create_dir_all(&look).unwrap();
+    let status = Command::new("pdftoppm")
+        .args(["-png", "-r", "72", "-f", "2", "-l", "2"])
+        .arg(out.join(volume))
+        .arg(look.join("scans-toc"))
+        .status()
+        .unwrap();
+    assert!(status.success());
     // The item page says so beside the finding and its page, with the form to print it again
     // (looked at in target/screenshots/item-scans.png).
     let (_driver, browser) = browser(&dir.path().join("profile")).await;
@@ -207,41 +235,16 @@ async fn bad_scans_are_flagged_told_to_the_clerk_and_a_blank_page_left_off_the_p
     .await;
     screenshot(&browser, "item-scans").await;
     // The 目录 says why the file has a page fewer on paper; the zip keeps the whole file.
-    let built: Value = client
-        .post(format!("{base}/api/v1/bundles"))
-        .bearer_auth(&office)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let name = built["name"].as_str().unwrap();
-    let zip_bytes = client
-        .get(format!("{base}/api/v1/bundles/{name}"))
-        .bearer_auth(&office)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(zip_bytes.to_vec())).unwrap();
-    let names: Vec<String> = zip.file_names().filter_map(Result::ok).map(|n| n.to_string()).collect();
-    let toc_name = names.iter().find(|n| n.ends_with("00 目录.html")).unwrap().clone();
-    let mut toc = String::new();
-    std::io::Read::read_to_string(&mut zip.by_name(&toc_name).unwrap(), &mut toc).unwrap();
+    let mut bundle = Bundle::build(&base, &office).await;
+    // Another paper, another state: the fingerprint says so.
+    let fingerprint = |name: &str| NameParts::of(name).unwrap().fingerprint.to_string();
+    assert_ne!(fingerprint(&bundle.name), fingerprint(&before), "{} / {before}", bundle.name);
+    let toc = bundle.toc();
     assert!(toc.contains("第2页为空白页，纸质版未打印"), "{toc}");
     let original =
         std::fs::read(&set.iter().find(|l| l.expected.iter().any(|e| e.0 == Code::BlankPage)).unwrap().path)
             .unwrap();
-    let stored = names
-        .iter()
-        .find(|n| n.contains("扫描件") && n.ends_with(blank.rsplit('/').next().unwrap()))
-        .unwrap()
-        .clone();
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut zip.by_name(&stored).unwrap(), &mut bytes).unwrap();
+    let bytes = bundle.file(blank.rsplit('/').next().unwrap());
     assert_eq!(bytes, original, "the electronic file keeps every page");
 
     // Taken back from the item page: the page is on paper again.
