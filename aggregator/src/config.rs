@@ -196,6 +196,9 @@ pub struct PrintSettings {
     pub font: Option<String>,
     /// LibreOffice, to turn Office files into pages: `soffice` on PATH when unset, never when `""`.
     pub soffice: Option<String>,
+    /// qpdf, to put PDFs' pages into volumes as they are, whatever their size: `qpdf` on PATH
+    /// when unset; never when `""` (PDFs are then drawn again, and one over 64 MB is not printed).
+    pub qpdf: Option<String>,
     /// Longest LibreOffice may take over one file.
     pub office_timeout_secs: u64,
     /// About how many pages a volume holds: an area with more goes on in further volumes (续01,
@@ -205,7 +208,7 @@ pub struct PrintSettings {
 
 impl Default for PrintSettings {
     fn default() -> Self {
-        PrintSettings { font: None, soffice: None, office_timeout_secs: 120, volume_pages: 300 }
+        PrintSettings { font: None, soffice: None, qpdf: None, office_timeout_secs: 120, volume_pages: 300 }
     }
 }
 

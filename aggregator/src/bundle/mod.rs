@@ -265,8 +265,7 @@ pub(crate) async fn planned(state: &AppState) -> AppResult<Planned> {
     // The 起止页 are those of the paper of record, and only when it is of this state.
     let printed = state.db.print_record().await?.filter(|(of, _)| *of == fingerprint).map(|(_, at)| at);
     if printed.is_some() {
-        let mut spans =
-            crate::print::spans(&state.catalogue, &files, &facts, state.config.print.volume_pages);
+        let mut spans = crate::print::spans(&state.catalogue, &files, &facts, &state.config.print);
         for (f, pages) in files.iter_mut().zip(counted) {
             f.printed = spans.remove(&f.number);
             f.pages = pages;

@@ -18,6 +18,7 @@ use krilla::{Document, SerializeSettings};
 use yingjian_shared::{Catalogue, ItemCode};
 
 use super::Printed;
+use super::assemble::Mark;
 use crate::bundle::PlannedFile;
 
 const A4: (f32, f32) = (595.28, 841.89);
@@ -208,8 +209,18 @@ pub enum Contents<'a> {
     Index { pages: &'a [Option<usize>], spans: &'a [String] },
 }
 
-/// Draws a volume; answers its bytes and its page count. `headings` are the items' lines
-/// (`heading`); `drawing(i)` is told before file `i` is drawn.
+/// A volume drawn.
+pub struct Drawn {
+    pub bytes: Vec<u8>,
+    /// Its pages.
+    pub total: usize,
+    /// When some of its pages are only the footer of a PDF's page qpdf is to put there: the
+    /// outline, for qpdf's volume (this one's opens the cover only).
+    pub marks: Option<Vec<Mark>>,
+}
+
+/// Draws a volume. `headings` are the items' lines (`heading`); `drawing(i)` is told before
+/// file `i` is drawn.
 pub fn volume(
     font: &Font,
     headings: &BTreeMap<String, String>,
@@ -217,7 +228,7 @@ pub fn volume(
     files: &[&PlannedFile],
     contents: Contents<'_>,
     drawing: &mut dyn FnMut(usize),
-) -> Result<(Vec<u8>, usize), String> {
+) -> Result<Drawn, String> {
     let title_of = |item: &str| headings.get(item).cloned().unwrap_or_else(|| item.to_string());
     // The 目录 first, with every file's 起止页: cover, then the 目录's own pages, then the files.
     let (printed, starts, total, rows) = match contents {
@@ -311,20 +322,20 @@ pub fn volume(
         });
     }
 
-    let mut outline = Outline::new();
-    let mut item_node: Option<OutlineNode> = None;
+    let mut marks: Vec<Mark> = Vec::new();
+    let mut sources = false;
     for (i, (f, p)) in files.iter().zip(printed).enumerate() {
         drawing(i);
-        let first_index = starts[i] - 1;
-        let dest = || XyzDestination::new(first_index, Point::from_xy(0.0, 0.0));
+        let first = starts[i] - 1;
         if i == 0 || files[i - 1].item != f.item {
-            if let Some(node) = item_node.take() {
-                outline.push_child(node);
-            }
-            item_node = Some(OutlineNode::new(title_of(&f.item), dest()));
+            marks.push(Mark { title: title_of(&f.item), page: first, children: Vec::new() });
         }
-        if let Some(node) = item_node.as_mut() {
-            node.push_child(OutlineNode::new(format!("{} {}", f.reference, f.title), dest()));
+        if let Some(mark) = marks.last_mut() {
+            mark.children.push(Mark {
+                title: format!("{} {}", f.reference, f.title),
+                page: first,
+                children: Vec::new(),
+            });
         }
         match p {
             Printed::Pdf(pdf, pages) => {
@@ -345,6 +356,12 @@ pub fn volume(
                         }
                         s.pop();
                     });
+                }
+            }
+            Printed::Source(_, pages) => {
+                sources = true;
+                for _ in pages {
+                    page(&mut doc, A4, &mut |_| {});
                 }
             }
             Printed::Pictures(pictures) => {
@@ -392,17 +409,31 @@ pub fn volume(
             }
         }
     }
-    if let Some(node) = item_node {
-        outline.push_child(node);
-    }
-    doc.set_outline(outline);
+    let cover_only = [Mark { title: "封面".into(), page: 0, children: Vec::new() }];
+    doc.set_outline(outline(if sources { &cover_only } else { &marks }));
     doc.set_metadata(
         krilla::metadata::Metadata::new()
             .title(format!("{} {}", cover.heading, cover.volume))
             .creator("迎检材料收集系统".into()),
     );
     let bytes = doc.finish().map_err(|e| e.to_string())?;
-    Ok((bytes, total))
+    Ok(Drawn { bytes, total, marks: sources.then_some(marks) })
+}
+
+fn outline(marks: &[Mark]) -> Outline {
+    fn node(mark: &Mark) -> OutlineNode {
+        let mut out =
+            OutlineNode::new(mark.title.clone(), XyzDestination::new(mark.page, Point::from_xy(0.0, 0.0)));
+        for child in &mark.children {
+            out.push_child(node(child));
+        }
+        out
+    }
+    let mut outline = Outline::new();
+    for mark in marks {
+        outline.push_child(node(mark));
+    }
+    outline
 }
 
 /// Lines of at most `width` points.

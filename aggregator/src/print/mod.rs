@@ -4,6 +4,7 @@
 //! A4 with their caption, a placeholder page for what cannot be printed here — with a bookmark
 //! per item and per file and 第 N 页 on every page.
 
+mod assemble;
 mod draw;
 mod flatten;
 pub(crate) mod font;
@@ -70,6 +71,9 @@ fn place(part: usize, from: usize, to: usize) -> String {
 pub enum Printed {
     /// Pages of a PDF that reads: the indices of those printed.
     Pdf(Arc<krilla::pdf::Pdf>, Vec<usize>),
+    /// Pages of a PDF that qpdf puts in the volume as they are (`assemble`): the indices of
+    /// those printed.
+    Source(PathBuf, Vec<usize>),
     /// Pictures, each on a page of its own with the caption under it (a TIFF may hold several).
     Pictures(Vec<draw::Picture>),
     /// One page saying where the file is instead, and why.
@@ -81,10 +85,8 @@ impl Printed {
     fn without(self, unprinted: &[u32]) -> Printed {
         let kept = |i: usize| !unprinted.contains(&u32::try_from(i + 1).unwrap_or(u32::MAX));
         match self {
-            Printed::Pdf(pdf, pages) => {
-                let left: Vec<usize> = pages.iter().copied().filter(|&i| kept(i)).collect();
-                Printed::Pdf(pdf, if left.is_empty() { pages } else { left })
-            }
+            Printed::Pdf(pdf, pages) => Printed::Pdf(pdf, Self::kept(pages, kept)),
+            Printed::Source(path, pages) => Printed::Source(path, Self::kept(pages, kept)),
             Printed::Pictures(pictures) if (0..pictures.len()).any(kept) => Printed::Pictures(
                 pictures.into_iter().enumerate().filter(|(i, _)| kept(*i)).map(|(_, p)| p).collect(),
             ),
@@ -92,9 +94,15 @@ impl Printed {
         }
     }
 
+    /// The pages `kept`, or all of them if none is.
+    fn kept(pages: Vec<usize>, kept: impl Fn(usize) -> bool) -> Vec<usize> {
+        let left: Vec<usize> = pages.iter().copied().filter(|&i| kept(i)).collect();
+        if left.is_empty() { pages } else { left }
+    }
+
     fn pages(&self) -> usize {
         match self {
-            Printed::Pdf(_, pages) => pages.len(),
+            Printed::Pdf(_, pages) | Printed::Source(_, pages) => pages.len(),
             Printed::Pictures(p) => p.len().max(1),
             Printed::Placeholder(_) => 1,
         }
@@ -132,16 +140,21 @@ pub struct PrintReport {
 /// The volumes of a plan, in catalogue order, each of about `volume_pages` pages at most (as
 /// read: a file whose pages are not known counts one) and `MAX_VOLUME_INPUT` of input, cut
 /// between files: known from the state alone, so the electronic 目录 finds the same volumes.
-/// What counts towards a volume's input is what will be embedded: files whose pages the content
-/// examination could tell (`facts`).
+/// What counts towards a volume's input is what will be held to be drawn: files whose pages the
+/// content examination could tell (`facts`), but not PDFs when qpdf puts them in (`streamed`).
 pub fn volumes<'a, S: std::hash::BuildHasher>(
     catalogue: &Catalogue,
     files: &'a [PlannedFile],
     facts: &HashMap<String, Facts, S>,
     volume_pages: usize,
+    streamed: bool,
 ) -> Vec<Volume<'a>> {
-    let input =
-        |f: &PlannedFile| if facts.get(&f.sha256).is_some_and(|x| x.pages.is_some()) { f.size } else { 0 };
+    let input = |f: &PlannedFile| match facts.get(&f.sha256) {
+        Some(x) if x.pages.is_some() && !(streamed && f.path.to_ascii_lowercase().ends_with(".pdf")) => {
+            f.size
+        }
+        _ => 0,
+    };
     let pages = |f: &PlannedFile| facts.get(&f.sha256).and_then(|x| x.pages).map_or(1, |p| p as usize);
     let mut out: Vec<Volume<'a>> = Vec::new();
     let mut push = |key: (String, String), f: &'a PlannedFile| {
@@ -198,6 +211,7 @@ pub async fn build(state: &AppState, out_dir: &Path, of: Of) -> AppResult<PrintR
     let as_of = local.strftime("%Y年%-m月%-d日").to_string();
     let font = font::locate(state.config.print.font.as_deref())?;
     let soffice = office::find(state.config.print.soffice.as_deref());
+    let qpdf = assemble::find(state.config.print.qpdf.as_deref());
     let office_timeout = Duration::from_secs(state.config.print.office_timeout_secs.max(1));
     let catalogue = state.catalogue.clone();
     let heading = format!("{}{}", state.config.city, catalogue.name);
@@ -210,12 +224,12 @@ pub async fn build(state: &AppState, out_dir: &Path, of: Of) -> AppResult<PrintR
     let heading_of = |item: &str| draw::heading(&catalogue, item);
     // Where each file went, for the 总目录 of an area printed in several volumes.
     let mut placed: Vec<Placed<'_, '_>> = Vec::new();
-    let all = volumes(&catalogue, &files, &facts, state.config.print.volume_pages);
+    let all = volumes(&catalogue, &files, &facts, state.config.print.volume_pages, qpdf.is_some());
     for volume in &all {
         let dir = state.worker.folder()?;
         let mut inputs = Vec::with_capacity(volume.files.len());
         for f in &volume.files {
-            inputs.push(input(state, &dir, f, soffice.as_deref(), office_timeout).await?);
+            inputs.push(input(state, &dir, f, (soffice.as_deref(), qpdf.is_some()), office_timeout).await?);
         }
         let job = VolumeJob {
             font: font.clone(),
@@ -235,6 +249,7 @@ pub async fn build(state: &AppState, out_dir: &Path, of: Of) -> AppResult<PrintR
             inputs,
             target: out_dir.join(&volume.file_name),
             progress: dir.path().join("progress"),
+            qpdf: qpdf.clone(),
         };
         let done = draw_volume(state, &dir, job).await.map_err(|e| match e {
             AppError::Internal(why) => AppError::Internal(format!("{}: {why}", volume.file_name)),
@@ -282,6 +297,7 @@ pub async fn build(state: &AppState, out_dir: &Path, of: Of) -> AppResult<PrintR
             inputs: Vec::new(),
             target: out_dir.join(&file_name),
             progress: dir.path().join("progress"),
+            qpdf: None,
         };
         let limits = state.worker.limits();
         let done = state
@@ -304,19 +320,15 @@ pub async fn build(state: &AppState, out_dir: &Path, of: Of) -> AppResult<PrintR
 
 /// What the worker reads a file of a volume from: the stored file (staged into `dir` when the
 /// store is not a local folder), the PDF LibreOffice made of it, or a placeholder's text.
+/// `tools`: LibreOffice if there is, and whether qpdf puts PDFs in (then a PDF of any size is).
 async fn input(
     state: &AppState,
     dir: &JobDir,
     f: &PlannedFile,
-    soffice: Option<&Path>,
+    (soffice, qpdf): (Option<&Path>, bool),
     office_timeout: Duration,
 ) -> AppResult<Input> {
     let name = f.path.rsplit('/').next().unwrap_or(&f.path).to_string();
-    if f.size > MAX_READ_WHOLE {
-        return Ok(Input::Placeholder(format!(
-            "《{name}》较大（超过 64 MB），未合并打印，请查阅电子版材料包。"
-        )));
-    }
     let sha = f.sha256.clone();
     let head = crate::blobs::blocking(&state.blobs, move |b| {
         let mut head = Vec::with_capacity(16);
@@ -327,7 +339,13 @@ async fn input(
     let Ok(head) = head else {
         return Ok(Input::Placeholder(format!("《{name}》读取失败，请查阅电子版材料包。")));
     };
-    let printable = matches!(sniff(&head), Some("pdf" | "jpeg" | "png" | "bmp" | "tiff" | "gif" | "webp"));
+    let kind = sniff(&head);
+    if f.size > MAX_READ_WHOLE && !(qpdf && kind == Some("pdf")) {
+        return Ok(Input::Placeholder(format!(
+            "《{name}》较大（超过 64 MB），未合并打印，请查阅电子版材料包。"
+        )));
+    }
+    let printable = matches!(kind, Some("pdf" | "jpeg" | "png" | "bmp" | "tiff" | "gif" | "webp"));
     let convertible = soffice.is_some() && office::is_convertible(&name);
     if !printable && !convertible {
         return Ok(Input::Placeholder(format!(
@@ -458,10 +476,11 @@ pub(crate) fn spans(
     catalogue: &Catalogue,
     files: &[PlannedFile],
     facts: &HashMap<String, Facts>,
-    volume_pages: usize,
+    settings: &crate::config::PrintSettings,
 ) -> HashMap<usize, String> {
     let mut out = HashMap::new();
-    for volume in volumes(catalogue, files, facts, volume_pages) {
+    let streamed = assemble::find(settings.qpdf.as_deref()).is_some();
+    for volume in volumes(catalogue, files, facts, settings.volume_pages, streamed) {
         let pages: Option<Vec<usize>> = volume
             .files
             .iter()
@@ -511,7 +530,7 @@ mod tests {
             shas.iter().map(|s| ((*s).to_string(), Facts { pages: Some(10), ..Facts::default() })).collect()
         };
         let names = |facts: &HashMap<String, Facts>| -> Vec<String> {
-            volumes(catalogue, &files, facts, 300).into_iter().map(|v| v.file_name).collect()
+            volumes(catalogue, &files, facts, 300, false).into_iter().map(|v| v.file_name).collect()
         };
         assert_eq!(
             names(&readable(&["1", "2", "3"])),

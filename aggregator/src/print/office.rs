@@ -32,12 +32,17 @@ fn extension(name: &str) -> String {
 
 /// LibreOffice as configured (`None`: looked for on PATH; `""`: never used).
 pub fn find(configured: Option<&str>) -> Option<PathBuf> {
+    program(configured, &["soffice", "soffice.exe", "libreoffice"])
+}
+
+/// A program the print runs, as configured (`None`: the first of `names` on PATH; `""`: none).
+pub(super) fn program(configured: Option<&str>, names: &[&str]) -> Option<PathBuf> {
     match configured.map(str::trim) {
         Some("") => None,
         Some(path) => Some(PathBuf::from(path)),
         None => std::env::var_os("PATH").and_then(|paths| {
             std::env::split_paths(&paths)
-                .flat_map(|dir| ["soffice", "soffice.exe", "libreoffice"].map(|n| dir.join(n)))
+                .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
                 .find(|p| p.is_file())
         }),
     }

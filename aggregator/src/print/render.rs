@@ -4,13 +4,13 @@
 //! cost the volume and prints it as a placeholder instead.
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Printed, draw, flatten};
+use super::{Printed, assemble, draw, flatten};
 use crate::bundle::PlannedFile;
 
 /// A file of more pages is not placed in a volume (its pages would be held until the volume is
@@ -41,8 +41,11 @@ pub struct VolumeJob {
     pub inputs: Vec<Input>,
     /// Where the PDF is written (whole or not at all).
     pub target: PathBuf,
-    /// Where the worker notes the file it is at.
+    /// Where the worker notes the file it is at (in the job's folder).
     pub progress: PathBuf,
+    /// qpdf, which puts PDFs' pages in the volume as they are (`assemble`); without it they are
+    /// drawn again by krilla, read whole.
+    pub qpdf: Option<PathBuf>,
 }
 
 /// What a file of a volume is read from.
@@ -96,30 +99,79 @@ pub fn render(job: &VolumeJob) -> Result<VolumeDone, String> {
     if let Some(index) = &job.index {
         let (pages, spans): (Vec<Option<usize>>, Vec<String>) = index.iter().cloned().unzip();
         let contents = draw::Contents::Index { pages: &pages, spans: &spans };
-        let (bytes, total) = draw::volume(&font, &job.headings, &cover, &files, contents, &mut |_| {})?;
-        crate::durable::write(&job.target, &bytes).map_err(|e| e.to_string())?;
-        return Ok(VolumeDone { pages: Vec::new(), total, placeholders: Vec::new() });
+        let drawn = draw::volume(&font, &job.headings, &cover, &files, contents, &mut |_| {})?;
+        crate::durable::write(&job.target, &drawn.bytes).map_err(|e| e.to_string())?;
+        return Ok(VolumeDone { pages: Vec::new(), total: drawn.total, placeholders: Vec::new() });
     }
-    let mut printed = Vec::with_capacity(job.files.len());
-    for (i, (f, input)) in job.files.iter().zip(&job.inputs).enumerate() {
-        note("load", Some(i));
-        printed.push(load(f, input).without(&f.unprinted));
+    // A PDF's pages are first taken as the content examination counted them (qpdf counting
+    // each would cost more than the merge); if qpdf finds otherwise, it counts them all.
+    let mut counted = Counted::AsRead;
+    loop {
+        let mut printed = Vec::with_capacity(job.files.len());
+        for (i, (f, input)) in job.files.iter().zip(&job.inputs).enumerate() {
+            note("load", Some(i));
+            printed.push(load(f, input, job.qpdf.as_deref(), counted).without(&f.unprinted));
+        }
+        let placeholders = printed
+            .iter()
+            .map(|p| if let Printed::Placeholder(why) = p { Some(why.clone()) } else { None })
+            .collect();
+        let pages: Vec<usize> = printed.iter().map(Printed::pages).collect();
+        let sources: Vec<(usize, PathBuf, Vec<usize>)> = printed
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| match p {
+                Printed::Source(path, pages) => Some((i, path.clone(), pages.clone())),
+                _ => None,
+            })
+            .collect();
+        let contents = draw::Contents::Files { printed, pages: &pages };
+        let drawn =
+            draw::volume(&font, &job.headings, &cover, &files, contents, &mut |i| note("draw", Some(i)))?;
+        let done = VolumeDone { pages: pages.clone(), total: drawn.total, placeholders };
+        let (Some(marks), Some(qpdf)) = (drawn.marks, job.qpdf.as_deref()) else {
+            note("write", None);
+            crate::durable::write(&job.target, &drawn.bytes).map_err(|e| e.to_string())?;
+            return Ok(done);
+        };
+        note("merge", None);
+        let scratch = job.progress.parent().unwrap_or(Path::new("."));
+        let frame = scratch.join("frame.pdf");
+        std::fs::write(&frame, &drawn.bytes).map_err(|e| e.to_string())?;
+        let headings = |item: &str| job.headings.get(item).cloned().unwrap_or_else(|| item.to_string());
+        let (starts, _) = draw::layout(&files, &pages, &headings);
+        let placed: Vec<assemble::Placed<'_>> = sources
+            .iter()
+            .map(|(i, path, pages)| assemble::Placed { path, pages, first: starts[*i] })
+            .collect();
+        match assemble::assemble(qpdf, &frame, drawn.total, &placed, &marks, &job.target, scratch) {
+            Ok(()) => return Ok(done),
+            Err(e)
+                if counted == Counted::AsRead
+                    && sources.iter().any(|(i, ..)| job.files[*i].pages.is_some()) =>
+            {
+                tracing::info!(error = %e, "the PDFs' pages are counted by qpdf and the volume made again");
+                counted = Counted::ByQpdf;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "a volume could not be put together");
+                return Err(e.reason_zh().to_string());
+            }
+        }
     }
-    let placeholders = printed
-        .iter()
-        .map(|p| if let Printed::Placeholder(why) = p { Some(why.clone()) } else { None })
-        .collect();
-    let pages: Vec<usize> = printed.iter().map(Printed::pages).collect();
-    let contents = draw::Contents::Files { printed, pages: &pages };
-    let (bytes, total) =
-        draw::volume(&font, &job.headings, &cover, &files, contents, &mut |i| note("draw", Some(i)))?;
-    note("write", None);
-    crate::durable::write(&job.target, &bytes).map_err(|e| e.to_string())?;
-    Ok(VolumeDone { pages, total, placeholders })
 }
 
-/// What a file prints as.
-fn load(f: &PlannedFile, input: &Input) -> Printed {
+/// Where a PDF's page count comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Counted {
+    /// The content examination's count, when it has one.
+    AsRead,
+    ByQpdf,
+}
+
+/// What a file prints as: a PDF's pages put in by qpdf when there is qpdf, else the file read
+/// whole (within the budget) and drawn.
+fn load(f: &PlannedFile, input: &Input, qpdf: Option<&Path>, counted: Counted) -> Printed {
     let name = f.path.rsplit('/').next().unwrap_or(&f.path);
     let (path, converted) = match input {
         Input::Placeholder(why) => return Printed::Placeholder(why.clone()),
@@ -127,6 +179,31 @@ fn load(f: &PlannedFile, input: &Input) -> Printed {
         Input::Converted(path) => (path, true),
     };
     let unread = || Printed::Placeholder(format!("《{name}》读取失败，请查阅电子版材料包。"));
+    let damaged = || {
+        Printed::Placeholder(if converted {
+            format!("《{name}》转换为 PDF 后无法读取，原件见电子版材料包。")
+        } else {
+            format!("《{name}》是损坏或加密的 PDF 文件，无法合并打印，请查阅电子版材料包中的原件。")
+        })
+    };
+    let too_many = |n: usize| {
+        Printed::Placeholder(format!(
+            "《{name}》页数过多（{n} 页，超过 {MAX_PRINTED_PAGES} 页），未合并打印，请查阅电子版材料包。"
+        ))
+    };
+    let mut head = Vec::with_capacity(16);
+    let opened = std::fs::File::open(path).and_then(|file| file.take(16).read_to_end(&mut head));
+    let Ok(_) = opened else { return unread() };
+    let kind = yingjian_shared::sniff(&head);
+    if let (Some("pdf"), Some(qpdf)) = (kind, qpdf) {
+        // A conversion's pages are LibreOffice's, not those the original's metadata claims.
+        let known = f.pages.filter(|_| counted == Counted::AsRead && !converted).map(|n| n as usize);
+        return match known.or_else(|| assemble::count(qpdf, path)) {
+            None | Some(0) => damaged(),
+            Some(n) if n > MAX_PRINTED_PAGES => too_many(n),
+            Some(n) => Printed::Source(path.clone(), (0..n).collect()),
+        };
+    }
     match std::fs::metadata(path) {
         Ok(m) if m.len() <= crate::blobs::MAX_READ_WHOLE => {}
         Ok(_) => {
@@ -137,19 +214,10 @@ fn load(f: &PlannedFile, input: &Input) -> Printed {
         Err(_) => return unread(),
     }
     let Ok(bytes) = std::fs::read(path) else { return unread() };
-    let damaged = || {
-        Printed::Placeholder(if converted {
-            format!("《{name}》转换为 PDF 后无法读取，原件见电子版材料包。")
-        } else {
-            format!("《{name}》是损坏或加密的 PDF 文件，无法合并打印，请查阅电子版材料包中的原件。")
-        })
-    };
-    match yingjian_shared::sniff(&bytes[..bytes.len().min(16)]) {
+    match kind {
         Some("pdf") => pdf(bytes).unwrap_or_else(|why| match why {
             PdfRefusal::Unreadable => damaged(),
-            PdfRefusal::TooManyPages(n) => Printed::Placeholder(format!(
-                "《{name}》页数过多（{n} 页，超过 {MAX_PRINTED_PAGES} 页），未合并打印，请查阅电子版材料包。"
-            )),
+            PdfRefusal::TooManyPages(n) => too_many(n),
         }),
         Some("jpeg" | "png" | "bmp" | "tiff" | "gif" | "webp") => match draw::pictures(bytes) {
             Ok(pictures) if !pictures.is_empty() => Printed::Pictures(pictures),

@@ -172,12 +172,10 @@ fn encrypted_pdf() -> Vec<u8> {
 /// The 目录 page of a bundle.
 fn toc_of(bundle: &Path) -> String {
     let mut archive = zip::ZipArchive::new(std::fs::File::open(bundle).unwrap()).unwrap();
+    let name =
+        archive.file_names().map(|n| n.unwrap().to_string()).find(|n| n.ends_with("/00 目录.html")).unwrap();
     let mut toc = String::new();
-    std::io::Read::read_to_string(
-        &mut archive.by_name("平顶山市2021年度质量工作考核迎检材料/00 目录.html").unwrap(),
-        &mut toc,
-    )
-    .unwrap();
+    std::io::Read::read_to_string(&mut archive.by_name(&name).unwrap(), &mut toc).unwrap();
     toc
 }
 
@@ -574,4 +572,102 @@ async fn an_area_past_its_pages_goes_on_in_volumes_that_sort_with_a_general_cata
         .unwrap();
     let toc = toc_of(&bundle.path);
     assert!(toc.contains("<td>03 质量安全监管（续02） 第3–5页</td>"), "{toc}");
+}
+
+/// A PDF of `pages` pages over 64 MB: each a line of text over a photograph-sized grey image of
+/// noise (which no compression shrinks), stored uncompressed as a scanner might.
+fn large_pdf(pages: u32) -> Vec<u8> {
+    use lopdf::{Document, Object, Stream, dictionary};
+    let (w, h) = (4960_i64, 4800_i64);
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut noise = || {
+        let mut bytes = vec![0u8; (w * h) as usize];
+        for chunk in bytes.chunks_mut(8) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            chunk.copy_from_slice(&state.to_le_bytes()[..chunk.len()]);
+        }
+        bytes
+    };
+    let mut doc = Document::with_version("1.5");
+    let pages_id = doc.new_object_id();
+    let font =
+        doc.add_object(dictionary! { "Type" => "Font", "Subtype" => "Type1", "BaseFont" => "Helvetica" });
+    let kids: Vec<Object> = (0..pages)
+        .map(|i| {
+            let image = doc.add_object(Stream::new(
+                dictionary! { "Type" => "XObject", "Subtype" => "Image", "Width" => w, "Height" => h,
+                    "ColorSpace" => "DeviceGray", "BitsPerComponent" => 8 },
+                noise(),
+            ));
+            let paint = format!("q 495 0 0 479 50 300 cm /Im0 Do Q BT /F1 14 Tf 72 780 Td (BIGPAGE{i}) Tj ET");
+            let content = doc.add_object(Stream::new(dictionary! {}, paint.into_bytes()));
+            let media: Vec<Object> = vec![0.into(), 0.into(), 595.into(), 842.into()];
+            let resources = dictionary! { "Font" => dictionary! { "F1" => font }, "XObject" => dictionary! { "Im0" => image } };
+            let page = dictionary! { "Type" => "Page", "Parent" => pages_id, "MediaBox" => media,
+                "Contents" => content, "Resources" => resources };
+            doc.add_object(page).into()
+        })
+        .collect();
+    doc.objects.insert(
+        pages_id,
+        Object::Dictionary(dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => i64::from(pages) }),
+    );
+    let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+    doc.trailer.set("Root", catalog);
+    let mut out = Vec::new();
+    doc.save_to(&mut out).unwrap();
+    out
+}
+
+#[tokio::test]
+async fn a_pdf_of_any_size_is_printed_whole_beside_the_others_in_a_sound_volume() {
+    let s = TestServer::start().await;
+    let police = s.token(Some("police"), "pc-1").await;
+    let scratch = tempfile::tempdir().unwrap();
+    let big = large_pdf(3);
+    assert!(big.len() > 64 << 20, "{} bytes", big.len());
+    let folder = "08.03 昆仑2021专项行动/文件";
+    assert!(s.file(&police, &format!("{folder}/01 执法案卷.pdf"), &big).await.is_success());
+    drop(big);
+    assert!(
+        s.file(&police, &format!("{folder}/02 通知.pdf"), &pdf_pages("notice", 2, None)).await.is_success()
+    );
+    let built = yingjian_aggregator::print::build(&s.state, scratch.path(), Of::Record).await.unwrap();
+    assert!(built.problems.is_empty(), "{:?}", built.problems);
+    let volume = &built.written[0].0;
+    // Cover, 目录, the case file's three pages, the notice's two.
+    assert_eq!(pages_of(volume), 7);
+    let check = Command::new("qpdf").arg("--check").arg(volume).output().unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
+    for (page, said) in [(3, "BIGPAGE0"), (5, "BIGPAGE2")] {
+        let text = poppler("pdftotext", &["-f", &page.to_string(), "-l", &page.to_string()], volume);
+        let text = text.replace(' ', "");
+        assert!(text.contains(said) && text.contains(&format!("第{page}页")), "page {page}: {text}");
+    }
+    let toc = poppler("pdftotext", &["-f", "2", "-l", "2", "-layout"], volume);
+    assert!(!toc.contains("较大") && toc.contains("3–5") && toc.contains("6–7"), "{toc}");
+    let outline = poppler("pdftohtml", &["-xml", "-stdout", "-i", "-q"], volume);
+    for mark in [r#"<item page="3">08.03-001 执法案卷</item>"#, r#"<item page="6">08.03-002 通知</item>"#]
+    {
+        assert!(outline.contains(mark), "{mark}: {outline}");
+    }
+    // The electronic 目录 gives the paper's pages.
+    let bundle = yingjian_aggregator::bundle::Bundles::new(scratch.path().join("bundles"))
+        .build(&s.state, "test", yingjian_aggregator::bundle::Layout::Plain, |_, _| {})
+        .await
+        .unwrap();
+    let toc = toc_of(&bundle.path);
+    let row = toc.lines().find(|l| l.contains("<td>执法案卷</td>")).unwrap_or_else(|| panic!("{toc}"));
+    assert!(row.contains("<td>03 质量安全监管 第3–5页</td>"), "{row}");
+    let look = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/print");
+    std::fs::create_dir_all(&look).unwrap();
+    let status = Command::new("pdftoppm")
+        .args(["-png", "-r", "30", "-f", "3", "-l", "3", "-singlefile"])
+        .arg(volume)
+        .arg(look.join("large-file-page"))
+        .status()
+        .unwrap();
+    assert!(status.success());
 }
