@@ -78,34 +78,40 @@ fn quiet(qpdf: &Path) -> Command {
     command
 }
 
-/// Writes the volume of `total` pages to `target` (whole or not at all: through `target.part`,
-/// synced, then renamed; `scratch` is the job's own folder): the `frame`'s pages, each run of PDF pages in `placed` instead of its
-/// footer pages with the footers laid over them, and the outline `marks`.
-pub fn assemble(
-    qpdf: &Path,
-    frame: &Path,
-    total: usize,
-    placed: &[Placed<'_>],
-    marks: &[Mark],
-    target: &Path,
-    scratch: &Path,
-) -> Result<(), AssembleError> {
-    let part = target.with_extension("pdf.part");
+/// A volume to put together.
+pub struct Volume<'a> {
+    /// What krilla drew: every page, those of PDFs as their footers only.
+    pub frame: &'a Path,
+    /// Its pages.
+    pub total: usize,
+    /// Each PDF's pages and where they go.
+    pub placed: &'a [Placed<'a>],
+    /// The outline.
+    pub marks: &'a [Mark],
+    /// The file identifier (32 hex digits): the same volume of the same state has the same.
+    pub id: &'a str,
+}
+
+/// Writes `volume` to `out` (`scratch` is the job's own folder): the frame's pages, each run of
+/// PDF pages in the place of its footer pages with the footers laid over them, and the outline.
+/// Not synced: the server syncs it and renames it into place.
+pub fn assemble(qpdf: &Path, volume: &Volume<'_>, out: &Path, scratch: &Path) -> Result<(), AssembleError> {
+    let frame = volume.frame.display().to_string();
     // One argument a line: hundreds of files and ranges, whatever their names.
-    let mut args = vec![frame.display().to_string(), "--pages".into()];
+    let mut args = vec![frame.clone(), "--pages".into()];
     let (mut next, mut over) = (1, Vec::new());
-    for p in placed {
+    for p in volume.placed {
         if p.first > next {
-            args.extend([frame.display().to_string(), format!("{next}-{}", p.first - 1)]);
+            args.extend([frame.clone(), format!("{next}-{}", p.first - 1)]);
         }
         args.extend([p.path.display().to_string(), ranges(p.pages.iter().map(|i| i + 1))]);
         over.push(format!("{}-{}", p.first, p.first + p.pages.len() - 1));
         next = p.first + p.pages.len();
     }
-    if next <= total {
-        args.extend([frame.display().to_string(), format!("{next}-{total}")]);
+    if next <= volume.total {
+        args.extend([frame.clone(), format!("{next}-{}", volume.total)]);
     }
-    args.extend(["--".into(), "--overlay".into(), frame.display().to_string()]);
+    args.extend(["--".into(), "--overlay".into(), frame]);
     args.extend([format!("--to={}", over.join(",")), format!("--from={}", over.join(",")), "--".into()]);
     args.extend(
         [
@@ -116,28 +122,20 @@ pub fn assemble(
             // Seals and signatures added as annotations print as part of their page.
             "--generate-appearances",
             "--flatten-annotations=print",
-            // The same state prints the same bytes.
-            "--deterministic-id",
+            // The identifier is the update's (`id`): qpdf's own deterministic one would hash
+            // the whole volume again.
+            "--static-id",
         ]
         .map(String::from),
     );
-    args.push(part.display().to_string());
+    args.push(out.display().to_string());
     let argfile = scratch.join("qpdf-args");
     std::fs::write(&argfile, args.join("\n") + "\n")?;
-    let run = quiet(qpdf).arg(format!("@{}", argfile.display())).output();
-    let _ = std::fs::remove_file(&argfile);
-    let run = run?;
+    let run = quiet(qpdf).arg(format!("@{}", argfile.display())).output()?;
     if !matches!(run.status.code(), Some(0 | 3)) {
-        let _ = std::fs::remove_file(&part);
         return Err(AssembleError::Qpdf(String::from_utf8_lossy(&run.stderr).trim().to_string()));
     }
-    let written = outline(qpdf, &part, total, marks);
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&part);
-        return Err(e);
-    }
-    std::fs::rename(&part, target)?;
-    Ok(())
+    outline(qpdf, out, volume)
 }
 
 /// `1-3,5,7-9` for pages numbered from 1, in order.
@@ -160,7 +158,6 @@ struct Written {
     outlines: Ref,
     root: Ref,
     size: i32,
-    id: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 /// Reading the volume it wrote, qpdf must find nothing amiss: a source's page that qpdf could
@@ -194,32 +191,22 @@ fn written(qpdf: &Path, pdf: &Path, root: i32) -> Result<(Written, Option<i32>),
     let actual_root = reference(&trailer["/Root"]).ok_or_else(|| bad("/Root"))?;
     if actual_root.get() != root {
         return Ok((
-            Written { pages, outlines: actual_root, root: actual_root, size: 0, id: None },
+            Written { pages, outlines: actual_root, root: actual_root, size: 0 },
             Some(actual_root.get()),
         ));
     }
     let catalog = &objects[format!("obj:{root} 0 R")]["value"];
     let outlines = reference(&catalog["/Outlines"]).ok_or_else(|| bad("/Outlines"))?;
     let size = trailer["/Size"].as_i64().and_then(|s| i32::try_from(s).ok()).ok_or_else(|| bad("/Size"))?;
-    let hex = |v: &serde_json::Value| {
-        let h = v.as_str()?.strip_prefix("b:")?;
-        (0..h.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(h.get(i..i + 2)?, 16).ok())
-            .collect::<Option<Vec<u8>>>()
-    };
-    let id = match trailer["/ID"].as_array().map(Vec::as_slice) {
-        Some([a, b]) => hex(a).zip(hex(b)),
-        _ => None,
-    };
-    Ok((Written { pages, outlines, root: actual_root, size, id }, None))
+    Ok((Written { pages, outlines, root: actual_root, size }, None))
 }
 
 /// A bookmark with its object's number, and those under it with theirs.
 type Numbered<'m> = (Ref, &'m Mark, Vec<(Ref, &'m Mark)>);
 
 /// Appends the outline to the volume qpdf wrote, as an update replacing its outline root.
-fn outline(qpdf: &Path, pdf: &Path, total: usize, marks: &[Mark]) -> Result<(), AssembleError> {
+fn outline(qpdf: &Path, pdf: &Path, volume: &Volume<'_>) -> Result<(), AssembleError> {
+    let (total, marks) = (volume.total, volume.marks);
     // qpdf writes the catalog first: asked about object 1, it is asked again if not.
     let written = match written(qpdf, pdf, 1)? {
         (_, Some(root)) => written(qpdf, pdf, root)?.0,
@@ -284,16 +271,8 @@ fn outline(qpdf: &Path, pdf: &Path, total: usize, marks: &[Mark]) -> Result<(), 
         }
     }
     write!(update, "trailer\n<< /Size {next} /Root {} 0 R /Prev {previous}", written.root.get())?;
-    if let Some((a, b)) = &written.id {
-        update.extend_from_slice(b" /ID [<");
-        a.iter().try_for_each(|byte| write!(update, "{byte:02x}"))?;
-        update.extend_from_slice(b"><");
-        b.iter().try_for_each(|byte| write!(update, "{byte:02x}"))?;
-        update.extend_from_slice(b">]");
-    }
-    write!(update, " >>\nstartxref\n{xref}\n%%EOF\n")?;
+    write!(update, " /ID [<{id}><{id}>] >>\nstartxref\n{xref}\n%%EOF\n", id = volume.id)?;
     file.write_all(&update)?;
-    file.sync_all()?;
     Ok(())
 }
 

@@ -13,6 +13,8 @@ mod render;
 mod shelf;
 
 use std::collections::{BTreeMap, HashMap};
+
+use futures_util::StreamExt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -36,6 +38,10 @@ pub use shelf::{PRINTED, Printouts};
 /// volume is written: past this much, an area goes on in a further volume (（续01）, （续02）…,
 /// numbered so that they sort).
 const MAX_VOLUME_INPUT: u64 = 128 << 20;
+/// What a page of a file whose pages are not known yet (not read yet) is taken to weigh when
+/// volumes are cut: a 300-dpi scan's page as JPEG. A text PDF's pages are known as soon as it
+/// is read, which takes a moment; a scan's wait for OCR.
+const UNREAD_PAGE_BYTES: u64 = 512 << 10;
 /// A volume's worker holds its input and the PDF it makes: twice a job's usual memory.
 const VOLUME_MEMORY_FACTOR: u64 = 2;
 
@@ -138,7 +144,7 @@ pub struct PrintReport {
 }
 
 /// The volumes of a plan, in catalogue order, each of about `volume_pages` pages at most (as
-/// read: a file whose pages are not known counts one) and `MAX_VOLUME_INPUT` of input, cut
+/// read; a file not read yet counts a page for each `UNREAD_PAGE_BYTES`) and `MAX_VOLUME_INPUT` of input, cut
 /// between files: known from the state alone, so the electronic 目录 finds the same volumes.
 /// What counts towards a volume's input is what will be held to be drawn: files whose pages the
 /// content examination could tell (`facts`), but not PDFs when qpdf puts them in (`streamed`).
@@ -155,7 +161,10 @@ pub fn volumes<'a, S: std::hash::BuildHasher>(
         }
         _ => 0,
     };
-    let pages = |f: &PlannedFile| facts.get(&f.sha256).and_then(|x| x.pages).map_or(1, |p| p as usize);
+    let pages = |f: &PlannedFile| match facts.get(&f.sha256).and_then(|x| x.pages) {
+        Some(p) => p as usize,
+        None => usize::try_from(f.size / UNREAD_PAGE_BYTES).unwrap_or(usize::MAX).max(1),
+    };
     let mut out: Vec<Volume<'a>> = Vec::new();
     let mut push = |key: (String, String), f: &'a PlannedFile| {
         let fits = out.last().is_some_and(|v| {
@@ -225,36 +234,28 @@ pub async fn build(state: &AppState, out_dir: &Path, of: Of) -> AppResult<PrintR
     // Where each file went, for the 总目录 of an area printed in several volumes.
     let mut placed: Vec<Placed<'_, '_>> = Vec::new();
     let all = volumes(&catalogue, &files, &facts, state.config.print.volume_pages, qpdf.is_some());
-    for volume in &all {
-        let dir = state.worker.folder()?;
-        let mut inputs = Vec::with_capacity(volume.files.len());
-        for f in &volume.files {
-            inputs.push(input(state, &dir, f, (soffice.as_deref(), qpdf.is_some()), office_timeout).await?);
-        }
-        let job = VolumeJob {
-            font: font.clone(),
-            heading: heading.clone(),
-            title: volume.title.clone(),
-            as_of: as_of.clone(),
-            fingerprint: fingerprint.clone(),
-            numbering: NUMBERING.into(),
-            toc_title: format!("{} 目录", volume.title),
-            index: None,
-            headings: volume
-                .files
-                .iter()
-                .map(|f| (f.item.clone(), draw::heading(&catalogue, &f.item)))
-                .collect::<BTreeMap<_, _>>(),
-            files: volume.files.iter().map(|f| (*f).clone()).collect(),
-            inputs,
-            target: out_dir.join(&volume.file_name),
-            progress: dir.path().join("progress"),
-            qpdf: qpdf.clone(),
-        };
-        let done = draw_volume(state, &dir, job).await.map_err(|e| match e {
-            AppError::Internal(why) => AppError::Internal(format!("{}: {why}", volume.file_name)),
-            other => other,
-        })?;
+    // As many volumes made at once as the worker runs jobs; each synced while others are made.
+    let common = Common {
+        font: font.clone(),
+        heading: heading.clone(),
+        as_of: as_of.clone(),
+        fingerprint: fingerprint.clone(),
+        soffice,
+        qpdf: qpdf.clone(),
+        office_timeout,
+        out_dir,
+    };
+    // By index: a closure taking a reference would not be `Send` for every lifetime (the build
+    // runs in a spawned task).
+    let made: Vec<AppResult<_>> = futures_util::stream::iter(0..all.len())
+        .map(|i| make(state, &common, &all[i]))
+        .buffered(state.config.worker.slots.max(1))
+        .collect()
+        .await;
+    let mut settling = Vec::new();
+    for (volume, made) in all.iter().zip(made) {
+        let (done, settled) = made?;
+        settling.push(settled);
         for (f, why) in volume.files.iter().zip(&done.placeholders) {
             if let Some(why) = why {
                 report.problems.push(format!("{} {}：{why}", f.reference, f.path));
@@ -306,6 +307,10 @@ pub async fn build(state: &AppState, out_dir: &Path, of: Of) -> AppResult<PrintR
             .await
             .map_err(|e| AppError::Internal(format!("{file_name}: {e}")))?;
         report.written.push((out_dir.join(&file_name), done.total));
+        settling.push(settle(out_dir.join(&file_name)));
+    }
+    for settled in settling {
+        settled.await.map_err(AppError::internal)??;
     }
     let out = out_dir.to_path_buf();
     tokio::task::spawn_blocking(move || crate::durable::sync_folder(&out))
@@ -316,6 +321,68 @@ pub async fn build(state: &AppState, out_dir: &Path, of: Of) -> AppResult<PrintR
         state.db.set_printed_pages(printed_pages, fingerprint, jiff::Timestamp::now()).await?;
     }
     Ok(report)
+}
+
+/// What every volume of a build shares.
+struct Common<'a> {
+    font: (PathBuf, u32),
+    heading: String,
+    as_of: String,
+    fingerprint: String,
+    soffice: Option<PathBuf>,
+    qpdf: Option<PathBuf>,
+    office_timeout: Duration,
+    out_dir: &'a Path,
+}
+
+/// Makes one volume: its files' inputs (Office files converted), then drawn by the worker; the
+/// syncing of what it wrote is under way when this returns.
+async fn make(
+    state: &AppState,
+    common: &Common<'_>,
+    volume: &Volume<'_>,
+) -> AppResult<(VolumeDone, tokio::task::JoinHandle<std::io::Result<()>>)> {
+    let dir = state.worker.folder()?;
+    let mut inputs = Vec::with_capacity(volume.files.len());
+    for f in &volume.files {
+        let tools = (common.soffice.as_deref(), common.qpdf.is_some());
+        inputs.push(input(state, &dir, f, tools, common.office_timeout).await?);
+    }
+    let job = VolumeJob {
+        font: common.font.clone(),
+        heading: common.heading.clone(),
+        title: volume.title.clone(),
+        as_of: common.as_of.clone(),
+        fingerprint: common.fingerprint.clone(),
+        numbering: NUMBERING.into(),
+        toc_title: format!("{} 目录", volume.title),
+        index: None,
+        headings: volume
+            .files
+            .iter()
+            .map(|f| (f.item.clone(), draw::heading(&state.catalogue, &f.item)))
+            .collect::<BTreeMap<_, _>>(),
+        files: volume.files.iter().map(|f| (*f).clone()).collect(),
+        inputs,
+        target: common.out_dir.join(&volume.file_name),
+        progress: dir.path().join("progress"),
+        qpdf: common.qpdf.clone(),
+    };
+    let done = draw_volume(state, &dir, job).await.map_err(|e| match e {
+        AppError::Internal(why) => AppError::Internal(format!("{}: {why}", volume.file_name)),
+        other => other,
+    })?;
+    Ok((done, settle(common.out_dir.join(&volume.file_name))))
+}
+
+/// Syncs the volume the worker wrote beside `target` and renames it into place: a crash leaves
+/// the old volume or the new one, never half of one. The caller syncs the folder.
+fn settle(target: PathBuf) -> tokio::task::JoinHandle<std::io::Result<()>> {
+    tokio::task::spawn_blocking(move || {
+        let part = render::part_of(&target);
+        std::fs::OpenOptions::new().write(true).open(&part)?.sync_all()?;
+        std::fs::rename(part, target)
+    })
 }
 
 /// What the worker reads a file of a volume from: the stored file (staged into `dir` when the

@@ -100,17 +100,19 @@ pub fn render(job: &VolumeJob) -> Result<VolumeDone, String> {
         let (pages, spans): (Vec<Option<usize>>, Vec<String>) = index.iter().cloned().unzip();
         let contents = draw::Contents::Index { pages: &pages, spans: &spans };
         let drawn = draw::volume(&font, &job.headings, &cover, &files, contents, &mut |_| {})?;
-        crate::durable::write(&job.target, &drawn.bytes).map_err(|e| e.to_string())?;
+        std::fs::write(part_of(&job.target), &drawn.bytes).map_err(|e| e.to_string())?;
         return Ok(VolumeDone { pages: Vec::new(), total: drawn.total, placeholders: Vec::new() });
     }
     // A PDF's pages are first taken as the content examination counted them (qpdf counting
     // each would cost more than the merge); if qpdf finds otherwise, it counts them all.
+    let kinds: Vec<Kind> = job.inputs.iter().map(kind_of).collect();
     let mut counted = Counted::AsRead;
     loop {
+        let counts = counts(job, &kinds, counted);
         let mut printed = Vec::with_capacity(job.files.len());
         for (i, (f, input)) in job.files.iter().zip(&job.inputs).enumerate() {
             note("load", Some(i));
-            printed.push(load(f, input, job.qpdf.as_deref(), counted).without(&f.unprinted));
+            printed.push(load(f, input, kinds[i], counts[i]).without(&f.unprinted));
         }
         let placeholders = printed
             .iter()
@@ -131,7 +133,7 @@ pub fn render(job: &VolumeJob) -> Result<VolumeDone, String> {
         let done = VolumeDone { pages: pages.clone(), total: drawn.total, placeholders };
         let (Some(marks), Some(qpdf)) = (drawn.marks, job.qpdf.as_deref()) else {
             note("write", None);
-            crate::durable::write(&job.target, &drawn.bytes).map_err(|e| e.to_string())?;
+            std::fs::write(part_of(&job.target), &drawn.bytes).map_err(|e| e.to_string())?;
             return Ok(done);
         };
         note("merge", None);
@@ -144,7 +146,13 @@ pub fn render(job: &VolumeJob) -> Result<VolumeDone, String> {
             .iter()
             .map(|(i, path, pages)| assemble::Placed { path, pages, first: starts[*i] })
             .collect();
-        match assemble::assemble(qpdf, &frame, drawn.total, &placed, &marks, &job.target, scratch) {
+        let name = job.target.file_name().unwrap_or_default().to_string_lossy();
+        let named = format!("{} {name}", job.fingerprint);
+        let hash = yingjian_shared::sha256_reader(named.as_bytes()).map_err(|e| e.to_string())?.0;
+        let id = &hash.as_str()[..32];
+        let volume =
+            assemble::Volume { frame: &frame, total: drawn.total, placed: &placed, marks: &marks, id };
+        match assemble::assemble(qpdf, &volume, &part_of(&job.target), scratch) {
             Ok(()) => return Ok(done),
             Err(e)
                 if counted == Counted::AsRead
@@ -169,9 +177,80 @@ enum Counted {
     ByQpdf,
 }
 
-/// What a file prints as: a PDF's pages put in by qpdf when there is qpdf, else the file read
-/// whole (within the budget) and drawn.
-fn load(f: &PlannedFile, input: &Input, qpdf: Option<&Path>, counted: Counted) -> Printed {
+/// Where the worker writes a volume: beside its place, for the server to sync and rename.
+pub fn part_of(target: &Path) -> PathBuf {
+    target.with_extension("pdf.part")
+}
+
+/// What an input is, by its first bytes: `None` for a placeholder, `Err` when it cannot be read.
+type Kind = Result<Option<&'static str>, ()>;
+
+fn kind_of(input: &Input) -> Kind {
+    let (Input::File(path) | Input::Converted(path)) = input else { return Ok(None) };
+    let mut head = Vec::with_capacity(16);
+    let file = std::fs::File::open(path).map_err(|_| ())?;
+    file.take(16).read_to_end(&mut head).map_err(|_| ())?;
+    Ok(yingjian_shared::sniff(&head))
+}
+
+/// Whether qpdf puts a file's pages in, and how many there are.
+#[derive(Debug, Clone, Copy)]
+enum ForQpdf {
+    /// Not a PDF, or no qpdf: the file is drawn.
+    No,
+    Pages(usize),
+    /// A PDF qpdf cannot read (damaged, or a password).
+    Unreadable,
+}
+
+/// The pages of each PDF qpdf is to put in: as the content examination counted them, or
+/// counted by qpdf, a few at a time.
+fn counts(job: &VolumeJob, kinds: &[Kind], counted: Counted) -> Vec<ForQpdf> {
+    let Some(qpdf) = job.qpdf.as_deref() else { return vec![ForQpdf::No; kinds.len()] };
+    let asked: Vec<(usize, &Path, Option<usize>)> = job
+        .inputs
+        .iter()
+        .zip(&job.files)
+        .enumerate()
+        .filter(|(i, _)| kinds[*i] == Ok(Some("pdf")))
+        .filter_map(|(i, (input, f))| match input {
+            // A conversion's pages are LibreOffice's, not those the original's metadata claims.
+            Input::File(path) => Some((i, path.as_path(), f.pages.filter(|_| counted == Counted::AsRead))),
+            Input::Converted(path) => Some((i, path.as_path(), None)),
+            Input::Placeholder(_) => None,
+        })
+        .map(|(i, path, known)| (i, path, known.map(|n| n as usize)))
+        .collect();
+    let mut out = vec![ForQpdf::No; kinds.len()];
+    let unknown: Vec<&(usize, &Path, Option<usize>)> =
+        asked.iter().filter(|(.., known)| known.is_none()).collect();
+    let found: Vec<(usize, Option<usize>)> = std::thread::scope(|scope| {
+        let per_thread = unknown.len().div_ceil(COUNTING_AT_ONCE).max(1);
+        let threads: Vec<_> = unknown
+            .chunks(per_thread)
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk.iter().map(|(i, path, _)| (*i, assemble::count(qpdf, path))).collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        threads.into_iter().flat_map(|t| t.join().unwrap_or_default()).collect()
+    });
+    for (i, _, known) in &asked {
+        out[*i] = known.map_or(ForQpdf::Unreadable, ForQpdf::Pages);
+    }
+    for (i, n) in found {
+        out[i] = n.map_or(ForQpdf::Unreadable, ForQpdf::Pages);
+    }
+    out
+}
+
+/// qpdf processes counting pages at once.
+const COUNTING_AT_ONCE: usize = 4;
+
+/// What a file prints as: a PDF's pages put in by qpdf when there is qpdf (`pdf_pages`, as
+/// `counts` found them), else the file read whole (within the budget) and drawn.
+fn load(f: &PlannedFile, input: &Input, kind: Kind, pdf_pages: ForQpdf) -> Printed {
     let name = f.path.rsplit('/').next().unwrap_or(&f.path);
     let (path, converted) = match input {
         Input::Placeholder(why) => return Printed::Placeholder(why.clone()),
@@ -191,18 +270,12 @@ fn load(f: &PlannedFile, input: &Input, qpdf: Option<&Path>, counted: Counted) -
             "《{name}》页数过多（{n} 页，超过 {MAX_PRINTED_PAGES} 页），未合并打印，请查阅电子版材料包。"
         ))
     };
-    let mut head = Vec::with_capacity(16);
-    let opened = std::fs::File::open(path).and_then(|file| file.take(16).read_to_end(&mut head));
-    let Ok(_) = opened else { return unread() };
-    let kind = yingjian_shared::sniff(&head);
-    if let (Some("pdf"), Some(qpdf)) = (kind, qpdf) {
-        // A conversion's pages are LibreOffice's, not those the original's metadata claims.
-        let known = f.pages.filter(|_| counted == Counted::AsRead && !converted).map(|n| n as usize);
-        return match known.or_else(|| assemble::count(qpdf, path)) {
-            None | Some(0) => damaged(),
-            Some(n) if n > MAX_PRINTED_PAGES => too_many(n),
-            Some(n) => Printed::Source(path.clone(), (0..n).collect()),
-        };
+    let Ok(kind) = kind else { return unread() };
+    match pdf_pages {
+        ForQpdf::No => {}
+        ForQpdf::Unreadable | ForQpdf::Pages(0) => return damaged(),
+        ForQpdf::Pages(n) if n > MAX_PRINTED_PAGES => return too_many(n),
+        ForQpdf::Pages(n) => return Printed::Source(path.clone(), (0..n).collect()),
     }
     match std::fs::metadata(path) {
         Ok(m) if m.len() <= crate::blobs::MAX_READ_WHOLE => {}

@@ -10,10 +10,13 @@
 //! streams against one: `streams`, also in the whole run), `BENCH_ONLY=reading` (the reader on
 //! the project's own corpus beside tesseract and RapidOCR: `reading`, which the whole run leaves
 //! out: it needs LibreOffice and poppler, and takes minutes), `BENCH_ONLY=hostile` (the hostile
-//! files of the second red team beside a clean set: `hostile`, also in the whole run).
+//! files of the second red team beside a clean set: `hostile`, also in the whole run),
+//! `BENCH_ONLY=paper` (the 纸质版 and the bundle of real 300-dpi scans beside qpdf and tar:
+//! `paper`, also at the end of the whole run when LibreOffice, poppler and qpdf are there).
 
 mod hostile;
 mod netem;
+mod paper;
 mod reading;
 mod scaleout;
 mod streams;
@@ -80,6 +83,21 @@ fn mbps(bytes: u64, d: Duration) -> f64 {
 /// Peak resident memory of a process, in MiB (VmHWM).
 fn peak_rss_mib(pid: u32) -> f64 {
     memory_mib(pid, "VmHWM:")
+}
+
+/// A process and every process under it, as `/proc` lists their children now.
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut out = vec![pid];
+    let mut next = 0;
+    while let Some(&p) = out.get(next) {
+        next += 1;
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) else { continue };
+        for task in tasks.flatten() {
+            let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            out.extend(children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
+        }
+    }
+    out
 }
 
 /// Current resident memory of a process, in MiB (VmRSS).
@@ -175,6 +193,7 @@ async fn main() -> Result<()> {
         Ok("streams") => return streams::streams(&bin, scratch.path(), &mut t).await,
         Ok("reading") => return reading::reading(scratch.path(), &mut t),
         Ok("hostile") => return hostile::hostile_rows(&bin, scratch.path(), &mut t).await,
+        Ok("paper") => return paper::paper(&bin, scratch.path(), &mut t).await,
         _ => {}
     }
 
@@ -593,6 +612,9 @@ async fn main() -> Result<()> {
     flood(&bin, scratch.path(), &mut t).await?;
     streams::streams(&bin, scratch.path(), &mut t).await?;
     hostile::hostile_rows(&bin, scratch.path(), &mut t).await?;
+    if paper::tools().is_ok() {
+        paper::paper(&bin, scratch.path(), &mut t).await?;
+    }
     scaleout::scaleout(&bin, scratch.path(), &mut t).await?;
     Ok(())
 }
@@ -773,8 +795,10 @@ fn timed_aggregator(bin: &Path, command: &str, data: &Path, out: &Path) -> Resul
         .spawn()?;
     let mut rss = 0.0f64;
     while child.try_wait()?.is_none() {
-        rss = rss.max(peak_rss_mib(child.id()));
-        std::thread::sleep(Duration::from_millis(5));
+        // The process and what it runs (the worker, and the programs the worker runs): each
+        // look reads a file per thread, so not so often that looking costs the measured a core.
+        rss = descendants(child.id()).into_iter().map(peak_rss_mib).fold(rss, f64::max);
+        std::thread::sleep(Duration::from_millis(25));
     }
     Ok((t0.elapsed(), rss, std::fs::read_to_string(said.path())?))
 }
