@@ -4,7 +4,9 @@
 # Smaller smoke run: BENCH_MIB=64 BENCH_RECORDS=5000 BENCH_FILES=500 bench/run.sh
 # The reader on the project's own corpus, beside tesseract and RapidOCR: BENCH_ONLY=reading bench/run.sh
 # Needs openssl (hashing anchor), zip and tar (bundle anchors); qpdf, when installed, gives the
-# 纸质版 row its anchor (bench/print_anchor.sh).
+# 纸质版 row its anchor (bench/print_anchor.sh). The 纸质版 of real 300-dpi scans beside qpdf
+# merging the same PDFs (needs soffice, pdftoppm and qpdf; also at the end of the whole run):
+# BENCH_ONLY=paper bench/run.sh
 # BENCH_SYNCTHING=1 also runs Syncthing at its most eager setting on the same machine in the
 # same run (bench/syncthing_pair.sh; needs `apt-get install syncthing`, ~5 min).
 set -euo pipefail

@@ -484,7 +484,7 @@ async fn office_files_are_converted_when_libreoffice_is_there() {
     let s = TestServer::start().await;
     let police = s.token(Some("police"), "pc-1").await;
     let mut book = rust_xlsxwriter::Workbook::new();
-    book.add_worksheet().write_string(0, 0, "查获假冒商品登记表").unwrap();
+    book.add_worksheet().set_name("agri_stats").unwrap().write_string(0, 0, "查获假冒商品登记表").unwrap();
     let xlsx = book.save_to_buffer().unwrap();
     s.file(&police, "08.03 昆仑2021专项行动/文件/登记表.xlsx", &xlsx).await;
     let out = tempfile::tempdir().unwrap();
@@ -496,6 +496,17 @@ async fn office_files_are_converted_when_libreoffice_is_there() {
     if on_path {
         assert!(built.problems.is_empty(), "{:?}", built.problems);
         assert!(text.contains("查获假冒商品登记表"), "the sheet's own text is printed: {text}");
+        // Not LibreOffice's own header and footer (the sheet's name, 「Page 1」).
+        assert!(!text.contains("agri_stats") && !text.contains("Page"), "{text}");
+        let look = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/print");
+        std::fs::create_dir_all(&look).unwrap();
+        let status = Command::new("pdftoppm")
+            .args(["-png", "-r", "40", "-f", "3", "-l", "3", "-singlefile"])
+            .arg(volume)
+            .arg(look.join("office-page"))
+            .status()
+            .unwrap();
+        assert!(status.success());
     } else {
         println!("SKIPPED conversion: no soffice on PATH (apt-get install libreoffice-calc-nogui)");
         assert_eq!(built.problems.len(), 1);
