@@ -115,9 +115,13 @@ impl Drop for StreamSlot {
 
 impl AppState {
     /// Opens the data folder (creating it on a first run) with the configured catalogue.
-    pub fn open(config: Config) -> AppResult<AppState> {
+    pub fn open(mut config: Config) -> AppResult<AppState> {
         std::fs::create_dir_all(&config.data).map_err(|e| {
             AppError::Config(format!("cannot create the data folder {}: {e}", config.data.display()))
+        })?;
+        // The worker runs in a folder of its own: the paths it is given must not depend on ours.
+        config.data = std::path::absolute(&config.data).map_err(|e| {
+            AppError::Config(format!("cannot resolve the data folder {}: {e}", config.data.display()))
         })?;
         let catalogue = config.catalogue()?;
         let deadlines = config.deadlines.clone().unwrap_or_else(|| catalogue.deadlines.clone());

@@ -682,3 +682,17 @@ async fn a_pdf_of_any_size_is_printed_whole_beside_the_others_in_a_sound_volume(
         .unwrap();
     assert!(status.success());
 }
+
+#[tokio::test]
+async fn a_data_folder_named_relative_to_the_server_is_read_by_the_worker_too() {
+    // Integration tests run in the package's folder: a data folder in the build's, named from here.
+    let relative = PathBuf::from(format!("../target/tmp/relative-data-{}", std::process::id()));
+    let s = TestServer::with_config(|c| c.data.clone_from(&relative)).await;
+    let police = s.token(Some("police"), "pc-1").await;
+    s.file(&police, "08.03 昆仑2021专项行动/文件/通知.pdf", &pdf_pages("notice", 2, None)).await;
+    let out = tempfile::tempdir().unwrap();
+    let built = yingjian_aggregator::print::build(&s.state, out.path(), Of::Copy).await.unwrap();
+    assert!(built.problems.is_empty(), "{:?}", built.problems);
+    assert_eq!(pages_of(&built.written[0].0), 4);
+    std::fs::remove_dir_all(&relative).unwrap();
+}
