@@ -137,22 +137,13 @@ pub fn render(job: &VolumeJob) -> Result<VolumeDone, String> {
             return Ok(done);
         };
         note("merge", None);
-        let scratch = job.progress.parent().unwrap_or(Path::new("."));
-        let frame = scratch.join("frame.pdf");
-        std::fs::write(&frame, &drawn.bytes).map_err(|e| e.to_string())?;
         let headings = |item: &str| job.headings.get(item).cloned().unwrap_or_else(|| item.to_string());
         let (starts, _) = draw::layout(&files, &pages, &headings);
         let placed: Vec<assemble::Placed<'_>> = sources
             .iter()
             .map(|(i, path, pages)| assemble::Placed { path, pages, first: starts[*i] })
             .collect();
-        let name = job.target.file_name().unwrap_or_default().to_string_lossy();
-        let named = format!("{} {name}", job.fingerprint);
-        let hash = yingjian_shared::sha256_reader(named.as_bytes()).map_err(|e| e.to_string())?.0;
-        let id = &hash.as_str()[..32];
-        let volume =
-            assemble::Volume { frame: &frame, total: drawn.total, placed: &placed, marks: &marks, id };
-        match assemble::assemble(qpdf, &volume, &part_of(&job.target), scratch) {
+        match put_together(job, qpdf, &drawn.bytes, drawn.total, &placed, &marks) {
             Ok(()) => return Ok(done),
             Err(e)
                 if counted == Counted::AsRead
@@ -167,6 +158,25 @@ pub fn render(job: &VolumeJob) -> Result<VolumeDone, String> {
             }
         }
     }
+}
+
+/// The drawn frame and the PDFs' pages made one volume by qpdf, its identifier the state's
+/// fingerprint and the volume's name (the same volume of the same state, the same bytes).
+fn put_together(
+    job: &VolumeJob,
+    qpdf: &Path,
+    frame: &[u8],
+    total: usize,
+    placed: &[assemble::Placed<'_>],
+    marks: &[assemble::Mark],
+) -> Result<(), assemble::AssembleError> {
+    let scratch = job.progress.parent().unwrap_or(Path::new("."));
+    let frame_file = scratch.join("frame.pdf");
+    std::fs::write(&frame_file, frame)?;
+    let name = job.target.file_name().unwrap_or_default().to_string_lossy();
+    let id = yingjian_shared::sha256_reader(format!("{} {name}", job.fingerprint).as_bytes())?.0;
+    let volume = assemble::Volume { frame: &frame_file, total, placed, marks, id: &id.as_str()[..32] };
+    assemble::assemble(qpdf, &volume, &part_of(&job.target), scratch)
 }
 
 /// Where a PDF's page count comes from.
