@@ -24,6 +24,11 @@ pub(super) const CHUNKS_IN_FLIGHT: usize = 4;
 /// Network chunks are gathered into buffers of this size, so the disk thread is woken per
 /// quarter megabyte rather than per packet.
 const GATHER: usize = 256 * 1024;
+/// Past its limit a body is still read (and dropped) this much more, for this long, before the
+/// refusal goes out: a client still sending when the connection closes meets a reset instead of
+/// the 413 that says why.
+const LINGER_BYTES: u64 = 1 << 20;
+const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
 
 pub fn router() -> Router<AppState> {
     // The body is streamed and counted by the handler against `max_upload_bytes`, so axum's
@@ -224,6 +229,16 @@ pub(super) async fn receive_into(body: Body, max: u64, tx: &mpsc::Sender<Bytes>)
         };
         total += chunk.len() as u64;
         if total > max {
+            let mut drained = 0u64;
+            let _ = tokio::time::timeout(LINGER, async {
+                while let Some(Ok(chunk)) = stream.next().await {
+                    drained += chunk.len() as u64;
+                    if drained > LINGER_BYTES {
+                        break;
+                    }
+                }
+            })
+            .await;
             return Err(AppError::TooLarge { max });
         }
         // Large chunks (the usual case over a fast link) go as they are; small ones are
