@@ -19,6 +19,22 @@ fn poppler(tool: &str, args: &[&str], file: &Path) -> String {
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
+/// Page `page` of `pdf` rasterised at `dpi` into `target/print/<name>.png`, for a person to
+/// look at; answers the folder.
+fn look_at(pdf: &Path, page: usize, dpi: u32, name: &str) -> PathBuf {
+    let look = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/print");
+    std::fs::create_dir_all(&look).unwrap();
+    let page = page.to_string();
+    let status = Command::new("pdftoppm")
+        .args(["-png", "-r", &dpi.to_string(), "-f", &page, "-l", &page, "-singlefile"])
+        .arg(pdf)
+        .arg(look.join(name))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    look
+}
+
 fn pages_of(pdf: &Path) -> usize {
     let info = String::from_utf8(Command::new("pdfinfo").arg(pdf).output().unwrap().stdout).unwrap();
     info.lines().find_map(|l| l.strip_prefix("Pages:")).unwrap().trim().parse().unwrap()
@@ -379,15 +395,7 @@ async fn a_photo_taken_upright_is_printed_upright() {
     let built = yingjian_aggregator::print::build(&s.state, scratch.path(), Of::Copy).await.unwrap();
     let volume = &built.written[0].0;
     assert_eq!(pages_of(volume), 3, "cover, 目录, the photo");
-    let look = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/print");
-    std::fs::create_dir_all(&look).unwrap();
-    let status = Command::new("pdftoppm")
-        .args(["-png", "-r", "30", "-f", "3", "-l", "3", "-singlefile"])
-        .arg(volume)
-        .arg(look.join("upright-photo"))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let look = look_at(volume, 3, 30, "upright-photo");
     let page = image::open(look.join("upright-photo.png")).unwrap().to_rgb8();
     // The photo's extent on the page: coloured pixels (the caption and page number are grey).
     let coloured = |p: &image::Rgb<u8>| p.0.iter().max().unwrap() - p.0.iter().min().unwrap() > 120;
@@ -438,15 +446,7 @@ async fn a_seal_in_an_annotation_is_printed_with_its_page() {
         (300.0..500.0).contains(&x) && (842.0 - 660.0..842.0 - 600.0).contains(&y),
         "seal at {x},{y}: {line}"
     );
-    let look = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/print");
-    std::fs::create_dir_all(&look).unwrap();
-    let status = Command::new("pdftoppm")
-        .args(["-png", "-r", "40", "-f", "3", "-l", "3", "-singlefile"])
-        .arg(volume)
-        .arg(look.join("annotated"))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    look_at(volume, 3, 40, "annotated");
 }
 
 #[tokio::test]
@@ -498,15 +498,7 @@ async fn office_files_are_converted_when_libreoffice_is_there() {
         assert!(text.contains("查获假冒商品登记表"), "the sheet's own text is printed: {text}");
         // Not LibreOffice's own header and footer (the sheet's name, 「Page 1」).
         assert!(!text.contains("agri_stats") && !text.contains("Page"), "{text}");
-        let look = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/print");
-        std::fs::create_dir_all(&look).unwrap();
-        let status = Command::new("pdftoppm")
-            .args(["-png", "-r", "40", "-f", "3", "-l", "3", "-singlefile"])
-            .arg(volume)
-            .arg(look.join("office-page"))
-            .status()
-            .unwrap();
-        assert!(status.success());
+        look_at(volume, 3, 40, "office-page");
     } else {
         println!("SKIPPED conversion: no soffice on PATH (apt-get install libreoffice-calc-nogui)");
         assert_eq!(built.problems.len(), 1);
@@ -554,15 +546,7 @@ async fn an_area_past_its_pages_goes_on_in_volumes_that_sort_with_a_general_cata
     );
     let index = out.path().join("03 质量安全监管 总目录.pdf");
     assert_eq!(pages_of(&index), 2, "a cover and the 总目录");
-    let look = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/print");
-    std::fs::create_dir_all(&look).unwrap();
-    let status = Command::new("pdftoppm")
-        .args(["-png", "-r", "72", "-f", "2", "-l", "2", "-singlefile"])
-        .arg(&index)
-        .arg(look.join("general-catalogue"))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    look_at(&index, 2, 72, "general-catalogue");
     let laid_out = poppler("pdftotext", &["-layout"], &index);
     assert!(laid_out.contains("本领域材料共 3 册"), "{laid_out}");
     let row = |title: &str| -> Vec<String> {
@@ -674,15 +658,7 @@ async fn a_pdf_of_any_size_is_printed_whole_beside_the_others_in_a_sound_volume(
     assert!(row.contains("<td>03 质量安全监管 第3–5页</td>"), "{row}");
     // Its 页数 too, which no reading gave (the file is past what the readers open): the print's.
     assert!(row.contains(r#"<td class="num">3</td>"#), "{row}");
-    let look = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/print");
-    std::fs::create_dir_all(&look).unwrap();
-    let status = Command::new("pdftoppm")
-        .args(["-png", "-r", "30", "-f", "3", "-l", "3", "-singlefile"])
-        .arg(volume)
-        .arg(look.join("large-file-page"))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    look_at(volume, 3, 30, "large-file-page");
 }
 
 #[tokio::test]
