@@ -123,6 +123,7 @@ impl AppState {
         config.data = std::path::absolute(&config.data).map_err(|e| {
             AppError::Config(format!("cannot resolve the data folder {}: {e}", config.data.display()))
         })?;
+        crate::print::check_programs(&config.print)?;
         let catalogue = config.catalogue()?;
         let deadlines = config.deadlines.clone().unwrap_or_else(|| catalogue.deadlines.clone());
         let db = match &config.database.url {

@@ -537,6 +537,18 @@ async fn unreadable(state: &AppState, f: &PlannedFile, e: &WorkerError) {
     }
 }
 
+/// The programs `[print]` names are there: a wrong path is said at start, not found out as
+/// every PDF or Office file printed as a placeholder.
+pub fn check_programs(settings: &crate::config::PrintSettings) -> AppResult<()> {
+    for (key, configured) in [("qpdf", &settings.qpdf), ("soffice", &settings.soffice)] {
+        let named = configured.as_deref().map(str::trim).filter(|p| !p.is_empty());
+        if let Some(path) = named.filter(|p| !Path::new(p).is_file()) {
+            return Err(AppError::Config(format!("[print] {key} = \"{path}\": no such program")));
+        }
+    }
+    Ok(())
+}
+
 /// Where each file of a plan is in the paper version (`03 质量安全监管 第5–6页`), by 序号, for
 /// the electronic 目录: known for a volume once a print build has seen every file in it.
 pub(crate) fn spans(

@@ -86,3 +86,15 @@ fn serve_refuses_ocr_models_that_are_not_this_builds() {
     assert!(!ok, "served with a wrong model");
     assert!(err.contains("[reading] models") && err.contains("ch_ppocr_mobile_v2.0_cls_infer.onnx"), "{err}");
 }
+
+#[test]
+fn a_print_program_that_is_not_there_is_said_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("aggregator.toml");
+    let data = dir.path().join("data");
+    let toml = format!("data = {:?}\n[print]\nqpdf = \"/nowhere/qpdf\"\n", data.to_str().unwrap());
+    std::fs::write(&config, toml).unwrap();
+    let (ok, _, err) =
+        aggregator(&["print", "--config", config.to_str().unwrap(), "--out", dir.path().to_str().unwrap()]);
+    assert!(!ok && err.contains("[print] qpdf") && err.contains("/nowhere/qpdf"), "{err}");
+}
