@@ -27,11 +27,13 @@ pub struct Mark {
     pub children: Vec<Mark>,
 }
 
-/// The pages of one PDF placed in a volume: which (from 0), from the frame's page `first` (from 1).
+/// The pages of one PDF placed in a volume: which (from 0) of the `counted` it was taken to
+/// have, from the frame's page `first` (from 1).
 #[derive(Debug)]
 pub struct Placed<'a> {
     pub path: &'a Path,
     pub pages: &'a [usize],
+    pub counted: usize,
     pub first: usize,
 }
 
@@ -104,7 +106,7 @@ pub fn assemble(qpdf: &Path, volume: &Volume<'_>, out: &Path, scratch: &Path) ->
         if p.first > next {
             args.extend([frame.clone(), format!("{next}-{}", p.first - 1)]);
         }
-        args.extend([p.path.display().to_string(), ranges(p.pages.iter().map(|i| i + 1))]);
+        args.extend([p.path.display().to_string(), ranges(p.pages.iter().map(|i| i + 1), p.counted)]);
         over.push(format!("{}-{}", p.first, p.first + p.pages.len() - 1));
         next = p.first + p.pages.len();
     }
@@ -138,8 +140,10 @@ pub fn assemble(qpdf: &Path, volume: &Volume<'_>, out: &Path, scratch: &Path) ->
     outline(qpdf, out, volume)
 }
 
-/// `1-3,5,7-9` for pages numbered from 1, in order.
-fn ranges(pages: impl Iterator<Item = usize>) -> String {
+/// `1-3,5,7-z` for pages numbered from 1, in order, of a file counted to have `counted`: its
+/// last page is qpdf's `z`, so that a file with more or fewer pages than counted makes a
+/// volume of another length, which the read-back finds, instead of pages left out unseen.
+fn ranges(pages: impl Iterator<Item = usize>, counted: usize) -> String {
     let mut runs: Vec<(usize, usize)> = Vec::new();
     for p in pages {
         match runs.last_mut() {
@@ -147,8 +151,11 @@ fn ranges(pages: impl Iterator<Item = usize>) -> String {
             _ => runs.push((p, p)),
         }
     }
-    let run =
-        |(from, to): &(usize, usize)| if from == to { from.to_string() } else { format!("{from}-{to}") };
+    let run = |&(from, to): &(usize, usize)| match (from == to, to == counted) {
+        (_, true) => format!("{from}-z"),
+        (true, false) => from.to_string(),
+        (false, false) => format!("{from}-{to}"),
+    };
     runs.iter().map(run).collect::<Vec<_>>().join(",")
 }
 
@@ -316,7 +323,8 @@ mod tests {
 
     #[test]
     fn page_ranges_are_runs() {
-        assert_eq!(ranges([1, 2, 3, 5, 7, 8].into_iter()), "1-3,5,7-8");
-        assert_eq!(ranges([4].into_iter()), "4");
+        assert_eq!(ranges([1, 2, 3, 5, 7, 8].into_iter(), 9), "1-3,5,7-8");
+        assert_eq!(ranges([4].into_iter(), 9), "4");
+        assert_eq!(ranges([1, 2, 4].into_iter(), 4), "1-2,4-z");
     }
 }

@@ -358,7 +358,7 @@ pub fn volume(
                     });
                 }
             }
-            Printed::Source(_, pages) => {
+            Printed::Source(_, pages, _) => {
                 sources = true;
                 for _ in pages {
                     page(&mut doc, A4, &mut |_| {});

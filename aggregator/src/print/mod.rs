@@ -78,8 +78,8 @@ pub enum Printed {
     /// Pages of a PDF that reads: the indices of those printed.
     Pdf(Arc<krilla::pdf::Pdf>, Vec<usize>),
     /// Pages of a PDF that qpdf puts in the volume as they are (`assemble`): the indices of
-    /// those printed.
-    Source(PathBuf, Vec<usize>),
+    /// those printed, and how many the file was counted to have.
+    Source(PathBuf, Vec<usize>, usize),
     /// Pictures, each on a page of its own with the caption under it (a TIFF may hold several).
     Pictures(Vec<draw::Picture>),
     /// One page saying where the file is instead, and why.
@@ -92,7 +92,7 @@ impl Printed {
         let kept = |i: usize| !unprinted.contains(&u32::try_from(i + 1).unwrap_or(u32::MAX));
         match self {
             Printed::Pdf(pdf, pages) => Printed::Pdf(pdf, Self::kept(pages, kept)),
-            Printed::Source(path, pages) => Printed::Source(path, Self::kept(pages, kept)),
+            Printed::Source(path, pages, counted) => Printed::Source(path, Self::kept(pages, kept), counted),
             Printed::Pictures(pictures) if (0..pictures.len()).any(kept) => Printed::Pictures(
                 pictures.into_iter().enumerate().filter(|(i, _)| kept(*i)).map(|(_, p)| p).collect(),
             ),
@@ -108,7 +108,7 @@ impl Printed {
 
     fn pages(&self) -> usize {
         match self {
-            Printed::Pdf(_, pages) | Printed::Source(_, pages) => pages.len(),
+            Printed::Pdf(_, pages) | Printed::Source(_, pages, _) => pages.len(),
             Printed::Pictures(p) => p.len().max(1),
             Printed::Placeholder(_) => 1,
         }
@@ -368,11 +368,19 @@ async fn make(
         progress: dir.path().join("progress"),
         qpdf: common.qpdf.clone(),
     };
-    let done = draw_volume(state, &dir, job).await.map_err(|e| match e {
-        AppError::Internal(why) => AppError::Internal(format!("{}: {why}", volume.file_name)),
-        other => other,
-    })?;
-    Ok((done, settle(common.out_dir.join(&volume.file_name))))
+    let target = common.out_dir.join(&volume.file_name);
+    let done = match draw_volume(state, &dir, job).await {
+        Ok(done) => done,
+        Err(e) => {
+            // What a failed attempt left beside the volume's place goes with it.
+            let _ = std::fs::remove_file(render::part_of(&target));
+            return Err(match e {
+                AppError::Internal(why) => AppError::Internal(format!("{}: {why}", volume.file_name)),
+                other => other,
+            });
+        }
+    };
+    Ok((done, settle(target)))
 }
 
 /// Syncs the volume the worker wrote beside `target` and renames it into place: a crash leaves

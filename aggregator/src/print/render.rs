@@ -119,11 +119,11 @@ pub fn render(job: &VolumeJob) -> Result<VolumeDone, String> {
             .map(|p| if let Printed::Placeholder(why) = p { Some(why.clone()) } else { None })
             .collect();
         let pages: Vec<usize> = printed.iter().map(Printed::pages).collect();
-        let sources: Vec<(usize, PathBuf, Vec<usize>)> = printed
+        let sources: Vec<(usize, PathBuf, Vec<usize>, usize)> = printed
             .iter()
             .enumerate()
             .filter_map(|(i, p)| match p {
-                Printed::Source(path, pages) => Some((i, path.clone(), pages.clone())),
+                Printed::Source(path, pages, counted) => Some((i, path.clone(), pages.clone(), *counted)),
                 _ => None,
             })
             .collect();
@@ -141,7 +141,12 @@ pub fn render(job: &VolumeJob) -> Result<VolumeDone, String> {
         let (starts, _) = draw::layout(&files, &pages, &headings);
         let placed: Vec<assemble::Placed<'_>> = sources
             .iter()
-            .map(|(i, path, pages)| assemble::Placed { path, pages, first: starts[*i] })
+            .map(|(i, path, pages, counted)| assemble::Placed {
+                path,
+                pages,
+                counted: *counted,
+                first: starts[*i],
+            })
             .collect();
         match put_together(job, qpdf, &drawn.bytes, drawn.total, &placed, &marks) {
             Ok(()) => return Ok(done),
@@ -285,7 +290,7 @@ fn load(f: &PlannedFile, input: &Input, kind: Kind, pdf_pages: ForQpdf) -> Print
         ForQpdf::No => {}
         ForQpdf::Unreadable | ForQpdf::Pages(0) => return damaged(),
         ForQpdf::Pages(n) if n > MAX_PRINTED_PAGES => return too_many(n),
-        ForQpdf::Pages(n) => return Printed::Source(path.clone(), (0..n).collect()),
+        ForQpdf::Pages(n) => return Printed::Source(path.clone(), (0..n).collect(), n),
     }
     match std::fs::metadata(path) {
         Ok(m) if m.len() <= crate::blobs::MAX_READ_WHOLE => {}
@@ -332,4 +337,92 @@ fn pdf(bytes: Vec<u8>) -> Result<Printed, PdfRefusal> {
     drop(pages(bytes.clone())?);
     let (pdf, n) = pages(flatten::annotations_into_pages(bytes))?;
     Ok(Printed::Pdf(Arc::new(pdf), (0..n).collect()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A PDF of `pages` pages with a line of text on each.
+    fn pdf_of(pages: u32) -> Vec<u8> {
+        use lopdf::{Document, Object, Stream, dictionary};
+        let mut doc = Document::with_version("1.5");
+        let pages_id = doc.new_object_id();
+        let kids: Vec<Object> = (0..pages)
+            .map(|i| {
+                let content = doc.add_object(Stream::new(dictionary! {}, format!("% page {i}").into_bytes()));
+                let media: Vec<Object> = vec![0.into(), 0.into(), 595.into(), 842.into()];
+                let page = dictionary! { "Type" => "Page", "Parent" => pages_id, "MediaBox" => media, "Contents" => content };
+                doc.add_object(page).into()
+            })
+            .collect();
+        doc.objects.insert(
+            pages_id,
+            Object::Dictionary(
+                dictionary! { "Type" => "Pages", "Kids" => kids, "Count" => i64::from(pages) },
+            ),
+        );
+        let catalog = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
+        doc.trailer.set("Root", catalog);
+        let mut out = Vec::new();
+        doc.save_to(&mut out).unwrap();
+        out
+    }
+
+    /// The volume of one two-page PDF whose page count the reading gave as `read`.
+    fn volume_of_two_pages_read_as(read: u32, dir: &Path) -> (VolumeDone, usize) {
+        let qpdf = assemble::find(None).expect("qpdf (apt-get install qpdf)");
+        let source = dir.join("source.pdf");
+        std::fs::write(&source, pdf_of(2)).unwrap();
+        let file = PlannedFile {
+            path: "08.03 昆仑2021专项行动/通知.pdf".into(),
+            sha256: "0".repeat(64),
+            size: 1,
+            number: 1,
+            reference: "08.03-001".into(),
+            item: "8.3".into(),
+            department: "police".into(),
+            kind: None,
+            doc_number: None,
+            author: "市公安局".into(),
+            title: "通知".into(),
+            date: None,
+            pages: Some(read),
+            printed: None,
+            remarks: Vec::new(),
+            unprinted: Vec::new(),
+        };
+        let job_dir = dir.join(format!("job-{read}"));
+        std::fs::create_dir_all(&job_dir).unwrap();
+        let target = dir.join(format!("volume-{read}.pdf"));
+        let job = VolumeJob {
+            font: super::super::font::locate(None).unwrap(),
+            heading: "平顶山市".into(),
+            title: "三、质量安全监管".into(),
+            as_of: "2026年12月7日".into(),
+            fingerprint: "1a2b3c4d".into(),
+            numbering: super::super::NUMBERING.into(),
+            toc_title: "目录".into(),
+            index: None,
+            headings: BTreeMap::from([("8.3".to_string(), "08.03 昆仑2021专项行动".to_string())]),
+            files: vec![file],
+            inputs: vec![Input::File(source)],
+            target: target.clone(),
+            progress: job_dir.join("progress"),
+            qpdf: Some(qpdf.clone()),
+        };
+        let done = render(&job).unwrap();
+        (done, assemble::count(&qpdf, &part_of(&target)).unwrap())
+    }
+
+    #[test]
+    fn pages_the_reading_miscounted_are_counted_again_by_qpdf_never_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        for read in [1, 2, 5] {
+            let (done, pages) = volume_of_two_pages_read_as(read, dir.path());
+            assert_eq!(done.pages, [2], "read as {read}");
+            // A cover, the 目录 and both pages.
+            assert_eq!((done.total, pages), (4, 4), "read as {read}");
+        }
+    }
 }
