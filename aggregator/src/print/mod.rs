@@ -433,7 +433,9 @@ async fn input(
         return Ok(Input::Placeholder(format!("《{name}》读取失败，请查阅电子版材料包。")));
     };
     // Not printable as it is: convertible, so LibreOffice is there.
-    let Some(soffice) = soffice.filter(|_| !printable) else { return Ok(Input::File(path)) };
+    let Some(soffice) = soffice.filter(|_| !printable) else {
+        return Ok(Input::File(path, kind.map(String::from)));
+    };
     let out = dir.path().join(format!("office-{}.pdf", f.number));
     let job = Job::Convert(ConvertJob {
         soffice: soffice.to_path_buf(),
@@ -482,7 +484,7 @@ async fn draw_volume(state: &AppState, dir: &JobDir, mut job: VolumeJob) -> AppR
         // Where it stopped is a good guess, not proof (the PDF writer does some of a file's work
         // later): the file is tried alone before it is blamed, and every file when it passes.
         let guess = render::progress_of(&job.progress)
-            .filter(|i| matches!(job.inputs.get(*i), Some(Input::File(_) | Input::Converted(_))));
+            .filter(|i| matches!(job.inputs.get(*i), Some(Input::File(..) | Input::Converted(_))));
         let culprits: Vec<(usize, WorkerError)> = match guess {
             Some(i) => match alone(worker, dir, &job, limits, Some(i)).await.pop() {
                 Some(blamed) => vec![blamed],

@@ -4,7 +4,7 @@
 //! cost the volume and prints it as a placeholder instead.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -51,8 +51,9 @@ pub struct VolumeJob {
 /// What a file of a volume is read from.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Input {
-    /// The stored file (or a copy of it): placed as the PDF or the picture it is.
-    File(PathBuf),
+    /// The stored file (or a copy of it): placed as the PDF or the picture it is, its format as
+    /// the server found it from its first bytes (`sniff`).
+    File(PathBuf, Option<String>),
     /// The PDF LibreOffice made of an Office file.
     Converted(PathBuf),
     /// A page saying why the file is not printed here.
@@ -105,7 +106,7 @@ pub fn render(job: &VolumeJob) -> Result<VolumeDone, String> {
     }
     // A PDF's pages are first taken as the content examination counted them (qpdf counting
     // each would cost more than the merge); if qpdf finds otherwise, it counts them all.
-    let kinds: Vec<Kind> = job.inputs.iter().map(kind_of).collect();
+    let kinds: Vec<Option<&str>> = job.inputs.iter().map(Input::format).collect();
     let mut counted = Counted::AsRead;
     loop {
         let counts = counts(job, &kinds, counted);
@@ -197,15 +198,15 @@ pub fn part_of(target: &Path) -> PathBuf {
     target.with_extension("pdf.part")
 }
 
-/// What an input is, by its first bytes: `None` for a placeholder, `Err` when it cannot be read.
-type Kind = Result<Option<&'static str>, ()>;
-
-fn kind_of(input: &Input) -> Kind {
-    let (Input::File(path) | Input::Converted(path)) = input else { return Ok(None) };
-    let mut head = Vec::with_capacity(16);
-    let file = std::fs::File::open(path).map_err(|_| ())?;
-    file.take(16).read_to_end(&mut head).map_err(|_| ())?;
-    Ok(yingjian_shared::sniff(&head))
+impl Input {
+    /// What the input is (`sniff`'s name): `None` for a placeholder or a format not known.
+    fn format(&self) -> Option<&str> {
+        match self {
+            Input::File(_, format) => format.as_deref(),
+            Input::Converted(_) => Some("pdf"),
+            Input::Placeholder(_) => None,
+        }
+    }
 }
 
 /// Whether qpdf puts a file's pages in, and how many there are.
@@ -220,17 +221,17 @@ enum ForQpdf {
 
 /// The pages of each PDF qpdf is to put in: as the content examination counted them, or
 /// counted by qpdf, a few at a time.
-fn counts(job: &VolumeJob, kinds: &[Kind], counted: Counted) -> Vec<ForQpdf> {
+fn counts(job: &VolumeJob, kinds: &[Option<&str>], counted: Counted) -> Vec<ForQpdf> {
     let Some(qpdf) = job.qpdf.as_deref() else { return vec![ForQpdf::No; kinds.len()] };
     let asked: Vec<(usize, &Path, Option<usize>)> = job
         .inputs
         .iter()
         .zip(&job.files)
         .enumerate()
-        .filter(|(i, _)| kinds[*i] == Ok(Some("pdf")))
+        .filter(|(i, _)| kinds[*i] == Some("pdf"))
         .filter_map(|(i, (input, f))| match input {
             // A conversion's pages are LibreOffice's, not those the original's metadata claims.
-            Input::File(path) => Some((i, path.as_path(), f.pages.filter(|_| counted == Counted::AsRead))),
+            Input::File(path, _) => Some((i, path.as_path(), f.pages.filter(|_| counted == Counted::AsRead))),
             Input::Converted(path) => Some((i, path.as_path(), None)),
             Input::Placeholder(_) => None,
         })
@@ -265,11 +266,11 @@ const COUNTING_AT_ONCE: usize = 4;
 
 /// What a file prints as: a PDF's pages put in by qpdf when there is qpdf (`pdf_pages`, as
 /// `counts` found them), else the file read whole (within the budget) and drawn.
-fn load(f: &PlannedFile, input: &Input, kind: Kind, pdf_pages: ForQpdf) -> Printed {
+fn load(f: &PlannedFile, input: &Input, kind: Option<&str>, pdf_pages: ForQpdf) -> Printed {
     let name = f.path.rsplit('/').next().unwrap_or(&f.path);
     let (path, converted) = match input {
         Input::Placeholder(why) => return Printed::Placeholder(why.clone()),
-        Input::File(path) => (path, false),
+        Input::File(path, _) => (path, false),
         Input::Converted(path) => (path, true),
     };
     let unread = || Printed::Placeholder(format!("《{name}》读取失败，请查阅电子版材料包。"));
@@ -285,7 +286,6 @@ fn load(f: &PlannedFile, input: &Input, kind: Kind, pdf_pages: ForQpdf) -> Print
             "《{name}》页数过多（{n} 页，超过 {MAX_PRINTED_PAGES} 页），未合并打印，请查阅电子版材料包。"
         ))
     };
-    let Ok(kind) = kind else { return unread() };
     match pdf_pages {
         ForQpdf::No => {}
         ForQpdf::Unreadable | ForQpdf::Pages(0) => return damaged(),
@@ -406,7 +406,7 @@ mod tests {
             index: None,
             headings: BTreeMap::from([("8.3".to_string(), "08.03 昆仑2021专项行动".to_string())]),
             files: vec![file],
-            inputs: vec![Input::File(source)],
+            inputs: vec![Input::File(source, Some("pdf".into()))],
             target: target.clone(),
             progress: job_dir.join("progress"),
             qpdf: Some(qpdf.clone()),
