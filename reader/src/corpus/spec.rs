@@ -266,7 +266,8 @@ impl Spec {
     #[must_use]
     pub fn one_page(&self) -> Self {
         let mut short = self.clone();
-        short.paragraphs.truncate(2);
+        // A joint notice's signature takes the room of a paragraph.
+        short.paragraphs.truncate(if self.issuers.len() > 1 { 1 } else { 2 });
         for p in &mut short.paragraphs {
             if p.chars().count() > 90 {
                 *p = p.chars().take(60).collect::<String>() + "。";

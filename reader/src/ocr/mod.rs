@@ -135,12 +135,70 @@ impl Ocr {
 
 /// The page as OCR sees it: its red channel alone. Black text stays dark while red ink (a red
 /// header, a seal stamped over the date) turns pale, so seals no longer break the characters
-/// under them; the red header itself is still read, as dark-enough pink on white. The models
-/// take three channels: the red one is repeated when the tensors are built.
+/// under them; the red header itself is still read, as dark-enough pink on white. Where a seal's
+/// ring hides the strokes beneath it (opaque ink, or a seal drawn over the text), the strokes
+/// are bridged across it (`bridge_seal`). The models take three channels: the one made here is
+/// repeated when the tensors are built.
 pub fn red_channel(page: &RgbImage) -> GrayImage {
     let (w, h) = page.dimensions();
-    GrayImage::from_vec(w, h, page.pixels().map(|p| p.0[0]).collect())
-        .expect("one byte per pixel of the page")
+    let mut gray = GrayImage::from_vec(w, h, page.pixels().map(|p| p.0[0]).collect())
+        .expect("one byte per pixel of the page");
+    bridge_seal(page, &mut gray);
+    gray
+}
+
+/// Red ink: red well above green and blue.
+fn is_red(p: image::Rgb<u8>) -> bool {
+    let [r, g, b] = p.0;
+    r > 140 && i16::from(r) - i16::from(g.max(b)) > 80
+}
+
+/// Dark enough to be a stroke.
+const STROKE: u8 = 128;
+
+/// Across every run of red pixels no longer than a seal's ring is thick (about 2.5 mm of an A4
+/// page's width), along a row or a column, with dark strokes on both sides: the run is a stroke
+/// the ring covers, filled with the lighter of its two ends. Elsewhere red stays as the red
+/// channel has it (a red header's strokes have paper on both sides, and stay).
+fn bridge_seal(page: &RgbImage, gray: &mut GrayImage) {
+    let (w, h) = page.dimensions();
+    let max_run = (w.min(h) / 80).max(4) as usize;
+    let red: Vec<bool> = page.pixels().map(|p| is_red(*p)).collect();
+    if !red.iter().any(|&r| r) {
+        return;
+    }
+    let source = gray.clone();
+    let (w, h) = (w as usize, h as usize);
+    let mut fill = |along: &dyn Fn(usize, usize) -> usize, lines: usize, length: usize| {
+        for line in 0..lines {
+            let mut i = 0;
+            while i < length {
+                if !red[along(line, i)] {
+                    i += 1;
+                    continue;
+                }
+                let start = i;
+                while i < length && red[along(line, i)] {
+                    i += 1;
+                }
+                if start == 0 || i == length || i - start > max_run {
+                    continue;
+                }
+                let (before, after) =
+                    (source.as_raw()[along(line, start - 1)], source.as_raw()[along(line, i)]);
+                if before < STROKE && after < STROKE {
+                    let value = before.max(after);
+                    for k in start..i {
+                        let at = along(line, k);
+                        let cell = &mut gray.as_mut()[at];
+                        *cell = (*cell).min(value);
+                    }
+                }
+            }
+        }
+    };
+    fill(&|row, x| row * w + x, h, w);
+    fill(&|column, y| y * w + column, w, h);
 }
 
 /// A line image's width ÷ height.

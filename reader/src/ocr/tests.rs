@@ -218,3 +218,24 @@ fn probe_time_and_memory() {
         }
     }
 }
+
+#[test]
+fn a_seal_ring_over_a_stroke_is_bridged_and_red_ink_elsewhere_stays() {
+    // A black line crossing a 5-pixel red ring, and a red stroke with paper on both sides.
+    let mut page = RgbImage::from_pixel(400, 400, Rgb([255, 255, 255]));
+    for x in 10..60 {
+        page.put_pixel(x, 10, Rgb([10, 10, 10]));
+    }
+    for y in 0..40 {
+        for x in 30..35 {
+            page.put_pixel(x, y, Rgb([228, 0, 14]));
+        }
+    }
+    for x in 100..105 {
+        page.put_pixel(x, 100, Rgb([228, 0, 14]));
+    }
+    let gray = red_channel(&page);
+    assert!((30..35).all(|x| gray.get_pixel(x, 10).0[0] == 10), "the stroke goes on under the ring");
+    assert_eq!(gray.get_pixel(32, 20).0[0], 228, "the ring over paper stays pale");
+    assert_eq!(gray.get_pixel(102, 100).0[0], 228, "a red stroke between paper stays as it is");
+}
