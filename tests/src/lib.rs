@@ -3,6 +3,7 @@
 
 pub mod garage;
 pub mod hostile;
+pub mod netns;
 pub mod postgres;
 pub mod tus;
 
@@ -484,6 +485,7 @@ pub fn binary(name: &str) -> PathBuf {
 pub struct ServerProcess {
     child: Child,
     pub data: PathBuf,
+    host: String,
     pub port: u16,
 }
 
@@ -500,14 +502,26 @@ impl ServerProcess {
 
     /// Starts the server with a config file (its data folder still `data`).
     pub async fn start_configured(data: &Path, port: u16, config: Option<&Path>) -> ServerProcess {
-        install_crypto();
         let mut command = Command::new(binary("yingjian-aggregator"));
         command.args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data"]).arg(data);
         if let Some(config) = config {
             command.arg("--config").arg(config);
         }
+        Self::spawned(command, data, "127.0.0.1".into(), port).await
+    }
+
+    /// Starts the server inside `link`'s network namespace, on its address there: whoever
+    /// connects to it crosses the link.
+    pub async fn start_behind(link: &netns::Link, data: &Path, port: u16) -> ServerProcess {
+        let mut command = link.command(&binary("yingjian-aggregator"));
+        command.args(["serve", "--listen", &format!("{}:{port}", link.ns_ip()), "--data"]).arg(data);
+        Self::spawned(command, data, link.ns_ip(), port).await
+    }
+
+    async fn spawned(mut command: Command, data: &Path, host: String, port: u16) -> ServerProcess {
+        install_crypto();
         let child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-        let server = ServerProcess { child, data: data.to_path_buf(), port };
+        let server = ServerProcess { child, data: data.to_path_buf(), host, port };
         let url = format!("{}/healthz", server.url());
         eventually("the server answers", || async {
             reqwest::get(&url).await.ok().filter(|r| r.status().is_success())
@@ -517,7 +531,7 @@ impl ServerProcess {
     }
 
     pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://{}:{}", self.host, self.port)
     }
 
     /// SIGKILL: no shutdown, no flush, whatever was under way is cut off.

@@ -16,4 +16,5 @@ mod reading;
 mod resumable;
 mod s3;
 mod scans;
+mod shaped_link;
 mod worker;

@@ -15,99 +15,31 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+use yingjian_tests::netns::Link;
+
 use super::{Proc, Table, cli, env_num, write_random};
 
-const NS: &str = "yj-bench";
-const HOST_IF: &str = "yj-bench-a";
-const NS_IF: &str = "yj-bench-b";
-const HOST_IP: &str = "10.213.0.1";
-const NS_IP: &str = "10.213.0.2";
 const PORT: u16 = 18080;
-
-fn run(args: &[&str]) -> Result<()> {
-    let status = Command::new(args[0]).args(&args[1..]).stderr(Stdio::null()).status()?;
-    if !status.success() {
-        bail!("{} failed", args.join(" "));
-    }
-    Ok(())
-}
-
-/// The namespace and its veth pair, removed when dropped.
-struct Link;
-
-/// The shaping used when the kernel has no netem: the same rate (20mbit when netem's settings
-/// name none), no delay, no loss.
-fn tbf(netem: &[&str]) -> String {
-    let rate = netem.windows(2).find(|w| w[0] == "rate").map_or("20mbit", |w| w[1]);
-    format!("tbf rate {rate} burst 32kbit latency 400ms")
-}
-
-impl Link {
-    /// Makes the link; answers the shaping in force.
-    fn create(netem: &str) -> Result<(Link, String)> {
-        drop(Link); // what an interrupted run left behind
-        let netem: Vec<&str> = netem.split_whitespace().collect();
-        run(&["ip", "netns", "add", NS])?;
-        let link = Link;
-        run(&["ip", "link", "add", HOST_IF, "type", "veth", "peer", "name", NS_IF])?;
-        run(&["ip", "link", "set", NS_IF, "netns", NS])?;
-        run(&["ip", "addr", "add", &format!("{HOST_IP}/24"), "dev", HOST_IF])?;
-        run(&["ip", "link", "set", HOST_IF, "up"])?;
-        let exec = ["ip", "netns", "exec", NS];
-        run(&[&exec[..], &["ip", "addr", "add", &format!("{NS_IP}/24"), "dev", NS_IF]].concat())?;
-        run(&[&exec[..], &["ip", "link", "set", NS_IF, "up"]].concat())?;
-        run(&[&exec[..], &["ip", "link", "set", "lo", "up"]].concat())?;
-        let shaping = if run(&[&["tc", "qdisc", "add", "dev", HOST_IF, "root", "netem"][..], &netem].concat())
-            .is_ok()
-        {
-            run(&[&exec[..], &["tc", "qdisc", "add", "dev", NS_IF, "root", "netem"], &netem].concat())?;
-            format!("netem {}", netem.join(" "))
-        } else {
-            let shaping = tbf(&netem);
-            let tbf: Vec<&str> = shaping.split_whitespace().collect();
-            run(&[&["tc", "qdisc", "add", "dev", HOST_IF, "root"][..], &tbf].concat())?;
-            run(&[&exec[..], &["tc", "qdisc", "add", "dev", NS_IF, "root"], &tbf].concat())?;
-            format!("{shaping} (no netem in this kernel: no delay, no loss)")
-        };
-        Ok((link, shaping))
-    }
-
-    /// Bytes sent towards the server, as the interface counts them.
-    fn sent() -> u64 {
-        std::fs::read_to_string(format!("/sys/class/net/{HOST_IF}/statistics/tx_bytes"))
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(0)
-    }
-}
-
-impl Drop for Link {
-    fn drop(&mut self) {
-        let _ = run(&["ip", "link", "del", HOST_IF]);
-        let _ = run(&["ip", "netns", "del", NS]);
-    }
-}
 
 pub async fn netem(bin: &Path, scratch: &Path, t: &mut Table) -> Result<()> {
     let mib = env_num("BENCH_NETEM_MIB", 300);
     let size = mib << 20;
     let settings = std::env::var("BENCH_NETEM").unwrap_or_else(|_| "rate 20mbit delay 20ms loss 1%".into());
-    let (_link, shaping) = Link::create(&settings).context("a network namespace (root, iproute2)")?;
+    let (link, shaping) =
+        Link::create("bench", 213, &settings).context("a network namespace (root, iproute2)")?;
     println!("link: {shaping}");
     let data = scratch.join("netem-data");
     let police = cli(bin, &data, &["token", "create", "--dept", "police"])?;
     let market = cli(bin, &data, &["token", "create", "--dept", "market"])?;
     let _server = Proc(
-        Command::new("ip")
-            .args(["netns", "exec", NS])
-            .arg(bin.join("yingjian-aggregator"))
-            .args(["serve", "--listen", &format!("{NS_IP}:{PORT}"), "--data"])
+        link.command(&bin.join("yingjian-aggregator"))
+            .args(["serve", "--listen", &format!("{}:{PORT}", link.ns_ip()), "--data"])
             .arg(&data)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()?,
     );
-    let direct = format!("http://{NS_IP}:{PORT}");
+    let direct = format!("http://{}:{PORT}", link.ns_ip());
     let client = reqwest::Client::new();
     let started = Instant::now();
     while client.get(format!("{direct}/healthz")).send().await.is_err() {
@@ -117,7 +49,7 @@ pub async fn netem(bin: &Path, scratch: &Path, t: &mut Table) -> Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // Both go through the same relay, which is where the agent's connections are cut.
-    let relay = yingjian_tests::Relay::start(SocketAddr::from(([10, 213, 0, 2], PORT))).await;
+    let relay = yingjian_tests::Relay::start(SocketAddr::new(link.ns_ip().parse()?, PORT)).await;
 
     // curl, uncut: another department, so that the server reads every byte either way.
     let uncut = scratch.join("netem-uncut.bin");
@@ -127,7 +59,7 @@ pub async fn netem(bin: &Path, scratch: &Path, t: &mut Table) -> Result<()> {
     let sha = |p: &Path| -> Result<String> {
         Ok(yingjian_shared::sha256_reader(std::fs::File::open(p)?)?.0.to_string())
     };
-    let before = Link::sent();
+    let before = link.sent();
     let t0 = Instant::now();
     let status = Command::new("curl")
         .args(["-sS", "-f", "-o", "/dev/null", "-H", &format!("Authorization: Bearer {market}"), "-T"])
@@ -138,7 +70,7 @@ pub async fn netem(bin: &Path, scratch: &Path, t: &mut Table) -> Result<()> {
         bail!("curl failed");
     }
     let curl_secs = t0.elapsed().as_secs_f64();
-    let curl_wire = Link::sent() - before;
+    let curl_wire = link.sent() - before;
 
     // The agent, its connection cut as many times as asked.
     let catalogue = yingjian_shared::Catalogue::builtin();
@@ -163,7 +95,7 @@ pub async fn netem(bin: &Path, scratch: &Path, t: &mut Table) -> Result<()> {
             .spawn()?,
     );
     let expected = sha(&cut)?;
-    let (relayed, before) = (relay.sent(), Link::sent());
+    let (relayed, before) = (relay.sent(), link.sent());
     let t0 = Instant::now();
     std::fs::rename(&cut, folder.join("08.03 昆仑2021专项行动/大卷扫描.pdf"))?;
     let cut_count = usize::try_from(env_num("BENCH_NETEM_CUTS", 3)).unwrap_or(3).min(3);
@@ -194,7 +126,7 @@ pub async fn netem(bin: &Path, scratch: &Path, t: &mut Table) -> Result<()> {
         tokio::time::sleep(Duration::from_millis(if cuts.is_empty() { 500 } else { 20 })).await;
     }
     let agent_secs = t0.elapsed().as_secs_f64();
-    let agent_wire = Link::sent() - before;
+    let agent_wire = link.sent() - before;
     t.row(
         &format!("{mib} MiB over the slow link, curl uncut (s)"),
         "-".into(),
