@@ -127,6 +127,20 @@ pub fn render(
         })
         .collect();
     section(&mut out, "日期不在考核年度的文件：", &dates);
+    let elsewhere: Vec<String> = local
+        .read
+        .iter()
+        .filter_map(|r| {
+            let item = catalogue.item(r.facts.suggested_item?)?;
+            Some(format!(
+                "  {}：内容可能属于 {} {}，如放错了请移到该事项文件夹",
+                r.entry.path,
+                item.code.padded(),
+                item.short_title
+            ))
+        })
+        .collect();
+    section(&mut out, "可能放错事项的文件：", &elsewhere);
     if local.waiting > 0 {
         line(&mut out, "");
         match local.held_back {

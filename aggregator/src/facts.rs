@@ -2,7 +2,7 @@
 //! worker found in its text, its pages, scan findings and near-duplicate signature, and the
 //! pages it took in the last print. The reading itself happens in `reading/`, in the worker.
 
-use yingjian_shared::{QualityFinding, ReadState, TextSource};
+use yingjian_shared::{ItemCode, QualityFinding, ReadState, TextSource};
 
 /// One blob's reading, as the database keeps it.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +25,8 @@ pub struct Facts {
     pub failure: Option<String>,
     /// Pages it took in the last print build (`print`), when one was made.
     pub printed: Option<u32>,
+    /// The catalogue items its text speaks of most, best first, with their scores.
+    pub topics: Vec<(ItemCode, f32)>,
 }
 
 impl Default for Facts {
@@ -42,6 +44,7 @@ impl Default for Facts {
             signature: Vec::new(),
             failure: None,
             printed: None,
+            topics: Vec::new(),
         }
     }
 }

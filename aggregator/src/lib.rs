@@ -18,6 +18,7 @@ mod download_name;
 mod durable;
 mod error;
 pub mod facts;
+mod libreoffice;
 mod migrate;
 mod pictures;
 pub mod print;
@@ -35,5 +36,7 @@ pub use config::{Config, TlsFiles};
 pub use error::{AppError, AppResult};
 /// The reader's version: what was read by an older one is read again.
 pub use reading::VERSION as READER_VERSION;
+/// What the worker runs to read one file (the reading bench runs it too).
+pub use reading::job::ReadJob;
 pub use server::{Server, launch};
 pub use state::AppState;

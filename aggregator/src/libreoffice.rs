@@ -1,10 +1,12 @@
 //! Office files (Word, Excel, PowerPoint, WPS, RTF) turned into PDF pages by LibreOffice when
-//! the server has it (`soffice` on PATH, or `[print] soffice`): each conversion is a worker job
-//! (`Job::Convert`) of its own, with a fresh profile in its folder, no network, and the
-//! server's time limit, past which the whole process group (`soffice.bin` too) is killed.
-//! What a document links from outside (a picture at a URL, a file on the server) is taken out
-//! of an OOXML file before LibreOffice sees it. Without LibreOffice, or when a file does not
-//! convert, the file gets a placeholder page.
+//! the server has it (`soffice` on PATH, or `[print] soffice`), for the print (each conversion a
+//! worker job, `Job::Convert`, of its own) and for the reading (a page count, or the text of a
+//! .doc or .wps, inside the reading's job). Always in the worker, with a fresh profile in the
+//! job's folder, no network, and the job's time limit, past which the whole process group
+//! (`soffice.bin` too) is killed. What a document links from outside (a picture at a URL, a file
+//! on the server) is taken out of an OOXML file before LibreOffice sees it. Without LibreOffice,
+//! or when a file does not convert, the print gives the file a placeholder page and the reading
+//! leaves its page count blank.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -12,11 +14,9 @@ use std::process::{Command, Stdio};
 
 use serde::{Deserialize, Serialize};
 
-use crate::worker::Context;
-
 /// Extensions LibreOffice opens that a clerk may file.
-const CONVERTIBLE: [&str; 12] =
-    ["doc", "docx", "xls", "xlsx", "ppt", "pptx", "wps", "et", "dps", "rtf", "odt", "ods"];
+const CONVERTIBLE: [&str; 13] =
+    ["doc", "docx", "xls", "xlsx", "ppt", "pptx", "wps", "et", "dps", "rtf", "odt", "ods", "odp"];
 /// OOXML, whose external relationships are taken out before conversion.
 const OOXML: [&str; 3] = ["docx", "xlsx", "pptx"];
 /// The most a part of an OOXML file rewritten here may hold (its relationships).
@@ -36,7 +36,7 @@ pub fn find(configured: Option<&str>) -> Option<PathBuf> {
 }
 
 /// A program the print runs, as configured (`None`: the first of `names` on PATH; `""`: none).
-pub(super) fn program(configured: Option<&str>, names: &[&str]) -> Option<PathBuf> {
+pub(crate) fn program(configured: Option<&str>, names: &[&str]) -> Option<PathBuf> {
     match configured.map(str::trim) {
         Some("") => None,
         Some(path) => Some(PathBuf::from(path)),
@@ -45,6 +45,36 @@ pub(super) fn program(configured: Option<&str>, names: &[&str]) -> Option<PathBu
                 .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
                 .find(|p| p.is_file())
         }),
+    }
+}
+
+/// The extension LibreOffice should see for a stored Office file, from its content (a stored
+/// file has no name of its own): OLE files (.doc, .xls, .wps, .et) are told apart by
+/// LibreOffice itself, zip files by the parts they hold. `None`: not an Office file.
+pub fn extension_of(path: &Path) -> Option<&'static str> {
+    let mut prefix = [0u8; 16];
+    let read = std::fs::File::open(path).and_then(|mut f| f.read(&mut prefix)).ok()?;
+    match yingjian_shared::sniff(&prefix[..read])? {
+        "ole" => Some("doc"),
+        "rtf" => Some("rtf"),
+        "zip" => {
+            let mut archive = zip::ZipArchive::new(std::fs::File::open(path).ok()?).ok()?;
+            let has = |name: &str| archive.index_for_name(name).is_some();
+            let ooxml = [
+                ("word/document.xml", "docx"),
+                ("xl/workbook.xml", "xlsx"),
+                ("ppt/presentation.xml", "pptx"),
+            ];
+            if let Some((_, ext)) = ooxml.iter().find(|(part, _)| has(part)) {
+                return Some(ext);
+            }
+            let mut mimetype = String::new();
+            archive.by_name("mimetype").ok()?.take(100).read_to_string(&mut mimetype).ok()?;
+            let open = [("text", "odt"), ("spreadsheet", "ods"), ("presentation", "odp")];
+            let kind = mimetype.strip_prefix("application/vnd.oasis.opendocument.")?;
+            open.iter().find(|(k, _)| kind == *k).map(|(_, ext)| *ext)
+        }
+        _ => None,
     }
 }
 
@@ -60,12 +90,12 @@ pub struct ConvertJob {
     pub out: PathBuf,
 }
 
-/// Converts, answers the PDF's size (in the worker: the job's folder holds the profile and the
-/// copy LibreOffice reads).
-pub fn convert(job: &ConvertJob, context: &Context) -> Result<u64, String> {
+/// Converts, answers the PDF's size (in the worker: `dir`, the job's folder, holds the profile
+/// and the copy LibreOffice reads).
+pub fn convert(job: &ConvertJob, dir: &Path) -> Result<u64, String> {
     let ext = extension(&job.name);
     let ext = if CONVERTIBLE.contains(&ext.as_str()) { ext } else { "bin".into() };
-    let input = context.dir.join(format!("input.{ext}"));
+    let input = dir.join(format!("input.{ext}"));
     if OOXML.contains(&ext.as_str()) {
         let stripped = strip_external_links(&job.input, &input);
         if let Err(e) = stripped {
@@ -76,16 +106,16 @@ pub fn convert(job: &ConvertJob, context: &Context) -> Result<u64, String> {
         std::fs::copy(&job.input, &input).map_err(|e| e.to_string())?;
     }
     let status = Command::new(&job.soffice)
-        .arg(format!("-env:UserInstallation={}", url_of(&context.dir.join("profile"))))
+        .arg(format!("-env:UserInstallation={}", url_of(&dir.join("profile"))))
         .args(["--headless", "--norestore", "--nolockcheck", "--convert-to", "pdf", "--outdir"])
-        .arg(&context.dir)
+        .arg(dir)
         .arg(&input)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .map_err(|e| format!("LibreOffice 未能启动（{e}）"))?;
-    let made = context.dir.join("input.pdf");
+    let made = dir.join("input.pdf");
     if !made.is_file() {
         return Err(format!("LibreOffice 未生成 PDF（{status}）"));
     }

@@ -67,6 +67,9 @@ pub fn file_facts(
     if f.out_of_year {
         parts.push(format!("日期不在考核年度（{}年）", told.catalogue.year));
     }
+    if let Some(item) = f.suggested_item.and_then(|code| told.catalogue.item(code)) {
+        parts.push(format!("内容可能属于 {} {}", item.code.padded(), item.short_title));
+    }
     let state = match f.read {
         // With reading turned off nothing will be read: nothing to say.
         ReadState::Queued if !reading => String::new(),

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use yingjian_shared::{QualityFinding, ReadState, TextSource};
+use yingjian_shared::{ItemCode, QualityFinding, ReadState, TextSource};
 
 pub fn state(s: ReadState) -> &'static str {
     match s {
@@ -58,6 +58,21 @@ pub fn signature_of(text: &str) -> Vec<u32> {
     text.as_bytes()
         .chunks_exact(8)
         .filter_map(|c| u32::from_str_radix(std::str::from_utf8(c).ok()?, 16).ok())
+        .collect()
+}
+
+/// Items and their scores: 「08.03 0.82;01.02 0.55」.
+pub fn topics(ranked: &[(ItemCode, f32)]) -> String {
+    ranked.iter().map(|(c, s)| format!("{} {s:.2}", c.padded())).collect::<Vec<_>>().join(";")
+}
+
+/// What does not parse (written by another version) is left out.
+pub fn topics_of(text: &str) -> Vec<(ItemCode, f32)> {
+    text.split(';')
+        .filter_map(|one| {
+            let (code, score) = one.split_once(' ')?;
+            Some((code.parse().ok()?, score.parse().ok()?))
+        })
         .collect()
 }
 

@@ -451,6 +451,7 @@ pub const TABLES: &[(&str, &[(&str, Column)])] = {
                 ("signature", Text),
                 ("failure", Text),
                 ("read_at", Int),
+                ("topics", Text),
             ],
         ),
         ("reading_text", &[("sha256", Text), ("body", Text)]),

@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/postgres/004_kind_overrides.sql"),
     include_str!("../../migrations/postgres/005_hand_in.sql"),
     include_str!("../../migrations/postgres/006_blank_drops.sql"),
+    include_str!("../../migrations/postgres/007_reading_topics.sql"),
 ];
 
 mod counts;

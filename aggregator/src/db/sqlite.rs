@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/010_kind_overrides.sql"),
     include_str!("../../migrations/011_hand_in.sql"),
     include_str!("../../migrations/012_blank_drops.sql"),
+    include_str!("../../migrations/013_reading_topics.sql"),
 ];
 
 mod counts;

@@ -16,7 +16,7 @@ use pdf_writer::{Chunk, Ref, TextStr};
 
 /// qpdf as configured (`None`: looked for on PATH; `""`: never used, PDFs are drawn by krilla).
 pub fn find(configured: Option<&str>) -> Option<PathBuf> {
-    super::office::program(configured, &["qpdf", "qpdf.exe"])
+    crate::libreoffice::program(configured, &["qpdf", "qpdf.exe"])
 }
 
 /// A bookmark: its title, the page it opens (from 0) and those under it.

@@ -8,7 +8,6 @@ mod assemble;
 mod draw;
 mod flatten;
 pub(crate) mod font;
-mod office;
 mod render;
 mod shelf;
 
@@ -27,10 +26,10 @@ use crate::bundle::PlannedFile;
 use crate::db::AuditEntry;
 use crate::error::{AppError, AppResult};
 use crate::facts::Facts;
+use crate::libreoffice::{self, ConvertJob};
 use crate::state::AppState;
 use crate::worker::{Job, JobDir, Worker, WorkerError, blob_input};
 
-pub use office::{ConvertJob, convert};
 pub use render::{Input, VolumeDone, VolumeJob, render};
 pub use shelf::{PRINTED, Printouts};
 
@@ -219,7 +218,7 @@ pub async fn build(state: &AppState, out_dir: &Path, of: Of) -> AppResult<PrintR
     }
     let as_of = local.strftime("%Y年%-m月%-d日").to_string();
     let font = font::locate(state.config.print.font.as_deref())?;
-    let soffice = office::find(state.config.print.soffice.as_deref());
+    let soffice = libreoffice::find(state.config.print.soffice.as_deref());
     let qpdf = assemble::find(state.config.print.qpdf.as_deref());
     let office_timeout = Duration::from_secs(state.config.print.office_timeout_secs.max(1));
     let catalogue = state.catalogue.clone();
@@ -421,7 +420,7 @@ async fn input(
         )));
     }
     let printable = matches!(kind, Some("pdf" | "jpeg" | "png" | "bmp" | "tiff" | "gif" | "webp"));
-    let convertible = soffice.is_some() && office::is_convertible(&name);
+    let convertible = soffice.is_some() && libreoffice::is_convertible(&name);
     if !printable && !convertible {
         return Ok(Input::Placeholder(format!(
             "《{name}》为 Word、Excel、WPS、OFD 或视频等格式，此处不能直接打印，原件见电子版材料包。"

@@ -6,6 +6,7 @@
 pub mod job;
 mod near;
 pub mod office;
+mod topics;
 pub mod view;
 
 use std::sync::Arc;
@@ -22,7 +23,7 @@ use crate::worker::{Job, Limits, WorkerError, blob_input};
 pub use view::{Knowledge, Told, page_list};
 
 /// The reader's version: bumped when reading learns more, so that every blob is read again.
-pub const VERSION: i64 = 1;
+pub const VERSION: i64 = 2;
 
 /// Blobs asked for at a time.
 const BATCH: u32 = 16;
@@ -103,9 +104,12 @@ async fn read_one(state: &AppState, sha256: &str) -> Result<(Facts, String), Wor
         blob,
         quality: state.config.quality.clone(),
         models: settings.models.clone(),
+        soffice: crate::libreoffice::find(state.config.print.soffice.as_deref()),
     });
     let reading: yingjian_reader::Reading = state.worker.run_limited(&dir, &job, timeout, limits).await?;
-    Ok(facts_of(reading))
+    let (mut facts, text) = facts_of(reading);
+    facts.topics = topics::Topics::of(&state.catalogue).rank(&text);
+    Ok((facts, text))
 }
 
 /// The row kept for a reading, and its text for search.
@@ -125,6 +129,7 @@ fn facts_of(r: yingjian_reader::Reading) -> (Facts, String) {
         signature: r.signature,
         failure: None,
         printed: None,
+        topics: Vec::new(),
     };
     (facts, r.text)
 }

@@ -9,7 +9,7 @@ use yingjian_shared::{
     NearDuplicate, QualityCode, ReadState, TextSource,
 };
 
-use super::near;
+use super::{near, topics};
 use crate::archival;
 use crate::db::{Correction, Db, DbResult, OfficeMark};
 use crate::facts::Facts;
@@ -190,7 +190,9 @@ impl Knowledge {
             near_duplicates: Vec::new(),
             failure: read.and_then(|f| f.failure.clone()),
             out_of_year,
-            suggested_item: None,
+            suggested_item: read
+                .zip(r.item)
+                .and_then(|(f, item)| topics::suggestion(told.catalogue, &f.topics, &r.department, item)),
             unprinted_pages: self.unprinted_pages(r),
         }
     }

@@ -17,8 +17,8 @@ pub enum Job {
     Read(crate::reading::job::ReadJob),
     /// A picture's first page as a PNG preview (`pictures::preview`).
     Preview(crate::pictures::PreviewJob),
-    /// An Office file turned into a PDF by LibreOffice (`print::convert`).
-    Convert(crate::print::ConvertJob),
+    /// An Office file turned into a PDF by LibreOffice (`libreoffice::convert`).
+    Convert(crate::libreoffice::ConvertJob),
     /// A printed volume drawn (`print::render`); boxed, the largest by far.
     PrintVolume(Box<crate::print::VolumeJob>),
 }
@@ -37,9 +37,9 @@ pub fn dispatch(job: Job, context: &Context) -> Result<serde_json::Value, String
     }
     match job {
         Job::Probe(probe) => answer(probe.run(context)),
-        Job::Read(job) => answer(job.run()),
+        Job::Read(job) => answer(job.run(&context.dir)),
         Job::Preview(job) => answer(crate::pictures::preview(&job)),
-        Job::Convert(job) => answer(crate::print::convert(&job, context)),
+        Job::Convert(job) => answer(crate::libreoffice::convert(&job, &context.dir)),
         Job::PrintVolume(job) => answer(crate::print::render(&job)),
     }
 }

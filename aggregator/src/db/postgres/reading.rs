@@ -31,11 +31,11 @@ impl Postgres {
         let tx = c.transaction().await?;
         tx.execute(
             "INSERT INTO readings (sha256, version, state, text_source, pages, doc_number, issuer, doc_date, title,
-                classification, quality, signature, failure, read_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                classification, quality, signature, failure, read_at, topics)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
              ON CONFLICT (sha256) DO UPDATE SET version = $2, state = $3, text_source = $4, pages = $5,
                 doc_number = $6, issuer = $7, doc_date = $8, title = $9, classification = $10, quality = $11,
-                signature = $12, failure = $13, read_at = $14",
+                signature = $12, failure = $13, read_at = $14, topics = $15",
             &[
                 &sha256,
                 &version,
@@ -51,6 +51,7 @@ impl Postgres {
                 &codec::signature(&f.signature),
                 &f.failure,
                 &ms(Timestamp::now()),
+                &codec::topics(&f.topics),
             ],
         )
         .await?;
@@ -66,7 +67,7 @@ impl Postgres {
         let rows = c
             .query(
                 "SELECT b.sha256, r.state, r.text_source, r.pages, r.doc_number, r.issuer, r.doc_date, r.title,
-                        r.classification, r.quality, r.signature, r.failure, b.printed_pages
+                        r.classification, r.quality, r.signature, r.failure, b.printed_pages, r.topics
                  FROM blobs b LEFT JOIN readings r ON r.sha256 = b.sha256 WHERE b.refs > 0",
                 &[],
             )
@@ -90,6 +91,7 @@ impl Postgres {
                         signature: codec::signature_of(text(10).as_deref().unwrap_or("")),
                         failure: text(11),
                         printed: pages(r.get(12)),
+                        topics: codec::topics_of(text(13).as_deref().unwrap_or("")),
                     },
                 )
             })

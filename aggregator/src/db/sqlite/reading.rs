@@ -29,11 +29,11 @@ impl Sqlite {
                 // An upsert, not INSERT OR REPLACE: a replacing delete fires no trigger, and the
                 // reading counts follow the row's updates (migrations/009_counts.sql).
                 "INSERT INTO readings (sha256, version, state, text_source, pages, doc_number, issuer,
-                    doc_date, title, classification, quality, signature, failure, read_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                    doc_date, title, classification, quality, signature, failure, read_at, topics)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
                  ON CONFLICT (sha256) DO UPDATE SET version = ?2, state = ?3, text_source = ?4, pages = ?5,
                     doc_number = ?6, issuer = ?7, doc_date = ?8, title = ?9, classification = ?10,
-                    quality = ?11, signature = ?12, failure = ?13, read_at = ?14",
+                    quality = ?11, signature = ?12, failure = ?13, read_at = ?14, topics = ?15",
                 params![
                     sha256,
                     version,
@@ -49,6 +49,7 @@ impl Sqlite {
                     codec::signature(&f.signature),
                     f.failure,
                     ms(Timestamp::now()),
+                    codec::topics(&f.topics),
                 ],
             )?;
             tx.execute("DELETE FROM reading_text WHERE sha256 = ?1", [&sha256])?;
@@ -64,7 +65,7 @@ impl Sqlite {
         self.call(|c| {
             let mut stmt = c.prepare(
                 "SELECT b.sha256, r.state, r.text_source, r.pages, r.doc_number, r.issuer, r.doc_date, r.title,
-                        r.classification, r.quality, r.signature, r.failure, b.printed_pages
+                        r.classification, r.quality, r.signature, r.failure, b.printed_pages, r.topics
                  FROM blobs b LEFT JOIN readings r ON r.sha256 = b.sha256 WHERE b.refs > 0",
             )?;
             stmt.query_map([], |r| {
@@ -84,6 +85,7 @@ impl Sqlite {
                         signature: codec::signature_of(r.get::<_, Option<String>>(10)?.as_deref().unwrap_or("")),
                         failure: r.get(11)?,
                         printed: r.get(12)?,
+                        topics: codec::topics_of(r.get::<_, Option<String>>(13)?.as_deref().unwrap_or("")),
                     },
                 ))
             })?

@@ -1,6 +1,6 @@
 //! The reading bench (`BENCH_ONLY=reading`): the project's own corpus (`yingjian_reader::corpus`:
-//! LibreOffice red-header notices and reports, scans of them, phone photos, Word files) read with
-//! `yingjian_reader::read_file`, the code the server's worker runs, field by field against the
+//! LibreOffice red-header notices and reports, scans of them, phone photos, Word files) read by
+//! `yingjian_aggregator::ReadJob`, the code the server's worker runs, field by field against the
 //! truth; the OCR beside Debian's tesseract and, when installed, RapidOCR on the same page images;
 //! the scan checks against a labelled set; the near-duplicate pairing. Method and figures in
 //! docs/performance.md, *Reading*.
@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use yingjian_aggregator::ReadJob;
 use yingjian_reader::corpus::{self, Degrade, Spec, Truth, labelled_set};
 use yingjian_reader::fields::{self, Fields};
 use yingjian_reader::pages::{self, Budget};
@@ -149,7 +150,7 @@ fn reading_corpus(seed: u64, dir: &Path) -> Result<Vec<Doc>> {
     let mut docs = Vec::new();
     for (k, (pdf, mut truth)) in made.into_iter().enumerate() {
         let source = LAYOUT[k];
-        let mut page_texts = layer_texts(&pdf)?;
+        let page_texts = layer_texts(&pdf)?;
         let path = match source {
             Source::Layer => pdf,
             Source::Scan200 | Source::Scan300 => {
@@ -161,8 +162,13 @@ fn reading_corpus(seed: u64, dir: &Path) -> Result<Vec<Doc>> {
                 corpus::scan_of(&pdf, dir, dpi, &how)?
             }
             Source::Photo => {
+                // The photo is of the first page: what it shows must be the whole document.
+                anyhow::ensure!(
+                    page_texts.len() == 1,
+                    "{} is not one page long: its photo would hide the rest",
+                    pdf.display()
+                );
                 truth.pages = 1;
-                page_texts.truncate(1);
                 corpus::photo_of(&pdf, dir, seed * 1000 + k as u64 + 77)?
             }
             Source::Word => words.next().context("a .docx for every Word document")?,
@@ -387,8 +393,17 @@ pub fn reading(scratch: &Path, t: &mut Table) -> Result<()> {
     let mut readings: Vec<Option<Reading>> = Vec::new();
     let mut per_source: HashMap<Source, (Tally, f64, f64)> = HashMap::new();
     for doc in &docs {
+        // As the worker reads it: the models loaded for the file, LibreOffice laying out a Word
+        // file to count its pages (its CPU is not in the figure: another process).
+        let job = ReadJob {
+            blob: doc.path.clone(),
+            quality: thresholds.clone(),
+            models: None,
+            soffice: Some(PathBuf::from("soffice")),
+        };
+        let job_dir = tempfile::tempdir_in(&dir)?;
         let (t0, c0) = (Instant::now(), self_cpu());
-        let read = read_file(&doc.path, Some(&ocr), &thresholds);
+        let read = job.run(job_dir.path());
         let (wall, cpu) = (t0.elapsed().as_secs_f64(), self_cpu() - c0);
         let entry = per_source.entry(doc.source).or_default();
         entry.1 += wall;
