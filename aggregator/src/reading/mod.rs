@@ -44,9 +44,10 @@ impl Queue {
 /// Reads what is unread until the server stops.
 pub async fn run(state: AppState) {
     let stop = state.shutdown.clone();
+    let topics = topics::Topics::of(&state.catalogue);
     loop {
         let wake = state.reading.wake.notified();
-        match read_some(&state).await {
+        match read_some(&state, &topics).await {
             Ok(0) => {}
             Ok(_) => continue,
             Err(e) => tracing::warn!(error = %e, "reading: cannot ask the database what to read"),
@@ -64,13 +65,13 @@ pub async fn run(state: AppState) {
 }
 
 /// Reads one batch; how many blobs it read.
-async fn read_some(state: &AppState) -> Result<usize, DbError> {
+async fn read_some(state: &AppState, topics: &topics::Topics) -> Result<usize, DbError> {
     let unread = state.db.unread_blobs(VERSION, BATCH).await?;
     for (sha, _size) in &unread {
         if state.shutdown.is_cancelled() {
             break;
         }
-        let (facts, text) = match read_one(state, sha).await {
+        let (facts, text) = match read_one(state, topics, sha).await {
             Ok(read) => read,
             Err(e) => {
                 tracing::warn!(sha256 = %sha, error = %e, "reading: a file could not be read");
@@ -88,7 +89,11 @@ async fn read_some(state: &AppState) -> Result<usize, DbError> {
 }
 
 /// One blob through the worker, with the memory and time that OCR of a long scan needs.
-async fn read_one(state: &AppState, sha256: &str) -> Result<(Facts, String), WorkerError> {
+async fn read_one(
+    state: &AppState,
+    topics: &topics::Topics,
+    sha256: &str,
+) -> Result<(Facts, String), WorkerError> {
     let (worker, blobs, sha) = (state.worker.clone(), state.blobs.clone(), sha256.to_string());
     let (dir, blob) = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
         let dir = worker.folder()?;
@@ -108,7 +113,7 @@ async fn read_one(state: &AppState, sha256: &str) -> Result<(Facts, String), Wor
     });
     let reading: yingjian_reader::Reading = state.worker.run_limited(&dir, &job, timeout, limits).await?;
     let (mut facts, text) = facts_of(reading);
-    facts.topics = topics::Topics::of(&state.catalogue).rank(&text);
+    facts.topics = topics.rank(&text);
     Ok((facts, text))
 }
 

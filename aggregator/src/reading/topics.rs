@@ -1,5 +1,5 @@
 //! Which catalogue items a text speaks of, so that a file filed under one item whose text is
-//! plainly about another (or a 未分类 file) gets 「可能属于 08.03 …」.
+//! plainly about another of its department's items gets 「内容可能属于 01.10 …」.
 //!
 //! An item is known by the Han character pairs of its short title (「食源性疾病监测」: its
 //! 具体内容 is mostly the formula 「根据…测算得分」, whose pairs no document holds), each weighted by
