@@ -155,6 +155,14 @@ pub fn measure(page: &PageImage) -> Measures {
     Measures { ink_percent, background: map.background, skew_degrees, sharpness }
 }
 
+/// Ink in percent of the page, as [`Measures::ink_percent`], without the other measures.
+pub fn ink_percent(page: &PageImage) -> f32 {
+    let dpi = if page.dpi.is_finite() && page.dpi > 0.0 { page.dpi } else { 200.0 };
+    let g100 = rescale(&DynamicImage::ImageRgb8(page.image.clone()), dpi, 100.0).into_luma8();
+    let map = ink_map(&g100);
+    100.0 * map.block_ink.iter().sum::<u32>() as f32 / map.ink.len().max(1) as f32
+}
+
 /// The page at `to` dpi when it is finer than that (never upscaled).
 fn rescale(picture: &DynamicImage, from: f32, to: f32) -> DynamicImage {
     if from <= to * 1.05 {

@@ -23,6 +23,9 @@ pub const MAX_FILE: u64 = 256 << 20;
 pub const OCR_PAGES: u32 = 12;
 /// Pages checked for scan quality in one document.
 pub const CHECKED_PAGES: u32 = 60;
+/// Below this share of ink (a tenth of a blank page's: about a hundred pixels at 100 dpi, less
+/// than one character of body text) a page is not given to OCR.
+const NO_INK_PERCENT: f32 = 0.01;
 /// Characters of text kept for search.
 pub const MAX_TEXT_CHARS: usize = 200_000;
 
@@ -184,6 +187,11 @@ impl Pages {
 
     fn ocr(&mut self, image: &PageImage, page: u32, ocr: Option<&OcrOnDemand>) -> Result<(), ReadError> {
         let Some(ocr) = ocr else { return Ok(()) };
+        // A page without a speck of ink has nothing to read; the detector would spend seconds
+        // on it all the same.
+        if quality::ink_percent(image) < NO_INK_PERCENT {
+            return Ok(());
+        }
         let ocr = ocr.get()?;
         for line in ocr.read(&image.image)? {
             self.ocr.push(Line { text: line.text, page, confidence: line.confidence });
@@ -228,5 +236,31 @@ impl Pages {
             fields,
             quality: self.quality,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blank_pages_are_not_given_to_ocr() {
+        let page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 5 0 R >>".to_vec();
+        let pdf = crate::pages::tests::pdf(&[
+            b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+            b"<< /Type /Pages /Kids [3 0 R 4 0 R] /Count 2 >>".to_vec(),
+            page.clone(),
+            page,
+            b"<< /Length 0 >>\nstream\n\nendstream".to_vec(),
+        ]);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("blank.pdf");
+        std::fs::write(&path, pdf).unwrap();
+        // Models that cannot load: a page given to OCR would fail the file.
+        let ocr = OcrOnDemand::from(Some(dir.path().join("no models here")));
+        let reading = read_file(&path, Some(&ocr), &Thresholds::default()).unwrap();
+        assert_eq!(reading.pages, Some(2));
+        assert_eq!(reading.text_source, TextSource::None);
+        assert!(ocr.loaded.get().is_none(), "the models were loaded for blank pages");
     }
 }
