@@ -234,7 +234,7 @@ impl Cli {
 /// Runs one command; what it prints for people goes to standard output.
 pub async fn run(cli: Cli) -> AppResult<()> {
     match cli.command {
-        Command::Worker(args) => match crate::worker::child_main(&args) {
+        Command::Worker(args) => match crate::worker::child_main(&args, crate::jobs::dispatch) {
             code if code == std::process::ExitCode::SUCCESS => Ok(()),
             _ => Err(AppError::internal("the worker job failed")),
         },
@@ -388,7 +388,7 @@ pub async fn run(cli: Cli) -> AppResult<()> {
             } else {
                 state
                     .db
-                    .count_against(state.deadlines.evidence, crate::reading::VERSION, Recount::Always)
+                    .count_against(state.deadlines.evidence, crate::facts::READER_VERSION, Recount::Always)
                     .await?;
                 println!("status counts: {} wrong, counted again from the records", wrong.len());
             }

@@ -4,6 +4,9 @@
 
 use yingjian_shared::{ItemCode, QualityFinding, ReadState, TextSource};
 
+/// The reader's version: bumped when reading learns more, so that every blob is read again.
+pub const READER_VERSION: i64 = 2;
+
 /// One blob's reading, as the database keeps it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Facts {

@@ -18,13 +18,24 @@ mod download_name;
 mod durable;
 mod error;
 pub mod facts;
+/// The table of jobs a worker child runs.
+pub mod jobs;
+/// What is known of each stored content and record: readings, corrections, holds.
+mod knowledge;
+/// The paper version's volumes and pages, for the print and the 目录.
+mod layout;
 mod libreoffice;
 mod migrate;
 mod pictures;
+/// What goes into a hand-in, in which order, under which names.
+mod plan;
 pub mod print;
+mod programs;
 mod reading;
 mod review;
 mod server;
+/// What requests, background work and builds all reach.
+mod services;
 mod state;
 mod tls;
 mod uploads;
@@ -35,7 +46,7 @@ pub use cli::{Cli, init_logging, run};
 pub use config::{Config, TlsFiles};
 pub use error::{AppError, AppResult};
 /// The reader's version: what was read by an older one is read again.
-pub use reading::VERSION as READER_VERSION;
+pub use facts::READER_VERSION;
 /// What the worker runs to read one file (the reading bench runs it too).
 pub use reading::job::ReadJob;
 pub use server::{Server, launch};

@@ -1,6 +1,6 @@
 //! Office files (Word, Excel, PowerPoint, WPS, RTF) turned into PDF pages by LibreOffice when
 //! the server has it (`soffice` on PATH, or `[print] soffice`), for the print (each conversion a
-//! worker job, `Job::Convert`, of its own) and for the reading (a page count, or the text of a
+//! worker job, `ConvertJob`, of its own) and for the reading (a page count, or the text of a
 //! .doc or .wps, inside the reading's job). Always in the worker, with a fresh profile in the
 //! job's folder, no network, and the job's time limit, past which the whole process group
 //! (`soffice.bin` too) is killed. What a document links from outside (a picture at a URL, a file
@@ -28,24 +28,6 @@ pub fn is_convertible(name: &str) -> bool {
 
 fn extension(name: &str) -> String {
     name.rsplit_once('.').map(|(_, ext)| ext.to_ascii_lowercase()).unwrap_or_default()
-}
-
-/// LibreOffice as configured (`None`: looked for on PATH; `""`: never used).
-pub fn find(configured: Option<&str>) -> Option<PathBuf> {
-    program(configured, &["soffice", "soffice.exe", "libreoffice"])
-}
-
-/// A program the print runs, as configured (`None`: the first of `names` on PATH; `""`: none).
-pub(crate) fn program(configured: Option<&str>, names: &[&str]) -> Option<PathBuf> {
-    match configured.map(str::trim) {
-        Some("") => None,
-        Some(path) => Some(PathBuf::from(path)),
-        None => std::env::var_os("PATH").and_then(|paths| {
-            std::env::split_paths(&paths)
-                .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
-                .find(|p| p.is_file())
-        }),
-    }
 }
 
 /// The extension LibreOffice should see for a stored Office file, from its content (a stored
@@ -88,6 +70,10 @@ pub struct ConvertJob {
     pub name: String,
     /// Where the PDF goes.
     pub out: PathBuf,
+}
+
+impl crate::worker::Job for ConvertJob {
+    const NAME: &'static str = "convert";
 }
 
 /// Converts, answers the PDF's size (in the worker: `dir`, the job's folder, holds the profile

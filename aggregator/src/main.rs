@@ -5,7 +5,7 @@ fn main() -> std::process::ExitCode {
     let cli = yingjian_aggregator::Cli::parse();
     // A worker confines itself while it is the only thread: before any runtime starts.
     if let Some(args) = cli.worker() {
-        return yingjian_aggregator::worker::child_main(args);
+        return yingjian_aggregator::worker::child_main(args, yingjian_aggregator::jobs::dispatch);
     }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,

@@ -108,7 +108,7 @@ pub fn png_at_most(picture: DynamicImage, side: u32) -> Result<Vec<u8>, PictureE
     Ok(png)
 }
 
-/// `Job::Preview`: the first page of a picture as a PNG at most `side` pixels long, written to
+/// The preview job: the first page of a picture as a PNG at most `side` pixels long, written to
 /// `out` (in the worker).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PreviewJob {
@@ -118,6 +118,10 @@ pub struct PreviewJob {
     #[serde(default = "first_page")]
     pub page: u32,
     pub out: std::path::PathBuf,
+}
+
+impl crate::worker::Job for PreviewJob {
+    const NAME: &'static str = "preview";
 }
 
 fn first_page() -> u32 {

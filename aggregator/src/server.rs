@@ -44,9 +44,10 @@ impl Server {
             })?;
         }
         let tls = match &state.config.tls {
-            Some(files) => {
-                Some(tokio_rustls::TlsAcceptor::from(crate::tls::server_config(&files.cert, &files.key)?))
-            }
+            Some(files) => Some(tokio_rustls::TlsAcceptor::from(
+                crate::tls::server_config(&files.cert, &files.key)
+                    .map_err(|e| AppError::Config(e.to_string()))?,
+            )),
             None => None,
         };
         Ok(Server { state, listener, tls, nightly })
@@ -57,10 +58,10 @@ impl Server {
         let state = self.state.clone();
         tokio::spawn(async move { state.hear_announcements().await });
         if self.state.config.reading.enabled {
-            tokio::spawn(crate::reading::run(self.state.clone()));
+            tokio::spawn(crate::reading::run(self.state.services.clone()));
         }
         if let Some(nightly) = self.nightly {
-            tokio::spawn(nightly.run(self.state.clone()));
+            tokio::spawn(nightly.run(self.state.services.clone(), self.state.bundles.clone()));
         }
         serve(self.listener, self.state, self.tls, shutdown).await
     }

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::{Setup, agent_with, eventually};
@@ -18,7 +19,7 @@ struct Proxy {
     /// Bytes per second towards the server (0: no limit).
     rate: Arc<AtomicU64>,
     sent: Arc<AtomicU64>,
-    hold_heartbeats: Arc<AtomicBool>,
+    heartbeats: Arc<Heartbeats>,
     unavailable: Arc<AtomicBool>,
     cut: Arc<tokio::sync::Notify>,
 }
@@ -30,14 +31,14 @@ impl Proxy {
             addr: listener.local_addr().unwrap(),
             rate: Arc::default(),
             sent: Arc::default(),
-            hold_heartbeats: Arc::default(),
+            heartbeats: Arc::default(),
             unavailable: Arc::default(),
             cut: Arc::default(),
         };
-        let (rate, sent, hold, unavailable, cut) = (
+        let (rate, sent, heartbeats, unavailable, cut) = (
             proxy.rate.clone(),
             proxy.sent.clone(),
-            proxy.hold_heartbeats.clone(),
+            proxy.heartbeats.clone(),
             proxy.unavailable.clone(),
             proxy.cut.clone(),
         );
@@ -54,22 +55,24 @@ impl Proxy {
                     continue;
                 }
                 let Ok(upstream) = TcpStream::connect(server).await else { continue };
-                let (rate, sent, hold, cut) = (rate.clone(), sent.clone(), hold.clone(), cut.clone());
+                let (rate, sent, heartbeats, cut) =
+                    (rate.clone(), sent.clone(), heartbeats.clone(), cut.clone());
                 tokio::spawn(async move {
                     let (mut from_client, mut to_client) = client.into_split();
                     let (mut from_server, mut to_server) = upstream.into_split();
                     let up = async {
                         let mut buf = vec![0u8; 16 * 1024];
                         while let Ok(n @ 1..) = from_client.read(&mut buf).await {
-                            if buf[..n].starts_with(b"POST /api/v1/heartbeat") {
-                                while hold.load(Ordering::SeqCst) {
-                                    // The server's pace (the scenario), not synchronisation.
-                                    tokio::time::sleep(Duration::from_millis(50)).await;
-                                }
-                            }
-                            if to_server.write_all(&buf[..n]).await.is_err() {
+                            let mut chunk = buf[..n].to_vec();
+                            if chunk.starts_with(b"POST /api/v1/heartbeat")
+                                && !heartbeats.hold(&mut from_client, &mut chunk).await
+                            {
                                 break;
                             }
+                            if to_server.write_all(&chunk).await.is_err() {
+                                break;
+                            }
+                            let n = chunk.len();
                             sent.fetch_add(n as u64, Ordering::SeqCst);
                             let rate = rate.load(Ordering::SeqCst);
                             if rate > 0 {
@@ -98,20 +101,76 @@ impl Proxy {
     }
 }
 
+/// Heartbeats the proxy holds unanswered until released, and what became of them.
+#[derive(Default)]
+struct Heartbeats {
+    hold: AtomicBool,
+    release: tokio::sync::Notify,
+    /// Heartbeats held so far.
+    held: AtomicU64,
+    /// Held heartbeats whose connection the agent closed before they were released.
+    given_up: AtomicU64,
+}
+
+impl Heartbeats {
+    /// Holds a heartbeat while `hold` is set; false when the agent gives up on it meanwhile.
+    /// What it sends meanwhile (the rest of the request) is added to `request`.
+    async fn hold(&self, from_agent: &mut OwnedReadHalf, request: &mut Vec<u8>) -> bool {
+        let mut counted = false;
+        loop {
+            // Made before the flag is read: a release in between still wakes it.
+            let released = self.release.notified();
+            if !self.hold.load(Ordering::SeqCst) {
+                return true;
+            }
+            if !counted {
+                self.held.fetch_add(1, Ordering::SeqCst);
+                counted = true;
+            }
+            let mut more = [0u8; 4096];
+            tokio::select! {
+                () = released => {}
+                read = from_agent.read(&mut more) => {
+                    let Ok(n @ 1..) = read else {
+                        self.given_up.fetch_add(1, Ordering::SeqCst);
+                        return false;
+                    };
+                    request.extend_from_slice(&more[..n]);
+                }
+            }
+        }
+    }
+
+    fn release(&self) {
+        self.hold.store(false, Ordering::SeqCst);
+        self.release.notify_waiters();
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_heartbeat_the_server_holds_delays_no_file() {
     let setup = Setup::start();
     let proxy = Proxy::start(setup.server.addr).await;
-    proxy.hold_heartbeats.store(true, Ordering::SeqCst);
+    proxy.heartbeats.hold.store(true, Ordering::SeqCst);
     let config = setup.config(&proxy.url(), "");
     let _agent = agent_with(&config, &["run"], &[]);
+    eventually("a heartbeat held", Duration::from_mins(1), async || {
+        (proxy.heartbeats.held.load(Ordering::SeqCst) > 0).then_some(())
+    })
+    .await;
     fs_write(&setup.item("08.03").join("心跳卡住时放入.pdf"), b"%PDF-1.4 while the heartbeat hangs");
-    // The heartbeat waits 30 s for its answer; the file must not wait for it.
-    eventually("the file while heartbeats hang", Duration::from_secs(20), async || {
+    eventually("the file while a heartbeat is held", Duration::from_mins(2), async || {
         (setup.records().await.len() == 1).then_some(())
     })
     .await;
-    proxy.hold_heartbeats.store(false, Ordering::SeqCst);
+    // The agent waits 30 s for a heartbeat's answer, then closes its connection: a file that
+    // waited for the heartbeat would arrive only after that.
+    assert_eq!(
+        proxy.heartbeats.given_up.load(Ordering::SeqCst),
+        0,
+        "the file waited for the agent to give up a heartbeat"
+    );
+    proxy.heartbeats.release();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -18,7 +18,8 @@ use yingjian_shared::{AuditRecord, Catalogue, Status};
 use crate::auth::Caller;
 use crate::dashboard::wording::audit_line;
 use crate::error::{AppError, AppResult};
-use crate::state::{Announced, AppState, StreamSlot};
+use crate::services::Announced;
+use crate::state::{AppState, StreamSlot};
 
 /// The catalogue with the deadlines in force (the configuration may move them).
 pub async fn catalogue(State(state): State<AppState>, _caller: Caller) -> Json<Catalogue> {

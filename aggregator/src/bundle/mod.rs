@@ -4,9 +4,7 @@
 //! What the city still lacks is not in it: that is the office's own report (`report`).
 
 mod index;
-mod names;
 pub mod nightly;
-mod plan;
 pub mod preflight;
 mod readahead;
 pub mod report;
@@ -29,11 +27,11 @@ use zip::{CompressionMethod, DateTime, ZipWriter};
 use crate::blobs::BlobStore;
 use crate::error::{AppError, AppResult};
 use crate::facts::Facts;
-use crate::state::AppState;
+use crate::services::Services;
 use readahead::Piece;
 
-pub use names::unicode_named;
-pub use plan::PlannedFile;
+pub use crate::plan::PlannedFile;
+pub use crate::plan::names::unicode_named;
 pub use shelf::{Bundles, Failure};
 pub use toc::contacts_xlsx;
 pub use verify::{Lang, VerifyError, VerifyReport, verify};
@@ -98,7 +96,7 @@ const PAGED_SUFFIX: &str = "-含页码";
 /// the time of the state's last change and the state's fingerprint (both layouts of one state
 /// share it, and printing the paper does not change it).
 fn bundle_name(
-    state: &AppState,
+    state: &Services,
     local: jiff::civil::DateTime,
     fingerprint: &str,
     paged: bool,
@@ -115,8 +113,12 @@ fn bundle_name(
 }
 
 /// The city as the bundle's root folder and name begin with it (nothing when none is set).
-fn city_prefix(state: &AppState) -> String {
-    if state.config.city.is_empty() { String::new() } else { names::sanitize(&state.config.city) }
+fn city_prefix(state: &Services) -> String {
+    if state.config.city.is_empty() {
+        String::new()
+    } else {
+        crate::plan::names::sanitize(&state.config.city)
+    }
 }
 
 /// What a bundle's name says, read back (`bundle_name`); `None` for any other name.
@@ -215,7 +217,7 @@ pub(crate) struct Planned {
 /// Plans the files of the current state, from one state: the records, the contacts and the
 /// status are read again (a few times at most) until no change came between them, so the 目录
 /// always agrees with the files.
-pub(crate) async fn planned(state: &AppState) -> AppResult<Planned> {
+pub(crate) async fn planned(state: &Services) -> AppResult<Planned> {
     let mut attempt = 0;
     let (rows, data) = loop {
         let before = state.generation();
@@ -248,7 +250,7 @@ pub(crate) async fn planned(state: &AppState) -> AppResult<Planned> {
         .collect();
     let rows: Vec<EvidenceEntry> =
         rows.iter().filter(|r| !out.contains(&(r.department.as_str(), r.path.as_str()))).cloned().collect();
-    let mut files = plan::plan(&state.catalogue, &root, &rows, &|r| knowledge.of(r, &told));
+    let mut files = crate::plan::plan(&state.catalogue, &root, &rows, &|r| knowledge.of(r, &told));
     let contacts = toc::contacts_xlsx(&state.catalogue, &state.config.city, &contacts, workbook_date(local))
         .map_err(AppError::internal)?;
     // 页数 counted by the print (an Office file's converted pages) is the paper's, like the
@@ -265,7 +267,7 @@ pub(crate) async fn planned(state: &AppState) -> AppResult<Planned> {
     // The 起止页 are those of the paper of record, and only when it is of this state.
     let printed = state.db.print_record().await?.filter(|(of, _)| *of == fingerprint).map(|(_, at)| at);
     if printed.is_some() {
-        let mut spans = crate::print::spans(&state.catalogue, &files, &facts, &state.config.print);
+        let mut spans = crate::layout::spans(&state.catalogue, &files, &facts, &state.config.print);
         for (f, pages) in files.iter_mut().zip(counted) {
             f.printed = spans.remove(&f.number);
             f.pages = pages;
@@ -277,7 +279,7 @@ pub(crate) async fn planned(state: &AppState) -> AppResult<Planned> {
 
 /// Plans the bundle of the current state. The name carries the time of the last change and a
 /// fingerprint of what it holds: an unchanged state keeps its name, any change gives a new one.
-async fn prepare(state: &AppState, layout: Layout) -> AppResult<Prepared> {
+async fn prepare(state: &Services, layout: Layout) -> AppResult<Prepared> {
     let Planned { files, local, root, contacts, index, coverage, fingerprint, printed, .. } =
         planned(state).await?;
     let day = workbook_date(local);
@@ -337,7 +339,7 @@ fn workbook_date(local: jiff::civil::DateTime) -> (u16, u8, u8) {
 /// already (in its folder, or in the store it shares with other instances). Called only by
 /// `Bundles::build`, which lets one build run at a time.
 async fn build_into(
-    state: &AppState,
+    state: &Services,
     shelf: &Bundles,
     layout: Layout,
     progress: impl Fn(u64, u64) + Send + 'static,
@@ -405,7 +407,7 @@ fn write_zip(job: &Job<'_>, blobs: &dyn BlobStore, out_dir: &Path, target: &Path
             .last_modified_time(date)
             .unix_permissions(0o644)
             .large_file(size >= u64::from(u32::MAX));
-        names::unicode_named(options, entry).map_err(zip_error)
+        unicode_named(options, entry).map_err(zip_error)
     };
     // The tag files are known before the payload is copied: they go first, so a bag reader
     // finds bagit.txt at once.

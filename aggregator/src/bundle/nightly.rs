@@ -6,10 +6,11 @@ use jiff::civil::Time;
 use jiff::{SignedDuration, Timestamp};
 use yingjian_shared::{CHINA_STANDARD_TIME, china_time};
 
+use super::Bundles;
 use crate::config::BundleSettings;
 use crate::db::AuditEntry;
 use crate::error::{AppError, AppResult};
-use crate::state::AppState;
+use crate::services::Services;
 
 /// The first moment at or after `now` whose time in China is `at`.
 pub fn next_run(now: Timestamp, at: Time) -> Timestamp {
@@ -48,7 +49,7 @@ impl Nightly {
     }
 
     /// Sleeps until the next run, builds, repeats; returns when the server stops.
-    pub async fn run(self, state: AppState) {
+    pub async fn run(self, state: Services, bundles: Bundles) {
         loop {
             let now = Timestamp::now();
             let wait = next_run(now, self.at).duration_since(now).unsigned_abs();
@@ -56,7 +57,7 @@ impl Nightly {
                 () = tokio::time::sleep(wait) => {}
                 () = state.shutdown.cancelled() => return,
             }
-            match run_once(&state, self.keep).await {
+            match run_once(&state, &bundles, self.keep).await {
                 Ok(Some(name)) => tracing::info!(%name, "nightly bundle built"),
                 Ok(None) => tracing::info!("nightly bundle: nothing changed since the last one"),
                 // Audited and shown on the 打包 page by `Bundles::build`.
@@ -73,13 +74,13 @@ impl Nightly {
 
 /// One night's work: build unless the current state is already bundled, then prune.
 /// What came of it is audited (`nightly`): the 打包 page shows the last one, after a restart too.
-pub async fn run_once(state: &AppState, keep: usize) -> AppResult<Option<String>> {
+pub async fn run_once(state: &Services, bundles: &Bundles, keep: usize) -> AppResult<Option<String>> {
     let outcome = async {
-        let built = state.bundles.build(state, "nightly", super::Layout::Plain, |_, _| {}).await?;
+        let built = bundles.build(state, "nightly", super::Layout::Plain, |_, _| {}).await?;
         if !built.fresh {
             return Ok(None);
         }
-        let shelf = state.bundles.clone();
+        let shelf = bundles.clone();
         tokio::task::spawn_blocking(move || shelf.prune(keep.max(1))).await.map_err(AppError::internal)??;
         Ok(Some(built.name))
     }

@@ -10,7 +10,7 @@ use yingjian_shared::{Catalogue, EvidenceEntry, Filed, QuestionedFile, SendDecis
 
 use crate::completeness::UNCAPTIONED;
 use crate::db::{SendChoiceRow, StatusData};
-use crate::reading::Knowledge;
+use crate::knowledge::Knowledge;
 
 /// The questioned records among `records`, in their order, each with its questions as the 打包
 /// page says them and the office's choice for its version. A held file is sent once released

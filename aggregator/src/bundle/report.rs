@@ -9,7 +9,7 @@ use yingjian_shared::{Catalogue, ItemState, Status};
 
 use super::sheet::{self, Cell, Column, Row};
 use crate::error::{AppError, AppResult};
-use crate::state::AppState;
+use crate::services::Services;
 
 const SUMMARY_COLUMNS: [Column; 9] = [
     ("责任单位", 20.0),
@@ -101,7 +101,7 @@ struct ReportHtml<'a> {
 }
 
 /// The report of the state now.
-pub async fn build(state: &AppState) -> AppResult<Report> {
+pub async fn build(state: &Services) -> AppResult<Report> {
     let data = state.status_data().await?;
     let status = state.status_of(&data, None);
     let local = yingjian_shared::china_time(status.generated);

@@ -16,7 +16,7 @@ use super::{Built, Layout, PARTIAL_PREFIX};
 use crate::blobs::S3Blobs;
 use crate::db::{AuditEntry, Lock};
 use crate::error::{AppError, AppResult};
-use crate::state::AppState;
+use crate::services::Services;
 
 /// The shared store's folder of bundles.
 const SHARED: &str = "bundles";
@@ -73,7 +73,7 @@ impl Bundles {
     /// `progress(done, total)` is told the bytes copied, besides the page's progress bar.
     pub async fn build(
         &self,
-        state: &AppState,
+        state: &Services,
         trigger: &'static str,
         layout: Layout,
         progress: impl Fn(u64, u64) + Send + 'static,

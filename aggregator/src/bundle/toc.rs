@@ -6,8 +6,8 @@ use askama::Template;
 use rust_xlsxwriter::XlsxError;
 use yingjian_shared::{Catalogue, Contacts, ItemCode};
 
-use super::plan::PlannedFile;
 use super::sheet::{self, Cell, Column, Row};
+use crate::plan::PlannedFile;
 
 /// The 目录's columns, as DA/T 22-2015 lists them, with where each file is in the paper version.
 const TOC_COLUMNS: [Column; 9] = [

@@ -14,7 +14,7 @@ use crate::auth::Caller;
 use crate::error::AppError;
 use crate::pictures::PreviewJob;
 use crate::state::AppState;
-use crate::worker::{Job, WorkerError};
+use crate::worker::WorkerError;
 
 #[derive(Deserialize)]
 pub struct NameQuery {
@@ -110,7 +110,7 @@ async fn picture(
             .await
             .map_err(AppError::from)?;
     let out = dir.path().join("preview.png");
-    let job = Job::Preview(PreviewJob { input, side: longest, page, out: out.clone() });
+    let job = PreviewJob { input, side: longest, page, out: out.clone() };
     let ran = tokio::time::timeout(PREVIEW_TIME, state.worker.run_in::<u64>(&dir, &job, PREVIEW_TIME)).await;
     let made = match ran.unwrap_or(Err(WorkerError::Timeout(PREVIEW_TIME))) {
         Ok(_) => tokio::fs::read(&out).await.map_err(AppError::from),

@@ -17,7 +17,8 @@ use yingjian_shared::{
 use super::form::{PageForm, PageQuery};
 use super::views::{Nav, PageError, PageResult, Viewer, nav};
 use crate::error::AppError;
-use crate::reading::{Knowledge, Told, office};
+use crate::knowledge::{Knowledge, Told};
+use crate::reading::office;
 use crate::state::AppState;
 
 /// A file's reading, as the item page shows it under the file.
@@ -89,7 +90,7 @@ pub fn file_facts(
             .iter()
             .map(|q| (q.advice(), format!("/files/{}/pages/{}.png", r.sha256, q.page)))
             .collect(),
-        blank: crate::reading::page_list(&knowledge.blank_pages(r)),
+        blank: crate::plan::page_list(&knowledge.blank_pages(r)),
         blank_omitted: !f.unprinted_pages.is_empty(),
         near: near.iter().map(|n| near_line(told.catalogue, knowledge, n)).collect(),
         fields: FieldName::ALL

@@ -104,7 +104,8 @@ impl Target {
         let mut roots = rustls::RootCertStore::empty();
         if config.get_ssl_mode() == SslMode::Require {
             let certs = match ca {
-                Some(ca) => crate::tls::certificates(ca, "[database] ca").map_err(DbError::Setup)?,
+                Some(ca) => crate::tls::certificates(ca, "[database] ca")
+                    .map_err(|e| DbError::Setup(e.to_string()))?,
                 None => rustls_native_certs::load_native_certs().certs,
             };
             roots.add_parsable_certificates(certs);

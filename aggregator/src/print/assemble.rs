@@ -9,15 +9,10 @@
 //! is written once.
 
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use pdf_writer::{Chunk, Ref, TextStr};
-
-/// qpdf as configured (`None`: looked for on PATH; `""`: never used, PDFs are drawn by krilla).
-pub fn find(configured: Option<&str>) -> Option<PathBuf> {
-    crate::libreoffice::program(configured, &["qpdf", "qpdf.exe"])
-}
 
 /// A bookmark: its title, the page it opens (from 0) and those under it.
 #[derive(Debug, Clone)]

@@ -15,35 +15,15 @@ use krilla::pdf::PdfDocument;
 use krilla::surface::Surface;
 use krilla::text::{Font, TextDirection};
 use krilla::{Document, SerializeSettings};
-use yingjian_shared::{Catalogue, ItemCode};
 
 use super::Printed;
 use super::assemble::Mark;
-use crate::bundle::PlannedFile;
+use crate::layout::page::{
+    A4, A4_ACROSS, MARGIN, TOC_COLUMNS, TOC_LINE, TOC_PAD, TOC_SIZE, TOC_TOP, TocRow, fit, layout, toc_pages,
+    toc_rows, width_of, wrap,
+};
+use crate::plan::PlannedFile;
 
-const A4: (f32, f32) = (595.28, 841.89);
-/// A4 turned: the 目录's pages, wide enough for its nine columns.
-const A4_ACROSS: (f32, f32) = (A4.1, A4.0);
-const MARGIN: f32 = 56.0;
-/// The 目录's columns (DA/T 22-2015) and their widths in points, filling the turned page.
-const TOC_COLUMNS: [(&str, f32); 9] = [
-    ("序号", 28.0),
-    ("档号", 58.0),
-    ("文号", 100.0),
-    ("责任者", 100.0),
-    ("题名", 233.0),
-    ("日期", 52.0),
-    ("页数", 30.0),
-    ("起止页", 64.0),
-    ("备注", 64.0),
-];
-const TOC_SIZE: f32 = 9.0;
-const TOC_LINE: f32 = 12.0;
-/// Above and below a row's lines.
-const TOC_PAD: f32 = 6.0;
-/// Where the header row's text stands, and how far rows may go down.
-const TOC_TOP: f32 = MARGIN + 40.0;
-const TOC_BOTTOM: f32 = A4_ACROSS.1 - MARGIN + 10.0;
 /// Pictures are placed at most this many pixels on their long side (A4 at 240 dpi).
 const PICTURE_SIDE: u32 = 2800;
 
@@ -60,26 +40,6 @@ pub struct Cover<'a> {
     pub numbering: &'a str,
     /// Above the 目录's pages: `三、质量安全监管 目录`.
     pub toc_title: &'a str,
-}
-
-fn width_of(text: &str, size: f32) -> f32 {
-    text.chars().map(|c| if c.is_ascii() { 0.55 * size } else { size }).sum()
-}
-
-/// At most `width` points of `text`, with `…` when cut.
-fn fit(text: &str, size: f32, width: f32) -> String {
-    if width_of(text, size) <= width {
-        return text.to_string();
-    }
-    let mut out = String::new();
-    for c in text.chars() {
-        if width_of(&out, size) + width_of(&format!("{c}…"), size) > width {
-            break;
-        }
-        out.push(c);
-    }
-    out.push('…');
-    out
 }
 
 fn text(surface: &mut Surface<'_>, font: &Font, x: f32, y: f32, size: f32, line: &str) {
@@ -99,106 +59,6 @@ fn rule(surface: &mut Surface<'_>, x1: f32, x2: f32, y: f32) {
         surface.draw_path(&path);
         surface.set_stroke(None);
     }
-}
-
-/// A row of a volume's 目录, each cell wrapped to its column (titles are never cut): an item's
-/// heading across the page, or a file.
-enum TocRow {
-    Heading(Vec<String>),
-    File([Vec<String>; 9]),
-}
-
-impl TocRow {
-    fn heading(text: &str) -> TocRow {
-        TocRow::Heading(wrap(text, TOC_SIZE + 0.5, A4_ACROSS.0 - 2.0 * MARGIN))
-    }
-
-    /// A file's row; `pages` and `span` are its 页数 and 起止页 on paper (blank when not known).
-    fn file(f: &PlannedFile, pages: Option<usize>, span: &str) -> TocRow {
-        let texts = [
-            f.number.to_string(),
-            f.reference.clone(),
-            f.doc_number.clone().unwrap_or_default(),
-            f.author.clone(),
-            f.title.clone(),
-            f.date.clone().unwrap_or_default(),
-            pages.map(|p| p.to_string()).unwrap_or_default(),
-            span.to_string(),
-            f.remarks.join("；"),
-        ];
-        TocRow::File(std::array::from_fn(|c| wrap(&texts[c], TOC_SIZE, TOC_COLUMNS[c].1 - 6.0)))
-    }
-
-    fn height(&self) -> f32 {
-        let lines = match self {
-            TocRow::Heading(lines) => lines.len(),
-            TocRow::File(cells) => cells.iter().map(Vec::len).max().unwrap_or(1),
-        };
-        lines.max(1) as f32 * TOC_LINE + TOC_PAD
-    }
-}
-
-/// The 目录's rows in pages: as many as fit under the header row, at least one page.
-fn toc_pages(rows: &[TocRow]) -> Vec<std::ops::Range<usize>> {
-    let room = TOC_BOTTOM - (TOC_TOP + TOC_PAD);
-    let (mut out, mut start, mut used) = (Vec::new(), 0, 0.0);
-    for (i, row) in rows.iter().enumerate() {
-        if used + row.height() > room && i > start {
-            out.push(start..i);
-            (start, used) = (i, 0.0);
-        }
-        used += row.height();
-    }
-    out.push(start..rows.len());
-    out
-}
-
-/// The 目录's rows of `files`, a heading before each item's; `cells(i)` gives file `i`'s 页数
-/// and 起止页.
-fn toc_rows(
-    files: &[&PlannedFile],
-    title_of: &dyn Fn(&str) -> String,
-    cells: &dyn Fn(usize) -> (Option<usize>, String),
-) -> Vec<TocRow> {
-    let mut rows = Vec::new();
-    for (i, f) in files.iter().enumerate() {
-        if i == 0 || files[i - 1].item != f.item {
-            rows.push(TocRow::heading(&title_of(&f.item)));
-        }
-        let (pages, span) = cells(i);
-        rows.push(TocRow::file(f, pages, &span));
-    }
-    rows
-}
-
-/// An item's line in the 目录 and the outline (`08.03 …（…）`).
-pub fn heading(catalogue: &Catalogue, item: &str) -> String {
-    match item.parse::<ItemCode>().ok().and_then(|code| catalogue.item(code)) {
-        Some(i) => format!("{} {}（{}）", i.code.padded(), i.short_title, i.scoring().label()),
-        None => item.to_string(),
-    }
-}
-
-/// The first page of each file in a volume of files taking `pages`, and the volume's pages: a
-/// cover, the 目录 (its rows wrapped, as many pages as they take; `title_of` gives an item's
-/// heading), then the files. The electronic 目录 reads its 起止页 from here too.
-pub fn layout(
-    files: &[&PlannedFile],
-    pages: &[usize],
-    title_of: &dyn Fn(&str) -> String,
-) -> (Vec<usize>, usize) {
-    // A 起止页 always fits its column's one line: the rows' heights do not wait for them.
-    let rows = toc_rows(files, title_of, &|i| (Some(pages[i]), String::new()));
-    let mut next = 1 + toc_pages(&rows).len() + 1;
-    let starts = pages
-        .iter()
-        .map(|p| {
-            let start = next;
-            next += p;
-            start
-        })
-        .collect();
-    (starts, next - 1)
 }
 
 /// What a drawing makes: a volume of files, or an area's 总目录 across its volumes.
@@ -434,20 +294,6 @@ fn outline(marks: &[Mark]) -> Outline {
         outline.push_child(node(mark));
     }
     outline
-}
-
-/// Lines of at most `width` points.
-fn wrap(text: &str, size: f32, width: f32) -> Vec<String> {
-    let mut lines = vec![String::new()];
-    for c in text.chars() {
-        let line = lines.last_mut().expect("never empty");
-        if width_of(line, size) + width_of(&c.to_string(), size) > width {
-            lines.push(c.to_string());
-        } else {
-            line.push(c);
-        }
-    }
-    lines
 }
 
 /// A picture to place, and how it is turned to be seen upright (a JPEG's EXIF Orientation).

@@ -11,7 +11,7 @@ pub(crate) mod font;
 mod render;
 mod shelf;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use futures_util::StreamExt;
 use std::io::Read;
@@ -19,43 +19,22 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use yingjian_shared::{Catalogue, ItemCode, sniff};
+use yingjian_shared::sniff;
 
 use crate::blobs::MAX_READ_WHOLE;
-use crate::bundle::PlannedFile;
 use crate::db::AuditEntry;
 use crate::error::{AppError, AppResult};
-use crate::facts::Facts;
+use crate::layout::{Volume, page, volumes};
 use crate::libreoffice::{self, ConvertJob};
-use crate::state::AppState;
-use crate::worker::{Job, JobDir, Worker, WorkerError, blob_input};
+use crate::plan::PlannedFile;
+use crate::services::Services;
+use crate::worker::{JobDir, Worker, WorkerError, blob_input};
 
 pub use render::{Input, VolumeDone, VolumeJob, render};
 pub use shelf::{PRINTED, Printouts};
 
-/// A volume's input is read into memory for the PDF writer, which holds what it embeds until the
-/// volume is written: past this much, an area goes on in a further volume (（续01）, （续02）…,
-/// numbered so that they sort).
-const MAX_VOLUME_INPUT: u64 = 128 << 20;
-/// What a page of a file whose pages are not known yet (not read yet) is taken to weigh when
-/// volumes are cut: a 300-dpi scan's page as JPEG. A text PDF's pages are known as soon as it
-/// is read, which takes a moment; a scan's wait for OCR.
-const UNREAD_PAGE_BYTES: u64 = 512 << 10;
 /// A volume's worker holds its input and the PDF it makes: twice a job's usual memory.
 const VOLUME_MEMORY_FACTOR: u64 = 2;
-
-/// One printable PDF.
-pub struct Volume<'a> {
-    /// `01 质量水平状况.pdf`, `01 质量水平状况（续01）.pdf`.
-    pub file_name: String,
-    /// `一、质量水平状况`, as the cover says it.
-    pub title: String,
-    /// The area's `01 质量水平状况` and `一、质量水平状况`, and which of its volumes this is
-    /// (0 the first, then 续01 …).
-    pub area: (String, String),
-    pub part: usize,
-    pub files: Vec<&'a PlannedFile>,
-}
 
 /// How a volume's pages are numbered, as its cover says it.
 const NUMBERING: &str = "页码：本册从封面起连续编排，目录中的起止页即本册页码";
@@ -142,73 +121,11 @@ pub struct PrintReport {
     pub problems: Vec<String>,
 }
 
-/// The volumes of a plan, in catalogue order, each of about `volume_pages` pages at most (as
-/// read; a file not read yet counts a page for each `UNREAD_PAGE_BYTES`) and `MAX_VOLUME_INPUT` of input, cut
-/// between files: known from the state alone, so the electronic 目录 finds the same volumes.
-/// What counts towards a volume's input is what will be held to be drawn: files whose pages the
-/// content examination could tell (`facts`), but not PDFs when qpdf puts them in (`streamed`).
-pub fn volumes<'a, S: std::hash::BuildHasher>(
-    catalogue: &Catalogue,
-    files: &'a [PlannedFile],
-    facts: &HashMap<String, Facts, S>,
-    volume_pages: usize,
-    streamed: bool,
-) -> Vec<Volume<'a>> {
-    let input = |f: &PlannedFile| match facts.get(&f.sha256) {
-        Some(x) if x.pages.is_some() && !(streamed && f.path.to_ascii_lowercase().ends_with(".pdf")) => {
-            f.size
-        }
-        _ => 0,
-    };
-    let pages = |f: &PlannedFile| match facts.get(&f.sha256).and_then(|x| x.pages) {
-        Some(p) => p as usize,
-        None => usize::try_from(f.size / UNREAD_PAGE_BYTES).unwrap_or(usize::MAX).max(1),
-    };
-    let mut out: Vec<Volume<'a>> = Vec::new();
-    let mut push = |key: (String, String), f: &'a PlannedFile| {
-        let fits = out.last().is_some_and(|v| {
-            let same = v.file_name.starts_with(&key.0);
-            let held: u64 = v.files.iter().map(|f| input(f)).sum();
-            let filled: usize = v.files.iter().map(|f| pages(f)).sum();
-            same && (v.files.is_empty()
-                || (held + input(f) <= MAX_VOLUME_INPUT && filled + pages(f) <= volume_pages.max(1)))
-        });
-        if !fits {
-            let part = out.iter().filter(|v| v.file_name.starts_with(&key.0)).count();
-            let (file_name, title) = if part == 0 {
-                (format!("{}.pdf", key.0), key.1.clone())
-            } else {
-                (format!("{}（续{part:02}）.pdf", key.0), format!("{}（续{part:02}）", key.1))
-            };
-            out.push(Volume { file_name, title, area: key.clone(), part, files: Vec::new() });
-        }
-        out.last_mut().expect("just pushed").files.push(f);
-    };
-    for f in files {
-        let key = match f.item.parse::<ItemCode>().ok().and_then(|code| area_of(catalogue, code)) {
-            Some((code, name)) => {
-                (format!("{code:02} {name}"), format!("{}、{name}", yingjian_shared::chinese_numeral(code)))
-            }
-            None => (format!("00 {}", f.item), f.item.clone()),
-        };
-        push(key, f);
-    }
-    out
-}
-
-fn area_of(catalogue: &Catalogue, code: ItemCode) -> Option<(u8, String)> {
-    catalogue
-        .areas
-        .iter()
-        .find(|a| a.key_points.iter().any(|k| k.items.iter().any(|i| i.code == code)))
-        .map(|a| (a.code, a.name.clone()))
-}
-
 /// Builds the printable PDFs of the current state into `out_dir`. Every file is read and every
 /// volume drawn by the worker; a file that makes the worker crash, exceed a limit or time out
 /// costs that file alone: it gets a placeholder page 「无法读取（原因）」 naming it, an audit
 /// entry, and the volume is drawn again without it.
-pub async fn build(state: &AppState, out_dir: &Path, of: Of) -> AppResult<PrintReport> {
+pub async fn build(state: &Services, out_dir: &Path, of: Of) -> AppResult<PrintReport> {
     let crate::bundle::Planned { mut files, facts, local, fingerprint, .. } =
         crate::bundle::planned(state).await?;
     // The paper counts its own pages: what an earlier print counted is not read here, so the same
@@ -218,8 +135,8 @@ pub async fn build(state: &AppState, out_dir: &Path, of: Of) -> AppResult<PrintR
     }
     let as_of = local.strftime("%Y年%-m月%-d日").to_string();
     let font = font::locate(state.config.print.font.as_deref())?;
-    let soffice = libreoffice::find(state.config.print.soffice.as_deref());
-    let qpdf = assemble::find(state.config.print.qpdf.as_deref());
+    let soffice = crate::programs::soffice(state.config.print.soffice.as_deref());
+    let qpdf = crate::programs::qpdf(state.config.print.qpdf.as_deref());
     let office_timeout = Duration::from_secs(state.config.print.office_timeout_secs.max(1));
     let catalogue = state.catalogue.clone();
     let heading = format!("{}{}", state.config.city, catalogue.name);
@@ -229,7 +146,7 @@ pub async fn build(state: &AppState, out_dir: &Path, of: Of) -> AppResult<PrintR
         .map_err(AppError::internal)??;
     let mut report = PrintReport::default();
     let mut printed_pages = Vec::new();
-    let heading_of = |item: &str| draw::heading(&catalogue, item);
+    let heading_of = |item: &str| page::heading(&catalogue, item);
     // Where each file went, for the 总目录 of an area printed in several volumes.
     let mut placed: Vec<Placed<'_, '_>> = Vec::new();
     let all = volumes(&catalogue, &files, &facts, state.config.print.volume_pages, qpdf.is_some());
@@ -263,7 +180,7 @@ pub async fn build(state: &AppState, out_dir: &Path, of: Of) -> AppResult<PrintR
         printed_pages
             .extend(volume.files.iter().zip(&done.pages).map(|(f, p)| (f.sha256.clone(), *p as u32)));
         report.written.push((out_dir.join(&volume.file_name), done.total));
-        let (starts, _) = draw::layout(&volume.files, &done.pages, &heading_of);
+        let (starts, _) = page::layout(&volume.files, &done.pages, &heading_of);
         let rows = volume.files.iter().enumerate().map(|(i, f)| {
             let shown = pages_shown(f, done.pages[i], done.placeholders[i].is_some());
             (shown, place(volume.part, starts[i], starts[i] + done.pages[i] - 1))
@@ -302,7 +219,7 @@ pub async fn build(state: &AppState, out_dir: &Path, of: Of) -> AppResult<PrintR
         let limits = state.worker.limits();
         let done = state
             .worker
-            .run_limited::<VolumeDone>(&dir, &Job::PrintVolume(Box::new(job)), state.worker.timeout(), limits)
+            .run_limited::<VolumeDone, _>(&dir, &job, state.worker.timeout(), limits)
             .await
             .map_err(|e| AppError::Internal(format!("{file_name}: {e}")))?;
         report.written.push((out_dir.join(&file_name), done.total));
@@ -337,7 +254,7 @@ struct Common<'a> {
 /// Makes one volume: its files' inputs (Office files converted), then drawn by the worker; the
 /// syncing of what it wrote is under way when this returns.
 async fn make(
-    state: &AppState,
+    state: &Services,
     common: &Common<'_>,
     volume: &Volume<'_>,
 ) -> AppResult<(VolumeDone, tokio::task::JoinHandle<std::io::Result<()>>)> {
@@ -359,7 +276,7 @@ async fn make(
         headings: volume
             .files
             .iter()
-            .map(|f| (f.item.clone(), draw::heading(&state.catalogue, &f.item)))
+            .map(|f| (f.item.clone(), page::heading(&state.catalogue, &f.item)))
             .collect::<BTreeMap<_, _>>(),
         files: volume.files.iter().map(|f| (*f).clone()).collect(),
         inputs,
@@ -396,7 +313,7 @@ fn settle(target: PathBuf) -> tokio::task::JoinHandle<std::io::Result<()>> {
 /// store is not a local folder), the PDF LibreOffice made of it, or a placeholder's text.
 /// `tools`: LibreOffice if there is, and whether qpdf puts PDFs in (then a PDF of any size is).
 async fn input(
-    state: &AppState,
+    state: &Services,
     dir: &JobDir,
     f: &PlannedFile,
     (soffice, qpdf): (Option<&Path>, bool),
@@ -436,12 +353,8 @@ async fn input(
         return Ok(Input::File(path, kind.map(String::from)));
     };
     let out = dir.path().join(format!("office-{}.pdf", f.number));
-    let job = Job::Convert(ConvertJob {
-        soffice: soffice.to_path_buf(),
-        input: path,
-        name: name.clone(),
-        out: out.clone(),
-    });
+    let job =
+        ConvertJob { soffice: soffice.to_path_buf(), input: path, name: name.clone(), out: out.clone() };
     match state.worker.run::<u64>(&job, office_timeout).await {
         Ok(_) => Ok(Input::Converted(out)),
         Err(e) => {
@@ -458,7 +371,7 @@ async fn input(
 /// Draws a volume in the worker. When the worker fails, the file it was at (its progress file
 /// says), or else each file the worker fails on alone, is given a placeholder and the volume is
 /// drawn again; a volume that fails with every file a placeholder fails the build by its name.
-async fn draw_volume(state: &AppState, dir: &JobDir, mut job: VolumeJob) -> AppResult<VolumeDone> {
+async fn draw_volume(state: &Services, dir: &JobDir, mut job: VolumeJob) -> AppResult<VolumeDone> {
     let worker = &state.worker;
     let limits = crate::worker::Limits {
         memory: worker.limits().memory.saturating_mul(VOLUME_MEMORY_FACTOR),
@@ -466,15 +379,7 @@ async fn draw_volume(state: &AppState, dir: &JobDir, mut job: VolumeJob) -> AppR
     };
     for _ in 0..=job.files.len() {
         let _ = std::fs::remove_file(&job.progress);
-        let failure = match worker
-            .run_limited::<VolumeDone>(
-                dir,
-                &Job::PrintVolume(Box::new(job.clone())),
-                worker.timeout(),
-                limits,
-            )
-            .await
-        {
+        let failure = match worker.run_limited::<VolumeDone, _>(dir, &job, worker.timeout(), limits).await {
             Ok(done) => return Ok(done),
             Err(e) => e,
         };
@@ -525,10 +430,7 @@ async fn alone(
             progress: dir.path().join("alone-progress"),
             ..job.clone()
         };
-        if let Err(e) = worker
-            .run_limited::<VolumeDone>(dir, &Job::PrintVolume(Box::new(single)), worker.timeout(), limits)
-            .await
-        {
+        if let Err(e) = worker.run_limited::<VolumeDone, _>(dir, &single, worker.timeout(), limits).await {
             out.push((i, e));
         }
     }
@@ -536,95 +438,12 @@ async fn alone(
 }
 
 /// Logs that a file could not be read, and why: the office finds it in the audit log.
-async fn unreadable(state: &AppState, f: &PlannedFile, e: &WorkerError) {
+async fn unreadable(state: &Services, f: &PlannedFile, e: &WorkerError) {
     let entry = AuditEntry {
         department: Some(f.department.clone()),
         ..AuditEntry::by_server("unreadable", format!("{} sha256={} {}", f.path, f.sha256, e.reason_zh()))
     };
     if let Err(e) = state.db.log(entry).await {
         tracing::warn!(error = %e, "cannot log an unreadable file");
-    }
-}
-
-/// The programs `[print]` names are there: a wrong path is said at start, not found out as
-/// every PDF or Office file printed as a placeholder.
-pub fn check_programs(settings: &crate::config::PrintSettings) -> AppResult<()> {
-    for (key, configured) in [("qpdf", &settings.qpdf), ("soffice", &settings.soffice)] {
-        let named = configured.as_deref().map(str::trim).filter(|p| !p.is_empty());
-        if let Some(path) = named.filter(|p| !Path::new(p).is_file()) {
-            return Err(AppError::Config(format!("[print] {key} = \"{path}\": no such program")));
-        }
-    }
-    Ok(())
-}
-
-/// Where each file of a plan is in the paper version (`03 质量安全监管 第5–6页`), by 序号, for
-/// the electronic 目录: known for a volume once a print build has seen every file in it.
-pub(crate) fn spans(
-    catalogue: &Catalogue,
-    files: &[PlannedFile],
-    facts: &HashMap<String, Facts>,
-    settings: &crate::config::PrintSettings,
-) -> HashMap<usize, String> {
-    let mut out = HashMap::new();
-    let streamed = assemble::find(settings.qpdf.as_deref()).is_some();
-    for volume in volumes(catalogue, files, facts, settings.volume_pages, streamed) {
-        let pages: Option<Vec<usize>> = volume
-            .files
-            .iter()
-            .map(|f| facts.get(&f.sha256).and_then(|x| x.printed).map(|p| p as usize))
-            .collect();
-        let Some(pages) = pages else { continue };
-        let (starts, _) = draw::layout(&volume.files, &pages, &|item| draw::heading(catalogue, item));
-        let stem = volume.file_name.trim_end_matches(".pdf");
-        for ((f, start), n) in volume.files.iter().zip(starts).zip(pages) {
-            let span = if n <= 1 { format!("{start}") } else { format!("{start}–{}", start + n - 1) };
-            out.insert(f.number, format!("{stem} 第{span}页"));
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn file(number: usize, sha: &str, size: u64) -> PlannedFile {
-        PlannedFile {
-            path: format!("f{number}.pdf"),
-            sha256: sha.into(),
-            size,
-            number,
-            reference: format!("08.03-{number:03}"),
-            item: "8.3".into(),
-            department: "公安局".into(),
-            kind: None,
-            doc_number: None,
-            author: "公安局".into(),
-            title: format!("f{number}"),
-            date: None,
-            pages: None,
-            printed: None,
-            remarks: Vec::new(),
-            unprinted: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn a_volume_goes_on_in_another_past_its_input_and_only_what_is_embedded_counts() {
-        let catalogue = Catalogue::builtin();
-        let files: Vec<PlannedFile> = (1..=3).map(|n| file(n, &format!("{n}"), 60 << 20)).collect();
-        let readable = |shas: &[&str]| -> HashMap<String, Facts> {
-            shas.iter().map(|s| ((*s).to_string(), Facts { pages: Some(10), ..Facts::default() })).collect()
-        };
-        let names = |facts: &HashMap<String, Facts>| -> Vec<String> {
-            volumes(catalogue, &files, facts, 300, false).into_iter().map(|v| v.file_name).collect()
-        };
-        assert_eq!(
-            names(&readable(&["1", "2", "3"])),
-            ["03 质量安全监管.pdf", "03 质量安全监管（续01）.pdf"]
-        );
-        // Files that will only get a placeholder take no room.
-        assert_eq!(names(&readable(&["1"])), ["03 质量安全监管.pdf"]);
     }
 }

@@ -1,4 +1,4 @@
-//! `Job::PrintVolume`, in the worker: a volume's files read and drawn into one PDF written where
+//! The print-volume job, in the worker: a volume's files read and drawn into one PDF written where
 //! the server asked. Before it reads or draws each file it notes which in a progress file, so
 //! that when a file kills the worker (a crash, a limit, the time) the server knows which one
 //! cost the volume and prints it as a placeholder instead.
@@ -11,7 +11,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::{Printed, assemble, draw, flatten};
-use crate::bundle::PlannedFile;
+use crate::layout::page;
+use crate::plan::PlannedFile;
 
 /// A file of more pages is not placed in a volume (its pages would be held until the volume is
 /// written): it gets a placeholder page.
@@ -46,6 +47,10 @@ pub struct VolumeJob {
     /// qpdf, which puts PDFs' pages in the volume as they are (`assemble`); without it they are
     /// drawn again by krilla, read whole.
     pub qpdf: Option<PathBuf>,
+}
+
+impl crate::worker::Job for VolumeJob {
+    const NAME: &'static str = "print_volume";
 }
 
 /// What a file of a volume is read from.
@@ -139,7 +144,7 @@ pub fn render(job: &VolumeJob) -> Result<VolumeDone, String> {
         };
         note("merge", None);
         let headings = |item: &str| job.headings.get(item).cloned().unwrap_or_else(|| item.to_string());
-        let (starts, _) = draw::layout(&files, &pages, &headings);
+        let (starts, _) = page::layout(&files, &pages, &headings);
         let placed: Vec<assemble::Placed<'_>> = sources
             .iter()
             .map(|(i, path, pages, counted)| assemble::Placed {
@@ -371,7 +376,7 @@ mod tests {
 
     /// The volume of one two-page PDF whose page count the reading gave as `read`.
     fn volume_of_two_pages_read_as(read: u32, dir: &Path) -> (VolumeDone, usize) {
-        let qpdf = assemble::find(None).expect("qpdf (apt-get install qpdf)");
+        let qpdf = crate::programs::qpdf(None).expect("qpdf (apt-get install qpdf)");
         let source = dir.join("source.pdf");
         std::fs::write(&source, pdf_of(2)).unwrap();
         let file = PlannedFile {

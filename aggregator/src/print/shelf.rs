@@ -14,7 +14,7 @@ use yingjian_shared::EventKind;
 
 use super::PrintReport;
 use crate::blobs::S3Blobs;
-use crate::state::AppState;
+use crate::services::Services;
 
 /// The shared store's folder of printouts.
 const SHARED: &str = "print";
@@ -59,7 +59,7 @@ impl Printouts {
 
     /// Builds the PDFs of the current state into the folder (one build at a time), then
     /// removes volumes an earlier state had that this one has not.
-    pub async fn build(&self, state: &AppState) {
+    pub async fn build(&self, state: &Services) {
         let _one_at_a_time = self.inner.building.lock().await;
         let outcome = match super::build(state, self.dir(), super::Of::Record).await {
             Ok(PrintReport { written, problems }) => {

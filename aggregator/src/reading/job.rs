@@ -9,7 +9,7 @@ use yingjian_reader::{OcrOnDemand, ReadError, Reading, read_file};
 
 use crate::libreoffice::{self, ConvertJob};
 
-/// `Job::Read`: the blob's file (the store's, or a copy in the job's folder), the thresholds
+/// The reading job: the blob's file (the store's, or a copy in the job's folder), the thresholds
 /// of the scan checks, the OCR models' folder (the embedded models when there is none) and
 /// LibreOffice, when the server has it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -18,6 +18,10 @@ pub struct ReadJob {
     pub quality: Thresholds,
     pub models: Option<PathBuf>,
     pub soffice: Option<PathBuf>,
+}
+
+impl crate::worker::Job for ReadJob {
+    const NAME: &'static str = "read";
 }
 
 impl ReadJob {

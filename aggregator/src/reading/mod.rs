@@ -4,49 +4,27 @@
 //! a file that cannot be read is kept as failed with the reason, and the queue goes on.
 
 pub mod job;
-mod near;
 pub mod office;
-mod topics;
-pub mod view;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Notify;
 use yingjian_shared::{EventKind, QualityCode, QualityFinding, ReadState};
 
 use crate::db::DbError;
-use crate::facts::Facts;
-use crate::state::AppState;
-use crate::worker::{Job, Limits, WorkerError, blob_input};
-
-pub use view::{Knowledge, Told, page_list};
-
-/// The reader's version: bumped when reading learns more, so that every blob is read again.
-pub const VERSION: i64 = 2;
+use crate::facts::{Facts, READER_VERSION};
+use crate::knowledge::topics::Topics;
+use crate::services::Services;
+use crate::worker::{Limits, WorkerError, blob_input};
 
 /// Blobs asked for at a time.
 const BATCH: u32 = 16;
 
-/// Wakes the reading job when new content arrives.
-#[derive(Clone, Default)]
-pub struct Queue {
-    wake: Arc<Notify>,
-}
-
-impl Queue {
-    /// Something new may wait to be read.
-    pub fn wake(&self) {
-        self.wake.notify_one();
-    }
-}
-
 /// Reads what is unread until the server stops.
-pub async fn run(state: AppState) {
+pub async fn run(state: Services) {
     let stop = state.shutdown.clone();
-    let topics = topics::Topics::of(&state.catalogue);
+    let topics = Topics::of(&state.catalogue);
     loop {
-        let wake = state.reading.wake.notified();
+        let wake = state.reading.woken();
         match read_some(&state, &topics).await {
             Ok(0) => {}
             Ok(_) => continue,
@@ -65,8 +43,8 @@ pub async fn run(state: AppState) {
 }
 
 /// Reads one batch; how many blobs it read.
-async fn read_some(state: &AppState, topics: &topics::Topics) -> Result<usize, DbError> {
-    let unread = state.db.unread_blobs(VERSION, BATCH).await?;
+async fn read_some(state: &Services, topics: &Topics) -> Result<usize, DbError> {
+    let unread = state.db.unread_blobs(READER_VERSION, BATCH).await?;
     for (sha, _size) in &unread {
         if state.shutdown.is_cancelled() {
             break;
@@ -82,18 +60,14 @@ async fn read_some(state: &AppState, topics: &topics::Topics) -> Result<usize, D
             }
         };
         let held = facts.classification.is_some();
-        state.db.set_reading(sha.clone(), facts, text, VERSION).await?;
+        state.db.set_reading(sha.clone(), facts, text, READER_VERSION).await?;
         state.publish(EventKind::Read, None, None, held.then(|| "held".to_string()));
     }
     Ok(unread.len())
 }
 
 /// One blob through the worker, with the memory and time that OCR of a long scan needs.
-async fn read_one(
-    state: &AppState,
-    topics: &topics::Topics,
-    sha256: &str,
-) -> Result<(Facts, String), WorkerError> {
+async fn read_one(state: &Services, topics: &Topics, sha256: &str) -> Result<(Facts, String), WorkerError> {
     let (worker, blobs, sha) = (state.worker.clone(), state.blobs.clone(), sha256.to_string());
     let (dir, blob) = tokio::task::spawn_blocking(move || -> std::io::Result<_> {
         let dir = worker.folder()?;
@@ -105,12 +79,12 @@ async fn read_one(
     let settings = &state.config.reading;
     let timeout = Duration::from_secs(settings.timeout_secs.max(1));
     let limits = Limits { memory: settings.memory_mib.max(256) << 20, cpu: timeout };
-    let job = Job::Read(job::ReadJob {
+    let job = job::ReadJob {
         blob,
         quality: state.config.quality.clone(),
         models: settings.models.clone(),
-        soffice: crate::libreoffice::find(state.config.print.soffice.as_deref()),
-    });
+        soffice: crate::programs::soffice(state.config.print.soffice.as_deref()),
+    };
     let reading: yingjian_reader::Reading = state.worker.run_limited(&dir, &job, timeout, limits).await?;
     let (mut facts, text) = facts_of(reading);
     facts.topics = topics.rank(&text);

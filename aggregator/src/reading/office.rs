@@ -11,7 +11,7 @@ use yingjian_shared::{
 use crate::auth::Caller;
 use crate::db::{AuditEntry, Correction, OfficeMark, SearchRow};
 use crate::error::{AppError, AppResult};
-use crate::state::AppState;
+use crate::services::Services;
 
 /// Longest search text accepted.
 pub const MAX_QUERY_CHARS: usize = 100;
@@ -31,7 +31,7 @@ fn entry(caller: &Caller, department: &str, action: &str, detail: String) -> Aud
 
 /// The department's current record at `path`.
 pub(crate) async fn record(
-    state: &AppState,
+    state: &Services,
     department: &str,
     path: &RelPath,
 ) -> AppResult<(String, EvidenceEntry)> {
@@ -46,7 +46,7 @@ pub(crate) async fn record(
 }
 
 /// Releases a file held for its 密级 mark (or holds it again).
-pub async fn apply_hold(state: &AppState, caller: &Caller, hold: HoldRelease) -> AppResult<()> {
+pub async fn apply_hold(state: &Services, caller: &Caller, hold: HoldRelease) -> AppResult<()> {
     caller.require_office()?;
     let (department, r) = record(state, &hold.department, &hold.path).await?;
     let detail = if hold.release {
@@ -60,7 +60,7 @@ pub async fn apply_hold(state: &AppState, caller: &Caller, hold: HoldRelease) ->
 
 /// Leaves a file's blank pages (as the scan checks found them) out of the printout, or prints
 /// them again. Refused for a file with no blank page.
-pub async fn apply_blank_pages(state: &AppState, caller: &Caller, b: BlankPages) -> AppResult<()> {
+pub async fn apply_blank_pages(state: &Services, caller: &Caller, b: BlankPages) -> AppResult<()> {
     caller.require_office()?;
     let (department, r) = record(state, &b.department, &b.path).await?;
     let blank = state.knowledge().await?.blank_pages(&r);
@@ -68,7 +68,7 @@ pub async fn apply_blank_pages(state: &AppState, caller: &Caller, b: BlankPages)
         return Err(AppError::Unprocessable(format!("{}没有空白页", b.path)));
     }
     let detail = if b.omit {
-        format!("纸质版略去空白页（第{}页）", super::page_list(&blank))
+        format!("纸质版略去空白页（第{}页）", crate::plan::page_list(&blank))
     } else {
         "纸质版恢复打印空白页".to_string()
     };
@@ -78,7 +78,7 @@ pub async fn apply_blank_pages(state: &AppState, caller: &Caller, b: BlankPages)
 /// Gives (`on`) or takes back the office's mark on the version of the file on record, audited as
 /// `action` with 「path：detail」, and tells the pages.
 async fn mark(
-    state: &AppState,
+    state: &Services,
     caller: &Caller,
     mark: OfficeMark,
     department: &str,
@@ -93,7 +93,7 @@ async fn mark(
 }
 
 /// Corrects one field of a file's reading (an empty value takes the correction back).
-pub async fn apply_correction(state: &AppState, caller: &Caller, c: FactCorrection) -> AppResult<()> {
+pub async fn apply_correction(state: &Services, caller: &Caller, c: FactCorrection) -> AppResult<()> {
     caller.require_office()?;
     let value = c.value.trim().to_string();
     if value.chars().count() > yingjian_shared::limits::CAPTION_CHARS {
@@ -141,7 +141,7 @@ fn is_date(text: &str) -> bool {
 /// Files whose name, caption, fields or read text contain `query`: the whole city for the
 /// office, its own files for a department. Best first: a match in a field or a name before
 /// one in the text only.
-pub async fn search(state: &AppState, caller: &Caller, query: &str) -> AppResult<Vec<SearchHit>> {
+pub async fn search(state: &Services, caller: &Caller, query: &str) -> AppResult<Vec<SearchHit>> {
     let query = query.trim();
     if query.is_empty() {
         return Ok(Vec::new());

@@ -9,7 +9,8 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::{Network, Outcome, Reply};
+use super::job::{Context, Dispatch, Job, Named};
+use super::{Network, Outcome, Probe, Reply};
 
 /// The most a job description may be: paths and names, never a file.
 const MAX_JOB: u64 = 16 << 20;
@@ -28,8 +29,9 @@ pub struct WorkerArgs {
     dir: PathBuf,
 }
 
-/// Runs one job from standard input; the reply goes to standard output.
-pub fn main(args: &WorkerArgs) -> ExitCode {
+/// Runs one job from standard input, found in `jobs` by its name (the worker's own probes
+/// besides); the reply goes to standard output.
+pub fn main(args: &WorkerArgs, jobs: Dispatch) -> ExitCode {
     let network = confine(args.memory, args.cpu_secs);
     if network == Network::Shared {
         tracing::info!("no network namespace for the worker: external links are refused by the jobs");
@@ -39,14 +41,21 @@ pub fn main(args: &WorkerArgs) -> ExitCode {
         tracing::error!(error = %e, "the worker cannot read its job");
         return ExitCode::FAILURE;
     }
-    let outcome = match serde_json::from_slice::<super::Job>(&input) {
-        Ok(job) => match super::jobs::dispatch(job, &super::jobs::Context { dir: args.dir.clone(), network })
-        {
-            Ok(value) => Outcome::Ok(value),
-            Err(why) => Outcome::Refused(why),
-        },
-        Err(e) => {
-            tracing::error!(error = %e, "the worker's job does not parse");
+    let context = Context { dir: args.dir.clone(), network };
+    let answer = match serde_json::from_slice::<Named<String, serde_json::Value>>(&input) {
+        Ok(Named { job, with }) if job == Probe::NAME => Some(
+            serde_json::from_value::<Probe>(with)
+                .map_err(|e| e.to_string())
+                .and_then(|probe| probe.run(&context)),
+        ),
+        Ok(Named { job, with }) => jobs(&job, with, &context),
+        Err(_) => None,
+    };
+    let outcome = match answer {
+        Some(Ok(value)) => Outcome::Ok(value),
+        Some(Err(why)) => Outcome::Refused(why),
+        None => {
+            tracing::error!("the worker's job does not parse or is not known");
             return ExitCode::FAILURE;
         }
     };

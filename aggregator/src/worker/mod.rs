@@ -9,7 +9,7 @@
 //! once.
 
 mod child;
-mod jobs;
+mod job;
 mod probe;
 
 use std::io::{self, BufRead, Read, Write};
@@ -28,7 +28,7 @@ use crate::blobs::BlobStore;
 use crate::config::WorkerSettings;
 
 pub use child::{WorkerArgs, main as child_main};
-pub use jobs::{Context, Job};
+pub use job::{Context, Dispatch, Job};
 pub use probe::Probe;
 
 /// The most a reply may hold: replies carry findings and small pictures, never a file.
@@ -42,6 +42,9 @@ pub enum WorkerError {
     /// The child died of a signal (`None`: it panicked or exited without a reply).
     #[error("the worker crashed (signal {signal:?}): {detail}")]
     Crashed { signal: Option<i32>, detail: String },
+    /// It overflowed its stack (a structure nested past any document's).
+    #[error("the worker overflowed its stack")]
+    StackOverflow,
     /// It ran out of its address space.
     #[error("the worker ran out of memory")]
     OutOfMemory,
@@ -63,11 +66,7 @@ impl WorkerError {
     /// Why, for the office and the clerks (「无法读取（…）」 wraps it).
     pub fn reason_zh(&self) -> String {
         match self {
-            WorkerError::Crashed { detail, .. }
-                if detail.contains("overflowed its stack") || detail.contains("stack overflow") =>
-            {
-                "文件结构嵌套过深，读取时出错".into()
-            }
+            WorkerError::StackOverflow => "文件结构嵌套过深，读取时出错".into(),
             WorkerError::Crashed { .. } => "文件已损坏或格式异常，读取时出错".into(),
             WorkerError::OutOfMemory => "读取时超出内存限制".into(),
             WorkerError::CpuLimit => "读取时超出计算时间限制".into(),
@@ -217,7 +216,11 @@ impl Worker {
     }
 
     /// Runs `job` in a child of its own folder, within the configured limits and `timeout`.
-    pub async fn run<R: DeserializeOwned>(&self, job: &Job, timeout: Duration) -> Result<R, WorkerError> {
+    pub async fn run<R: DeserializeOwned>(
+        &self,
+        job: &impl Job,
+        timeout: Duration,
+    ) -> Result<R, WorkerError> {
         let dir = self.folder()?;
         self.run_in(&dir, job, timeout).await
     }
@@ -228,17 +231,17 @@ impl Worker {
     pub async fn run_in<R: DeserializeOwned>(
         &self,
         dir: &JobDir,
-        job: &Job,
+        job: &impl Job,
         timeout: Duration,
     ) -> Result<R, WorkerError> {
         self.run_limited(dir, job, timeout, self.inner.limits).await
     }
 
     /// `run_in` with limits of its own (a test's, or a job known to need more).
-    pub async fn run_limited<R: DeserializeOwned>(
+    pub async fn run_limited<R: DeserializeOwned, J: Job>(
         &self,
         dir: &JobDir,
-        job: &Job,
+        job: &J,
         timeout: Duration,
         limits: Limits,
     ) -> Result<R, WorkerError> {
@@ -246,7 +249,7 @@ impl Worker {
         let program = self.inner.program.as_ref().ok_or_else(|| {
             io::Error::new(io::ErrorKind::NotFound, "no worker program (set [worker] program)")
         })?;
-        let input = serde_json::to_vec(job).map_err(io::Error::other)?;
+        let input = serde_json::to_vec(&job::Named { job: J::NAME, with: job }).map_err(io::Error::other)?;
         let mut command = Command::new(program);
         command
             .arg("worker")
@@ -385,8 +388,12 @@ fn classify(status: std::process::ExitStatus, stdout: &[u8], stderr: &str) -> Re
     {
         return Ok(reply);
     }
+    // What the child's runtime printed as it died.
     if stderr.contains("memory allocation of") || stderr.contains("capacity overflow") {
         return Err(WorkerError::OutOfMemory);
+    }
+    if stderr.contains("overflowed its stack") {
+        return Err(WorkerError::StackOverflow);
     }
     #[cfg(unix)]
     let signal = std::os::unix::process::ExitStatusExt::signal(&status);
@@ -407,7 +414,7 @@ mod tests {
     #[test]
     fn every_failure_has_a_reason_in_chinese() {
         let all = [
-            WorkerError::Crashed { signal: Some(6), detail: "thread 'main' has overflowed its stack".into() },
+            WorkerError::StackOverflow,
             WorkerError::Crashed { signal: Some(11), detail: String::new() },
             WorkerError::OutOfMemory,
             WorkerError::CpuLimit,

@@ -1,10 +1,10 @@
-//! `Job::Probe`: what the tests ask of a worker to see its limits hold — a crash, an
+//! The probe job: what the tests ask of a worker to see its limits hold — a crash, an
 //! allocation past the memory limit, a loop past the CPU limit, a job that never ends, a
 //! connection attempt.
 
 use serde::{Deserialize, Serialize};
 
-use super::jobs::Context;
+use super::job::{Context, Job};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -27,6 +27,10 @@ pub enum Probe {
     Connect(std::net::SocketAddr),
     /// Answers the job folder and whether the network was isolated.
     Where,
+}
+
+impl Job for Probe {
+    const NAME: &'static str = "probe";
 }
 
 impl Probe {

@@ -270,9 +270,14 @@ async fn the_office_builds_lists_and_downloads_bundles_and_the_night_builds_only
     let r = s.req(Method::GET, "/api/v1/bundles/..%2Fyingjian.sqlite3", &office).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 
-    assert_eq!(nightly::run_once(&s.state, 7).await.unwrap(), None, "nothing changed since the last bundle");
+    assert_eq!(
+        nightly::run_once(&s.state, &s.state.bundles, 7).await.unwrap(),
+        None,
+        "nothing changed since the last bundle"
+    );
     s.file(&police, "11.02 公安打假/机构设置.pdf", &pdf("new")).await;
-    let built = nightly::run_once(&s.state, 1).await.unwrap().expect("a change means a new bundle");
+    let built =
+        nightly::run_once(&s.state, &s.state.bundles, 1).await.unwrap().expect("a change means a new bundle");
     let kept: Vec<String> = s.state.bundles.list().unwrap().into_iter().map(|b| b.name).collect();
     assert_eq!(kept, std::slice::from_ref(&built), "keep = 1 prunes the older one");
     // Each run is audited, so the 打包 page shows the last one after a restart too.
@@ -412,7 +417,7 @@ async fn nothing_with_a_question_over_it_goes_out_until_the_office_chooses_and_t
     // in the night's bundle too.
     s.file(&police, "08.03 昆仑2021专项行动/文件/通知.pdf", &pdf("notice with its seal")).await;
     assert!(!questioned(&s, &cookie).await.contains("通知.pdf"));
-    let night = nightly::run_once(&s.state, 3).await.unwrap().expect("a change, a bundle");
+    let night = nightly::run_once(&s.state, &s.state.bundles, 3).await.unwrap().expect("a change, a bundle");
     let night = entries(&s.state.bundles.dir().join(&night)).join("\n");
     assert!(night.contains("通知.pdf") && night.contains("IMG_0001"), "{night}");
 

@@ -69,3 +69,56 @@ fn shared_knows_no_io_and_no_runtime() {
 fn only_the_bundle_shelf_names_the_bundles_folder() {
     assert_eq!(files_containing("aggregator", "join(\"bundles\")"), ["state.rs"], "where Bundles is made");
 }
+
+/// The aggregator's top-level modules and, for each, those it names (`crate::x`, or `x` inside
+/// `use crate::{…}`), comments and unit tests left out.
+fn module_graph() -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let files = sources("aggregator");
+    let top = |file: &str| file.split('/').next().unwrap().trim_end_matches(".rs").to_string();
+    let modules: std::collections::BTreeSet<String> =
+        files.iter().map(|(f, _)| top(f)).filter(|m| m != "lib" && m != "main").collect();
+    let mut graph: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        modules.iter().map(|m| (m.clone(), Default::default())).collect();
+    for (file, text) in &files {
+        let from = top(file);
+        let Some(uses) = graph.get_mut(&from) else { continue };
+        let code = text.split("#[cfg(test)]\nmod tests").next().unwrap();
+        let code: String = code.lines().map(|l| l.split("//").next().unwrap()).collect::<Vec<_>>().join("\n");
+        let mut named = Vec::new();
+        for (i, _) in code.match_indices("crate::") {
+            let rest = &code[i + "crate::".len()..];
+            if let Some(group) = rest.strip_prefix('{') {
+                let group = &group[..group.find('}').unwrap_or(group.len())];
+                named.extend(group.split(',').map(|p| p.trim().split("::").next().unwrap().to_string()));
+            } else {
+                named.push(rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect());
+            }
+        }
+        uses.extend(named.into_iter().filter(|m| m != &from && modules.contains(m)));
+    }
+    graph
+}
+
+#[test]
+fn no_two_modules_of_the_aggregator_need_each_other() {
+    let graph = module_graph();
+    // A module on a loop reaches itself: walk from each.
+    for start in graph.keys() {
+        let mut seen = std::collections::BTreeSet::new();
+        let mut path: Vec<(String, Vec<String>)> =
+            vec![(start.clone(), graph[start].iter().cloned().collect())];
+        while let Some((_, next)) = path.last_mut() {
+            let Some(m) = next.pop() else {
+                path.pop();
+                continue;
+            };
+            let walked: Vec<&str> = path.iter().map(|(n, _)| n.as_str()).collect();
+            assert!(m != *start, "a loop: {} → {start}", walked.join(" → "));
+            if seen.insert(m.clone()) {
+                path.push((m.clone(), graph[&m].iter().cloned().collect()));
+            }
+        }
+    }
+    // The graph is read as meant: the server's layers are in it.
+    assert!(graph["state"].contains("services") && graph["bundle"].contains("layout"), "{graph:?}");
+}

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use yingjian_aggregator::config::WorkerSettings;
-use yingjian_aggregator::worker::{Job, Limits, Network, Probe, Worker, WorkerError};
+use yingjian_aggregator::worker::{Limits, Network, Probe, Worker, WorkerError};
 use yingjian_tests::hostile::{bilevel_tiff, docx_linking, good_pdf, long_pdf, nested_pdf, png};
 use yingjian_tests::temp;
 
@@ -20,10 +20,10 @@ const PATIENT: Duration = Duration::from_mins(1);
 async fn a_job_is_answered_in_a_folder_of_its_own_without_network() {
     let dir = temp();
     let worker = worker(dir.path());
-    let echoed: String = worker.run(&Job::Probe(Probe::Echo("读取".into())), PATIENT).await.unwrap();
+    let echoed: String = worker.run(&Probe::Echo("读取".into()), PATIENT).await.unwrap();
     assert_eq!(echoed, "读取");
     let folder = worker.folder().unwrap();
-    let at: serde_json::Value = worker.run_in(&folder, &Job::Probe(Probe::Where), PATIENT).await.unwrap();
+    let at: serde_json::Value = worker.run_in(&folder, &Probe::Where, PATIENT).await.unwrap();
     assert_eq!(at["dir"].as_str().unwrap(), folder.path().to_str().unwrap());
     assert_eq!(at["tmpdir"].as_str().unwrap(), folder.path().to_str().unwrap());
     assert!(folder.path().starts_with(dir.path().join("tmp/worker")));
@@ -34,7 +34,7 @@ async fn a_job_is_answered_in_a_folder_of_its_own_without_network() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let to = listener.local_addr().unwrap();
-    let connected: bool = worker.run(&Job::Probe(Probe::Connect(to)), PATIENT).await.unwrap();
+    let connected: bool = worker.run(&Probe::Connect(to), PATIENT).await.unwrap();
     assert_eq!(worker.network(), Some(Network::Isolated), "this machine allows network namespaces");
     assert!(!connected);
     assert!(listener.accept().is_err(), "no connection reached the listener");
@@ -45,38 +45,37 @@ async fn a_job_is_answered_in_a_folder_of_its_own_without_network() {
 async fn every_limit_costs_the_job_alone() {
     let dir = temp();
     let worker = worker(dir.path());
-    let refused = worker.run::<String>(&Job::Probe(Probe::Refuse("图片过大".into())), PATIENT).await;
+    let refused = worker.run::<String>(&Probe::Refuse("图片过大".into()), PATIENT).await;
     assert!(matches!(&refused, Err(WorkerError::Refused(why)) if why == "图片过大"), "{refused:?}");
 
     // Within the limit: fine, and the peak reported is about what was used.
-    let held: u64 = worker.run(&Job::Probe(Probe::Allocate(64)), PATIENT).await.unwrap();
+    let held: u64 = worker.run(&Probe::Allocate(64), PATIENT).await.unwrap();
     assert_eq!(held, 64 << 20);
     assert!(worker.peak_rss() >= 64 << 20 && worker.peak_rss() < 256 << 20, "{}", worker.peak_rss());
     // Past it: out of memory, and the child never held more than its limit.
-    let swollen = worker.run::<u64>(&Job::Probe(Probe::Allocate(1024)), PATIENT).await;
+    let swollen = worker.run::<u64>(&Probe::Allocate(1024), PATIENT).await;
     assert!(matches!(swollen, Err(WorkerError::OutOfMemory)), "{swollen:?}");
     assert!(worker.peak_rss() < 256 << 20);
 
-    let spun = worker.run::<u64>(&Job::Probe(Probe::Spin), PATIENT).await;
+    let spun = worker.run::<u64>(&Probe::Spin, PATIENT).await;
     assert!(matches!(spun, Err(WorkerError::CpuLimit)), "{spun:?}");
 
     let started = Instant::now();
-    let slept = worker.run::<u64>(&Job::Probe(Probe::Sleep(600)), Duration::from_secs(1)).await;
+    let slept = worker.run::<u64>(&Probe::Sleep(600), Duration::from_secs(1)).await;
     assert!(matches!(slept, Err(WorkerError::Timeout(_))), "{slept:?}");
     assert!(started.elapsed() < Duration::from_mins(1));
 
-    let deep = worker.run::<u64>(&Job::Probe(Probe::Recurse(1_000_000)), PATIENT).await;
-    assert!(matches!(&deep, Err(WorkerError::Crashed { signal: Some(_), .. })), "{deep:?}");
+    let deep = worker.run::<u64>(&Probe::Recurse(1_000_000), PATIENT).await;
+    assert!(matches!(&deep, Err(WorkerError::StackOverflow)), "{deep:?}");
     assert!(deep.unwrap_err().reason_zh().contains("嵌套过深"));
 
-    let panicked = worker.run::<u64>(&Job::Probe(Probe::Panic), PATIENT).await;
+    let panicked = worker.run::<u64>(&Probe::Panic, PATIENT).await;
     assert!(matches!(panicked, Err(WorkerError::Crashed { .. })), "{panicked:?}");
 
     // And the pool still works.
     let limits = Limits { memory: 512 << 20, cpu: Duration::from_secs(5) };
     let folder = worker.folder().unwrap();
-    let held: u64 =
-        worker.run_limited(&folder, &Job::Probe(Probe::Allocate(300)), PATIENT, limits).await.unwrap();
+    let held: u64 = worker.run_limited(&folder, &Probe::Allocate(300), PATIENT, limits).await.unwrap();
     assert_eq!(held, 300 << 20);
 }
 
@@ -84,11 +83,11 @@ async fn every_limit_costs_the_job_alone() {
 async fn a_job_given_up_is_killed() {
     let dir = temp();
     let worker = worker(dir.path());
-    let job = Job::Probe(Probe::Sleep(600));
+    let job = Probe::Sleep(600);
     let given_up = tokio::time::timeout(Duration::from_millis(500), worker.run::<u64>(&job, PATIENT)).await;
     assert!(given_up.is_err());
     // Its slot is free again and the next job runs.
-    let echoed: String = worker.run(&Job::Probe(Probe::Echo("next".into())), PATIENT).await.unwrap();
+    let echoed: String = worker.run(&Probe::Echo("next".into()), PATIENT).await.unwrap();
     assert_eq!(echoed, "next");
     // No sleeping worker is left: every child of this process is gone or a zombie being reaped.
     yingjian_tests::eventually("the given-up worker to be gone", || async {
@@ -185,7 +184,7 @@ async fn hostile_files_cost_themselves_alone_in_previews_and_print() {
     let mut without_qpdf = server.state.clone();
     let mut config = (*server.state.config).clone();
     config.print.qpdf = Some(String::new());
-    without_qpdf.config = std::sync::Arc::new(config);
+    without_qpdf.services.config = std::sync::Arc::new(config);
     let drawn = yingjian_aggregator::print::build(
         &without_qpdf,
         &dir.path().join("drawn"),

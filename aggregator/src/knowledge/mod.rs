@@ -9,7 +9,9 @@ use yingjian_shared::{
     NearDuplicate, QualityCode, ReadState, TextSource,
 };
 
-use super::{near, topics};
+mod near;
+pub mod topics;
+
 use crate::archival;
 use crate::db::{Correction, Db, DbResult, OfficeMark};
 use crate::facts::Facts;
@@ -196,11 +198,6 @@ impl Knowledge {
             unprinted_pages: self.unprinted_pages(r),
         }
     }
-}
-
-/// Page numbers as people list them: 「2、5」.
-pub fn page_list(pages: &[u32]) -> String {
-    pages.iter().map(u32::to_string).collect::<Vec<_>>().join("、")
 }
 
 /// A department's full name as a 责任者: 平顶山市公安局.

@@ -6,7 +6,9 @@ use std::collections::{HashMap, HashSet};
 use yingjian_shared::natural::natural_cmp;
 use yingjian_shared::{Catalogue, EvidenceEntry, Facts, Filed, Kind};
 
-use super::names::{MAX_PATH_CHARS, Namer, sanitize, shorten};
+pub mod names;
+
+use names::{MAX_PATH_CHARS, Namer, sanitize, shorten};
 
 /// One evidence file in the bundle, with its 目录 row (DA/T 22-2015's columns). Serialisable:
 /// the print build hands it to the worker.
@@ -45,7 +47,12 @@ pub struct PlannedFile {
 
 /// 备注 of a file printed without its blank pages: 「第2、5页为空白页，纸质版未打印」.
 fn unprinted_remark(pages: &[u32]) -> Option<String> {
-    (!pages.is_empty()).then(|| format!("第{}页为空白页，纸质版未打印", crate::reading::page_list(pages)))
+    (!pages.is_empty()).then(|| format!("第{}页为空白页，纸质版未打印", page_list(pages)))
+}
+
+/// Page numbers as people list them: 「2、5」.
+pub fn page_list(pages: &[u32]) -> String {
+    pages.iter().map(u32::to_string).collect::<Vec<_>>().join("、")
 }
 
 fn kind_of(row: &EvidenceEntry) -> Kind {
