@@ -1,6 +1,7 @@
 //! Architecture invariants the compiler does not check (ARCHITECTURE.md, *Invariants*): read
 //! from the sources, so that a change that breaks one fails here rather than in review.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -72,13 +73,13 @@ fn only_the_bundle_shelf_names_the_bundles_folder() {
 
 /// The aggregator's top-level modules and, for each, those it names (`crate::x`, or `x` inside
 /// `use crate::{…}`), comments and unit tests left out.
-fn module_graph() -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+fn module_graph() -> BTreeMap<String, BTreeSet<String>> {
     let files = sources("aggregator");
     let top = |file: &str| file.split('/').next().unwrap().trim_end_matches(".rs").to_string();
-    let modules: std::collections::BTreeSet<String> =
+    let modules: BTreeSet<String> =
         files.iter().map(|(f, _)| top(f)).filter(|m| m != "lib" && m != "main").collect();
-    let mut graph: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
-        modules.iter().map(|m| (m.clone(), Default::default())).collect();
+    let mut graph: BTreeMap<String, BTreeSet<String>> =
+        modules.iter().map(|m| (m.clone(), BTreeSet::new())).collect();
     for (file, text) in &files {
         let from = top(file);
         let Some(uses) = graph.get_mut(&from) else { continue };
@@ -104,7 +105,7 @@ fn no_two_modules_of_the_aggregator_need_each_other() {
     let graph = module_graph();
     // A module on a loop reaches itself: walk from each.
     for start in graph.keys() {
-        let mut seen = std::collections::BTreeSet::new();
+        let mut seen = BTreeSet::new();
         let mut path: Vec<(String, Vec<String>)> =
             vec![(start.clone(), graph[start].iter().cloned().collect())];
         while let Some((_, next)) = path.last_mut() {
