@@ -96,6 +96,11 @@ const SKEW_POINTS: usize = 30_000;
 
 /// The findings of one page (1-based `page`), all but `colour_lost`, which needs the text.
 pub fn check_page(image: &PageImage, page: u32, t: &Thresholds) -> Vec<Finding> {
+    findings(image, page, t, &measure(image))
+}
+
+/// The findings of a page already measured.
+pub fn findings(image: &PageImage, page: u32, t: &Thresholds, measures: &Measures) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut flag = |code, value| findings.push(Finding { code, page, value });
     if let Some(dpi) = image.source_dpi
@@ -103,7 +108,6 @@ pub fn check_page(image: &PageImage, page: u32, t: &Thresholds) -> Vec<Finding> 
     {
         flag(Code::LowResolution, dpi);
     }
-    let measures = measure(image);
     if measures.background < t.min_background {
         flag(Code::TooDark, measures.background);
     }
@@ -139,13 +143,10 @@ pub struct Measures {
 
 /// The measures behind [`check_page`], for benches and the thresholds' evidence.
 pub fn measure(page: &PageImage) -> Measures {
-    let dpi = if page.dpi.is_finite() && page.dpi > 0.0 { page.dpi } else { 200.0 };
-    let picture = DynamicImage::ImageRgb8(page.image.clone());
-    let g100 = rescale(&picture, dpi, 100.0).into_luma8();
+    let (dpi, picture, map) = ink_at_100(page);
     let at100 = dpi.min(100.0);
-    let map = ink_map(&g100);
     let ink_count: u32 = map.block_ink.iter().sum();
-    let ink_percent = 100.0 * ink_count as f32 / map.ink.len().max(1) as f32;
+    let ink_percent = map.percent();
     let skew_degrees = (ink_count as usize >= MIN_SKEW_INK).then(|| skew(&map.ink, map.width, map.height));
     let sharpness = if dpi > 210.0 {
         sharpness(&rescale(&picture, dpi, 200.0).into_rgb8(), &map, 200.0 / at100)
@@ -157,10 +158,15 @@ pub fn measure(page: &PageImage) -> Measures {
 
 /// Ink in percent of the page, as [`Measures::ink_percent`], without the other measures.
 pub fn ink_percent(page: &PageImage) -> f32 {
+    ink_at_100(page).2.percent()
+}
+
+/// The page's dpi (200 when it does not say), the page as a picture, and its ink at 100 dpi.
+fn ink_at_100(page: &PageImage) -> (f32, DynamicImage, InkMap) {
     let dpi = if page.dpi.is_finite() && page.dpi > 0.0 { page.dpi } else { 200.0 };
-    let g100 = rescale(&DynamicImage::ImageRgb8(page.image.clone()), dpi, 100.0).into_luma8();
-    let map = ink_map(&g100);
-    100.0 * map.block_ink.iter().sum::<u32>() as f32 / map.ink.len().max(1) as f32
+    let picture = DynamicImage::ImageRgb8(page.image.clone());
+    let map = ink_map(&rescale(&picture, dpi, 100.0).into_luma8());
+    (dpi, picture, map)
 }
 
 /// The page at `to` dpi when it is finer than that (never upscaled).
@@ -171,6 +177,13 @@ fn rescale(picture: &DynamicImage, from: f32, to: f32) -> DynamicImage {
     let w = ((picture.width() as f32 * to / from).round() as u32).max(1);
     let h = ((picture.height() as f32 * to / from).round() as u32).max(1);
     picture.thumbnail_exact(w, h)
+}
+
+impl InkMap {
+    /// Ink in percent of the page.
+    fn percent(&self) -> f32 {
+        100.0 * self.block_ink.iter().sum::<u32>() as f32 / self.ink.len().max(1) as f32
+    }
 }
 
 /// The ink of a page at 100 dpi.

@@ -92,9 +92,9 @@ pub fn read_file(
             pages.count = Some(images.len() as u32);
             for (i, image) in images.iter().enumerate() {
                 let number = i as u32 + 1;
-                pages.check(image, number, thresholds);
+                let ink = pages.check(image, number, thresholds);
                 if number <= OCR_PAGES {
-                    pages.ocr(image, number, ocr)?;
+                    pages.ocr(image, number, ocr, Some(ink))?;
                 }
             }
         }
@@ -167,29 +167,38 @@ impl Pages {
             }
             // A page that cannot be rendered costs its checks, not the document.
             let Ok(image) = pages::pdf_page(pdf, index, budget) else { continue };
-            if image.source_dpi.is_some() && index < CHECKED_PAGES {
-                self.check(&image, index + 1, t);
-            }
+            let ink = (image.source_dpi.is_some() && index < CHECKED_PAGES)
+                .then(|| self.check(&image, index + 1, t));
             if wanted {
-                self.ocr(&image, index + 1, ocr)?;
+                self.ocr(&image, index + 1, ocr, ink)?;
             }
         }
         Ok(())
     }
 
-    fn check(&mut self, image: &PageImage, page: u32, t: &Thresholds) {
+    /// Checks a page; its ink in percent, which OCR then need not measure again.
+    fn check(&mut self, image: &PageImage, page: u32, t: &Thresholds) -> f32 {
         if image.source_dpi.is_some() {
             self.scans_seen += 1;
             self.scan_in_colour |= image.mode == ColourMode::Colour;
         }
-        self.quality.extend(quality::check_page(image, page, t));
+        let measures = quality::measure(image);
+        self.quality.extend(quality::findings(image, page, t, &measures));
+        measures.ink_percent
     }
 
-    fn ocr(&mut self, image: &PageImage, page: u32, ocr: Option<&OcrOnDemand>) -> Result<(), ReadError> {
+    /// OCR of a page whose ink (in percent) was measured already, or is measured here.
+    fn ocr(
+        &mut self,
+        image: &PageImage,
+        page: u32,
+        ocr: Option<&OcrOnDemand>,
+        ink: Option<f32>,
+    ) -> Result<(), ReadError> {
         let Some(ocr) = ocr else { return Ok(()) };
         // A page without a speck of ink has nothing to read; the detector would spend seconds
         // on it all the same.
-        if quality::ink_percent(image) < NO_INK_PERCENT {
+        if ink.unwrap_or_else(|| quality::ink_percent(image)) < NO_INK_PERCENT {
             return Ok(());
         }
         let ocr = ocr.get()?;
