@@ -1,11 +1,14 @@
 // Live refresh: on every change the server announces, re-fetch this page and swap in its <main>.
 // A part marked data-keep that is being typed in, has focus or was opened by the reader (a form,
 // a PDF preview being read) is carried over as it is, so nothing typed, scrolled or opened is
-// lost. Without JavaScript the pages work the same, only without
+// lost. A page the change did not alter is left as it is (nothing flickers, nothing being
+// pointed at is swapped away). Without JavaScript the pages work the same, only without
 // refreshing themselves.
 (function () {
   if (!window.EventSource) return;
   var pending = null;
+  // The last <main> the server sent, as it sent it (scripts such as table.js rearrange what is shown).
+  var sent = document.querySelector("main") && document.querySelector("main").outerHTML;
   function refresh() {
     pending = null;
     fetch(location.href, { credentials: "same-origin" })
@@ -15,20 +18,27 @@
         var next = new DOMParser().parseFromString(html, "text/html").querySelector("main");
         var main = document.querySelector("main");
         if (!next || !main) return;
-        var focused = document.activeElement;
-        main.querySelectorAll("[data-keep][id]").forEach(function (el) {
-          var twin = next.querySelector("#" + CSS.escape(el.id));
-          if (!twin) return;
-          // One the reader opened (the server sends it closed) stays as it is: an open PDF
-          // preview keeps its place; one the server opens itself takes the fresh content.
-          if (el.hasAttribute("data-dirty") || el.contains(focused) || (el.open && !twin.open)) twin.replaceWith(el);
-        });
-        main.replaceWith(next);
-        if (focused && focused !== document.body && document.contains(focused)) focused.focus();
+        var fresh = next.outerHTML;
+        if (fresh !== sent) {
+          sent = fresh;
+          swap(main, next);
+        }
         document.body.setAttribute("data-refreshed", String(Date.now()));
-        document.dispatchEvent(new Event("live:refreshed"));
         pollWhilePending();
       });
+  }
+  function swap(main, next) {
+    var focused = document.activeElement;
+    main.querySelectorAll("[data-keep][id]").forEach(function (el) {
+      var twin = next.querySelector("#" + CSS.escape(el.id));
+      if (!twin) return;
+      // One the reader opened (the server sends it closed) stays as it is: an open PDF
+      // preview keeps its place; one the server opens itself takes the fresh content.
+      if (el.hasAttribute("data-dirty") || el.contains(focused) || (el.open && !twin.open)) twin.replaceWith(el);
+    });
+    main.replaceWith(next);
+    if (focused && focused !== document.body && document.contains(focused)) focused.focus();
+    document.dispatchEvent(new Event("live:refreshed"));
   }
   // A page showing work in progress (a bundle being built) looks again until it is done.
   function pollWhilePending() {

@@ -79,15 +79,15 @@ fn screenshots() -> PathBuf {
     dir
 }
 
-/// Makes `change` (something the server announces) and waits until the open page has refreshed
-/// itself after it.
+/// Makes `change` (something the server announces and the open page shows) and waits until the
+/// page has refreshed itself after it: its `<main>` swapped for the server's new one.
 async fn refreshed_after(browser: &Client, change: impl Future<Output = ()>) {
-    browser.execute("document.body.removeAttribute('data-refreshed')", vec![]).await.unwrap();
+    browser.execute("document.querySelector('main').setAttribute('data-before', '')", vec![]).await.unwrap();
     change.await;
     eventually("the live refresh", || async {
-        let done =
-            browser.execute("return document.body.getAttribute('data-refreshed')", vec![]).await.ok()?;
-        done.as_str().map(|_| ())
+        let swapped =
+            browser.execute("return !document.querySelector('main[data-before]')", vec![]).await.ok()?;
+        (swapped == json!(true)).then_some(())
     })
     .await;
 }
@@ -222,7 +222,7 @@ async fn the_office_watches_evidence_arrive_live() {
     browser.execute(opened, vec![]).await.unwrap();
     refreshed_after(
         &browser,
-        file(&server, &water, "01.06 水利建设质量工作水平评价/补充说明.pdf", b"%PDF-1.4 more"),
+        file(&server, &police, "08.03 昆仑2021专项行动/文件/补充说明.pdf", b"%PDF-1.4 more"),
     )
     .await;
     let kept = browser
@@ -248,9 +248,9 @@ async fn the_office_watches_evidence_arrive_live() {
         .unwrap();
     assert_eq!(asked, json!(true));
     assert!(browser.current_url().await.unwrap().path().ends_with("/items/8.3"));
-    // A reason half-typed when another department's file arrives survives the live refresh.
+    // A reason half-typed when another file arrives survives the live refresh.
     form.find(Locator::Css("input[name=reason]")).await.unwrap().send_keys("请补充盖章页").await.unwrap();
-    let more = file(&server, &water, "01.06 水利建设质量工作水平评价/再补充说明.pdf", b"%PDF-1.4 more still");
+    let more = file(&server, &police, "08.03 昆仑2021专项行动/文件/再补充说明.pdf", b"%PDF-1.4 more still");
     refreshed_after(&browser, more).await;
     let typed = browser
         .execute("return document.querySelector('form.review input[name=reason]').value", vec![])

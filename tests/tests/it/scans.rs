@@ -219,18 +219,22 @@ async fn bad_scans_are_flagged_told_to_the_clerk_and_a_blank_page_left_off_the_p
     .await;
     browser.goto(&format!("{base}/items/8.3")).await.unwrap();
     let restore = "form[action='/blank-pages'] button[value=false]";
-    let form = browser.find(Locator::Css(restore)).await.unwrap();
-    let shown = browser.find(Locator::Css("body")).await.unwrap().text().await.unwrap();
+    // The page refreshes itself whenever the server announces a change (the reading of the other
+    // files goes on): what is found in it is looked up afresh each time, never held.
+    let shown = eventually_within(READING, "the item page with its form", || async {
+        browser.find(Locator::Css(restore)).await.ok()?;
+        browser.find(Locator::Css("body")).await.ok()?.text().await.ok()
+    })
+    .await;
     assert!(shown.contains("纸质版已略去空白页（第2页），电子版保留原件"), "{shown}");
     assert!(shown.contains("第2页为空白页"), "{shown}");
-    let at = vec![serde_json::to_value(&form).unwrap()];
-    browser.execute("arguments[0].scrollIntoView({block: 'center'})", at).await.unwrap();
     // The thumbnails load as they come into view: each one in view drawn before the picture.
-    let drawn = "return Array.from(document.querySelectorAll('img.thumb'))
+    let drawn = "document.querySelector(arguments[0]).scrollIntoView({block: 'center'});
+        return Array.from(document.querySelectorAll('img.thumb'))
         .filter(i => { const r = i.getBoundingClientRect(); return r.bottom > 0 && r.top < innerHeight; })
         .every(i => i.complete && i.naturalWidth > 0)";
     eventually_within(READING, "the thumbnails in view", || async {
-        (browser.execute(drawn, vec![]).await.ok()? == json!(true)).then_some(())
+        (browser.execute(drawn, vec![json!(restore)]).await.ok()? == json!(true)).then_some(())
     })
     .await;
     screenshot(&browser, "item-scans").await;
