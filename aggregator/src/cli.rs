@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use yingjian_shared::{Catalogue, chinese_numeral};
@@ -238,169 +238,185 @@ pub async fn run(cli: Cli) -> AppResult<()> {
             code if code == std::process::ExitCode::SUCCESS => Ok(()),
             _ => Err(AppError::internal("the worker job failed")),
         },
-        Command::Serve { store, listen } => {
-            let mut config = store.config()?;
-            if let Some(listen) = listen {
-                config.listen = listen;
-            }
-            let address = config.listen;
-            let scheme = crate::server::scheme(&config);
-            let state = AppState::open(config)?;
-            let listener = tokio::net::TcpListener::bind(address).await.map_err(|e| {
-                AppError::Config(format!(
-                    "cannot listen on {address}: {e} (is another server running? choose another --listen)"
-                ))
-            })?;
-            let address = listener.local_addr()?;
-            let server = Server::new(state, listener)?;
-            println!("yingjian-aggregator listening on {scheme}://{address}");
-            server.run(shutdown_signal()).await
-        }
+        Command::Serve { store, listen } => serve(store, listen).await,
         Command::Token { command } => token(command).await,
-        Command::Catalogue { json, file } => {
-            let catalogue = match file {
-                Some(path) => load_catalogue(&path)?,
-                None => Catalogue::builtin().clone(),
-            };
-            if json {
-                let text = serde_json::to_string_pretty(&catalogue).map_err(AppError::internal)?;
-                println!("{text}");
-            } else {
-                print!("{}", catalogue_table(&catalogue));
-            }
-            Ok(())
-        }
-        Command::Bundle { store, out, bagit } => {
-            let layout = if bagit { crate::bundle::Layout::BagIt } else { crate::bundle::Layout::Plain };
-            let state = store.open()?;
-            // Another folder is another shelf; the data folder's is the server's own.
-            let shelf = out.map_or_else(|| state.bundles.clone(), crate::bundle::Bundles::new);
-            let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
-            let built = shelf
-                .build(&state, "cli", layout, move |done, total| {
-                    if terminal && total > 0 {
-                        eprint!(
-                            "\rbundling {:>3}% ({} of {} MB)",
-                            done * 100 / total,
-                            done >> 20,
-                            total >> 20
-                        );
-                    }
-                })
-                .await?;
-            if terminal {
-                eprintln!();
-            }
-            println!("{}", built.path.display());
-            Ok(())
-        }
-        Command::VerifyBundle { file, lang } => {
-            let report = crate::bundle::verify(&file).map_err(|e| AppError::Config(e.to_string()))?;
-            let (lines, verdict) = report.describe(&file.display().to_string(), lang.into());
-            for line in lines {
-                println!("{line}");
-            }
-            if report.is_intact() {
-                println!("{verdict}");
-                Ok(())
-            } else {
-                Err(AppError::Config(verdict))
-            }
-        }
-        Command::Print { store, out } => {
-            let state = store.open()?;
-            // Only the print into the printouts folder is the one the 目录's 起止页 follow.
-            let official = state.printouts.dir().to_path_buf();
-            let of = if out.as_ref().is_none_or(|o| *o == official) { Of::Record } else { Of::Copy };
-            let dir = out.unwrap_or(official);
-            let report = crate::print::build(&state, &dir, of).await?;
-            for (path, pages) in &report.written {
-                println!("{}\t{pages} pages", path.display());
-            }
-            for problem in &report.problems {
-                eprintln!("placeholder: {problem}");
-            }
-            Ok(())
-        }
-        Command::Report { store, out } => {
-            let state = store.open()?;
-            let report = crate::bundle::report::build(&state).await?;
-            let dir = out.unwrap_or_else(|| state.config.data.join("reports"));
-            std::fs::create_dir_all(&dir)?;
-            for (ext, bytes) in [("xlsx", &report.xlsx), ("html", &report.html)] {
-                let path = dir.join(format!("{}-{}.{ext}", report.title, report.stamp));
-                crate::durable::write(&path, bytes)?;
-                println!("{}", path.display());
-            }
-            crate::durable::sync_folder(&dir)?;
-            Ok(())
-        }
+        Command::Catalogue { json, file } => catalogue(json, file),
+        Command::Bundle { store, out, bagit } => bundle(store, out, bagit).await,
+        Command::VerifyBundle { file, lang } => verify_bundle(&file, lang),
+        Command::Print { store, out } => print(store, out).await,
+        Command::Report { store, out } => report(store, out).await,
         Command::Demo { dir, listen } => crate::demo::run(&dir, listen, shutdown_signal()).await,
-        Command::Migrate { from, to } => {
-            let moved = crate::migrate::run(&from, &to).await?;
-            let (verb, tables) = match &moved.tables {
-                crate::db::Copied::Copied(t) => ("copied", t),
-                crate::db::Copied::AlreadyThere(t) => ("already there, verified", t),
-            };
-            println!("blobs: {} sent, {} already there (verified)", moved.blobs_sent, moved.blobs_there);
-            let rows: Vec<String> = tables.iter().map(|(t, n)| format!("{t} {n}")).collect();
-            println!("tables {verb}: {}", rows.join(", "));
-            Ok(())
-        }
-        Command::Scrub { store } => {
-            let state = store.open()?;
-            let blobs = state.db.all_blobs().await?;
-            let store = state.blobs.clone();
-            let count = blobs.len();
-            let (findings, unreferenced) = tokio::task::spawn_blocking(move || {
-                let known: std::collections::HashSet<&str> =
-                    blobs.iter().map(|(sha, _)| sha.as_str()).collect();
-                let stored = store.list()?;
-                let unreferenced: Vec<String> =
-                    stored.into_iter().filter(|s| !known.contains(s.as_str())).collect();
-                let findings: Vec<_> =
-                    blobs.iter().filter_map(|(sha, size)| store.verify(sha, *size)).collect();
-                std::io::Result::Ok((findings, unreferenced))
-            })
-            .await
-            .map_err(AppError::internal)??;
-            for f in &findings {
-                println!("{f}");
+        Command::Migrate { from, to } => migrate(from, to).await,
+        Command::Scrub { store } => scrub(store).await,
+    }
+}
+
+/// Serves until a stop signal.
+async fn serve(store: StoreArgs, listen: Option<SocketAddr>) -> AppResult<()> {
+    let mut config = store.config()?;
+    if let Some(listen) = listen {
+        config.listen = listen;
+    }
+    let address = config.listen;
+    let scheme = crate::server::scheme(&config);
+    let state = AppState::open(config)?;
+    let listener = tokio::net::TcpListener::bind(address).await.map_err(|e| {
+        AppError::Command(format!(
+            "cannot listen on {address}: {e} (is another server running? choose another --listen)"
+        ))
+    })?;
+    let address = listener.local_addr()?;
+    let server = Server::new(state, listener)?;
+    println!("yingjian-aggregator listening on {scheme}://{address}");
+    server.run(shutdown_signal()).await
+}
+
+/// Prints the catalogue in force, as a table or as JSON.
+fn catalogue(json: bool, file: Option<PathBuf>) -> AppResult<()> {
+    let catalogue = match file {
+        Some(path) => load_catalogue(&path)?,
+        None => Catalogue::builtin().clone(),
+    };
+    if json {
+        let text = serde_json::to_string_pretty(&catalogue).map_err(AppError::internal)?;
+        println!("{text}");
+    } else {
+        print!("{}", catalogue_table(&catalogue));
+    }
+    Ok(())
+}
+
+/// Builds the bundle of the current state, with its progress in a terminal.
+async fn bundle(store: StoreArgs, out: Option<PathBuf>, bagit: bool) -> AppResult<()> {
+    let layout = if bagit { crate::bundle::Layout::BagIt } else { crate::bundle::Layout::Plain };
+    let state = store.open()?;
+    // Another folder is another shelf; the data folder's is the server's own.
+    let shelf = out.map_or_else(|| state.bundles.clone(), crate::bundle::Bundles::new);
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let built = shelf
+        .build(&state, "cli", layout, move |done, total| {
+            if terminal && total > 0 {
+                eprint!("\rbundling {:>3}% ({} of {} MB)", done * 100 / total, done >> 20, total >> 20);
             }
-            // Left by an upload whose record never came (a file changed while it was sent):
-            // harmless, and listed so that the office knows what the folder holds.
-            for sha in &unreferenced {
-                println!("unreferenced: {sha}");
-            }
-            println!(
-                "{count} blobs checked, {} damaged, {} stored without a record",
-                findings.len(),
-                unreferenced.len()
-            );
-            // The status counts the triggers keep, against a count of the records themselves.
-            let (kept, counted) = state.db.kept_and_counted().await?;
-            let wrong = kept.differences(&counted);
-            for difference in &wrong {
-                println!("{difference}");
-            }
-            if wrong.is_empty() {
-                println!("status counts agree with the records");
-            } else {
-                state
-                    .db
-                    .count_against(state.deadlines.evidence, crate::facts::READER_VERSION, Recount::Always)
-                    .await?;
-                println!("status counts: {} wrong, counted again from the records", wrong.len());
-            }
-            if findings.is_empty() {
-                Ok(())
-            } else {
-                Err(AppError::Config(format!(
-                    "{} blobs are damaged: restore the data folder from backup, or have the agents upload again",
-                    findings.len()
-                )))
-            }
-        }
+        })
+        .await?;
+    if terminal {
+        eprintln!();
+    }
+    println!("{}", built.path.display());
+    Ok(())
+}
+
+/// Checks a bundle (a zip or a folder) and says what it found.
+fn verify_bundle(file: &Path, lang: VerifyLang) -> AppResult<()> {
+    let report = crate::bundle::verify(file).map_err(|e| AppError::Command(e.to_string()))?;
+    let (lines, verdict) = report.describe(&file.display().to_string(), lang.into());
+    for line in lines {
+        println!("{line}");
+    }
+    if report.is_intact() {
+        println!("{verdict}");
+        Ok(())
+    } else {
+        Err(AppError::Command(verdict))
+    }
+}
+
+/// Prints the paper version: into the printouts folder (the print of record), or a copy elsewhere.
+async fn print(store: StoreArgs, out: Option<PathBuf>) -> AppResult<()> {
+    let state = store.open()?;
+    // Only the print into the printouts folder is the one the 目录's 起止页 follow.
+    let official = state.printouts.dir().to_path_buf();
+    let of = if out.as_ref().is_none_or(|o| *o == official) { Of::Record } else { Of::Copy };
+    let dir = out.unwrap_or(official);
+    let report = crate::print::build(&state, &dir, of).await?;
+    for (path, pages) in &report.written {
+        println!("{}\t{pages} pages", path.display());
+    }
+    for problem in &report.problems {
+        eprintln!("placeholder: {problem}");
+    }
+    Ok(())
+}
+
+/// Writes the office's 完成情况 report (xlsx and HTML).
+async fn report(store: StoreArgs, out: Option<PathBuf>) -> AppResult<()> {
+    let state = store.open()?;
+    let report = crate::bundle::report::build(&state).await?;
+    let dir = out.unwrap_or_else(|| state.config.data.join("reports"));
+    std::fs::create_dir_all(&dir)?;
+    for (ext, bytes) in [("xlsx", &report.xlsx), ("html", &report.html)] {
+        let path = dir.join(format!("{}-{}.{ext}", report.title, report.stamp));
+        crate::durable::write(&path, bytes)?;
+        println!("{}", path.display());
+    }
+    crate::durable::sync_folder(&dir)?;
+    Ok(())
+}
+
+/// Moves a data folder into PostgreSQL and an object store.
+async fn migrate(from: PathBuf, to: PathBuf) -> AppResult<()> {
+    let moved = crate::migrate::run(&from, &to).await?;
+    let (verb, tables) = match &moved.tables {
+        crate::db::Copied::Copied(t) => ("copied", t),
+        crate::db::Copied::AlreadyThere(t) => ("already there, verified", t),
+    };
+    println!("blobs: {} sent, {} already there (verified)", moved.blobs_sent, moved.blobs_there);
+    let rows: Vec<String> = tables.iter().map(|(t, n)| format!("{t} {n}")).collect();
+    println!("tables {verb}: {}", rows.join(", "));
+    Ok(())
+}
+
+/// Checks every stored blob and the kept status counts; counts them again when wrong.
+async fn scrub(store: StoreArgs) -> AppResult<()> {
+    let state = store.open()?;
+    let blobs = state.db.all_blobs().await?;
+    let store = state.blobs.clone();
+    let count = blobs.len();
+    let (findings, unreferenced) = tokio::task::spawn_blocking(move || {
+        let known: std::collections::HashSet<&str> = blobs.iter().map(|(sha, _)| sha.as_str()).collect();
+        let stored = store.list()?;
+        let unreferenced: Vec<String> = stored.into_iter().filter(|s| !known.contains(s.as_str())).collect();
+        let findings: Vec<_> = blobs.iter().filter_map(|(sha, size)| store.verify(sha, *size)).collect();
+        std::io::Result::Ok((findings, unreferenced))
+    })
+    .await
+    .map_err(AppError::internal)??;
+    for f in &findings {
+        println!("{f}");
+    }
+    // Left by an upload whose record never came (a file changed while it was sent):
+    // harmless, and listed so that the office knows what the folder holds.
+    for sha in &unreferenced {
+        println!("unreferenced: {sha}");
+    }
+    println!(
+        "{count} blobs checked, {} damaged, {} stored without a record",
+        findings.len(),
+        unreferenced.len()
+    );
+    // The status counts the triggers keep, against a count of the records themselves.
+    let (kept, counted) = state.db.kept_and_counted().await?;
+    let wrong = kept.differences(&counted);
+    for difference in &wrong {
+        println!("{difference}");
+    }
+    if wrong.is_empty() {
+        println!("status counts agree with the records");
+    } else {
+        state
+            .db
+            .count_against(state.deadlines.evidence, crate::facts::READER_VERSION, Recount::Always)
+            .await?;
+        println!("status counts: {} wrong, counted again from the records", wrong.len());
+    }
+    if findings.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Command(format!(
+            "{} blobs are damaged: restore the data folder from backup, or have the agents upload again",
+            findings.len()
+        )))
     }
 }
 
@@ -420,7 +436,7 @@ async fn token(command: TokenCommand) -> AppResult<()> {
                                 .iter()
                                 .map(|d| format!("{} ({})", d.id, d.name))
                                 .collect();
-                            AppError::Config(format!(
+                            AppError::Command(format!(
                                 "no department {name:?}: use one of {}",
                                 known.join(", ")
                             ))
@@ -451,7 +467,7 @@ async fn token(command: TokenCommand) -> AppResult<()> {
                 println!("token {id} revoked");
                 Ok(())
             } else {
-                Err(AppError::Config(format!("no live token {id}: see `yingjian-aggregator token list`")))
+                Err(AppError::Command(format!("no live token {id}: see `yingjian-aggregator token list`")))
             }
         }
     }

@@ -5,12 +5,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use jiff::Timestamp;
 use yingjian_shared::{
-    AgentHealth, AreaStatus, Catalogue, Contacts, Deadlines, DepartmentStatus, DuplicateCopy, DuplicateGroup,
-    Heartbeat, Item, ItemState, ItemStatus, Kind, Points, RelPath, Returned, SkippedFile, Status, contacts,
-    extension_fits,
+    AgentHealth, AreaStatus, Catalogue, Deadlines, Department, DepartmentStatus, DuplicateCopy,
+    DuplicateGroup, Filed, Item, ItemState, ItemStatus, Kind, Points, RelPath, Returned, SkippedFile, Status,
+    contacts, extension_fits,
 };
 
-use crate::db::{ReturnedFile, StatusData};
+use crate::db::{FiledHeartbeat, ReturnedFile, StatusData};
 
 /// Problem files named in an item's reasons before the rest is summed up.
 const NAMED_PROBLEMS: usize = 3;
@@ -24,192 +24,242 @@ pub fn compute(
     silent_after: std::time::Duration,
     scope: Option<&str>,
 ) -> Status {
-    // (department, item) → kinds with their file counts.
-    let mut evidence: HashMap<(&str, &str), BTreeMap<Kind, u64>> = HashMap::new();
-    let mut reports: HashMap<&str, u64> = HashMap::new();
-    let mut last_upload: HashMap<&str, Timestamp> = HashMap::new();
-    let mut late: HashMap<&str, u64> = HashMap::new();
-    for g in &data.groups {
-        let dept = g.department.as_str();
-        match (g.placement.as_str(), &g.item) {
-            ("item", Some(item)) => {
-                let kind = g.kind.as_deref().and_then(Kind::from_wire).unwrap_or(Kind::Unclassified);
-                *evidence.entry((dept, item.as_str())).or_default().entry(kind).or_default() += g.files;
-            }
-            ("report", _) => *reports.entry(dept).or_default() += g.files,
-            _ => {}
-        }
-        let last = last_upload.entry(dept).or_insert(g.last_received);
-        *last = (*last).max(g.last_received);
-        *late.entry(dept).or_default() += g.late;
-    }
-    let mut problems: HashMap<(&str, &str), Vec<(&str, &str)>> = HashMap::new();
-    for p in &data.problems {
-        if let Some(item) = &p.item {
-            problems
-                .entry((p.department.as_str(), item.as_str()))
-                .or_default()
-                .push((p.path.as_str(), p.problem.as_str()));
-        }
-    }
-    // A typical case is a file or a folder directly under 典型案例/.
-    let mut cases: HashMap<&str, BTreeSet<&str>> = HashMap::new();
-    for (dept, path) in &data.case_paths {
-        let case = path.split('/').nth(1).unwrap_or(path);
-        cases.entry(dept.as_str()).or_default().insert(case);
-    }
-    let mut heartbeat: HashMap<&str, Timestamp> = HashMap::new();
-    let mut unsorted: HashMap<&str, BTreeSet<RelPath>> = HashMap::new();
-    let mut agents: HashMap<&str, Vec<AgentHealth>> = HashMap::new();
-    for (dept, agent, at, body) in &data.heartbeats {
-        let last = heartbeat.entry(dept.as_str()).or_insert(*at);
-        *last = (*last).max(*at);
-        if let Ok(hb) = serde_json::from_str::<Heartbeat>(body) {
-            unsorted.entry(dept.as_str()).or_default().extend(hb.unsorted);
-            agents.entry(dept.as_str()).or_default().push(AgentHealth {
-                agent: agent.clone(),
-                host: hb.host,
-                version: hb.version,
-                watch_mode: hb.watch_mode,
-                pending: hb.pending,
-                failed: hb.failed,
-                oldest_pending: hb.oldest_pending,
-                // Said in Chinese whatever the agent's version sent.
-                skipped: hb
-                    .skipped
-                    .into_iter()
-                    .map(|f| if f.message.is_empty() { SkippedFile::new(f.name, f.reason) } else { f })
-                    .collect(),
-                last_seen: *at,
-                silent: now.duration_since(*at).as_secs() > silent_after.as_secs() as i64,
-            });
-        }
-    }
-    // The office's returns and notes, by department and item; returned reports and cases apart.
-    let mut returned: HashMap<(&str, &str), Vec<&ReturnedFile>> = HashMap::new();
-    let mut returned_other: HashMap<&str, Vec<&ReturnedFile>> = HashMap::new();
-    for r in &data.returned {
-        match &r.item {
-            Some(item) => returned.entry((r.department.as_str(), item.as_str())).or_default().push(r),
-            None => returned_other.entry(r.department.as_str()).or_default().push(r),
-        }
-    }
-    let notes: HashMap<(&str, &str), &str> =
-        data.notes.iter().map(|(d, i, t)| ((d.as_str(), i.as_str()), t.as_str())).collect();
-    let reviews = Reviews { returned, notes };
-    let contacts: HashMap<&str, (bool, Timestamp)> = data
-        .contacts
-        .iter()
-        .map(|(dept, body, updated)| {
-            // 已报 needs a name and a number that reaches them, for both roles.
-            let complete = serde_json::from_str::<Contacts>(body).is_ok_and(|c| contacts::filed(&c));
-            (dept.as_str(), (complete, *updated))
-        })
-        .collect();
-
+    let mut seen = Seen::of(data, now, silent_after);
     let departments: Vec<DepartmentStatus> = catalogue
         .departments
         .iter()
         .filter(|d| scope.is_none_or(|s| s == d.id))
-        .map(|d| {
-            let id = d.id.as_str();
-            let scored: Vec<&Item> = catalogue.items_for(id).filter(|i| i.is_scored()).collect();
-            let items: Vec<ItemStatus> = scored
-                .iter()
-                .map(|item| {
-                    let code = item.code.to_string();
-                    let (kinds, problems) =
-                        (evidence.get(&(id, code.as_str())), problems.get(&(id, code.as_str())));
-                    item_status(item, kinds, problems, &reviews.of(id, &code))
-                })
-                .collect();
-            let points_in = |pass: fn(ItemState) -> bool| -> Points {
-                scored.iter().zip(&items).filter(|(_, s)| pass(s.status)).map(|(i, _)| i.score()).sum()
-            };
-            let points_complete = points_in(|s| s == ItemState::Complete);
-            let points_covered = points_in(|s| s != ItemState::Missing);
-            let case_count = cases.get(id).map_or(0, |c| c.len() as u64);
-            let (contacts_ok, contacts_at) = contacts.get(id).copied().unwrap_or((false, now));
-            let evidence_missing =
-                items.iter().any(|i| i.status == ItemState::Missing) || !reports.contains_key(id);
-            let late_uploads = late.get(id).copied().unwrap_or(0);
-            let other = returned_other.get(id).map_or(&[][..], Vec::as_slice);
-            // A returned report counts once the department has answered it.
-            let report_returned = other.iter().any(|r| r.placement == "report" && !r.answered);
-            DepartmentStatus {
-                id: d.id.clone(),
-                name: d.name.clone(),
-                points_total: catalogue.points_for(id),
-                points_complete,
-                points_covered,
-                report: reports.contains_key(id) && !report_returned,
-                cases: case_count,
-                cases_ok: (u64::from(catalogue.cases.min_for(id))..=u64::from(catalogue.cases.max))
-                    .contains(&case_count),
-                contacts: contacts_ok,
-                contacts_late: (contacts_ok && contacts_at > deadlines.contacts)
-                    || (!contacts_ok && now > deadlines.contacts),
-                evidence_late: late_uploads > 0 || (evidence_missing && now > deadlines.evidence),
-                late_uploads,
-                last_upload: last_upload.get(id).copied(),
-                last_heartbeat: heartbeat.get(id).copied(),
-                unsorted: unsorted.remove(id).map(|s| s.into_iter().collect()).unwrap_or_default(),
-                returned: other.iter().filter_map(|r| wire(r)).collect(),
-                agents: agents.remove(id).unwrap_or_default(),
-                items,
-            }
-        })
+        .map(|d| seen.department(catalogue, deadlines, d, now))
         .collect();
+    let city = City::of(catalogue, &seen, scope);
+    Status {
+        catalogue_year: catalogue.year,
+        points_total: city.total,
+        points_complete: city.complete,
+        points_covered: city.covered,
+        points_at_risk: city.at_risk,
+        areas: city.areas,
+        departments,
+        duplicates: duplicates(data, scope),
+        // Filled by `AppState::status` from what was read.
+        analysis: yingjian_shared::Analysis::default(),
+        held: Vec::new(),
+        generated: now,
+    }
+}
 
-    // City totals: an item is 齐全 when every responsible department's evidence is, covered when
-    // every one has sent something.
-    let state_of = |item: &Item| -> Vec<ItemState> {
-        let code = item.code.to_string();
-        item.departments
-            .iter()
-            .map(|d| {
-                item_status(
-                    item,
-                    evidence.get(&(d.as_str(), code.as_str())),
-                    problems.get(&(d.as_str(), code.as_str())),
-                    &reviews.of(d, &code),
-                )
-                .status
-            })
-            .collect()
-    };
-    let in_scope = |item: &Item| scope.is_none_or(|s| item.has_department(s));
-    let mut areas = Vec::new();
-    let (mut total, mut complete, mut covered, mut at_risk) =
-        (Points::ZERO, Points::ZERO, Points::ZERO, Points::ZERO);
-    for area in &catalogue.areas {
-        let (mut a_total, mut a_complete, mut a_covered) = (Points::ZERO, Points::ZERO, Points::ZERO);
-        for item in area.key_points.iter().flat_map(|k| &k.items).filter(|i| i.is_scored() && in_scope(i)) {
-            let states = state_of(item);
-            a_total = a_total + item.score();
-            if states.iter().all(|s| *s == ItemState::Complete) {
-                a_complete = a_complete + item.score();
+/// What one snapshot holds, by department (and item): what the status is read from.
+#[derive(Default)]
+struct Seen<'a> {
+    /// (department, item) → kinds with their file counts.
+    evidence: HashMap<(&'a str, &'a str), BTreeMap<Kind, u64>>,
+    reports: HashMap<&'a str, u64>,
+    last_upload: HashMap<&'a str, Timestamp>,
+    late: HashMap<&'a str, u64>,
+    /// (department, item) → (path, problem) of each file that makes the item 待完善.
+    problems: HashMap<(&'a str, &'a str), Vec<(&'a str, &'a str)>>,
+    /// The typical cases: a file or a folder directly under 典型案例/.
+    cases: HashMap<&'a str, BTreeSet<&'a str>>,
+    heartbeat: HashMap<&'a str, Timestamp>,
+    unsorted: HashMap<&'a str, BTreeSet<RelPath>>,
+    agents: HashMap<&'a str, Vec<AgentHealth>>,
+    reviews: Reviews<'a>,
+    /// Returned reports and cases, by department.
+    returned_other: HashMap<&'a str, Vec<&'a ReturnedFile>>,
+    /// Whether the contact list counts as 已报, and when it was filed.
+    contacts: HashMap<&'a str, (bool, Timestamp)>,
+}
+
+impl<'a> Seen<'a> {
+    fn of(data: &'a StatusData, now: Timestamp, silent_after: std::time::Duration) -> Seen<'a> {
+        let mut seen = Seen::default();
+        for g in &data.groups {
+            let dept = g.department.as_str();
+            match (g.placement, &g.item) {
+                (Filed::Item, Some(item)) => {
+                    let kind = g.kind.as_deref().and_then(Kind::from_wire).unwrap_or(Kind::Unclassified);
+                    *seen.evidence.entry((dept, item.as_str())).or_default().entry(kind).or_default() +=
+                        g.files;
+                }
+                (Filed::Report, _) => *seen.reports.entry(dept).or_default() += g.files,
+                _ => {}
             }
-            if states.iter().all(|s| *s != ItemState::Missing) {
-                a_covered = a_covered + item.score();
-            }
-            let some_evidence = states.iter().any(|s| *s != ItemState::Missing);
-            if some_evidence && states.iter().any(|s| *s != ItemState::Complete) {
-                at_risk = at_risk + item.score();
+            let last = seen.last_upload.entry(dept).or_insert(g.last_received);
+            *last = (*last).max(g.last_received);
+            *seen.late.entry(dept).or_default() += g.late;
+        }
+        for p in &data.problems {
+            if let Some(item) = &p.item {
+                let of = seen.problems.entry((p.department.as_str(), item.as_str())).or_default();
+                of.push((p.path.as_str(), p.problem.as_str()));
             }
         }
-        total = total + a_total;
-        complete = complete + a_complete;
-        covered = covered + a_covered;
-        areas.push(AreaStatus {
-            code: area.code,
-            name: area.name.clone(),
-            points_total: a_total,
-            points_complete: a_complete,
-            points_covered: a_covered,
+        for (dept, path) in &data.case_paths {
+            let case = path.split('/').nth(1).unwrap_or(path);
+            seen.cases.entry(dept.as_str()).or_default().insert(case);
+        }
+        for heard in &data.heartbeats {
+            seen.hear(heard, now, silent_after);
+        }
+        for r in &data.returned {
+            let dept = r.department.as_str();
+            match &r.item {
+                Some(item) => seen.reviews.returned.entry((dept, item.as_str())).or_default().push(r),
+                None => seen.returned_other.entry(dept).or_default().push(r),
+            }
+        }
+        seen.reviews.notes =
+            data.notes.iter().map(|(d, i, t)| ((d.as_str(), i.as_str()), t.as_str())).collect();
+        seen.contacts = data
+            .contacts
+            .iter()
+            // 已报 needs a name and a number that reaches them, for both roles.
+            .map(|c| (c.department.as_str(), (c.contacts.as_ref().is_some_and(contacts::filed), c.updated)))
+            .collect();
+        seen
+    }
+
+    /// A PC's last heartbeat: when its department was last heard from, its health, and the
+    /// files it could not place.
+    fn hear(&mut self, heard: &'a FiledHeartbeat, now: Timestamp, silent_after: std::time::Duration) {
+        let (dept, at) = (heard.department.as_str(), heard.at);
+        let last = self.heartbeat.entry(dept).or_insert(at);
+        *last = (*last).max(at);
+        let Some(hb) = heard.heartbeat.clone() else { return };
+        self.unsorted.entry(dept).or_default().extend(hb.unsorted);
+        self.agents.entry(dept).or_default().push(AgentHealth {
+            agent: heard.agent.clone(),
+            host: hb.host,
+            version: hb.version,
+            watch_mode: hb.watch_mode,
+            pending: hb.pending,
+            failed: hb.failed,
+            oldest_pending: hb.oldest_pending,
+            // Said in Chinese whatever the agent's version sent.
+            skipped: hb
+                .skipped
+                .into_iter()
+                .map(|f| if f.message.is_empty() { SkippedFile::new(f.name, f.reason) } else { f })
+                .collect(),
+            last_seen: at,
+            silent: now.duration_since(at).as_secs() > silent_after.as_secs() as i64,
         });
     }
 
+    /// One scored item for one of its departments.
+    fn item(&self, item: &Item, department: &str) -> ItemStatus {
+        let code = item.code.to_string();
+        let key = (department, code.as_str());
+        item_status(
+            item,
+            self.evidence.get(&key),
+            self.problems.get(&key),
+            &self.reviews.of(department, &code),
+        )
+    }
+
+    /// One department's status; what it takes of its PCs is its alone, so it is taken.
+    fn department(
+        &mut self,
+        catalogue: &Catalogue,
+        deadlines: &Deadlines,
+        d: &Department,
+        now: Timestamp,
+    ) -> DepartmentStatus {
+        let id = d.id.as_str();
+        let scored: Vec<&Item> = catalogue.items_for(id).filter(|i| i.is_scored()).collect();
+        let items: Vec<ItemStatus> = scored.iter().map(|item| self.item(item, id)).collect();
+        let points_in = |pass: fn(ItemState) -> bool| -> Points {
+            scored.iter().zip(&items).filter(|(_, s)| pass(s.status)).map(|(i, _)| i.score()).sum()
+        };
+        let case_count = self.cases.get(id).map_or(0, |c| c.len() as u64);
+        let (contacts_ok, contacts_at) = self.contacts.get(id).copied().unwrap_or((false, now));
+        let evidence_missing =
+            items.iter().any(|i| i.status == ItemState::Missing) || !self.reports.contains_key(id);
+        let late_uploads = self.late.get(id).copied().unwrap_or(0);
+        let other = self.returned_other.get(id).map_or(&[][..], Vec::as_slice);
+        // A returned report counts once the department has answered it.
+        let report_returned = other.iter().any(|r| r.placement == Filed::Report && !r.answered);
+        DepartmentStatus {
+            id: d.id.clone(),
+            name: d.name.clone(),
+            points_total: catalogue.points_for(id),
+            points_complete: points_in(|s| s == ItemState::Complete),
+            points_covered: points_in(|s| s != ItemState::Missing),
+            report: self.reports.contains_key(id) && !report_returned,
+            cases: case_count,
+            cases_ok: (u64::from(catalogue.cases.min_for(id))..=u64::from(catalogue.cases.max))
+                .contains(&case_count),
+            contacts: contacts_ok,
+            contacts_late: (contacts_ok && contacts_at > deadlines.contacts)
+                || (!contacts_ok && now > deadlines.contacts),
+            evidence_late: late_uploads > 0 || (evidence_missing && now > deadlines.evidence),
+            late_uploads,
+            last_upload: self.last_upload.get(id).copied(),
+            last_heartbeat: self.heartbeat.get(id).copied(),
+            returned: other.iter().filter_map(|r| wire(r)).collect(),
+            unsorted: self.unsorted.remove(id).map(|s| s.into_iter().collect()).unwrap_or_default(),
+            agents: self.agents.remove(id).unwrap_or_default(),
+            items,
+        }
+    }
+}
+
+/// The city's points: an item is 齐全 when every responsible department's evidence is, covered
+/// when every one has sent something, at risk when some have and not all are 齐全.
+struct City {
+    areas: Vec<AreaStatus>,
+    total: Points,
+    complete: Points,
+    covered: Points,
+    at_risk: Points,
+}
+
+impl City {
+    fn of(catalogue: &Catalogue, seen: &Seen<'_>, scope: Option<&str>) -> City {
+        let mut city = City {
+            areas: Vec::new(),
+            total: Points::ZERO,
+            complete: Points::ZERO,
+            covered: Points::ZERO,
+            at_risk: Points::ZERO,
+        };
+        let in_scope = |item: &Item| scope.is_none_or(|s| item.has_department(s));
+        for area in &catalogue.areas {
+            let (mut total, mut complete, mut covered) = (Points::ZERO, Points::ZERO, Points::ZERO);
+            for item in area.key_points.iter().flat_map(|k| &k.items).filter(|i| i.is_scored() && in_scope(i))
+            {
+                let states: Vec<ItemState> =
+                    item.departments.iter().map(|d| seen.item(item, d).status).collect();
+                total = total + item.score();
+                if states.iter().all(|s| *s == ItemState::Complete) {
+                    complete = complete + item.score();
+                }
+                if states.iter().all(|s| *s != ItemState::Missing) {
+                    covered = covered + item.score();
+                }
+                let some_evidence = states.iter().any(|s| *s != ItemState::Missing);
+                if some_evidence && states.iter().any(|s| *s != ItemState::Complete) {
+                    city.at_risk = city.at_risk + item.score();
+                }
+            }
+            city.total = city.total + total;
+            city.complete = city.complete + complete;
+            city.covered = city.covered + covered;
+            city.areas.push(AreaStatus {
+                code: area.code,
+                name: area.name.clone(),
+                points_total: total,
+                points_complete: complete,
+                points_covered: covered,
+            });
+        }
+        city
+    }
+}
+
+/// Content filed more than once, in groups of its copies (of one department's, with a scope).
+fn duplicates(data: &StatusData, scope: Option<&str>) -> Vec<DuplicateGroup> {
     let mut duplicates: Vec<DuplicateGroup> = Vec::new();
     for (sha, dept, path) in &data.duplicates {
         if scope.is_some_and(|s| s != dept) {
@@ -225,24 +275,11 @@ pub fn compute(
         }
     }
     duplicates.retain(|g| g.copies.len() > 1);
-
-    Status {
-        catalogue_year: catalogue.year,
-        points_total: total,
-        points_complete: complete,
-        points_covered: covered,
-        points_at_risk: at_risk,
-        areas,
-        departments,
-        duplicates,
-        // Filled by `AppState::status` from what was read.
-        analysis: yingjian_shared::Analysis::default(),
-        held: Vec::new(),
-        generated: now,
-    }
+    duplicates
 }
 
 /// The office's returns and notes, by (department, item).
+#[derive(Default)]
 struct Reviews<'a> {
     returned: HashMap<(&'a str, &'a str), Vec<&'a ReturnedFile>>,
     notes: HashMap<(&'a str, &'a str), &'a str>,

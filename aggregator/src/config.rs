@@ -6,7 +6,23 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use yingjian_shared::{Catalogue, Deadlines};
 
-use crate::error::{AppError, AppResult};
+use crate::tls::TlsError;
+
+/// What is wrong with the configuration or with what it names (the catalogue, the data folder,
+/// the TLS files, a font, a program, the OCR models): found when the server starts or a
+/// command opens the state, and said then, never to a request.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {what} {}: {source}", .path.display())]
+    Unreadable { what: &'static str, path: PathBuf, source: std::io::Error },
+    #[error("{what} {} is not valid: {message}", .path.display())]
+    Invalid { what: &'static str, path: PathBuf, message: String },
+    /// A setting that cannot be used as it is: the message names it and what to write instead.
+    #[error("{0}")]
+    Setting(String),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+}
 
 /// Default largest upload: a long scanned report fits, a runaway file does not.
 pub const DEFAULT_MAX_UPLOAD: u64 = 2 * 1024 * 1024 * 1024;
@@ -289,7 +305,7 @@ impl Default for Config {
 impl Config {
     /// Reads a config file; `None` gives the embedded defaults. Either way
     /// `YINGJIAN_DATABASE_URL` names the database when the file does not.
-    pub fn load(path: Option<&Path>) -> AppResult<Config> {
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
         let mut config = match path {
             None => Config::default(),
             Some(path) => Self::read(path)?,
@@ -300,11 +316,18 @@ impl Config {
         Ok(config)
     }
 
-    fn read(path: &Path) -> AppResult<Config> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| AppError::Config(format!("cannot read config file {}: {e}", path.display())))?;
-        let mut config: Config = toml::from_str(&text)
-            .map_err(|e| AppError::Config(format!("config file {} is not valid: {e}", path.display())))?;
+    fn read(path: &Path) -> Result<Config, ConfigError> {
+        const WHAT: &str = "config file";
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Unreadable {
+            what: WHAT,
+            path: path.into(),
+            source,
+        })?;
+        let mut config: Config = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+            what: WHAT,
+            path: path.into(),
+            message: e.to_string(),
+        })?;
         if let Some(s3) = config.blobs.s3.take() {
             let s3 = s3.with_environment();
             if s3.endpoint.is_empty()
@@ -312,7 +335,7 @@ impl Config {
                 || s3.access_key.is_empty()
                 || s3.secret_key.is_empty()
             {
-                return Err(AppError::Config(format!(
+                return Err(ConfigError::Setting(format!(
                     "config file {}: [blobs] s3 needs endpoint, bucket (3 characters or more), access_key and secret_key (the keys may come from YINGJIAN_S3_ACCESS_KEY and YINGJIAN_S3_SECRET_KEY)",
                     path.display()
                 )));
@@ -324,7 +347,7 @@ impl Config {
             || config.city.contains(['/', '\\'])
             || config.city.chars().any(char::is_control)
         {
-            return Err(AppError::Config(format!(
+            return Err(ConfigError::Setting(format!(
                 "config file {}: city = {:?} is not a city's name (at most 20 characters, no / or \\)",
                 path.display(),
                 config.city
@@ -334,7 +357,7 @@ impl Config {
     }
 
     /// The catalogue in force: the configured file, or the built-in one.
-    pub fn catalogue(&self) -> AppResult<Catalogue> {
+    pub fn catalogue(&self) -> Result<Catalogue, ConfigError> {
         match &self.catalogue {
             None => Ok(Catalogue::builtin().clone()),
             Some(path) => load_catalogue(path),
@@ -343,10 +366,14 @@ impl Config {
 }
 
 /// Loads a catalogue file, TOML or JSON by extension, and validates it.
-pub fn load_catalogue(path: &Path) -> AppResult<Catalogue> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| AppError::Config(format!("cannot read catalogue {}: {e}", path.display())))?;
+pub fn load_catalogue(path: &Path) -> Result<Catalogue, ConfigError> {
+    const WHAT: &str = "catalogue";
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Unreadable {
+        what: WHAT,
+        path: path.into(),
+        source,
+    })?;
     let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
     let parsed = if is_json { Catalogue::from_json(&text) } else { Catalogue::from_toml(&text) };
-    parsed.map_err(|e| AppError::Config(format!("catalogue {} is not valid: {e}", path.display())))
+    parsed.map_err(|e| ConfigError::Invalid { what: WHAT, path: path.into(), message: e.to_string() })
 }

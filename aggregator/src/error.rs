@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use thiserror::Error;
 use yingjian_shared::{ErrorBody, ErrorCode};
 
+use crate::config::ConfigError;
 use crate::db::DbError;
 
 #[derive(Debug, Error)]
@@ -53,8 +54,11 @@ pub enum AppError {
     /// A fault of the server's own (a failed task, an unwritable document): never the disk's.
     #[error("internal error: {0}")]
     Internal(String),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// An operator's command that cannot do what it was asked (never a request's answer).
     #[error("{0}")]
-    Config(String),
+    Command(String),
 }
 
 /// The message of a full disk, as the clerks and the office read it (the agent shows it).
@@ -111,7 +115,8 @@ impl AppError {
             | AppError::Io(_)
             | AppError::BlobUnavailable(_)
             | AppError::Internal(_)
-            | AppError::Config(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
+            | AppError::Config(_)
+            | AppError::Command(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
         }
     }
 }

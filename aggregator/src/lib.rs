@@ -36,6 +36,8 @@ mod review;
 mod server;
 /// What requests, background work and builds all reach.
 mod services;
+/// Where bundles and printouts are kept: a folder, and a shared store's prefix.
+mod shelf;
 mod state;
 mod tls;
 mod uploads;

@@ -26,14 +26,14 @@ pub struct Moved {
 pub async fn run(from: &Path, to: &Path) -> AppResult<Moved> {
     let database = from.join("yingjian.sqlite3");
     if !database.exists() {
-        return Err(AppError::Config(format!(
+        return Err(AppError::Command(format!(
             "{} holds no yingjian.sqlite3: not a data folder",
             from.display()
         )));
     }
     let target = Config::load(Some(to))?;
     let (Some(url), Some(s3)) = (&target.database.url, &target.blobs.s3) else {
-        return Err(AppError::Config(format!(
+        return Err(AppError::Command(format!(
             "{}: migrate moves into PostgreSQL and an object store: the config must set [database] url and [blobs] s3",
             to.display()
         )));
@@ -41,7 +41,7 @@ pub async fn run(from: &Path, to: &Path) -> AppResult<Moved> {
     let source_db = Db::open(&database)?;
     let source: Arc<dyn BlobStore> = Arc::new(LocalBlobs::open(from, false)?);
     let sink: Arc<dyn BlobStore> =
-        Arc::new(S3Blobs::open(s3).map_err(|e| AppError::Config(format!("[blobs] s3: {e}")))?);
+        Arc::new(S3Blobs::open(s3).map_err(|e| AppError::Command(format!("[blobs] s3: {e}")))?);
     let target_db = Db::open_postgres(url, target.database.ca.as_deref())?;
 
     let all = source_db.all_blobs().await?;
@@ -78,7 +78,7 @@ fn send(source: &dyn BlobStore, sink: &dyn BlobStore, sha: &str, size: u64) -> A
     let expected = Sha256Hex::parse(sha).map_err(AppError::internal)?;
     match crate::blobs::store_from(sink, &mut source.open_blob(sha)?, Some(size), Some(&expected))? {
         Ok(_) => Ok(()),
-        Err(actual) => Err(AppError::Config(format!(
+        Err(actual) => Err(AppError::Command(format!(
             "blob {sha} in the data folder is damaged (its bytes hash to {actual}): restore it from backup, or run scrub"
         ))),
     }

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{AppError, AppResult};
+use crate::config::ConfigError;
 
 /// LibreOffice as configured (`None`: looked for on PATH; `""`: never used).
 pub fn soffice(configured: Option<&str>) -> Option<PathBuf> {
@@ -30,11 +30,11 @@ fn program(configured: Option<&str>, names: &[&str]) -> Option<PathBuf> {
 
 /// The programs `[print]` names are there: a wrong path is said at start, not found out as
 /// every PDF or Office file printed as a placeholder.
-pub fn check(settings: &crate::config::PrintSettings) -> AppResult<()> {
+pub fn check(settings: &crate::config::PrintSettings) -> Result<(), ConfigError> {
     for (key, configured) in [("qpdf", &settings.qpdf), ("soffice", &settings.soffice)] {
         let named = configured.as_deref().map(str::trim).filter(|p| !p.is_empty());
         if let Some(path) = named.filter(|p| !Path::new(p).is_file()) {
-            return Err(AppError::Config(format!("[print] {key} = \"{path}\": no such program")));
+            return Err(ConfigError::Setting(format!("[print] {key} = \"{path}\": no such program")));
         }
     }
     Ok(())

@@ -11,7 +11,7 @@ use yingjian_shared::{
 
 use crate::auth::Caller;
 use crate::completeness::problem_of;
-use crate::db::AuditEntry;
+use crate::db::{AuditEntry, Version};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -49,16 +49,17 @@ pub async fn apply_review(state: &AppState, caller: &Caller, review: Review) -> 
         (Verdict::Cleared, _) => format!("{}：撤销审核", review.path),
     };
     let audit = entry(caller, &department, "review", detail);
-    let path = review.path.to_string();
-    if !state.db.review(department.clone(), path, review.verdict, reason, audit).await? {
+    let path = review.path.clone();
+    let verdict = review.verdict;
+    if !state.db.review(Review { department: department.clone(), reason, ..review }, audit).await? {
         let name = state.catalogue.department(&department).map_or(department.as_str(), |d| d.name.as_str());
-        return Err(AppError::NotFound(if review.verdict == Verdict::Cleared {
+        return Err(AppError::NotFound(if verdict == Verdict::Cleared {
             "这个文件没有可撤销的审核意见。".into()
         } else {
-            format!("{name}没有报送文件“{}”。", review.path)
+            format!("{name}没有报送文件“{path}”。")
         }));
     }
-    state.publish(EventKind::Review, Some(&department), Some(review.path), None);
+    state.publish(EventKind::Review, Some(&department), Some(path), None);
     Ok(())
 }
 
@@ -125,8 +126,9 @@ pub async fn apply_kind(state: &AppState, caller: &Caller, change: KindChange) -
     }
     let detail = format!("{}：类别改为{}", change.path, change.kind.label());
     let audit = entry(caller, &department, "kind", detail);
-    state.db.set_kind(department.clone(), change.path.to_string(), change.kind, problems, audit).await?;
-    state.publish(EventKind::Evidence, Some(&department), Some(change.path), None);
+    let path = change.path.clone();
+    state.db.set_kind(KindChange { department: department.clone(), ..change }, problems, audit).await?;
+    state.publish(EventKind::Evidence, Some(&department), Some(path), None);
     Ok(())
 }
 
@@ -151,7 +153,8 @@ pub async fn apply_choice(state: &AppState, caller: &Caller, choice: SendChoice)
         None => "撤销选择，暂不报送",
     };
     let audit = entry(caller, &department, "choose", format!("{path}：{detail}"));
-    state.db.choose_send(department.clone(), path, sha256, choice.send, audit).await?;
+    let version = Version { department: department.clone(), path, sha256 };
+    state.db.choose_send(version, choice.send, audit).await?;
     state.publish(EventKind::Review, Some(&department), Some(choice.path), None);
     Ok(())
 }
@@ -175,7 +178,7 @@ pub async fn apply_note(state: &AppState, caller: &Caller, note: Note) -> AppRes
         format!("{}：{text}", item.code)
     };
     let audit = entry(caller, &department, "note", detail);
-    state.db.note(department.clone(), item.code.to_string(), text, audit).await?;
+    state.db.note(Note { department: department.clone(), item: item.code, text }, audit).await?;
     state.publish(EventKind::Review, Some(&department), None, None);
     Ok(())
 }

@@ -11,8 +11,8 @@ use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 
-use crate::config::Config;
-use crate::error::{AppError, AppResult};
+use crate::config::{Config, ConfigError};
+use crate::error::AppResult;
 use crate::state::AppState;
 
 /// Requests in flight when the server is told to stop get this long to finish.
@@ -38,15 +38,14 @@ impl Server {
         // says so now instead.
         if let (true, Some(folder)) = (state.config.reading.enabled, &state.config.reading.models) {
             yingjian_reader::ocr::verify_folder(folder).map_err(|e| {
-                AppError::Config(format!(
+                ConfigError::Setting(format!(
                     "[reading] models: {e} (reinstall the package, point models at the folder of this build's models, or set enabled = false)"
                 ))
             })?;
         }
         let tls = match &state.config.tls {
             Some(files) => Some(tokio_rustls::TlsAcceptor::from(
-                crate::tls::server_config(&files.cert, &files.key)
-                    .map_err(|e| AppError::Config(e.to_string()))?,
+                crate::tls::server_config(&files.cert, &files.key).map_err(ConfigError::from)?,
             )),
             None => None,
         };

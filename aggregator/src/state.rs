@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use crate::blobs::{BlobStore, LocalBlobs, S3Blobs};
 use crate::bundle::Bundles;
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::db::Db;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::print::Printouts;
 use crate::services::Services;
 use crate::uploads::Uploads;
@@ -58,11 +58,11 @@ impl AppState {
     /// Opens the data folder (creating it on a first run) with the configured catalogue.
     pub fn open(mut config: Config) -> AppResult<AppState> {
         std::fs::create_dir_all(&config.data).map_err(|e| {
-            AppError::Config(format!("cannot create the data folder {}: {e}", config.data.display()))
+            ConfigError::Setting(format!("cannot create the data folder {}: {e}", config.data.display()))
         })?;
         // The worker runs in a folder of its own: the paths it is given must not depend on ours.
         config.data = std::path::absolute(&config.data).map_err(|e| {
-            AppError::Config(format!("cannot resolve the data folder {}: {e}", config.data.display()))
+            ConfigError::Setting(format!("cannot resolve the data folder {}: {e}", config.data.display()))
         })?;
         crate::programs::check(&config.print)?;
         let catalogue = config.catalogue()?;
@@ -74,7 +74,7 @@ impl AppState {
         let shared = match &config.blobs.s3 {
             None => None,
             Some(s3) => Some(S3Blobs::open(s3).map_err(|e| {
-                AppError::Config(format!(
+                ConfigError::Setting(format!(
                     "[blobs] s3: cannot use bucket {:?} at {}: {e}",
                     s3.bucket, s3.endpoint
                 ))

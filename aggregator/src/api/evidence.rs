@@ -11,7 +11,7 @@ use yingjian_shared::{
 
 use super::ApiJson;
 use crate::auth::Caller;
-use crate::db::Holding;
+use crate::db::{Holding, RecordAt, Version};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -55,10 +55,12 @@ pub async fn put(
     };
     // Only content the department delivered itself: another department's blob is unknown here,
     // with the same answer as a blob nobody sent.
-    let held = state
-        .db
-        .held_for_filing(department.clone(), record.sha256.to_string(), record.path.to_string())
-        .await?;
+    let version = Version {
+        department: department.clone(),
+        path: record.path.to_string(),
+        sha256: record.sha256.to_string(),
+    };
+    let held = state.db.held_for_filing(version).await?;
     let Some(Holding { size, magic, kind: given }) = held else {
         return Err(AppError::Conflict(
             "服务器还没有这个文件的内容，正在重新上传（the blob is not stored yet: PUT /api/v1/blobs/{sha256} first）".into(),
@@ -116,10 +118,9 @@ pub async fn withdraw(
 ) -> AppResult<Json<Withdrawn>> {
     let department = caller.department()?.to_string();
     let path = RelPath::parse(&q.path).map_err(|e| AppError::BadRequest(e.to_string()))?;
-    let withdrawn = state
-        .db
-        .withdraw_evidence(department.clone(), caller.agent.clone(), path.to_string(), caller.host.clone())
-        .await?;
+    let record =
+        RecordAt { department: department.clone(), agent: caller.agent.clone(), path: path.to_string() };
+    let withdrawn = state.db.withdraw_evidence(record, caller.host.clone()).await?;
     if withdrawn {
         state.publish(EventKind::Withdrawn, Some(&department), Some(path), None);
     }

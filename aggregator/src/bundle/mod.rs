@@ -25,6 +25,7 @@ use zip::write::FullFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
 use crate::blobs::BlobStore;
+use crate::db::FiledContacts;
 use crate::error::{AppError, AppResult};
 use crate::facts::Facts;
 use crate::services::Services;
@@ -167,8 +168,12 @@ fn compression_for(name: &str) -> CompressionMethod {
 
 /// The moment the state last changed: the bundle's name, dates and zip timestamps come from it,
 /// never from the clock, so building twice gives the same bytes.
-fn as_of(rows: &[EvidenceEntry], contacts: &[(String, String, Timestamp)]) -> Timestamp {
-    rows.iter().map(|r| r.received).chain(contacts.iter().map(|c| c.2)).max().unwrap_or(Timestamp::UNIX_EPOCH)
+fn as_of(rows: &[EvidenceEntry], contacts: &[FiledContacts]) -> Timestamp {
+    rows.iter()
+        .map(|r| r.received)
+        .chain(contacts.iter().map(|c| c.updated))
+        .max()
+        .unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
 /// What a bundle of the current state holds, before anything is written.
@@ -229,11 +234,8 @@ pub(crate) async fn planned(state: &Services) -> AppResult<Planned> {
         }
     };
     let status = state.status_of(&data, None);
-    let contacts: Vec<(String, Contacts)> = data
-        .contacts
-        .iter()
-        .filter_map(|(dept, body, _)| serde_json::from_str(body).ok().map(|c| (dept.clone(), c)))
-        .collect();
+    let contacts: Vec<(String, Contacts)> =
+        data.contacts.iter().filter_map(|c| Some((c.department.clone(), c.contacts.clone()?))).collect();
     let local = yingjian_shared::china_time(as_of(&rows, &data.contacts));
     let city = city_prefix(state);
     let root = format!("{city}{}年度质量工作考核迎检材料", state.catalogue.year);

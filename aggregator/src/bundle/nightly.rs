@@ -7,7 +7,7 @@ use jiff::{SignedDuration, Timestamp};
 use yingjian_shared::{CHINA_STANDARD_TIME, china_time};
 
 use super::Bundles;
-use crate::config::BundleSettings;
+use crate::config::{BundleSettings, ConfigError};
 use crate::db::AuditEntry;
 use crate::error::{AppError, AppResult};
 use crate::services::Services;
@@ -40,7 +40,7 @@ impl Nightly {
             return Ok(None);
         }
         let at = parse_time(&settings.nightly).ok_or_else(|| {
-            AppError::Config(format!(
+            ConfigError::Setting(format!(
                 "[bundle] nightly = {:?}: write the time as \"HH:MM\"",
                 settings.nightly
             ))

@@ -4,7 +4,7 @@
 //! bundle of the state, built once. A failed build is remembered, audited and shown, and never
 //! replaces or hides the last good bundle.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -17,6 +17,7 @@ use crate::blobs::S3Blobs;
 use crate::db::{AuditEntry, Lock};
 use crate::error::{AppError, AppResult};
 use crate::services::Services;
+use crate::shelf::{Shelf, Shelved};
 
 /// The shared store's folder of bundles.
 const SHARED: &str = "bundles";
@@ -35,10 +36,8 @@ pub struct Bundles {
 }
 
 struct Inner {
-    /// Where bundles are built; and kept, unless `shared` is set.
-    dir: PathBuf,
-    /// The object store every instance lists, serves and prunes bundles from (`bundles/`).
-    shared: Option<S3Blobs>,
+    /// Where bundles are built, and kept (with an object store, under `bundles/` too).
+    shelf: Shelf,
     /// Held for the whole of a build: builds in this folder run one at a time.
     building: tokio::sync::Mutex<()>,
     /// Bytes done and total of the build under way, if one is.
@@ -55,8 +54,7 @@ impl Bundles {
     pub fn with_store(dir: PathBuf, shared: Option<S3Blobs>) -> Bundles {
         Bundles {
             inner: Arc::new(Inner {
-                dir,
-                shared,
+                shelf: Shelf::new(dir, shared, SHARED),
                 building: tokio::sync::Mutex::new(()),
                 progress: Mutex::new(None),
                 last_failure: Mutex::new(None),
@@ -65,7 +63,7 @@ impl Bundles {
     }
 
     pub fn dir(&self) -> &Path {
-        &self.inner.dir
+        self.inner.shelf.dir()
     }
 
     /// Builds the bundle of the current state, or waits for the build under way and answers
@@ -119,18 +117,14 @@ impl Bundles {
     /// The size of the bundle `name` in the shared store, if there is one and another instance
     /// has put it there.
     pub(super) async fn shared_size(&self, name: &str) -> Option<u64> {
-        let shared = self.inner.shared.clone()?;
-        let key = format!("{SHARED}/{name}");
-        tokio::task::spawn_blocking(move || shared.file_size(&key)).await.ok()?.ok()
+        let (on, name) = (self.inner.shelf.clone(), name.to_string());
+        tokio::task::spawn_blocking(move || on.shared_size(&name)).await.ok()?
     }
 
     /// Puts a bundle just built into the shared store (the local copy stays, as a cache).
     async fn share(&self, built: Built) -> AppResult<Built> {
-        let Some(shared) = self.inner.shared.clone() else { return Ok(built) };
-        let (key, path) = (format!("{SHARED}/{}", built.name), built.path.clone());
-        tokio::task::spawn_blocking(move || shared.put_file(&key, &path))
-            .await
-            .map_err(AppError::internal)??;
+        let (on, name) = (self.inner.shelf.clone(), built.name.clone());
+        tokio::task::spawn_blocking(move || on.share(&name)).await.map_err(AppError::internal)??;
         Ok(built)
     }
 
@@ -150,28 +144,13 @@ impl Bundles {
 
     /// Bundles on the shelf (the shared store, or the folder), newest first.
     pub fn list(&self) -> io::Result<Vec<BundleInfo>> {
-        let mut out = Vec::new();
-        if let Some(shared) = &self.inner.shared {
-            for (name, size, created) in shared.list_files(SHARED)? {
-                if checked_name(&name).is_some() {
-                    out.push(BundleInfo { name, size, created });
-                }
-            }
-        } else {
-            match fs::read_dir(self.dir()) {
-                Ok(entries) => {
-                    for e in entries {
-                        let e = e?;
-                        let name = e.file_name().to_string_lossy().to_string();
-                        if checked_name(&name).is_some() {
-                            out.push(info(name, &e.metadata()?));
-                        }
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e),
-            }
-        }
+        let mut out: Vec<BundleInfo> = self
+            .inner
+            .shelf
+            .list(|name| checked_name(name).is_some())?
+            .into_iter()
+            .map(|Shelved { name, size, created }| BundleInfo { name, size, created })
+            .collect();
         // By the state's time in the name, then (for two states in one second) by when built.
         let key = |b: &BundleInfo| {
             let when = super::NameParts::of(&b.name).map(|p| format!("{}{}", p.date, p.time));
@@ -183,42 +162,20 @@ impl Bundles {
 
     /// One bundle's listing.
     pub fn info(&self, name: &str) -> io::Result<BundleInfo> {
-        if self.inner.shared.is_some() {
-            return self
-                .list()?
-                .into_iter()
-                .find(|b| b.name == name)
-                .ok_or_else(|| io::ErrorKind::NotFound.into());
-        }
-        Ok(info(name.to_string(), &fs::metadata(self.dir().join(name))?))
+        self.list()?.into_iter().find(|b| b.name == name).ok_or_else(|| io::ErrorKind::NotFound.into())
     }
 
     /// A bundle named in a URL, streamed with its length: only names this module makes, of
     /// bundles that exist (blocking: call it off the async threads).
     pub fn open(&self, name: &str) -> Option<(Box<dyn Read + Send>, u64)> {
-        let name = checked_name(name)?;
-        if let Some(shared) = &self.inner.shared {
-            return shared.open_file(&format!("{SHARED}/{name}")).ok();
-        }
-        let file = File::open(self.dir().join(name)).ok()?;
-        let size = file.metadata().ok()?.len();
-        Some((Box::new(file), size))
+        self.inner.shelf.open(checked_name(name)?)
     }
 
     /// Deletes all but the newest `keep` bundles.
     pub fn prune(&self, keep: usize) -> io::Result<Vec<String>> {
         let mut removed = Vec::new();
         for b in self.list()?.into_iter().skip(keep) {
-            if let Some(shared) = &self.inner.shared {
-                shared.delete_file(&format!("{SHARED}/{}", b.name))?;
-            }
-            // The bundle, or the local copy of a shared one (if this instance built it).
-            match fs::remove_file(self.dir().join(&b.name)) {
-                Err(e) if e.kind() != io::ErrorKind::NotFound || self.inner.shared.is_none() => {
-                    return Err(e);
-                }
-                _ => {}
-            }
+            self.inner.shelf.remove(&b.name)?;
             tracing::info!(name = %b.name, keep, "older bundle removed");
             removed.push(b.name);
         }
@@ -235,12 +192,6 @@ impl Bundles {
         }
         Ok(())
     }
-}
-
-fn info(name: String, meta: &fs::Metadata) -> BundleInfo {
-    let created =
-        meta.modified().ok().and_then(|t| Timestamp::try_from(t).ok()).unwrap_or(Timestamp::UNIX_EPOCH);
-    BundleInfo { name, size: meta.len(), created }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

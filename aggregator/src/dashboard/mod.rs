@@ -31,6 +31,7 @@ use yingjian_shared::{ItemCode, Kind, KindChange, Note, RelPath, Review, Verdict
 use crate::auth::{
     Caller, SESSION_DAYS, WEB_AGENT, new_session_id, session_cookie, session_from_parts, token_hash,
 };
+use crate::db::RecordAt;
 use crate::error::AppError;
 use crate::review::{accept_all, apply_kind, apply_note, apply_review};
 use crate::state::AppState;
@@ -270,10 +271,8 @@ async fn withdraw_submit(
         .filter(|own| *own == id)
         .ok_or_else(|| AppError::Forbidden("只有本单位可以撤回本单位网页上传的文件。".into()))?;
     let path = RelPath::parse(&form.path).map_err(|e| AppError::BadRequest(e.to_string()))?;
-    let withdrawn = state
-        .db
-        .withdraw_evidence(department.clone(), WEB_AGENT.into(), path.to_string(), caller.host.clone())
-        .await?;
+    let record = RecordAt { department: department.clone(), agent: WEB_AGENT.into(), path: path.to_string() };
+    let withdrawn = state.db.withdraw_evidence(record, caller.host.clone()).await?;
     if withdrawn {
         state.publish(yingjian_shared::EventKind::Withdrawn, Some(&department), Some(path), None);
     }

@@ -4,6 +4,12 @@ use std::fmt::Write as _;
 
 use yingjian_shared::{ItemCode, QualityFinding, ReadState, TextSource};
 
+/// A JSON column as the type it holds; `None` when it holds something else (a newer client's
+/// body), which is then as good as absent.
+pub fn json<T: serde::de::DeserializeOwned>(text: &str) -> Option<T> {
+    serde_json::from_str(text).ok()
+}
+
 pub fn state(s: ReadState) -> &'static str {
     match s {
         ReadState::Queued => "queued",

@@ -16,10 +16,11 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 use tokio_util::sync::CancellationToken;
 use yingjian_shared::{EvidenceEntry, Filed, ItemCode, Kind, RelPath, Sha256Hex};
 
+use super::rules::{self, OnFile};
 use super::sqlite::Sqlite;
 use super::{
-    AuditEntry, Cell, DbError, DbResult, Holding, ProblemFile, ReturnedFile, StatusData, TABLES, TokenRow,
-    ms, ts,
+    AuditEntry, Cell, DbError, DbResult, FiledContacts, FiledHeartbeat, Holding, ProblemFile, RecordAt,
+    ReturnedFile, StatusData, TABLES, TokenRow, Version, codec, ms, ts,
 };
 
 const MIGRATIONS: &[&str] = &[
@@ -404,18 +405,13 @@ impl Postgres {
         Ok(row.map(|r| (r.get::<_, i64>(0) as u64, r.get(1))))
     }
 
-    pub async fn held_for_filing(
-        &self,
-        department: String,
-        sha256: String,
-        path: String,
-    ) -> DbResult<Option<Holding>> {
+    pub async fn held_for_filing(&self, version: Version) -> DbResult<Option<Holding>> {
         let c = self.client().await?;
         let row = c
             .query_opt(
                 "SELECT b.size, b.magic, (SELECT kind FROM kind_overrides o WHERE o.department = $1 AND o.path = $3)
                  FROM blob_holders h JOIN blobs b ON b.sha256 = h.sha256 WHERE h.department = $1 AND h.sha256 = $2",
-                &[&department, &sha256, &path],
+                &[&version.department, &version.sha256, &version.path],
             )
             .await?;
         Ok(row.map(|r| Holding {
@@ -446,7 +442,7 @@ impl Postgres {
         sha256: String,
         size: u64,
         magic: Option<&'static str>,
-        mut actor: AuditEntry,
+        actor: AuditEntry,
     ) -> DbResult<bool> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
@@ -465,9 +461,8 @@ impl Postgres {
             )
             .await?
             > 0;
-        if created || new_holder {
-            actor.action = if created { "upload" } else { "upload_existing" }.into();
-            append_audit(&tx, &actor).await?;
+        if let Some(entry) = rules::delivered(created, new_holder, actor) {
+            append_audit(&tx, &entry).await?;
         }
         tx.commit().await?;
         Ok(created)
@@ -484,7 +479,7 @@ impl Postgres {
     pub async fn upsert_evidence(&self, row: EvidenceEntry, host: Option<String>) -> DbResult<bool> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
-        let existing = tx
+        let on_file: Option<OnFile> = tx
             .query_opt(
                 "SELECT sha256, modified, caption FROM evidence WHERE department = $1 AND agent = $2 AND path = $3
                  FOR UPDATE",
@@ -492,7 +487,7 @@ impl Postgres {
             )
             .await?
             .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1), r.get::<_, Option<String>>(2)));
-        if existing == Some((row.sha256.to_string(), ms(row.modified), row.caption.clone())) {
+        if rules::is_resend(on_file.as_ref(), &row) {
             return Ok(false);
         }
         tx.execute(
@@ -518,51 +513,23 @@ impl Postgres {
             ],
         )
         .await?;
-        append_audit(
-            &tx,
-            &AuditEntry {
-                at: row.received,
-                department: Some(row.department.clone()),
-                agent: Some(row.agent.clone()),
-                host,
-                action: if existing.is_some() { "record_update" } else { "record" }.into(),
-                detail: format!("{} sha256={} size={}", row.path, row.sha256, row.size),
-            },
-        )
-        .await?;
+        append_audit(&tx, &rules::filed(&row, host, on_file.is_some())).await?;
         tx.commit().await?;
         Ok(true)
     }
 
-    pub async fn withdraw_evidence(
-        &self,
-        department: String,
-        agent: String,
-        path: String,
-        host: Option<String>,
-    ) -> DbResult<bool> {
+    pub async fn withdraw_evidence(&self, record: RecordAt, host: Option<String>) -> DbResult<bool> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         let gone = tx
             .query_opt(
                 "DELETE FROM evidence WHERE department = $1 AND agent = $2 AND path = $3 RETURNING sha256",
-                &[&department, &agent, &path],
+                &[&record.department, &record.agent, &record.path],
             )
             .await?;
         let Some(gone) = gone else { return Ok(false) };
         let sha: String = gone.get(0);
-        append_audit(
-            &tx,
-            &AuditEntry {
-                at: Timestamp::now(),
-                department: Some(department),
-                agent: Some(agent),
-                host,
-                action: "withdraw".into(),
-                detail: format!("{path} sha256={sha}"),
-            },
-        )
-        .await?;
+        append_audit(&tx, &rules::withdrawn(record, &sha, host)).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -636,13 +603,22 @@ impl Postgres {
             .query("SELECT department, agent, at, body FROM heartbeats", &[])
             .await?
             .iter()
-            .map(|r| (r.get(0), r.get(1), ts(r.get(2)), r.get(3)))
+            .map(|r| FiledHeartbeat {
+                department: r.get(0),
+                agent: r.get(1),
+                at: ts(r.get(2)),
+                heartbeat: codec::json(r.get::<_, &str>(3)),
+            })
             .collect();
         let contacts = tx
             .query("SELECT department, body, updated FROM contacts", &[])
             .await?
             .iter()
-            .map(|r| (r.get(0), r.get(1), ts(r.get(2))))
+            .map(|r| FiledContacts {
+                department: r.get(0),
+                contacts: codec::json(r.get::<_, &str>(1)),
+                updated: ts(r.get(2)),
+            })
             .collect();
         let returned = tx
             .query(
@@ -657,16 +633,18 @@ impl Postgres {
             )
             .await?
             .iter()
-            .map(|r| ReturnedFile {
-                department: r.get(0),
-                path: r.get(1),
-                item: r.get(2),
-                placement: r.get(3),
-                reason: r.get::<_, Option<String>>(4).unwrap_or_default(),
-                at: ts(r.get(5)),
-                answered: r.get(6),
+            .map(|r| {
+                Ok(ReturnedFile {
+                    department: r.get(0),
+                    path: r.get(1),
+                    item: r.get(2),
+                    placement: filed(r, 3)?,
+                    reason: r.get::<_, Option<String>>(4).unwrap_or_default(),
+                    at: ts(r.get(5)),
+                    answered: r.get(6),
+                })
             })
-            .collect();
+            .collect::<DbResult<_>>()?;
         let notes = tx
             .query("SELECT department, item, text FROM notes", &[])
             .await?
@@ -756,6 +734,12 @@ fn token_row(r: &Row) -> TokenRow {
     }
 }
 
+/// Where a record is filed, from a `placement` column.
+fn filed(r: &Row, i: usize) -> DbResult<Filed> {
+    let text: &str = r.get(i);
+    Filed::from_wire(text).ok_or_else(|| written_by_us("placement", text))
+}
+
 fn written_by_us(column: &str, value: &str) -> DbError {
     DbError::Engine {
         message: format!("{column} holds {value:?}, which this server does not write"),
@@ -767,7 +751,6 @@ fn evidence_row(r: &Row) -> DbResult<EvidenceEntry> {
     let text = |i: usize| -> String { r.get(i) };
     let path = text(2);
     let sha = text(3);
-    let placement = text(7);
     Ok(EvidenceEntry {
         department: r.get(0),
         agent: r.get(1),
@@ -776,8 +759,7 @@ fn evidence_row(r: &Row) -> DbResult<EvidenceEntry> {
         size: r.get::<_, i64>(4) as u64,
         modified: ts(r.get(5)),
         caption: r.get(6),
-        placement: Filed::from_wire(&placement)
-            .ok_or_else(|| written_by_us("evidence.placement", &placement))?,
+        placement: filed(r, 7)?,
         item: r.get::<_, Option<String>>(8).and_then(|c| c.parse::<ItemCode>().ok()),
         kind: r.get::<_, Option<String>>(9).as_deref().and_then(Kind::from_wire),
         problem: r.get(10),

@@ -10,9 +10,10 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 use yingjian_shared::{EvidenceEntry, Filed, ItemCode, Kind, RelPath, Sha256Hex};
 
+use super::rules::{self, OnFile};
 use super::{
-    AuditEntry, Cell, Column, DbError, DbResult, Holding, KEPT_GROUPS, KEPT_READING, ProblemFile,
-    ReturnedFile, StatusData, TABLES, TokenRow, ms, ts,
+    AuditEntry, Cell, Column, DbError, DbResult, FiledContacts, FiledHeartbeat, Holding, KEPT_GROUPS,
+    KEPT_READING, ProblemFile, RecordAt, ReturnedFile, StatusData, TABLES, TokenRow, Version, codec, ms, ts,
 };
 
 const MIGRATIONS: &[&str] = &[
@@ -284,12 +285,8 @@ impl Sqlite {
     }
 
     /// The blob if `department` has delivered it itself: what a department may see.
-    pub async fn held_for_filing(
-        &self,
-        department: String,
-        sha256: String,
-        path: String,
-    ) -> DbResult<Option<Holding>> {
+    pub async fn held_for_filing(&self, version: Version) -> DbResult<Option<Holding>> {
+        let Version { department, path, sha256 } = version;
         self.call(move |c| {
             c.query_row(
                 "SELECT b.size, b.magic, (SELECT kind FROM kind_overrides o WHERE o.department = ?1 AND o.path = ?3)
@@ -325,16 +322,12 @@ impl Sqlite {
         .await
     }
 
-    /// Records that `actor.department` delivered a blob that is now on disk under its final
-    /// name; true when the content is new to the store. Audited as `upload` when it is, as
-    /// `upload_existing` when only the department is new to it (it proved it holds the bytes),
-    /// not at all for a re-send.
     pub async fn insert_blob(
         &self,
         sha256: String,
         size: u64,
         magic: Option<&'static str>,
-        mut actor: AuditEntry,
+        actor: AuditEntry,
     ) -> DbResult<bool> {
         self.call(move |c| {
             let tx = c.transaction()?;
@@ -347,9 +340,8 @@ impl Sqlite {
                 "INSERT OR IGNORE INTO blob_holders (department, sha256, since) VALUES (?1, ?2, ?3)",
                 params![actor.department, sha256, now],
             )? > 0;
-            if created || new_holder {
-                actor.action = if created { "upload" } else { "upload_existing" }.into();
-                append_audit(&tx, &actor)?;
+            if let Some(entry) = rules::delivered(created, new_holder, actor) {
+                append_audit(&tx, &entry)?;
             }
             tx.commit()?;
             Ok(created)
@@ -372,14 +364,14 @@ impl Sqlite {
     pub async fn upsert_evidence(&self, row: EvidenceEntry, host: Option<String>) -> DbResult<bool> {
         self.call(move |c| {
             let tx = c.transaction()?;
-            let existing: Option<(String, i64, Option<String>)> = tx
+            let on_file: Option<OnFile> = tx
                 .query_row(
                     "SELECT sha256, modified, caption FROM evidence WHERE department = ?1 AND agent = ?2 AND path = ?3",
                     params![row.department, row.agent, row.path.as_str()],
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
                 .optional()?;
-            if existing == Some((row.sha256.to_string(), ms(row.modified), row.caption.clone())) {
+            if rules::is_resend(on_file.as_ref(), &row) {
                 return Ok(false);
             }
             tx.execute(
@@ -395,46 +387,25 @@ impl Sqlite {
                     row.kind.map(Kind::wire), row.problem, ms(row.received)
                 ],
             )?;
-            append_audit(&tx, &AuditEntry {
-                at: row.received,
-                department: Some(row.department.clone()),
-                agent: Some(row.agent.clone()),
-                host,
-                action: if existing.is_some() { "record_update" } else { "record" }.into(),
-                detail: format!("{} sha256={} size={}", row.path, row.sha256, row.size),
-            })?;
+            append_audit(&tx, &rules::filed(&row, host, on_file.is_some()))?;
             tx.commit()?;
             Ok(true)
         })
         .await
     }
 
-    /// Withdraws a record; false if there was none.
-    pub async fn withdraw_evidence(
-        &self,
-        department: String,
-        agent: String,
-        path: String,
-        host: Option<String>,
-    ) -> DbResult<bool> {
+    pub async fn withdraw_evidence(&self, record: RecordAt, host: Option<String>) -> DbResult<bool> {
         self.call(move |c| {
             let tx = c.transaction()?;
             let sha: Option<String> = tx
                 .query_row(
                     "DELETE FROM evidence WHERE department = ?1 AND agent = ?2 AND path = ?3 RETURNING sha256",
-                    params![department, agent, path],
+                    params![record.department, record.agent, record.path],
                     |r| r.get(0),
                 )
                 .optional()?;
             if let Some(sha) = &sha {
-                append_audit(&tx, &AuditEntry {
-                    at: Timestamp::now(),
-                    department: Some(department),
-                    agent: Some(agent),
-                    host,
-                    action: "withdraw".into(),
-                    detail: format!("{path} sha256={sha}"),
-                })?;
+                append_audit(&tx, &rules::withdrawn(record, sha, host))?;
             }
             tx.commit()?;
             Ok(sha.is_some())
@@ -516,11 +487,18 @@ impl Sqlite {
                     stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<Result<_, _>>()?;
                 let mut stmt = tx.prepare_cached("SELECT department, agent, at, body FROM heartbeats")?;
                 data.heartbeats = stmt
-                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?, ts(r.get(2)?), r.get(3)?)))?
+                    .query_map([], |r| {
+                        let (department, agent, at) = (r.get(0)?, r.get(1)?, ts(r.get(2)?));
+                        Ok(FiledHeartbeat { department, agent, at, heartbeat: codec::json(&r.get::<_, String>(3)?) })
+                    })?
                     .collect::<Result<_, _>>()?;
                 let mut stmt = tx.prepare_cached("SELECT department, body, updated FROM contacts")?;
-                data.contacts =
-                    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, ts(r.get(2)?))))?.collect::<Result<_, _>>()?;
+                data.contacts = stmt
+                    .query_map([], |r| {
+                        let (department, updated) = (r.get(0)?, ts(r.get(2)?));
+                        Ok(FiledContacts { department, contacts: codec::json(&r.get::<_, String>(1)?), updated })
+                    })?
+                    .collect::<Result<_, _>>()?;
                 let mut stmt = tx.prepare_cached(
                     // Answered: the returned version is gone from the path, or since the return a
                     // newer version was filed at the path (from any PC of the department, or the
@@ -539,7 +517,7 @@ impl Sqlite {
                             department: r.get(0)?,
                             path: r.get(1)?,
                             item: r.get(2)?,
-                            placement: r.get(3)?,
+                            placement: parsed(r, 3, Filed::from_wire)?,
                             reason: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
                             at: ts(r.get(5)?),
                             answered: r.get(6)?,

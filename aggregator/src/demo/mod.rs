@@ -42,7 +42,7 @@ fn agent_binary() -> AppResult<PathBuf> {
     let name = if cfg!(windows) { "yingjian-agent.exe" } else { "yingjian-agent" };
     let path = exe.parent().map(|p| p.join(name)).filter(|p| p.is_file());
     path.ok_or_else(|| {
-        AppError::Config(format!(
+        AppError::Command(format!(
             "the demo needs {name} beside {}: build both with `cargo build --release --workspace`",
             exe.display()
         ))
@@ -82,7 +82,7 @@ pub async fn run(
     };
     let state = AppState::open(config)?;
     let listener = TcpListener::bind(listen).await.map_err(|e| {
-        AppError::Config(format!("cannot listen on {listen}: {e} (choose another with --listen)"))
+        AppError::Command(format!("cannot listen on {listen}: {e} (choose another with --listen)"))
     })?;
     let url = format!("http://{}", listener.local_addr()?);
     let office = new_token()?;
@@ -97,7 +97,7 @@ pub async fn run(
         let init =
             Command::new(&agent).args(["init", "--dept", &dept.id, "--folder"]).arg(&folder).output()?;
         if !init.status.success() {
-            return Err(AppError::Config(format!(
+            return Err(AppError::Command(format!(
                 "yingjian-agent init failed: {}",
                 String::from_utf8_lossy(&init.stderr).trim()
             )));
@@ -123,6 +123,7 @@ pub async fn run(
     // Documents with Chinese text for the reading to find, where a Chinese font is installed
     // (the printed volumes need one too); the plain samples stand in for them otherwise.
     let font = crate::print::font::locate(state.config.print.font.as_deref())
+        .map_err(AppError::from)
         .and_then(|(path, index)| crate::print::font::load(&path, index).map_err(AppError::internal));
     match font {
         Ok(font) => {

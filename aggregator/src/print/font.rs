@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::{AppError, AppResult};
+use crate::config::ConfigError;
 
 /// Where systems keep a font with simplified Chinese, and which face of the collection is SC.
 const SYSTEM_FONTS: [(&str, u32); 6] = [
@@ -19,7 +19,7 @@ const SYSTEM_FONTS: [(&str, u32); 6] = [
 /// The font file and face to print with: `configured` is `path` or `path#index` (the face in a
 /// `.ttc` collection). Checked here, in the server, so that a wrong setting is said at once; the
 /// worker loads it again (`load`).
-pub fn locate(configured: Option<&str>) -> AppResult<(PathBuf, u32)> {
+pub fn locate(configured: Option<&str>) -> Result<(PathBuf, u32), ConfigError> {
     let candidates: Vec<(String, u32)> = match configured.map(str::trim).filter(|c| !c.is_empty()) {
         Some(c) => {
             let (path, index) =
@@ -32,12 +32,16 @@ pub fn locate(configured: Option<&str>) -> AppResult<(PathBuf, u32)> {
         if !Path::new(path).exists() {
             continue;
         }
-        let data = std::fs::read(path)?;
+        let data = std::fs::read(path).map_err(|source| ConfigError::Unreadable {
+            what: "font",
+            path: path.into(),
+            source,
+        })?;
         if krilla::text::Font::new(data.into(), *index).is_some() {
             return Ok((PathBuf::from(path), *index));
         }
     }
-    Err(AppError::Config(match configured {
+    Err(ConfigError::Setting(match configured {
         Some(c) => format!("[print] font = {c:?} is not a font file this server can read"),
         None => {
             "no font with Chinese characters found for the printed PDFs: install fonts-noto-cjk (Debian), \

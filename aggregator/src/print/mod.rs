@@ -234,7 +234,7 @@ pub async fn build(state: &Services, out_dir: &Path, of: Of) -> AppResult<PrintR
         .map_err(AppError::internal)??;
     // So that the electronic 目录 gives the same 起止页 as the paper of record.
     if of == Of::Record {
-        state.db.set_printed_pages(printed_pages, fingerprint, jiff::Timestamp::now()).await?;
+        state.db.set_printed_pages(printed_pages, fingerprint).await?;
     }
     Ok(report)
 }

@@ -3,7 +3,6 @@
 //! shared by several instances, the PDFs are also put under its `print/`, and listed and served
 //! from there by every instance.
 
-use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -15,6 +14,7 @@ use yingjian_shared::EventKind;
 use super::PrintReport;
 use crate::blobs::S3Blobs;
 use crate::services::Services;
+use crate::shelf::Shelf;
 
 /// The shared store's folder of printouts.
 const SHARED: &str = "print";
@@ -31,8 +31,7 @@ pub struct Printouts {
 }
 
 struct Inner {
-    dir: PathBuf,
-    shared: Option<S3Blobs>,
+    shelf: Shelf,
     building: tokio::sync::Mutex<()>,
     last: Mutex<Option<Outcome>>,
 }
@@ -41,8 +40,7 @@ impl Printouts {
     pub fn new(dir: PathBuf, shared: Option<S3Blobs>) -> Printouts {
         Printouts {
             inner: Arc::new(Inner {
-                dir,
-                shared,
+                shelf: Shelf::new(dir, shared, SHARED),
                 building: tokio::sync::Mutex::new(()),
                 last: Mutex::new(None),
             }),
@@ -50,7 +48,7 @@ impl Printouts {
     }
 
     pub fn dir(&self) -> &Path {
-        &self.inner.dir
+        self.inner.shelf.dir()
     }
 
     pub fn is_building(&self) -> bool {
@@ -88,23 +86,16 @@ impl Printouts {
     /// Shares the volumes just written, and removes those an earlier state had that this one
     /// has not (blocking).
     fn keep_only(&self, kept: &[PathBuf]) -> std::io::Result<()> {
-        if let Some(shared) = &self.inner.shared {
-            for path in kept {
-                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-                shared.put_file(&format!("{SHARED}/{name}"), path)?;
-            }
+        let kept: Vec<&str> = kept.iter().filter_map(|p| p.file_name()?.to_str()).collect();
+        for name in &kept {
+            self.inner.shelf.share(name)?;
         }
         for (name, _) in self.list() {
-            let path = self.dir().join(&name);
-            if kept.contains(&path) {
+            if kept.contains(&name.as_str()) {
                 continue;
             }
-            if let Some(shared) = &self.inner.shared {
-                shared.delete_file(&format!("{SHARED}/{name}"))?;
-            }
-            match fs::remove_file(&path) {
+            match self.inner.shelf.remove(&name) {
                 Ok(()) => tracing::info!(%name, "a volume the state no longer has was removed"),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => tracing::warn!(%name, error = %e, "cannot remove an old volume"),
             }
         }
@@ -115,30 +106,13 @@ impl Printouts {
         self.inner.last.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
-    /// The PDFs on the shelf (the shared store, or the folder), by name, with their sizes.
+    /// The PDFs on the shelf (the shared store, or the folder), by name, with their sizes:
+    /// only what `build` writes (`NN 名称.pdf`), never its temporary files.
     pub fn list(&self) -> Vec<(String, u64)> {
-        if let Some(shared) = &self.inner.shared {
-            let mut out: Vec<(String, u64)> = shared
-                .list_files(SHARED)
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|(name, _, _)| Path::new(name).extension().is_some_and(|e| e == "pdf"))
-                .map(|(name, size, _)| (name, size))
-                .collect();
-            out.sort();
-            return out;
-        }
-        let mut out: Vec<(String, u64)> = fs::read_dir(self.dir())
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| {
-                let name = e.file_name().to_str()?.to_string();
-                // Only what `build` writes: `NN 名称.pdf`, never its temporary `.tmp…` files.
-                let pdf = Path::new(&name).extension().is_some_and(|e| e == "pdf") && !name.starts_with('.');
-                pdf.then(|| (name, e.metadata().map_or(0, |m| m.len())))
-            })
-            .collect();
+        let pdf =
+            |name: &str| Path::new(name).extension().is_some_and(|e| e == "pdf") && !name.starts_with('.');
+        let mut out: Vec<(String, u64)> =
+            self.inner.shelf.list(pdf).unwrap_or_default().into_iter().map(|v| (v.name, v.size)).collect();
         out.sort();
         out
     }
@@ -148,9 +122,6 @@ impl Printouts {
         if !self.list().iter().any(|(n, _)| n == name) {
             return None;
         }
-        if let Some(shared) = &self.inner.shared {
-            return shared.open_file(&format!("{SHARED}/{name}")).ok().map(|(reader, _)| reader);
-        }
-        fs::File::open(self.dir().join(name)).ok().map(|f| Box::new(f) as Box<dyn Read + Send>)
+        self.inner.shelf.open(name).map(|(reader, _)| reader)
     }
 }

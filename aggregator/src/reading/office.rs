@@ -9,7 +9,7 @@ use yingjian_shared::{
 };
 
 use crate::auth::Caller;
-use crate::db::{AuditEntry, Correction, OfficeMark, SearchRow};
+use crate::db::{AuditEntry, Correction, OfficeMark, SearchRow, Version};
 use crate::error::{AppError, AppResult};
 use crate::services::Services;
 
@@ -86,8 +86,12 @@ async fn mark(
     (on, action, detail): (bool, &str, String),
 ) -> AppResult<()> {
     let audit = entry(caller, department, action, format!("{}：{detail}", r.path));
-    let (path, sha256) = (r.path.to_string(), r.sha256.to_string());
-    state.db.set_mark(mark, department.to_string(), path, sha256, on, audit).await?;
+    let version = Version {
+        department: department.to_string(),
+        path: r.path.to_string(),
+        sha256: r.sha256.to_string(),
+    };
+    state.db.set_mark(mark, version, on, audit).await?;
     state.publish(EventKind::Read, Some(department), Some(r.path.clone()), None);
     Ok(())
 }

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use jiff::Timestamp;
 use yingjian_shared::{Sha256Hex, Sha256Stream, sniff};
 
-use super::{Held, Shelf, UploadInfo};
+use super::{Held, Partials, UploadInfo};
 use crate::blobs::{BlobStore, Stored};
 
 pub struct Folder {
@@ -69,7 +69,7 @@ impl Folder {
     }
 }
 
-impl Shelf for Folder {
+impl Partials for Folder {
     /// An empty part file and its description, both durable; nothing at all when it fails (a
     /// full disk).
     fn make(&self, id: &str, info: &UploadInfo) -> io::Result<()> {

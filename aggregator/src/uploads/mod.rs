@@ -44,15 +44,15 @@ pub struct Upload {
     pub expires: Timestamp,
 }
 
-/// An upload as a shelf holds it: its description, the bytes held, when it last grew.
+/// An upload as its parts hold it: its description, the bytes held, when it last grew.
 struct Held {
     info: UploadInfo,
     offset: u64,
     touched: Timestamp,
 }
 
-/// Where the parts of uploads are kept.
-trait Shelf: Send + Sync {
+/// Where the parts of uploads are kept: unlike a finished build's `Shelf`, they grow by appends.
+trait Partials: Send + Sync {
     /// Records a new upload, durably, before its id is handed out.
     fn make(&self, id: &str, info: &UploadInfo) -> io::Result<()>;
     /// The upload `id` (a valid id), if anything is known of it.
@@ -73,7 +73,7 @@ trait Shelf: Send + Sync {
 
 /// The partial uploads of the deployment.
 pub struct Uploads {
-    shelf: Box<dyn Shelf>,
+    parts: Box<dyn Partials>,
     expire: Duration,
     /// Uploads a request of this instance is writing to: one at a time each.
     busy: Arc<Mutex<HashSet<String>>>,
@@ -125,8 +125,8 @@ impl Uploads {
         Self::on(Box::new(shared::Shared::new(store)), expire)
     }
 
-    fn on(shelf: Box<dyn Shelf>, expire: Duration) -> Uploads {
-        Uploads { shelf, expire, busy: Arc::default(), swept: Mutex::default(), creating: Mutex::default() }
+    fn on(parts: Box<dyn Partials>, expire: Duration) -> Uploads {
+        Uploads { parts, expire, busy: Arc::default(), swept: Mutex::default(), creating: Mutex::default() }
     }
 
     /// Starts an upload: durable before the id is handed out.
@@ -150,7 +150,7 @@ impl Uploads {
         // Held while it is made, so that `expire_old` (from another creation) does not take a
         // half-made upload for a leftover.
         let _claim = self.claim(&id).ok_or_else(|| io::Error::other("upload id taken"))?;
-        self.shelf.make(&id, info)?;
+        self.parts.make(&id, info)?;
         Ok(id)
     }
 
@@ -182,7 +182,7 @@ impl Uploads {
     /// Every open upload (expired ones are removed on the way), oldest first.
     pub fn list(&self) -> io::Result<Vec<(String, Upload)>> {
         let mut out = Vec::new();
-        for id in self.shelf.ids()? {
+        for id in self.parts.ids()? {
             if let Some(upload) = self.get(&id)? {
                 out.push((id, upload));
             }
@@ -196,13 +196,13 @@ impl Uploads {
         if !valid_id(id) {
             return Ok(None);
         }
-        let Some(Held { info, offset, touched }) = self.shelf.read(id)? else { return Ok(None) };
+        let Some(Held { info, offset, touched }) = self.parts.read(id)? else { return Ok(None) };
         let expires = touched + jiff::SignedDuration::try_from(self.expire).map_err(io::Error::other)?;
         if expires <= Timestamp::now()
             && let Some(_claim) = self.claim(id)
         {
             tracing::info!(upload = id, department = %info.department, name = ?info.name, "a resumable upload expired unfinished and was removed");
-            self.shelf.remove(id)?;
+            self.parts.remove(id)?;
             return Ok(None);
         }
         Ok(Some(Upload { info, offset, expires }))
@@ -217,7 +217,7 @@ impl Uploads {
     /// Appends the chunks `next` yields to the upload `claim` holds, which holds `from` bytes,
     /// and makes what arrived durable however the request ended (blocking).
     pub fn write(&self, claim: &Busy, from: u64, next: &mut dyn FnMut() -> Option<Bytes>) -> io::Result<()> {
-        self.shelf.append(&claim.id, from, next)
+        self.parts.append(&claim.id, from, next)
     }
 
     /// Makes the complete upload `claim` holds the blob of the hash it has, unless the client
@@ -228,26 +228,26 @@ impl Uploads {
         blobs: &dyn BlobStore,
         expected: Option<&Sha256Hex>,
     ) -> io::Result<Result<Stored, Sha256Hex>> {
-        let finished = self.shelf.finish(&claim.id, blobs, expected)?;
-        self.shelf.remove(&claim.id)?;
+        let finished = self.parts.finish(&claim.id, blobs, expected)?;
+        self.parts.remove(&claim.id)?;
         Ok(finished)
     }
 
     /// Drops the upload `claim` holds (ended by the client).
     pub fn remove(&self, claim: &Busy) -> io::Result<()> {
-        self.shelf.remove(&claim.id)
+        self.parts.remove(&claim.id)
     }
 
     /// Removes every upload past its expiry, and leftovers of a creation cut short. Returns
     /// how many uploads it dropped.
     pub fn expire_old(&self) -> io::Result<usize> {
         let mut dropped = 0;
-        for id in self.shelf.ids()? {
+        for id in self.parts.ids()? {
             if self.get(&id)?.is_none()
                 && let Some(_claim) = self.claim(&id)
             {
                 // Expired (removed by `get`), or kept without its description.
-                self.shelf.remove(&id)?;
+                self.parts.remove(&id)?;
                 dropped += 1;
             }
         }

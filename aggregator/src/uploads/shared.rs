@@ -13,7 +13,7 @@ use bytes::Bytes;
 use jiff::Timestamp;
 use yingjian_shared::Sha256Hex;
 
-use super::{Held, Shelf, UploadInfo};
+use super::{Held, Partials, UploadInfo};
 use crate::blobs::{BlobStore, S3Blobs, Stored, store_from};
 
 const ROOT: &str = "uploads";
@@ -60,7 +60,7 @@ fn chain(objects: &[(String, u64, Timestamp)]) -> (Vec<u64>, u64) {
     (starts, at)
 }
 
-impl Shelf for Shared {
+impl Partials for Shared {
     fn make(&self, id: &str, info: &UploadInfo) -> io::Result<()> {
         let info = serde_json::to_vec(info).map_err(io::Error::other)?;
         self.store.put_bytes(&key(id, INFO), Bytes::from(info))

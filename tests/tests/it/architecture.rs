@@ -49,8 +49,8 @@ fn only_the_database_modules_speak_sql() {
 
 #[test]
 fn only_the_blob_store_touches_the_blob_folder() {
-    // (`db/mod.rs` names the `blobs` table among those `migrate` copies.)
-    assert_eq!(files_containing("aggregator", "\"blobs\""), ["blobs/local.rs", "blobs/s3.rs", "db/mod.rs"]);
+    // (`db/carry.rs` names the `blobs` table among those `migrate` copies.)
+    assert_eq!(files_containing("aggregator", "\"blobs\""), ["blobs/local.rs", "blobs/s3.rs", "db/carry.rs"]);
     // `tmp/` is the blob store's, but for `tmp/uploads/`, the partial resumable uploads, and
     // `tmp/worker/`, the workers' job folders.
     assert_eq!(

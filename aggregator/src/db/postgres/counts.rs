@@ -5,7 +5,7 @@ use deadpool_postgres::GenericClient;
 use jiff::Timestamp;
 use yingjian_shared::{HeldFile, RelPath};
 
-use super::{Postgres, written_by_us};
+use super::{Postgres, filed, written_by_us};
 use crate::db::{
     Counts, DbResult, EvidenceGroup, KEPT_GROUPS, KEPT_READING, Recount, analysis_of, ms, ts, unkeyed,
 };
@@ -109,16 +109,18 @@ pub(super) async fn counts(c: &impl GenericClient, groups: &str, reading: &str) 
         .query(&format!("SELECT * FROM ({groups}) g ORDER BY 1, 2, 3, 4"), &[])
         .await?
         .iter()
-        .map(|r| EvidenceGroup {
-            department: r.get(0),
-            placement: r.get(1),
-            item: unkeyed(r.get(2)),
-            kind: unkeyed(r.get(3)),
-            files: r.get::<_, i64>(4) as u64,
-            late: r.get::<_, i64>(5) as u64,
-            last_received: ts(r.get(6)),
+        .map(|r| {
+            Ok(EvidenceGroup {
+                department: r.get(0),
+                placement: filed(r, 1)?,
+                item: unkeyed(r.get(2)),
+                kind: unkeyed(r.get(3)),
+                files: r.get::<_, i64>(4) as u64,
+                late: r.get::<_, i64>(5) as u64,
+                last_received: ts(r.get(6)),
+            })
         })
-        .collect();
+        .collect::<DbResult<_>>()?;
     let rows = c.query(reading, &[]).await?;
     Ok(Counts { groups, reading: analysis_of(rows.iter().map(|r| (r.get(0), r.get(1)))) })
 }

@@ -3,10 +3,10 @@
 use std::collections::HashMap;
 
 use jiff::Timestamp;
-use yingjian_shared::{AuditRecord, Kind, Verdict};
+use yingjian_shared::{AuditRecord, KindChange, Note, Review, Verdict};
 
 use super::{Postgres, append_audit, written_by_us};
-use crate::db::{AuditEntry, DbResult, FileVerdict, SendChoiceRow, ms, ts};
+use crate::db::{AuditEntry, DbResult, FileVerdict, Problems, SendChoiceRow, Version, ms, ts};
 
 impl Postgres {
     pub async fn put_heartbeat(&self, department: String, agent: String, body: String) -> DbResult<()> {
@@ -40,14 +40,9 @@ impl Postgres {
             .map(|r| r.get(0)))
     }
 
-    pub async fn review(
-        &self,
-        department: String,
-        path: String,
-        verdict: Verdict,
-        reason: Option<String>,
-        actor: AuditEntry,
-    ) -> DbResult<bool> {
+    pub async fn review(&self, review: Review, actor: AuditEntry) -> DbResult<bool> {
+        let Review { department, path, verdict, reason } = review;
+        let path = path.to_string();
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         let changed = match verdict {
@@ -76,14 +71,9 @@ impl Postgres {
         Ok(true)
     }
 
-    pub async fn set_kind(
-        &self,
-        department: String,
-        path: String,
-        kind: Kind,
-        problems: Vec<(String, Option<String>)>,
-        actor: AuditEntry,
-    ) -> DbResult<()> {
+    pub async fn set_kind(&self, change: KindChange, problems: Problems, actor: AuditEntry) -> DbResult<()> {
+        let KindChange { department, path, kind } = change;
+        let path = path.to_string();
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         tx.execute(
@@ -118,14 +108,8 @@ impl Postgres {
             .collect())
     }
 
-    pub async fn choose_send(
-        &self,
-        department: String,
-        path: String,
-        sha256: String,
-        send: Option<bool>,
-        actor: AuditEntry,
-    ) -> DbResult<()> {
+    pub async fn choose_send(&self, of: Version, send: Option<bool>, actor: AuditEntry) -> DbResult<()> {
+        let Version { department, path, sha256 } = of;
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         match send {
@@ -167,13 +151,9 @@ impl Postgres {
             .collect()
     }
 
-    pub async fn note(
-        &self,
-        department: String,
-        item: String,
-        text: String,
-        actor: AuditEntry,
-    ) -> DbResult<()> {
+    pub async fn note(&self, note: Note, actor: AuditEntry) -> DbResult<()> {
+        let Note { department, item, text } = note;
+        let item = item.to_string();
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         if text.is_empty() {
@@ -230,12 +210,8 @@ impl Postgres {
         Ok(rows.iter().map(|r| (ts(r.get(0)), r.get(1))).collect())
     }
 
-    pub async fn set_printed_pages(
-        &self,
-        printed: Vec<(String, u32)>,
-        fingerprint: String,
-        at: Timestamp,
-    ) -> DbResult<()> {
+    pub async fn set_printed_pages(&self, printed: Vec<(String, u32)>, fingerprint: String) -> DbResult<()> {
+        let at = Timestamp::now();
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         let stmt = tx.prepare("UPDATE blobs SET printed_pages = $2 WHERE sha256 = $1").await?;

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use yingjian_shared::FieldName;
 
 use super::{Postgres, append_audit};
-use crate::db::{AuditEntry, Correction, DbResult, OfficeMark, SearchRow, codec, ms};
+use crate::db::{AuditEntry, Correction, DbResult, OfficeMark, SearchRow, Version, codec, ms};
 use crate::facts::Facts;
 
 fn pages(p: Option<i64>) -> Option<u32> {
@@ -142,15 +142,7 @@ impl Postgres {
         Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
     }
 
-    pub async fn set_mark(
-        &self,
-        mark: OfficeMark,
-        department: String,
-        path: String,
-        sha256: String,
-        on: bool,
-        actor: AuditEntry,
-    ) -> DbResult<()> {
+    pub async fn set_mark(&self, mark: OfficeMark, of: Version, on: bool, actor: AuditEntry) -> DbResult<()> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         let table = mark.table();
@@ -160,13 +152,13 @@ impl Postgres {
                     "INSERT INTO {table} (department, path, sha256, at) VALUES ($1, $2, $3, $4)
                      ON CONFLICT (department, path) DO UPDATE SET sha256 = $3, at = $4"
                 ),
-                &[&department, &path, &sha256, &ms(actor.at)],
+                &[&of.department, &of.path, &of.sha256, &ms(actor.at)],
             )
             .await?;
         } else {
             tx.execute(
                 &format!("DELETE FROM {table} WHERE department = $1 AND path = $2"),
-                &[&department, &path],
+                &[&of.department, &of.path],
             )
             .await?;
         }

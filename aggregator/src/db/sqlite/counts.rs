@@ -3,7 +3,7 @@
 
 use jiff::Timestamp;
 use rusqlite::{Connection, params};
-use yingjian_shared::{HeldFile, RelPath};
+use yingjian_shared::{Filed, HeldFile, RelPath};
 
 use super::{Sqlite, parsed};
 use crate::db::{
@@ -100,7 +100,7 @@ pub(super) fn counts(c: &Connection, groups: &str, reading: &str) -> rusqlite::R
         .query_map([], |r| {
             Ok(EvidenceGroup {
                 department: r.get(0)?,
-                placement: r.get(1)?,
+                placement: parsed(r, 1, Filed::from_wire)?,
                 item: unkeyed(r.get(2)?),
                 kind: unkeyed(r.get(3)?),
                 files: r.get::<_, i64>(4)? as u64,

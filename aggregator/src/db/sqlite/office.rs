@@ -2,10 +2,10 @@
 
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
-use yingjian_shared::{AuditRecord, Kind, Verdict};
+use yingjian_shared::{AuditRecord, KindChange, Note, Review, Verdict};
 
 use super::{Sqlite, append_audit, parsed};
-use crate::db::{AuditEntry, DbResult, FileVerdict, SendChoiceRow, ms, ts};
+use crate::db::{AuditEntry, DbResult, FileVerdict, Problems, SendChoiceRow, Version, ms, ts};
 
 impl Sqlite {
     pub async fn put_heartbeat(&self, department: String, agent: String, body: String) -> DbResult<()> {
@@ -43,17 +43,9 @@ impl Sqlite {
         .await
     }
 
-    /// Records the office's verdict on the current version of a department's file (the newest
-    /// record at that path, whichever PC filed it), or takes it back (`Verdict::Cleared`).
-    /// False when there is nothing to review: no such record, or no verdict to take back.
-    pub async fn review(
-        &self,
-        department: String,
-        path: String,
-        verdict: Verdict,
-        reason: Option<String>,
-        actor: AuditEntry,
-    ) -> DbResult<bool> {
+    pub async fn review(&self, review: Review, actor: AuditEntry) -> DbResult<bool> {
+        let Review { department, path, verdict, reason } = review;
+        let path = path.to_string();
         self.call(move |c| {
             let tx = c.transaction()?;
             let changed = match verdict {
@@ -81,14 +73,9 @@ impl Sqlite {
         .await
     }
 
-    pub async fn set_kind(
-        &self,
-        department: String,
-        path: String,
-        kind: Kind,
-        problems: Vec<(String, Option<String>)>,
-        actor: AuditEntry,
-    ) -> DbResult<()> {
+    pub async fn set_kind(&self, change: KindChange, problems: Problems, actor: AuditEntry) -> DbResult<()> {
+        let KindChange { department, path, kind } = change;
+        let path = path.to_string();
         self.call(move |c| {
             let tx = c.transaction()?;
             tx.execute(
@@ -124,14 +111,8 @@ impl Sqlite {
         .await
     }
 
-    pub async fn choose_send(
-        &self,
-        department: String,
-        path: String,
-        sha256: String,
-        send: Option<bool>,
-        actor: AuditEntry,
-    ) -> DbResult<()> {
+    pub async fn choose_send(&self, of: Version, send: Option<bool>, actor: AuditEntry) -> DbResult<()> {
+        let Version { department, path, sha256 } = of;
         self.call(move |c| {
             let tx = c.transaction()?;
             match send {
@@ -169,14 +150,9 @@ impl Sqlite {
         .await
     }
 
-    /// Sets (or, with an empty text, clears) the office's note on a department's item.
-    pub async fn note(
-        &self,
-        department: String,
-        item: String,
-        text: String,
-        actor: AuditEntry,
-    ) -> DbResult<()> {
+    pub async fn note(&self, note: Note, actor: AuditEntry) -> DbResult<()> {
+        let Note { department, item, text } = note;
+        let item = item.to_string();
         self.call(move |c| {
             let tx = c.transaction()?;
             if text.is_empty() {
@@ -236,12 +212,8 @@ impl Sqlite {
         .await
     }
 
-    pub async fn set_printed_pages(
-        &self,
-        printed: Vec<(String, u32)>,
-        fingerprint: String,
-        at: Timestamp,
-    ) -> DbResult<()> {
+    pub async fn set_printed_pages(&self, printed: Vec<(String, u32)>, fingerprint: String) -> DbResult<()> {
+        let at = Timestamp::now();
         self.call(move |c| {
             let tx = c.transaction()?;
             {

@@ -7,7 +7,7 @@ use rusqlite::params;
 use yingjian_shared::FieldName;
 
 use super::{Sqlite, append_audit};
-use crate::db::{AuditEntry, Correction, DbResult, OfficeMark, SearchRow, codec, ms};
+use crate::db::{AuditEntry, Correction, DbResult, OfficeMark, SearchRow, Version, codec, ms};
 use crate::facts::Facts;
 
 impl Sqlite {
@@ -145,27 +145,19 @@ impl Sqlite {
         .await
     }
 
-    pub async fn set_mark(
-        &self,
-        mark: OfficeMark,
-        department: String,
-        path: String,
-        sha256: String,
-        on: bool,
-        actor: AuditEntry,
-    ) -> DbResult<()> {
+    pub async fn set_mark(&self, mark: OfficeMark, of: Version, on: bool, actor: AuditEntry) -> DbResult<()> {
         self.call(move |c| {
             let tx = c.transaction()?;
             let table = mark.table();
             if on {
                 tx.execute(
                     &format!("INSERT OR REPLACE INTO {table} (department, path, sha256, at) VALUES (?1, ?2, ?3, ?4)"),
-                    params![department, path, sha256, ms(actor.at)],
+                    params![of.department, of.path, of.sha256, ms(actor.at)],
                 )?;
             } else {
                 tx.execute(
                     &format!("DELETE FROM {table} WHERE department = ?1 AND path = ?2"),
-                    params![department, path],
+                    params![of.department, of.path],
                 )?;
             }
             append_audit(&tx, &actor)?;
