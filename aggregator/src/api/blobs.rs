@@ -15,7 +15,7 @@ use yingjian_shared::{BlobStored, EventKind, Sha256Hex, Sha256Stream};
 
 use crate::auth::Caller;
 use crate::blobs::{CommitError, Stored};
-use crate::db::AuditEntry;
+use crate::db::{AuditEntry, NewBlob};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -118,7 +118,10 @@ async fn store(
             // The blob's row exists: only the holder is new.
             let created = state
                 .db
-                .insert_blob(sha.to_string(), size, None, audit(caller, &department, sha, size))
+                .insert_blob(
+                    NewBlob { sha256: sha.to_string(), size, magic: None },
+                    audit(caller, &department, sha, size),
+                )
                 .await?;
             return Ok((answer(created), BlobStored { sha256: actual, size }));
         }
@@ -158,7 +161,10 @@ pub(super) async fn file_blob(
 ) -> AppResult<(StatusCode, BlobStored)> {
     let created = state
         .db
-        .insert_blob(sha256.to_string(), size, magic, audit(caller, department, &sha256, size))
+        .insert_blob(
+            NewBlob { sha256: sha256.to_string(), size, magic },
+            audit(caller, department, &sha256, size),
+        )
         .await?;
     if created {
         state.publish(EventKind::Evidence, Some(department), None, Some(format!("upload {size}")));

@@ -20,8 +20,8 @@ use yingjian_shared::{Analysis, AuditRecord, EvidenceEntry, HeldFile, KindChange
 pub use carry::{Cell, Column, Copied, NOT_CARRIED, TABLES};
 pub use rows::{
     AuditEntry, Correction, Counts, EvidenceGroup, FileVerdict, FiledContacts, FiledHeartbeat, Holding,
-    OfficeMark, ProblemFile, Problems, RecordAt, Recount, ReturnedFile, SearchRow, SendChoiceRow, StatusData,
-    TokenRow, Version,
+    NewBlob, OfficeMark, ProblemFile, Problems, RecordAt, Recount, ReturnedFile, SearchRow, SendChoiceRow,
+    StatusData, TokenRow, Version,
 };
 
 use postgres::Postgres;
@@ -189,7 +189,7 @@ macro_rules! questions {
 questions! {
     // ── tokens and sessions ─────────────────────────────────────────────────
     /// Stores a new token's hash, audited; its id.
-    fn insert_token(&self, hash: String, department: Option<String>, agent: String) -> DbResult<i64>;
+    fn insert_token(&self, hash: String, of: Option<String>, agent: String) -> DbResult<i64>;
     /// The live (not revoked) token with this hash.
     fn find_token(&self, hash: String) -> DbResult<Option<TokenRow>>;
     fn list_tokens(&self) -> DbResult<Vec<TokenRow>>;
@@ -216,7 +216,7 @@ questions! {
     /// name; true when the content is new to the store. Audited as `upload` when it is, as
     /// `upload_existing` when only the department is new to it (it proved it holds the bytes),
     /// not at all for a re-send.
-    fn insert_blob(&self, sha256: String, size: u64, magic: Option<&'static str>, actor: AuditEntry) -> DbResult<bool>;
+    fn insert_blob(&self, blob: NewBlob, actor: AuditEntry) -> DbResult<bool>;
     /// Every blob the database knows, for `scrub`.
     fn all_blobs(&self) -> DbResult<Vec<(String, u64)>>;
     /// Up to `limit` blobs that some record points at and that this `version` of the reader
@@ -239,7 +239,7 @@ questions! {
     fn set_mark(&self, mark: OfficeMark, of: Version, on: bool, actor: AuditEntry) -> DbResult<()>;
     /// Records whose name, caption or read text contains `needle` (any case), of one
     /// department or all, at most `limit`.
-    fn search(&self, needle: String, department: Option<String>, limit: u32) -> DbResult<Vec<SearchRow>>;
+    fn search(&self, needle: String, of: Option<String>, limit: u32) -> DbResult<Vec<SearchRow>>;
     /// The pages each content took in the print of record made now, and the state it was of.
     fn set_printed_pages(&self, printed: Vec<(String, u32)>, fingerprint: String) -> DbResult<()>;
     /// The state the print of record was of, and when it was made.
@@ -260,7 +260,7 @@ questions! {
     fn status_data(&self) -> DbResult<StatusData>;
     /// Makes the kept counts those against this evidence deadline and reader version, counting
     /// every record again when either changed (or `Recount::Always`); true when it did.
-    fn count_against(&self, deadline: Timestamp, reader_version: i64, when: Recount) -> DbResult<bool>;
+    fn count_against(&self, deadline: Timestamp, reader: i64, when: Recount) -> DbResult<bool>;
     /// The counts as kept.
     fn status_counts(&self) -> DbResult<Counts>;
     /// The counts as kept, and counted again from the records, both of one snapshot (a server

@@ -19,8 +19,8 @@ use yingjian_shared::{EvidenceEntry, Filed, ItemCode, Kind, RelPath, Sha256Hex};
 use super::rules::{self, OnFile};
 use super::sqlite::Sqlite;
 use super::{
-    AuditEntry, Cell, DbError, DbResult, FiledContacts, FiledHeartbeat, Holding, ProblemFile, RecordAt,
-    ReturnedFile, StatusData, TABLES, TokenRow, Version, codec, ms, ts,
+    AuditEntry, Cell, DbError, DbResult, FiledContacts, FiledHeartbeat, Holding, NewBlob, ProblemFile,
+    RecordAt, ReturnedFile, StatusData, TABLES, TokenRow, Version, codec, ms, ts,
 };
 
 const MIGRATIONS: &[&str] = &[
@@ -282,18 +282,13 @@ impl Postgres {
 
     // ── tokens ──────────────────────────────────────────────────────────────
 
-    pub async fn insert_token(
-        &self,
-        hash: String,
-        department: Option<String>,
-        agent: String,
-    ) -> DbResult<i64> {
+    pub async fn insert_token(&self, hash: String, of: Option<String>, agent: String) -> DbResult<i64> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         let row = tx
             .query_one(
                 "INSERT INTO tokens (hash, department, agent, created) VALUES ($1, $2, $3, $4) RETURNING id",
-                &[&hash, &department, &agent, &ms(Timestamp::now())],
+                &[&hash, &of, &agent, &ms(Timestamp::now())],
             )
             .await?;
         let id: i64 = row.get(0);
@@ -301,7 +296,7 @@ impl Postgres {
             &tx,
             &AuditEntry {
                 at: Timestamp::now(),
-                department,
+                department: of,
                 agent: Some(agent),
                 host: None,
                 action: "token_create".into(),
@@ -437,13 +432,8 @@ impl Postgres {
         Ok(row.map(|r| (r.get::<_, i64>(0) as u64, r.get(1))))
     }
 
-    pub async fn insert_blob(
-        &self,
-        sha256: String,
-        size: u64,
-        magic: Option<&'static str>,
-        actor: AuditEntry,
-    ) -> DbResult<bool> {
+    pub async fn insert_blob(&self, blob: NewBlob, actor: AuditEntry) -> DbResult<bool> {
+        let NewBlob { sha256, size, magic } = blob;
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         let now = ms(Timestamp::now());

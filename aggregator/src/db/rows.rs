@@ -36,6 +36,15 @@ pub struct FiledContacts {
     pub updated: Timestamp,
 }
 
+/// A blob now stored under its hash, as `insert_blob` records it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewBlob {
+    pub sha256: String,
+    pub size: u64,
+    /// The sniffed content type.
+    pub magic: Option<&'static str>,
+}
+
 /// Where a record is filed: a department's PC (its agent) and the path in its folder.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordAt {

@@ -13,7 +13,8 @@ use yingjian_shared::{EvidenceEntry, Filed, ItemCode, Kind, RelPath, Sha256Hex};
 use super::rules::{self, OnFile};
 use super::{
     AuditEntry, Cell, Column, DbError, DbResult, FiledContacts, FiledHeartbeat, Holding, KEPT_GROUPS,
-    KEPT_READING, ProblemFile, RecordAt, ReturnedFile, StatusData, TABLES, TokenRow, Version, codec, ms, ts,
+    KEPT_READING, NewBlob, ProblemFile, RecordAt, ReturnedFile, StatusData, TABLES, TokenRow, Version, codec,
+    ms, ts,
 };
 
 const MIGRATIONS: &[&str] = &[
@@ -146,24 +147,19 @@ impl Sqlite {
 
     // ── tokens ──────────────────────────────────────────────────────────────
 
-    pub async fn insert_token(
-        &self,
-        hash: String,
-        department: Option<String>,
-        agent: String,
-    ) -> DbResult<i64> {
+    pub async fn insert_token(&self, hash: String, of: Option<String>, agent: String) -> DbResult<i64> {
         self.call(move |c| {
             let tx = c.transaction()?;
             tx.execute(
                 "INSERT INTO tokens (hash, department, agent, created) VALUES (?1, ?2, ?3, ?4)",
-                params![hash, department, agent, ms(Timestamp::now())],
+                params![hash, of, agent, ms(Timestamp::now())],
             )?;
             let id = tx.last_insert_rowid();
             append_audit(
                 &tx,
                 &AuditEntry {
                     at: Timestamp::now(),
-                    department: department.clone(),
+                    department: of.clone(),
                     agent: Some(agent.clone()),
                     host: None,
                     action: "token_create".into(),
@@ -322,13 +318,8 @@ impl Sqlite {
         .await
     }
 
-    pub async fn insert_blob(
-        &self,
-        sha256: String,
-        size: u64,
-        magic: Option<&'static str>,
-        actor: AuditEntry,
-    ) -> DbResult<bool> {
+    pub async fn insert_blob(&self, blob: NewBlob, actor: AuditEntry) -> DbResult<bool> {
+        let NewBlob { sha256, size, magic } = blob;
         self.call(move |c| {
             let tx = c.transaction()?;
             let now = ms(Timestamp::now());

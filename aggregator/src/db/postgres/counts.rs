@@ -23,26 +23,18 @@ const READING_COUNTED: &str = "
     WHERE b.refs > 0 GROUP BY 1";
 
 impl Postgres {
-    pub async fn count_against(
-        &self,
-        deadline: Timestamp,
-        reader_version: i64,
-        when: Recount,
-    ) -> DbResult<bool> {
+    pub async fn count_against(&self, deadline: Timestamp, reader: i64, when: Recount) -> DbResult<bool> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         // Instances starting together count once: the second waits here, then finds it done.
         let basis = tx.query_one("SELECT deadline, reader_version FROM count_basis FOR UPDATE", &[]).await?;
         if when == Recount::IfChanged
-            && (basis.get::<_, i64>(0), basis.get::<_, i64>(1)) == (ms(deadline), reader_version)
+            && (basis.get::<_, i64>(0), basis.get::<_, i64>(1)) == (ms(deadline), reader)
         {
             return Ok(false);
         }
-        tx.execute(
-            "UPDATE count_basis SET deadline = $1, reader_version = $2",
-            &[&ms(deadline), &reader_version],
-        )
-        .await?;
+        tx.execute("UPDATE count_basis SET deadline = $1, reader_version = $2", &[&ms(deadline), &reader])
+            .await?;
         count_all(&tx).await?;
         tx.commit().await?;
         Ok(true)

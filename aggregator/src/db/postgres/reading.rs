@@ -166,12 +166,7 @@ impl Postgres {
         Ok(tx.commit().await?)
     }
 
-    pub async fn search(
-        &self,
-        needle: String,
-        department: Option<String>,
-        limit: u32,
-    ) -> DbResult<Vec<SearchRow>> {
+    pub async fn search(&self, needle: String, of: Option<String>, limit: u32) -> DbResult<Vec<SearchRow>> {
         let c = self.client().await?;
         let pattern = codec::like_pattern(&needle);
         let rows = c
@@ -188,7 +183,7 @@ impl Postgres {
                         OR r.doc_number LIKE $2 OR r.title LIKE $2 OR r.issuer LIKE $2)
                  ORDER BY e.department, e.path
                  LIMIT $4",
-                &[&needle, &pattern, &department, &i64::from(limit)],
+                &[&needle, &pattern, &of, &i64::from(limit)],
             )
             .await?;
         Ok(rows

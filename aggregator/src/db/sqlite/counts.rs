@@ -23,24 +23,19 @@ const READING_COUNTED: &str = "
     WHERE b.refs > 0 GROUP BY c.class";
 
 impl Sqlite {
-    pub async fn count_against(
-        &self,
-        deadline: Timestamp,
-        reader_version: i64,
-        when: Recount,
-    ) -> DbResult<bool> {
+    pub async fn count_against(&self, deadline: Timestamp, reader: i64, when: Recount) -> DbResult<bool> {
         self.call(move |c| {
             let tx = c.transaction()?;
             let basis: (i64, i64) =
                 tx.query_row("SELECT deadline, reader_version FROM count_basis", [], |r| {
                     Ok((r.get(0)?, r.get(1)?))
                 })?;
-            if when == Recount::IfChanged && basis == (ms(deadline), reader_version) {
+            if when == Recount::IfChanged && basis == (ms(deadline), reader) {
                 return Ok(false);
             }
             tx.execute(
                 "UPDATE count_basis SET deadline = ?1, reader_version = ?2",
-                params![ms(deadline), reader_version],
+                params![ms(deadline), reader],
             )?;
             tx.execute_batch(&format!(
                 "DELETE FROM evidence_counts; INSERT INTO evidence_counts {GROUPS_COUNTED};

@@ -166,12 +166,7 @@ impl Sqlite {
         .await
     }
 
-    pub async fn search(
-        &self,
-        needle: String,
-        department: Option<String>,
-        limit: u32,
-    ) -> DbResult<Vec<SearchRow>> {
+    pub async fn search(&self, needle: String, of: Option<String>, limit: u32) -> DbResult<Vec<SearchRow>> {
         self.call(move |c| {
             let pattern = codec::like_pattern(&needle);
             // The text's LIKE runs on the trigram index (no ESCAPE clause: see `like_pattern`).
@@ -189,7 +184,7 @@ impl Sqlite {
                  ORDER BY e.department, e.path
                  LIMIT ?4",
             )?;
-            stmt.query_map(params![needle, pattern, department, limit], |r| {
+            stmt.query_map(params![needle, pattern, of, limit], |r| {
                 Ok(SearchRow {
                     department: r.get(0)?,
                     path: r.get(1)?,
