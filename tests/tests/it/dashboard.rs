@@ -237,8 +237,8 @@ async fn the_office_watches_evidence_arrive_live() {
 
     // The office returns the first file (the picture) with a reason, from the item page's form.
     // Without a reason the browser asks on the spot: the page stays, nothing is sent.
-    let form = browser.find(Locator::Css("form.review")).await.unwrap();
-    form.find(Locator::Css("button[value=returned]")).await.unwrap().click().await.unwrap();
+    let returned = "form.review button[value=returned]";
+    click(&browser, returned).await;
     let asked = browser
         .execute(
             "return document.querySelector('form.review input[name=reason]').validity.valueMissing",
@@ -249,7 +249,11 @@ async fn the_office_watches_evidence_arrive_live() {
     assert_eq!(asked, json!(true));
     assert!(browser.current_url().await.unwrap().path().ends_with("/items/8.3"));
     // A reason half-typed when another file arrives survives the live refresh.
-    form.find(Locator::Css("input[name=reason]")).await.unwrap().send_keys("请补充盖章页").await.unwrap();
+    eventually("the reason typed", || async {
+        let reason = browser.find(Locator::Css("form.review input[name=reason]")).await.ok()?;
+        reason.send_keys("请补充盖章页").await.ok()
+    })
+    .await;
     let more = file(&server, &police, "08.03 昆仑2021专项行动/文件/再补充说明.pdf", b"%PDF-1.4 more still");
     refreshed_after(&browser, more).await;
     let typed = browser
@@ -257,8 +261,7 @@ async fn the_office_watches_evidence_arrive_live() {
         .await
         .unwrap();
     assert_eq!(typed, json!("请补充盖章页"), "the typed reason was kept");
-    let form = browser.find(Locator::Css("form.review")).await.unwrap();
-    form.find(Locator::Css("button[value=returned]")).await.unwrap().click().await.unwrap();
+    click(&browser, returned).await;
     eventually("the return on the item page", || async {
         let main = browser.find(Locator::Css("main")).await.ok()?.text().await.ok()?;
         main.contains("已退回：请补充盖章页").then_some(())
@@ -267,9 +270,17 @@ async fn the_office_watches_evidence_arrive_live() {
     assert!(text(&browser, "main").await.contains("待完善"), "a returned file holds its item");
     screenshot(&browser, "item-returned").await;
     // The office gives the notice another 类别 on the same page: 更改, 文稿, 更改类别.
-    let change = browser.find(Locator::XPath("//details[contains(@id, '通知')]")).await.unwrap();
-    change.find(Locator::Css("summary")).await.unwrap().click().await.unwrap();
-    change.find(Locator::Css("select")).await.unwrap().select_by_label("文稿").await.unwrap();
+    // Opened by the reader, the form is carried over by every refresh; until then it may be
+    // replaced under the test's hand, so it is found again.
+    let change = eventually("the 类别 form opened", || async {
+        let change = browser.find(Locator::XPath("//details[contains(@id, '通知')]")).await.ok()?;
+        if change.attr("open").await.ok()?.is_none() {
+            change.find(Locator::Css("summary")).await.ok()?.click().await.ok()?;
+        }
+        change.find(Locator::Css("select")).await.ok()?.select_by_label("文稿").await.ok()?;
+        Some(change)
+    })
+    .await;
     screenshot(&browser, "item-kind").await;
     change.find(Locator::XPath(".//button[text()='更改类别']")).await.unwrap().click().await.unwrap();
     eventually("the notice as 文稿", || async {
@@ -306,13 +317,14 @@ async fn the_office_watches_evidence_arrive_live() {
     // The bundle page: the returned picture waits for the office's choice before anything is
     // built; sent, it goes out.
     browser.goto(&format!("{}/bundles", server.url())).await.unwrap();
-    let row = browser
-        .find(Locator::XPath("//table[@id='choices']//tr[contains(., '销毁假冒商品现场.jpg')]"))
-        .await
-        .unwrap();
-    assert!(row.text().await.unwrap().contains("待确认（暂不报送）"));
+    let row = Locator::XPath("//table[@id='choices']//tr[contains(., '销毁假冒商品现场.jpg')]");
+    let shown = browser.find(row).await.unwrap().text().await.unwrap();
+    assert!(shown.contains("待确认（暂不报送）"), "{shown}");
     screenshot(&browser, "bundles-preflight").await;
-    row.find(Locator::Css("button[value=send]")).await.unwrap().click().await.unwrap();
+    eventually("the picture's 报送 clicked", || async {
+        browser.find(row).await.ok()?.find(Locator::Css("button[value=send]")).await.ok()?.click().await.ok()
+    })
+    .await;
     eventually("the picture chosen to go out", || async {
         let table = browser.find(Locator::Id("choices")).await.ok()?.text().await.ok()?;
         (table.contains("报送") && !table.contains("待确认")).then_some(())
