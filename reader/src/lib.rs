@@ -5,6 +5,10 @@
 //! Everything here parses untrusted bytes, so it runs only in the aggregator's worker process,
 //! under memory and time limits; nothing here does network or async I/O.
 
+// A dependency the library does not use is a warning (an error under CI's clippy). The tests
+// and binaries are crates of their own, with dev-dependencies, so only the library is held to it.
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 #[cfg(feature = "corpus")]
 pub mod corpus;
 mod error;

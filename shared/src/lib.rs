@@ -1,6 +1,10 @@
 //! What the agent and the aggregator agree on: the catalogue, the evidence folder convention and the
 //! v1 wire types. Pure: no network, no filesystem, no async runtime.
 
+// A dependency the library does not use is a warning (an error under CI's clippy). The tests
+// and binaries are crates of their own, with dev-dependencies, so only the library is held to it.
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 mod api;
 mod catalogue;
 mod china_time;
