@@ -26,7 +26,9 @@ pub fn dispatch(
     match name {
         ReadJob::NAME => run(with, |job: ReadJob| job.run(&context.dir)),
         PreviewJob::NAME => run(with, |job: PreviewJob| crate::pictures::preview(&job)),
-        ConvertJob::NAME => run(with, |job: ConvertJob| crate::libreoffice::convert(&job, &context.dir)),
+        ConvertJob::NAME => {
+            run(with, |job: ConvertJob| crate::libreoffice::convert(&job, &context.dir, None))
+        }
         VolumeJob::NAME => run(with, |job: VolumeJob| crate::print::render(&job)),
         _ => None,
     }

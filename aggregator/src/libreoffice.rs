@@ -2,8 +2,9 @@
 //! the server has it (`soffice` on PATH, or `[print] soffice`), for the print (each conversion a
 //! worker job, `ConvertJob`, of its own) and for the reading (a page count, or the text of a
 //! .doc or .wps, inside the reading's job). Always in the worker, with a fresh profile in the
-//! job's folder, no network, and the job's time limit, past which the whole process group
-//! (`soffice.bin` too) is killed. What a document links from outside (a picture at a URL, a file
+//! job's folder, no network, and a time limit (`[print] office_timeout_secs`: the print's job's,
+//! or LibreOffice's own inside the reading, which then keeps what the crates read), past which
+//! the whole process group (`soffice.bin` too) is killed. What a document links from outside (a picture at a URL, a file
 //! on the server) is taken out of an OOXML file before LibreOffice sees it. Without LibreOffice,
 //! or when a file does not convert, the print gives the file a placeholder page and the reading
 //! leaves its page count blank.
@@ -11,8 +12,10 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use wait_timeout::ChildExt;
 
 /// Extensions LibreOffice opens that a clerk may file.
 const CONVERTIBLE: [&str; 13] =
@@ -77,8 +80,10 @@ impl crate::worker::Job for ConvertJob {
 }
 
 /// Converts, answers the PDF's size (in the worker: `dir`, the job's folder, holds the profile
-/// and the copy LibreOffice reads).
-pub fn convert(job: &ConvertJob, dir: &Path) -> Result<u64, String> {
+/// and the copy LibreOffice reads). Within `limit`, when given, past which LibreOffice is
+/// killed and the job goes on without its layout (the worker kills what it left behind);
+/// without one, the job's own time limit is the conversion's.
+pub fn convert(job: &ConvertJob, dir: &Path, limit: Option<Duration>) -> Result<u64, String> {
     let ext = extension(&job.name);
     let ext = if CONVERTIBLE.contains(&ext.as_str()) { ext } else { "bin".into() };
     let input = dir.join(format!("input.{ext}"));
@@ -91,7 +96,7 @@ pub fn convert(job: &ConvertJob, dir: &Path) -> Result<u64, String> {
     } else {
         std::fs::copy(&job.input, &input).map_err(|e| e.to_string())?;
     }
-    let status = Command::new(&job.soffice)
+    let mut soffice = Command::new(&job.soffice)
         .arg(format!("-env:UserInstallation={}", url_of(&dir.join("profile"))))
         .args(["--headless", "--norestore", "--nolockcheck", "--convert-to", "pdf", "--outdir"])
         .arg(dir)
@@ -99,8 +104,17 @@ pub fn convert(job: &ConvertJob, dir: &Path) -> Result<u64, String> {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
-        .status()
+        .spawn()
         .map_err(|e| format!("LibreOffice 未能启动（{e}）"))?;
+    let status = match limit {
+        None => soffice.wait(),
+        Some(limit) => soffice.wait_timeout(limit).transpose().unwrap_or_else(|| {
+            let _ = soffice.kill();
+            let _ = soffice.wait();
+            Err(std::io::Error::other(format!("LibreOffice 超过 {} 秒未完成排版", limit.as_secs())))
+        }),
+    }
+    .map_err(|e| e.to_string())?;
     let made = dir.join("input.pdf");
     if !made.is_file() {
         return Err(format!("LibreOffice 未生成 PDF（{status}）"));
@@ -151,8 +165,18 @@ fn url_of(path: &Path) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A LibreOffice that never finishes.
+    #[cfg(unix)]
+    pub(crate) fn hanging_soffice(dir: &Path) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let hanging = dir.join("soffice");
+        std::fs::write(&hanging, "#!/bin/sh\nexec sleep 600\n").unwrap();
+        std::fs::set_permissions(&hanging, std::fs::Permissions::from_mode(0o755)).unwrap();
+        hanging
+    }
 
     #[test]
     fn external_pictures_are_taken_out_and_hyperlinks_kept() {
@@ -179,5 +203,19 @@ mod tests {
         // Not a zip: an error, not a panic.
         std::fs::write(&from, b"not a zip").unwrap();
         assert!(strip_external_links(&from, &to).is_err());
+    }
+
+    /// A LibreOffice that never finishes is killed at the limit, and said so.
+    #[cfg(unix)]
+    #[test]
+    fn a_conversion_past_its_limit_is_killed() {
+        let dir = tempfile::tempdir().unwrap();
+        let hanging = hanging_soffice(dir.path());
+        let input = dir.path().join("a.doc");
+        std::fs::write(&input, b"\xD0\xCF\x11\xE0 not really").unwrap();
+        let job = ConvertJob { soffice: hanging, input, name: "a.doc".into(), out: dir.path().join("a.pdf") };
+        let refused = convert(&job, dir.path(), Some(Duration::from_secs(1))).unwrap_err();
+        assert!(refused.contains("超过 1 秒"), "{refused}");
+        assert!(!job.out.exists());
     }
 }

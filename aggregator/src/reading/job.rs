@@ -2,6 +2,7 @@
 //! in the reading bench, which measures what the server does).
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use yingjian_reader::quality::Thresholds;
@@ -11,13 +12,16 @@ use crate::libreoffice::{self, ConvertJob};
 
 /// The reading job: the blob's file (the store's, or a copy in the job's folder), the thresholds
 /// of the scan checks, the OCR models' folder (the embedded models when there is none) and
-/// LibreOffice, when the server has it.
+/// LibreOffice, when the server has it, with the longest it may take over the file (`[print]
+/// office_timeout_secs`: past it the job keeps what the crates read, rather than the whole job
+/// running into its own limit and losing that too).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReadJob {
     pub blob: PathBuf,
     pub quality: Thresholds,
     pub models: Option<PathBuf>,
     pub soffice: Option<PathBuf>,
+    pub office_limit: Duration,
 }
 
 impl crate::worker::Job for ReadJob {
@@ -48,7 +52,7 @@ impl ReadJob {
             name: format!("input.{ext}"),
             out: pdf.clone(),
         };
-        let converted = libreoffice::convert(&job, dir);
+        let converted = libreoffice::convert(&job, dir, Some(self.office_limit));
         match (first, converted) {
             (Ok(mut reading), Ok(_)) => {
                 reading.pages = page_count(&pdf);
@@ -82,5 +86,36 @@ fn reason(e: &ReadError) -> String {
         ReadError::TooLarge(what) => format!("文件过大（{what}），未识别文字"),
         ReadError::Encrypted => "文件设有密码，无法打开".into(),
         ReadError::Model(_) => "文字识别模型不可用".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    /// A Word file whose layout LibreOffice never finishes keeps the text the crates read.
+    #[cfg(unix)]
+    #[test]
+    fn a_hanging_layout_keeps_the_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        zip.start_file("word/document.xml", zip::write::SimpleFileOptions::default()).unwrap();
+        let body = r#"<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>关于开展质量提升行动的通知</w:t></w:r></w:p></w:body></w:document>"#;
+        zip.write_all(body.as_bytes()).unwrap();
+        let blob = dir.path().join("blob");
+        std::fs::write(&blob, zip.finish().unwrap().into_inner()).unwrap();
+        let job = ReadJob {
+            blob,
+            quality: Thresholds::default(),
+            models: None,
+            soffice: Some(crate::libreoffice::tests::hanging_soffice(dir.path())),
+            office_limit: Duration::from_secs(1),
+        };
+        let work = tempfile::tempdir().unwrap();
+        let reading = job.run(work.path()).unwrap();
+        assert!(reading.text.contains("质量提升行动"), "{}", reading.text);
+        assert_eq!(reading.pages, None, "no layout, no page count");
     }
 }

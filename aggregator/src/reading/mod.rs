@@ -84,6 +84,7 @@ async fn read_one(state: &Services, topics: &Topics, sha256: &str) -> Result<(Fa
         quality: state.config.quality.clone(),
         models: settings.models.clone(),
         soffice: crate::programs::soffice(state.config.print.soffice.as_deref()),
+        office_limit: Duration::from_secs(state.config.print.office_timeout_secs.max(1)),
     };
     let reading: yingjian_reader::Reading = state.worker.run_limited(&dir, &job, timeout, limits).await?;
     let (mut facts, text) = facts_of(reading);

@@ -400,6 +400,7 @@ pub fn reading(scratch: &Path, t: &mut Table) -> Result<()> {
             quality: thresholds.clone(),
             models: None,
             soffice: Some(PathBuf::from("soffice")),
+            office_limit: std::time::Duration::from_mins(2),
         };
         let job_dir = tempfile::tempdir_in(&dir)?;
         let (t0, c0) = (Instant::now(), self_cpu());
