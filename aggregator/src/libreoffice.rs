@@ -35,30 +35,15 @@ fn extension(name: &str) -> String {
 
 /// The extension LibreOffice should see for a stored Office file, from its content (a stored
 /// file has no name of its own): OLE files (.doc, .xls, .wps, .et) are told apart by
-/// LibreOffice itself, zip files by the parts they hold. `None`: not an Office file.
+/// LibreOffice itself, zip files as the reader tells them (`office_format`). `None`: not an
+/// Office file.
 pub fn extension_of(path: &Path) -> Option<&'static str> {
     let mut prefix = [0u8; 16];
     let read = std::fs::File::open(path).and_then(|mut f| f.read(&mut prefix)).ok()?;
     match yingjian_shared::sniff(&prefix[..read])? {
         "ole" => Some("doc"),
         "rtf" => Some("rtf"),
-        "zip" => {
-            let mut archive = zip::ZipArchive::new(std::fs::File::open(path).ok()?).ok()?;
-            let has = |name: &str| archive.index_for_name(name).is_some();
-            let ooxml = [
-                ("word/document.xml", "docx"),
-                ("xl/workbook.xml", "xlsx"),
-                ("ppt/presentation.xml", "pptx"),
-            ];
-            if let Some((_, ext)) = ooxml.iter().find(|(part, _)| has(part)) {
-                return Some(ext);
-            }
-            let mut mimetype = String::new();
-            archive.by_name("mimetype").ok()?.take(100).read_to_string(&mut mimetype).ok()?;
-            let open = [("text", "odt"), ("spreadsheet", "ods"), ("presentation", "odp")];
-            let kind = mimetype.strip_prefix("application/vnd.oasis.opendocument.")?;
-            open.iter().find(|(k, _)| kind == *k).map(|(_, ext)| *ext)
-        }
+        "zip" => yingjian_reader::text::office_format(std::fs::File::open(path).ok()?),
         _ => None,
     }
 }

@@ -99,28 +99,18 @@ pub fn read_file(
             }
         }
         Some("zip") => {
-            let kind = office_kind(&bytes).ok_or(ReadError::Unsupported)?;
+            // What the text reader knows: Word's document, Excel's workbook, ODF's content.
+            let kind = match text::office_format(std::io::Cursor::new(&bytes[..])) {
+                Some(format @ ("docx" | "xlsx")) => format,
+                Some("odt" | "ods" | "odp") => "odt",
+                _ => return Err(ReadError::Unsupported),
+            };
             pages.layer.extend(text::office(&bytes, kind)?);
             pages.count = text::office_pages(&bytes, kind);
         }
         _ => return Err(ReadError::Unsupported),
     }
     Ok(pages.finish(thresholds))
-}
-
-/// Which Office document a zip is, by the entries it holds.
-fn office_kind(bytes: &[u8]) -> Option<&'static str> {
-    let archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).ok()?;
-    let has = |name: &str| archive.index_for_name(name).is_some();
-    if has("word/document.xml") {
-        Some("docx")
-    } else if has("xl/workbook.xml") {
-        Some("xlsx")
-    } else if has("content.xml") {
-        Some("odt")
-    } else {
-        None
-    }
 }
 
 /// What is gathered page by page.

@@ -18,7 +18,7 @@ mod tests;
 
 use lopdf::{Document, Object};
 
-pub use office::{office, office_pages};
+pub use office::{office, office_format, office_pages};
 pub use pdf_layer::pdf_layer;
 
 /// The most any one stream (page content, form, ToUnicode map) may inflate to.

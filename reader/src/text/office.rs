@@ -78,6 +78,23 @@ fn damaged(why: impl std::fmt::Display) -> ReadError {
     ReadError::Damaged(why.to_string())
 }
 
+/// Which Office document a zip is, as the extension it would have: OOXML by the main part it
+/// holds (`docx`, `xlsx`, `pptx`), ODF by its `mimetype` (`odt`, `ods`, `odp`). `None`: another
+/// zip, or none. Only the zip's directory and the 100 bytes of `mimetype` are read.
+pub fn office_format(zip: impl Read + std::io::Seek) -> Option<&'static str> {
+    let mut archive = zip::ZipArchive::new(zip).ok()?;
+    let ooxml =
+        [("word/document.xml", "docx"), ("xl/workbook.xml", "xlsx"), ("ppt/presentation.xml", "pptx")];
+    if let Some((_, format)) = ooxml.iter().find(|(part, _)| archive.index_for_name(part).is_some()) {
+        return Some(format);
+    }
+    let mut mimetype = String::new();
+    archive.by_name("mimetype").ok()?.take(100).read_to_string(&mut mimetype).ok()?;
+    let open = [("text", "odt"), ("spreadsheet", "ods"), ("presentation", "odp")];
+    let kind = mimetype.strip_prefix("application/vnd.oasis.opendocument.")?;
+    open.iter().find(|(k, _)| kind == *k).map(|(_, format)| *format)
+}
+
 struct Zip<'a> {
     archive: zip::ZipArchive<Cursor<&'a [u8]>>,
     read_so_far: u64,
