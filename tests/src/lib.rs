@@ -364,10 +364,10 @@ impl DeptAgent {
             .unwrap_or_else(|| panic!("no item folder {code}"))
     }
 
-    /// A scan of `size` random bytes (a multiple of 8) put into item `code` as `name` by
+    /// A scan of `size` random bytes put into item `code` as `name` by
     /// `drop_whole`. Returns its bytes.
     pub fn drop_scan(&self, code: &str, name: &str, size: usize, rng: &mut Rng) -> Vec<u8> {
-        let content: Vec<u8> = (0..size / 8).flat_map(|_| rng.next_u64().to_le_bytes()).collect();
+        let content = rng.bytes(size);
         self.drop_whole(code, name, &content);
         content
     }
@@ -589,10 +589,37 @@ impl Rng {
         self.0
     }
 
+    /// A generator from a fixed seed (small seeds spread over the word first).
+    pub fn seeded(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
     /// A number in `range`.
     pub fn within(&mut self, range: std::ops::Range<u64>) -> u64 {
         range.start + self.next_u64() % (range.end - range.start)
     }
+
+    /// `len` random bytes.
+    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
+        let mut out = vec![0; len];
+        for chunk in out.chunks_mut(8) {
+            chunk.copy_from_slice(&self.next_u64().to_le_bytes()[..chunk.len()]);
+        }
+        out
+    }
+}
+
+/// A file of `len` random bytes, written a MiB at a time (a scan's worth of incompressible
+/// content for the bench and the link tests).
+pub fn write_random(path: &Path, len: u64, rng: &mut Rng) -> std::io::Result<()> {
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(1 << 20);
+        std::io::Write::write_all(&mut file, &rng.bytes(n as usize))?;
+        left -= n;
+    }
+    std::io::Write::flush(&mut file)
 }
 
 /// Whether the long variants of the fault and load suites run (`YINGJIAN_LONG=1`).

@@ -30,7 +30,7 @@ fn random_files(
     for i in 0..n {
         let len = rng.within(sizes.clone()) as usize;
         let mut bytes = b"%PDF-1.4\n".to_vec();
-        bytes.extend((0..len.div_ceil(8)).flat_map(|_| rng.next_u64().to_le_bytes()).take(len));
+        bytes.extend(rng.bytes(len));
         let name = format!("材料{i:04}.pdf");
         fs::write(folder.join(&name), &bytes).unwrap();
         written.insert(name, sha(&bytes));

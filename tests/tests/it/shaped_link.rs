@@ -5,28 +5,14 @@
 //! was. Both at once, so the test costs the longer of the two.
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::time::Duration;
 
 use yingjian_tests::netns::Link;
-use yingjian_tests::{DeptAgent, Relay, ServerProcess, eventually_within, temp};
+use yingjian_tests::{DeptAgent, Relay, Rng, ServerProcess, eventually_within, temp, write_random};
 
 /// Ten times what the file needs on the link, and a few minutes for a loaded machine.
 fn patience(bytes: u64, bits_per_sec: u64) -> Duration {
     Duration::from_secs(bytes * 8 / bits_per_sec * 2 + 240)
-}
-
-fn random_file(path: &Path, bytes: usize, seed: u64) {
-    let mut state = seed | 1;
-    let data: Vec<u8> = (0..bytes)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect();
-    std::fs::write(path, data).unwrap();
 }
 
 /// One department's agent sending one file of `mib` MiB to a server behind a link of `rate`;
@@ -45,7 +31,7 @@ async fn send_over(name: &str, net: u8, rate_bits: u64, mib: usize, cut: bool) -
     agent.start().await;
     let size = mib << 20;
     let made = dir.path().join("scan.pdf");
-    random_file(&made, size, net.into());
+    write_random(&made, size as u64, &mut Rng::seeded(net.into())).unwrap();
     let sha = yingjian_shared::sha256_reader(std::fs::File::open(&made).unwrap()).unwrap().0.to_string();
     let before = link.sent();
     std::fs::rename(&made, agent.item("08.03").join("大卷扫描.pdf")).unwrap();

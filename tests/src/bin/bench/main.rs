@@ -22,7 +22,7 @@ mod reading;
 mod scaleout;
 mod streams;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -31,27 +31,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use futures_util::StreamExt;
 use reqwest::Client;
+use yingjian_tests::{Rng, write_random};
 
 fn env_num(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-/// Deterministic incompressible bytes, fast enough not to matter.
-fn write_random(path: &Path, mib: u64, seed: u64) -> Result<()> {
-    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
-    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    let mut buf = vec![0u8; 1 << 20];
-    for _ in 0..mib {
-        for chunk in buf.chunks_mut(8) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
-        }
-        f.write_all(&buf)?;
-    }
-    f.flush()?;
-    Ok(())
 }
 
 /// The best time of `runs`, each started with nothing from before left to flush (`sync`, untimed).
@@ -200,7 +183,7 @@ async fn main() -> Result<()> {
 
     // 1. Hashing.
     let big = scratch.path().join("big.bin");
-    write_random(&big, mib, 1)?;
+    write_random(&big, mib << 20, &mut Rng::seeded(1))?;
     let openssl = best_of(3, || {
         let out = Command::new("openssl").args(["dgst", "-sha256"]).arg(&big).output()?;
         if !out.status.success() {
@@ -259,7 +242,7 @@ async fn main() -> Result<()> {
     let mut others = Vec::new();
     for seed in 2..8 {
         let p = scratch.path().join(format!("big{seed}.bin"));
-        write_random(&p, mib, seed)?;
+        write_random(&p, mib << 20, &mut Rng::seeded(seed))?;
         others.push(p);
     }
     // The same three files, through the page cache and past it (`direct_io`), on two servers in
@@ -355,7 +338,7 @@ async fn main() -> Result<()> {
     std::fs::write(item.join("warmup.pdf"), b"%PDF-1.4 warmup")?;
     arrivals.wait("warmup.pdf", 1).await?;
 
-    write_random(&staging.join("renamed.pdf"), 1, 7)?;
+    write_random(&staging.join("renamed.pdf"), 1 << 20, &mut Rng::seeded(7))?;
     Command::new("sync").status()?;
     let t0 = Instant::now();
     std::fs::rename(staging.join("renamed.pdf"), item.join("renamed.pdf"))?;
@@ -367,7 +350,7 @@ async fn main() -> Result<()> {
         "bar: 0.3 s; anchor: Syncthing at its most eager".into(),
     );
     let t0 = Instant::now();
-    write_random(&item.join("written.pdf"), 1, 8)?;
+    write_random(&item.join("written.pdf"), 1 << 20, &mut Rng::seeded(8))?;
     arrivals.wait("written.pdf", 1).await?;
     t.row(
         "1 MiB written in place → on server (s)",
@@ -383,7 +366,11 @@ async fn main() -> Result<()> {
         let batch = staging.join(format!("batch{run}"));
         std::fs::create_dir_all(&batch)?;
         for i in 0..200 {
-            write_random(&batch.join(format!("批量{run}-{i:03}.pdf")), 5, 1000 * (run + 1) + i)?;
+            write_random(
+                &batch.join(format!("批量{run}-{i:03}.pdf")),
+                5 << 20,
+                &mut Rng::seeded(1000 * (run + 1) + i),
+            )?;
         }
         // As Syncthing's harness does: staged files on disk before the drop.
         Command::new("sync").status()?;
@@ -403,7 +390,7 @@ async fn main() -> Result<()> {
     let mut big_runs = Vec::new();
     for run in 0..3u64 {
         let name = format!("大文件{run}.pdf");
-        write_random(&staging.join(&name), mib, 99 + run)?;
+        write_random(&staging.join(&name), mib << 20, &mut Rng::seeded(99 + run))?;
         Command::new("sync").status()?;
         let t0 = Instant::now();
         std::fs::rename(staging.join(&name), item.join(&name))?;

@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 use yingjian_tests::netns::Link;
+use yingjian_tests::{Rng, write_random};
 
-use super::{Proc, Table, cli, env_num, write_random};
+use super::{Proc, Table, cli, env_num};
 
 const PORT: u16 = 18080;
 
@@ -54,8 +55,8 @@ pub async fn netem(bin: &Path, scratch: &Path, t: &mut Table) -> Result<()> {
     // curl, uncut: another department, so that the server reads every byte either way.
     let uncut = scratch.join("netem-uncut.bin");
     let cut = scratch.join("netem-cut.bin");
-    write_random(&uncut, mib, 11)?;
-    write_random(&cut, mib, 12)?;
+    write_random(&uncut, mib << 20, &mut Rng::seeded(11))?;
+    write_random(&cut, mib << 20, &mut Rng::seeded(12))?;
     let sha = |p: &Path| -> Result<String> {
         Ok(yingjian_shared::sha256_reader(std::fs::File::open(p)?)?.0.to_string())
     };
