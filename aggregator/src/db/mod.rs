@@ -1,7 +1,8 @@
 //! The aggregator's database: the only module that speaks SQL. `Db` asks its questions of one
 //! of two engines: `sqlite` (the embedded default, a file in the data folder) or `postgres`
 //! (`[database] url`, for several instances sharing one deployment). No engine's type leaves
-//! this module.
+//! this module: it answers with plain rows and is asked plain changes (`rows`), and what an
+//! answer means — a re-send, the audit entry a change writes — is decided once (`rules`).
 
 mod carry;
 mod codec;
