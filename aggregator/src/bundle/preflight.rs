@@ -10,7 +10,7 @@ use yingjian_shared::{Catalogue, EvidenceEntry, Filed, QuestionedFile, SendDecis
 
 use crate::completeness::UNCAPTIONED;
 use crate::db::{SendChoiceRow, StatusData};
-use crate::knowledge::Knowledge;
+use crate::knowledge::{Knowledge, same_paper};
 
 /// The questioned records among `records`, in their order, each with its questions as the 打包
 /// page says them and the office's choice for its version. A held file is sent once released
@@ -77,8 +77,9 @@ pub fn questioned(
                 .collect();
             if !same_item.is_empty() {
                 questions.push(format!(
-                    "与同一事项中的{}为同一份材料的不同扫描件，请选择报送哪一份",
-                    same_item.join("、")
+                    "与同一事项中的{}{}，请选择报送哪一份",
+                    same_item.join("、"),
+                    same_paper(knowledge.scanned(r))
                 ));
             }
             let mark = knowledge.mark(r);

@@ -17,7 +17,7 @@ use yingjian_shared::{
 use super::form::{PageForm, PageQuery};
 use super::views::{Nav, PageError, PageResult, Viewer, nav};
 use crate::error::AppError;
-use crate::knowledge::{Knowledge, Told};
+use crate::knowledge::{Knowledge, Told, same_paper};
 use crate::reading::office;
 use crate::state::AppState;
 
@@ -92,7 +92,7 @@ pub fn file_facts(
             .collect(),
         blank: crate::plan::page_list(&knowledge.blank_pages(r)),
         blank_omitted: !f.unprinted_pages.is_empty(),
-        near: near.iter().map(|n| near_line(told.catalogue, knowledge, n)).collect(),
+        near: near.iter().map(|n| near_line(told.catalogue, n, knowledge.scanned(r))).collect(),
         fields: FieldName::ALL
             .into_iter()
             .map(|name| {
@@ -108,12 +108,12 @@ pub fn file_facts(
     }
 }
 
-/// 「与商务局 06.04 的《…》为同一份材料的不同扫描件」
-fn near_line(catalogue: &Catalogue, _knowledge: &Knowledge, n: &NearDuplicate) -> String {
+/// 「与商务局 06.04 的《…》为同一份材料的不同扫描件」 (of a file read by OCR, `scanned`).
+fn near_line(catalogue: &Catalogue, n: &NearDuplicate, scanned: bool) -> String {
     let dept = catalogue.department(&n.department).map_or(n.department.as_str(), |d| d.name.as_str());
     let place = n.path.components().next().unwrap_or("");
     let code = place.split_whitespace().next().unwrap_or(place);
-    format!("与{dept} {code} 的《{}》为同一份材料的不同扫描件", n.path.file_name())
+    format!("与{dept} {code} 的《{}》{}", n.path.file_name(), same_paper(scanned))
 }
 
 /// The overview's part: reading progress, held files, rescans of the same paper.
@@ -159,11 +159,15 @@ pub async fn overview_reading(state: &AppState, status: &Status) -> Result<Overv
         for o in others {
             // Each pair once.
             if (dept.as_str(), path.as_str()) < (o.department.as_str(), o.path.as_str()) {
+                let scanned = records
+                    .iter()
+                    .find(|r| r.department == *dept && r.path.as_str() == path)
+                    .is_some_and(|r| knowledge.scanned(r));
                 rescans.push(format!(
                     "{}：{} — {}",
                     name(dept),
                     path,
-                    near_line(&state.catalogue, &knowledge, o)
+                    near_line(&state.catalogue, o, scanned)
                 ));
             }
         }

@@ -12,6 +12,8 @@ use yingjian_shared::{
 mod near;
 pub mod topics;
 
+pub use near::same_paper;
+
 use crate::archival;
 use crate::db::{Correction, Db, DbResult, OfficeMark};
 use crate::facts::Facts;
@@ -64,6 +66,11 @@ impl Knowledge {
     /// The blank pages the office left out of this record's printout.
     pub fn unprinted_pages(&self, r: &EvidenceEntry) -> Vec<u32> {
         if self.blanks_omitted.contains(&Self::key(r)) { self.blank_pages(r) } else { Vec::new() }
+    }
+
+    /// Whether this record's content was read by OCR: a scan, not a document's own text.
+    pub fn scanned(&self, r: &EvidenceEntry) -> bool {
+        self.facts.get(r.sha256.as_str()).is_some_and(|f| f.text == TextSource::Ocr)
     }
 
     /// The 密级 mark read on this record's content, released or not.

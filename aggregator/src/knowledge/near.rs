@@ -9,6 +9,12 @@ use yingjian_reader::similar::{SAME_PAPER, similarity};
 /// Slots per band: with 128 slots, 32 bands catch pairs above about 0.45 similarity.
 const ROWS: usize = 4;
 
+/// What two near-identical files are to the office: two scans of one paper when they were read
+/// by OCR, else two files of one text (a Word file and its PDF, a .doc and a .docx).
+pub fn same_paper(scanned: bool) -> &'static str {
+    if scanned { "为同一份材料的不同扫描件" } else { "内容几乎相同，为同一份材料" }
+}
+
 /// Groups (of two or more hashes) of near-identical contents, each sorted, in a stable order.
 pub fn groups(signatures: &[(&str, &[u32])]) -> Vec<Vec<String>> {
     let mut buckets: HashMap<(usize, &[u32]), Vec<usize>> = HashMap::new();

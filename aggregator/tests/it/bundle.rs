@@ -457,6 +457,7 @@ async fn a_paper_scanned_twice_into_one_item_waits_for_the_office_to_choose_whic
     for bytes in [&first, &second, &elsewhere] {
         let read = yingjian_aggregator::facts::Facts {
             read: yingjian_shared::ReadState::Done,
+            text: yingjian_shared::TextSource::Ocr,
             signature: (0..128).collect(),
             ..Default::default()
         };

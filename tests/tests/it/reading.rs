@@ -6,10 +6,13 @@
 use std::path::Path;
 use std::time::Duration;
 
+use fantoccini::Locator;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use yingjian_reader::corpus::{self, Degrade, Spec, Truth};
 use yingjian_tests::{Aggregator, Bundle, deliver, eventually_within, temp};
+
+use super::dashboard::{browser, login, screenshot};
 
 /// OCR of a page takes a few CPU-seconds; a loaded two-core machine may take much longer.
 const READING: Duration = Duration::from_mins(10);
@@ -261,6 +264,27 @@ async fn a_file_about_another_item_is_named_there_and_office_files_are_laid_out(
     assert_eq!(text.matches("内容可能属于").count(), 1, "{text}");
     let page = server.page(&office, "/items/06.02").await;
     assert!(page.contains("内容可能属于 01.10 食源性疾病监测"), "{page}");
+    // As the office sees it (looked at in target/screenshots/item-suggested.png).
+    let (_driver, browser) = browser(&dir.path().join("profile")).await;
+    login(&browser, &server, &office).await;
+    eventually_within(READING, "logged in", || async {
+        (browser.current_url().await.ok()?.path() != "/login").then_some(())
+    })
+    .await;
+    browser.goto(&format!("{}/items/6.2", server.url())).await.unwrap();
+    let shown = eventually_within(READING, "the item page", || async {
+        browser.find(Locator::Css("main")).await.ok()?.text().await.ok()
+    })
+    .await;
+    assert!(shown.contains("内容可能属于 01.10 食源性疾病监测"), "{shown}");
+    // The Word file and its .doc are one text, not two scans; the two notices were read as
+    // documents too.
+    assert!(shown.contains("的《方案.docx》内容几乎相同，为同一份材料"), "{shown}");
+    assert!(!shown.contains("扫描件"), "{shown}");
+    let at = "document.evaluate(\"//*[contains(text(), '内容可能属于')]\", document, null, 9, null)
+        .singleNodeValue.scrollIntoView({block: 'center'})";
+    browser.execute(at, vec![]).await.unwrap();
+    screenshot(&browser, "item-suggested").await;
     agent.stop().await;
     server.stop().await;
 }
