@@ -36,8 +36,9 @@ pub struct FileFacts {
     /// The blank pages found (「2、5」), and whether the office left them out of the printout.
     pub blank: String,
     pub blank_omitted: bool,
-    /// 「与商务局 06.04 的《…》为同一份材料的不同扫描件」.
-    pub near: Vec<String>,
+    /// What the office should look at beside the fields: 「内容可能属于 01.10 …」, then each
+    /// near-identical file (「与商务局 06.04 的《…》为同一份材料的不同扫描件」).
+    pub notices: Vec<String>,
     /// The current value of each correctable field, for the correction form.
     pub fields: Vec<(&'static str, &'static str, String)>,
 }
@@ -68,9 +69,12 @@ pub fn file_facts(
     if f.out_of_year {
         parts.push(format!("日期不在考核年度（{}年）", told.catalogue.year));
     }
-    if let Some(item) = f.suggested_item.and_then(|code| told.catalogue.item(code)) {
-        parts.push(format!("内容可能属于 {} {}", item.code.padded(), item.short_title));
-    }
+    let suggested = f.suggested_item.and_then(|code| told.catalogue.item(code));
+    let mut notices: Vec<String> = suggested
+        .map(|item| format!("内容可能属于 {} {}", item.code.padded(), item.short_title))
+        .into_iter()
+        .collect();
+    notices.extend(near.iter().map(|n| near_line(told.catalogue, n, knowledge.scanned(r))));
     let state = match f.read {
         // With reading turned off nothing will be read: nothing to say.
         ReadState::Queued if !reading => String::new(),
@@ -92,7 +96,7 @@ pub fn file_facts(
             .collect(),
         blank: crate::plan::page_list(&knowledge.blank_pages(r)),
         blank_omitted: !f.unprinted_pages.is_empty(),
-        near: near.iter().map(|n| near_line(told.catalogue, n, knowledge.scanned(r))).collect(),
+        notices,
         fields: FieldName::ALL
             .into_iter()
             .map(|name| {
