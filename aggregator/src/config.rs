@@ -317,17 +317,7 @@ impl Config {
     }
 
     fn read(path: &Path) -> Result<Config, ConfigError> {
-        const WHAT: &str = "config file";
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Unreadable {
-            what: WHAT,
-            path: path.into(),
-            source,
-        })?;
-        let mut config: Config = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
-            what: WHAT,
-            path: path.into(),
-            message: e.to_string(),
-        })?;
+        let mut config: Config = parse_file("config file", path, |text| toml::from_str(text))?;
         if let Some(s3) = config.blobs.s3.take() {
             let s3 = s3.with_environment();
             if s3.endpoint.is_empty()
@@ -367,13 +357,22 @@ impl Config {
 
 /// Loads a catalogue file, TOML or JSON by extension, and validates it.
 pub fn load_catalogue(path: &Path) -> Result<Catalogue, ConfigError> {
-    const WHAT: &str = "catalogue";
+    let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    parse_file("catalogue", path, |text| {
+        if is_json { Catalogue::from_json(text) } else { Catalogue::from_toml(text) }
+    })
+}
+
+/// A file the configuration names, read and parsed; either failure names the file.
+fn parse_file<T, E: std::fmt::Display>(
+    what: &'static str,
+    path: &Path,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<T, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Unreadable {
-        what: WHAT,
+        what,
         path: path.into(),
         source,
     })?;
-    let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    let parsed = if is_json { Catalogue::from_json(&text) } else { Catalogue::from_toml(&text) };
-    parsed.map_err(|e| ConfigError::Invalid { what: WHAT, path: path.into(), message: e.to_string() })
+    parse(&text).map_err(|e| ConfigError::Invalid { what, path: path.into(), message: e.to_string() })
 }
