@@ -2,7 +2,7 @@
 //! item page (with the office's correction, 密级 release and blank-page forms), and the overview's reading
 //! progress, held files and rescans of the same paper.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
 use askama::Template;
@@ -159,14 +159,16 @@ pub async fn overview_reading(state: &AppState, status: &Status) -> Result<Overv
     let near = knowledge.near_duplicates(&records);
     let mut pairs: Vec<(&(String, String), &Vec<NearDuplicate>)> = near.iter().collect();
     pairs.sort_by(|a, b| a.0.cmp(b.0));
+    let scans: HashSet<(&str, &str)> = records
+        .iter()
+        .filter(|r| knowledge.scanned(r))
+        .map(|r| (r.department.as_str(), r.path.as_str()))
+        .collect();
     for ((dept, path), others) in pairs {
+        let scanned = scans.contains(&(dept.as_str(), path.as_str()));
         for o in others {
             // Each pair once.
             if (dept.as_str(), path.as_str()) < (o.department.as_str(), o.path.as_str()) {
-                let scanned = records
-                    .iter()
-                    .find(|r| r.department == *dept && r.path.as_str() == path)
-                    .is_some_and(|r| knowledge.scanned(r));
                 rescans.push(format!(
                     "{}：{} — {}",
                     name(dept),

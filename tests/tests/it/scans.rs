@@ -135,6 +135,10 @@ async fn bad_scans_are_flagged_told_to_the_clerk_and_a_blank_page_left_off_the_p
         .map(|n| n["path"].as_str().unwrap())
         .collect();
     assert_eq!(twins, [paths[1].as_str()], "the rescan pair");
+    // On the overview, as two scans of one paper (they were read by OCR).
+    let overview = server.page(&office, "/overview").await;
+    let name = paths[1].rsplit('/').next().unwrap();
+    assert!(overview.contains(&format!("的《{name}》为同一份材料的不同扫描件")), "{overview}");
 
     // The clerk reads each bad scan named in the to-do file, with what to do.
     let todo = agent.folder.join(TODO_FILE);
