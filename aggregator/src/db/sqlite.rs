@@ -37,6 +37,33 @@ mod counts;
 mod office;
 mod reading;
 
+/// The statements of a connection, each parsed once: parsing a statement costs more than running
+/// most of them (a session's lookup for every page a tab fetches).
+trait Cached {
+    fn query_row_cached<T, P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        params: P,
+        row: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T>;
+    fn execute_cached<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize>;
+}
+
+impl Cached for Connection {
+    fn query_row_cached<T, P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        params: P,
+        row: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.prepare_cached(sql)?.query_row(params, row)
+    }
+
+    fn execute_cached<P: rusqlite::Params>(&self, sql: &str, params: P) -> rusqlite::Result<usize> {
+        self.prepare_cached(sql)?.execute(params)
+    }
+}
+
 impl From<rusqlite::Error> for DbError {
     fn from(e: rusqlite::Error) -> Self {
         let full =
@@ -62,6 +89,8 @@ impl Sqlite {
         conn.pragma_update(None, "cache_size", -32_768)?;
         conn.pragma_update(None, "mmap_size", 256 * 1024 * 1024)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // Room for every statement written out here (`Cached`).
+        conn.set_prepared_statement_cache_capacity(64);
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version > MIGRATIONS.len() as i64 {
             return Err(DbError::NewerSchema { path: path.display().to_string(), version });
@@ -150,7 +179,7 @@ impl Sqlite {
     pub async fn insert_token(&self, hash: String, of: Option<String>, agent: String) -> DbResult<i64> {
         self.call(move |c| {
             let tx = c.transaction()?;
-            tx.execute(
+            tx.execute_cached(
                 "INSERT INTO tokens (hash, department, agent, created) VALUES (?1, ?2, ?3, ?4)",
                 params![hash, of, agent, ms(Timestamp::now())],
             )?;
@@ -175,7 +204,7 @@ impl Sqlite {
     /// The live (not revoked) token with this hash.
     pub async fn find_token(&self, hash: String) -> DbResult<Option<TokenRow>> {
         self.call(move |c| {
-            c.query_row(
+            c.query_row_cached(
                 "SELECT id, department, agent, created, revoked FROM tokens WHERE hash = ?1 AND revoked IS NULL",
                 [hash],
                 token_row,
@@ -188,7 +217,7 @@ impl Sqlite {
     pub async fn list_tokens(&self) -> DbResult<Vec<TokenRow>> {
         self.call(|c| {
             let mut stmt =
-                c.prepare("SELECT id, department, agent, created, revoked FROM tokens ORDER BY id")?;
+                c.prepare_cached("SELECT id, department, agent, created, revoked FROM tokens ORDER BY id")?;
             stmt.query_map([], token_row)?.collect()
         })
         .await
@@ -207,8 +236,8 @@ impl Sqlite {
         self.call(move |c| {
             let now = ms(Timestamp::now());
             // Expired sessions go when new ones come: the table stays as small as its use.
-            c.execute("DELETE FROM sessions WHERE expires <= ?1", [now])?;
-            c.execute(
+            c.execute_cached("DELETE FROM sessions WHERE expires <= ?1", [now])?;
+            c.execute_cached(
                 "INSERT INTO sessions (hash, token_id, created, expires) VALUES (?1, ?2, ?3, ?4)",
                 params![hash, token_id, now, ms(expires)],
             )?;
@@ -219,11 +248,12 @@ impl Sqlite {
 
     /// The live token behind an unexpired session.
     pub async fn find_session(&self, hash: String) -> DbResult<Option<TokenRow>> {
+        // A subquery, not a join: SQLite prepares this join again at every run (measured with
+        // `StatementStatus::RePrepare`), and a session is looked up for every page a tab fetches.
         self.call(move |c| {
-            c.query_row(
-                "SELECT t.id, t.department, t.agent, t.created, t.revoked FROM sessions s
-                 JOIN tokens t ON t.id = s.token_id
-                 WHERE s.hash = ?1 AND s.expires > ?2 AND t.revoked IS NULL",
+            c.query_row_cached(
+                "SELECT id, department, agent, created, revoked FROM tokens WHERE revoked IS NULL
+                 AND id = (SELECT token_id FROM sessions WHERE hash = ?1 AND expires > ?2)",
                 params![hash, ms(Timestamp::now())],
                 token_row,
             )
@@ -234,21 +264,21 @@ impl Sqlite {
 
     /// Ends a session (logout); false if there was none.
     pub async fn delete_session(&self, hash: String) -> DbResult<bool> {
-        self.call(move |c| Ok(c.execute("DELETE FROM sessions WHERE hash = ?1", [hash])? > 0)).await
+        self.call(move |c| Ok(c.execute_cached("DELETE FROM sessions WHERE hash = ?1", [hash])? > 0)).await
     }
 
     /// Revokes a token and ends its sessions; false if there was no live token with that id.
     pub async fn revoke_token(&self, id: i64) -> DbResult<bool> {
         self.call(move |c| {
             let tx = c.transaction()?;
-            let n = tx.execute(
+            let n = tx.execute_cached(
                 "UPDATE tokens SET revoked = ?2 WHERE id = ?1 AND revoked IS NULL",
                 params![id, ms(Timestamp::now())],
             )?;
             if n > 0 {
-                tx.execute("DELETE FROM sessions WHERE token_id = ?1", [id])?;
+                tx.execute_cached("DELETE FROM sessions WHERE token_id = ?1", [id])?;
                 let department: Option<String> =
-                    tx.query_row("SELECT department FROM tokens WHERE id = ?1", [id], |r| r.get(0))?;
+                    tx.query_row_cached("SELECT department FROM tokens WHERE id = ?1", [id], |r| r.get(0))?;
                 append_audit(
                     &tx,
                     &AuditEntry {
@@ -272,7 +302,7 @@ impl Sqlite {
     /// Size of a stored blob and its sniffed content type.
     pub async fn blob(&self, sha256: String) -> DbResult<Option<(u64, Option<String>)>> {
         self.call(move |c| {
-            c.query_row("SELECT size, magic FROM blobs WHERE sha256 = ?1", [sha256], |r| {
+            c.query_row_cached("SELECT size, magic FROM blobs WHERE sha256 = ?1", [sha256], |r| {
                 Ok((r.get::<_, i64>(0)? as u64, r.get(1)?))
             })
             .optional()
@@ -284,7 +314,7 @@ impl Sqlite {
     pub async fn held_for_filing(&self, version: Version) -> DbResult<Option<Holding>> {
         let Version { department, path, sha256 } = version;
         self.call(move |c| {
-            c.query_row(
+            c.query_row_cached(
                 "SELECT b.size, b.magic, (SELECT kind FROM kind_overrides o WHERE o.department = ?1 AND o.path = ?3)
                  FROM blob_holders h JOIN blobs b ON b.sha256 = h.sha256 WHERE h.department = ?1 AND h.sha256 = ?2",
                 [department, sha256, path],
@@ -307,7 +337,7 @@ impl Sqlite {
         sha256: String,
     ) -> DbResult<Option<(u64, Option<String>)>> {
         self.call(move |c| {
-            c.query_row(
+            c.query_row_cached(
                 "SELECT b.size, b.magic FROM blob_holders h JOIN blobs b ON b.sha256 = h.sha256
                  WHERE h.department = ?1 AND h.sha256 = ?2",
                 [department, sha256],
@@ -323,11 +353,11 @@ impl Sqlite {
         self.call(move |c| {
             let tx = c.transaction()?;
             let now = ms(Timestamp::now());
-            let created = tx.execute(
+            let created = tx.execute_cached(
                 "INSERT OR IGNORE INTO blobs (sha256, size, magic, stored) VALUES (?1, ?2, ?3, ?4)",
                 params![sha256, size as i64, magic, now],
             )? > 0;
-            let new_holder = tx.execute(
+            let new_holder = tx.execute_cached(
                 "INSERT OR IGNORE INTO blob_holders (department, sha256, since) VALUES (?1, ?2, ?3)",
                 params![actor.department, sha256, now],
             )? > 0;
@@ -343,7 +373,7 @@ impl Sqlite {
     /// Every blob the database knows, for `scrub`.
     pub async fn all_blobs(&self) -> DbResult<Vec<(String, u64)>> {
         self.call(|c| {
-            let mut stmt = c.prepare("SELECT sha256, size FROM blobs ORDER BY sha256")?;
+            let mut stmt = c.prepare_cached("SELECT sha256, size FROM blobs ORDER BY sha256")?;
             stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?.collect()
         })
         .await
@@ -356,7 +386,7 @@ impl Sqlite {
         self.call(move |c| {
             let tx = c.transaction()?;
             let on_file: Option<OnFile> = tx
-                .query_row(
+                .query_row_cached(
                     "SELECT sha256, modified, caption FROM evidence WHERE department = ?1 AND agent = ?2 AND path = ?3",
                     params![row.department, row.agent, row.path.as_str()],
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
@@ -365,7 +395,7 @@ impl Sqlite {
             if rules::is_resend(on_file.as_ref(), &row) {
                 return Ok(false);
             }
-            tx.execute(
+            tx.execute_cached(
                 "INSERT INTO evidence (department, agent, path, sha256, size, modified, caption, placement, item, kind, problem, received)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
                  ON CONFLICT (department, agent, path) DO UPDATE SET
@@ -389,7 +419,7 @@ impl Sqlite {
         self.call(move |c| {
             let tx = c.transaction()?;
             let sha: Option<String> = tx
-                .query_row(
+                .query_row_cached(
                     "DELETE FROM evidence WHERE department = ?1 AND agent = ?2 AND path = ?3 RETURNING sha256",
                     params![record.department, record.agent, record.path],
                     |r| r.get(0),
@@ -545,7 +575,7 @@ fn token_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
 }
 
 fn append_audit(c: &Connection, e: &AuditEntry) -> rusqlite::Result<()> {
-    c.execute(
+    c.execute_cached(
         "INSERT INTO audit (at, department, agent, host, action, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![ms(e.at), e.department, e.agent, e.host, e.action, e.detail],
     )?;

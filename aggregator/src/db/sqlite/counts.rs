@@ -5,7 +5,7 @@ use jiff::Timestamp;
 use rusqlite::{Connection, params};
 use yingjian_shared::{Filed, HeldFile, RelPath};
 
-use super::{Sqlite, parsed};
+use super::{Cached, Sqlite, parsed};
 use crate::db::{
     Counts, DbResult, EvidenceGroup, KEPT_GROUPS, KEPT_READING, Recount, analysis_of, ms, ts, unkeyed,
 };
@@ -27,13 +27,13 @@ impl Sqlite {
         self.call(move |c| {
             let tx = c.transaction()?;
             let basis: (i64, i64) =
-                tx.query_row("SELECT deadline, reader_version FROM count_basis", [], |r| {
+                tx.query_row_cached("SELECT deadline, reader_version FROM count_basis", [], |r| {
                     Ok((r.get(0)?, r.get(1)?))
                 })?;
             if when == Recount::IfChanged && basis == (ms(deadline), reader) {
                 return Ok(false);
             }
-            tx.execute(
+            tx.execute_cached(
                 "UPDATE count_basis SET deadline = ?1, reader_version = ?2",
                 params![ms(deadline), reader],
             )?;

@@ -4,13 +4,13 @@ use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
 use yingjian_shared::{AuditRecord, KindChange, Note, Review, Verdict};
 
-use super::{Sqlite, append_audit, parsed};
+use super::{Cached, Sqlite, append_audit, parsed};
 use crate::db::{AuditEntry, DbResult, FileVerdict, Problems, SendChoiceRow, Version, ms, ts};
 
 impl Sqlite {
     pub async fn put_heartbeat(&self, department: String, agent: String, body: String) -> DbResult<()> {
         self.call(move |c| {
-            c.execute(
+            c.execute_cached(
                 "INSERT INTO heartbeats (department, agent, at, body) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (department, agent) DO UPDATE SET at = excluded.at, body = excluded.body",
                 params![department, agent, ms(Timestamp::now()), body],
@@ -23,7 +23,7 @@ impl Sqlite {
     pub async fn put_contacts(&self, department: String, body: String, actor: AuditEntry) -> DbResult<()> {
         self.call(move |c| {
             let tx = c.transaction()?;
-            tx.execute(
+            tx.execute_cached(
                 "INSERT INTO contacts (department, body, updated) VALUES (?1, ?2, ?3)
                  ON CONFLICT (department) DO UPDATE SET body = excluded.body, updated = excluded.updated",
                 params![department, body, ms(actor.at)],
@@ -37,7 +37,7 @@ impl Sqlite {
     /// A department's contacts as filed (JSON), if any.
     pub async fn contacts_of(&self, department: String) -> DbResult<Option<String>> {
         self.call(move |c| {
-            c.query_row("SELECT body FROM contacts WHERE department = ?1", [department], |r| r.get(0))
+            c.query_row_cached("SELECT body FROM contacts WHERE department = ?1", [department], |r| r.get(0))
                 .optional()
         })
         .await
@@ -49,11 +49,11 @@ impl Sqlite {
         self.call(move |c| {
             let tx = c.transaction()?;
             let changed = match verdict {
-                Verdict::Cleared => tx.execute(
+                Verdict::Cleared => tx.execute_cached(
                     "DELETE FROM reviews WHERE department = ?1 AND path = ?2",
                     params![department, path],
                 )?,
-                verdict => tx.execute(
+                verdict => tx.execute_cached(
                     "INSERT INTO reviews (department, path, sha256, placement, item, verdict, reason, at)
                      SELECT department, path, sha256, placement, item, ?3, ?4, ?5 FROM evidence
                      WHERE department = ?1 AND path = ?2 ORDER BY received DESC LIMIT 1
@@ -78,13 +78,13 @@ impl Sqlite {
         let path = path.to_string();
         self.call(move |c| {
             let tx = c.transaction()?;
-            tx.execute(
+            tx.execute_cached(
                 "INSERT INTO kind_overrides (department, path, kind, at) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (department, path) DO UPDATE SET kind = excluded.kind, at = excluded.at",
                 params![department, path, kind.wire(), ms(actor.at)],
             )?;
             for (agent, problem) in problems {
-                tx.execute(
+                tx.execute_cached(
                     "UPDATE evidence SET kind = ?4, problem = ?5 WHERE department = ?1 AND path = ?2 AND agent = ?3",
                     params![department, path, agent, kind.wire(), problem],
                 )?;
@@ -97,7 +97,7 @@ impl Sqlite {
 
     pub async fn send_choices(&self) -> DbResult<Vec<SendChoiceRow>> {
         self.call(|c| {
-            let mut stmt = c.prepare("SELECT department, path, sha256, choice FROM send_choices")?;
+            let mut stmt = c.prepare_cached("SELECT department, path, sha256, choice FROM send_choices")?;
             stmt.query_map([], |r| {
                 Ok(SendChoiceRow {
                     department: r.get(0)?,
@@ -116,13 +116,13 @@ impl Sqlite {
         self.call(move |c| {
             let tx = c.transaction()?;
             match send {
-                Some(send) => tx.execute(
+                Some(send) => tx.execute_cached(
                     "INSERT INTO send_choices (department, path, sha256, choice, at) VALUES (?1, ?2, ?3, ?4, ?5)
                      ON CONFLICT (department, path) DO UPDATE
                      SET sha256 = excluded.sha256, choice = excluded.choice, at = excluded.at",
                     params![department, path, sha256, if send { "send" } else { "leave_out" }, ms(actor.at)],
                 )?,
-                None => tx.execute(
+                None => tx.execute_cached(
                     "DELETE FROM send_choices WHERE department = ?1 AND path = ?2",
                     params![department, path],
                 )?,
@@ -140,7 +140,7 @@ impl Sqlite {
     ) -> DbResult<std::collections::HashMap<String, FileVerdict>> {
         self.call(move |c| {
             let mut stmt =
-                c.prepare("SELECT path, verdict, reason, sha256 FROM reviews WHERE department = ?1")?;
+                c.prepare_cached("SELECT path, verdict, reason, sha256 FROM reviews WHERE department = ?1")?;
             stmt.query_map([department], |r| {
                 let verdict = parsed(r, 1, Verdict::from_wire)?;
                 Ok((r.get(0)?, FileVerdict { verdict, reason: r.get(2)?, sha256: r.get(3)? }))
@@ -156,12 +156,12 @@ impl Sqlite {
         self.call(move |c| {
             let tx = c.transaction()?;
             if text.is_empty() {
-                tx.execute(
+                tx.execute_cached(
                     "DELETE FROM notes WHERE department = ?1 AND item = ?2",
                     params![department, item],
                 )?;
             } else {
-                tx.execute(
+                tx.execute_cached(
                     "INSERT INTO notes (department, item, text, at) VALUES (?1, ?2, ?3, ?4)
                      ON CONFLICT (department, item) DO UPDATE SET text = excluded.text, at = excluded.at",
                     params![department, item, text, ms(actor.at)],
@@ -181,7 +181,7 @@ impl Sqlite {
     /// Audit entries, newest first.
     pub async fn audit(&self, limit: u32, before_id: Option<i64>) -> DbResult<Vec<AuditRecord>> {
         self.call(move |c| {
-            let mut stmt = c.prepare(
+            let mut stmt = c.prepare_cached(
                 "SELECT id, at, department, agent, host, action, detail FROM audit
                  WHERE ?1 IS NULL OR id < ?1 ORDER BY id DESC LIMIT ?2",
             )?;
@@ -206,7 +206,7 @@ impl Sqlite {
     pub async fn audit_of(&self, action: &'static str, limit: u32) -> DbResult<Vec<(Timestamp, String)>> {
         self.call(move |c| {
             let mut stmt =
-                c.prepare("SELECT at, detail FROM audit WHERE action = ?1 ORDER BY id DESC LIMIT ?2")?;
+                c.prepare_cached("SELECT at, detail FROM audit WHERE action = ?1 ORDER BY id DESC LIMIT ?2")?;
             stmt.query_map(params![action, limit], |r| Ok((ts(r.get(0)?), r.get(1)?)))?.collect()
         })
         .await
@@ -217,12 +217,12 @@ impl Sqlite {
         self.call(move |c| {
             let tx = c.transaction()?;
             {
-                let mut stmt = tx.prepare("UPDATE blobs SET printed_pages = ?2 WHERE sha256 = ?1")?;
+                let mut stmt = tx.prepare_cached("UPDATE blobs SET printed_pages = ?2 WHERE sha256 = ?1")?;
                 for (sha, pages) in printed {
                     stmt.execute(params![sha, pages])?;
                 }
             }
-            tx.execute(
+            tx.execute_cached(
                 "INSERT INTO print_record (id, fingerprint, at) VALUES (1, ?1, ?2)
                  ON CONFLICT (id) DO UPDATE SET fingerprint = excluded.fingerprint, at = excluded.at",
                 params![fingerprint, ms(at)],
@@ -234,7 +234,7 @@ impl Sqlite {
 
     pub async fn print_record(&self) -> DbResult<Option<(String, Timestamp)>> {
         self.call(|c| {
-            c.query_row("SELECT fingerprint, at FROM print_record WHERE id = 1", [], |r| {
+            c.query_row_cached("SELECT fingerprint, at FROM print_record WHERE id = 1", [], |r| {
                 Ok((r.get(0)?, ts(r.get(1)?)))
             })
             .optional()

@@ -6,14 +6,14 @@ use jiff::Timestamp;
 use rusqlite::params;
 use yingjian_shared::FieldName;
 
-use super::{Sqlite, append_audit};
+use super::{Cached, Sqlite, append_audit};
 use crate::db::{AuditEntry, Correction, DbResult, OfficeMark, SearchRow, Version, codec, ms};
 use crate::facts::Facts;
 
 impl Sqlite {
     pub async fn unread_blobs(&self, version: i64, limit: u32) -> DbResult<Vec<(String, u64)>> {
         self.call(move |c| {
-            let mut stmt = c.prepare(
+            let mut stmt = c.prepare_cached(
                 "SELECT b.sha256, b.size FROM blobs b LEFT JOIN readings r ON r.sha256 = b.sha256
                  WHERE b.refs > 0 AND (r.sha256 IS NULL OR r.version < ?1) ORDER BY b.stored, b.sha256 LIMIT ?2",
             )?;
@@ -52,9 +52,12 @@ impl Sqlite {
                     codec::topics(&f.topics),
                 ],
             )?;
-            tx.execute("DELETE FROM reading_text WHERE sha256 = ?1", [&sha256])?;
+            tx.execute_cached("DELETE FROM reading_text WHERE sha256 = ?1", [&sha256])?;
             if !text.is_empty() {
-                tx.execute("INSERT INTO reading_text (sha256, body) VALUES (?1, ?2)", params![sha256, text])?;
+                tx.execute_cached(
+                    "INSERT INTO reading_text (sha256, body) VALUES (?1, ?2)",
+                    params![sha256, text],
+                )?;
             }
             tx.commit()
         })
@@ -63,7 +66,7 @@ impl Sqlite {
 
     pub async fn facts(&self) -> DbResult<HashMap<String, Facts>> {
         self.call(|c| {
-            let mut stmt = c.prepare(
+            let mut stmt = c.prepare_cached(
                 "SELECT b.sha256, r.state, r.text_source, r.pages, r.doc_number, r.issuer, r.doc_date, r.title,
                         r.classification, r.quality, r.signature, r.failure, b.printed_pages, r.topics
                  FROM blobs b LEFT JOIN readings r ON r.sha256 = b.sha256 WHERE b.refs > 0",
@@ -96,7 +99,8 @@ impl Sqlite {
 
     pub async fn corrections(&self) -> DbResult<Vec<Correction>> {
         self.call(|c| {
-            let mut stmt = c.prepare("SELECT department, path, sha256, field, value FROM corrections")?;
+            let mut stmt =
+                c.prepare_cached("SELECT department, path, sha256, field, value FROM corrections")?;
             stmt.query_map([], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
@@ -120,12 +124,12 @@ impl Sqlite {
         self.call(move |c| {
             let tx = c.transaction()?;
             if k.value.is_empty() {
-                tx.execute(
+                tx.execute_cached(
                     "DELETE FROM corrections WHERE department = ?1 AND path = ?2 AND field = ?3",
                     params![k.department, k.path, k.field.wire()],
                 )?;
             } else {
-                tx.execute(
+                tx.execute_cached(
                     "INSERT OR REPLACE INTO corrections (department, path, sha256, field, value, at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     params![k.department, k.path, k.sha256, k.field.wire(), k.value, ms(actor.at)],
@@ -170,7 +174,7 @@ impl Sqlite {
         self.call(move |c| {
             let pattern = codec::like_pattern(&needle);
             // The text's LIKE runs on the trigram index (no ESCAPE clause: see `like_pattern`).
-            let mut stmt = c.prepare(
+            let mut stmt = c.prepare_cached(
                 "WITH hits AS (
                     SELECT sha256, substr(body, max(1, instr(body, ?1) - 30), 90) AS around
                     FROM reading_text WHERE body LIKE ?2)
