@@ -108,8 +108,8 @@ impl Aggregator {
         records.as_array().unwrap().iter().map(|r| r["path"].as_str().unwrap().to_string()).collect()
     }
 
-    /// A dashboard page as a browser logged in with `token` gets it.
-    pub async fn page(&self, token: &str, path: &str) -> String {
+    /// The `Cookie` header of a dashboard session opened with `token`.
+    pub async fn session(&self, token: &str) -> String {
         let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         let login = client
             .post(format!("{}/login", self.url()))
@@ -118,8 +118,14 @@ impl Aggregator {
             .send()
             .await
             .unwrap();
-        let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
-        let r = client.get(format!("{}{path}", self.url())).header("cookie", cookie).send().await.unwrap();
+        login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string()
+    }
+
+    /// A dashboard page as a browser logged in with `token` gets it.
+    pub async fn page(&self, token: &str, path: &str) -> String {
+        let cookie = self.session(token).await;
+        let r =
+            Client::new().get(format!("{}{path}", self.url())).header("cookie", cookie).send().await.unwrap();
         assert!(r.status().is_success(), "GET {path}: {}", r.status());
         r.text().await.unwrap()
     }

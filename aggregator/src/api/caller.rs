@@ -13,6 +13,10 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        // Resolved already by a layer the request passed (the dashboard's shared pages).
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
         // An Authorization header is the whole answer: a bad one is not rescued by a cookie.
         let (row, browser) = match bearer(parts) {
             Some(token) if token.is_empty() || token.len() > MAX_SECRET_LEN => (None, false),

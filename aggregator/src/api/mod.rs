@@ -49,7 +49,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/bundles/{name}", get(bundles::download))
         .merge(blobs::router())
         .merge(uploads::router())
-        .merge(crate::dashboard::router())
+        .merge(crate::dashboard::router(&state))
         .fallback(crate::dashboard::not_found)
         .layer(axum::middleware::from_fn(same_origin::guard))
         .layer(RequestBodyTimeoutLayer::new(body_idle))

@@ -16,6 +16,7 @@ mod overview;
 mod partial;
 mod printouts;
 mod reading;
+mod rendered;
 mod views;
 pub(crate) mod wording;
 
@@ -40,22 +41,29 @@ use form::{PageForm, PageQuery};
 pub use views::PageError;
 use views::Viewer;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(home))
-        .route("/login", get(login_form).post(login))
-        .route("/logout", axum::routing::post(logout))
+pub fn router(state: &AppState) -> Router<AppState> {
+    // The pages of the city's state, which every open tab fetches again on each change.
+    let live = Router::new()
         .route("/overview", get(overview::overview))
         .route("/matrix", get(matrix::matrix))
         .route("/departments/{id}", get(department::department))
+        .route("/contacts", get(contacts_list::page))
+        .route("/items/{code}", get(item::item))
+        .route_layer(axum::middleware::from_fn_with_state(
+            rendered::Rendered::new(state.clone()),
+            rendered::shared,
+        ));
+    Router::new()
+        .merge(live)
+        .route("/", get(home))
+        .route("/login", get(login_form).post(login))
+        .route("/logout", axum::routing::post(logout))
         .route("/departments/{id}/contacts", axum::routing::post(contacts_submit))
         .route("/departments/{id}/withdraw", axum::routing::post(withdraw_submit))
         .route("/departments/{id}/notice", get(printouts::notice))
         .route("/departments/{id}/receipt", get(printouts::receipt))
         .route("/notices", get(printouts::notices))
-        .route("/contacts", get(contacts_list::page))
         .route("/contacts.xlsx", get(contacts_list::xlsx))
-        .route("/items/{code}", get(item::item))
         .route("/items/{code}/files.zip", get(archive::item))
         .route("/departments/{id}/files.zip", get(archive::department))
         .route("/audit", get(audit::audit))

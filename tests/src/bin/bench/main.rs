@@ -7,7 +7,8 @@
 //! rows of `netem`, which the whole run leaves out: root only, several minutes),
 //! `BENCH_ONLY=scaleout` (PostgreSQL + Garage beside SQLite + a folder: `scaleout`, also at the
 //! end of the whole run when both are installed), `BENCH_ONLY=streams` (1,000 open event
-//! streams against one: `streams`, also in the whole run), `BENCH_ONLY=reading` (the reader on
+//! streams against one, then 1,000 overviews refreshing themselves: `streams`, also in the
+//! whole run), `BENCH_ONLY=reading` (the reader on
 //! the project's own corpus beside tesseract and RapidOCR: `reading`, which the whole run leaves
 //! out: it needs LibreOffice and poppler, and takes minutes), `BENCH_ONLY=hostile` (the hostile
 //! files of the second red team beside a clean set: `hostile`, also in the whole run),
