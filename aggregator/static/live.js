@@ -1,4 +1,5 @@
-// Live refresh: on every change the server announces, re-fetch this page and swap in its <main>.
+// Live refresh: on every change the server announces, re-fetch this page and swap in its <main>
+// (an agent's heartbeat only where the page shows agents: marked data-hears="heartbeat").
 // A part marked data-keep that is being typed in, has focus or was opened by the reader (a form,
 // a PDF preview being read) is carried over as it is, so nothing typed, scrolled or opened is
 // lost. A page the change did not alter is left as it is (nothing flickers, nothing being
@@ -46,7 +47,14 @@
   }
   function soon() { if (!pending) pending = setTimeout(refresh, 300); }
   var events = new EventSource("/api/v1/events");
-  events.onmessage = soon;
+  // An agent's heartbeat (each agent's, every minute) matters only to a page that shows agents.
+  var hearsHeartbeats = function () { return document.querySelector("[data-hears~=heartbeat]"); };
+  events.onmessage = function (e) {
+    var kind = null;
+    try { kind = JSON.parse(e.data).kind; } catch (_) { /* an event we cannot read: refresh */ }
+    if (kind === "heartbeat" && !hearsHeartbeats()) return;
+    soon();
+  };
   events.addEventListener("resync", soon);
   // Browsers allow few connections per server: give this one back as soon as the page goes.
   window.addEventListener("pagehide", function () { events.close(); });

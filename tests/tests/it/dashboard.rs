@@ -144,6 +144,23 @@ async fn the_office_watches_evidence_arrive_live() {
     assert_eq!(marker.as_deref(), Some("same page"), "updated in place, not reloaded");
     let feed = text(&browser, "#activity").await;
     assert!(feed.contains("机构设置通知.pdf"), "{feed}");
+    // An agent's heartbeat: the overview, which shows agents, refreshes for it (pages that show
+    // none let heartbeats pass).
+    let heartbeat = json!({"version": "test", "host": "交警支队-PC", "watch_mode": "native", "pending": 2});
+    reqwest::Client::new()
+        .post(format!("{}/api/v1/heartbeat", server.url()))
+        .bearer_auth(&police)
+        .json(&heartbeat)
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap();
+    eventually("the heartbeat on the overview", || async {
+        let row = browser.find(Locator::Css("tr[data-dept=police]")).await.ok()?.text().await.ok()?;
+        row.contains("在线（待传 2）").then_some(())
+    })
+    .await;
 
     // The departments sorted by a heading (the other way on a second click) and filtered; both
     // kept through a live refresh.
