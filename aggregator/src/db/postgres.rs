@@ -36,6 +36,43 @@ const MIGRATIONS: &[&str] = &[
 mod counts;
 mod office;
 mod reading;
+
+type Params<'a> = [&'a (dyn tokio_postgres::types::ToSql + Sync)];
+
+/// Statements prepared once per pooled connection (deadpool keeps them): a query is then one
+/// round trip, not a Parse and Describe before its Bind and Execute.
+trait Cached {
+    async fn query_cached(&self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>, tokio_postgres::Error>;
+    async fn query_opt_cached(
+        &self,
+        sql: &str,
+        params: &Params<'_>,
+    ) -> Result<Option<Row>, tokio_postgres::Error>;
+    async fn query_one_cached(&self, sql: &str, params: &Params<'_>) -> Result<Row, tokio_postgres::Error>;
+    async fn execute_cached(&self, sql: &str, params: &Params<'_>) -> Result<u64, tokio_postgres::Error>;
+}
+
+impl<C: GenericClient + Sync> Cached for C {
+    async fn query_cached(&self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>, tokio_postgres::Error> {
+        self.query(&self.prepare_cached(sql).await?, params).await
+    }
+
+    async fn query_opt_cached(
+        &self,
+        sql: &str,
+        params: &Params<'_>,
+    ) -> Result<Option<Row>, tokio_postgres::Error> {
+        self.query_opt(&self.prepare_cached(sql).await?, params).await
+    }
+
+    async fn query_one_cached(&self, sql: &str, params: &Params<'_>) -> Result<Row, tokio_postgres::Error> {
+        self.query_one(&self.prepare_cached(sql).await?, params).await
+    }
+
+    async fn execute_cached(&self, sql: &str, params: &Params<'_>) -> Result<u64, tokio_postgres::Error> {
+        self.execute(&self.prepare_cached(sql).await?, params).await
+    }
+}
 /// The advisory lock key under which the schema is changed.
 const MIGRATION_LOCK: i64 = 0x7969_6e67_6a69_616e; // "yingjian"
 
@@ -214,14 +251,14 @@ impl Postgres {
     /// instance dies holding it.
     pub async fn exclusive(&self, key: i64) -> DbResult<Held> {
         let c = self.client().await?;
-        c.execute("SELECT pg_advisory_lock($1)", &[&key]).await?;
+        c.execute_cached("SELECT pg_advisory_lock($1)", &[&key]).await?;
         Ok(Held { _connection: deadpool_postgres::Object::take(c) })
     }
 
     /// Announces a change to every instance (this one too) on the `yingjian` channel.
     pub async fn announce(&self, payload: String) -> DbResult<()> {
         let c = self.client().await?;
-        c.execute("SELECT pg_notify('yingjian', $1)", &[&payload]).await?;
+        c.execute_cached("SELECT pg_notify('yingjian', $1)", &[&payload]).await?;
         Ok(())
     }
 
@@ -286,7 +323,7 @@ impl Postgres {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         let row = tx
-            .query_one(
+            .query_one_cached(
                 "INSERT INTO tokens (hash, department, agent, created) VALUES ($1, $2, $3, $4) RETURNING id",
                 &[&hash, &of, &agent, &ms(Timestamp::now())],
             )
@@ -311,7 +348,7 @@ impl Postgres {
     pub async fn find_token(&self, hash: String) -> DbResult<Option<TokenRow>> {
         let c = self.client().await?;
         let row = c
-            .query_opt(
+            .query_opt_cached(
                 "SELECT id, department, agent, created, revoked FROM tokens WHERE hash = $1 AND revoked IS NULL",
                 &[&hash],
             )
@@ -321,14 +358,15 @@ impl Postgres {
 
     pub async fn list_tokens(&self) -> DbResult<Vec<TokenRow>> {
         let c = self.client().await?;
-        let rows =
-            c.query("SELECT id, department, agent, created, revoked FROM tokens ORDER BY id", &[]).await?;
+        let rows = c
+            .query_cached("SELECT id, department, agent, created, revoked FROM tokens ORDER BY id", &[])
+            .await?;
         Ok(rows.iter().map(token_row).collect())
     }
 
     pub async fn revoked_tokens(&self) -> DbResult<Vec<i64>> {
         let c = self.client().await?;
-        Ok(c.query("SELECT id FROM tokens WHERE revoked IS NOT NULL", &[])
+        Ok(c.query_cached("SELECT id FROM tokens WHERE revoked IS NOT NULL", &[])
             .await?
             .iter()
             .map(|r| r.get(0))
@@ -338,8 +376,8 @@ impl Postgres {
     pub async fn create_session(&self, hash: String, token_id: i64, expires: Timestamp) -> DbResult<()> {
         let c = self.client().await?;
         let now = ms(Timestamp::now());
-        c.execute("DELETE FROM sessions WHERE expires <= $1", &[&now]).await?;
-        c.execute(
+        c.execute_cached("DELETE FROM sessions WHERE expires <= $1", &[&now]).await?;
+        c.execute_cached(
             "INSERT INTO sessions (hash, token_id, created, expires) VALUES ($1, $2, $3, $4)",
             &[&hash, &token_id, &now, &ms(expires)],
         )
@@ -350,7 +388,7 @@ impl Postgres {
     pub async fn find_session(&self, hash: String) -> DbResult<Option<TokenRow>> {
         let c = self.client().await?;
         let row = c
-            .query_opt(
+            .query_opt_cached(
                 "SELECT t.id, t.department, t.agent, t.created, t.revoked FROM sessions s
                  JOIN tokens t ON t.id = s.token_id
                  WHERE s.hash = $1 AND s.expires > $2 AND t.revoked IS NULL",
@@ -362,20 +400,20 @@ impl Postgres {
 
     pub async fn delete_session(&self, hash: String) -> DbResult<bool> {
         let c = self.client().await?;
-        Ok(c.execute("DELETE FROM sessions WHERE hash = $1", &[&hash]).await? > 0)
+        Ok(c.execute_cached("DELETE FROM sessions WHERE hash = $1", &[&hash]).await? > 0)
     }
 
     pub async fn revoke_token(&self, id: i64) -> DbResult<bool> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         let revoked = tx
-            .query_opt(
+            .query_opt_cached(
                 "UPDATE tokens SET revoked = $2 WHERE id = $1 AND revoked IS NULL RETURNING department",
                 &[&id, &ms(Timestamp::now())],
             )
             .await?;
         let Some(row) = revoked else { return Ok(false) };
-        tx.execute("DELETE FROM sessions WHERE token_id = $1", &[&id]).await?;
+        tx.execute_cached("DELETE FROM sessions WHERE token_id = $1", &[&id]).await?;
         append_audit(
             &tx,
             &AuditEntry {
@@ -396,14 +434,14 @@ impl Postgres {
 
     pub async fn blob(&self, sha256: String) -> DbResult<Option<(u64, Option<String>)>> {
         let c = self.client().await?;
-        let row = c.query_opt("SELECT size, magic FROM blobs WHERE sha256 = $1", &[&sha256]).await?;
+        let row = c.query_opt_cached("SELECT size, magic FROM blobs WHERE sha256 = $1", &[&sha256]).await?;
         Ok(row.map(|r| (r.get::<_, i64>(0) as u64, r.get(1))))
     }
 
     pub async fn held_for_filing(&self, version: Version) -> DbResult<Option<Holding>> {
         let c = self.client().await?;
         let row = c
-            .query_opt(
+            .query_opt_cached(
                 "SELECT b.size, b.magic, (SELECT kind FROM kind_overrides o WHERE o.department = $1 AND o.path = $3)
                  FROM blob_holders h JOIN blobs b ON b.sha256 = h.sha256 WHERE h.department = $1 AND h.sha256 = $2",
                 &[&version.department, &version.sha256, &version.path],
@@ -423,7 +461,7 @@ impl Postgres {
     ) -> DbResult<Option<(u64, Option<String>)>> {
         let c = self.client().await?;
         let row = c
-            .query_opt(
+            .query_opt_cached(
                 "SELECT b.size, b.magic FROM blob_holders h JOIN blobs b ON b.sha256 = h.sha256
                  WHERE h.department = $1 AND h.sha256 = $2",
                 &[&department, &sha256],
@@ -438,14 +476,14 @@ impl Postgres {
         let tx = c.transaction().await?;
         let now = ms(Timestamp::now());
         let created = tx
-            .execute(
+            .execute_cached(
                 "INSERT INTO blobs (sha256, size, magic, stored) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
                 &[&sha256, &(size as i64), &magic, &now],
             )
             .await?
             > 0;
         let new_holder = tx
-            .execute(
+            .execute_cached(
                 "INSERT INTO blob_holders (department, sha256, since) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
                 &[&actor.department, &sha256, &now],
             )
@@ -460,7 +498,7 @@ impl Postgres {
 
     pub async fn all_blobs(&self) -> DbResult<Vec<(String, u64)>> {
         let c = self.client().await?;
-        let rows = c.query("SELECT sha256, size FROM blobs ORDER BY sha256", &[]).await?;
+        let rows = c.query_cached("SELECT sha256, size FROM blobs ORDER BY sha256", &[]).await?;
         Ok(rows.iter().map(|r| (r.get(0), r.get::<_, i64>(1) as u64)).collect())
     }
 
@@ -470,7 +508,7 @@ impl Postgres {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         let on_file: Option<OnFile> = tx
-            .query_opt(
+            .query_opt_cached(
                 "SELECT sha256, modified, caption FROM evidence WHERE department = $1 AND agent = $2 AND path = $3
                  FOR UPDATE",
                 &[&row.department, &row.agent, &row.path.as_str()],
@@ -480,7 +518,7 @@ impl Postgres {
         if rules::is_resend(on_file.as_ref(), &row) {
             return Ok(false);
         }
-        tx.execute(
+        tx.execute_cached(
             "INSERT INTO evidence (department, agent, path, sha256, size, modified, caption, placement, item, kind, problem, received)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
              ON CONFLICT (department, agent, path) DO UPDATE SET
@@ -512,7 +550,7 @@ impl Postgres {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         let gone = tx
-            .query_opt(
+            .query_opt_cached(
                 "DELETE FROM evidence WHERE department = $1 AND agent = $2 AND path = $3 RETURNING sha256",
                 &[&record.department, &record.agent, &record.path],
             )
@@ -565,7 +603,7 @@ impl Postgres {
             .await?;
         let kept = counts::counts(&tx, super::KEPT_GROUPS, super::KEPT_READING).await?;
         let problems = tx
-            .query(
+            .query_cached(
                 "SELECT department, item, path, problem FROM evidence WHERE problem IS NOT NULL ORDER BY department, path",
                 &[],
             )
@@ -574,13 +612,13 @@ impl Postgres {
             .map(|r| ProblemFile { department: r.get(0), item: r.get(1), path: r.get(2), problem: r.get(3) })
             .collect();
         let case_paths = tx
-            .query("SELECT department, path FROM evidence WHERE placement = 'case'", &[])
+            .query_cached("SELECT department, path FROM evidence WHERE placement = 'case'", &[])
             .await?
             .iter()
             .map(|r| (r.get(0), r.get(1)))
             .collect();
         let duplicates = tx
-            .query(
+            .query_cached(
                 "SELECT e.sha256, e.department, e.path FROM blobs b JOIN evidence e ON e.sha256 = b.sha256
                  WHERE b.refs > 1 ORDER BY e.sha256, e.department, e.path",
                 &[],
@@ -590,7 +628,7 @@ impl Postgres {
             .map(|r| (r.get(0), r.get(1), r.get(2)))
             .collect();
         let heartbeats = tx
-            .query("SELECT department, agent, at, body FROM heartbeats", &[])
+            .query_cached("SELECT department, agent, at, body FROM heartbeats", &[])
             .await?
             .iter()
             .map(|r| FiledHeartbeat {
@@ -601,7 +639,7 @@ impl Postgres {
             })
             .collect();
         let contacts = tx
-            .query("SELECT department, body, updated FROM contacts", &[])
+            .query_cached("SELECT department, body, updated FROM contacts", &[])
             .await?
             .iter()
             .map(|r| FiledContacts {
@@ -611,7 +649,7 @@ impl Postgres {
             })
             .collect();
         let returned = tx
-            .query(
+            .query_cached(
                 "SELECT r.department, r.path, r.item, r.placement, r.reason, r.at,
                    NOT EXISTS (SELECT 1 FROM evidence e
                                WHERE e.department = r.department AND e.path = r.path AND e.sha256 = r.sha256)
@@ -636,7 +674,7 @@ impl Postgres {
             })
             .collect::<DbResult<_>>()?;
         let notes = tx
-            .query("SELECT department, item, text FROM notes", &[])
+            .query_cached("SELECT department, item, text FROM notes", &[])
             .await?
             .iter()
             .map(|r| (r.get(0), r.get(1), r.get(2)))
@@ -706,7 +744,7 @@ fn redacted(url: &str) -> String {
 }
 
 async fn append_audit(c: &impl GenericClient, e: &AuditEntry) -> DbResult<()> {
-    c.execute(
+    c.execute_cached(
         "INSERT INTO audit (at, department, agent, host, action, detail) VALUES ($1, $2, $3, $4, $5, $6)",
         &[&ms(e.at), &e.department, &e.agent, &e.host, &e.action, &e.detail],
     )

@@ -5,7 +5,7 @@ use deadpool_postgres::GenericClient;
 use jiff::Timestamp;
 use yingjian_shared::{HeldFile, RelPath};
 
-use super::{Postgres, filed, written_by_us};
+use super::{Cached, Postgres, filed, written_by_us};
 use crate::db::{
     Counts, DbResult, EvidenceGroup, KEPT_GROUPS, KEPT_READING, Recount, analysis_of, ms, ts, unkeyed,
 };
@@ -27,14 +27,18 @@ impl Postgres {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         // Instances starting together count once: the second waits here, then finds it done.
-        let basis = tx.query_one("SELECT deadline, reader_version FROM count_basis FOR UPDATE", &[]).await?;
+        let basis =
+            tx.query_one_cached("SELECT deadline, reader_version FROM count_basis FOR UPDATE", &[]).await?;
         if when == Recount::IfChanged
             && (basis.get::<_, i64>(0), basis.get::<_, i64>(1)) == (ms(deadline), reader)
         {
             return Ok(false);
         }
-        tx.execute("UPDATE count_basis SET deadline = $1, reader_version = $2", &[&ms(deadline), &reader])
-            .await?;
+        tx.execute_cached(
+            "UPDATE count_basis SET deadline = $1, reader_version = $2",
+            &[&ms(deadline), &reader],
+        )
+        .await?;
         count_all(&tx).await?;
         tx.commit().await?;
         Ok(true)
@@ -62,7 +66,7 @@ impl Postgres {
     pub async fn held(&self, department: Option<String>) -> DbResult<Vec<HeldFile>> {
         let c = self.client().await?;
         let rows = c
-            .query(
+            .query_cached(
                 "SELECT e.department, e.path, r.classification
                  FROM readings r JOIN evidence e ON e.sha256 = r.sha256
                  WHERE r.classification IS NOT NULL AND ($1::TEXT IS NULL OR e.department = $1)

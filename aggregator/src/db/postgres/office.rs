@@ -5,13 +5,13 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 use yingjian_shared::{AuditRecord, KindChange, Note, Review, Verdict};
 
-use super::{Postgres, append_audit, written_by_us};
+use super::{Cached, Postgres, append_audit, written_by_us};
 use crate::db::{AuditEntry, DbResult, FileVerdict, Problems, SendChoiceRow, Version, ms, ts};
 
 impl Postgres {
     pub async fn put_heartbeat(&self, department: String, agent: String, body: String) -> DbResult<()> {
         let c = self.client().await?;
-        c.execute(
+        c.execute_cached(
             "INSERT INTO heartbeats (department, agent, at, body) VALUES ($1, $2, $3, $4)
              ON CONFLICT (department, agent) DO UPDATE SET at = excluded.at, body = excluded.body",
             &[&department, &agent, &ms(Timestamp::now()), &body],
@@ -23,7 +23,7 @@ impl Postgres {
     pub async fn put_contacts(&self, department: String, body: String, actor: AuditEntry) -> DbResult<()> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
-        tx.execute(
+        tx.execute_cached(
             "INSERT INTO contacts (department, body, updated) VALUES ($1, $2, $3)
              ON CONFLICT (department) DO UPDATE SET body = excluded.body, updated = excluded.updated",
             &[&department, &body, &ms(actor.at)],
@@ -35,7 +35,7 @@ impl Postgres {
 
     pub async fn contacts_of(&self, department: String) -> DbResult<Option<String>> {
         let c = self.client().await?;
-        Ok(c.query_opt("SELECT body FROM contacts WHERE department = $1", &[&department])
+        Ok(c.query_opt_cached("SELECT body FROM contacts WHERE department = $1", &[&department])
             .await?
             .map(|r| r.get(0)))
     }
@@ -47,11 +47,14 @@ impl Postgres {
         let tx = c.transaction().await?;
         let changed = match verdict {
             Verdict::Cleared => {
-                tx.execute("DELETE FROM reviews WHERE department = $1 AND path = $2", &[&department, &path])
-                    .await?
+                tx.execute_cached(
+                    "DELETE FROM reviews WHERE department = $1 AND path = $2",
+                    &[&department, &path],
+                )
+                .await?
             }
             verdict => {
-                tx.execute(
+                tx.execute_cached(
                     "INSERT INTO reviews (department, path, sha256, placement, item, verdict, reason, at)
                      SELECT department, path, sha256, placement, item, $3, $4, $5 FROM evidence
                      WHERE department = $1 AND path = $2 ORDER BY received DESC LIMIT 1
@@ -76,14 +79,14 @@ impl Postgres {
         let path = path.to_string();
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
-        tx.execute(
+        tx.execute_cached(
             "INSERT INTO kind_overrides (department, path, kind, at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (department, path) DO UPDATE SET kind = excluded.kind, at = excluded.at",
             &[&department, &path, &kind.wire(), &ms(actor.at)],
         )
         .await?;
         for (agent, problem) in problems {
-            tx.execute(
+            tx.execute_cached(
                 "UPDATE evidence SET kind = $4, problem = $5 WHERE department = $1 AND path = $2 AND agent = $3",
                 &[&department, &path, &agent, &kind.wire(), &problem],
             )
@@ -96,7 +99,7 @@ impl Postgres {
 
     pub async fn send_choices(&self) -> DbResult<Vec<SendChoiceRow>> {
         let c = self.client().await?;
-        let rows = c.query("SELECT department, path, sha256, choice FROM send_choices", &[]).await?;
+        let rows = c.query_cached("SELECT department, path, sha256, choice FROM send_choices", &[]).await?;
         Ok(rows
             .iter()
             .map(|r| SendChoiceRow {
@@ -115,7 +118,7 @@ impl Postgres {
         match send {
             Some(send) => {
                 let choice = if send { "send" } else { "leave_out" };
-                tx.execute(
+                tx.execute_cached(
                     "INSERT INTO send_choices (department, path, sha256, choice, at) VALUES ($1, $2, $3, $4, $5)
                      ON CONFLICT (department, path) DO UPDATE
                      SET sha256 = excluded.sha256, choice = excluded.choice, at = excluded.at",
@@ -124,7 +127,7 @@ impl Postgres {
                 .await?
             }
             None => {
-                tx.execute(
+                tx.execute_cached(
                     "DELETE FROM send_choices WHERE department = $1 AND path = $2",
                     &[&department, &path],
                 )
@@ -139,7 +142,10 @@ impl Postgres {
     pub async fn verdicts(&self, department: String) -> DbResult<HashMap<String, FileVerdict>> {
         let c = self.client().await?;
         let rows = c
-            .query("SELECT path, verdict, reason, sha256 FROM reviews WHERE department = $1", &[&department])
+            .query_cached(
+                "SELECT path, verdict, reason, sha256 FROM reviews WHERE department = $1",
+                &[&department],
+            )
             .await?;
         rows.iter()
             .map(|r| {
@@ -157,10 +163,10 @@ impl Postgres {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         if text.is_empty() {
-            tx.execute("DELETE FROM notes WHERE department = $1 AND item = $2", &[&department, &item])
+            tx.execute_cached("DELETE FROM notes WHERE department = $1 AND item = $2", &[&department, &item])
                 .await?;
         } else {
-            tx.execute(
+            tx.execute_cached(
                 "INSERT INTO notes (department, item, text, at) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (department, item) DO UPDATE SET text = excluded.text, at = excluded.at",
                 &[&department, &item, &text, &ms(actor.at)],
@@ -179,7 +185,7 @@ impl Postgres {
     pub async fn audit(&self, limit: u32, before_id: Option<i64>) -> DbResult<Vec<AuditRecord>> {
         let c = self.client().await?;
         let rows = c
-            .query(
+            .query_cached(
                 "SELECT id, at, department, agent, host, action, detail FROM audit
                  WHERE $1::BIGINT IS NULL OR id < $1 ORDER BY id DESC LIMIT $2",
                 &[&before_id, &i64::from(limit)],
@@ -202,7 +208,7 @@ impl Postgres {
     pub async fn audit_of(&self, action: &'static str, limit: u32) -> DbResult<Vec<(Timestamp, String)>> {
         let c = self.client().await?;
         let rows = c
-            .query(
+            .query_cached(
                 "SELECT at, detail FROM audit WHERE action = $1 ORDER BY id DESC LIMIT $2",
                 &[&action, &i64::from(limit)],
             )
@@ -218,7 +224,7 @@ impl Postgres {
         for (sha, pages) in printed {
             tx.execute(&stmt, &[&sha, &i64::from(pages)]).await?;
         }
-        tx.execute(
+        tx.execute_cached(
             "INSERT INTO print_record (id, fingerprint, at) VALUES (1, $1, $2)
              ON CONFLICT (id) DO UPDATE SET fingerprint = excluded.fingerprint, at = excluded.at",
             &[&fingerprint, &ms(at)],
@@ -229,7 +235,7 @@ impl Postgres {
 
     pub async fn print_record(&self) -> DbResult<Option<(String, Timestamp)>> {
         let c = self.client().await?;
-        let row = c.query_opt("SELECT fingerprint, at FROM print_record WHERE id = 1", &[]).await?;
+        let row = c.query_opt_cached("SELECT fingerprint, at FROM print_record WHERE id = 1", &[]).await?;
         Ok(row.map(|r| (r.get(0), ts(r.get(1)))))
     }
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 use yingjian_shared::FieldName;
 
-use super::{Postgres, append_audit};
+use super::{Cached, Postgres, append_audit};
 use crate::db::{AuditEntry, Correction, DbResult, OfficeMark, SearchRow, Version, codec, ms};
 use crate::facts::Facts;
 
@@ -17,7 +17,7 @@ impl Postgres {
     pub async fn unread_blobs(&self, version: i64, limit: u32) -> DbResult<Vec<(String, u64)>> {
         let c = self.client().await?;
         let rows = c
-            .query(
+            .query_cached(
                 "SELECT b.sha256, b.size FROM blobs b LEFT JOIN readings r ON r.sha256 = b.sha256
                  WHERE b.refs > 0 AND (r.sha256 IS NULL OR r.version < $1) ORDER BY b.stored, b.sha256 LIMIT $2",
                 &[&version, &i64::from(limit)],
@@ -29,7 +29,7 @@ impl Postgres {
     pub async fn set_reading(&self, sha256: String, f: Facts, text: String, version: i64) -> DbResult<()> {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
-        tx.execute(
+        tx.execute_cached(
             "INSERT INTO readings (sha256, version, state, text_source, pages, doc_number, issuer, doc_date, title,
                 classification, quality, signature, failure, read_at, topics)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
@@ -55,9 +55,10 @@ impl Postgres {
             ],
         )
         .await?;
-        tx.execute("DELETE FROM reading_text WHERE sha256 = $1", &[&sha256]).await?;
+        tx.execute_cached("DELETE FROM reading_text WHERE sha256 = $1", &[&sha256]).await?;
         if !text.is_empty() {
-            tx.execute("INSERT INTO reading_text (sha256, body) VALUES ($1, $2)", &[&sha256, &text]).await?;
+            tx.execute_cached("INSERT INTO reading_text (sha256, body) VALUES ($1, $2)", &[&sha256, &text])
+                .await?;
         }
         Ok(tx.commit().await?)
     }
@@ -65,7 +66,7 @@ impl Postgres {
     pub async fn facts(&self) -> DbResult<HashMap<String, Facts>> {
         let c = self.client().await?;
         let rows = c
-            .query(
+            .query_cached(
                 "SELECT b.sha256, r.state, r.text_source, r.pages, r.doc_number, r.issuer, r.doc_date, r.title,
                         r.classification, r.quality, r.signature, r.failure, b.printed_pages, r.topics
                  FROM blobs b LEFT JOIN readings r ON r.sha256 = b.sha256 WHERE b.refs > 0",
@@ -100,7 +101,8 @@ impl Postgres {
 
     pub async fn corrections(&self) -> DbResult<Vec<Correction>> {
         let c = self.client().await?;
-        let rows = c.query("SELECT department, path, sha256, field, value FROM corrections", &[]).await?;
+        let rows =
+            c.query_cached("SELECT department, path, sha256, field, value FROM corrections", &[]).await?;
         Ok(rows
             .iter()
             .filter_map(|r| {
@@ -119,13 +121,13 @@ impl Postgres {
         let mut c = self.client().await?;
         let tx = c.transaction().await?;
         if k.value.is_empty() {
-            tx.execute(
+            tx.execute_cached(
                 "DELETE FROM corrections WHERE department = $1 AND path = $2 AND field = $3",
                 &[&k.department, &k.path, &k.field.wire()],
             )
             .await?;
         } else {
-            tx.execute(
+            tx.execute_cached(
                 "INSERT INTO corrections (department, path, sha256, field, value, at) VALUES ($1, $2, $3, $4, $5, $6)
                  ON CONFLICT (department, path, field) DO UPDATE SET sha256 = $3, value = $5, at = $6",
                 &[&k.department, &k.path, &k.sha256, &k.field.wire(), &k.value, &ms(actor.at)],
@@ -170,7 +172,7 @@ impl Postgres {
         let c = self.client().await?;
         let pattern = codec::like_pattern(&needle);
         let rows = c
-            .query(
+            .query_cached(
                 "WITH hits AS (
                     SELECT sha256, substr(body, greatest(1, strpos(body, $1) - 30), 90) AS around
                     FROM reading_text WHERE body LIKE $2)
