@@ -4,6 +4,7 @@
 
 use std::net::TcpListener as StdListener;
 use std::path::PathBuf;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -14,7 +15,12 @@ use yingjian_tests::{Aggregator, deliver, eventually, temp};
 pub(crate) struct Driver(Child);
 
 impl Drop for Driver {
+    /// Chromium with it, even when the test failed before closing its session: chromedriver
+    /// leads a process group of its own, which Chromium joins.
     fn drop(&mut self) {
+        if let Some(group) = rustix::process::Pid::from_raw(self.0.id() as i32) {
+            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -25,6 +31,7 @@ pub(crate) async fn browser(profile: &std::path::Path) -> (Driver, Client) {
     let port = StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let driver = Command::new("chromedriver")
         .arg(format!("--port={port}"))
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
