@@ -3,8 +3,8 @@
 //! department's page. Screenshots go to `target/screenshots/` for a person to look at.
 
 use std::net::TcpListener as StdListener;
-use std::path::PathBuf;
 use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
