@@ -124,8 +124,9 @@ impl Aggregator {
     /// A dashboard page as a browser logged in with `token` gets it.
     pub async fn page(&self, token: &str, path: &str) -> String {
         let cookie = self.session(token).await;
-        let r =
-            Client::new().get(format!("{}{path}", self.url())).header("cookie", cookie).send().await.unwrap();
+        // Not led to the login by a redirect: a page refused is a failure here.
+        let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let r = client.get(format!("{}{path}", self.url())).header("cookie", cookie).send().await.unwrap();
         assert!(r.status().is_success(), "GET {path}: {}", r.status());
         r.text().await.unwrap()
     }

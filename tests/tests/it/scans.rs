@@ -266,7 +266,5 @@ async fn bad_scans_are_flagged_told_to_the_clerk_and_a_blank_page_left_off_the_p
     assert_eq!(server.audit_count(&office, "blank_pages").await, 2);
     yingjian_aggregator::print::build(&server.state, &out, Of::Record).await.unwrap();
     assert_eq!(pages_of(&out.join(volume)), with_blank);
-    // Chromium outlives a chromedriver that is killed with its session open.
-    tokio::time::timeout(Duration::from_secs(10), browser.close()).await.ok();
     agent.stop().await;
 }

@@ -115,12 +115,11 @@ fn serve(bin: &Path, scratch: &Path, name: &str) -> Result<(Server, Client)> {
     let config = config.to_str().context("config path")?.to_string();
     let (process, url, police, office) = start_server_with(bin, &data, &["--config", &config])?;
     let client = Client::builder().pool_max_idle_per_host(0).build()?;
-    Ok((Server { pid: process.0.id(), _process: process, data, url, police, office }, client))
+    Ok((Server { process, data, url, police, office }, client))
 }
 
 struct Server {
-    _process: Proc,
-    pid: u32,
+    process: Proc,
     data: PathBuf,
     url: String,
     police: String,
@@ -129,8 +128,8 @@ struct Server {
 
 pub async fn streams(bin: &Path, scratch: &Path, t: &mut Table) -> Result<()> {
     let (server, client) = serve(bin, scratch, "streams")?;
-    let Server { pid, url, police, office, .. } = &server;
-    let pid = *pid;
+    let Server { process, url, police, office, .. } = &server;
+    let pid = process.0.id();
     let (one_cpu, one_rss) = with_streams(&client, url, office, police, pid, 1, None).await?;
     let (many_cpu, many_rss) = with_streams(&client, url, office, police, pid, STREAMS, None).await?;
     t.row(
@@ -156,8 +155,8 @@ pub async fn streams(bin: &Path, scratch: &Path, t: &mut Table) -> Result<()> {
 /// office's overview of a city (three files for every item of every department).
 async fn dashboards(bin: &Path, scratch: &Path, t: &mut Table) -> Result<()> {
     let (server, client) = serve(bin, scratch, "dashboards")?;
-    let Server { pid, data, url, police, office, .. } = &server;
-    let pid = *pid;
+    let Server { process, data, url, police, office } = &server;
+    let pid = process.0.id();
     let catalogue = yingjian_shared::Catalogue::builtin();
     let mut files = 0;
     for d in &catalogue.departments {
