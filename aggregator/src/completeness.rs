@@ -142,7 +142,7 @@ impl<'a> Seen<'a> {
                 .map(|f| if f.message.is_empty() { SkippedFile::new(f.name, f.reason) } else { f })
                 .collect(),
             last_seen: at,
-            silent: now.duration_since(at).as_secs() > silent_after.as_secs() as i64,
+            silent: crate::presence::silent(at, now, silent_after),
         });
     }
 

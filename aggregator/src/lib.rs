@@ -33,6 +33,8 @@ mod migrate;
 mod pictures;
 /// What goes into a hand-in, in which order, under which names.
 mod plan;
+/// Which PCs are heard from, and which fell silent.
+mod presence;
 pub mod print;
 mod programs;
 mod reading;

@@ -52,10 +52,14 @@ impl Server {
         Ok(Server { state, listener, tls, nightly })
     }
 
-    /// Serves (and runs the nightly bundle) until `shutdown` completes.
+    /// Serves, with the background work (reading, the nightly bundle, who fell silent), until
+    /// `shutdown` completes.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> AppResult<()> {
         let state = self.state.clone();
         tokio::spawn(async move { state.hear_announcements().await });
+        tokio::spawn(crate::presence::announce_silence(self.state.services.clone()));
+        let services = self.state.services.clone();
+        tokio::spawn(async move { services.watch_revocations().await });
         if self.state.config.reading.enabled {
             tokio::spawn(crate::reading::run(self.state.services.clone()));
         }

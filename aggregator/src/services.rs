@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use jiff::Timestamp;
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::{Notify, broadcast, watch};
 use tokio_util::sync::CancellationToken;
 use yingjian_shared::{Catalogue, Deadlines, Event, EventKind, RelPath, Status};
 
@@ -27,8 +27,8 @@ use crate::worker::Worker;
 /// can hold, whoever sends what.
 const EVENT_BACKLOG: usize = 1024;
 
-/// How long the revoked tokens, once asked of the database, answer every open stream.
-const REVOKED_FRESH: Duration = Duration::from_secs(1);
+/// How often the revoked tokens are asked of the database while event streams are open.
+const REVOKED_EVERY: Duration = Duration::from_secs(1);
 
 /// A change as every open event stream sends it: the event, and its Server-Sent Events frame
 /// (`data: <JSON>`), made once for all of them.
@@ -51,8 +51,8 @@ impl std::ops::Deref for Announced {
     }
 }
 
-/// The revoked tokens' ids and when they were asked of the database.
-type Revoked = (std::time::Instant, Arc<HashSet<i64>>);
+/// The revoked tokens' ids.
+pub type Revoked = Arc<HashSet<i64>>;
 
 /// A database snapshot for completeness and the change generation it was read at.
 type CachedStatus = (u64, Arc<StatusData>);
@@ -83,9 +83,9 @@ pub struct Services {
     pub reading: Queue,
     /// What was read in the stored contents, with the generation it was read at.
     knowledge_cache: Arc<tokio::sync::Mutex<Option<CachedKnowledge>>>,
-    /// Shared by the open streams: a thousand of them ask the database once a second, not a
-    /// thousand times.
-    revoked: Arc<tokio::sync::Mutex<Option<Revoked>>>,
+    /// The revoked tokens as the database said at most a second ago, for the open streams:
+    /// asked once for all of them (`watch_revocations`), and each told only when it changes.
+    revoked: watch::Sender<Revoked>,
 }
 
 /// Wakes the reading job when new content arrives.
@@ -130,11 +130,11 @@ impl Services {
             generation: Arc::default(),
             reading: Queue::default(),
             knowledge_cache: Arc::default(),
-            revoked: Arc::default(),
+            revoked: watch::Sender::new(Revoked::default()),
         }
     }
 
-    /// Tells live subscribers (the dashboard) that something changed.
+    /// Tells live subscribers (the dashboard) that something changed, on every instance.
     pub fn publish(
         &self,
         kind: EventKind,
@@ -142,16 +142,52 @@ impl Services {
         path: Option<RelPath>,
         detail: Option<String>,
     ) {
+        let (event, payload) = Self::event(kind, department, path, detail);
+        if !self.db.announces() {
+            self.tell_here(event, &payload);
+            return;
+        }
         self.generation.fetch_add(1, Ordering::SeqCst);
+        self.announce(payload);
+    }
+
+    /// A change no page shows (a heartbeat that repeats the last): what is read from the
+    /// database is read afresh, on every instance, and no open stream is woken.
+    pub fn touch(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        if self.db.announces() {
+            // An empty payload moves the other instances' generation only (`hear_announcements`).
+            self.announce(String::new());
+        }
+    }
+
+    /// Tells this instance's subscribers only: for what every instance sees for itself (an
+    /// agent falling silent as time passes).
+    pub fn publish_here(&self, kind: EventKind, department: Option<&str>, detail: Option<String>) {
+        let (event, payload) = Self::event(kind, department, None, detail);
+        self.tell_here(event, &payload);
+    }
+
+    fn event(
+        kind: EventKind,
+        department: Option<&str>,
+        path: Option<RelPath>,
+        detail: Option<String>,
+    ) -> (Event, String) {
         let event =
             Event { kind, department: department.map(str::to_string), path, detail, at: Timestamp::now() };
         let payload = serde_json::to_string(&event).unwrap_or_default();
-        if !self.db.announces() {
-            // No subscriber is not an error.
-            let _ = self.events.send(Announced::new(event, &payload));
-            return;
-        }
-        // Every instance, this one too, hears it from the database (`hear_announcements`).
+        (event, payload)
+    }
+
+    fn tell_here(&self, event: Event, payload: &str) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        // No subscriber is not an error.
+        let _ = self.events.send(Announced::new(event, payload));
+    }
+
+    /// Every instance, this one too, hears it from the database (`hear_announcements`).
+    fn announce(&self, payload: String) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
         let db = self.db.clone();
         runtime.spawn(async move {
@@ -168,7 +204,8 @@ impl Services {
         self.db
             .listen(self.shutdown.clone(), move |payload| {
                 generation.fetch_add(1, Ordering::SeqCst);
-                // `None`: the connection was (re)opened and something may have been missed.
+                // `None`: the connection was (re)opened and something may have been missed; an
+                // empty payload: a change no page shows (`touch`).
                 if let Some(payload) = payload
                     && let Ok(event) = serde_json::from_str::<Event>(&payload)
                 {
@@ -178,19 +215,38 @@ impl Services {
             .await;
     }
 
-    /// Whether a token was revoked, as the database said within the last second (by the CLI
-    /// of another process or instance, so it is asked, not told).
-    pub async fn revoked(&self, token: i64) -> AppResult<bool> {
-        let mut known = self.revoked.lock().await;
-        let fresh = known.as_ref().filter(|(asked, _)| asked.elapsed() < REVOKED_FRESH);
-        let ids = if let Some((_, ids)) = fresh {
-            ids.clone()
-        } else {
-            let ids: Arc<HashSet<i64>> = Arc::new(self.db.revoked_tokens().await?.into_iter().collect());
-            *known = Some((std::time::Instant::now(), ids.clone()));
-            ids
-        };
-        Ok(ids.contains(&token))
+    /// The revoked tokens, and news of each change to them (`watch_revocations`).
+    pub fn revocations(&self) -> watch::Receiver<Revoked> {
+        self.revoked.subscribe()
+    }
+
+    /// Until the server stops: asks the database once a second, while an event stream is open,
+    /// which tokens are revoked (by the CLI of another process or instance, so it is asked, not
+    /// told), and tells the open streams when that changed. A failed question leaves what was
+    /// known.
+    pub async fn watch_revocations(&self) {
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep(REVOKED_EVERY) => {}
+                () = self.shutdown.cancelled() => return,
+            }
+            if self.revoked.receiver_count() == 0 {
+                continue;
+            }
+            match self.db.revoked_tokens().await {
+                Ok(ids) => {
+                    let ids: HashSet<i64> = ids.into_iter().collect();
+                    self.revoked.send_if_modified(|known| {
+                        let changed = **known != ids;
+                        if changed {
+                            *known = Arc::new(ids);
+                        }
+                        changed
+                    });
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot ask the database which tokens are revoked"),
+            }
+        }
     }
 
     /// The change generation: equal before and after a series of reads means they saw one state.

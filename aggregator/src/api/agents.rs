@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use yingjian_shared::{Contacts, EventKind, Heartbeat, limits};
+use yingjian_shared::{Contacts, Heartbeat, limits};
 
 use super::ApiJson;
 use crate::auth::Caller;
@@ -16,9 +16,7 @@ pub async fn heartbeat(
 ) -> AppResult<StatusCode> {
     let department = caller.department()?.to_string();
     limits::heartbeat(&hb)?;
-    let body = serde_json::to_string(&hb).map_err(AppError::internal)?;
-    state.db.put_heartbeat(department.clone(), caller.agent.clone(), body).await?;
-    state.publish(EventKind::Heartbeat, Some(&department), None, Some(hb.host));
+    crate::presence::heard(&state, &department, &caller.agent, &hb).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

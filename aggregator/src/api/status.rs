@@ -1,7 +1,7 @@
 //! Read-side calls: the catalogue, completeness, live events and the audit log.
 
 use std::convert::Infallible;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Json;
 use axum::body::Body;
@@ -11,14 +11,14 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use serde::Deserialize;
-use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{broadcast, watch};
 use yingjian_shared::{AuditRecord, Catalogue, Status};
 
 use crate::auth::Caller;
 use crate::dashboard::wording::audit_line;
 use crate::error::{AppError, AppResult};
-use crate::services::Announced;
+use crate::services::{Announced, Revoked};
 use crate::state::{AppState, StreamSlot};
 
 /// The catalogue with the deadlines in force (the configuration may move them).
@@ -32,20 +32,16 @@ pub async fn status(State(state): State<AppState>, caller: Caller) -> AppResult<
     Ok(Json(state.status(caller.department.as_deref()).await?))
 }
 
-/// How often an open event stream checks that its token is still live: before an event when
-/// the last check is older than `RECHECK_BUSY`, and after `RECHECK_IDLE` without events.
-const RECHECK_BUSY: Duration = Duration::from_secs(1);
-const RECHECK_IDLE: Duration = Duration::from_secs(15);
-
-/// What a stream sends after `RECHECK_IDLE` without events (a comment), so that proxies keep it.
+/// What a stream sends after this long without events (a comment), so that proxies keep it.
+const KEEP_ALIVE_AFTER: Duration = Duration::from_secs(15);
 const KEEP_ALIVE: &[u8] = b":\n\n";
 /// What a stream that fell behind is sent: the page reloads everything.
 const RESYNC: &[u8] = b"event: resync\ndata: {}\n\n";
 
 /// Server-Sent Events: one `message` per change; a department sees only its own. The stream ends
-/// when the server stops and when its token is revoked (revoked by the CLI of another process,
-/// so it is asked, not told). Each change's frame is made once (`Announced`) and the same bytes
-/// go to every stream.
+/// when the server stops and when its token is revoked (by the CLI of another process, so the
+/// database is asked once a second for every stream: `Services::watch_revocations`). Each
+/// change's frame is made once (`Announced`) and the same bytes go to every stream.
 pub async fn events(State(state): State<AppState>, caller: Caller) -> AppResult<Response> {
     // Each stream holds a connection: a token may not hold them all.
     let slot = state.open_stream(caller.token_id).ok_or_else(|| {
@@ -54,29 +50,31 @@ pub async fn events(State(state): State<AppState>, caller: Caller) -> AppResult<
             state.config.max_event_streams
         ))
     })?;
-    let open = Open {
-        rx: state.events.subscribe(),
-        caller,
-        state: state.clone(),
-        checked: Instant::now(),
-        _slot: slot,
-    };
+    let mut open = Open { rx: state.events.subscribe(), revoked: state.revocations(), caller, _slot: slot };
+    // Revoked since the database was asked for this request, and already told to the others.
+    if open.revoked() {
+        return Err(AppError::Unauthorized);
+    }
     let stream = futures_util::stream::unfold(open, |mut open| async move {
         loop {
-            let next = tokio::time::timeout(RECHECK_IDLE, open.rx.recv()).await;
-            if (next.is_err() || open.checked.elapsed() >= RECHECK_BUSY) && !open.still_live().await {
-                return None;
-            }
-            let frame = match next {
-                Err(_) => Bytes::from_static(KEEP_ALIVE),
-                Ok(Ok(event))
-                    if open.caller.department.is_none() || event.department == open.caller.department =>
-                {
-                    event.frame.clone()
+            let frame = tokio::select! {
+                next = tokio::time::timeout(KEEP_ALIVE_AFTER, open.rx.recv()) => match next {
+                    Err(_) => Bytes::from_static(KEEP_ALIVE),
+                    Ok(Ok(event))
+                        if open.caller.department.is_none() || event.department == open.caller.department =>
+                    {
+                        event.frame.clone()
+                    }
+                    Ok(Ok(_)) => continue,
+                    Ok(Err(RecvError::Lagged(_))) => Bytes::from_static(RESYNC),
+                    Ok(Err(RecvError::Closed)) => return None,
+                },
+                told = open.revoked.changed() => {
+                    if told.is_err() || open.revoked() {
+                        return None;
+                    }
+                    continue;
                 }
-                Ok(Ok(_)) => continue,
-                Ok(Err(RecvError::Lagged(_))) => Bytes::from_static(RESYNC),
-                Ok(Err(RecvError::Closed)) => return None,
             };
             return Some((Ok::<_, Infallible>(frame), open));
         }
@@ -89,17 +87,15 @@ pub async fn events(State(state): State<AppState>, caller: Caller) -> AppResult<
 /// An open event stream.
 struct Open {
     rx: broadcast::Receiver<Announced>,
+    revoked: watch::Receiver<Revoked>,
     caller: Caller,
-    state: AppState,
-    checked: Instant,
     /// Held while the stream is open.
     _slot: StreamSlot,
 }
 
 impl Open {
-    async fn still_live(&mut self) -> bool {
-        self.checked = Instant::now();
-        self.state.revoked(self.caller.token_id).await.is_ok_and(|revoked| !revoked)
+    fn revoked(&mut self) -> bool {
+        self.revoked.borrow_and_update().contains(&self.caller.token_id)
     }
 }
 

@@ -188,8 +188,13 @@ pub async fn department_page(
             let mode = a.watch_mode.label();
             let failed =
                 a.failed.iter().map(|f| format!("{}：{}", f.path, f.reason)).collect::<Vec<_>>().join("；");
-            let seen =
-                if a.silent { format!("{}（失联）", local(a.last_seen)) } else { local(a.last_seen) };
+            // A PC online is not announced at each heartbeat (`presence`): the minute it was
+            // last heard would stand still on an open page.
+            let seen = if a.silent {
+                format!("失联（最后联系 {}）", local(a.last_seen))
+            } else {
+                "在线".into()
+            };
             let oldest = a
                 .oldest_pending
                 .as_ref()

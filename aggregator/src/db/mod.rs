@@ -269,7 +269,9 @@ questions! {
     fn kept_and_counted(&self) -> DbResult<(Counts, Counts)>;
 
     // ── heartbeats, contacts, reviews, audit ────────────────────────────────
-    fn put_heartbeat(&self, department: String, agent: String, body: String) -> DbResult<()>;
+    /// Files a PC's heartbeat; answers the one it replaces (when it came, its body as filed).
+    fn put_heartbeat(&self, department: String, agent: String, body: String)
+    -> DbResult<Option<(Timestamp, String)>>;
     fn put_contacts(&self, department: String, body: String, actor: AuditEntry) -> DbResult<()>;
     /// A department's contacts as filed (JSON), if any.
     fn contacts_of(&self, department: String) -> DbResult<Option<String>>;

@@ -346,6 +346,69 @@ async fn events_stream_changes_live() {
     assert!(!water_seen.contains("police"), "{water_seen}");
 }
 
+/// The kinds of the next `n` events on a stream, and what they said.
+async fn next_events(stream: &mut reqwest::Response, n: usize) -> Vec<Value> {
+    let mut seen = String::new();
+    loop {
+        let events: Vec<Value> = seen
+            .split("\n\n")
+            .filter_map(|frame| frame.strip_prefix("data: "))
+            .map(|data| serde_json::from_str(data).unwrap())
+            .collect();
+        // A frame is whole once the blank line after it came.
+        if events.len() >= n && seen.ends_with("\n\n") {
+            assert_eq!(events.len(), n, "{seen}");
+            return events;
+        }
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(30), stream.chunk())
+            .await
+            .expect("an event within 30 s")
+            .unwrap()
+            .expect("the stream stays open");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+#[tokio::test]
+async fn a_heartbeat_that_repeats_the_last_wakes_no_page_and_a_pc_falling_silent_does() {
+    // Silent after 5 s: the heartbeats and the contacts below come well within them.
+    let s = TestServer::with_config(|c| c.silent_after_secs = 5).await;
+    let police = s.token(Some("police"), "pc-1").await;
+    let office = s.token(None, "office").await;
+    let mut events = s.req(Method::GET, "/api/v1/events", &office).send().await.unwrap();
+    let (server, pc) = (&s, &police);
+    let beat = move |pending: u64| async move {
+        let hb = json!({"version": "0.1.0", "host": "PC-01", "watch_mode": "native", "pending": pending});
+        let r = server.req(Method::POST, "/api/v1/heartbeat", pc).json(&hb).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    };
+    beat(0).await;
+    beat(0).await;
+    let contacts = json!({"contacts": [{"role": "staff", "name": "李四", "mobile": "139 0000 0000"}]});
+    let r = s.req(Method::PUT, "/api/v1/contacts", &police).json(&contacts).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    beat(1).await;
+    // The second heartbeat said nothing new: the stream went from the first to the contacts.
+    let kinds: Vec<Value> =
+        next_events(&mut events, 3).await.into_iter().map(|e| e["kind"].clone()).collect();
+    assert_eq!(kinds, [json!("heartbeat"), json!("contacts"), json!("heartbeat")]);
+    // Its time was still taken: the status says when the PC was last heard from.
+    let heard = |status: &Value| {
+        let police = status["departments"].as_array().unwrap().iter().find(|d| d["id"] == "police").unwrap();
+        police["agents"][0].clone()
+    };
+    assert_eq!(heard(&s.status(&office).await)["silent"], false);
+
+    // Nothing more from the PC: the open page hears that it fell silent, though no request came.
+    let fell = next_events(&mut events, 1).await.remove(0);
+    assert_eq!((fell["kind"].as_str(), fell["department"].as_str()), (Some("heartbeat"), Some("police")));
+    assert_eq!(heard(&s.status(&office).await)["silent"], true);
+    // The same heartbeat as before is news now: the PC is back.
+    beat(1).await;
+    assert_eq!(next_events(&mut events, 1).await[0]["kind"], "heartbeat");
+    assert_eq!(heard(&s.status(&office).await)["silent"], false);
+}
+
 #[tokio::test]
 async fn audit_log_records_changes_for_the_office_only() {
     let s = TestServer::start().await;

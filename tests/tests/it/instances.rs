@@ -77,6 +77,44 @@ async fn two_instances_serve_one_deployment() {
     let status_b = without_time(b.get("/api/v1/status", &office).await);
     assert_eq!(status_a, status_b, "the same status from either instance");
 
+    // A heartbeat that repeats the last wakes no page on either instance, yet the other instance
+    // reads again when it came. Between two changes of the police's contacts, B's stream hears
+    // the first of two same heartbeats only.
+    let contacts =
+        serde_json::json!({"contacts": [{"role": "staff", "name": "李四", "mobile": "13900000000"}]});
+    let file_contacts = || async {
+        let r = client.put(format!("{}/api/v1/contacts", a.url())).bearer_auth(&police).json(&contacts);
+        assert_eq!(r.send().await.unwrap().status(), reqwest::StatusCode::NO_CONTENT);
+    };
+    let until_contacts = async |events: &mut reqwest::Response| {
+        let mut heard = String::new();
+        while !heard.contains("\"kind\":\"contacts\"") {
+            let chunk = tokio::time::timeout(Duration::from_secs(20), events.chunk()).await;
+            heard.push_str(&String::from_utf8_lossy(&chunk.expect("B hears A's change").unwrap().unwrap()));
+        }
+        heard
+    };
+    file_contacts().await;
+    until_contacts(&mut events).await;
+    let heard = |status: serde_json::Value| {
+        let police = status["departments"].as_array().unwrap().iter().find(|d| d["id"] == "police").cloned();
+        police.unwrap()["last_heartbeat"].clone()
+    };
+    let beat = serde_json::json!({"version": "0.1.0", "host": "PC", "watch_mode": "native", "pending": 0});
+    for _ in 0..2 {
+        let r = client.post(format!("{}/api/v1/heartbeat", a.url())).bearer_auth(&police).json(&beat);
+        assert_eq!(r.send().await.unwrap().status(), reqwest::StatusCode::NO_CONTENT);
+        // B has read the state after this heartbeat before the next comes.
+        let last = heard(a.get("/api/v1/status", &office).await);
+        eventually("B reads when the heartbeat came", || async {
+            (heard(b.get("/api/v1/status", &office).await) == last).then_some(())
+        })
+        .await;
+    }
+    file_contacts().await;
+    let between = until_contacts(&mut events).await;
+    assert_eq!(between.matches("\"kind\":\"heartbeat\"").count(), 1, "{between}");
+
     // Three bundle requests at once, on both instances: one build, in the shared store, the same
     // bundle served by either.
     let build = |server: String| {

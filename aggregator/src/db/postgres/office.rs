@@ -9,15 +9,26 @@ use super::{Cached, Postgres, append_audit, written_by_us};
 use crate::db::{AuditEntry, DbResult, FileVerdict, Problems, SendChoiceRow, Version, ms, ts};
 
 impl Postgres {
-    pub async fn put_heartbeat(&self, department: String, agent: String, body: String) -> DbResult<()> {
+    pub async fn put_heartbeat(
+        &self,
+        department: String,
+        agent: String,
+        body: String,
+    ) -> DbResult<Option<(Timestamp, String)>> {
         let c = self.client().await?;
-        c.execute_cached(
-            "INSERT INTO heartbeats (department, agent, at, body) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (department, agent) DO UPDATE SET at = excluded.at, body = excluded.body",
-            &[&department, &agent, &ms(Timestamp::now()), &body],
-        )
-        .await?;
-        Ok(())
+        // Every part of the statement sees the table as it was before it: `last` is the heartbeat
+        // this one replaces.
+        let row = c
+            .query_one_cached(
+                "WITH last AS (SELECT at, body FROM heartbeats WHERE department = $1 AND agent = $2)
+                 INSERT INTO heartbeats (department, agent, at, body) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (department, agent) DO UPDATE SET at = excluded.at, body = excluded.body
+                 RETURNING (SELECT at FROM last), (SELECT body FROM last)",
+                &[&department, &agent, &ms(Timestamp::now()), &body],
+            )
+            .await?;
+        let (at, body): (Option<i64>, Option<String>) = (row.get(0), row.get(1));
+        Ok(at.zip(body).map(|(at, body)| (ts(at), body)))
     }
 
     pub async fn put_contacts(&self, department: String, body: String, actor: AuditEntry) -> DbResult<()> {

@@ -8,14 +8,28 @@ use super::{Cached, Sqlite, append_audit, parsed};
 use crate::db::{AuditEntry, DbResult, FileVerdict, Problems, SendChoiceRow, Version, ms, ts};
 
 impl Sqlite {
-    pub async fn put_heartbeat(&self, department: String, agent: String, body: String) -> DbResult<()> {
+    pub async fn put_heartbeat(
+        &self,
+        department: String,
+        agent: String,
+        body: String,
+    ) -> DbResult<Option<(Timestamp, String)>> {
         self.call(move |c| {
-            c.execute_cached(
+            let tx = c.transaction()?;
+            let last = tx
+                .query_row_cached(
+                    "SELECT at, body FROM heartbeats WHERE department = ?1 AND agent = ?2",
+                    params![department, agent],
+                    |r| Ok((ts(r.get(0)?), r.get(1)?)),
+                )
+                .optional()?;
+            tx.execute_cached(
                 "INSERT INTO heartbeats (department, agent, at, body) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (department, agent) DO UPDATE SET at = excluded.at, body = excluded.body",
                 params![department, agent, ms(Timestamp::now()), body],
             )?;
-            Ok(())
+            tx.commit()?;
+            Ok(last)
         })
         .await
     }

@@ -1,7 +1,9 @@
 //! `BENCH_ONLY=streams` (also in the whole run): what open live-event streams cost the server
 //! per change — 1,000 dashboards in the last week — against one stream, in the same run: server
-//! CPU per change and memory per open stream. A change is a department's heartbeat, the most
-//! frequent one; every stream must have received it before the next is sent. Then the same with
+//! CPU per change and memory per open stream. A change is a department's heartbeat that says
+//! something new (a scan waiting, then sent); every stream must have received it before the next
+//! is sent. A heartbeat that repeats the last, the most frequent request (each agent's, every
+//! minute), wakes no stream: what it costs with the streams open is measured too. Then the same with
 //! what a browser's page does on each change (`live.js`): fetch itself again, as a browser's
 //! cache does it (`If-None-Match`), every page the overview of a city's worth of records.
 
@@ -16,7 +18,20 @@ use reqwest::Client;
 use super::{Proc, Table, cli, cpu_secs, memory_mib, start_server_with};
 
 const STREAMS: usize = 1000;
+/// Changes sent one after the other, each as soon as every stream heard the last.
 const CHANGES: usize = 200;
+/// Changes sent one a second, as in the last week: what the streams cost meanwhile is counted
+/// too (their keep-alives, each stream asking now and then whether its token was revoked).
+const PACED: usize = 60;
+
+/// How changes follow each other.
+#[derive(Clone, Copy, PartialEq)]
+enum Pace {
+    /// As fast as every stream hears them: the fan-out alone.
+    Flat,
+    /// One a second.
+    OneASecond,
+}
 
 /// What a page does when its stream hears a change: fetch itself again with its session.
 #[derive(Clone)]
@@ -40,17 +55,29 @@ impl Page {
     }
 }
 
-/// Server CPU per change (ms) and RSS (MiB) with `n` streams open, each page fetched again on
-/// each change when `page` is given.
+/// A department's heartbeat: `pending` files waiting on its PC.
+fn heartbeat(pending: usize) -> serde_json::Value {
+    serde_json::json!({"version": "bench", "host": "bench", "watch_mode": "native", "pending": pending})
+}
+
+/// What the streams cost per change: server CPU (ms) per change heard by every stream, per
+/// heartbeat that repeats the last (heard by none; measured without pace), and RSS (MiB).
+struct Costs {
+    change: f64,
+    repeated: Option<f64>,
+    rss: f64,
+}
+
+/// What `n` open streams cost, each page fetched again on each change when `page` is given.
 async fn with_streams(
+    server: &Server,
     client: &Client,
-    url: &str,
-    office: &str,
-    police: &str,
-    pid: u32,
     n: usize,
     page: Option<&Page>,
-) -> Result<(f64, f64)> {
+    rhythm: Pace,
+) -> Result<Costs> {
+    let Server { process, url, police, office, .. } = server;
+    let pid = process.0.id();
     let heard = Arc::new(AtomicUsize::new(0));
     // Woken by each frame a stream reads: waiting spins on nothing the server shares its cores with.
     let news = Arc::new(tokio::sync::Notify::new());
@@ -79,17 +106,17 @@ async fn with_streams(
         }));
     }
     let rss = memory_mib(pid, "VmRSS:");
-    let heartbeat =
-        serde_json::json!({"version": "bench", "host": "bench", "watch_mode": "native", "pending": 0});
+    let beat = |pending| {
+        client.post(format!("{url}/api/v1/heartbeat")).bearer_auth(police).json(&heartbeat(pending)).send()
+    };
+    let changes = if rhythm == Pace::Flat { CHANGES } else { PACED };
+    let mut second = tokio::time::interval(Duration::from_secs(1));
     let cpu = cpu_secs(pid);
-    for k in 1..=CHANGES {
-        client
-            .post(format!("{url}/api/v1/heartbeat"))
-            .bearer_auth(police)
-            .json(&heartbeat)
-            .send()
-            .await?
-            .error_for_status()?;
+    for k in 1..=changes {
+        if rhythm == Pace::OneASecond {
+            second.tick().await;
+        }
+        beat(k % 2).await?.error_for_status()?;
         let deadline = tokio::time::Instant::now() + Duration::from_mins(1);
         while heard.load(Ordering::SeqCst) < n * k {
             tokio::time::timeout_at(deadline, news.notified())
@@ -97,11 +124,21 @@ async fn with_streams(
                 .map_err(|_| anyhow::anyhow!("change {k} did not reach every stream"))?;
         }
     }
-    let per_change = (cpu_secs(pid) - cpu) * 1000.0 / CHANGES as f64;
+    let change = (cpu_secs(pid) - cpu) * 1000.0 / changes as f64;
+    let mut repeated = None;
+    if rhythm == Pace::Flat {
+        let cpu = cpu_secs(pid);
+        for _ in 0..CHANGES {
+            beat(changes % 2).await?.error_for_status()?;
+        }
+        repeated = Some((cpu_secs(pid) - cpu) * 1000.0 / CHANGES as f64);
+    }
+    // Every stream heard every change, and nothing of the repeated heartbeats.
+    anyhow::ensure!(heard.load(Ordering::SeqCst) == n * changes, "a repeated heartbeat reached a stream");
     for reader in readers {
         reader.abort();
     }
-    Ok((per_change, rss))
+    Ok(Costs { change, repeated, rss })
 }
 
 /// A server in `scratch/name` that takes `STREAMS` streams of one token and reads nothing (a
@@ -128,35 +165,55 @@ struct Server {
 
 pub async fn streams(bin: &Path, scratch: &Path, t: &mut Table) -> Result<()> {
     let (server, client) = serve(bin, scratch, "streams")?;
-    let Server { process, url, police, office, .. } = &server;
-    let pid = process.0.id();
-    let (one_cpu, one_rss) = with_streams(&client, url, office, police, pid, 1, None).await?;
-    let (many_cpu, many_rss) = with_streams(&client, url, office, police, pid, STREAMS, None).await?;
+    let one = with_streams(&server, &client, 1, None, Pace::Flat).await?;
+    let many = with_streams(&server, &client, STREAMS, None, Pace::Flat).await?;
     t.row(
         &format!("server CPU per change, {STREAMS} event streams (ms)"),
-        format!("{many_cpu:.2}"),
-        format!("{one_cpu:.2}"),
+        format!("{:.2}", many.change),
+        format!("{:.2}", one.change),
         format!(
-            "{:.1}× one stream (bar ≤ 2×); {CHANGES} heartbeats, each heard by every stream",
-            many_cpu / one_cpu
+            "{:.1}× one stream (bar ≤ 2×); {CHANGES} heartbeats saying something new, each heard by every stream",
+            many.change / one.change
+        ),
+    );
+    let (one_paced, many_paced) = (
+        with_streams(&server, &client, 1, None, Pace::OneASecond).await?.change,
+        with_streams(&server, &client, STREAMS, None, Pace::OneASecond).await?.change,
+    );
+    t.row(
+        "the same at one change a second (ms per change)",
+        format!("{many_paced:.2}"),
+        format!("{one_paced:.2}"),
+        format!(
+            "{:.1}× one stream; {PACED} s, what the streams cost between changes counted too",
+            many_paced / one_paced
+        ),
+    );
+    let (one_repeated, many_repeated) = (one.repeated.unwrap_or(f64::NAN), many.repeated.unwrap_or(f64::NAN));
+    t.row(
+        &format!("server CPU per repeated heartbeat, {STREAMS} event streams (ms)"),
+        format!("{many_repeated:.2}"),
+        format!("{one_repeated:.2}"),
+        format!(
+            "{:.1}× one stream; {CHANGES} heartbeats repeating the last: no stream woken",
+            many_repeated / one_repeated
         ),
     );
     t.row(
         "memory per open event stream (KiB)",
-        format!("{:.1}", (many_rss - one_rss) * 1024.0 / (STREAMS - 1) as f64),
+        format!("{:.1}", (many.rss - one.rss) * 1024.0 / (STREAMS - 1) as f64),
         "-".into(),
-        format!("bar ≤ 64 KiB; RSS {one_rss:.0} MiB with one stream, {many_rss:.0} MiB with {STREAMS}"),
+        format!("bar ≤ 64 KiB; RSS {:.0} MiB with one stream, {:.0} MiB with {STREAMS}", one.rss, many.rss),
     );
     drop(server);
     dashboards(bin, scratch, t).await
 }
 
-/// The same heartbeats with every stream's page fetching itself again, as `live.js` does: the
+/// The same changes with every stream's page fetching itself again, as `live.js` does: the
 /// office's overview of a city (three files for every item of every department).
 async fn dashboards(bin: &Path, scratch: &Path, t: &mut Table) -> Result<()> {
     let (server, client) = serve(bin, scratch, "dashboards")?;
-    let Server { process, data, url, police, office } = &server;
-    let pid = process.0.id();
+    let Server { data, url, office, .. } = &server;
     let catalogue = yingjian_shared::Catalogue::builtin();
     let mut files = 0;
     for d in &catalogue.departments {
@@ -186,8 +243,8 @@ async fn dashboards(bin: &Path, scratch: &Path, t: &mut Table) -> Result<()> {
         url: format!("{url}/overview"),
         cookie: cookie.split(';').next().unwrap_or_default().to_string(),
     };
-    let (one, _) = with_streams(&client, url, office, police, pid, 1, Some(&page)).await?;
-    let (many, _) = with_streams(&client, url, office, police, pid, STREAMS, Some(&page)).await?;
+    let one = with_streams(&server, &client, 1, Some(&page), Pace::Flat).await?.change;
+    let many = with_streams(&server, &client, STREAMS, Some(&page), Pace::Flat).await?.change;
     t.row(
         &format!("server CPU per change, {STREAMS} overview pages refreshing themselves (ms)"),
         format!("{many:.2}"),
