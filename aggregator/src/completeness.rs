@@ -142,7 +142,7 @@ impl<'a> Seen<'a> {
                 .map(|f| if f.message.is_empty() { SkippedFile::new(f.name, f.reason) } else { f })
                 .collect(),
             last_seen: at,
-            silent: crate::presence::silent(at, now, silent_after),
+            silent: silent(at, now, silent_after),
         });
     }
 
@@ -371,4 +371,9 @@ fn item_status(
     }
     let status = if reasons.is_empty() { ItemState::Complete } else { ItemState::Incomplete };
     ItemStatus { code: item.code, status, reasons, files, returned, note }
+}
+
+/// Whether a PC last heard from `at` is silent at `now`: the pages and the status say 失联.
+pub fn silent(at: Timestamp, now: Timestamp, silent_after: std::time::Duration) -> bool {
+    now.duration_since(at).as_secs() > silent_after.as_secs() as i64
 }

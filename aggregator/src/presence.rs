@@ -8,13 +8,9 @@ use std::time::Duration;
 use jiff::Timestamp;
 use yingjian_shared::{EventKind, Heartbeat};
 
+use crate::completeness::silent;
 use crate::error::{AppError, AppResult};
 use crate::services::Services;
-
-/// Whether a PC last heard from `at` is silent at `now`: the pages and the status say 失联.
-pub fn silent(at: Timestamp, now: Timestamp, silent_after: Duration) -> bool {
-    now.duration_since(at).as_secs() > silent_after.as_secs() as i64
-}
 
 /// Files a PC's heartbeat and announces it unless it repeats the last one of a PC that was not
 /// silent: only the time it was heard moves then, which no page shows of a PC online.
