@@ -46,18 +46,43 @@
     if (document.querySelector("[data-pending]") && !pending) pending = setTimeout(refresh, 1000);
   }
   function soon() { if (!pending) pending = setTimeout(refresh, 300); }
-  var events = new EventSource("/api/v1/events");
   // An agent's heartbeat (each agent's, every minute) matters only to a page that shows agents.
   var hearsHeartbeats = function () { return document.querySelector("[data-hears~=heartbeat]"); };
-  events.onmessage = function (e) {
+  function heard(type, data) {
+    if (type === "resync") return soon();
     var kind = null;
-    try { kind = JSON.parse(e.data).kind; } catch (_) { /* an event we cannot read: refresh */ }
+    try { kind = JSON.parse(data).kind; } catch (_) { /* an event we cannot read: refresh */ }
     if (kind === "heartbeat" && !hearsHeartbeats()) return;
     soon();
-  };
-  events.addEventListener("resync", soon);
-  // Browsers allow few connections per server: give this one back as soon as the page goes.
-  window.addEventListener("pagehide", function () { events.close(); });
+  }
+  // The tab's own stream, where a browser cannot share one between tabs.
+  function ownStream() {
+    var events = new EventSource("/api/v1/events");
+    events.onmessage = function (e) { heard("message", e.data); };
+    events.addEventListener("resync", function () { heard("resync"); });
+    // Browsers allow few connections per server: give this one back as soon as the page goes.
+    window.addEventListener("pagehide", function () { events.close(); });
+  }
+  // One stream for all of this browser's tabs of one viewer (events.js), so that tabs do not
+  // use up the six connections a browser opens to a server.
+  var viewer = document.currentScript && document.currentScript.getAttribute("data-viewer");
+  var shared = null;
+  if (window.SharedWorker && viewer) {
+    try { shared = new SharedWorker("/static/events.js", { name: "yingjian " + viewer }); } catch (_) { shared = null; }
+  }
+  if (shared) {
+    shared.port.onmessage = function (m) {
+      if (m.data.type === "unsupported") ownStream(); else heard(m.data.type, m.data.data);
+    };
+    shared.port.start();
+    window.addEventListener("pagehide", function () { shared.port.postMessage("bye"); });
+    // Back from the browser's page cache: listening again, and what changed meanwhile shown.
+    window.addEventListener("pageshow", function (e) {
+      if (e.persisted) { shared.port.postMessage("hello"); soon(); }
+    });
+  } else {
+    ownStream();
+  }
   document.addEventListener("input", function (e) {
     var kept = e.target.closest && e.target.closest("[data-keep]");
     if (kept) kept.setAttribute("data-dirty", "1");

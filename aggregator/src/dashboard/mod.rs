@@ -88,6 +88,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/files/{sha256}/pages/{page}", get(files::page))
         .route("/static/style.css", get(|| async { asset("text/css; charset=utf-8", STYLE) }))
         .route("/static/live.js", get(|| async { asset("text/javascript; charset=utf-8", LIVE_JS) }))
+        .route("/static/events.js", get(|| async { asset("text/javascript; charset=utf-8", EVENTS_JS) }))
         .route("/static/table.js", get(|| async { asset("text/javascript; charset=utf-8", TABLE_JS) }))
         .route("/static/upload.js", get(|| async { asset("text/javascript; charset=utf-8", UPLOAD_JS) }))
         .route("/static/vendor/tus.min.js", get(|| async { asset("text/javascript; charset=utf-8", TUS_JS) }))
@@ -96,6 +97,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
 /// Assets are embedded in the binary: nothing to install beside it, no build step.
 const STYLE: &str = include_str!("../../static/style.css");
 const LIVE_JS: &str = include_str!("../../static/live.js");
+/// The shared worker that holds one event stream for all of a browser's tabs.
+const EVENTS_JS: &str = include_str!("../../static/events.js");
 const TABLE_JS: &str = include_str!("../../static/table.js");
 const UPLOAD_JS: &str = include_str!("../../static/upload.js");
 /// tus-js-client 4.3.1 (MIT, `static/vendor/tus-js-client-LICENSE.txt`), the tus project's

@@ -116,6 +116,9 @@ pub struct Nav {
     pub(super) who: String,
     pub(super) links: Vec<NavLink>,
     pub(super) generated: String,
+    /// Whose pages these are, the office's or one department's: the tabs of one viewer share
+    /// one event stream (`live.js`).
+    pub(super) viewer: String,
 }
 
 pub(super) fn nav(state: &AppState, caller: &Caller, active: &str) -> Nav {
@@ -142,6 +145,7 @@ pub(super) fn nav(state: &AppState, caller: &Caller, active: &str) -> Nav {
             .map(|(href, label)| NavLink { active: href == active, href, label })
             .collect(),
         generated: local(Timestamp::now()),
+        viewer: caller.department.clone().unwrap_or_else(|| "office".into()),
     }
 }
 

@@ -659,3 +659,76 @@ async fn a_browser_upload_cut_off_goes_on_from_where_the_server_has_it() {
     assert_eq!(left, json!(0), "nothing to resume once done");
     tokio::time::timeout(Duration::from_secs(10), browser.close()).await.ok();
 }
+
+/// A browser opens at most six connections to a server over HTTP/1.1, and a tab's own event
+/// stream held one as long as it was open: the office's tabs share one stream, so ten of them
+/// open at once all load, and all refresh after a change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_open_tabs_share_one_event_stream_and_every_one_refreshes() {
+    let dir = temp();
+    let server = Aggregator::start(&dir.path().join("data")).await;
+    let office = server.token(None).await;
+    let police = server.token(Some("police")).await;
+    let (_driver, browser) = browser(&dir.path().join("profile")).await;
+    // A page that cannot load is an error in 20 s, not in chromedriver's five minutes.
+    let patience = fantoccini::wd::TimeoutConfiguration::new(None, Some(Duration::from_secs(20)), None);
+    browser.update_timeouts(patience).await.unwrap();
+    login(&browser, &server, &office).await;
+    let pages = [
+        "/overview",
+        "/matrix",
+        "/contacts",
+        "/departments/police",
+        "/departments/water",
+        "/items/08.03",
+        "/overview",
+        "/matrix",
+        "/departments/health",
+        "/contacts",
+    ];
+    let mut tabs = Vec::new();
+    for (i, page) in pages.iter().enumerate() {
+        if i > 0 {
+            let tab = browser.new_window(true).await.unwrap();
+            browser.switch_to_window(tab.handle).await.unwrap();
+        }
+        browser.goto(&format!("{}{page}", server.url())).await.unwrap();
+        eventually("the page listens", || async {
+            let live =
+                browser.execute("return document.body.getAttribute('data-live')", vec![]).await.ok()?;
+            (live == json!("1")).then_some(())
+        })
+        .await;
+        tabs.push(browser.window().await.unwrap());
+    }
+    // The browser holds one of the token's streams (8 at most): seven more may open.
+    let client = reqwest::Client::new();
+    let mut more = Vec::new();
+    for _ in 0..7 {
+        let r = client.get(format!("{}/api/v1/events", server.url())).bearer_auth(&office).send().await;
+        let r = r.unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::OK, "the tabs hold more than one stream");
+        more.push(r);
+    }
+    drop(more);
+
+    // One change: every tab fetches its page again, whether or not it shows the change.
+    for tab in &tabs {
+        browser.switch_to_window(tab.clone()).await.unwrap();
+        browser.execute("document.body.removeAttribute('data-refreshed')", vec![]).await.unwrap();
+    }
+    file(&server, &police, "08.03 昆仑2021专项行动/文件/通知.pdf", b"%PDF-1.4 n").await;
+    for (tab, page) in tabs.iter().zip(pages) {
+        browser.switch_to_window(tab.clone()).await.unwrap();
+        eventually(&format!("{page} refreshed"), || async {
+            let at =
+                browser.execute("return document.body.getAttribute('data-refreshed')", vec![]).await.ok()?;
+            (!at.is_null()).then_some(())
+        })
+        .await;
+    }
+    // And a page opened now still loads, with the change.
+    browser.goto(&format!("{}/items/08.03", server.url())).await.unwrap();
+    assert!(text(&browser, "main").await.contains("通知.pdf"));
+    browser.close().await.unwrap();
+}
