@@ -3,7 +3,7 @@
 
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
-use yingjian_shared::{sha256_reader, to_hex};
+use yingjian_shared::{sha256_bytes, to_hex};
 
 use crate::error::{AppError, AppResult};
 
@@ -73,7 +73,7 @@ fn random_hex<const N: usize>() -> AppResult<String> {
 
 /// What the database stores instead of a token or a session id.
 pub fn token_hash(token: &str) -> String {
-    sha256_reader(token.as_bytes()).expect("hashing a byte slice cannot fail").0.to_string()
+    sha256_bytes(token.as_bytes()).to_string()
 }
 
 /// The dashboard's session cookie: a random session id, never the token (docs/design.md, *Sessions*).

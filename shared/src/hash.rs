@@ -95,6 +95,13 @@ impl Sha256Stream {
     }
 }
 
+/// The digest of bytes already in memory (a token, a manifest): no buffer to fill.
+pub fn sha256_bytes(bytes: &[u8]) -> Sha256Hex {
+    let mut stream = Sha256Stream::new();
+    stream.update(bytes);
+    stream.finish().0
+}
+
 /// Hashes everything `reader` yields with a fixed-size buffer; returns the digest and length.
 pub fn sha256_reader(mut reader: impl Read) -> io::Result<(Sha256Hex, u64)> {
     let mut buf = vec![0u8; CHUNK];
@@ -120,6 +127,7 @@ mod tests {
         assert_eq!(len, 0);
         let (abc, _) = sha256_reader(&b"abc"[..]).unwrap();
         assert_eq!(abc.as_str(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(sha256_bytes(b"abc"), abc);
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub use convention::{
     CASES_FOLDER, GUIDE_FILE, IgnoreReason, Kind, Placement, REPORT_FOLDER, TODO_FILE,
     caption_from_file_name, classify, item_folder_name,
 };
-pub use hash::{HashError, Sha256Hex, Sha256Stream, sha256_reader, to_hex};
+pub use hash::{HashError, Sha256Hex, Sha256Stream, sha256_bytes, sha256_reader, to_hex};
 pub use points::Points;
 pub use reading::{
     Analysis, BlankPages, EvidenceListed, FactCorrection, Facts, FieldName, FieldSource, FieldSources,

@@ -25,7 +25,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use yingjian_agent::{Agent, AgentConfig, init_folder};
 use yingjian_aggregator::{AppState, Config, Server, new_token, token_hash};
-use yingjian_shared::{Catalogue, sha256_reader};
+use yingjian_shared::{Catalogue, sha256_bytes};
 
 /// How long a helper waits for an outcome before the test fails.
 pub const PATIENCE: Duration = Duration::from_secs(30);
@@ -172,7 +172,7 @@ pub async fn assert_counts_kept(db: &yingjian_aggregator::db::Db) {
 
 /// The SHA-256 of `bytes`, as the wire spells it.
 pub fn sha(bytes: &[u8]) -> String {
-    sha256_reader(bytes).unwrap().0.to_string()
+    sha256_bytes(bytes).to_string()
 }
 
 /// An evidence record as an agent sends it.

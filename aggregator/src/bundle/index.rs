@@ -4,9 +4,8 @@
 //! fingerprint (`state_fingerprint`), which the name, the paper's covers and footers all carry.
 
 use std::fmt::Write as _;
-use std::io;
 
-use yingjian_shared::sha256_reader;
+use yingjian_shared::sha256_bytes;
 
 use super::PlannedFile;
 
@@ -65,13 +64,10 @@ pub fn index_csv(files: &[PlannedFile]) -> Result<Vec<u8>, csv::Error> {
 /// the payload manifest's lines (paths relative to the payload) but the `UNFINGERPRINTED` ones.
 /// What the evidence is, where it goes and what the 目录 says of it, but not the 起止页:
 /// printing does not change it; `verify-bundle` recomputes it from the bundle.
-pub fn state_fingerprint<'a>(
-    index: &[u8],
-    payload: impl IntoIterator<Item = (&'a str, &'a str)>,
-) -> io::Result<String> {
-    let mut lines = format!("{}  {INDEX}\n", sha256_reader(index)?.0);
+pub fn state_fingerprint<'a>(index: &[u8], payload: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut lines = format!("{}  {INDEX}\n", sha256_bytes(index));
     for (sha, path) in payload.into_iter().filter(|(_, path)| !UNFINGERPRINTED.contains(path)) {
         let _ = writeln!(lines, "{sha}  {path}");
     }
-    Ok(sha256_reader(lines.as_bytes())?.0.as_str()[..8].to_string())
+    sha256_bytes(lines.as_bytes()).as_str()[..8].to_string()
 }

@@ -20,7 +20,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
-use yingjian_shared::{Contacts, EvidenceEntry, QuestionedFile, SendDecision, format_of, sha256_reader};
+use yingjian_shared::{Contacts, EvidenceEntry, QuestionedFile, SendDecision, format_of, sha256_bytes};
 use zip::write::FullFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
@@ -262,10 +262,10 @@ pub(crate) async fn planned(state: &Services) -> AppResult<Planned> {
         f.pages = facts.get(&f.sha256).and_then(|x| x.pages);
     }
     let index = index::index_csv(&files).map_err(AppError::internal)?;
-    let contacts_sha = sha256_reader(&contacts[..])?.0;
+    let contacts_sha = sha256_bytes(&contacts);
     let payload = std::iter::once((contacts_sha.as_str(), CONTACTS))
         .chain(files.iter().map(|f| (f.sha256.as_str(), f.path.as_str())));
-    let fingerprint = index::state_fingerprint(&index, payload)?;
+    let fingerprint = index::state_fingerprint(&index, payload);
     // The 起止页 are those of the paper of record, and only when it is of this state.
     let printed = state.db.print_record().await?.filter(|(of, _)| *of == fingerprint).map(|(_, at)| at);
     if printed.is_some() {
@@ -310,7 +310,7 @@ async fn prepare(state: &Services, layout: Layout) -> AppResult<Prepared> {
     let mut manifest = String::new();
     let mut payload_bytes = 0;
     for (name, bytes) in &generated {
-        let _ = writeln!(manifest, "{}  {name}", sha256_reader(&bytes[..])?.0);
+        let _ = writeln!(manifest, "{}  {name}", sha256_bytes(bytes));
         payload_bytes += bytes.len() as u64;
     }
     for f in &files {
@@ -426,7 +426,7 @@ fn write_zip(job: &Job<'_>, blobs: &dyn BlobStore, out_dir: &Path, target: &Path
     tags.extend([(BAG_INFO, job.bag_info.as_str()), (MANIFEST, manifest.as_str()), (index::INDEX, index)]);
     let mut tag_manifest = String::new();
     for (name, text) in &tags {
-        let _ = writeln!(tag_manifest, "{}  {name}", sha256_reader(text.as_bytes())?.0);
+        let _ = writeln!(tag_manifest, "{}  {name}", sha256_bytes(text.as_bytes()));
     }
     tags.push((TAG_MANIFEST, &tag_manifest));
     for (name, text) in tags {

@@ -20,7 +20,7 @@ use reqwest::{Client, Method, RequestBuilder, StatusCode};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 use yingjian_aggregator::{AppState, Config, Server, token_hash};
-use yingjian_shared::sha256_reader;
+use yingjian_shared::sha256_bytes;
 
 pub struct TestServer {
     pub addr: SocketAddr,
@@ -113,7 +113,7 @@ impl TestServer {
 }
 
 pub fn sha(bytes: &[u8]) -> String {
-    sha256_reader(bytes).unwrap().0.to_string()
+    sha256_bytes(bytes).to_string()
 }
 
 /// A small valid-looking PDF, distinct per `tag`.

@@ -62,7 +62,7 @@ fn model_bytes(folder: Option<&Path>, file: &str) -> Result<Cow<'static, [u8]>, 
         return Err(ReadError::Model(format!("{}: {len} bytes, not a model of this build", path.display())));
     }
     let bytes = std::fs::read(&path).map_err(unreadable)?;
-    let (sha, _) = yingjian_shared::sha256_reader(&bytes[..]).map_err(unreadable)?;
+    let sha = yingjian_shared::sha256_bytes(&bytes);
     let expected = SUMS.lines().find_map(|l| l.split_once("  ").filter(|(_, f)| *f == file).map(|(h, _)| h));
     if expected != Some(sha.as_str()) {
         return Err(ReadError::Model(format!(
