@@ -76,6 +76,22 @@ pub(crate) async fn click(browser: &Client, css: &str) {
     eventually(css, || async { browser.find(Locator::Css(css)).await.ok()?.click().await.ok() }).await;
 }
 
+/// Types `text` into what `css` finds, again if a live refresh took the field away meanwhile:
+/// keys sent to a field no longer on the page are lost without an error.
+async fn type_into(browser: &Client, css: &str, text: &str) {
+    eventually(css, || async {
+        let field = browser.find(Locator::Css(css)).await.ok()?;
+        field.clear().await.ok()?;
+        field.send_keys(text).await.ok()?;
+        let value = browser
+            .execute("return document.querySelector(arguments[0]).value", vec![json!(css)])
+            .await
+            .ok()?;
+        (value == json!(text)).then_some(())
+    })
+    .await;
+}
+
 async fn text(browser: &Client, css: &str) -> String {
     browser.find(Locator::Css(css)).await.unwrap().text().await.unwrap()
 }
@@ -273,11 +289,7 @@ async fn the_office_watches_evidence_arrive_live() {
     assert_eq!(asked, json!(true));
     assert!(browser.current_url().await.unwrap().path().ends_with("/items/8.3"));
     // A reason half-typed when another file arrives survives the live refresh.
-    eventually("the reason typed", || async {
-        let reason = browser.find(Locator::Css("form.review input[name=reason]")).await.ok()?;
-        reason.send_keys("请补充盖章页").await.ok()
-    })
-    .await;
+    type_into(&browser, "form.review input[name=reason]", "请补充盖章页").await;
     let more = file(&server, &police, "08.03 昆仑2021专项行动/文件/再补充说明.pdf", b"%PDF-1.4 more still");
     refreshed_after(&browser, more).await;
     let typed = browser
