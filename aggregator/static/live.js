@@ -56,8 +56,10 @@
     soon();
   }
   // The tab's own stream, where a browser cannot share one between tabs.
+  var own = null;
   function ownStream() {
-    var events = new EventSource("/api/v1/events");
+    if (own) return;
+    var events = own = new EventSource("/api/v1/events");
     events.onmessage = function (e) { heard("message", e.data); };
     events.addEventListener("resync", function () { heard("resync"); });
     // Browsers allow few connections per server: give this one back as soon as the page goes.
@@ -74,6 +76,8 @@
     shared.port.onmessage = function (m) {
       if (m.data.type === "unsupported") ownStream(); else heard(m.data.type, m.data.data);
     };
+    // A worker that cannot start (its script blocked on the way) would leave the page deaf.
+    shared.onerror = ownStream;
     shared.port.start();
     window.addEventListener("pagehide", function () { shared.port.postMessage("bye"); });
     // Back from the browser's page cache: listening again, and what changed meanwhile shown.
