@@ -21,7 +21,7 @@ const STREAMS: usize = 1000;
 /// Changes sent one after the other, each as soon as every stream heard the last.
 const CHANGES: usize = 200;
 /// Changes sent one a second, as in the last week: what the streams cost meanwhile is counted
-/// too (their keep-alives, each stream asking now and then whether its token was revoked).
+/// too (their keep-alives, the server asking once a second which tokens were revoked).
 const PACED: usize = 60;
 
 /// How changes follow each other.
