@@ -38,6 +38,10 @@ pub async fn announce_silence(services: Services) {
             () = tokio::time::sleep(every) => {}
             () = services.shutdown.cancelled() => return,
         }
+        // No page open here to tell.
+        if services.events.receiver_count() == 0 {
+            continue;
+        }
         // The snapshot the pages read: a heartbeat since moves the generation, so it is read again.
         let data = match services.status_data().await {
             Ok(data) => data,

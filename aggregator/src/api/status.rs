@@ -52,7 +52,7 @@ pub async fn events(State(state): State<AppState>, caller: Caller) -> AppResult<
     })?;
     let mut open = Open { rx: state.events.subscribe(), revoked: state.revocations(), caller, _slot: slot };
     // Revoked since the database was asked for this request, and already told to the others.
-    if open.revoked() {
+    if open.is_revoked() {
         return Err(AppError::Unauthorized);
     }
     let stream = futures_util::stream::unfold(open, |mut open| async move {
@@ -70,7 +70,7 @@ pub async fn events(State(state): State<AppState>, caller: Caller) -> AppResult<
                     Ok(Err(RecvError::Closed)) => return None,
                 },
                 told = open.revoked.changed() => {
-                    if told.is_err() || open.revoked() {
+                    if told.is_err() || open.is_revoked() {
                         return None;
                     }
                     continue;
@@ -94,7 +94,7 @@ struct Open {
 }
 
 impl Open {
-    fn revoked(&mut self) -> bool {
+    fn is_revoked(&mut self) -> bool {
         self.revoked.borrow_and_update().contains(&self.caller.token_id)
     }
 }

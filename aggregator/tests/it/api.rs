@@ -369,44 +369,59 @@ async fn next_events(stream: &mut reqwest::Response, n: usize) -> Vec<Value> {
     }
 }
 
+/// A heartbeat from the police's PC with `pending` files waiting.
+async fn beat(s: &TestServer, police: &str, pending: u64) {
+    let hb = json!({"version": "0.1.0", "host": "PC-01", "watch_mode": "native", "pending": pending});
+    let r = s.req(Method::POST, "/api/v1/heartbeat", police).json(&hb).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+}
+
+/// The police's PC as the status says it.
+async fn police_pc(s: &TestServer, office: &str) -> Value {
+    let status = s.status(office).await;
+    let police = status["departments"].as_array().unwrap().iter().find(|d| d["id"] == "police").cloned();
+    police.unwrap()["agents"][0].clone()
+}
+
 #[tokio::test]
-async fn a_heartbeat_that_repeats_the_last_wakes_no_page_and_a_pc_falling_silent_does() {
-    // Silent after 5 s: the heartbeats and the contacts below come well within them.
-    let s = TestServer::with_config(|c| c.silent_after_secs = 5).await;
+async fn a_heartbeat_that_repeats_the_last_wakes_no_page() {
+    let s = TestServer::start().await;
     let police = s.token(Some("police"), "pc-1").await;
     let office = s.token(None, "office").await;
     let mut events = s.req(Method::GET, "/api/v1/events", &office).send().await.unwrap();
-    let (server, pc) = (&s, &police);
-    let beat = move |pending: u64| async move {
-        let hb = json!({"version": "0.1.0", "host": "PC-01", "watch_mode": "native", "pending": pending});
-        let r = server.req(Method::POST, "/api/v1/heartbeat", pc).json(&hb).send().await.unwrap();
-        assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    };
-    beat(0).await;
-    beat(0).await;
+    beat(&s, &police, 0).await;
+    let first = police_pc(&s, &office).await["last_seen"].clone();
+    beat(&s, &police, 0).await;
+    // Its time was still taken: the status says when the PC was last heard from.
+    assert_ne!(police_pc(&s, &office).await["last_seen"], first);
     let contacts = json!({"contacts": [{"role": "staff", "name": "李四", "mobile": "139 0000 0000"}]});
     let r = s.req(Method::PUT, "/api/v1/contacts", &police).json(&contacts).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    beat(1).await;
+    beat(&s, &police, 1).await;
     // The second heartbeat said nothing new: the stream went from the first to the contacts.
     let kinds: Vec<Value> =
         next_events(&mut events, 3).await.into_iter().map(|e| e["kind"].clone()).collect();
     assert_eq!(kinds, [json!("heartbeat"), json!("contacts"), json!("heartbeat")]);
-    // Its time was still taken: the status says when the PC was last heard from.
-    let heard = |status: &Value| {
-        let police = status["departments"].as_array().unwrap().iter().find(|d| d["id"] == "police").unwrap();
-        police["agents"][0].clone()
-    };
-    assert_eq!(heard(&s.status(&office).await)["silent"], false);
+}
 
+#[tokio::test]
+async fn a_pc_falling_silent_is_announced_and_so_is_its_return() {
+    // Silent after 5 s: each status below is asked right after a heartbeat, well within them.
+    let s = TestServer::with_config(|c| c.silent_after_secs = 5).await;
+    let police = s.token(Some("police"), "pc-1").await;
+    let office = s.token(None, "office").await;
+    let mut events = s.req(Method::GET, "/api/v1/events", &office).send().await.unwrap();
+    beat(&s, &police, 0).await;
+    assert_eq!(next_events(&mut events, 1).await[0]["kind"], "heartbeat");
+    assert_eq!(police_pc(&s, &office).await["silent"], false);
     // Nothing more from the PC: the open page hears that it fell silent, though no request came.
     let fell = next_events(&mut events, 1).await.remove(0);
     assert_eq!((fell["kind"].as_str(), fell["department"].as_str()), (Some("heartbeat"), Some("police")));
-    assert_eq!(heard(&s.status(&office).await)["silent"], true);
+    assert_eq!(police_pc(&s, &office).await["silent"], true);
     // The same heartbeat as before is news now: the PC is back.
-    beat(1).await;
+    beat(&s, &police, 0).await;
     assert_eq!(next_events(&mut events, 1).await[0]["kind"], "heartbeat");
-    assert_eq!(heard(&s.status(&office).await)["silent"], false);
+    assert_eq!(police_pc(&s, &office).await["silent"], false);
 }
 
 #[tokio::test]

@@ -742,5 +742,4 @@ async fn ten_open_tabs_share_one_event_stream_and_every_one_refreshes() {
     // And a page opened now still loads, with the change.
     browser.goto(&format!("{}/items/08.03", server.url())).await.unwrap();
     assert!(text(&browser, "main").await.contains("通知.pdf"));
-    browser.close().await.unwrap();
 }
